@@ -1,0 +1,36 @@
+"""The one exception family of mcusim.
+
+Every domain problem a user can meet (bad model, missing toolchain, firmware fault, budget
+breach in the wrong place) is raised as a subclass of :class:`McusimError`. The CLI catches it
+once, prints ``error: <message>`` on one line and exits with the class's ``exit_code``.
+"""
+
+
+class McusimError(Exception):
+    """Base class: a problem the user can act on. ``str(err)`` is the one line shown."""
+
+    exit_code = 2
+
+
+class ModelError(McusimError):
+    """The .tflite file is malformed, not int8, or uses something mcusim does not support."""
+
+
+class ToolchainError(McusimError):
+    """arm-none-eabi-gcc is missing or a build failed."""
+
+
+class BoardError(McusimError):
+    """Unknown board or operating point."""
+
+
+class FirmwareFault(McusimError):
+    """The simulated firmware faulted (invalid access, undefined instruction, hard fault)."""
+
+    exit_code = 1
+
+
+class BudgetExceeded(McusimError):
+    """The firmware ran past its instruction budget without reaching ``bkpt``."""
+
+    exit_code = 1
