@@ -1,0 +1,155 @@
+"""What mcusim needs from an ELF image: loadable segments, sections, symbols, sizes.
+
+Flash and RAM figures follow ``arm-none-eabi-size``: a section occupies flash when it is
+allocated and either executable/read-only or has a load address in flash (``.data``'s
+initial values); it occupies RAM when it is allocated and writable. ``tests/test_elf.py``
+checks the numbers against the real ``arm-none-eabi-size -A``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from .errors import McusimError
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    addr: int
+    size: int
+    load_addr: int
+    writable: bool
+    executable: bool
+    nobits: bool
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    addr: int
+    size: int
+    kind: str  # "func" or "object"
+
+
+@dataclass(frozen=True)
+class Segment:
+    paddr: int
+    data: bytes
+
+
+class Elf:
+    """A parsed Cortex-M ELF image."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            with self.path.open("rb") as f:
+                elf = ELFFile(f)
+                if elf["e_machine"] != "EM_ARM":
+                    raise McusimError(f"{self.path}: not an ARM ELF ({elf['e_machine']})")
+                self.entry = elf["e_entry"]
+                self.sections = self._sections(elf)
+                self.segments = [
+                    Segment(seg["p_paddr"], seg.data())
+                    for seg in elf.iter_segments()
+                    if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > 0
+                ]
+                self.symbols = self._symbols(elf)
+        except (ELFError, OSError) as e:
+            raise McusimError(f"{self.path}: cannot read ELF image: {e}") from None
+        funcs = sorted((s for s in self.symbols.values() if s.kind == "func"), key=lambda s: s.addr)
+        self._func_starts = [s.addr for s in funcs]
+        self._funcs = funcs
+
+    @staticmethod
+    def _sections(elf: ELFFile) -> list[Section]:
+        lma_of: dict[int, int] = {}
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_LOAD":
+                lma_of[seg["p_vaddr"]] = seg["p_paddr"]
+        out = []
+        for s in elf.iter_sections():
+            flags = s["sh_flags"]
+            if not flags & SH_FLAGS.SHF_ALLOC or s["sh_size"] == 0:
+                continue
+            addr = s["sh_addr"]
+            load = addr
+            for seg in elf.iter_segments():
+                if seg["p_type"] == "PT_LOAD" and seg.section_in_segment(s):
+                    load = seg["p_paddr"] + (addr - seg["p_vaddr"])
+                    break
+            out.append(
+                Section(
+                    name=s.name,
+                    addr=addr,
+                    size=s["sh_size"],
+                    load_addr=load,
+                    writable=bool(flags & SH_FLAGS.SHF_WRITE),
+                    executable=bool(flags & SH_FLAGS.SHF_EXECINSTR),
+                    nobits=s["sh_type"] == "SHT_NOBITS",
+                )
+            )
+        return out
+
+    @staticmethod
+    def _symbols(elf: ELFFile) -> dict[str, Symbol]:
+        table = elf.get_section_by_name(".symtab")
+        out: dict[str, Symbol] = {}
+        if table is None:
+            return out
+        for sym in table.iter_symbols():
+            kind = sym["st_info"]["type"]
+            if not sym.name or kind not in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE"):
+                continue
+            addr = sym["st_value"]
+            if kind == "STT_FUNC":
+                addr &= ~1
+            k = "func" if kind == "STT_FUNC" else "object"
+            if kind == "STT_NOTYPE" and sym.name in out:
+                continue
+            out[sym.name] = Symbol(sym.name, addr, sym["st_size"], k)
+        return out
+
+    # -- sizes -------------------------------------------------------------------------
+    def flash_sections(self) -> list[Section]:
+        """Sections stored in flash: code/read-only data, and the initial values of .data."""
+        return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
+
+    def ram_sections(self) -> list[Section]:
+        return [s for s in self.sections if s.writable]
+
+    @property
+    def flash_bytes(self) -> int:
+        """text + data, as ``arm-none-eabi-size`` counts them."""
+        return sum(s.size for s in self.flash_sections())
+
+    @property
+    def static_ram_bytes(self) -> int:
+        """data + bss (+ .noinit), as ``arm-none-eabi-size`` counts them."""
+        return sum(s.size for s in self.ram_sections())
+
+    # -- symbols -----------------------------------------------------------------------
+    def function_at(self, addr: int) -> str:
+        """Name of the function containing ``addr`` (``?`` outside every known function)."""
+        i = bisect.bisect_right(self._func_starts, addr) - 1
+        if i >= 0:
+            f = self._funcs[i]
+            if addr < f.addr + max(f.size, 2):
+                return f.name
+        return f"0x{addr:08x}"
+
+    def symbol(self, name: str) -> Symbol:
+        try:
+            return self.symbols[name]
+        except KeyError:
+            raise McusimError(f"{self.path.name}: no symbol {name!r}") from None
+
+    def function_ranges(self) -> list[Symbol]:
+        return list(self._funcs)

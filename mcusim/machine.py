@@ -1,0 +1,465 @@
+"""Running a Cortex-M ELF in Unicorn with cycle accounting.
+
+The machine maps the board's flash and RAM, loads the ELF's loadable segments, resets the way
+silicon does (MSP from word 0 of the vector table, PC from word 1), paints the free RAM for the
+stack high-water mark, and runs until the firmware executes ``bkpt #0``.
+
+Cycle accounting is native: a C block hook (``mcusim/native/blockhook.c``) adds each block's
+static cost, computed once per block by :class:`mcusim.costmodel.CoreModel`, and the dynamic
+taken-branch refill and flash wait states. Python runs only when a new block is first met,
+on SDIV/UDIV (their latency depends on the operands), and on accesses to the system region
+(DWT cycle counter, CPACR) and the probe register.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import unicorn as uc_mod
+from unicorn import Uc, UcError
+from unicorn import arm_const as A
+from unicorn.unicorn_py3.unicorn import uclib
+
+from . import native
+from .board import Board
+from .costmodel import CoreModel, get_core
+from .elf import Elf
+from .errors import BudgetExceeded, FirmwareFault, McusimError
+from .isa import Decoder, Insn
+
+PPB_BASE, PPB_SIZE = 0xE0000000, 0x100000
+DWT_CTRL, DWT_CYCCNT = 0xE0001000, 0xE0001004
+PROBE_BASE, PROBE_SIZE = 0x5FFFF000, 0x1000
+PAINT_WORD = 0xA5A5A5A5
+DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
+EXCP_BKPT = 7
+FLAG_CALL = 1
+
+_REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
+_REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
+            sp=A.UC_ARM_REG_SP, lr=A.UC_ARM_REG_LR, pc=A.UC_ARM_REG_PC)
+
+
+@dataclass
+class Block:
+    addr: int
+    size: int
+    insns: list[Insn]
+    costs: list[int]
+
+    def prefix_cost(self, pc: int) -> int:
+        """Cycles of this block's instructions before the one at ``pc``."""
+        total = 0
+        for ins, c in zip(self.insns, self.costs):
+            if ins.address >= pc:
+                break
+            total += c
+        return total
+
+
+@dataclass
+class FunctionStats:
+    cycles: int = 0
+    instructions: int = 0
+
+
+@dataclass
+class ClassStats:
+    count: int = 0
+    cycles: int = 0
+
+
+@dataclass
+class RunResult:
+    """What one run measured. Every figure is counted by the simulator, none estimated."""
+
+    cycles: int
+    instructions: int
+    exit_code: int
+    stack_bytes: int
+    """Stack high-water mark: bytes below the initial MSP that the run overwrote."""
+    functions: dict[str, FunctionStats]
+    instruction_mix: dict[str, ClassStats]
+    mnemonics: dict[str, ClassStats]
+    """Per base mnemonic (``smlad``, ``ldr``...), for the DSP share and the student view."""
+    probes: list[tuple[int, int]]
+    """(cycle count at the store, value) for every store to the probe register, in order."""
+    insn_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """address -> (executions, cycles) for every executed instruction."""
+    insns: dict[int, Insn] = field(default_factory=dict)
+
+
+class Machine:
+    """One simulated microcontroller running one ELF image."""
+
+    def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None) -> None:
+        self.elf = elf if isinstance(elf, Elf) else Elf(elf)
+        self.board = board
+        self.core = core or get_core(board.core)
+        self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB | uc_mod.UC_MODE_MCLASS)
+        self.uc.ctl_set_cpu_model(getattr(A, f"UC_CPU_ARM_{self.core.unicorn_cpu}"))
+        self._map_memory()
+        self._load()
+        self._decoder = Decoder()
+        self._blocks: list[Block] = []
+        self._ppb: dict[int, int] = {}
+        self._cyccnt_base = 0
+        self._cyccnt_frozen = 0
+        self._cyccnt_on = False
+        self._probes: list[tuple[int, int]] = []
+        self._div_extra: dict[int, int] = defaultdict(int)
+        self._invalid: str | None = None
+        self._hooks_installed = False
+
+    # -- memory --------------------------------------------------------------------------
+    def _map_memory(self) -> None:
+        b = self.board
+        self.uc.mem_map(b.flash_origin, _page(b.flash_size), uc_mod.UC_PROT_READ | uc_mod.UC_PROT_EXEC)
+        self.uc.mem_map(b.ram_origin, _page(b.ram_size), uc_mod.UC_PROT_ALL)
+        self.uc.mmio_map(PPB_BASE, PPB_SIZE, self._ppb_read, None, self._ppb_write, None)
+        self.uc.mmio_map(PROBE_BASE, PROBE_SIZE, lambda *a: 0, None, self._probe_write, None)
+
+    def _load(self) -> None:
+        b = self.board
+        for seg in self.elf.segments:
+            end = seg.paddr + len(seg.data)
+            in_flash = b.flash_origin <= seg.paddr and end <= b.flash_origin + b.flash_size
+            in_ram = b.ram_origin <= seg.paddr and end <= b.ram_origin + b.ram_size
+            if not (in_flash or in_ram):
+                raise McusimError(
+                    f"{self.elf.path.name}: segment at 0x{seg.paddr:08x}+{len(seg.data)} does not fit "
+                    f"{b.name}'s memory map (flash 0x{b.flash_origin:08x}+{b.flash_size}, "
+                    f"RAM 0x{b.ram_origin:08x}+{b.ram_size})"
+                )
+            self.uc.mem_write(seg.paddr, seg.data)
+
+    def write_symbol(self, name: str, data: bytes) -> None:
+        """Write ``data`` at a symbol (before :meth:`run`, use ``MCUSIM_NOINIT`` buffers)."""
+        sym = self.elf.symbol(name)
+        if sym.size and len(data) > sym.size:
+            raise McusimError(f"{len(data)} bytes do not fit symbol {name} ({sym.size} bytes)")
+        self.uc.mem_write(sym.addr, bytes(data))
+
+    def read_symbol(self, name: str, size: int | None = None) -> bytes:
+        sym = self.elf.symbol(name)
+        return bytes(self.uc.mem_read(sym.addr, sym.size if size is None else size))
+
+    def read(self, addr: int, size: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, size))
+
+    # -- system region: DWT, CPACR, probe ------------------------------------------------
+    def now(self) -> int:
+        """Cycle count at the instruction currently executing (valid inside hooks)."""
+        s = self._state
+        if s.cur < 0:
+            return int(s.cycles)
+        pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        return int(s.cycles) + self._blocks[s.cur].prefix_cost(pc)
+
+    def _ppb_read(self, uc: Uc, offset: int, size: int, _: object) -> int:
+        addr = PPB_BASE + offset
+        if addr == DWT_CYCCNT:
+            if self._cyccnt_on:
+                return (self.now() - self._cyccnt_base) & 0xFFFFFFFF
+            return self._cyccnt_frozen
+        return self._ppb.get(addr, 0)
+
+    def _ppb_write(self, uc: Uc, offset: int, size: int, value: int, _: object) -> None:
+        addr = PPB_BASE + offset
+        if addr == DWT_CYCCNT:
+            self._cyccnt_frozen = value
+            self._cyccnt_base = self.now() - value
+        elif addr == DWT_CTRL:
+            on = bool(value & 1)
+            if on and not self._cyccnt_on:
+                self._cyccnt_base = self.now() - self._cyccnt_frozen
+            elif not on and self._cyccnt_on:
+                self._cyccnt_frozen = (self.now() - self._cyccnt_base) & 0xFFFFFFFF
+            self._cyccnt_on = on
+        self._ppb[addr] = value
+
+    def _probe_write(self, uc: Uc, offset: int, size: int, value: int, _: object) -> None:
+        self._probes.append((self.now(), value))
+
+    # -- block decoding (called from the native hook on a new block) ---------------------
+    def _on_miss(self, addr: int, size: int) -> int:
+        try:
+            code = bytes(self.uc.mem_read(addr, size))
+            insns = self._decoder.decode(code, addr)
+            if not insns:
+                return -1
+            idx = len(self._blocks)
+            if idx >= self._capacity:
+                self._grow_blocks()
+            costs = self.core.block_costs(insns)
+            self._blocks.append(Block(addr, size, insns, costs))
+            self._cost[idx] = sum(costs)
+            self._ninsn[idx] = len(insns)
+            self._end[idx] = addr + size
+            self._flags[idx] = FLAG_CALL if insns[-1].is_call else 0
+            if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
+                self._grow_table()
+            self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)
+            return idx
+        except Exception:  # noqa: BLE001 - must never unwind through C; reported after stop
+            return -1
+
+    def _alloc_blocks(self, capacity: int) -> None:
+        old = getattr(self, "_cost", None)
+        arrays = {
+            "_cost": np.zeros(capacity, np.uint32),
+            "_ninsn": np.zeros(capacity, np.uint32),
+            "_end": np.zeros(capacity, np.uint32),
+            "_flags": np.zeros(capacity, np.uint32),
+            "_exec": np.zeros(capacity, np.uint64),
+            "_taken": np.zeros(capacity, np.uint64),
+            "_stall": np.zeros(capacity, np.uint64),
+        }
+        if old is not None:
+            for name, arr in arrays.items():
+                prev = getattr(self, name)
+                arr[: len(prev)] = prev
+        for name, arr in arrays.items():
+            setattr(self, name, arr)
+        self._capacity = capacity
+        s = self._state
+        s.blk_cost = self._cost.ctypes.data_as(native.u32p)
+        s.blk_ninsn = self._ninsn.ctypes.data_as(native.u32p)
+        s.blk_end = self._end.ctypes.data_as(native.u32p)
+        s.blk_flags = self._flags.ctypes.data_as(native.u32p)
+        s.blk_exec = self._exec.ctypes.data_as(native.u64p)
+        s.blk_taken = self._taken.ctypes.data_as(native.u64p)
+        s.blk_stall = self._stall.ctypes.data_as(native.u64p)
+
+    def _grow_blocks(self) -> None:
+        self._alloc_blocks(self._capacity * 2)
+
+    def _alloc_table(self, slots: int) -> None:
+        self._ht_keys = np.zeros(slots, np.uint64)
+        self._ht_vals = np.full(slots, -1, np.int32)
+        s = self._state
+        s.ht_keys = self._ht_keys.ctypes.data_as(native.u64p)
+        s.ht_vals = self._ht_vals.ctypes.data_as(native.i32p)
+        s.ht_mask = slots - 1
+        s.ht_used = 0
+
+    def _grow_table(self) -> None:
+        self._alloc_table((self._state.ht_mask + 1) * 4)
+        for idx, b in enumerate(self._blocks):
+            self._lib.mcusim_insert(ctypes.byref(self._state), b.addr | (b.size << 32), idx)
+
+    # -- SDIV/UDIV: operand-dependent latency --------------------------------------------
+    def _install_div_hooks(self) -> None:
+        for sec in self.elf.sections:
+            if not sec.executable:
+                continue
+            code = self.read(sec.addr, sec.size)
+            for ins in self._decoder.decode_all(code, sec.addr):
+                if ins.cls == "div":
+                    self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_div, ins, ins.address, ins.address)
+
+    def _on_div(self, uc: Uc, address: int, size: int, ins: Insn) -> None:
+        ops = [r.strip() for r in ins.op_str.split(",")]
+        rn, rm = (ops[1], ops[2]) if len(ops) == 3 else (ops[0], ops[1])
+        n, m = uc.reg_read(_REG[rn]), uc.reg_read(_REG[rm])
+        if ins.mnemonic.startswith("sdiv"):
+            n, m = abs(_signed(n)), abs(_signed(m))
+        extra = self.core.div_cycles(n, m) - self.core.costs["div"]
+        if extra:
+            self._state.cycles += extra
+            self._div_extra[address] += extra
+
+    # -- running -------------------------------------------------------------------------
+    def _install_hooks(self, max_instructions: int) -> None:
+        self._lib = native.library()
+        s = self._state = native.State()
+        s.uc = ctypes.cast(self.uc._uch, ctypes.c_void_p)
+        s.emu_stop = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p)
+        self._miss_cb = native.MISS_FN(self._on_miss)
+        s.on_miss = self._miss_cb
+        s.max_instructions = max_instructions
+        s.branch_penalty = self.core.branch_penalty
+        s.flash_lo = self.board.flash_origin
+        s.flash_hi = self.board.flash_origin + self.board.flash_size
+        s.flash_wait_states = self.board.op.flash_wait_states
+        lines = self.board.icache_lines
+        if self.board.op.flash_wait_states == 0:
+            s.icache_mask = 0xFFFFFFFF
+        else:
+            # No accelerator: every taken branch into flash pays the wait states (one tag
+            # that never matches); otherwise a direct-mapped cache of `lines` lines.
+            n = lines if lines and lines & (lines - 1) == 0 else 1
+            self._icache = np.full(n, 0xFFFFFFFF, np.uint32)
+            s.icache_tags = self._icache.ctypes.data_as(native.u32p)
+            s.icache_mask = n - 1
+            if not lines:
+                self._icache[:] = 0xFFFFFFFE  # a tag no line number equals after >> shift
+        s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
+        s.cur = -1
+        self._alloc_blocks(4096)
+        self._alloc_table(16384)
+        self._hook_handle = uc_mod.unicorn_py3.unicorn.uc_hook_h()
+        status = uclib.uc_hook_add(
+            self.uc._uch,
+            ctypes.byref(self._hook_handle),
+            uc_mod.UC_HOOK_BLOCK,
+            ctypes.cast(self._lib.mcusim_block_hook, ctypes.c_void_p),
+            ctypes.cast(ctypes.pointer(s), ctypes.c_void_p),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        if status != 0:
+            raise McusimError(f"cannot install the cycle hook: {UcError(status)}")
+        self.uc.hook_add(uc_mod.UC_HOOK_INTR, self._on_intr)
+        self.uc.hook_add(
+            uc_mod.UC_HOOK_MEM_READ_UNMAPPED | uc_mod.UC_HOOK_MEM_WRITE_UNMAPPED
+            | uc_mod.UC_HOOK_MEM_FETCH_UNMAPPED | uc_mod.UC_HOOK_MEM_WRITE_PROT
+            | uc_mod.UC_HOOK_MEM_FETCH_PROT,
+            self._on_invalid,
+        )
+        self._install_div_hooks()
+
+    def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
+        self._intno = intno
+        uc.emu_stop()
+
+    def _on_invalid(self, uc: Uc, access: int, address: int, size: int, value: int, _: object) -> bool:
+        kinds = {
+            uc_mod.UC_MEM_READ_UNMAPPED: "read of unmapped address",
+            uc_mod.UC_MEM_WRITE_UNMAPPED: "write to unmapped address",
+            uc_mod.UC_MEM_FETCH_UNMAPPED: "instruction fetch from unmapped address",
+            uc_mod.UC_MEM_WRITE_PROT: "write to read-only memory (flash)",
+            uc_mod.UC_MEM_FETCH_PROT: "instruction fetch from non-executable memory",
+        }
+        self._invalid = f"{kinds.get(access, 'invalid access')} 0x{address:08x} ({size} bytes)"
+        return False
+
+    def _paint_stack(self) -> tuple[int, int]:
+        lo = self.elf.symbols["_end"].addr if "_end" in self.elf.symbols else self.board.ram_origin
+        hi = self._msp
+        lo = (lo + 3) & ~3
+        if hi > lo:
+            self.uc.mem_write(lo, PAINT_WORD.to_bytes(4, "little") * ((hi - lo) // 4))
+        return lo, hi
+
+    def _stack_high_water(self, lo: int, hi: int) -> int:
+        if hi <= lo:
+            return 0
+        words = np.frombuffer(self.read(lo, hi - lo), dtype="<u4")
+        touched = np.nonzero(words != PAINT_WORD)[0]
+        return 0 if len(touched) == 0 else hi - (lo + 4 * int(touched[0]))
+
+    def run(self, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> RunResult:
+        """Reset and run to ``bkpt #0``. Raises FirmwareFault or BudgetExceeded."""
+        vt = self.board.flash_origin
+        self._msp = int.from_bytes(self.read(vt, 4), "little")
+        reset = int.from_bytes(self.read(vt + 4, 4), "little")
+        self._install_hooks(max_instructions)
+        paint = self._paint_stack()
+        self.uc.reg_write(A.UC_ARM_REG_SP, self._msp)
+        self._intno: int | None = None
+        error: UcError | None = None
+        try:
+            self.uc.emu_start(reset | 1, 0xFFFFFFFF)
+        except UcError as e:
+            error = e
+        pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        s = self._state
+        if s.stop_reason == 1:
+            raise BudgetExceeded(
+                f"instruction budget of {max_instructions:,} exceeded at PC 0x{pc:08x} in "
+                f"{self.elf.function_at(pc)} (runaway loop? raise it with --max-instructions)"
+            )
+        if s.stop_reason == 2:
+            self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
+        if error is not None:
+            self._fault(pc, self._invalid or str(error))
+        if self._intno != EXCP_BKPT:
+            self._fault(pc, f"unexpected exception {self._intno} (undefined instruction or SVC)")
+        bkpt_imm = self.read(pc, 2)[0]
+        if bkpt_imm != 0:
+            self._fault(pc, "the firmware entered a fault handler (bkpt #1)")
+        return self._result(pc, paint)
+
+    def _fault(self, pc: int, what: str) -> None:
+        raise FirmwareFault(f"firmware fault: {what} at PC 0x{pc:08x} in {self.elf.function_at(pc)}; "
+                            f"backtrace: {' <- '.join(self.backtrace(pc))}")
+
+    def backtrace(self, pc: int) -> list[str]:
+        """Function names from the faulting one outwards, from the shadow call stack."""
+        s = self._state
+        frames = [self.elf.function_at(pc)]
+        depth = min(s.cs_depth, native.CALLSTACK_MAX)
+        for k in range(depth - 1, max(depth - 9, -1), -1):
+            frames.append(self.elf.function_at(s.cs_ret[k] - 2))
+        return frames
+
+    def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
+        s = self._state
+        n = len(self._blocks)
+        execs, taken, stall = self._exec[:n], self._taken[:n], self._stall[:n]
+        functions: dict[str, FunctionStats] = defaultdict(FunctionStats)
+        mix: dict[str, ClassStats] = defaultdict(ClassStats)
+        mnem: dict[str, ClassStats] = defaultdict(ClassStats)
+        per_insn: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        insns: dict[int, Insn] = {}
+        last = s.cur
+        for idx, b in enumerate(self._blocks):
+            e = int(execs[idx])
+            if e == 0:
+                continue
+            for ins, c in zip(b.insns, b.costs):
+                # The final block stops at the bkpt: it and what follows did not run its last time.
+                runs = e - 1 if (idx == last and ins.address >= pc) else e
+                st = per_insn[ins.address]
+                st[0] += runs
+                st[1] += runs * c
+                insns[ins.address] = ins
+            tail = b.insns[-1]
+            per_insn[tail.address][1] += int(taken[idx]) * self.core.branch_penalty
+            per_insn[b.insns[0].address][1] += int(stall[idx])
+        for addr, extra in self._div_extra.items():
+            per_insn[addr][1] += extra
+        total_cycles = 0
+        total_insns = 0
+        for addr, (count, cyc) in per_insn.items():
+            ins = insns.get(addr)
+            if ins is None or (count == 0 and cyc == 0):
+                continue
+            f = functions[self.elf.function_at(addr)]
+            f.cycles += cyc
+            f.instructions += count
+            m = mix[ins.cls]
+            m.count += count
+            m.cycles += cyc
+            k = mnem[ins.mnemonic.split(".")[0]]
+            k.count += count
+            k.cycles += cyc
+            total_cycles += cyc
+            total_insns += count
+        expected = int(s.cycles) + (self._blocks[last].prefix_cost(pc) if last >= 0 else 0)
+        assert total_cycles == expected, (total_cycles, expected)
+        return RunResult(
+            cycles=total_cycles,
+            instructions=total_insns,
+            exit_code=_signed(self.uc.reg_read(A.UC_ARM_REG_R0)),
+            stack_bytes=self._stack_high_water(*paint),
+            functions=dict(functions),
+            instruction_mix=dict(mix),
+            mnemonics=dict(mnem),
+            probes=list(self._probes),
+            insn_counts={a: (c, y) for a, (c, y) in per_insn.items() if a in insns},
+            insns=insns,
+        )
+
+
+def _page(n: int) -> int:
+    return (n + 0xFFF) & ~0xFFF
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 32) if v & 0x80000000 else v

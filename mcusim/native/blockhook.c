@@ -1,0 +1,151 @@
+/*
+ * Native per-block cycle accounting for mcusim, called by Unicorn at the entry of every
+ * translated block (UC_HOOK_BLOCK). Python decodes each block once (capstone) and fills its
+ * static cost; this hook only adds numbers, so the simulator keeps most of Unicorn's raw speed.
+ *
+ * On entry of block B coming from block A:
+ *   cycles += cost[A]                        A ran to its end
+ *   if B.addr != end[A]:                      A was left by a taken branch
+ *       cycles += branch_penalty; taken[A]++  pipeline refill (1+P: the 1 is in cost[A])
+ *       if B is in flash and its line misses the flash accelerator: cycles += wait states
+ *       shadow call stack: push end[A] if A ends with a call, pop if B is a return address
+ *   exec[B]++, instructions += ninsn[B], stop when the instruction budget is exceeded
+ * `cycles` is therefore the cycle count before B's first instruction; the host adds the
+ * cost of B's instructions before a given PC to read the counter mid-block (DWT, probes).
+ */
+#include <stdint.h>
+
+#define CALLSTACK_MAX 256
+#define FLAG_CALL 1u
+
+typedef int (*uc_stop_fn)(void *uc);
+typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
+
+typedef struct {
+    /* configuration, written by the host */
+    void *uc;
+    uc_stop_fn emu_stop;
+    miss_fn on_miss;
+    uint64_t max_instructions;
+    uint32_t branch_penalty;
+    uint32_t flash_lo, flash_hi;
+    uint32_t flash_wait_states;
+    uint32_t icache_mask;       /* lines - 1 (lines a power of two); 0xFFFFFFFF = no cache */
+    uint32_t icache_line_shift;
+    uint32_t *icache_tags;
+    /* per-block tables, owned (and grown) by the host */
+    uint32_t *blk_cost;
+    uint32_t *blk_ninsn;
+    uint32_t *blk_end;
+    uint32_t *blk_flags;
+    uint64_t *blk_exec;
+    uint64_t *blk_taken;
+    uint64_t *blk_stall;
+    /* address+size -> block index, open addressing, owned by the host */
+    uint64_t *ht_keys;
+    int32_t *ht_vals;
+    uint32_t ht_mask;
+    uint32_t ht_used;
+    /* running state */
+    uint64_t cycles;
+    uint64_t instructions;
+    int32_t cur;
+    uint32_t stop_reason;       /* 0 running, 1 instruction budget, 2 block decode failed */
+    uint32_t cs_depth;
+    uint32_t cs_ret[CALLSTACK_MAX];
+} mcusim_state;
+
+static inline uint32_t slot_of(uint64_t key, uint32_t mask)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 40) & mask;
+}
+
+int32_t mcusim_lookup(mcusim_state *s, uint64_t key)
+{
+    uint32_t i = slot_of(key, s->ht_mask);
+    for (;;) {
+        if (s->ht_vals[i] < 0)
+            return -1;
+        if (s->ht_keys[i] == key)
+            return s->ht_vals[i];
+        i = (i + 1) & s->ht_mask;
+    }
+}
+
+void mcusim_insert(mcusim_state *s, uint64_t key, int32_t idx)
+{
+    uint32_t i = slot_of(key, s->ht_mask);
+    while (s->ht_vals[i] >= 0 && s->ht_keys[i] != key)
+        i = (i + 1) & s->ht_mask;
+    if (s->ht_vals[i] < 0)
+        s->ht_used++;
+    s->ht_keys[i] = key;
+    s->ht_vals[i] = idx;
+}
+
+static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, int32_t idx)
+{
+    s->cycles += s->branch_penalty;
+    s->blk_taken[from]++;
+    if (s->icache_mask != 0xFFFFFFFFu && to >= s->flash_lo && to < s->flash_hi) {
+        uint32_t line = to >> s->icache_line_shift;
+        uint32_t *tag = &s->icache_tags[line & s->icache_mask];
+        if (*tag != line) {
+            *tag = line;
+            s->cycles += s->flash_wait_states;
+            s->blk_stall[idx] += s->flash_wait_states;
+        }
+    }
+    if (s->blk_flags[from] & FLAG_CALL) {
+        if (s->cs_depth < CALLSTACK_MAX)
+            s->cs_ret[s->cs_depth] = s->blk_end[from];
+        s->cs_depth++;
+    } else if (s->cs_depth > 0) {
+        /* A return lands on a recorded return address; look a few frames deep so tail
+         * calls and longjmp-like unwinds resynchronise the shadow stack. */
+        uint32_t top = s->cs_depth < CALLSTACK_MAX ? s->cs_depth : CALLSTACK_MAX;
+        for (uint32_t k = 0; k < 4 && k < top; k++) {
+            if (s->cs_ret[top - 1 - k] == to) {
+                s->cs_depth = top - 1 - k;
+                break;
+            }
+        }
+    }
+}
+
+void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    mcusim_state *s = (mcusim_state *)user_data;
+    uint32_t addr = (uint32_t)address;
+    uint64_t key = address | ((uint64_t)size << 32);
+    int32_t idx = mcusim_lookup(s, key);
+    if (idx < 0) {
+        idx = s->on_miss(addr, size);   /* host decodes, fills the tables, inserts the key */
+        if (idx < 0) {
+            s->stop_reason = 2;
+            s->emu_stop(uc);
+            return;
+        }
+    }
+    int32_t prev = s->cur;
+    if (prev >= 0) {
+        s->cycles += s->blk_cost[prev];
+        if (addr != s->blk_end[prev])
+            taken_transition(s, prev, addr, idx);
+    }
+    s->cur = idx;
+    s->blk_exec[idx]++;
+    s->instructions += s->blk_ninsn[idx];
+    if (s->instructions > s->max_instructions && s->stop_reason == 0) {
+        s->stop_reason = 1;
+        s->emu_stop(uc);
+    }
+}
+
+/* For benchmarks: the cheapest possible native block hook (counts blocks, nothing else). */
+void mcusim_count_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    (void)uc; (void)address; (void)size;
+    (*(uint64_t *)user_data)++;
+}

@@ -1,0 +1,180 @@
+"""Driving arm-none-eabi-gcc: per-core flags, startup code, a board's memory map, a build cache.
+
+``build_elf`` compiles and links C sources for a board into an ELF whose vector table sits at
+the start of flash. Builds are cached by a content hash of everything that decides the output
+(sources, headers in the include directories, flags, memory map, compiler version), so asking
+for the same image twice compiles once. Cache entries are written to a temporary directory and
+renamed into place, so concurrent mcusim processes never see a half-written image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .board import Board
+from .errors import ToolchainError
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELS = ROOT / "kernels"
+STARTUP = KERNELS / "startup" / "startup.c"
+LINKER_SCRIPT = KERNELS / "startup" / "cortex_m.ld"
+MCUSIM_INCLUDE = KERNELS / "include"
+
+GCC = "arm-none-eabi-gcc"
+INSTALL_HINT = (
+    "arm-none-eabi-gcc not found; install it with "
+    "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi` (see README)"
+)
+
+# Compiler flags per core key (the ``core`` field of a board profile).
+CORE_FLAGS: dict[str, tuple[str, ...]] = {
+    "cortex-m0plus": ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
+    "cortex-m3": ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
+    "cortex-m4": ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"),
+    "cortex-m7": ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"),
+    "cortex-m33": ("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"),
+}
+
+COMMON_FLAGS = (
+    "-std=c11",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-common",
+    "-Wall",
+    "-Wextra",
+    "-Werror=implicit-function-declaration",
+    "-g",
+)
+LINK_FLAGS = (
+    "-nostartfiles",
+    "--specs=nano.specs",
+    "--specs=nosys.specs",
+    "-Wl,--gc-sections",
+)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    elf: Path
+    map_file: Path
+    cached: bool
+
+
+def cache_dir() -> Path:
+    """Where builds are kept: ``$MCUSIM_CACHE``, else ``~/.cache/mcusim``."""
+    env = os.environ.get("MCUSIM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "mcusim"
+
+
+@cache
+def compiler_version() -> str:
+    if shutil.which(GCC) is None:
+        raise ToolchainError(INSTALL_HINT)
+    out = subprocess.run([GCC, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def core_flags(core: str) -> tuple[str, ...]:
+    try:
+        return CORE_FLAGS[core]
+    except KeyError:
+        raise ToolchainError(f"no compiler flags for core {core!r}; known: {', '.join(CORE_FLAGS)}") from None
+
+
+def memory_ld(board: Board) -> str:
+    """The MEMORY block of ``board`` for ``cortex_m.ld``."""
+    return (
+        "MEMORY\n{\n"
+        f"    FLASH (rx) : ORIGIN = 0x{board.flash_origin:08X}, LENGTH = {board.flash_size}\n"
+        f"    RAM (rwx)  : ORIGIN = 0x{board.ram_origin:08X}, LENGTH = {board.ram_size}\n"
+        "}\n"
+    )
+
+
+def _header_files(include_dirs: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in include_dirs:
+        files.extend(sorted(p for p in d.rglob("*.h") if p.is_file()))
+    return files
+
+
+def build_elf(
+    sources: list[Path] | tuple[Path, ...],
+    board: Board,
+    include_dirs: list[Path] | tuple[Path, ...] = (),
+    defines: dict[str, str | int] | None = None,
+    opt: str = "-O2",
+    extra_flags: tuple[str, ...] = (),
+    startup: bool = True,
+) -> BuildResult:
+    """Compile and link ``sources`` for ``board``; return the (possibly cached) ELF and map file.
+
+    ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU enable, ``bkpt`` stop).
+    Raises ToolchainError with the compiler's first error line if the build fails.
+    """
+    flags = core_flags(board.core)
+    srcs = [Path(s).resolve() for s in sources]
+    if startup:
+        srcs.insert(0, STARTUP)
+    incs = [MCUSIM_INCLUDE] + [Path(i).resolve() for i in include_dirs]
+    defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
+    cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
+    mem = memory_ld(board)
+
+    h = hashlib.sha256()
+    h.update(compiler_version().encode())
+    h.update("\0".join(cmd_flags + list(LINK_FLAGS)).encode())
+    h.update(mem.encode())
+    h.update(LINKER_SCRIPT.read_bytes())
+    for f in srcs + _header_files(incs):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    key = h.hexdigest()[:24]
+    out_dir = cache_dir() / "builds" / key
+    elf, map_file = out_dir / "image.elf", out_dir / "image.map"
+    if elf.is_file():
+        return BuildResult(elf, map_file, cached=True)
+
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=out_dir.parent))
+    except OSError as e:
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+    try:
+        (tmp / "memory.ld").write_text(mem)
+        cmd = [
+            GCC,
+            *cmd_flags,
+            *map(str, srcs),
+            f"-L{tmp}",
+            f"-T{LINKER_SCRIPT}",
+            *LINK_FLAGS,
+            f"-Wl,-Map={tmp / 'image.map'}",
+            "-o",
+            str(tmp / "image.elf"),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            errors = [ln for ln in proc.stderr.splitlines() if "error" in ln]
+            first = errors[0] if errors else proc.stderr.strip().splitlines()[-1:] or ["unknown error"]
+            raise ToolchainError(f"build failed for {board.core}: {first if isinstance(first, str) else first[0]}")
+        (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
+        try:
+            os.replace(tmp, out_dir)
+        except OSError:
+            # Another process finished the same build first: theirs is identical.
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildResult(elf, map_file, cached=False)
