@@ -141,7 +141,9 @@ class Elf:
         i = bisect.bisect_right(self._func_starts, addr) - 1
         if i >= 0:
             f = self._funcs[i]
-            if addr < f.addr + max(f.size, 2):
+            # Hand-written assembly often has no .size: such a function runs to the next one.
+            nxt = self._func_starts[i + 1] if i + 1 < len(self._funcs) else f.addr + 4096
+            if addr < (f.addr + f.size if f.size else nxt):
                 return f.name
         return f"0x{addr:08x}"
 

@@ -74,8 +74,18 @@ class Insn:
     """Registers transferred by LDM/STM/PUSH/POP/VLDM/VSTM (0 otherwise)."""
     reg_offset: bool
     """A single load/store addressed by base + register."""
+    mem: tuple[int, int, int, int] | None
+    """(base, index, displacement, index left shift) of the memory operand, registers as
+    capstone ids (0 = none)."""
     writes_pc: bool
     is_call: bool
+    conditional: bool
+    """Executes under a condition (B<cc>, or inside an IT block)."""
+
+    @property
+    def always_branches(self) -> bool:
+        """An unconditional change of flow: B, BL, BX, BLX, POP {pc}, LDR pc, MOV pc..."""
+        return (self.cls in ("branch", "table_branch") or self.writes_pc) and not self.conditional and not self.mnemonic.startswith(("cbz", "cbnz"))
 
     @property
     def text(self) -> str:
@@ -202,6 +212,7 @@ class Decoder:
         addr_regs: set[int] = set()
         reg_offset = False
         reg_count = 0
+        mem: tuple[int, int, int, int] | None = None
         for op in i.operands:
             if op.type == arm.ARM_OP_MEM:
                 if op.mem.base:
@@ -209,6 +220,13 @@ class Decoder:
                 if op.mem.index:
                     addr_regs.add(op.mem.index)
                     reg_offset = True
+                shift = op.shift.value if op.shift.type == arm.ARM_SFT_LSL else 0
+                mem = (op.mem.base, op.mem.index, op.mem.disp, shift)
+        if mem is None and cls in ("load_multiple", "store_multiple", "fpu_multiple"):
+            first = next((op for op in i.operands if op.type == arm.ARM_OP_REG), None)
+            is_sp = base_mnemonic(i.mnemonic).startswith(("push", "pop", "vpush", "vpop"))
+            base = arm.ARM_REG_SP if is_sp else (first.reg if first is not None else 0)
+            mem = (base, 0, 0, 0)
         if cls in ("load_multiple", "store_multiple", "fpu_multiple"):
             regs = [op for op in i.operands if op.type == arm.ARM_OP_REG]
             is_push_pop = base_mnemonic(i.mnemonic).startswith(("push", "pop", "vpush", "vpop"))
@@ -228,6 +246,8 @@ class Decoder:
             addr_regs=frozenset(addr_regs),
             reg_count=reg_count,
             reg_offset=reg_offset,
+            mem=mem,
             writes_pc=arm.ARM_REG_PC in writes,
             is_call=_strip_cond(m, ("bl", "blx")) in ("bl", "blx"),
+            conditional=i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID),
         )

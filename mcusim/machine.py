@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import unicorn as uc_mod
+from capstone import arm as cs_arm
 from unicorn import Uc, UcError
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
@@ -38,10 +39,20 @@ PAINT_WORD = 0xA5A5A5A5
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 EXCP_BKPT = 7
 FLAG_CALL = 1
+FLAG_ALWAYS_TAKEN = 2
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
             sp=A.UC_ARM_REG_SP, lr=A.UC_ARM_REG_LR, pc=A.UC_ARM_REG_PC)
+
+
+_LOAD_CLASSES = frozenset({"load", "load_dual", "load_multiple", "fpu_mem", "fpu_multiple"})
+_STORE_CLASSES = frozenset({"store", "store_dual", "store_multiple", "fpu_mem", "fpu_multiple"})
+_CS_TO_UC = {getattr(cs_arm, f"ARM_REG_R{i}"): getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
+_CS_TO_UC.update({cs_arm.ARM_REG_SP: A.UC_ARM_REG_SP, cs_arm.ARM_REG_LR: A.UC_ARM_REG_LR,
+                  cs_arm.ARM_REG_PC: A.UC_ARM_REG_PC, cs_arm.ARM_REG_SB: A.UC_ARM_REG_R9,
+                  cs_arm.ARM_REG_SL: A.UC_ARM_REG_R10, cs_arm.ARM_REG_FP: A.UC_ARM_REG_R11,
+                  cs_arm.ARM_REG_IP: A.UC_ARM_REG_R12})
 
 
 @dataclass
@@ -113,7 +124,9 @@ class Machine:
         self._probes: list[tuple[int, int]] = []
         self._div_extra: dict[int, int] = defaultdict(int)
         self._invalid: str | None = None
-        self._hooks_installed = False
+        self._state: native.State | None = None
+        self._mmio_exec: tuple[int, int] = (-1, -1)
+        self._mmio_pos = 0
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -152,19 +165,55 @@ class Machine:
         return bytes(self.uc.mem_read(addr, size))
 
     # -- system region: DWT, CPACR, probe ------------------------------------------------
-    def now(self) -> int:
-        """Cycle count at the instruction currently executing (valid inside hooks)."""
+    def now(self, access: int | None = None, write: bool = False) -> int:
+        """Cycle count at the instruction currently executing (valid inside hooks).
+
+        Inside an MMIO callback Unicorn's PC still holds the start of the block, so the
+        accessing instruction is found from ``access`` (the address touched): the first
+        load (or store) of the block, after the previous MMIO access of this execution of the
+        block, whose effective address computed from the live registers matches.
+        """
         s = self._state
+        if s is None:
+            return 0  # not counting (raw runs of `mcusim bench`)
         if s.cur < 0:
             return int(s.cycles)
+        block = self._blocks[s.cur]
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
-        return int(s.cycles) + self._blocks[s.cur].prefix_cost(pc)
+        if access is not None and pc == block.addr:
+            pc = self._mmio_insn(block, s.cur, access, write)
+        return int(s.cycles) + block.prefix_cost(pc)
+
+    def _mmio_insn(self, block: Block, idx: int, access: int, write: bool) -> int:
+        execution = (idx, int(self._blk["exec"][idx]))
+        start = self._mmio_pos if self._mmio_exec == execution else 0
+        kinds = _STORE_CLASSES if write else _LOAD_CLASSES
+        first: int | None = None
+        for i in range(start, len(block.insns)):
+            ins = block.insns[i]
+            if ins.cls not in kinds or ins.mem is None:
+                continue
+            if first is None:
+                first = i
+            base, index, disp, shift = ins.mem
+            ea = (self._reg(base) + disp + (self._reg(index) << shift if index else 0)) & 0xFFFFFFFF
+            span = 4 * max(ins.reg_count, 2)
+            if ea - span <= access <= ea + span:
+                first = i
+                break
+        if first is None:
+            return block.addr
+        self._mmio_exec, self._mmio_pos = execution, first + 1
+        return block.insns[first].address
+
+    def _reg(self, capstone_reg: int) -> int:
+        return self.uc.reg_read(_CS_TO_UC[capstone_reg]) if capstone_reg else 0
 
     def _ppb_read(self, uc: Uc, offset: int, size: int, _: object) -> int:
         addr = PPB_BASE + offset
         if addr == DWT_CYCCNT:
             if self._cyccnt_on:
-                return (self.now() - self._cyccnt_base) & 0xFFFFFFFF
+                return (self.now(addr) - self._cyccnt_base) & 0xFFFFFFFF
             return self._cyccnt_frozen
         return self._ppb.get(addr, 0)
 
@@ -172,18 +221,18 @@ class Machine:
         addr = PPB_BASE + offset
         if addr == DWT_CYCCNT:
             self._cyccnt_frozen = value
-            self._cyccnt_base = self.now() - value
+            self._cyccnt_base = self.now(addr, write=True) - value
         elif addr == DWT_CTRL:
             on = bool(value & 1)
             if on and not self._cyccnt_on:
-                self._cyccnt_base = self.now() - self._cyccnt_frozen
+                self._cyccnt_base = self.now(addr, write=True) - self._cyccnt_frozen
             elif not on and self._cyccnt_on:
-                self._cyccnt_frozen = (self.now() - self._cyccnt_base) & 0xFFFFFFFF
+                self._cyccnt_frozen = (self.now(addr, write=True) - self._cyccnt_base) & 0xFFFFFFFF
             self._cyccnt_on = on
         self._ppb[addr] = value
 
     def _probe_write(self, uc: Uc, offset: int, size: int, value: int, _: object) -> None:
-        self._probes.append((self.now(), value))
+        self._probes.append((self.now(PROBE_BASE + offset, write=True), value))
 
     # -- block decoding (called from the native hook on a new block) ---------------------
     def _on_miss(self, addr: int, size: int) -> int:
@@ -197,10 +246,12 @@ class Machine:
                 self._grow_blocks()
             costs = self.core.block_costs(insns)
             self._blocks.append(Block(addr, size, insns, costs))
-            self._cost[idx] = sum(costs)
-            self._ninsn[idx] = len(insns)
-            self._end[idx] = addr + size
-            self._flags[idx] = FLAG_CALL if insns[-1].is_call else 0
+            rec = self._blk[idx]
+            rec["cost"] = sum(costs)
+            rec["ninsn"] = len(insns)
+            rec["end"] = addr + size
+            last = insns[-1]
+            rec["flags"] = (FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
             self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)
@@ -209,31 +260,14 @@ class Machine:
             return -1
 
     def _alloc_blocks(self, capacity: int) -> None:
-        old = getattr(self, "_cost", None)
-        arrays = {
-            "_cost": np.zeros(capacity, np.uint32),
-            "_ninsn": np.zeros(capacity, np.uint32),
-            "_end": np.zeros(capacity, np.uint32),
-            "_flags": np.zeros(capacity, np.uint32),
-            "_exec": np.zeros(capacity, np.uint64),
-            "_taken": np.zeros(capacity, np.uint64),
-            "_stall": np.zeros(capacity, np.uint64),
-        }
+        blk = np.zeros(capacity, native.BLOCK_DTYPE)
+        blk["next_idx"] = -1
+        old = getattr(self, "_blk", None)
         if old is not None:
-            for name, arr in arrays.items():
-                prev = getattr(self, name)
-                arr[: len(prev)] = prev
-        for name, arr in arrays.items():
-            setattr(self, name, arr)
+            blk[: len(old)] = old
+        self._blk = blk
         self._capacity = capacity
-        s = self._state
-        s.blk_cost = self._cost.ctypes.data_as(native.u32p)
-        s.blk_ninsn = self._ninsn.ctypes.data_as(native.u32p)
-        s.blk_end = self._end.ctypes.data_as(native.u32p)
-        s.blk_flags = self._flags.ctypes.data_as(native.u32p)
-        s.blk_exec = self._exec.ctypes.data_as(native.u64p)
-        s.blk_taken = self._taken.ctypes.data_as(native.u64p)
-        s.blk_stall = self._stall.ctypes.data_as(native.u64p)
+        self._state.blk = blk.ctypes.data
 
     def _grow_blocks(self) -> None:
         self._alloc_blocks(self._capacity * 2)
@@ -288,16 +322,15 @@ class Machine:
         s.flash_wait_states = self.board.op.flash_wait_states
         lines = self.board.icache_lines
         if self.board.op.flash_wait_states == 0:
-            s.icache_mask = 0xFFFFFFFF
+            s.flash_mode = 0
+        elif not lines:
+            s.flash_mode = 1  # no accelerator: every taken branch into flash refetches
         else:
-            # No accelerator: every taken branch into flash pays the wait states (one tag
-            # that never matches); otherwise a direct-mapped cache of `lines` lines.
-            n = lines if lines and lines & (lines - 1) == 0 else 1
+            n = 1 << (lines.bit_length() - 1)  # direct-mapped, a power of two lines
             self._icache = np.full(n, 0xFFFFFFFF, np.uint32)
             s.icache_tags = self._icache.ctypes.data_as(native.u32p)
             s.icache_mask = n - 1
-            if not lines:
-                self._icache[:] = 0xFFFFFFFE  # a tag no line number equals after >> shift
+            s.flash_mode = 2
         s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
         s.cur = -1
         self._alloc_blocks(4096)
@@ -377,7 +410,7 @@ class Machine:
         if s.stop_reason == 2:
             self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
         if error is not None:
-            self._fault(pc, self._invalid or str(error))
+            self._fault(pc, self._invalid or _UC_ERRORS.get(error.errno, str(error)))
         if self._intno != EXCP_BKPT:
             self._fault(pc, f"unexpected exception {self._intno} (undefined instruction or SVC)")
         bkpt_imm = self.read(pc, 2)[0]
@@ -401,7 +434,7 @@ class Machine:
     def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
         s = self._state
         n = len(self._blocks)
-        execs, taken, stall = self._exec[:n], self._taken[:n], self._stall[:n]
+        execs, taken, stall = self._blk["exec"][:n], self._blk["taken"][:n], self._blk["stall"][:n]
         functions: dict[str, FunctionStats] = defaultdict(FunctionStats)
         mix: dict[str, ClassStats] = defaultdict(ClassStats)
         mnem: dict[str, ClassStats] = defaultdict(ClassStats)
@@ -455,6 +488,15 @@ class Machine:
             insn_counts={a: (c, y) for a, (c, y) in per_insn.items() if a in insns},
             insns=insns,
         )
+
+
+_UC_ERRORS = {
+    uc_mod.UC_ERR_INSN_INVALID: "undefined instruction",
+    uc_mod.UC_ERR_EXCEPTION: "unhandled CPU exception (hard fault)",
+    uc_mod.UC_ERR_READ_UNALIGNED: "unaligned read",
+    uc_mod.UC_ERR_WRITE_UNALIGNED: "unaligned write",
+    uc_mod.UC_ERR_FETCH_UNALIGNED: "unaligned instruction fetch",
+}
 
 
 def _page(n: int) -> int:

@@ -12,6 +12,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from .errors import ToolchainError
 
 SOURCE = Path(__file__).parent / "native" / "blockhook.c"
@@ -25,6 +27,17 @@ u64p = ctypes.POINTER(ctypes.c_uint64)
 i32p = ctypes.POINTER(ctypes.c_int32)
 
 
+# numpy mirror of `mcusim_block` (64 bytes).
+BLOCK_DTYPE = np.dtype(
+    [
+        ("cost", "<u4"), ("ninsn", "<u4"), ("end", "<u4"), ("flags", "<u4"),
+        ("next_key", "<u8"), ("next_idx", "<i4"), ("pad", "<u4"),
+        ("exec", "<u8"), ("taken", "<u8"), ("stall", "<u8"), ("pad2", "<u8"),
+    ]
+)
+assert BLOCK_DTYPE.itemsize == 64
+
+
 class State(ctypes.Structure):
     _fields_ = [
         ("uc", ctypes.c_void_p),
@@ -35,16 +48,11 @@ class State(ctypes.Structure):
         ("flash_lo", ctypes.c_uint32),
         ("flash_hi", ctypes.c_uint32),
         ("flash_wait_states", ctypes.c_uint32),
+        ("flash_mode", ctypes.c_uint32),
         ("icache_mask", ctypes.c_uint32),
         ("icache_line_shift", ctypes.c_uint32),
         ("icache_tags", u32p),
-        ("blk_cost", u32p),
-        ("blk_ninsn", u32p),
-        ("blk_end", u32p),
-        ("blk_flags", u32p),
-        ("blk_exec", u64p),
-        ("blk_taken", u64p),
-        ("blk_stall", u64p),
+        ("blk", ctypes.c_void_p),
         ("ht_keys", u64p),
         ("ht_vals", i32p),
         ("ht_mask", ctypes.c_uint32),

@@ -162,9 +162,10 @@ def build_elf(
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            errors = [ln for ln in proc.stderr.splitlines() if "error" in ln]
-            first = errors[0] if errors else proc.stderr.strip().splitlines()[-1:] or ["unknown error"]
-            raise ToolchainError(f"build failed for {board.core}: {first if isinstance(first, str) else first[0]}")
+            lines = proc.stderr.strip().splitlines()
+            errors = [ln for ln in lines if ": error:" in ln or "error:" in ln]
+            first = (errors or lines or ["unknown error"])[0]
+            raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
         try:
             os.replace(tmp, out_dir)

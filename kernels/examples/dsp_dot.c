@@ -21,7 +21,7 @@ volatile uint32_t dot_cycles;
 
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
-static int32_t dot(const int8_t *x, const int8_t *y, int n, int32_t acc)
+__attribute__((noinline)) static int32_t dot(const int8_t *x, const int8_t *y, int n, int32_t acc)
 {
     for (int i = 0; i < n; i += 4) {
         uint32_t xv, yv;
@@ -35,7 +35,7 @@ static int32_t dot(const int8_t *x, const int8_t *y, int n, int32_t acc)
     return acc;
 }
 #else
-static int32_t dot(const int8_t *x, const int8_t *y, int n, int32_t acc)
+__attribute__((noinline)) static int32_t dot(const int8_t *x, const int8_t *y, int n, int32_t acc)
 {
     for (int i = 0; i < n; i++)
         acc += x[i] * y[i];

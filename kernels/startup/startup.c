@@ -19,7 +19,9 @@ __attribute__((noreturn)) static void stop(int code)
     }
 }
 
-__attribute__((noreturn, used)) void Reset_Handler(void)
+/* no-tree-loop-distribute-patterns: keep the copy loops as loops, so a tiny image does not
+ * pull memcpy/memset out of libc just to start. */
+__attribute__((noreturn, used, optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler(void)
 {
     for (uint32_t *src = _sidata, *dst = _sdata; dst < _edata;)
         *dst++ = *src++;

@@ -17,9 +17,26 @@
 
 #define CALLSTACK_MAX 256
 #define FLAG_CALL 1u
+#define FLAG_ALWAYS_TAKEN 2u   /* ends with an unconditional branch: taken even to the next address */
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
+
+/* One translated block. `next_key`/`next_idx` remember the block that followed last time,
+ * so the common case (a loop, a straight call) needs no hash lookup. 64 bytes. */
+typedef struct {
+    uint32_t cost;      /* static cycles of the whole block */
+    uint32_t ninsn;
+    uint32_t end;       /* fall-through address */
+    uint32_t flags;
+    uint64_t next_key;
+    int32_t next_idx;
+    uint32_t pad;
+    uint64_t exec;      /* times entered */
+    uint64_t taken;     /* times left by a taken branch */
+    uint64_t stall;     /* flash wait-state cycles charged on entry */
+    uint64_t pad2;
+} mcusim_block;
 
 typedef struct {
     /* configuration, written by the host */
@@ -30,17 +47,13 @@ typedef struct {
     uint32_t branch_penalty;
     uint32_t flash_lo, flash_hi;
     uint32_t flash_wait_states;
-    uint32_t icache_mask;       /* lines - 1 (lines a power of two); 0xFFFFFFFF = no cache */
+    uint32_t flash_mode;        /* 0: no wait states; 1: every taken branch into flash pays
+                                   them; 2: unless its line hits the accelerator cache */
+    uint32_t icache_mask;       /* cache lines - 1 (lines a power of two) */
     uint32_t icache_line_shift;
     uint32_t *icache_tags;
-    /* per-block tables, owned (and grown) by the host */
-    uint32_t *blk_cost;
-    uint32_t *blk_ninsn;
-    uint32_t *blk_end;
-    uint32_t *blk_flags;
-    uint64_t *blk_exec;
-    uint64_t *blk_taken;
-    uint64_t *blk_stall;
+    /* per-block table, owned (and grown) by the host */
+    mcusim_block *blk;
     /* address+size -> block index, open addressing, owned by the host */
     uint64_t *ht_keys;
     int32_t *ht_vals;
@@ -86,20 +99,25 @@ void mcusim_insert(mcusim_state *s, uint64_t key, int32_t idx)
 
 static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, int32_t idx)
 {
+    mcusim_block *f = &s->blk[from];
     s->cycles += s->branch_penalty;
-    s->blk_taken[from]++;
-    if (s->icache_mask != 0xFFFFFFFFu && to >= s->flash_lo && to < s->flash_hi) {
-        uint32_t line = to >> s->icache_line_shift;
-        uint32_t *tag = &s->icache_tags[line & s->icache_mask];
-        if (*tag != line) {
+    f->taken++;
+    if (s->flash_mode && to >= s->flash_lo && to < s->flash_hi) {
+        int miss = 1;
+        if (s->flash_mode == 2) {
+            uint32_t line = to >> s->icache_line_shift;
+            uint32_t *tag = &s->icache_tags[line & s->icache_mask];
+            miss = *tag != line;
             *tag = line;
+        }
+        if (miss) {
             s->cycles += s->flash_wait_states;
-            s->blk_stall[idx] += s->flash_wait_states;
+            s->blk[idx].stall += s->flash_wait_states;
         }
     }
-    if (s->blk_flags[from] & FLAG_CALL) {
+    if (f->flags & FLAG_CALL) {
         if (s->cs_depth < CALLSTACK_MAX)
-            s->cs_ret[s->cs_depth] = s->blk_end[from];
+            s->cs_ret[s->cs_depth] = f->end;
         s->cs_depth++;
     } else if (s->cs_depth > 0) {
         /* A return lands on a recorded return address; look a few frames deep so tail
@@ -114,29 +132,49 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
     }
 }
 
+static int32_t find(mcusim_state *s, void *uc, uint64_t key, uint32_t addr, uint32_t size)
+{
+    int32_t idx = mcusim_lookup(s, key);
+    if (idx < 0) {
+        idx = s->on_miss(addr, size);   /* host decodes, fills the table, inserts the key */
+        if (idx < 0) {
+            s->stop_reason = 2;
+            s->emu_stop(uc);
+        }
+    }
+    return idx;
+}
+
 void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     mcusim_state *s = (mcusim_state *)user_data;
     uint32_t addr = (uint32_t)address;
     uint64_t key = address | ((uint64_t)size << 32);
-    int32_t idx = mcusim_lookup(s, key);
-    if (idx < 0) {
-        idx = s->on_miss(addr, size);   /* host decodes, fills the tables, inserts the key */
-        if (idx < 0) {
-            s->stop_reason = 2;
-            s->emu_stop(uc);
-            return;
-        }
-    }
-    int32_t prev = s->cur;
+    int32_t prev = s->cur, idx;
     if (prev >= 0) {
-        s->cycles += s->blk_cost[prev];
-        if (addr != s->blk_end[prev])
+        mcusim_block *p = &s->blk[prev];
+        if (p->next_key == key) {
+            idx = p->next_idx;
+        } else {
+            idx = find(s, uc, key, addr, size);
+            if (idx < 0)
+                return;
+            p = &s->blk[prev];          /* the host may have grown the table */
+            p->next_key = key;
+            p->next_idx = idx;
+        }
+        s->cycles += p->cost;
+        if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
             taken_transition(s, prev, addr, idx);
+    } else {
+        idx = find(s, uc, key, addr, size);
+        if (idx < 0)
+            return;
     }
+    mcusim_block *b = &s->blk[idx];
     s->cur = idx;
-    s->blk_exec[idx]++;
-    s->instructions += s->blk_ninsn[idx];
+    b->exec++;
+    s->instructions += b->ninsn;
     if (s->instructions > s->max_instructions && s->stop_reason == 0) {
         s->stop_reason = 1;
         s->emu_stop(uc);

@@ -1,0 +1,379 @@
+/*
+ * mcu_nn.h - the int8 kernel library of mcusim: the one public header.
+ *
+ * Both deployment paths call these functions: the generated C of the classic path and the
+ * on-target micro-interpreter of the tinyml path. Every kernel is bit-exact with TensorFlow
+ * Lite Micro's int8 reference kernels (and with mcusim/reference.py, the living spec).
+ *
+ * FLAVOURS. Two directories implement the SAME function names:
+ *   kernels/src/ref/  portable C for any core (the specification in C);
+ *   kernels/src/opt/  C with the Cortex-M DSP instructions (SXTB16, SMLAD, SSAT, ...) through
+ *                     arm_acle.h, under `#if defined(__ARM_FEATURE_DSP)`.
+ * A build picks the flavour by compiling every .c under exactly one of the two directories
+ * (with -I kernels/include); never both. An optimized file, compiled for a core without the
+ * DSP extension (Cortex-M0+/M3), includes the reference file of the same kernel instead, so
+ * the opt flavour builds and is correct everywhere. Ops with no optimized algorithm have an
+ * opt file that only includes the reference one.
+ *
+ * CONVENTIONS shared by every kernel.
+ *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
+ *    returning mcu_status. Nothing is allocated; nothing touches floating point except
+ *    mcu_dequantize_s8. Kernels never write outside `out` and the scratch of `ctx`.
+ *  - Tensors are NHWC, densely packed, int8 (bias int32). A tensor of lower rank is passed with
+ *    leading dimensions of 1 (a [batch, depth] FC input is {n=batch, h=1, w=1, c=depth}).
+ *  - Offsets follow TFLite's ArithmeticParams: an *input* offset is the NEGATED zero point
+ *    (added to the raw value, range [-127, 128]); an *output* offset is the zero point itself
+ *    ([-128, 127]). Where a field is named *_zero_point it is the zero point itself.
+ *  - Requantization multipliers/shifts are computed by the caller with TFLite's
+ *    QuantizeMultiplier: multiplier is Q31 in [2^30, 2^31) (or 0), shift in [-31, 30],
+ *    positive = left shift. The kernels apply TFLM's double-rounding
+ *    MultiplyByQuantizedMultiplier (SaturatingRoundingDoublingHighMul then RoundingDivideByPOT).
+ *  - Activation clamps are int8 ranges with -128 <= min <= max <= 127.
+ *  - Scratch: a kernel that may need scratch memory has a sibling
+ *    int32_t mcu_<op>_s8_get_buffer_size(...) giving the bytes it needs in the flavour compiled
+ *    (0 is a valid answer). Pass a ctx whose buf is 4-byte aligned and whose size is at least
+ *    that, else MCU_ERR_BUFFER. Kernels without such a sibling never use scratch; ctx may be NULL.
+ *  - Invalid arguments (NULL pointers, non-positive dims, mismatched shapes, out-of-range
+ *    params) return MCU_ERR_ARG before anything is written.
+ */
+#ifndef MCU_NN_H
+#define MCU_NN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    MCU_OK = 0,
+    MCU_ERR_ARG = -1,         /* NULL pointer, bad dimension, parameter out of range */
+    MCU_ERR_BUFFER = -2,      /* ctx scratch missing or smaller than get_buffer_size */
+    MCU_ERR_UNSUPPORTED = -3, /* valid TFLite but outside what the kernel implements */
+} mcu_status;
+
+/* Shape of an NHWC tensor; every field >= 1. */
+typedef struct {
+    int32_t n, h, w, c;
+} mcu_dims;
+
+/* Scratch memory handed to a kernel: buf 4-byte aligned, size in bytes. */
+typedef struct {
+    void *buf;
+    int32_t size;
+} mcu_context;
+
+/* A (height, width) pair: stride, dilation, padding or filter size. */
+typedef struct {
+    int32_t h, w;
+} mcu_hw;
+
+/* Activation clamp, inclusive, -128 <= min <= max <= 127. */
+typedef struct {
+    int32_t min, max;
+} mcu_range;
+
+/* Requantization of an accumulator to the output scale, per tensor or per output channel.
+ * per_channel == 0: multiplier[0], shift[0] for every channel; else one entry per channel. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    int32_t per_channel;
+} mcu_quant_params;
+
+/* ------------------------------------------------------------------------------------------ */
+/* FULLY_CONNECTED                                                                            */
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point, [-127, 128] */
+    int32_t filter_offset; /* -filter zero point, [-127, 128]; 0 for TFLite's symmetric int8 */
+    int32_t output_offset; /* output zero point, [-128, 127] */
+    mcu_range activation;
+} mcu_fc_params;
+
+/* out[b][o] = clamp(requant(bias[o] + sum_k (w[o][k] + filter_offset) * (in[b][k] + input_offset),
+ *                            quant[o]) + output_offset)
+ * input_dims: n = batches, h*w*c = depth K.  filter_dims: n = output channels O, h = w = 1,
+ * c = K; filter layout [O][K] as TFLite stores it.  output_dims: n = batches, h = w = 1, c = O.
+ * bias: O int32 values, or NULL.  K <= 65535 (int32 accumulation cannot overflow). */
+mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
+                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                  const int8_t *input, const mcu_dims *filter_dims,
+                                  const int8_t *filter, const int32_t *bias,
+                                  const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CONV_2D (also 1xN / Conv1D: pass h = 1)                                                    */
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point, [-127, 128] */
+    int32_t output_offset; /* output zero point, [-128, 127] */
+    mcu_hw stride;         /* >= 1 */
+    mcu_hw padding;        /* pad_top (h) and pad_left (w) in input pixels, >= 0, computed by the
+                              caller (TFLite SAME: ((out-1)*stride + eff_k - in) / 2, floored) */
+    mcu_hw dilation;       /* >= 1 */
+    mcu_range activation;
+} mcu_conv_params;
+
+/* Standard convolution, TFLM ConvPerChannel semantics (taps outside the input contribute 0,
+ * i.e. the padded value is the input zero point).
+ * input_dims {N, H, W, C}; filter_dims {n = O, h = KH, w = KW, c = C}, layout [O][KH][KW][C];
+ * output_dims {N, OH, OW, O}; bias O values or NULL. Grouped convolution: filter c = C / G
+ * for G groups (G divides C and O; output channel o reads input channels of group o / (O/G)).
+ * KH*KW*(C/G) <= 65535. */
+mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
+                       const mcu_quant_params *quant, const mcu_dims *input_dims,
+                       const int8_t *input, const mcu_dims *filter_dims, const int8_t *filter,
+                       const int32_t *bias, const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* DEPTHWISE_CONV_2D                                                                          */
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    int32_t ch_mult;       /* depth multiplier M >= 1 */
+    mcu_hw stride, padding, dilation;
+    mcu_range activation;
+} mcu_dw_conv_params;
+
+/* Output channel oc = ic * M + m reads input channel ic.
+ * input_dims {N, H, W, C}; filter_dims {n = 1, h = KH, w = KW, c = C*M}, layout
+ * [1][KH][KW][C*M]; output_dims {N, OH, OW, C*M}; bias C*M values or NULL. */
+mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_params *params,
+                                 const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                 const int8_t *input, const mcu_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias,
+                                 const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
+                                              const mcu_dims *filter_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* MAX_POOL_2D, AVERAGE_POOL_2D                                                               */
+
+typedef struct {
+    mcu_hw stride;  /* >= 1 */
+    mcu_hw padding; /* pad_top, pad_left >= 0 */
+    mcu_hw filter;  /* window KH, KW >= 1 */
+    mcu_range activation;
+} mcu_pool_params;
+
+/* input {N, H, W, C}, output {N, OH, OW, C}; window positions outside the input are skipped
+ * (not counted). Input and output scale/zero point are equal (TFLite requires it). */
+mcu_status mcu_max_pool_s8(const mcu_context *ctx, const mcu_pool_params *params,
+                           const mcu_dims *input_dims, const int8_t *input,
+                           const mcu_dims *output_dims, int8_t *output);
+
+/* Average over the in-bounds taps, rounded half away from zero (TFLM). An output whose window
+ * has no in-bounds tap returns MCU_ERR_ARG (TFLM fails the same way). */
+mcu_status mcu_avg_pool_s8(const mcu_context *ctx, const mcu_pool_params *params,
+                           const mcu_dims *input_dims, const int8_t *input,
+                           const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_avg_pool_s8_get_buffer_size(const mcu_dims *input_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* MEAN over H and W (global average pooling)                                                 */
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier; /* QuantizeMultiplier(input_scale / output_scale) */
+    int32_t shift;
+} mcu_mean_params;
+
+/* Same quantization in and out (multiplier == 2^30, shift == 1, equal zero points, which is
+ * QuantizeMultiplier(1.0)): out[n][c] = (sum_hw in) / (H*W), C division (TFLM Mean).
+ * Otherwise out[n][c] = clamp(MBQM(sum_hw in - zp_in * H*W, m', s') + zp_out), where (m', s')
+ * folds 1/(H*W) into (multiplier, shift) exactly as TFLM's QuantizedMeanOrSum does:
+ *   k = min(floor(log2(H*W)), 32, 31 + shift); m' = (multiplier << k) / (H*W); s' = shift - k.
+ * input {N, H, W, C}; output {N, 1, 1, C}; H*W <= 2^23. */
+mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
+                       const mcu_dims *input_dims, const int8_t *input,
+                       const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_mean_s8_get_buffer_size(const mcu_dims *input_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* ADD, MUL (elementwise with broadcasting)                                                   */
+/* Broadcast: every dimension of each input equals the output's or is 1 (NumPy rules after the
+ * caller pads both shapes to rank 4). Output may alias an input of the output's shape.       */
+
+typedef struct {
+    int32_t input1_offset, input2_offset; /* -zero points */
+    int32_t left_shift;                   /* 20 for int8 (TFLM) */
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t output_offset;
+    mcu_range activation;
+} mcu_add_params;
+
+/* TFLM int8 ADD: a_i = MBQM((x_i + off_i) << left_shift, m_i, s_i);
+ * out = clamp(MBQM(a_1 + a_2, m_out, s_out) + output_offset). */
+mcu_status mcu_add_s8(const mcu_context *ctx, const mcu_add_params *params,
+                      const mcu_dims *input1_dims, const int8_t *input1,
+                      const mcu_dims *input2_dims, const int8_t *input2,
+                      const mcu_dims *output_dims, int8_t *output);
+
+typedef struct {
+    int32_t input1_offset, input2_offset; /* -zero points */
+    int32_t output_multiplier, output_shift; /* QuantizeMultiplier(s1 * s2 / s_out) */
+    int32_t output_offset;
+    mcu_range activation;
+} mcu_mul_params;
+
+/* TFLM int8 MUL: out = clamp(MBQM((x1 + off1) * (x2 + off2), m, s) + output_offset). */
+mcu_status mcu_mul_s8(const mcu_context *ctx, const mcu_mul_params *params,
+                      const mcu_dims *input1_dims, const int8_t *input1,
+                      const mcu_dims *input2_dims, const int8_t *input2,
+                      const mcu_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* CONCATENATION, PAD                                                                         */
+
+/* Requantization of one concatenation input to the output's quantization.
+ * multiplier == 0 means "same scale and zero point": bytes are copied. Otherwise
+ * out = clamp(MBQM(x - input_zero_point, multiplier, shift) + output_zero_point, -128, 127). */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t multiplier, shift;
+} mcu_concat_input;
+
+typedef struct {
+    int32_t axis;       /* 0..3 = n, h, w, c */
+    int32_t num_inputs; /* >= 1 */
+    int32_t output_zero_point;
+    const mcu_concat_input *requant; /* num_inputs entries, or NULL: all copied */
+} mcu_concat_params;
+
+/* input_dims/inputs: arrays of num_inputs; all dims equal the output's except along axis,
+ * where they sum to the output's. */
+mcu_status mcu_concatenation_s8(const mcu_context *ctx, const mcu_concat_params *params,
+                                const mcu_dims *input_dims, const int8_t *const *inputs,
+                                const mcu_dims *output_dims, int8_t *output);
+
+typedef struct {
+    mcu_dims before; /* elements added before each dimension, >= 0 */
+    mcu_dims after;  /* elements added after each dimension, >= 0 */
+    int32_t pad_value; /* int8 value written in the border: the output zero point for PAD */
+} mcu_pad_params;
+
+/* output_dims must equal input + before + after in every dimension. */
+mcu_status mcu_pad_s8(const mcu_context *ctx, const mcu_pad_params *params,
+                      const mcu_dims *input_dims, const int8_t *input,
+                      const mcu_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* SOFTMAX, LOGISTIC, TANH, HARD_SWISH (TFLM's int8 fixed-point algorithms)                   */
+
+typedef struct {
+    int32_t input_multiplier; /* PreprocessSoftmaxScaling(beta, input_scale, 5) */
+    int32_t input_left_shift; /* >= 0 */
+    int32_t diff_min;         /* -CalculateInputRadius(5, input_left_shift), <= 0 */
+} mcu_softmax_params;
+
+/* Softmax along c for every (n, h, w) row; output scale 1/256, zero point -128 (TFLM). */
+mcu_status mcu_softmax_s8(const mcu_context *ctx, const mcu_softmax_params *params,
+                          const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* LOGISTIC and TANH: the input is rescaled to Q4.27, then gemmlowp's fixed-point logistic/tanh.
+ *   input_multiplier/input_left_shift: frexp(input_scale * 2^27) as TFLM's Prepare computes it
+ *   (left shift, >= 0 in practice); input_range_radius: CalculateInputRadius(4, left_shift, 31).
+ * LOGISTIC output: scale 1/256, zero point -128.  TANH output: scale 1/128, zero point 0. */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t input_range_radius;
+    int32_t input_multiplier;
+    int32_t input_left_shift;
+} mcu_sigmoid_params;
+
+mcu_status mcu_logistic_s8(const mcu_context *ctx, const mcu_sigmoid_params *params,
+                           const mcu_dims *dims, const int8_t *input, int8_t *output);
+mcu_status mcu_tanh_s8(const mcu_context *ctx, const mcu_sigmoid_params *params,
+                       const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* HARD_SWISH, TFLM reference_ops::HardSwish<int8_t> (16-bit fixed point). With
+ * hires = input_scale / 128: QuantizeMultiplier(hires / output_scale) and
+ * QuantizeMultiplier(hires / (3 / 32768)), each multiplier cut to int16 by
+ * DownScaleInt32ToInt16Multiplier. output_exponent <= 0. */
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t reluish_multiplier; /* int16 fixed point, [0, 32767] */
+    int32_t reluish_exponent;   /* [-31, 30] */
+    int32_t output_multiplier;  /* int16 fixed point, [0, 32767] */
+    int32_t output_exponent;    /* [-31, 0] */
+} mcu_hard_swish_params;
+
+mcu_status mcu_hard_swish_s8(const mcu_context *ctx, const mcu_hard_swish_params *params,
+                             const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* LEAKY_RELU, PRELU, RELU/RELU6 (clamp), QUANTIZE (requantize), DEQUANTIZE, LUT              */
+/* All pointwise: output may alias input.                                                     */
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t identity_multiplier, identity_shift; /* QuantizeMultiplier(s_in / s_out) */
+    int32_t alpha_multiplier, alpha_shift;       /* QuantizeMultiplier(s_in * alpha / s_out) */
+} mcu_leaky_relu_params;
+
+/* x = in - zp_in; out = clamp(zp_out + MBQM(x, x >= 0 ? identity : alpha)). */
+mcu_status mcu_leaky_relu_s8(const mcu_context *ctx, const mcu_leaky_relu_params *params,
+                             const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t alpha_offset;  /* -alpha zero point */
+    int32_t output_offset; /* output zero point */
+    int32_t positive_multiplier, positive_shift; /* QuantizeMultiplier(s_in / s_out) */
+    int32_t negative_multiplier, negative_shift; /* QuantizeMultiplier(s_in * s_alpha / s_out) */
+} mcu_prelu_params;
+
+/* TFLM PRELU: x = in + input_offset; out = clamp(output_offset + (x >= 0 ?
+ * MBQM(x, pos) : MBQM(x * (alpha + alpha_offset), neg))). alpha broadcasts like ADD's inputs
+ * (each alpha dim equals the input's or is 1); output_dims equal input_dims. */
+mcu_status mcu_prelu_s8(const mcu_context *ctx, const mcu_prelu_params *params,
+                        const mcu_dims *input_dims, const int8_t *input,
+                        const mcu_dims *alpha_dims, const int8_t *alpha,
+                        const mcu_dims *output_dims, int8_t *output);
+
+/* RELU, RELU6, RELU_N1_TO_1 and fused activations when input and output share scale and zero
+ * point: out = clamp(in, range.min, range.max), e.g. RELU6 = [zp, zp + round(6 / scale)]. */
+mcu_status mcu_clamp_s8(const mcu_context *ctx, const mcu_range *range, const mcu_dims *dims,
+                        const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    int32_t multiplier, shift; /* QuantizeMultiplier(s_in / s_out) */
+    mcu_range activation;      /* [-128, 127] for QUANTIZE; the RELU range for a rescaling RELU */
+} mcu_requantize_params;
+
+/* QUANTIZE int8 -> int8 (TFLM Requantize), and RELU/RELU6 whose output scale differs from the
+ * input's (TFLM ReluQuantized): out = clamp(MBQM(in - zp_in, m, s) + zp_out). */
+mcu_status mcu_quantize_s8(const mcu_context *ctx, const mcu_requantize_params *params,
+                           const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+typedef struct {
+    int32_t zero_point;
+    float scale;
+} mcu_dequantize_params;
+
+/* DEQUANTIZE int8 -> float32: out = scale * (float)(in - zero_point) (single precision,
+ * hardware FPU where the core has one, soft-float otherwise). Output may not alias input. */
+mcu_status mcu_dequantize_s8(const mcu_context *ctx, const mcu_dequantize_params *params,
+                             const mcu_dims *dims, const int8_t *input, float *output);
+
+/* 256-entry lookup table: out = table[in + 128] (table[0] is the output for -128). The table
+ * is built on the host from any activation (swish, parametric leaky ReLU, ...). */
+mcu_status mcu_lut_s8(const mcu_context *ctx, const int8_t *table, const mcu_dims *dims,
+                      const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCU_NN_H */

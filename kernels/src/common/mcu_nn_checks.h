@@ -1,0 +1,135 @@
+/*
+ * mcu_nn_checks.h - argument validation shared by both flavours, so the reference and the
+ * optimized kernel of an op reject exactly the same calls (contracts in mcu_nn.h).
+ */
+#ifndef MCU_NN_CHECKS_H
+#define MCU_NN_CHECKS_H
+
+#include "mcu_nn_math.h"
+
+static inline int mcu_quant_valid(const mcu_quant_params *q)
+{
+    return q && q->multiplier && q->shift;
+}
+
+static inline mcu_status mcu_check_fc(const mcu_fc_params *p, const mcu_quant_params *q,
+                                      const mcu_dims *in_d, const int8_t *in,
+                                      const mcu_dims *f_d, const int8_t *f,
+                                      const mcu_dims *out_d, const int8_t *out)
+{
+    if (!p || !mcu_quant_valid(q) || !in || !f || !out)
+        return MCU_ERR_ARG;
+    if (!mcu_dims_valid(in_d) || !mcu_dims_valid(f_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    const int32_t depth = in_d->h * in_d->w * in_d->c;
+    if (f_d->c * f_d->h * f_d->w != depth || depth > 65535)
+        return MCU_ERR_ARG;
+    if (out_d->n * out_d->h * out_d->w != in_d->n || out_d->c != f_d->n)
+        return MCU_ERR_ARG;
+    return mcu_range_valid(&p->activation) ? MCU_OK : MCU_ERR_ARG;
+}
+
+static inline int mcu_window_valid(const mcu_hw *stride, const mcu_hw *pad, const mcu_hw *dil)
+{
+    return stride->h >= 1 && stride->w >= 1 && pad->h >= 0 && pad->w >= 0 && dil->h >= 1 &&
+           dil->w >= 1;
+}
+
+static inline mcu_status mcu_check_conv(const mcu_conv_params *p, const mcu_quant_params *q,
+                                        const mcu_dims *in_d, const int8_t *in,
+                                        const mcu_dims *f_d, const int8_t *f,
+                                        const mcu_dims *out_d, const int8_t *out)
+{
+    if (!p || !mcu_quant_valid(q) || !in || !f || !out)
+        return MCU_ERR_ARG;
+    if (!mcu_dims_valid(in_d) || !mcu_dims_valid(f_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    if (!mcu_window_valid(&p->stride, &p->padding, &p->dilation) ||
+        !mcu_range_valid(&p->activation))
+        return MCU_ERR_ARG;
+    if (out_d->n != in_d->n || out_d->c != f_d->n)
+        return MCU_ERR_ARG;
+    if (in_d->c % f_d->c != 0 || f_d->n % (in_d->c / f_d->c) != 0)
+        return MCU_ERR_ARG; /* groups must divide both channel counts */
+    if (f_d->h * f_d->w * f_d->c > 65535)
+        return MCU_ERR_ARG;
+    return MCU_OK;
+}
+
+static inline mcu_status mcu_check_dw(const mcu_dw_conv_params *p, const mcu_quant_params *q,
+                                      const mcu_dims *in_d, const int8_t *in,
+                                      const mcu_dims *f_d, const int8_t *f,
+                                      const mcu_dims *out_d, const int8_t *out)
+{
+    if (!p || !mcu_quant_valid(q) || !in || !f || !out)
+        return MCU_ERR_ARG;
+    if (!mcu_dims_valid(in_d) || !mcu_dims_valid(f_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    if (!mcu_window_valid(&p->stride, &p->padding, &p->dilation) ||
+        !mcu_range_valid(&p->activation) || p->ch_mult < 1)
+        return MCU_ERR_ARG;
+    if (f_d->n != 1 || f_d->c != in_d->c * p->ch_mult || out_d->c != f_d->c ||
+        out_d->n != in_d->n)
+        return MCU_ERR_ARG;
+    return MCU_OK;
+}
+
+static inline mcu_status mcu_check_pool(const mcu_pool_params *p, const mcu_dims *in_d,
+                                        const int8_t *in, const mcu_dims *out_d,
+                                        const int8_t *out)
+{
+    if (!p || !in || !out || !mcu_dims_valid(in_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    if (p->stride.h < 1 || p->stride.w < 1 || p->padding.h < 0 || p->padding.w < 0 ||
+        p->filter.h < 1 || p->filter.w < 1 || !mcu_range_valid(&p->activation))
+        return MCU_ERR_ARG;
+    if (out_d->n != in_d->n || out_d->c != in_d->c)
+        return MCU_ERR_ARG;
+    return MCU_OK;
+}
+
+/* Scratch of `need` bytes: NULL when need == 0, else the ctx buffer if it is big enough. */
+static inline mcu_status mcu_scratch(const mcu_context *ctx, int32_t need, void **buf)
+{
+    *buf = 0;
+    if (need <= 0)
+        return MCU_OK;
+    if (!ctx || !ctx->buf || ctx->size < need || ((uintptr_t)ctx->buf & 3u))
+        return MCU_ERR_BUFFER;
+    *buf = ctx->buf;
+    return MCU_OK;
+}
+
+/* Broadcast strides (in elements) of an NHWC input against the output shape: a dimension of 1
+ * under a larger output dimension gets stride 0. Returns 0 if the shapes do not broadcast. */
+typedef struct {
+    int32_t n, h, w, c;
+} mcu_strides;
+
+static inline int mcu_broadcast_strides(const mcu_dims *in, const mcu_dims *out, mcu_strides *s)
+{
+    if (!mcu_dims_valid(in) || !mcu_dims_valid(out))
+        return 0;
+    if ((in->n != out->n && in->n != 1) || (in->h != out->h && in->h != 1) ||
+        (in->w != out->w && in->w != 1) || (in->c != out->c && in->c != 1))
+        return 0;
+    s->c = in->c == 1 ? 0 : 1;
+    s->w = in->w == 1 ? 0 : in->c;
+    s->h = in->h == 1 ? 0 : in->w * in->c;
+    s->n = in->n == 1 ? 0 : in->h * in->w * in->c;
+    return 1;
+}
+
+static inline int mcu_same_dims(const mcu_dims *a, const mcu_dims *b)
+{
+    return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c;
+}
+
+/* Checks shared by the pointwise (unary) kernels. */
+static inline mcu_status mcu_check_unary(const void *p, const mcu_dims *d, const int8_t *in,
+                                         const void *out)
+{
+    return (p && in && out && mcu_dims_valid(d)) ? MCU_OK : MCU_ERR_ARG;
+}
+
+#endif /* MCU_NN_CHECKS_H */

@@ -1,0 +1,62 @@
+/*
+ * mcu_mean_s8 - reference flavour (portable C).
+ * MEAN over axes 1 and 2 of an NHWC tensor, TFLM int8 semantics:
+ *  - input and output quantized alike (multiplier 2^30, shift 1, equal zero points: what
+ *    QuantizeMultiplier(1.0) gives): the raw int32 sum divided by H*W, truncating (TFLM Mean);
+ *  - otherwise QuantizedMeanOrSum: the sum minus zp_in * H*W, requantized with a multiplier
+ *    into which 1/(H*W) has been folded once per call (one 64-bit division).
+ */
+#include "mcu_nn.h"
+#include "../../common/mcu_nn_checks.h"
+
+/* Folds 1/count into (multiplier, shift) the way TFLM does, see mcu_nn.h. */
+static void mcu_mean_fold(int32_t count, int32_t *multiplier, int32_t *shift)
+{
+    int32_t k = 31 - __builtin_clz((uint32_t)count); /* floor(log2(count)) */
+    k = MCU_MIN(k, 32);
+    k = MCU_MIN(k, 31 + *shift);
+    *multiplier = (int32_t)(((int64_t)*multiplier << k) / count);
+    *shift -= k;
+}
+
+int32_t mcu_mean_s8_get_buffer_size(const mcu_dims *input_dims)
+{
+    (void)input_dims;
+    return 0;
+}
+
+mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
+                       const mcu_dims *input_dims, const int8_t *input,
+                       const mcu_dims *output_dims, int8_t *output)
+{
+    (void)ctx;
+    if (!params || !input || !output || !mcu_dims_valid(input_dims) ||
+        !mcu_dims_valid(output_dims))
+        return MCU_ERR_ARG;
+    if (output_dims->n != input_dims->n || output_dims->h != 1 || output_dims->w != 1 ||
+        output_dims->c != input_dims->c)
+        return MCU_ERR_ARG;
+    const int32_t count = input_dims->h * input_dims->w, ch = input_dims->c;
+    if (count > (1 << 23))
+        return MCU_ERR_ARG;
+    const int same = params->multiplier == (1 << 30) && params->shift == 1 &&
+                     params->input_zero_point == params->output_zero_point;
+    int32_t mult = params->multiplier, shift = params->shift;
+    mcu_mean_fold(count, &mult, &shift);
+    for (int32_t b = 0; b < input_dims->n; ++b) {
+        const int8_t *in_b = input + b * count * ch;
+        for (int32_t c = 0; c < ch; ++c) {
+            int32_t sum = 0;
+            for (int32_t i = 0; i < count; ++i)
+                sum += in_b[i * ch + c];
+            if (same) {
+                output[b * ch + c] = (int8_t)(sum / count);
+                continue;
+            }
+            sum -= params->input_zero_point * count;
+            const int32_t v = mcu_requantize(sum, mult, shift) + params->output_zero_point;
+            output[b * ch + c] = mcu_clamp_s8_value(v, -128, 127);
+        }
+    }
+    return MCU_OK;
+}

@@ -1,0 +1,37 @@
+"""Helpers for tests that build and run firmware (import as `from simhelpers import ...`)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mcusim.board import Board
+from mcusim.toolchain import build_elf
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+
+
+def zero_wait(board: Board) -> Board:
+    """The board at its first operating point with flash wait states removed, so cycle counts
+    in snippet tests are the core's own."""
+    return replace(board, op=replace(board.op, flash_wait_states=0))
+
+
+
+def build_asm(tmp_path: Path, body: str, board: Board, extra: str = "") -> Path:
+    """Build an image whose main() calls `snippet` (body + `bx lr`) and returns its r0."""
+    src = tmp_path / "snippet.S"
+    src.write_text(
+        "    .syntax unified\n    .thumb\n    .text\n"
+        "    .global main\n    .type main, %function\n"
+        "main:\n    push {r4, lr}\n    bl snippet\n    pop {r4, pc}\n"
+        "    .size main, .-main\n"
+        "    .balign 4\n    .type snippet, %function\n"
+        f"snippet:\n{body}\n    bx lr\n    .size snippet, .-snippet\n{extra}\n"
+    )
+    return build_elf([src], board).elf

@@ -1,0 +1,141 @@
+"""Build small int8 ``.tflite`` models in tests, without TensorFlow.
+
+Uses the schema's generated Python object API shipped with ``tflite-micro`` and the
+``flatbuffers`` package (both test-only dependencies). ``ModelBuilder`` keeps the model as
+plain lists so a test can also corrupt it on purpose (wrong type, unknown op, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flatbuffers
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
+
+_TYPES = {"FLOAT32": 0, "INT32": 2, "INT8": 9, "INT16": 7, "UINT8": 3, "INT64": 4}
+_NP = {"FLOAT32": np.float32, "INT32": np.int32, "INT8": np.int8, "INT16": np.int16,
+       "UINT8": np.uint8, "INT64": np.int64}
+
+
+def _snake_to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+_OPTIONS = {
+    "CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+    "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
+    "FULLY_CONNECTED": "FullyConnectedOptions", "SOFTMAX": "SoftmaxOptions",
+    "CONCATENATION": "ConcatenationOptions", "ADD": "AddOptions", "MUL": "MulOptions",
+    "RESHAPE": "ReshapeOptions", "PAD": "PadOptions", "MEAN": "ReducerOptions",
+    "SQUEEZE": "SqueezeOptions", "STRIDED_SLICE": "StridedSliceOptions",
+    "EXPAND_DIMS": "ExpandDimsOptions", "PACK": "PackOptions", "LEAKY_RELU": "LeakyReluOptions",
+    "SHAPE": "ShapeOptions", "QUANTIZE": "QuantizeOptions", "DEQUANTIZE": "DequantizeOptions",
+    "HARD_SWISH": "HardSwishOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+}
+_ENUMS = {"padding": {"SAME": 0, "VALID": 1},
+          "fused_activation_function": {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}}
+
+
+class ModelBuilder:
+    """Accumulates tensors and ops; :meth:`build` returns the ``.tflite`` bytes."""
+
+    def __init__(self) -> None:
+        self.model = fb.ModelT()
+        self.model.version = 3
+        self.model.description = "mcusim test model"
+        self.model.buffers = [fb.BufferT()]
+        self.model.operatorCodes = []
+        self.sub = fb.SubGraphT()
+        self.sub.tensors, self.sub.operators = [], []
+        self.sub.inputs, self.sub.outputs = [], []
+        self.model.subgraphs = [self.sub]
+
+    def tensor(self, shape: tuple[int, ...] | list[int], dtype: str = "INT8", *,
+               scale: float | list[float] | None = None, zero_point: int | list[int] = 0,
+               quantized_dimension: int = 0, data: Any = None, name: str | None = None) -> int:
+        """Add a tensor (constant when ``data`` is given); returns its index."""
+        t = fb.TensorT()
+        t.shape = list(shape)
+        t.type = _TYPES[dtype]
+        t.name = name or f"t{len(self.sub.tensors)}"
+        t.buffer = 0
+        if data is not None:
+            buf = fb.BufferT()
+            buf.data = list(np.asarray(data, _NP[dtype]).reshape(-1).view(np.uint8))
+            self.model.buffers.append(buf)
+            t.buffer = len(self.model.buffers) - 1
+        if scale is not None:
+            qp = fb.QuantizationParametersT()
+            qp.scale = list(np.atleast_1d(np.asarray(scale, np.float32)))
+            zps = np.atleast_1d(np.asarray(zero_point, np.int64))
+            qp.zeroPoint = list(zps if zps.size == len(qp.scale) else np.repeat(zps, len(qp.scale)))
+            qp.quantizedDimension = quantized_dimension
+            t.quantization = qp
+        self.sub.tensors.append(t)
+        return len(self.sub.tensors) - 1
+
+    def op(self, op_type: str, inputs: list[int], outputs: list[int], **options: Any) -> None:
+        """Add an operator of builtin ``op_type`` with schema options given in snake_case."""
+        code = getattr(fb.BuiltinOperator, op_type)
+        codes = [c.builtinCode for c in self.model.operatorCodes]
+        if code not in codes:
+            oc = fb.OperatorCodeT()
+            oc.builtinCode = code
+            oc.deprecatedBuiltinCode = min(code, 127)
+            oc.version = 1
+            self.model.operatorCodes.append(oc)
+            codes.append(code)
+        o = fb.OperatorT()
+        o.opcodeIndex = codes.index(code)
+        o.inputs, o.outputs = list(inputs), list(outputs)
+        table_name = _OPTIONS.get(op_type)
+        if table_name is not None:
+            table = getattr(fb, table_name + "T")()
+            for key, value in options.items():
+                value = _ENUMS.get(key, {}).get(value, value) if isinstance(value, str) else value
+                setattr(table, _snake_to_camel(key), value)
+            o.builtinOptionsType = getattr(fb.BuiltinOptions, table_name)
+            o.builtinOptions = table
+        self.sub.operators.append(o)
+
+    def io(self, inputs: list[int], outputs: list[int]) -> ModelBuilder:
+        """Set the graph inputs and outputs; returns self."""
+        self.sub.inputs, self.sub.outputs = list(inputs), list(outputs)
+        return self
+
+    def build(self) -> bytes:
+        """Serialize with the ``TFL3`` file identifier."""
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(self.model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def single_op_model(op_type: str, in_shapes: list[tuple[int, ...]], out_shape: tuple[int, ...],
+                    *, in_q: list[tuple[float, int]] | None = None,
+                    out_q: tuple[float, int] = (0.05, 0), consts: dict[int, tuple[str, Any]] | None = None,
+                    in_dtypes: list[str] | None = None, out_dtype: str = "INT8",
+                    **options: Any) -> bytes:
+    """A one-op model: activation inputs (graph inputs) plus constant inputs at the positions
+    given in ``consts`` as ``{position: (dtype, data)}``; returns the bytes."""
+    b = ModelBuilder()
+    consts = consts or {}
+    in_q = in_q or [(0.05, 0)] * len(in_shapes)
+    in_dtypes = in_dtypes or ["INT8"] * len(in_shapes)
+    inputs, graph_inputs = [], []
+    activation = iter(zip(in_shapes, in_q, in_dtypes))
+    for pos in range(len(in_shapes) + len(consts)):
+        if pos in consts:
+            dtype, data = consts[pos]
+            inputs.append(b.tensor(np.shape(data), dtype, data=data))
+        else:
+            shape, (s, z), dtype = next(activation)
+            quantized = dtype == "INT8"
+            idx = b.tensor(shape, dtype, scale=s if quantized else None, zero_point=z)
+            inputs.append(idx)
+            graph_inputs.append(idx)
+    out_scale = out_q[0] if out_dtype == "INT8" else None
+    out = b.tensor(out_shape, out_dtype, scale=out_scale, zero_point=out_q[1])
+    b.op(op_type, inputs, [out], **options)
+    return b.io(graph_inputs, [out]).build()
