@@ -31,6 +31,19 @@ static inline void mcusim_probe(uint32_t tag)
 #endif
 }
 
+/*
+ * Probe tags of the deployment protocol (both paths use it; mcusim/deploy.py reads it):
+ *   MCUSIM_TAG_STARTUP_BEGIN / _END   one-off start-up work (tinyml: parse, plan, prepare)
+ *   MCUSIM_TAG_INVOKE_BEGIN / _END    one inference
+ *   MCUSIM_TAG_OP_BEGIN(i) / _END(i)  operator i of the model (its eval, glue included)
+ */
+#define MCUSIM_TAG_STARTUP_BEGIN 0x5EED0000u
+#define MCUSIM_TAG_STARTUP_END   0x5EED0001u
+#define MCUSIM_TAG_INVOKE_BEGIN  0x5EED0002u
+#define MCUSIM_TAG_INVOKE_END    0x5EED0003u
+#define MCUSIM_TAG_OP_BEGIN(i)   (0x0B000000u | (uint32_t)(i))
+#define MCUSIM_TAG_OP_END(i)     (0x0E000000u | (uint32_t)(i))
+
 static inline void mcusim_cycle_counter_enable(void)
 {
     MCUSIM_DEMCR |= 1u << 24;   /* TRCENA */
