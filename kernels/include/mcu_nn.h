@@ -183,12 +183,11 @@ typedef struct {
     int32_t shift;
 } mcu_mean_params;
 
-/* Same quantization in and out (multiplier == 2^30, shift == 1, equal zero points, which is
- * QuantizeMultiplier(1.0)): out[n][c] = (sum_hw in) / (H*W), C division (TFLM Mean).
- * Otherwise out[n][c] = clamp(MBQM(sum_hw in - zp_in * H*W, m', s') + zp_out), where (m', s')
+/* out[n][c] = clamp(MBQM(sum_hw in - zp_in * H*W, m', s') + zp_out), where (m', s')
  * folds 1/(H*W) into (multiplier, shift) exactly as TFLM's QuantizedMeanOrSum does:
  *   k = min(floor(log2(H*W)), 32, 31 + shift); m' = (multiplier << k) / (H*W); s' = shift - k.
- * input {N, H, W, C}; output {N, 1, 1, C}; H*W <= 2^23. */
+ * This holds also when input and output share quantization (current TFLM has no plain
+ * sum / count path). input {N, H, W, C}; output {N, 1, 1, C}; H*W <= 2^23. */
 mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
                        const mcu_dims *input_dims, const int8_t *input,
                        const mcu_dims *output_dims, int8_t *output);

@@ -1,10 +1,9 @@
 /*
  * mcu_mean_s8 - reference flavour (portable C).
- * MEAN over axes 1 and 2 of an NHWC tensor, TFLM int8 semantics:
- *  - input and output quantized alike (multiplier 2^30, shift 1, equal zero points: what
- *    QuantizeMultiplier(1.0) gives): the raw int32 sum divided by H*W, truncating (TFLM Mean);
- *  - otherwise QuantizedMeanOrSum: the sum minus zp_in * H*W, requantized with a multiplier
- *    into which 1/(H*W) has been folded once per call (one 64-bit division).
+ * MEAN over axes 1 and 2 of an NHWC tensor, TFLM QuantizedMeanOrSum (compute_sum = false),
+ * also when input and output share quantization (current TFLM has no separate path for it):
+ * the int32 sum of each channel minus zp_in * H*W, requantized with a multiplier into which
+ * 1/(H*W) has been folded once per call (one 64-bit division).
  */
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
@@ -39,8 +38,6 @@ mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
     const int32_t count = input_dims->h * input_dims->w, ch = input_dims->c;
     if (count > (1 << 23))
         return MCU_ERR_ARG;
-    const int same = params->multiplier == (1 << 30) && params->shift == 1 &&
-                     params->input_zero_point == params->output_zero_point;
     int32_t mult = params->multiplier, shift = params->shift;
     mcu_mean_fold(count, &mult, &shift);
     for (int32_t b = 0; b < input_dims->n; ++b) {
@@ -49,10 +46,6 @@ mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
             int32_t sum = 0;
             for (int32_t i = 0; i < count; ++i)
                 sum += in_b[i * ch + c];
-            if (same) {
-                output[b * ch + c] = (int8_t)(sum / count);
-                continue;
-            }
             sum -= params->input_zero_point * count;
             const int32_t v = mcu_requantize(sum, mult, shift) + params->output_zero_point;
             output[b * ch + c] = mcu_clamp_s8_value(v, -128, 127);

@@ -1,0 +1,490 @@
+"""Test vectors for the kernel harnesses, generated (never written by hand) and checked against
+``mcusim.reference`` (the numpy int8 specification).
+
+Each ``<op>_case(spec, rng)`` takes a plain dict of shapes/options (from a hypothesis strategy
+or a benchmark) and a numpy Generator for tensor values and quantization, and returns a
+:class:`Case`: the harness :class:`~kernel_runner.Blob` plus the expected output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mcusim import quant as q
+from mcusim import reference as ref
+
+from kernel_runner import Blob
+
+I8 = np.int8
+
+
+@dataclass
+class Case:
+    kernel: str
+    blob: Blob
+    expected: np.ndarray
+    out_offset: int
+    scratch_reserved: int = 0
+    macs: int = 0
+    dtype: Any = np.int8
+
+
+def _i8(rng: np.random.Generator, shape: tuple[int, ...], lo: int = -128, hi: int = 127) -> np.ndarray:
+    return rng.integers(lo, hi + 1, size=shape, dtype=np.int64).astype(I8)
+
+
+def _mult(rng: np.random.Generator, lo: float, hi: float) -> tuple[int, int]:
+    """QuantizeMultiplier of a log-uniform real multiplier in [2^lo, 2^hi]."""
+    return q.quantize_multiplier(2.0 ** rng.uniform(lo, hi))
+
+
+def _act(rng: np.random.Generator, zp: int, kind: str | None = None) -> tuple[int, int]:
+    kind = kind or rng.choice(["none", "none", "relu", "relu6"])
+    if kind == "none":
+        return -128, 127
+    lo = max(-128, zp)
+    if kind == "relu":
+        return lo, 127
+    return lo, int(min(127, lo + rng.integers(1, 120)))
+
+
+def _zp(rng: np.random.Generator) -> int:
+    return int(rng.integers(-128, 128))
+
+
+def _requant(rng: np.random.Generator, channels: int, per_channel: bool, lo: float = -12,
+             hi: float = -4) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [_mult(rng, lo, hi) for _ in range(channels if per_channel else 1)]
+    return (np.array([m for m, _ in pairs], np.int64), np.array([s for _, s in pairs], np.int64))
+
+
+def _spatial(spec: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(out_h, out_w, pad_h, pad_w) of a windowed op, TFLite SAME/VALID rules."""
+    pad = spec.get("padding", "VALID")
+    dh, dw = spec.get("dh", 1), spec.get("dw", 1)
+    oh = ref.compute_out_size(pad, spec["h"], spec["kh"], spec["sh"], dh)
+    ow = ref.compute_out_size(pad, spec["w"], spec["kw"], spec["sw"], dw)
+    return (oh, ow, ref.compute_padding(spec["h"], spec["kh"], spec["sh"], dh, oh),
+            ref.compute_padding(spec["w"], spec["kw"], spec["sw"], dw, ow))
+
+
+def _quant_blob(b: Blob, mult: np.ndarray, shift: np.ndarray) -> None:
+    b.buf(mult.astype("<i4"))
+    b.buf(shift.astype("<i4"))
+    b.val(int(len(mult) > 1))
+
+
+# --- FULLY_CONNECTED / CONV / DEPTHWISE -----------------------------------------------------
+def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    batches, depth, units = spec["n"], spec["depth"], spec["units"]
+    x = _i8(rng, (batches, depth))
+    w = _i8(rng, (units, depth), -127, 127)
+    bias = rng.integers(-5000, 5000, units).astype(np.int32) if spec.get("bias", True) else None
+    zin, zout = _zp(rng), _zp(rng)
+    wzp = int(rng.integers(-10, 11)) if spec.get("filter_zp") else 0
+    mult, shift = _requant(rng, units, spec.get("per_channel", False), -13, -6)
+    act = _act(rng, zout, spec.get("act"))
+    p = ref.FullyConnectedParams(-zin, -wzp, ref.Requant(mult, shift, zout, *act))
+    expected = ref.fully_connected(x, w, bias, p)
+    b = Blob()
+    reserved = 2 * depth + 64
+    b.scratch(reserved)
+    b.val(-zin, -wzp, zout, *act)
+    _quant_blob(b, mult, shift)
+    b.dims((batches, 1, 1, depth))
+    b.dims((units, 1, 1, depth))
+    b.dims((batches, 1, 1, units))
+    b.buf(x)
+    b.buf(w)
+    b.buf(bias)
+    off = b.out(expected.size)
+    return Case("fully_connected", b, expected, off, reserved, batches * depth * units)
+
+
+def conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    n, h, w_, c, oc = spec["n"], spec["h"], spec["w"], spec["c"], spec["oc"]
+    kh, kw, groups = spec["kh"], spec["kw"], spec.get("groups", 1)
+    oh, ow, pad_h, pad_w = _spatial(spec)
+    x = _i8(rng, (n, h, w_, c))
+    wts = _i8(rng, (oc, kh, kw, c // groups), -127, 127)
+    bias = rng.integers(-20000, 20000, oc).astype(np.int32) if spec.get("bias", True) else None
+    zin, zout = _zp(rng), _zp(rng)
+    mult, shift = _requant(rng, oc, spec.get("per_channel", True), -14, -6)
+    act = _act(rng, zout, spec.get("act"))
+    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, 1, ref.Requant(mult, shift, zout, *act))
+    expected = ref.conv_2d(x, wts, bias, p)
+    b = Blob()
+    k = kh * kw * (c // groups)
+    reserved = 4 * k + 64
+    b.scratch(reserved)
+    b.val(-zin, zout, spec["sh"], spec["sw"], pad_h, pad_w, spec.get("dh", 1), spec.get("dw", 1), *act)
+    _quant_blob(b, mult, shift)
+    b.dims((n, h, w_, c))
+    b.dims((oc, kh, kw, c // groups))
+    b.dims((n, oh, ow, oc))
+    b.buf(x)
+    b.buf(wts)
+    b.buf(bias)
+    off = b.out(expected.size)
+    return Case("conv", b, expected, off, reserved, n * oh * ow * oc * k)
+
+
+def depthwise_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    n, h, w_, c, m = spec["n"], spec["h"], spec["w"], spec["c"], spec.get("mult", 1)
+    kh, kw = spec["kh"], spec["kw"]
+    oh, ow, pad_h, pad_w = _spatial(spec)
+    x = _i8(rng, (n, h, w_, c))
+    wts = _i8(rng, (1, kh, kw, c * m), -127, 127)
+    bias = rng.integers(-20000, 20000, c * m).astype(np.int32) if spec.get("bias", True) else None
+    zin, zout = _zp(rng), _zp(rng)
+    mult, shift = _requant(rng, c * m, spec.get("per_channel", True), -12, -5)
+    act = _act(rng, zout, spec.get("act"))
+    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, m, ref.Requant(mult, shift, zout, *act))
+    expected = ref.depthwise_conv_2d(x, wts, bias, p)
+    b = Blob()
+    reserved = 4 * kh * kw * c * m + 64
+    b.scratch(reserved)
+    b.val(-zin, zout, m, spec["sh"], spec["sw"], pad_h, pad_w, spec.get("dh", 1), spec.get("dw", 1), *act)
+    _quant_blob(b, mult, shift)
+    b.dims((n, h, w_, c))
+    b.dims((1, kh, kw, c * m))
+    b.dims((n, oh, ow, c * m))
+    b.buf(x)
+    b.buf(wts)
+    b.buf(bias)
+    off = b.out(expected.size)
+    return Case("depthwise_conv", b, expected, off, reserved, n * oh * ow * c * m * kh * kw)
+
+
+# --- pooling / mean -------------------------------------------------------------------------
+def _pool_case(kernel: str, spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    n, h, w_, c = spec["n"], spec["h"], spec["w"], spec["c"]
+    oh, ow, pad_h, pad_w = _spatial(spec)
+    x = _i8(rng, (n, h, w_, c))
+    act = _act(rng, _zp(rng), spec.get("act"))
+    p = ref.PoolParams(spec["kh"], spec["kw"], spec["sh"], spec["sw"], pad_h, pad_w, oh, ow, *act)
+    expected = ref.max_pool_2d(x, p) if kernel == "max_pool" else ref.average_pool_2d(x, p)
+    b = Blob()
+    reserved = 4 * c + 64
+    b.scratch(reserved)
+    b.val(spec["sh"], spec["sw"], pad_h, pad_w, spec["kh"], spec["kw"], *act)
+    b.dims((n, h, w_, c))
+    b.dims((n, oh, ow, c))
+    b.buf(x)
+    off = b.out(expected.size)
+    return Case(kernel, b, expected, off, reserved)
+
+
+def max_pool_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    return _pool_case("max_pool", spec, rng)
+
+
+def avg_pool_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    return _pool_case("avg_pool", spec, rng)
+
+
+def mean_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    n, h, w_, c = spec["n"], spec["h"], spec["w"], spec["c"]
+    x = _i8(rng, (n, h, w_, c))
+    zin = _zp(rng)
+    if spec.get("same"):
+        zout, (m, s) = zin, q.quantize_multiplier(1.0)
+    else:
+        zout, (m, s) = _zp(rng), _mult(rng, -3, 3)
+    p = ref.MeanParams((1, 2), zin, zout, m, s)
+    expected = ref.mean(x, p).reshape(n, 1, 1, c)
+    b = Blob()
+    reserved = 4 * c + 64
+    b.scratch(reserved)
+    b.val(zin, zout, m, s)
+    b.dims((n, h, w_, c))
+    b.dims((n, 1, 1, c))
+    b.buf(x)
+    off = b.out(expected.size)
+    return Case("mean", b, expected, off, reserved)
+
+
+# --- ADD / MUL ------------------------------------------------------------------------------
+def _broadcast_shapes(spec: dict[str, Any], rng: np.random.Generator) -> tuple[tuple[int, ...], ...]:
+    out = (spec["n"], spec["h"], spec["w"], spec["c"])
+    if not spec.get("broadcast"):
+        return out, out, out
+    a = tuple(d if rng.random() < 0.6 else 1 for d in out)
+    bb = tuple(d if rng.random() < 0.6 else 1 for d in out)
+    full = tuple(max(x, y) for x, y in zip(a, bb))
+    return a, bb, full
+
+
+def add_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    sa_shape, sb_shape, out_shape = _broadcast_shapes(spec, rng)
+    x1, x2 = _i8(rng, sa_shape), _i8(rng, sb_shape)
+    s1, s2, so = (2.0 ** rng.uniform(-8, -2) for _ in range(3))
+    z1, z2, zo = _zp(rng), _zp(rng), _zp(rng)
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = q.quantize_multiplier(s1 / twice_max)
+    m2, sh2 = q.quantize_multiplier(s2 / twice_max)
+    mo, sho = q.quantize_multiplier(twice_max / ((1 << 20) * so))
+    act = _act(rng, zo, spec.get("act"))
+    p = ref.AddParams(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    expected = ref.add(x1, x2, p)
+    b = Blob()
+    b.scratch(0)
+    b.val(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    b.dims(sa_shape)
+    b.dims(sb_shape)
+    b.dims(out_shape)
+    b.buf(x1)
+    b.buf(x2)
+    off = b.out(expected.size)
+    return Case("add", b, expected, off)
+
+
+def mul_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    sa_shape, sb_shape, out_shape = _broadcast_shapes(spec, rng)
+    x1, x2 = _i8(rng, sa_shape), _i8(rng, sb_shape)
+    z1, z2, zo = _zp(rng), _zp(rng), _zp(rng)
+    m, s = _mult(rng, -16, -6)
+    act = _act(rng, zo, spec.get("act"))
+    p = ref.MulParams(-z1, -z2, m, s, zo, *act)
+    expected = ref.mul(x1, x2, p)
+    b = Blob()
+    b.scratch(0)
+    b.val(-z1, -z2, m, s, zo, *act)
+    b.dims(sa_shape)
+    b.dims(sb_shape)
+    b.dims(out_shape)
+    b.buf(x1)
+    b.buf(x2)
+    off = b.out(expected.size)
+    return Case("mul", b, expected, off)
+
+
+# --- CONCATENATION / PAD --------------------------------------------------------------------
+def concatenation_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    axis, k = spec["axis"], spec["inputs"]
+    base = [spec["n"], spec["h"], spec["w"], spec["c"]]
+    shapes = []
+    for _ in range(k):
+        s = list(base)
+        s[axis] = int(rng.integers(1, 5))
+        shapes.append(tuple(s))
+    xs = [_i8(rng, s) for s in shapes]
+    zo = _zp(rng)
+    requant = bool(spec.get("requant"))
+    rqs: list[tuple[int, int, int]] = []
+    parts = []
+    for x in xs:
+        if requant and rng.random() < 0.7:
+            zi = _zp(rng)
+            m, s = _mult(rng, -2, 1)
+            rqs.append((zi, m, s))
+            parts.append(ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+        else:
+            rqs.append((0, 0, 0))
+            parts.append(x)
+    expected = np.concatenate(parts, axis=axis)
+    if not requant:
+        assert np.array_equal(expected, ref.concatenation(xs, axis))
+    b = Blob()
+    b.scratch(0)
+    b.val(axis, k, zo, int(requant))
+    for x, (zi, m, s) in zip(xs, rqs):
+        b.val(zi, m, s)
+        b.dims(x.shape)
+        b.buf(x)
+    b.dims(expected.shape)
+    off = b.out(expected.size)
+    return Case("concatenation", b, expected, off)
+
+
+def pad_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    shape = (spec["n"], spec["h"], spec["w"], spec["c"])
+    x = _i8(rng, shape)
+    widths = rng.integers(0, 3, size=(4, 2))
+    if not spec.get("pad_batch_channel", False):
+        widths[0] = widths[3] = 0
+    value = _zp(rng)
+    expected = ref.pad(x, widths, value)
+    b = Blob()
+    b.scratch(0)
+    b.dims(tuple(widths[:, 0]))
+    b.dims(tuple(widths[:, 1]))
+    b.val(value)
+    b.dims(shape)
+    b.dims(expected.shape)
+    b.buf(x)
+    off = b.out(expected.size)
+    return Case("pad", b, expected, off)
+
+
+# --- activations ----------------------------------------------------------------------------
+def _unary(kernel: str, b: Blob, x: np.ndarray, expected: np.ndarray, dtype: Any = np.int8) -> Case:
+    b.dims(x.shape)
+    b.buf(x)
+    off = b.out(expected.size * np.dtype(dtype).itemsize)
+    return Case(kernel, b, expected, off, dtype=dtype)
+
+
+def _shape(spec: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (spec["n"], spec["h"], spec["w"], spec["c"])
+
+
+def softmax_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    beta = float(spec.get("beta", 1.0))
+    m, s = q.preprocess_softmax_scaling(beta, 2.0 ** rng.uniform(-7, 0), 5)
+    p = ref.SoftmaxParams(m, s, -q.calculate_input_radius(5, s))
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_multiplier, p.input_left_shift, p.diff_min)
+    return _unary("softmax", b, x, ref.softmax(x, p))
+
+
+def _sigmoid_params(rng: np.random.Generator) -> ref.SigmoidParams:
+    scale = 2.0 ** rng.uniform(-8, -1)
+    m, s = q.quantize_multiplier_frexp_only(scale * float(1 << 27))
+    return ref.SigmoidParams(_zp(rng), q.calculate_input_radius(4, s, 31), m, s)
+
+
+def logistic_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    p = _sigmoid_params(rng)
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
+    return _unary("logistic", b, x, ref.logistic(x, p))
+
+
+def tanh_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    p = _sigmoid_params(rng)
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
+    return _unary("tanh", b, x, ref.tanh(x, p))
+
+
+def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    s_in = np.float32(2.0 ** rng.uniform(-7, 0))
+    s_out = np.float32(s_in * 2.0 ** rng.uniform(-1.5, 0.5))
+    hires = np.float32(1.0 / 128.0) * s_in
+    om, oe = q.quantize_multiplier(float(hires / s_out))
+    rm, re_ = q.quantize_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
+    p = ref.HardSwishParams(_zp(rng), _zp(rng), q.downscale_int32_to_int16_multiplier(om), oe,
+                            q.downscale_int32_to_int16_multiplier(rm), re_)
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_zero_point, p.output_zero_point, p.reluish_multiplier_fixedpoint_int16,
+          p.reluish_multiplier_exponent, p.output_multiplier_fixedpoint_int16,
+          p.output_multiplier_exponent)
+    return _unary("hard_swish", b, x, ref.hard_swish(x, p))
+
+
+def leaky_relu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    mi, si = _mult(rng, -2, 1)
+    ma, sa = _mult(rng, -6, 0)
+    p = ref.LeakyReluParams(_zp(rng), _zp(rng), mi, si, ma, sa)
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_zero_point, p.output_zero_point, mi, si, ma, sa)
+    return _unary("leaky_relu", b, x, ref.leaky_relu(x, p))
+
+
+def prelu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    shape = _shape(spec)
+    x = _i8(rng, shape)
+    alpha_shape = (1, 1, 1, shape[3]) if spec.get("alpha_per_channel", True) else shape
+    alpha = _i8(rng, alpha_shape)
+    m1, s1 = _mult(rng, -2, 1)
+    m2, s2 = _mult(rng, -10, -4)
+    p = ref.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
+    expected = ref.prelu(x, alpha, p)
+    b = Blob()
+    b.scratch(0)
+    b.val(p.input_offset, p.alpha_offset, p.output_offset, m1, s1, m2, s2)
+    b.dims(shape)
+    b.dims(alpha_shape)
+    b.dims(shape)
+    b.buf(x)
+    b.buf(alpha)
+    off = b.out(expected.size)
+    return Case("prelu", b, expected, off)
+
+
+def clamp_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    zero = _zp(rng)
+    six = int(min(127, zero + rng.integers(0, 200)))
+    b = Blob()
+    b.scratch(0)
+    b.val(zero, six)
+    return _unary("clamp", b, x, ref.relu6(x, zero, six))
+
+
+def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    zi, zo = _zp(rng), _zp(rng)
+    m, s = _mult(rng, -3, 3)
+    b = Blob()
+    b.scratch(0)
+    if spec.get("relu"):  # TFLM RELU with requantization
+        p = ref.ReluParams(zi, zo, m, s, max(-128, zo), 127)
+        b.val(zi, zo, m, s, p.act_min, p.act_max)
+        return _unary("quantize", b, x, ref.relu(x, p))
+    b.val(zi, zo, m, s, -128, 127)
+    return _unary("quantize", b, x, ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+
+
+def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    scale = np.float32(2.0 ** rng.uniform(-10, 2))
+    zp = _zp(rng)
+    b = Blob()
+    b.scratch(0)
+    b.val(zp, int(np.array([scale], "<f4").view("<i4")[0]))
+    return _unary("dequantize", b, x, ref.dequantize(x, float(scale), zp), np.float32)
+
+
+def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = _i8(rng, _shape(spec))
+    s_in, s_out = 2.0 ** rng.uniform(-6, -2), 2.0 ** rng.uniform(-6, -2)
+    if spec.get("swish", True):
+        table = ref.swish_lut(s_in, _zp(rng), s_out, _zp(rng))
+    else:
+        table = ref.leaky_relu_lut(float(rng.uniform(0, 0.5)), s_in, _zp(rng), s_out, _zp(rng))
+    b = Blob()
+    b.scratch(0)
+    b.buf(table)
+    return _unary("lut", b, x, ref.apply_lut(x, table))
+
+
+CASES = {
+    "fully_connected": fully_connected_case,
+    "conv": conv_case,
+    "depthwise_conv": depthwise_conv_case,
+    "max_pool": max_pool_case,
+    "avg_pool": avg_pool_case,
+    "mean": mean_case,
+    "add": add_case,
+    "mul": mul_case,
+    "concatenation": concatenation_case,
+    "pad": pad_case,
+    "softmax": softmax_case,
+    "logistic": logistic_case,
+    "tanh": tanh_case,
+    "hard_swish": hard_swish_case,
+    "leaky_relu": leaky_relu_case,
+    "prelu": prelu_case,
+    "clamp": clamp_case,
+    "quantize": quantize_case,
+    "dequantize": dequantize_case,
+    "lut": lut_case,
+}
+
