@@ -85,29 +85,58 @@ class ClassStats:
 
 
 @dataclass
-class RunResult:
-    """What one run measured. Every figure is counted by the simulator, none estimated."""
+class Snapshot:
+    """The counters at one instant of the run (a probe store, or the end)."""
+
+    cycles: int
+    execs: np.ndarray
+    taken: np.ndarray
+    stall: np.ndarray
+    cur: int
+    pc: int
+    div_extra: dict[int, int]
+
+
+@dataclass
+class WindowStats:
+    """What ran between two snapshots: exact, attributed per instruction."""
 
     cycles: int
     instructions: int
-    exit_code: int
-    stack_bytes: int
-    """Stack high-water mark: bytes below the initial MSP that the run overwrote."""
     functions: dict[str, FunctionStats]
     instruction_mix: dict[str, ClassStats]
     mnemonics: dict[str, ClassStats]
     """Per base mnemonic (``smlad``, ``ldr``...), for the DSP share and the student view."""
-    probes: list[tuple[int, int]]
+    insn_counts: dict[int, tuple[int, int]]
+    """address -> (executions, cycles) for every instruction executed in the window."""
+
+
+@dataclass
+class RunResult(WindowStats):
+    """What one run measured. Every figure is counted by the simulator, none estimated."""
+
+    exit_code: int = 0
+    stack_bytes: int = 0
+    """Stack high-water mark: bytes below the initial MSP that the run overwrote."""
+    probes: list[tuple[int, int]] = field(default_factory=list)
     """(cycle count at the store, value) for every store to the probe register, in order."""
-    insn_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """address -> (executions, cycles) for every executed instruction."""
     insns: dict[int, Insn] = field(default_factory=dict)
+    machine: "Machine | None" = field(default=None, repr=False)
+
+    def window(self, first_probe: int, second_probe: int) -> WindowStats:
+        """Exact statistics of the code that ran between two probe stores (by index)."""
+        assert self.machine is not None
+        snaps = self.machine.probe_snapshots
+        return self.machine.window(snaps[first_probe], snaps[second_probe])
 
 
 class Machine:
     """One simulated microcontroller running one ELF image."""
 
-    def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None) -> None:
+    def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None,
+                 snapshot_probes: bool = False) -> None:
+        """``snapshot_probes``: keep the counters at every probe store, so
+        :meth:`RunResult.window` can break down the code between any two probes."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -125,6 +154,8 @@ class Machine:
         self._div_extra: dict[int, int] = defaultdict(int)
         self._invalid: str | None = None
         self._state: native.State | None = None
+        self._snapshot_probes = snapshot_probes
+        self.probe_snapshots: list[Snapshot] = []
         self._mmio_exec: tuple[int, int] = (-1, -1)
         self._mmio_pos = 0
 
@@ -166,7 +197,11 @@ class Machine:
 
     # -- system region: DWT, CPACR, probe ------------------------------------------------
     def now(self, access: int | None = None, write: bool = False) -> int:
-        """Cycle count at the instruction currently executing (valid inside hooks).
+        """Cycle count at the instruction currently executing (valid inside hooks)."""
+        return self._where(access, write)[0]
+
+    def _where(self, access: int | None, write: bool) -> tuple[int, int]:
+        """(cycle count, PC) of the instruction executing now.
 
         Inside an MMIO callback Unicorn's PC still holds the start of the block, so the
         accessing instruction is found from ``access`` (the address touched): the first
@@ -174,15 +209,21 @@ class Machine:
         block, whose effective address computed from the live registers matches.
         """
         s = self._state
-        if s is None:
-            return 0  # not counting (raw runs of `mcusim bench`)
-        if s.cur < 0:
-            return int(s.cycles)
-        block = self._blocks[s.cur]
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
+        if s is None:
+            return 0, pc  # not counting (raw runs of `mcusim bench`)
+        if s.cur < 0:
+            return int(s.cycles), pc
+        block = self._blocks[s.cur]
         if access is not None and pc == block.addr:
             pc = self._mmio_insn(block, s.cur, access, write)
-        return int(s.cycles) + block.prefix_cost(pc)
+        return int(s.cycles) + block.prefix_cost(pc), pc
+
+    def _snapshot(self, cycles: int, pc: int) -> Snapshot:
+        n = len(self._blocks)
+        b = self._blk
+        return Snapshot(cycles, b["exec"][:n].copy(), b["taken"][:n].copy(), b["stall"][:n].copy(),
+                        int(self._state.cur), pc, dict(self._div_extra))
 
     def _mmio_insn(self, block: Block, idx: int, access: int, write: bool) -> int:
         execution = (idx, int(self._blk["exec"][idx]))
@@ -232,7 +273,10 @@ class Machine:
         self._ppb[addr] = value
 
     def _probe_write(self, uc: Uc, offset: int, size: int, value: int, _: object) -> None:
-        self._probes.append((self.now(PROBE_BASE + offset, write=True), value))
+        cycles, pc = self._where(PROBE_BASE + offset, True)
+        self._probes.append((cycles, value))
+        if self._snapshot_probes:
+            self.probe_snapshots.append(self._snapshot(cycles, pc))
 
     # -- block decoding (called from the native hook on a new block) ---------------------
     def _on_miss(self, addr: int, size: int) -> int:
@@ -431,62 +475,99 @@ class Machine:
             frames.append(self.elf.function_at(s.cs_ret[k] - 2))
         return frames
 
-    def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
-        s = self._state
-        n = len(self._blocks)
-        execs, taken, stall = self._blk["exec"][:n], self._blk["taken"][:n], self._blk["stall"][:n]
+    def _flatten(self) -> None:
+        """Per-instruction arrays over all blocks met, for vectorised windows."""
+        addrs, costs, owner, first, last = [], [], [], [], []
+        for idx, b in enumerate(self._blocks):
+            first.append(len(addrs))
+            for ins, c in zip(b.insns, b.costs):
+                addrs.append(ins.address)
+                costs.append(c)
+                owner.append(idx)
+                self._insn_by_addr[ins.address] = ins
+            last.append(len(addrs) - 1)
+        self._f_addr = np.array(addrs, np.int64)
+        self._f_cost = np.array(costs, np.int64)
+        self._f_owner = np.array(owner, np.int64)
+        self._f_first = np.array(first, np.int64)
+        self._f_last = np.array(last, np.int64)
+        uniq, self._f_slot = np.unique(self._f_addr, return_inverse=True)
+        self._u_addr = uniq
+        self._u_func = [self.elf.function_at(int(a)) for a in uniq]
+        self._u_cls = [self._insn_by_addr[int(a)].cls for a in uniq]
+        self._u_mnem = [self._insn_by_addr[int(a)].mnemonic.split(".")[0] for a in uniq]
+        self._u_index = {int(a): i for i, a in enumerate(uniq)}
+
+    def _per_insn(self, snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
+        """(executions, cycles) per unique instruction address up to ``snap``."""
+        n_blocks = len(self._blocks)
+        execs = np.zeros(n_blocks, np.int64)
+        taken = np.zeros(n_blocks, np.int64)
+        stall = np.zeros(n_blocks, np.int64)
+        k = len(snap.execs)
+        execs[:k], taken[:k], stall[:k] = snap.execs, snap.taken, snap.stall
+        runs = execs[self._f_owner]
+        if snap.cur >= 0:
+            # The current block was entered but has run only up to `pc` (exclusive).
+            sel = (self._f_owner == snap.cur) & (self._f_addr >= snap.pc)
+            runs = runs - sel
+        cyc = runs * self._f_cost
+        np.add.at(cyc, self._f_last, taken * self.core.branch_penalty)
+        np.add.at(cyc, self._f_first, stall)
+        count_u = np.zeros(len(self._u_addr), np.int64)
+        cyc_u = np.zeros(len(self._u_addr), np.int64)
+        np.add.at(count_u, self._f_slot, runs)
+        np.add.at(cyc_u, self._f_slot, cyc)
+        for addr, extra in snap.div_extra.items():
+            cyc_u[self._u_index[addr]] += extra
+        return count_u, cyc_u
+
+    def window(self, a: Snapshot | None, b: Snapshot) -> WindowStats:
+        """Exact statistics between two snapshots (``a`` None: from reset)."""
+        count, cyc = self._per_insn(b)
+        if a is not None:
+            ca, ya = self._per_insn(a)
+            count, cyc = count - ca, cyc - ya
         functions: dict[str, FunctionStats] = defaultdict(FunctionStats)
         mix: dict[str, ClassStats] = defaultdict(ClassStats)
         mnem: dict[str, ClassStats] = defaultdict(ClassStats)
-        per_insn: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-        insns: dict[int, Insn] = {}
-        last = s.cur
-        for idx, b in enumerate(self._blocks):
-            e = int(execs[idx])
-            if e == 0:
-                continue
-            for ins, c in zip(b.insns, b.costs):
-                # The final block stops at the bkpt: it and what follows did not run its last time.
-                runs = e - 1 if (idx == last and ins.address >= pc) else e
-                st = per_insn[ins.address]
-                st[0] += runs
-                st[1] += runs * c
-                insns[ins.address] = ins
-            tail = b.insns[-1]
-            per_insn[tail.address][1] += int(taken[idx]) * self.core.branch_penalty
-            per_insn[b.insns[0].address][1] += int(stall[idx])
-        for addr, extra in self._div_extra.items():
-            per_insn[addr][1] += extra
-        total_cycles = 0
-        total_insns = 0
-        for addr, (count, cyc) in per_insn.items():
-            ins = insns.get(addr)
-            if ins is None or (count == 0 and cyc == 0):
-                continue
-            f = functions[self.elf.function_at(addr)]
-            f.cycles += cyc
-            f.instructions += count
-            m = mix[ins.cls]
-            m.count += count
-            m.cycles += cyc
-            k = mnem[ins.mnemonic.split(".")[0]]
-            k.count += count
-            k.cycles += cyc
-            total_cycles += cyc
-            total_insns += count
-        expected = int(s.cycles) + (self._blocks[last].prefix_cost(pc) if last >= 0 else 0)
+        counts: dict[int, tuple[int, int]] = {}
+        for i in np.nonzero((count != 0) | (cyc != 0))[0]:
+            c, y = int(count[i]), int(cyc[i])
+            counts[int(self._u_addr[i])] = (c, y)
+            for table, key in ((functions, self._u_func[i]), (mix, self._u_cls[i]), (mnem, self._u_mnem[i])):
+                st = table[key]
+                if table is functions:
+                    st.cycles += y  # type: ignore[union-attr]
+                    st.instructions += c  # type: ignore[union-attr]
+                else:
+                    st.count += c  # type: ignore[union-attr]
+                    st.cycles += y  # type: ignore[union-attr]
+        total_cycles = int(cyc.sum())
+        expected = b.cycles - (a.cycles if a is not None else 0)
         assert total_cycles == expected, (total_cycles, expected)
+        return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts)
+
+    def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
+        s = self._state
+        last = int(s.cur)
+        cycles = int(s.cycles) + (self._blocks[last].prefix_cost(pc) if last >= 0 else 0)
+        end = self._snapshot(cycles, pc)
+        self._insn_by_addr: dict[int, Insn] = {}
+        self._flatten()
+        w = self.window(None, end)
         return RunResult(
-            cycles=total_cycles,
-            instructions=total_insns,
+            cycles=w.cycles,
+            instructions=w.instructions,
+            functions=w.functions,
+            instruction_mix=w.instruction_mix,
+            mnemonics=w.mnemonics,
+            insn_counts=w.insn_counts,
             exit_code=_signed(self.uc.reg_read(A.UC_ARM_REG_R0)),
             stack_bytes=self._stack_high_water(*paint),
-            functions=dict(functions),
-            instruction_mix=dict(mix),
-            mnemonics=dict(mnem),
             probes=list(self._probes),
-            insn_counts={a: (c, y) for a, (c, y) in per_insn.items() if a in insns},
-            insns=insns,
+            insns=dict(self._insn_by_addr),
+            machine=self,
         )
 
 

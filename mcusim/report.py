@@ -19,7 +19,7 @@ from rich.table import Table
 from .board import Board
 from .elf import Elf
 from .errors import McusimError
-from .machine import RunResult
+from .machine import RunResult, WindowStats
 
 
 def memory_figures(elf: Elf) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def memory_figures(elf: Elf) -> dict[str, Any]:
     }
 
 
-def mix_dict(result: RunResult) -> dict[str, dict[str, float]]:
+def mix_dict(result: WindowStats) -> dict[str, dict[str, float]]:
     total = result.cycles or 1
     rows = sorted(result.instruction_mix.items(), key=lambda kv: -kv[1].cycles)
     return {

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -65,6 +66,8 @@ class BuildResult:
     elf: Path
     map_file: Path
     cached: bool
+    objects: dict[str, Path]
+    """Object file path as the linker map names it -> the C/assembly source it came from."""
 
 
 def cache_dir() -> Path:
@@ -105,6 +108,35 @@ def _header_files(include_dirs: list[Path]) -> list[Path]:
     return files
 
 
+def _hash(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) -> Path:
+    """Compile one source to an object in the object cache (keyed by its content, the flags
+    and every header it could include); return the object's path."""
+    key = _hash(compiler_version(), " ".join(cmd_flags), headers_key, src.name, src.read_bytes())
+    obj = cache_dir() / "objects" / f"{src.stem}-{key}.o"
+    if obj.is_file():
+        return obj
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".o", prefix=f".{src.stem}-", dir=obj.parent)
+    os.close(fd)
+    proc = subprocess.run([GCC, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        os.unlink(tmp)
+        lines = proc.stderr.strip().splitlines()
+        errors = [ln for ln in lines if "error:" in ln]
+        first = (errors or lines or ["unknown error"])[0]
+        raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
+    os.replace(tmp, obj)
+    return obj
+
+
 def build_elf(
     sources: list[Path] | tuple[Path, ...],
     board: Board,
@@ -116,8 +148,10 @@ def build_elf(
 ) -> BuildResult:
     """Compile and link ``sources`` for ``board``; return the (possibly cached) ELF and map file.
 
-    ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU enable, ``bkpt`` stop).
-    Raises ToolchainError with the compiler's first error line if the build fails.
+    Each source is compiled to its own object (cached by content, so a kernel library shared
+    by many models compiles once), then linked with kernels/startup/cortex_m.ld and the
+    board's memory map. ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU
+    enable, ``bkpt`` stop). Raises ToolchainError with the compiler's first error line.
     """
     flags = core_flags(board.core)
     srcs = [Path(s).resolve() for s in sources]
@@ -127,20 +161,22 @@ def build_elf(
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
     mem = memory_ld(board)
+    headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)))
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        workers = min(len(srcs), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            objs = list(pool.map(lambda src: _compile(src, cmd_flags, headers_key, board), srcs))
+    except OSError as e:
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+    objects = {str(o): src for o, src in zip(objs, srcs)}
 
-    h = hashlib.sha256()
-    h.update(compiler_version().encode())
-    h.update("\0".join(cmd_flags + list(LINK_FLAGS)).encode())
-    h.update(mem.encode())
-    h.update(LINKER_SCRIPT.read_bytes())
-    for f in srcs + _header_files(incs):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    key = h.hexdigest()[:24]
+    key = _hash(compiler_version(), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
+                *(o.name for o in objs))
     out_dir = cache_dir() / "builds" / key
     elf, map_file = out_dir / "image.elf", out_dir / "image.map"
     if elf.is_file():
-        return BuildResult(elf, map_file, cached=True)
+        return BuildResult(elf, map_file, cached=True, objects=objects)
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -150,22 +186,15 @@ def build_elf(
     try:
         (tmp / "memory.ld").write_text(mem)
         cmd = [
-            GCC,
-            *cmd_flags,
-            *map(str, srcs),
-            f"-L{tmp}",
-            f"-T{LINKER_SCRIPT}",
-            *LINK_FLAGS,
-            f"-Wl,-Map={tmp / 'image.map'}",
-            "-o",
-            str(tmp / "image.elf"),
+            GCC, *flags, *map(str, objs), f"-L{tmp}", f"-T{LINKER_SCRIPT}", *LINK_FLAGS,
+            f"-Wl,-Map={tmp / 'image.map'}", "-o", str(tmp / "image.elf"),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
-            errors = [ln for ln in lines if ": error:" in ln or "error:" in ln]
+            errors = [ln for ln in lines if "error" in ln or "undefined reference" in ln or "overflow" in ln]
             first = (errors or lines or ["unknown error"])[0]
-            raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
+            raise ToolchainError(f"link failed for {board.name}: {first.strip()}")
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
         try:
             os.replace(tmp, out_dir)
@@ -178,4 +207,4 @@ def build_elf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(elf, map_file, cached=False)
+    return BuildResult(elf, map_file, cached=False, objects=objects)

@@ -153,3 +153,20 @@ def test_same_image_same_cycles(tmp_path, m4):
     a = Machine(elf, m4).run()
     b = Machine(elf, m4).run()
     assert (a.cycles, a.instructions, a.stack_bytes) == (b.cycles, b.instructions, b.stack_bytes)
+
+
+def test_probe_window_breaks_down_the_code_between_two_probes(tmp_path, m4):
+    body = (
+        "    push {r4, lr}\n    ldr r4, =0x5FFFF000\n    movs r1, #1\n    str r1, [r4]\n"
+        "    bl leaf\n    bl leaf\n    movs r1, #2\n    str r1, [r4]\n    pop {r4, pc}\n"
+    )
+    extra = "    .ltorg\n    .type leaf, %function\nleaf:\n    movs r0, #42\n    bx lr\n    .size leaf, .-leaf\n"
+    elf = build_asm(tmp_path, body, m4, extra)
+    res = Machine(elf, m4, snapshot_probes=True).run()
+    w = res.window(0, 1)
+    (c0, _), (c1, _) = res.probes
+    assert w.cycles == c1 - c0
+    assert w.functions["leaf"].cycles == 2 * (1 + RET)
+    assert w.functions["leaf"].instructions == 4
+    # the first store (1), two calls (bl 1+P each), movs (1) up to the second store
+    assert w.functions["snippet"].cycles == 1 + 2 * 3 + 1

@@ -1,0 +1,203 @@
+"""Running a model's firmware (either path) and measuring it.
+
+A path builder (``tinyml.build_tinyml``, ``classic.build_classic``) returns a
+:class:`Firmware`: its sources with the flash component of each, the symbols the host writes
+inputs into and reads outputs from, and what its status codes mean. :func:`run_firmware`
+adds the kernel library and startup, builds, runs with probe snapshots, and turns the
+probes of the deployment protocol (kernels/include/mcusim.h) into the report:
+
+    STARTUP_BEGIN .. STARTUP_END      one-off start-up (tinyml: parse, plan, prepare)
+    INVOKE_BEGIN  .. INVOKE_END       one inference: `cycles`, latency, energy, mix
+    OP_BEGIN(i)   .. OP_END(i)        per-operator cycles
+The dispatch share is the part of the invoke window spent outside the kernel library's
+functions (interpreter loop, op glue, calls), measured per instruction, not estimated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .board import Board
+from .elf import Elf
+from .errors import FirmwareFault, McusimError
+from .flashmap import ComponentMap, parse_map
+from .graphinfo import op_macs, op_shape
+from .machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult, WindowStats
+from .report import mix_dict
+from .tflite import Graph
+from .toolchain import KERNELS, STARTUP, build_elf
+
+TAG_STARTUP_BEGIN, TAG_STARTUP_END = 0x5EED0000, 0x5EED0001
+TAG_INVOKE_BEGIN, TAG_INVOKE_END = 0x5EED0002, 0x5EED0003
+TAG_OP_BEGIN, TAG_OP_END = 0x0B000000, 0x0E000000
+KERNEL_COMPONENT = "kernels"
+FLAVOURS = ("ref", "opt")
+
+
+@dataclass
+class Firmware:
+    path: str
+    """``tinyml`` or ``classic``."""
+    kernels: str
+    """Kernel flavour: ``ref`` or ``opt``."""
+    board: Board
+    sources: dict[Path, str]
+    """C source -> flash component (``runtime``, ``model``, ``code``, ``weights``...)."""
+    include_dirs: list[Path] = field(default_factory=list)
+    defines: dict[str, str | int] = field(default_factory=dict)
+    input_symbols: list[str] = field(default_factory=list)
+    output_symbols: list[str] = field(default_factory=list)
+    arena_symbol: str | None = None
+    status_messages: dict[int, str] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    opt: str = "-O2"
+
+
+@dataclass
+class DeployResult:
+    outputs: list[np.ndarray]
+    report: dict[str, Any]
+    result: RunResult
+    elf: Elf
+
+
+def kernel_sources(flavour: str) -> list[Path]:
+    """The kernel library's C files of one flavour (kernels/src/<flavour>/**)."""
+    if flavour not in FLAVOURS:
+        raise McusimError(f"unknown kernel flavour {flavour!r}; use ref or opt")
+    return sorted((KERNELS / "src" / flavour).rglob("*.c"))
+
+
+def _components(fw: Firmware) -> dict[Path, str]:
+    comps = {Path(p).resolve(): c for p, c in fw.sources.items()}
+    for src in kernel_sources(fw.kernels):
+        comps[src.resolve()] = KERNEL_COMPONENT
+    comps[STARTUP] = "startup"
+    return comps
+
+
+def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
+    comps = _components(fw)
+    build = build_elf(list(comps), fw.board, include_dirs=fw.include_dirs, defines=fw.defines,
+                      opt=fw.opt, startup=False)
+    elf = Elf(build.elf)
+    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps)
+
+
+def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:
+    for i in range(start, len(result.probes)):
+        if result.probes[i][1] == tag:
+            return i
+    return None
+
+
+def _window(result: RunResult, begin: int, end: int) -> tuple[int, int, WindowStats] | None:
+    a = _probe_index(result, begin)
+    if a is None:
+        return None
+    b = _probe_index(result, end, a + 1)
+    if b is None:
+        raise McusimError(f"firmware probe 0x{begin:08x} has no matching end 0x{end:08x}")
+    return a, b, result.window(a, b)
+
+
+def _kernel_cycles(w: WindowStats, cmap: ComponentMap, elf: Elf) -> int:
+    total = 0
+    for name, st in w.functions.items():
+        sym = elf.symbols.get(name)
+        addr = sym.addr if sym is not None else (int(name, 16) if name.startswith("0x") else -1)
+        if addr >= 0 and cmap.component_at(addr) == KERNEL_COMPONENT:
+            total += st.cycles
+    return total
+
+
+def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
+                 max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> DeployResult:
+    """Build ``fw``, run it once on ``inputs``, and return outputs plus the JSON report."""
+    elf, cmap = build_firmware(fw)
+    board = fw.board
+    if elf.flash_bytes > board.flash_size or elf.static_ram_bytes > board.ram_size:
+        raise McusimError(
+            f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
+            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
+        )
+    m = Machine(elf, board, snapshot_probes=True)
+    for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
+        m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
+    res = m.run(max_instructions=max_instructions)
+    if res.exit_code != 0:
+        msg = fw.status_messages.get(res.exit_code, f"firmware returned status {res.exit_code}")
+        raise FirmwareFault(f"{fw.path} firmware stopped: {msg}")
+    outputs = [
+        np.frombuffer(m.read_symbol(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
+        for sym, t in zip(fw.output_symbols, graph.output_tensors())
+    ]
+    return DeployResult(outputs, _report(fw, graph, elf, cmap, res, outputs), res, elf)
+
+
+def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunResult,
+            outputs: list[np.ndarray]) -> dict[str, Any]:
+    board = fw.board
+    inv = _window(res, TAG_INVOKE_BEGIN, TAG_INVOKE_END)
+    if inv is None:
+        raise McusimError(f"{fw.path} firmware recorded no INVOKE probes")
+    inv_a, inv_b, w = inv
+    kernel = _kernel_cycles(w, cmap, elf)
+    ops = []
+    for op in graph.ops:
+        a = _probe_index(res, TAG_OP_BEGIN | op.index, inv_a)
+        b = _probe_index(res, TAG_OP_END | op.index, inv_a)
+        if a is None or b is None or b > inv_b:
+            continue  # folded away (classic path: shape-only ops)
+        cyc = res.probes[b][0] - res.probes[a][0]
+        macs = op_macs(graph, op)
+        ops.append({
+            "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs,
+            "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
+        })
+    startup = _window(res, TAG_STARTUP_BEGIN, TAG_STARTUP_END)
+    startup_cycles = startup[2].cycles if startup else 0
+    arena = 0
+    if fw.arena_symbol:
+        arena = elf.symbol(fw.arena_symbol).size
+    static = elf.static_ram_bytes
+    dsp = w.instruction_mix.get("dsp_mac")
+    return {
+        "schema": "mcusim.run/1",
+        "path": fw.path,
+        "board": board.qualified_name,
+        "core": board.core,
+        "kernels": fw.kernels,
+        "clock_hz": board.op.clock_hz,
+        "flash_bytes": elf.flash_bytes,
+        "flash_breakdown": dict(sorted(cmap.flash.items(), key=lambda kv: -kv[1])),
+        "ram_peak_bytes": static + res.stack_bytes,
+        "ram_breakdown": {"static": static - arena, "arena": arena, "stack": res.stack_bytes, "heap": 0},
+        "cycles": w.cycles,
+        "instructions": w.instructions,
+        "latency_ms": board.latency_ms(w.cycles),
+        "energy_uj": board.energy_uj(w.cycles),
+        "kernel_cycles": kernel,
+        "dispatch_share": (w.cycles - kernel) / w.cycles if w.cycles else 0.0,
+        "startup_cycles": startup_cycles,
+        "startup_ms": board.latency_ms(startup_cycles),
+        "startup_energy_uj": board.energy_uj(startup_cycles),
+        "instruction_mix": mix_dict(w),
+        "dsp_mac_share": (dsp.count / w.instructions) if dsp and w.instructions else 0.0,
+        "functions": [
+            {"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
+            for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)
+        ],
+        "ops": ops,
+        "outputs": [o.reshape(-1).tolist() for o in outputs],
+        **fw.notes,
+    }
+
+
+def _component_of(name: str, elf: Elf, cmap: ComponentMap) -> str:
+    sym = elf.symbols.get(name)
+    return cmap.component_at(sym.addr) if sym is not None else "other"
