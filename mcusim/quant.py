@@ -39,14 +39,14 @@ def as_i64(x: Any) -> np.ndarray:
 def wrap_int32(x: Any) -> np.ndarray:
     """Two's-complement wrap of int64 values to the int32 range (what C++ int32 math does)."""
     x = as_i64(x)
-    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+    return as_i64(((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31))
 
 
 def c_div(a: Any, b: Any) -> np.ndarray:
     """Integer division truncating toward zero, like C's ``/`` on ints."""
     a, b = as_i64(a), as_i64(b)
     q = np.abs(a) // np.abs(b)
-    return np.where((a < 0) != (b < 0), -q, q)
+    return as_i64(np.where((a < 0) != (b < 0), -q, q))
 
 
 def tflite_round(x: Any) -> np.ndarray:
@@ -54,7 +54,8 @@ def tflite_round(x: Any) -> np.ndarray:
     float dtype. Exact: the fractional part of a float is computed without rounding."""
     x = np.asarray(x)
     whole = np.trunc(x)
-    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole).astype(x.dtype)
+    rounded: np.ndarray = np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole)
+    return rounded.astype(x.dtype)
 
 
 def round_half_away(x: float) -> int:
@@ -169,7 +170,7 @@ def rounding_divide_by_pot(x: IntArray, exponent: IntArray) -> np.ndarray:
     mask = (np.int64(1) << exponent) - 1
     remainder = x & mask
     threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
+    return as_i64((x >> exponent) + (remainder > threshold))
 
 
 def multiply_by_quantized_multiplier(x: IntArray, multiplier: IntArray, shift: IntArray) -> np.ndarray:
@@ -206,7 +207,7 @@ def requantize(acc: IntArray, multiplier: IntArray, shift: IntArray, output_zero
     ``multiplier`` / ``shift`` broadcast against ``acc`` (per-channel: along the last axis).
     """
     out = multiply_by_quantized_multiplier(acc, multiplier, shift) + output_zero_point
-    return np.clip(out, act_min, act_max)
+    return as_i64(np.clip(out, act_min, act_max))
 
 
 def count_leading_zeros_u32(x: IntArray) -> np.ndarray:
@@ -225,7 +226,7 @@ def saturating_rounding_multiply_by_pot(x: IntArray, exponent: int) -> np.ndarra
     """x * 2^exponent: saturating left shift (exponent > 0) or rounding right shift (< 0)."""
     x = as_i64(x)
     if exponent == 0:
-        return x
+        return as_i64(x)
     if exponent < 0:
         return rounding_divide_by_pot(x, -exponent)
     threshold = (1 << (31 - exponent)) - 1
@@ -366,7 +367,7 @@ INT16_MAX = (1 << 15) - 1
 def wrap_int16(x: Any) -> np.ndarray:
     """Two's-complement wrap to int16."""
     x = as_i64(x)
-    return ((x + (1 << 15)) & 0xFFFF) - (1 << 15)
+    return as_i64(((x + (1 << 15)) & 0xFFFF) - (1 << 15))
 
 
 def saturating_rounding_doubling_high_mul_int16(a: IntArray, b: IntArray) -> np.ndarray:
@@ -387,4 +388,4 @@ def saturating_doubling_high_mul_int16(a: IntArray, b: IntArray) -> np.ndarray:
 
 def saturating_left_shift_int16(x: IntArray, amount: int) -> np.ndarray:
     """x * 2^amount saturated to int16."""
-    return np.clip(as_i64(x) * (1 << amount), INT16_MIN, INT16_MAX)
+    return as_i64(np.clip(as_i64(x) * (1 << amount), INT16_MIN, INT16_MAX))

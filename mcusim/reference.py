@@ -391,11 +391,9 @@ def mul(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
 # --- MEAN -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanParams:
-    """int8 MEAN: reduced axes and either the plain path (same in/out quantization) or the
-    rescaling path (multiplier/shift of in_scale/out_scale)."""
+    """int8 MEAN: reduced axes and the multiplier/shift of in_scale / out_scale."""
 
     axes: tuple[int, ...]
-    same_quantization: bool
     input_zero_point: int
     output_zero_point: int
     multiplier: int
@@ -415,24 +413,23 @@ def prepare_mean(graph: Graph, op: Op) -> MeanParams:
             axes.append(a)
     (si, zi), (so, zo) = _qparams(x), _qparams(out)
     m, s = q.quantize_multiplier(si / so)
-    same = zi == zo and np.float32(si) == np.float32(so)
-    return MeanParams(tuple(axes), bool(same), zi, zo, m, s)
+    return MeanParams(tuple(axes), zi, zo, m, s)
 
 
 def mean(x: np.ndarray, p: MeanParams) -> np.ndarray:
     """int8 mean over ``p.axes`` (keep_dims handled by the caller's reshape).
 
-    Same quantization in and out: TFLM divides the raw int32 sum by the count with C integer
-    division (truncation toward zero, no rounding). Otherwise it folds 1/count into the
-    multiplier (``(multiplier << s) / count``, shift reduced by s = floor(log2(count))) and
-    requantizes the zero-point-corrected sum.
+    TFLM folds 1/count into the multiplier: ``(multiplier << s) / count`` with
+    s = min(floor(log2(count)), 32, 31 + shift), shift reduced by s, then requantizes the
+    zero-point-corrected int32 sum. It does so even when input and output share
+    quantization: older TFLM had a plain truncating ``sum / count`` path for that case, the
+    tflite-micro build mcusim is checked against does not (verified by
+    tests/test_reference_vs_tflm.py, ``mean_same_*``).
     """
     total = _i64(x).sum(axis=p.axes)
     count = int(np.prod([x.shape[a] for a in p.axes], dtype=np.int64))
     if count == 0:
         return _to_i8(np.zeros_like(total))
-    if p.same_quantization:
-        return _to_i8(q.c_div(total, count))
     shift = min(count.bit_length() - 1, 32, 31 + p.shift)
     multiplier = (p.multiplier << shift) // count
     shifted = q.wrap_int32(total - p.input_zero_point * count)
@@ -816,7 +813,8 @@ def leaky_relu_lut(alpha: float, input_scale: float, input_zero_point: int,
 
 def apply_lut(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
     """Map every int8 value through a 256-entry table; returns int8 of x's shape."""
-    return np.asarray(lut, np.int8)[_i64(x) + 128]
+    table = np.asarray(lut, np.int8)
+    return np.asarray(table[_i64(x) + 128], np.int8)
 
 
 # --- graph evaluation -----------------------------------------------------------------------

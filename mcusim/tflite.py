@@ -693,6 +693,11 @@ def _check_shape_op(graph: Graph, op: Op, out: Tensor) -> None:
     if op.type == "SHAPE":
         _require(out, op, "output", ("INT32",))
         return
+    if op.type in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE") and data.size != out.size:
+        raise ModelError(
+            f"op {op.index} ({op.type}) turns {data.size} elements of {data.name!r} into "
+            f"{out.name!r} of shape {list(out.shape)}: the model has a dynamic shape; convert "
+            "it with a fixed input shape (batch 1)")
     if op.type == "PACK":
         for pos in range(len(op.inputs)):
             _require(_must(graph, op, pos), op, f"input {pos}", ("INT8", "INT32"), quantized=True)

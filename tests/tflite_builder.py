@@ -139,3 +139,14 @@ def single_op_model(op_type: str, in_shapes: list[tuple[int, ...]], out_shape: t
     out = b.tensor(out_shape, out_dtype, scale=out_scale, zero_point=out_q[1])
     b.op(op_type, inputs, [out], **options)
     return b.io(graph_inputs, [out]).build()
+
+
+def tflm_refusal(data: bytes) -> str | None:
+    """Why the tflite-micro interpreter cannot load this model (None when it can)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        runtime.Interpreter.from_bytes(data, arena_size=16 << 20)
+    except (RuntimeError, ValueError) as err:
+        return str(err)
+    return None
