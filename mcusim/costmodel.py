@@ -116,3 +116,35 @@ def get_core(name: str) -> CoreModel:
     except ModuleNotFoundError:
         raise BoardError(f"no cost table for core {name!r}") from None
     return mod.MODEL
+
+
+CORES = ("cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33")
+
+
+def markdown_tables() -> str:
+    """The per-core cost tables as Markdown (docs/cost-model.md embeds this text verbatim;
+    a test regenerates it so the document cannot drift from the code)."""
+    out = []
+    for name in CORES:
+        m = get_core(name)
+        out.append(f"### {m.name}\n")
+        out.append("| class | cycles | source |")
+        out.append("|---|---|---|")
+        for cls in CLASSES:
+            cost = f"{m.costs[cls]}+N" if cls.endswith("multiple") else str(m.costs[cls])
+            if cls == "div":
+                cost = f"{m.div_min}-{m.div_max}"
+            out.append(f"| {cls} | {cost} | {m.sources[cls]} |")
+        rules = [
+            f"taken-branch refill P = {m.branch_penalty} ({m.branch_penalty_source})",
+            f"load pipelining: {'yes' if m.load_pipelining else 'no'}",
+            f"STR with immediate offset in 1 cycle: {'yes' if m.store_imm_single_cycle else 'no'}",
+            f"address-generation stall after an ALU result: +{m.agu_stall}",
+            f"IT folding: {'yes' if m.it_folding else 'no'}",
+            f"dual issue: {'yes' if m.dual_issue else 'no'}",
+            *m.notes,
+        ]
+        out.append("")
+        out.extend(f"- {r}" for r in rules)
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up mcusim on a fresh Debian/Ubuntu machine: the Arm cross compiler (apt, when
+# arm-none-eabi-gcc is missing), a host C compiler for the native cycle hook, and the
+# Python package with its test extras. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+arm-none-eabi-gcc --version | head -n 1
