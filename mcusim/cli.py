@@ -55,7 +55,13 @@ def cmd_sim(args: argparse.Namespace, console: Console) -> int:
     path = Path(args.firmware)
     if not path.is_file():
         raise McusimError(f"{path}: no such file")
-    elf = Elf(path)
+    if path.suffix in (".c", ".S", ".s"):
+        from .toolchain import build_elf
+
+        # A single-file program: build it for the board with mcusim's startup code first.
+        elf = Elf(build_elf([path], board).elf)
+    else:
+        elf = Elf(path)
     result = Machine(elf, board).run(max_instructions=args.max_instructions)
     rep = sim_report(path, board, elf, result)
     if args.json:
@@ -86,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mcusim {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF and report cycles, memory, energy")
-    s.add_argument("firmware")
+    s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF (or a one-file C program) and report cycles, memory, energy")
+    s.add_argument("firmware", help="an ELF whose vector table is at the start of flash and that stops with bkpt, or a .c/.S file to build first")
     s.add_argument("--board", default="stm32f411ce")
     s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     s.add_argument("--json", metavar="FILE")
