@@ -7,6 +7,7 @@ line (``error: ...``) with the error's exit code; Ctrl-C exits 130 and leaves no
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -87,6 +88,49 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _progress(console: Console, what: str):  # noqa: ANN202 - rich status context
+    return console.status(what, spinner="dots") if console.is_terminal else _Quiet()
+
+
+class _Quiet:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from .report import render_run, write_json
+    from .runner import run_model
+
+    board = get_board(args.board)
+    with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
+        result = run_model(args.model, args.path, board, args.kernels, args.input)
+    if args.json:
+        write_json(Path(args.json), result.report)
+    render_run(console, result.report)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from .report import compare_report, render_compare, write_json
+    from .runner import run_model
+    from .tflite import load_model
+
+    board = get_board(args.board)
+    graph = load_model(args.model)
+    reports = {}
+    for path in ("tinyml", "classic"):
+        with _progress(console, f"{path}: building and simulating {args.model}"):
+            reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph).report
+    cmp = compare_report(reports["tinyml"], reports["classic"])
+    if args.json:
+        write_json(Path(args.json), cmp)
+    render_compare(console, cmp)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"mcusim {__version__}")
@@ -98,6 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     s.add_argument("--json", metavar="FILE")
     s.set_defaults(func=cmd_sim)
+
+    for name, helptext in (("run", "build and simulate one deployment path of an int8 .tflite model"),
+                           ("compare", "run both paths (tinyml interpreter, classic generated C) side by side")):
+        r = sub.add_parser(name, help=helptext)
+        r.add_argument("model", help="an int8 .tflite file")
+        if name == "run":
+            r.add_argument("--path", choices=("tinyml", "classic"), required=True)
+        r.add_argument("--board", default="stm32f411ce")
+        r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+        r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
+        r.add_argument("--json", metavar="FILE")
+        r.set_defaults(func=cmd_run if name == "run" else cmd_compare)
 
     b = sub.add_parser("boards", help="list the board profiles")
     b.set_defaults(func=cmd_boards)
@@ -124,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug in mcusim: one line, unless debugging
+        if os.environ.get("MCUSIM_DEBUG"):
+            raise
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (set MCUSIM_DEBUG=1 for the traceback)",
+                  highlight=False, soft_wrap=True)
+        return 70
 
 
 if __name__ == "__main__":

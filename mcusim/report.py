@@ -128,3 +128,78 @@ def render_sim(console: Console, rep: dict[str, Any], top: int = 10) -> None:
     for cls, st in rep["instruction_mix"].items():
         m.add_row(cls, f"{st['count']:,}", f"{st['cycles']:,}", f"{st['cycle_share']:.1%}")
     console.print(m)
+
+
+COMPARED = (
+    ("flash_bytes", "flash (B)"),
+    ("ram_peak_bytes", "peak RAM (B)"),
+    ("cycles", "cycles / inference"),
+    ("latency_ms", "latency (ms)"),
+    ("energy_uj", "energy (µJ)"),
+)
+
+
+def compare_report(tinyml: dict[str, Any], classic: dict[str, Any]) -> dict[str, Any]:
+    """Both paths' reports and the classic/tinyml ratio of each headline figure."""
+    ratios = {key: (classic[key] / tinyml[key] if tinyml[key] else None) for key, _ in COMPARED}
+    return {"schema": "mcusim.compare/1", "runs": [tinyml, classic], "ratio_classic_over_tinyml": ratios}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def render_run(console: Console, rep: dict[str, Any]) -> None:
+    t = Table(title=f"{Path(rep.get('model', '')).name}: {rep['path']} path, {rep['kernels']} kernels, "
+                    f"{rep['board']} ({rep['core']})", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("cycles / inference", f"{rep['cycles']:,}")
+    t.add_row("latency", f"{rep['latency_ms']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz")
+    t.add_row("energy / inference", f"{rep['energy_uj']:.3f} µJ")
+    t.add_row("dispatch share", f"{rep['dispatch_share']:.1%} (outside kernel functions)")
+    if rep.get("startup_cycles"):
+        t.add_row("start-up (once)", f"{rep['startup_cycles']:,} cycles, {rep['startup_ms']:.4f} ms, {rep['startup_energy_uj']:.3f} µJ")
+    t.add_row("flash", f"{_kb(rep['flash_bytes'])}: " + ", ".join(f"{k} {v:,}" for k, v in rep["flash_breakdown"].items()))
+    rb = rep["ram_breakdown"]
+    t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])}: static {rb['static']:,}, arena {rb['arena']:,}, stack {rb['stack']:,}")
+    t.add_row("SMLAD-family share", f"{rep['dsp_mac_share']:.1%} of instructions")
+    console.print(t)
+    ops = Table(title="per operator")
+    for col in ("#", "op", "shape", "MACs", "cycles", "MAC/cycle", "share"):
+        ops.add_column(col, justify="left" if col in ("op", "shape") else "right", no_wrap=True)
+    for o in rep["ops"]:
+        ops.add_row(str(o["index"]), o["type"], o["shape"], f"{o['macs']:,}", f"{o['cycles']:,}",
+                    f"{o['macs_per_cycle']:.2f}", f"{o['share']:.1%}")
+    console.print(ops)
+
+
+def render_compare(console: Console, cmp: dict[str, Any]) -> None:
+    tiny, classic = cmp["runs"]
+    t = Table(title=f"{Path(tiny.get('model', '')).name} on {tiny['board']}: tinyml vs classic "
+                    f"({tiny['kernels']}/{classic['kernels']} kernels)")
+    for col in ("", "tinyml", "classic", "classic / tinyml"):
+        t.add_column(col, justify="left" if not col else "right", no_wrap=True)
+    for key, label in COMPARED:
+        r = cmp["ratio_classic_over_tinyml"][key]
+        t.add_row(label, _fmt(tiny[key]), _fmt(classic[key]), f"{r:.2f}" if r is not None else "-")
+    t.add_row("dispatch share", f"{tiny['dispatch_share']:.1%}", f"{classic['dispatch_share']:.1%}", "")
+    t.add_row("start-up cycles", f"{tiny['startup_cycles']:,}", f"{classic['startup_cycles']:,}", "")
+    t.add_row("SMLAD-family share", f"{tiny['dsp_mac_share']:.1%}", f"{classic['dsp_mac_share']:.1%}", "")
+    comps = sorted(set(tiny["flash_breakdown"]) | set(classic["flash_breakdown"]))
+    for c in comps:
+        t.add_row(f"  flash: {c}", _fmt(tiny["flash_breakdown"].get(c, 0)), _fmt(classic["flash_breakdown"].get(c, 0)), "")
+    for c in ("static", "arena", "stack"):
+        t.add_row(f"  RAM: {c}", _fmt(tiny["ram_breakdown"][c]), _fmt(classic["ram_breakdown"][c]), "")
+    console.print(t)
+    ops = Table(title="per operator (cycles, glue included)")
+    for col in ("#", "op", "shape", "MACs", "tinyml", "classic", "classic MAC/cycle"):
+        ops.add_column(col, justify="left" if col in ("op", "shape") else "right", no_wrap=True)
+    by_index = {o["index"]: o for o in classic["ops"]}
+    for o in tiny["ops"]:
+        c = by_index.get(o["index"])
+        ops.add_row(str(o["index"]), o["type"], o["shape"], f"{o['macs']:,}", f"{o['cycles']:,}",
+                    f"{c['cycles']:,}" if c else "folded", f"{c['macs_per_cycle']:.2f}" if c else "")
+    console.print(ops)

@@ -1,0 +1,81 @@
+"""One model on one path: load, validate, build, run, check the outputs against the numpy
+reference, report. What the CLI's ``run``, ``compare``, ``check`` and ``fit`` share."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from .board import Board
+from .deploy import DeployResult, Firmware, run_firmware
+from .errors import McusimError, ModelError
+from .graphinfo import default_inputs
+from .tflite import Graph, load_model
+from .toolchain import cache_dir
+
+PATHS = ("tinyml", "classic")
+
+
+def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
+    """The user's ``--input`` (an .npy of the input tensor's shape and dtype), or the
+    documented default pattern."""
+    if input_file is None:
+        return default_inputs(graph)
+    tensors = graph.input_tensors()
+    if len(tensors) != 1:
+        raise ModelError(f"--input takes one array but the model has {len(tensors)} inputs")
+    t = tensors[0]
+    try:
+        x = np.load(input_file, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise McusimError(f"{input_file}: cannot read .npy: {e}") from None
+    if x.dtype != np.dtype(t.numpy_dtype):
+        raise McusimError(f"{input_file}: dtype {x.dtype}, the model's input is {t.dtype}")
+    if x.size != t.size:
+        raise McusimError(f"{input_file}: shape {x.shape}, the model's input is {t.shape}")
+    return [x.reshape(t.shape)]
+
+
+def workdir_for(graph: Graph, path: str, kernels: str, board: Board) -> Path:
+    """A per-(model, path, flavour, board) directory for generated sources."""
+    key = hashlib.sha256(graph.raw + f"{path}/{kernels}/{board.qualified_name}".encode()).hexdigest()[:20]
+    d = cache_dir() / "generated" / f"{path}-{key}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def build_path(graph: Graph, path: str, board: Board, kernels: str) -> Firmware:
+    workdir = workdir_for(graph, path, kernels, board)
+    if path == "tinyml":
+        from .tinyml import build_tinyml
+
+        return build_tinyml(graph, board, kernels=kernels, workdir=workdir)
+    if path == "classic":
+        from .classic import build_classic
+
+        return build_classic(graph, board, kernels=kernels, workdir=workdir)
+    raise McusimError(f"unknown path {path!r}; use tinyml or classic")
+
+
+def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
+              input_file: str | None = None, graph: Graph | None = None) -> DeployResult:
+    """Build and run ``model`` on ``path``; the outputs are checked against the numpy
+    reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
+    from .reference import run_graph
+
+    graph = graph or load_model(model)
+    inputs = load_inputs(graph, input_file)
+    fw = build_path(graph, path, board, kernels)
+    result = run_firmware(fw, graph, inputs)
+    expected = run_graph(graph, inputs)
+    for i, (got, want) in enumerate(zip(result.outputs, expected)):
+        if not np.array_equal(got, np.asarray(want).reshape(got.shape)):
+            raise McusimError(
+                f"{path}/{kernels} output {i} differs from the int8 reference "
+                f"({int(np.sum(got != np.asarray(want).reshape(got.shape)))} of {got.size} values): an mcusim bug"
+            )
+    result.report["model"] = str(model)
+    result.report["reference_match"] = True
+    return result
