@@ -36,6 +36,9 @@ PPB_BASE, PPB_SIZE = 0xE0000000, 0x100000
 DWT_CTRL, DWT_CYCCNT = 0xE0001000, 0xE0001004
 PROBE_BASE, PROBE_SIZE = 0x5FFFF000, 0x1000
 PAINT_WORD = 0xA5A5A5A5
+STACK_GUARD_BYTES = 32
+"""Painted words just above the static data: if the stack reaches them, it has overflowed."""
+SCB_CCR, CCR_DIV_0_TRP = 0xE000ED14, 1 << 4
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 EXCP_BKPT = 7
 FLAG_CALL = 1
@@ -346,6 +349,10 @@ class Machine:
         n, m = uc.reg_read(_REG[rn]), uc.reg_read(_REG[rm])
         if ins.mnemonic.startswith("sdiv"):
             n, m = abs(_signed(n)), abs(_signed(m))
+        if m == 0 and self._ppb.get(SCB_CCR, 0) & CCR_DIV_0_TRP:
+            self._trap = f"divide by zero ({ins.text}) with CCR.DIV_0_TRP set (UsageFault)"
+            uc.emu_stop()
+            return
         extra = self.core.div_cycles(n, m) - self.core.costs["div"]
         if extra:
             self._state.cycles += extra
@@ -439,6 +446,8 @@ class Machine:
         paint = self._paint_stack()
         self.uc.reg_write(A.UC_ARM_REG_SP, self._msp)
         self._intno: int | None = None
+        self._trap: str | None = None
+        self._paint = paint
         error: UcError | None = None
         try:
             self.uc.emu_start(reset | 1, 0xFFFFFFFF)
@@ -451,6 +460,8 @@ class Machine:
                 f"instruction budget of {max_instructions:,} exceeded at PC 0x{pc:08x} in "
                 f"{self.elf.function_at(pc)} (runaway loop? raise it with --max-instructions)"
             )
+        if self._trap is not None:
+            self._fault(pc, self._trap)
         if s.stop_reason == 2:
             self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
         if error is not None:
@@ -460,11 +471,27 @@ class Machine:
         bkpt_imm = self.read(pc, 2)[0]
         if bkpt_imm != 0:
             self._fault(pc, "the firmware entered a fault handler (bkpt #1)")
+        overflow = self._stack_overflow()
+        if overflow:
+            raise FirmwareFault(overflow)
         return self._result(pc, paint)
 
+    def _stack_overflow(self) -> str | None:
+        """A message when the painted guard above the static data was overwritten."""
+        lo, hi = self._paint
+        if hi - lo < STACK_GUARD_BYTES:
+            return None
+        guard = np.frombuffer(self.read(lo, STACK_GUARD_BYTES), dtype="<u4")
+        if np.all(guard == PAINT_WORD):
+            return None
+        return (f"stack overflow: the stack grew down into static data (the painted guard at "
+                f"0x{lo:08x}, just above .bss, was overwritten; {hi - lo:,} bytes were free for the stack)")
+
     def _fault(self, pc: int, what: str) -> None:
+        overflow = self._stack_overflow()
+        cause = f" (likely cause: {overflow})" if overflow else ""
         raise FirmwareFault(f"firmware fault: {what} at PC 0x{pc:08x} in {self.elf.function_at(pc)}; "
-                            f"backtrace: {' <- '.join(self.backtrace(pc))}")
+                            f"backtrace: {' <- '.join(self.backtrace(pc))}{cause}")
 
     def backtrace(self, pc: int) -> list[str]:
         """Function names from the faulting one outwards, from the shadow call stack."""

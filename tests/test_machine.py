@@ -170,3 +170,25 @@ def test_probe_window_breaks_down_the_code_between_two_probes(tmp_path, m4):
     assert w.functions["leaf"].instructions == 4
     # the first store (1), two calls (bl 1+P each), movs (1) up to the second store
     assert w.functions["snippet"].cycles == 1 + 2 * 3 + 1
+
+
+def test_divide_by_zero_traps_when_ccr_says_so(tmp_path, m4):
+    body = ("    ldr r3, =0xE000ED14\n    movs r1, #16\n    str r1, [r3]\n"
+            "    movs r1, #5\n    movs r2, #0\n    sdiv r0, r1, r2\n")
+    with pytest.raises(FirmwareFault, match=r"divide by zero .*DIV_0_TRP.* in snippet; backtrace: snippet <- main"):
+        run_snippet(tmp_path, m4, body, extra="    .ltorg")
+
+
+def test_stack_overflow_detected_by_painted_guard(tmp_path):
+    from mcusim.toolchain import build_elf
+
+    board = zero_wait(get_board("stm32f301k8"))  # 16 KB RAM
+    src = tmp_path / "deep.c"
+    src.write_text(
+        "static volatile int sink;\n"
+        "__attribute__((noinline)) static int deep(int n) { volatile char frame[64]; frame[0] = (char)n;"
+        " return n ? deep(n - 1) + frame[0] : 0; }\n"
+        "int main(void) { sink = deep(400); return 0; }\n"
+    )
+    with pytest.raises(FirmwareFault, match="stack overflow: the stack grew down into static data"):
+        Machine(build_elf([src], board).elf, board).run()
