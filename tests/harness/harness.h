@@ -85,7 +85,7 @@ static inline mcu_quant_params harness_quant(void)
 /* The kernel gets exactly the scratch its get_buffer_size() asks for; the host reserved
  * ctx->size bytes (an upper bound) and reads harness_scratch_bytes back. */
 #define HARNESS_SCRATCH_TOO_SMALL (-100)
-extern int32_t harness_scratch_bytes;
+extern volatile int32_t harness_scratch_bytes;
 static inline int32_t harness_scratch(mcu_context *ctx, int32_t need)
 {
     harness_scratch_bytes = need;

@@ -4,12 +4,13 @@
 HARNESS_NOINIT int32_t harness_params[HARNESS_PARAMS];
 HARNESS_NOINIT int32_t harness_arena[HARNESS_ARENA_BYTES / 4];
 int32_t harness_cursor;
-int32_t harness_scratch_bytes;
+volatile int32_t harness_scratch_bytes;
 volatile int32_t harness_status;
 
 int32_t harness_main(void)
 {
     harness_cursor = 0;
+    harness_scratch_bytes = -1;
     harness_status = harness_run();
     return harness_status;
 }
