@@ -1,0 +1,226 @@
+"""CI budget gates (``mcusim check``) and the deployment questions built on a run report:
+does it fit (the 70 % headroom rule), how long does a battery last.
+
+Budgets come from, in increasing precedence: ``[tool.mcusim]`` in the nearest
+``pyproject.toml`` above the current directory, ``mcusim.toml`` beside the model, and the
+command line. Keys: ``max_flash``, ``max_ram`` (bytes, or strings like ``"64K"``),
+``max_latency_ms``, ``max_energy_uj``; optional ``path``, ``board``, ``kernels`` defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from .board import Board
+from .errors import McusimError
+
+HEADROOM = 0.70
+"""The rule of thumb: a design fits with headroom under 70 % of the part's flash and RAM."""
+
+BUDGET_KEYS = {
+    "max_flash": ("flash_bytes", "flash", "B"),
+    "max_ram": ("ram_peak_bytes", "peak RAM", "B"),
+    "max_latency_ms": ("latency_ms", "latency", "ms"),
+    "max_energy_uj": ("energy_uj", "energy per inference", "µJ"),
+}
+DEFAULT_KEYS = ("path", "board", "kernels")
+
+
+def parse_size(value: Any, what: str) -> float:
+    """``65536``, ``"64K"``, ``"1M"``, ``"1.5k"`` -> bytes; numbers pass through."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise McusimError(f"{what}: negative budget {value}")
+        return float(value)
+    if isinstance(value, str):
+        t = value.strip().upper().replace("_", "").removesuffix("B").removesuffix("I")
+        mult = {"K": 1024, "M": 1024 * 1024}.get(t[-1:], 1)
+        if t[-1:] in ("K", "M"):
+            t = t[:-1]
+        try:
+            v = float(t) * mult
+        except ValueError:
+            raise McusimError(f"{what}: not a size: {value!r} (use e.g. 65536, 64K, 1M)") from None
+        if v < 0:
+            raise McusimError(f"{what}: negative budget {value!r}")
+        return v
+    raise McusimError(f"{what}: not a number: {value!r}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise McusimError(f"{path}: cannot read budgets: {e}") from None
+
+
+def load_budget_files(model: Path, cwd: Path | None = None) -> tuple[dict[str, Any], list[str]]:
+    """Budgets and defaults from pyproject.toml [tool.mcusim] and mcusim.toml (beside the
+    model), later ones overriding; also the files they came from."""
+    merged: dict[str, Any] = {}
+    sources: list[str] = []
+    here = (cwd or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        py = d / "pyproject.toml"
+        if py.is_file():
+            table = _read_toml(py).get("tool", {}).get("mcusim")
+            if isinstance(table, dict):
+                merged.update(table)
+                sources.append(str(py))
+            break
+    beside = Path(model).resolve().parent / "mcusim.toml"
+    if beside.is_file():
+        data = _read_toml(beside)
+        merged.update(data.get("tool", {}).get("mcusim", data))
+        sources.append(str(beside))
+    unknown = set(merged) - set(BUDGET_KEYS) - set(DEFAULT_KEYS)
+    if unknown:
+        raise McusimError(f"unknown budget keys {sorted(unknown)} in {', '.join(sources)}; known: "
+                          f"{', '.join([*BUDGET_KEYS, *DEFAULT_KEYS])}")
+    return merged, sources
+
+
+def normalise_budgets(raw: dict[str, Any]) -> dict[str, float]:
+    return {key: parse_size(raw[key], key) for key in BUDGET_KEYS if raw.get(key) is not None}
+
+
+@dataclass
+class Breach:
+    budget: str
+    what: str
+    measured: float
+    limit: float
+    unit: str
+
+    @property
+    def overshoot(self) -> float:
+        return self.measured - self.limit
+
+    def line(self) -> str:
+        pct = self.overshoot / self.limit * 100 if self.limit else float("inf")
+        return (f"{self.what} {_num(self.measured)} {self.unit} exceeds the budget {_num(self.limit)} {self.unit} "
+                f"by {_num(self.overshoot)} {self.unit} ({pct:.1f}%)")
+
+
+@dataclass
+class CheckResult:
+    model: str
+    path: str
+    board: str
+    budgets: dict[str, float]
+    measured: dict[str, float]
+    breaches: list[Breach] = field(default_factory=list)
+    verdict: str = ""
+    flash_use: float = 0.0
+    ram_use: float = 0.0
+    budget_sources: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+
+def verdict(flash_bytes: int, ram_bytes: int, board: Board) -> tuple[str, float, float]:
+    """The headroom rule: ``fits with headroom`` when both flash and RAM use are under 70 % of
+    the part, ``tight`` up to 100 %, ``does not fit`` above."""
+    f = flash_bytes / board.flash_size
+    r = ram_bytes / board.ram_size
+    worst = max(f, r)
+    if worst > 1.0:
+        return "does not fit", f, r
+    if worst >= HEADROOM:
+        return "tight", f, r
+    return "fits with headroom", f, r
+
+
+def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sources: list[str] | None = None) -> CheckResult:
+    measured = {BUDGET_KEYS[k][0]: float(report[BUDGET_KEYS[k][0]]) for k in BUDGET_KEYS}
+    breaches = []
+    for key, limit in budgets.items():
+        field_name, what, unit = BUDGET_KEYS[key]
+        value = float(report[field_name])
+        if value > limit:
+            breaches.append(Breach(key, what, value, limit, unit))
+    v, f, r = verdict(int(report["flash_bytes"]), int(report["ram_peak_bytes"]), board)
+    return CheckResult(str(report.get("model", "")), report["path"], report["board"], budgets, measured,
+                       breaches, v, f, r, sources or [])
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.3f}"
+
+
+def check_json(c: CheckResult) -> dict[str, Any]:
+    return {
+        "schema": "mcusim.check/1", "model": c.model, "path": c.path, "board": c.board, "ok": c.ok,
+        "verdict": c.verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
+        "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources,
+        "breaches": [{"budget": b.budget, "measured": b.measured, "limit": b.limit,
+                      "overshoot": b.overshoot, "unit": b.unit, "message": b.line()} for b in c.breaches],
+    }
+
+
+def check_markdown(c: CheckResult) -> str:
+    status = "✅ within budget" if c.ok else f"❌ {len(c.breaches)} budget(s) exceeded"
+    lines = [f"### mcusim check: `{Path(c.model).name}` — {c.path} on {c.board}: {status}", "",
+             f"Verdict: **{c.verdict}** (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part; headroom rule 70%)", "",
+             "| metric | measured | budget | status |", "|---|---|---|---|"]
+    for key, (field_name, what, unit) in BUDGET_KEYS.items():
+        limit = c.budgets.get(key)
+        value = c.measured[field_name]
+        status_cell = "—" if limit is None else ("over" if value > limit else "ok")
+        lines.append(f"| {what} | {_num(value)} {unit} | {'—' if limit is None else _num(limit) + ' ' + unit} | {status_cell} |")
+    lines += [""] + [f"- {b.line()}" for b in c.breaches]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def check_junit(c: CheckResult) -> str:
+    cases = []
+    for key, (field_name, what, unit) in BUDGET_KEYS.items():
+        limit = c.budgets.get(key)
+        name = escape(f"{c.path}.{key}")
+        value = c.measured[field_name]
+        if limit is None:
+            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"><skipped message="no budget"/></testcase>')
+        elif value > limit:
+            msg = escape(next(b.line() for b in c.breaches if b.budget == key), {'"': "&quot;"})
+            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"><failure message="{msg}"/></testcase>')
+        else:
+            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"/>')
+    failures = len(c.breaches)
+    skipped = sum(1 for k in BUDGET_KEYS if k not in c.budgets)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<testsuite name="mcusim check {escape(Path(c.model).name)}" tests="{len(BUDGET_KEYS)}" '
+            f'failures="{failures}" skipped="{skipped}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+
+
+def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: float,
+            sleep_current_ua: float | None = None, cold_start: bool = False) -> dict[str, float]:
+    """Average current and battery life for ``per_day`` inferences.
+
+    Each inference keeps the core running for its latency at the operating point's run
+    current; with ``cold_start`` (the part is powered down between inferences, as a
+    battery-powered sensor is) each wake also pays the tinyml start-up (parse, plan, prepare).
+    The rest of the day the part sleeps at the board's sleep current (or ``sleep_current_ua``).
+    """
+    if per_day <= 0 or battery_mah <= 0:
+        raise McusimError("--duty and --battery must be positive")
+    sleep_ua = board.sleep_current_ua if sleep_current_ua is None else sleep_current_ua
+    active_s = report["latency_ms"] / 1e3
+    if cold_start:
+        active_s += report.get("startup_ms", 0.0) / 1e3
+    day_s = 86400.0
+    busy = per_day * active_s
+    if busy > day_s:
+        raise McusimError(f"{per_day:g} inferences of {active_s * 1e3:.3f} ms do not fit in a day")
+    charge_uas = busy * board.op.run_current_ua + (day_s - busy) * sleep_ua
+    avg_ua = charge_uas / day_s
+    days = battery_mah * 1000.0 / avg_ua / 24.0
+    return {"inferences_per_day": per_day, "battery_mah": battery_mah, "sleep_current_ua": sleep_ua,
+            "active_s_per_day": busy, "average_current_ua": avg_ua, "battery_days": days,
+            "cold_start": cold_start}
