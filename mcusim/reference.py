@@ -28,7 +28,7 @@ import numpy as np
 
 from mcusim import quant as q
 from mcusim.errors import McusimError, ModelError
-from mcusim.tflite import Graph, Op, Tensor
+from mcusim.tflite import MAX_TENSOR_ELEMENTS, Graph, Op, Tensor
 
 I8_MIN, I8_MAX = -128, 127
 
@@ -133,6 +133,10 @@ def _windows(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int
     n, h, w, c = x.shape
     need_h = (out_h - 1) * sh + (kh - 1) * dh + 1
     need_w = (out_w - 1) * sw + (kw - 1) * dw + 1
+    padded_size = n * max(need_h, pad_h + h) * max(need_w, pad_w + w) * c
+    if max(padded_size, n * out_h * out_w * kh * kw * c) > MAX_TENSOR_ELEMENTS:
+        raise ModelError(f"a {kh}x{kw} window with strides {sh}x{sw} and dilation {dh}x{dw} over "
+                         f"{list(x.shape)} is too large to evaluate")
     padded = np.full((n, max(need_h, pad_h + h), max(need_w, pad_w + w), c), fill, x.dtype)
     padded[:, pad_h:pad_h + h, pad_w:pad_w + w, :] = x
     rows = []

@@ -93,6 +93,9 @@ TENSOR_TYPES: tuple[tuple[str, Any], ...] = (
     ("FLOAT8_E4M3FN", None), ("FLOAT8_E5M2", None),
 )
 
+# Far beyond any microcontroller's memory; a larger tensor means a corrupt or wrong model.
+MAX_TENSOR_ELEMENTS = 1 << 26
+
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
 PADDINGS = ("SAME", "VALID")
 
@@ -205,7 +208,7 @@ class Tensor:
     @property
     def size(self) -> int:
         """Number of elements."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def nbytes(self) -> int:
@@ -447,6 +450,9 @@ def _read_tensor(table: _Table, index: int, buffers: list[_Table], reader: _Read
         raise ModelError(f"model uses sparse tensor {name!r} ({what}), which mcusim does not support")
     if any(d < 0 for d in shape):
         raise ModelError(f"{what} ({name!r}) has a dynamic shape {list(shape)}; mcusim needs static shapes")
+    if math.prod(shape) > MAX_TENSOR_ELEMENTS:
+        raise ModelError(f"{what} ({name!r}) of shape {list(shape)} has more than "
+                         f"{MAX_TENSOR_ELEMENTS} elements")
     if buffer_index >= len(buffers):
         raise ModelError(
             f"malformed .tflite: {what} refers to buffer {buffer_index}, but the model has "
@@ -648,11 +654,21 @@ def _check_activation_tensor(t: Tensor, op: Op, role: str) -> None:
         raise ModelError(f"op {op.index} ({op.type}) {role} {t.name!r} is per-channel quantized; activations must be per-tensor")
 
 
+_MIN_INPUTS = {
+    "ADD": 2, "MUL": 2, "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
+    "FULLY_CONNECTED": 2, "STRIDED_SLICE": 3, "EXPAND_DIMS": 2, "CONCATENATION": 1, "PACK": 1,
+}
+
+
 def _check_op_types(graph: Graph, op: Op) -> None:
-    if not op.outputs:
-        raise ModelError(f"op {op.index} ({op.type}) has no output")
+    if len(op.outputs) != 1:
+        raise ModelError(f"op {op.index} ({op.type}) has {len(op.outputs)} outputs, expected 1")
+    if len(op.inputs) < _MIN_INPUTS.get(op.type, 1):
+        raise ModelError(f"op {op.index} ({op.type}) has {len(op.inputs)} inputs, needs at "
+                         f"least {_MIN_INPUTS.get(op.type, 1)}")
     out = graph.tensors[op.outputs[0]]
     kind = op.type
+    _check_shapes(graph, op, out)
     if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
         _check_activation_tensor(_must(graph, op, 0), op, "input")
         _require(_must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
@@ -733,3 +749,75 @@ def _check_graph_io(graph: Graph) -> None:
                 raise ModelError(f"graph output {t.name!r} is FLOAT32 but not produced by DEQUANTIZE; mcusim needs int8 models")
         elif t.dtype != "INT8":
             raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE)")
+
+
+def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
+    """Shape agreement the integer kernels rely on (weights, bias, channels, windows)."""
+    where = f"op {op.index} ({op.type})"
+    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        x, w = _must(graph, op, 0), _must(graph, op, 1)
+        if len(x.shape) != 4 or len(w.shape) != 4 or len(out.shape) != 4:
+            raise ModelError(f"{where} needs 4-D input, filter and output")
+        if op.type == "CONV_2D":
+            ok = w.shape[3] > 0 and x.shape[3] % w.shape[3] == 0 and w.shape[0] == out.shape[3] \
+                and out.shape[3] % (x.shape[3] // w.shape[3] or 1) == 0
+        else:
+            multiplier = op.options.get("depth_multiplier") or 1
+            ok = w.shape[0] == 1 and w.shape[3] == out.shape[3] == x.shape[3] * multiplier
+        if not ok:
+            raise ModelError(f"{where} filter {list(w.shape)} does not fit input {list(x.shape)} "
+                             f"and output {list(out.shape)}")
+        _check_bias(graph, op, out.shape[3])
+    elif op.type == "FULLY_CONNECTED":
+        x, w = _must(graph, op, 0), _must(graph, op, 1)
+        if len(w.shape) != 2 or w.shape[1] == 0 or x.size % w.shape[1] != 0 \
+                or out.size != (x.size // w.shape[1]) * w.shape[0]:
+            raise ModelError(f"{where} weights {list(w.shape)} do not fit input {list(x.shape)} "
+                             f"and output {list(out.shape)}")
+        _check_bias(graph, op, w.shape[0])
+    elif op.type in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
+        x = _must(graph, op, 0)
+        if len(x.shape) != 4 or len(out.shape) != 4 or x.shape[3] != out.shape[3] \
+                or x.shape[0] != out.shape[0]:
+            raise ModelError(f"{where} needs 4-D input and output with matching batch and channels")
+    elif op.type in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
+                     "QUANTIZE", "DEQUANTIZE", "SOFTMAX"):
+        if _must(graph, op, 0).shape != out.shape:
+            raise ModelError(f"{where} input and output shapes differ")
+    elif op.type in ("ADD", "MUL", "PRELU"):
+        a, b = _must(graph, op, 0).shape, _must(graph, op, 1).shape
+        try:
+            broadcast = np.broadcast_shapes(a, b)
+        except ValueError:
+            raise ModelError(f"{where} cannot broadcast {list(a)} with {list(b)}") from None
+        if tuple(broadcast) != out.shape:
+            raise ModelError(f"{where} output shape {list(out.shape)} is not the broadcast of "
+                             f"{list(a)} and {list(b)}")
+    elif op.type in ("CONCATENATION", "PACK"):
+        _check_join(graph, op, out)
+
+
+def _check_join(graph: Graph, op: Op, out: Tensor) -> None:
+    shapes = [_must(graph, op, i).shape for i in range(len(op.inputs))]
+    rank = len(shapes[0])
+    axis = int(op.options.get("axis", 0))
+    out_rank = rank + 1 if op.type == "PACK" else rank
+    axis = axis + out_rank if axis < 0 else axis
+    if not 0 <= axis < out_rank or any(len(s) != rank for s in shapes):
+        raise ModelError(f"op {op.index} ({op.type}) axis {op.options.get('axis')} does not fit "
+                         f"inputs of rank {rank}")
+    if op.type == "PACK":
+        expected = shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
+        same = all(s == shapes[0] for s in shapes)
+    else:
+        expected = shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
+        same = all(s[:axis] + s[axis + 1:] == shapes[0][:axis] + shapes[0][axis + 1:] for s in shapes)
+    if not same or expected != out.shape:
+        raise ModelError(f"op {op.index} ({op.type}) joins {[list(s) for s in shapes]} into "
+                         f"{list(out.shape)}, which do not fit")
+
+
+def _check_bias(graph: Graph, op: Op, channels: int) -> None:
+    bias = _tensor(graph, op, 2, optional=True)
+    if bias is not None and bias.size != channels:
+        raise ModelError(f"op {op.index} ({op.type}) bias has {bias.size} values for {channels} output channels")
