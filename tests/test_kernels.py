@@ -1,0 +1,290 @@
+"""The int8 kernel library (kernels/) against mcusim.reference, bit for bit.
+
+Three tiers:
+  * host: the reference flavour compiled by the host C compiler and called through ctypes
+    (fast, many examples; needs only gcc);
+  * simulator: every kernel in both flavours built for the Cortex-M4 board (stm32f411ce), and
+    the main kernels in both flavours for the Cortex-M0+ board (stm32g071rb), where the
+    optimized files fall back to the reference algorithm (no DSP extension);
+  * slow (``pytest -m slow``): the same properties with many more examples and larger shapes.
+
+Each (kernel, flavour, board) harness is built once (tests/harness/<op>.c + the kernel's one
+.c file) and run for every generated example. Shapes come from hypothesis; tensor values and
+quantization from a numpy generator seeded by hypothesis.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent / "harness"))
+
+from kernel_cases import CASES, Case  # noqa: E402
+from kernel_runner import (  # noqa: E402
+    MCU_ERR_ARG,
+    MCU_ERR_BUFFER,
+    MCU_OK,
+    Blob,
+    HostRunner,
+    SimRunner,
+)
+
+M4 = "stm32f411ce"
+M0 = "stm32g071rb"
+HAVE_ARM_GCC = shutil.which("arm-none-eabi-gcc") is not None
+HAVE_HOST_GCC = shutil.which("gcc") is not None
+
+needs_arm = pytest.mark.skipif(not HAVE_ARM_GCC, reason="arm-none-eabi-gcc not installed")
+needs_host = pytest.mark.skipif(not HAVE_HOST_GCC, reason="host gcc not installed")
+
+# --- shape strategies -----------------------------------------------------------------------
+small = st.integers(1, 6)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def _nhwc(max_hw: int = 6, max_c: int = 9) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"n": st.integers(1, 2), "h": st.integers(1, max_hw),
+                                  "w": st.integers(1, max_hw), "c": st.integers(1, max_c)})
+
+
+def _valid_window(spec: dict[str, Any]) -> dict[str, Any]:
+    """VALID padding with a (dilated) window larger than the input has no output; use SAME."""
+    eff_h = (spec["kh"] - 1) * spec.get("dh", 1) + 1
+    eff_w = (spec["kw"] - 1) * spec.get("dw", 1) + 1
+    if spec["padding"] == "VALID" and (eff_h > spec["h"] or eff_w > spec["w"]):
+        spec["padding"] = "SAME"
+    return spec
+
+
+@st.composite
+def conv_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    groups = draw(st.sampled_from([1, 1, 1, 2]))
+    c = groups * draw(st.integers(1, 12 if big else 6))
+    spec = {
+        "n": draw(st.integers(1, 2)), "h": draw(st.integers(1, 12 if big else 6)),
+        "w": draw(st.integers(1, 12 if big else 7)), "c": c,
+        "oc": groups * draw(st.integers(1, 10 if big else 5)),
+        "kh": draw(st.integers(1, 3)), "kw": draw(st.integers(1, 3)),
+        "sh": draw(st.integers(1, 2)), "sw": draw(st.integers(1, 2)),
+        "dh": draw(st.integers(1, 2)), "dw": draw(st.integers(1, 2)),
+        "padding": draw(st.sampled_from(["SAME", "VALID"])), "groups": groups,
+        "per_channel": draw(st.booleans()), "bias": draw(st.booleans()),
+    }
+    return _valid_window(spec)
+
+
+@st.composite
+def dw_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    return _valid_window({
+        "n": draw(st.integers(1, 2)), "h": draw(st.integers(1, 10 if big else 6)),
+        "w": draw(st.integers(1, 10 if big else 6)), "c": draw(st.integers(1, 20 if big else 9)),
+        "mult": draw(st.sampled_from([1, 1, 1, 2, 3])),
+        "kh": draw(st.integers(1, 3)), "kw": draw(st.integers(1, 3)),
+        "sh": draw(st.integers(1, 2)), "sw": draw(st.integers(1, 2)),
+        "dh": draw(st.integers(1, 2)), "dw": draw(st.integers(1, 2)),
+        "padding": draw(st.sampled_from(["SAME", "VALID"])),
+        "per_channel": draw(st.booleans()), "bias": draw(st.booleans()),
+    })
+
+
+@st.composite
+def fc_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    return {"n": draw(st.integers(1, 3)), "depth": draw(st.integers(1, 300 if big else 70)),
+            "units": draw(st.integers(1, 40 if big else 13)), "per_channel": draw(st.booleans()),
+            "filter_zp": draw(st.booleans()), "bias": draw(st.booleans())}
+
+
+@st.composite
+def pool_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    spec = draw(_nhwc(12 if big else 6, 12))
+    spec.update(kh=draw(st.integers(1, 4)), kw=draw(st.integers(1, 4)), sh=draw(st.integers(1, 3)),
+                sw=draw(st.integers(1, 3)), padding=draw(st.sampled_from(["SAME", "VALID"])))
+    # A VALID window larger than the input has no output pixel; TFLite rejects that model.
+    if spec["padding"] == "VALID":
+        spec["kh"], spec["kw"] = min(spec["kh"], spec["h"]), min(spec["kw"], spec["w"])
+    return spec
+
+
+@st.composite
+def binary_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    spec = draw(_nhwc(8 if big else 5, 16))
+    spec["broadcast"] = draw(st.booleans())
+    return spec
+
+
+@st.composite
+def concat_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    spec = draw(_nhwc(4, 6))
+    spec.update(axis=draw(st.integers(0, 3)), inputs=draw(st.integers(1, 4)),
+                requant=draw(st.booleans()))
+    return spec
+
+
+@st.composite
+def unary_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    spec = draw(_nhwc(8 if big else 5, 16))
+    spec.update(beta=draw(st.sampled_from([1.0, 0.5, 2.0])), relu=draw(st.booleans()),
+                swish=draw(st.booleans()), alpha_per_channel=draw(st.booleans()),
+                pad_batch_channel=draw(st.booleans()))
+    return spec
+
+
+SPECS = {
+    "fully_connected": fc_specs, "conv": conv_specs, "depthwise_conv": dw_specs,
+    "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
+    "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
+    "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
+    "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
+    "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
+}
+ALL_KERNELS = list(CASES)
+MAIN_KERNELS = ["fully_connected", "conv", "depthwise_conv", "max_pool", "avg_pool", "add",
+                "mul", "softmax", "mean"]
+
+
+@cache
+def sim_runner(kernel: str, flavour: str, board: str) -> SimRunner:
+    return SimRunner(kernel, flavour, board)
+
+
+@cache
+def host_runner(kernel: str) -> HostRunner:
+    return HostRunner(kernel)
+
+
+def check(runner: Any, case: Case) -> None:
+    res = runner.run(case.blob)
+    assert res.status == MCU_OK, f"{case.kernel} returned {res.status}"
+    got = res.array(case.out_offset, case.expected.shape, case.dtype)
+    if case.dtype == np.float32:
+        np.testing.assert_array_equal(got.view(np.int32), case.expected.view(np.int32))
+    else:
+        bad = np.argwhere(got != case.expected)
+        assert bad.size == 0, (f"{case.kernel}: {len(bad)} of {got.size} values differ, first at "
+                               f"{tuple(bad[0])}: got {got[tuple(bad[0])]}, "
+                               f"want {case.expected[tuple(bad[0])]}")
+    # The output region was canary-filled: nothing may be written past it.
+    end = case.out_offset + case.expected.size * np.dtype(case.dtype).itemsize
+    assert res.arena[end:end + 4] in (b"", bytes(case.blob.arena[end:end + 4]))
+    if case.scratch_reserved:
+        assert res.scratch_bytes <= case.scratch_reserved
+
+
+def _property(kernel: str, runner_for: Any, examples: int, big: bool = False) -> Any:
+    @settings(max_examples=examples, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(spec=SPECS[kernel](big=big), seed=seeds)
+    def prop(spec: dict[str, Any], seed: int) -> None:
+        check(runner_for(), CASES[kernel](spec, np.random.default_rng(seed)))
+
+    return prop
+
+
+# --- host tier: reference flavour through ctypes ---------------------------------------------
+@needs_host
+@pytest.mark.parametrize("kernel", ALL_KERNELS)
+def test_reference_flavour_on_host_matches_numpy_reference(kernel: str) -> None:
+    _property(kernel, lambda: host_runner(kernel), 40)()
+
+
+# --- simulator tier --------------------------------------------------------------------------
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("kernel", ALL_KERNELS)
+def test_kernel_on_cortex_m4_matches_numpy_reference(kernel: str, flavour: str) -> None:
+    examples = 12 if kernel in MAIN_KERNELS else 6
+    _property(kernel, lambda: sim_runner(kernel, flavour, M4), examples)()
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("kernel", MAIN_KERNELS)
+def test_kernel_on_cortex_m0plus_matches_numpy_reference(kernel: str, flavour: str) -> None:
+    _property(kernel, lambda: sim_runner(kernel, flavour, M0), 5)()
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_opt_flavour_falls_back_to_reference_code_without_dsp() -> None:
+    """On the M0+ the optimized file compiles to the reference algorithm: same cycles."""
+    case = CASES["conv"]({"n": 1, "h": 5, "w": 5, "c": 4, "oc": 4, "kh": 3, "kw": 3, "sh": 1,
+                          "sw": 1, "padding": "SAME"}, np.random.default_rng(1))
+    ref = sim_runner("conv", "ref", M0).run(case.blob)
+    opt = sim_runner("conv", "opt", M0).run(case.blob)
+    assert ref.arena == opt.arena and ref.run.cycles == opt.run.cycles
+    assert not any(m.startswith("smlad") for m in opt.run.mnemonics)
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("kernel", ["fully_connected", "conv"])
+def test_opt_flavour_uses_smlad_on_cortex_m4(kernel: str) -> None:
+    spec = ({"n": 1, "depth": 64, "units": 8} if kernel == "fully_connected" else
+            {"n": 1, "h": 4, "w": 4, "c": 8, "oc": 4, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+             "padding": "SAME"})
+    case = CASES[kernel](spec, np.random.default_rng(2))
+    res = sim_runner(kernel, "opt", M4).run(case.blob)
+    assert res.status == MCU_OK
+    smlad = sum(s.count for m, s in res.run.mnemonics.items() if m.startswith("smlad"))
+    assert smlad * 2 >= case.macs * 0.9  # nearly every MAC goes through SMLAD
+
+
+# --- error contract --------------------------------------------------------------------------
+def _conv_blob(scratch: int, stride: int = 1, out_c: int = 4) -> Blob:
+    case = CASES["conv"]({"n": 1, "h": 4, "w": 4, "c": 8, "oc": 4, "kh": 3, "kw": 3, "sh": 1,
+                          "sw": 1, "padding": "SAME"}, np.random.default_rng(3))
+    p = list(case.blob.params)
+    p[1] = scratch  # reserved scratch bytes (the harness passes min(reserved, need))
+    p[4] = stride
+    p[19] = out_c  # filter dims n
+    return Blob(p, bytearray(case.blob.arena))
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+def test_conv_rejects_bad_arguments_before_writing(flavour: str) -> None:
+    runner = sim_runner("conv", flavour, M4)
+    res = runner.run(_conv_blob(4096, stride=0))
+    assert res.status == MCU_ERR_ARG
+    res = runner.run(_conv_blob(4096, out_c=3))  # filter count != output channels
+    assert res.status == MCU_ERR_ARG
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_opt_conv_reports_its_scratch_need_and_refuses_less() -> None:
+    runner = sim_runner("conv", "opt", M4)
+    ok = runner.run(_conv_blob(4096))
+    assert ok.status == MCU_OK and ok.scratch_bytes == 2 * 72 * 2  # two int16 columns of K=72
+    short = runner.run(_conv_blob(ok.scratch_bytes - 4))
+    assert short.status < 0  # the harness refuses, as a kernel given too little would
+    assert MCU_ERR_BUFFER == -2
+
+
+# --- slow: many more and larger examples -----------------------------------------------------
+@needs_arm
+@pytest.mark.slow
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("kernel", ALL_KERNELS)
+def test_kernel_on_cortex_m4_exhaustive(kernel: str, flavour: str) -> None:
+    _property(kernel, lambda: sim_runner(kernel, flavour, M4), 150, big=True)()
+
+
+@needs_host
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel", ALL_KERNELS)
+def test_reference_flavour_on_host_exhaustive(kernel: str) -> None:
+    _property(kernel, lambda: host_runner(kernel), 1000, big=True)()
