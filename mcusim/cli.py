@@ -16,7 +16,7 @@ from rich.table import Table
 
 from . import __version__
 from .board import all_boards, get_board
-from .errors import McusimError
+from .errors import DoesNotFit, McusimError
 
 
 def _int_with_suffix(text: str) -> int:
@@ -107,10 +107,21 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     board = get_board(args.board)
     with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
         result = run_model(args.model, args.path, board, args.kernels, args.input)
+    _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
     render_run(console, result.report)
     return 0
+
+
+def _add_battery(args: argparse.Namespace, board: "Board", report: dict) -> None:  # noqa: F821
+    from .budget import battery
+
+    if args.duty is None and args.battery is None:
+        return
+    if args.duty is None or args.battery is None:
+        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
+    report["battery"] = battery(report, board, args.duty, args.battery, args.sleep_current, args.cold)
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
@@ -124,10 +135,93 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     for path in ("tinyml", "classic"):
         with _progress(console, f"{path}: building and simulating {args.model}"):
             reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph).report
+        _add_battery(args, board, reports[path])
     cmp = compare_report(reports["tinyml"], reports["classic"])
     if args.json:
         write_json(Path(args.json), cmp)
     render_compare(console, cmp)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from .budget import check, check_json, check_junit, check_markdown, load_budget_files, normalise_budgets
+    from .report import write_atomic
+    from .runner import run_model
+
+    raw, sources = load_budget_files(Path(args.model))
+    cli = {"max_flash": args.max_flash, "max_ram": args.max_ram,
+           "max_latency_ms": args.max_latency_ms, "max_energy_uj": args.max_energy_uj}
+    raw.update({k: v for k, v in cli.items() if v is not None})
+    budgets = normalise_budgets(raw)
+    if not budgets:
+        raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
+                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+    path = args.path or raw.get("path")
+    if path not in ("tinyml", "classic"):
+        raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
+    board = get_board(args.board or raw.get("board") or "stm32f411ce")
+    kernels = args.kernels or raw.get("kernels") or "opt"
+    result = run_model(args.model, path, board, kernels, args.input)
+    c = check(result.report, budgets, board, sources)
+    if args.format == "json":
+        text = json.dumps(check_json(c), indent=2) + "\n"
+    elif args.format == "markdown":
+        text = check_markdown(c)
+    elif args.format == "junit":
+        text = check_junit(c)
+    else:
+        text = ""
+        head = "within budget" if c.ok else f"{len(c.breaches)} budget(s) exceeded"
+        console.print(f"{Path(args.model).name}: {path}/{kernels} on {board.qualified_name}: {head}; "
+                      f"verdict: {c.verdict} (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part)", highlight=False)
+        for b in c.breaches:
+            console.print(f"  over budget: {b.line()}", highlight=False)
+    if text:
+        if args.output:
+            write_atomic(Path(args.output), text)
+        else:
+            sys.stdout.write(text)
+    return 0 if c.ok else 1
+
+
+def cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    from .budget import verdict
+    from .report import write_json
+    from .runner import run_model
+    from .tflite import load_model
+
+    graph = load_model(args.model)
+    rows = []
+    for board in sorted(all_boards(), key=lambda b: (b.flash_size, b.ram_size)):
+        for path in ("tinyml", "classic"):
+            with _progress(console, f"{board.name}: {path}"):
+                try:
+                    rep = run_model(args.model, path, board, args.kernels, graph=graph).report
+                    flash, ram = rep["flash_bytes"], rep["ram_peak_bytes"]
+                    v, fu, ru = verdict(flash, ram, board)
+                except DoesNotFit:
+                    flash = ram = None
+                    v, fu, ru = "does not fit", None, None
+            rows.append({"board": board.name, "core": board.core, "path": path, "flash_size": board.flash_size,
+                         "ram_size": board.ram_size, "flash_bytes": flash, "ram_peak_bytes": ram,
+                         "flash_use": fu, "ram_use": ru, "verdict": v})
+    if args.json:
+        write_json(Path(args.json), {"schema": "mcusim.fit/1", "model": args.model, "boards": rows})
+    t = Table(title=f"{Path(args.model).name}: which parts fit (headroom rule: under 70% of flash and RAM)")
+    for col in ("board", "core", "part flash/RAM", "path", "flash", "peak RAM", "verdict"):
+        t.add_column(col, no_wrap=True)
+    for r in rows:
+        use = lambda b, u: "-" if b is None else f"{b:,} ({u:.0%})"  # noqa: E731
+        t.add_row(r["board"], r["core"], f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["path"],
+                  use(r["flash_bytes"], r["flash_use"]), use(r["ram_peak_bytes"], r["ram_use"]), r["verdict"])
+    console.print(t)
+    for path in ("tinyml", "classic"):
+        ok = [r for r in rows if r["path"] == path and r["verdict"] == "fits with headroom"]
+        smallest = min(ok, key=lambda r: (r["flash_size"], r["ram_size"]), default=None)
+        console.print(f"smallest part with headroom for {path}: "
+                      f"{smallest['board'] + ' (' + str(smallest['flash_size'] // 1024) + ' KB flash / ' + str(smallest['ram_size'] // 1024) + ' KB RAM)' if smallest else 'none'}")
     return 0
 
 
@@ -153,7 +247,31 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
+        r.add_argument("--duty", type=float, metavar="INFERENCES_PER_DAY", help="battery life: inferences per day")
+        r.add_argument("--battery", type=float, metavar="MAH", help="battery life: capacity in mAh")
+        r.add_argument("--sleep-current", type=float, metavar="UA", help="sleep current between inferences (default: the board's)")
+        r.add_argument("--cold", action="store_true", help="the part is powered down between inferences: pay the start-up each time")
         r.set_defaults(func=cmd_run if name == "run" else cmd_compare)
+
+    c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
+    c.add_argument("model")
+    c.add_argument("--path", choices=("tinyml", "classic"))
+    c.add_argument("--board")
+    c.add_argument("--kernels", choices=("ref", "opt"))
+    c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
+    c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
+    c.add_argument("--max-latency-ms", metavar="MS")
+    c.add_argument("--max-energy-uj", metavar="UJ")
+    c.add_argument("--input", metavar="X.npy")
+    c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    c.add_argument("--output", metavar="FILE", help="write the formatted result here instead of stdout")
+    c.set_defaults(func=cmd_check)
+
+    f = sub.add_parser("fit", help="the boards each path fits with the 70%% headroom rule")
+    f.add_argument("model")
+    f.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    f.add_argument("--json", metavar="FILE")
+    f.set_defaults(func=cmd_fit)
 
     b = sub.add_parser("boards", help="list the board profiles")
     b.set_defaults(func=cmd_boards)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .board import Board
 from .elf import Elf
-from .errors import FirmwareFault, McusimError
+from .errors import DoesNotFit, FirmwareFault, McusimError
 from .flashmap import ComponentMap, parse_map
 from .graphinfo import op_macs, op_shape
 from .machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult, WindowStats
@@ -121,7 +121,7 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
     elf, cmap = build_firmware(fw)
     board = fw.board
     if elf.flash_bytes > board.flash_size or elf.static_ram_bytes > board.ram_size:
-        raise McusimError(
+        raise DoesNotFit(
             f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
             f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
         )

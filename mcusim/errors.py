@@ -34,3 +34,9 @@ class BudgetExceeded(McusimError):
     """The firmware ran past its instruction budget without reaching ``bkpt``."""
 
     exit_code = 1
+
+
+class DoesNotFit(McusimError):
+    """The image (or its static RAM) is larger than the board's flash or RAM."""
+
+    exit_code = 1

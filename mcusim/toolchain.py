@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from .board import Board
-from .errors import ToolchainError
+from .errors import DoesNotFit, ToolchainError
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "kernels"
@@ -194,6 +194,9 @@ def build_elf(
             lines = proc.stderr.strip().splitlines()
             errors = [ln for ln in lines if "error" in ln or "undefined reference" in ln or "overflow" in ln]
             first = (errors or lines or ["unknown error"])[0]
+            overflow = [ln for ln in lines if "overflowed by" in ln]
+            if overflow:
+                raise DoesNotFit(f"the image does not fit {board.name}: {overflow[0].split(': ', 1)[-1].strip()}")
             raise ToolchainError(f"link failed for {board.name}: {first.strip()}")
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
         try:
