@@ -225,6 +225,54 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
+    from .annotate import annotate, render, saturation_by_function
+
+    board = get_board(args.board)
+    target = Path(args.target)
+    if not target.is_file():
+        raise McusimError(f"{target}: no such file")
+    if target.suffix == ".tflite":
+        from .runner import run_model
+
+        if args.path is None or args.op is None:
+            raise McusimError("annotating a model needs --path tinyml|classic and --op N")
+        dep = run_model(target, args.path, board, args.kernels, track_saturation=True)
+        res, elf = dep.result, dep.elf
+        tags = [v for _, v in res.probes]
+        try:
+            a = tags.index(0x0B000000 | args.op)
+            b = tags.index(0x0E000000 | args.op, a)
+        except ValueError:
+            raise McusimError(f"op {args.op} did not run on the {args.path} path (folded away or no such op)") from None
+        window = res.window(a, b)
+        op_type = next((o["type"] for o in dep.report["ops"] if o["index"] == args.op), "?")
+        title = f"{target.name} op {args.op} ({op_type}), {args.path}/{args.kernels} on {board.qualified_name}"
+        machine = res.machine
+    else:
+        from .elf import Elf
+        from .machine import Machine
+        from .toolchain import build_elf
+
+        elf = Elf(build_elf([target], board).elf) if target.suffix in (".c", ".S", ".s") else Elf(target)
+        machine = Machine(elf, board, track_saturation=True)
+        res = machine.run(max_instructions=args.max_instructions)
+        window = res
+        title = f"{target.name} on {board.qualified_name}"
+    if args.function and args.function not in window.functions:
+        # GCC clones keep the source name before a dot: dot -> dot.constprop.0
+        clones = [n for n in window.functions if n.startswith(args.function + ".")]
+        if len(clones) == 1:
+            args.function = clones[0]
+    if args.function and args.function not in window.functions:
+        raise McusimError(f"function {args.function!r} did not run in this window; ran: "
+                          + ", ".join(sorted(window.functions)[:12]))
+    blocks = annotate(window, res, elf, args.function, args.top)
+    assert machine is not None
+    render(console, title, window, blocks, saturation_by_function(machine.saturations, elf, res))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"mcusim {__version__}")
@@ -272,6 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--kernels", choices=("ref", "opt"), default="opt")
     f.add_argument("--json", metavar="FILE")
     f.set_defaults(func=cmd_fit)
+
+    an = sub.add_parser("annotate", help="disassembly of the hot code with execution counts and cycle shares")
+    an.add_argument("target", help="a .tflite model (with --path and --op), or an ELF / one-file C program")
+    an.add_argument("--path", choices=("tinyml", "classic"))
+    an.add_argument("--op", type=int, help="operator index in the model")
+    an.add_argument("--function", help="annotate this function (default: the hottest ones)")
+    an.add_argument("--top", type=int, default=3, help="how many of the hottest functions")
+    an.add_argument("--board", default="stm32f411ce")
+    an.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
+    an.set_defaults(func=cmd_annotate)
 
     b = sub.add_parser("boards", help="list the board profiles")
     b.set_defaults(func=cmd_boards)

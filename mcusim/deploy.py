@@ -116,7 +116,7 @@ def _kernel_cycles(w: WindowStats, cmap: ComponentMap, elf: Elf) -> int:
 
 
 def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
-                 max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> DeployResult:
+                 max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, track_saturation: bool = False) -> DeployResult:
     """Build ``fw``, run it once on ``inputs``, and return outputs plus the JSON report."""
     elf, cmap = build_firmware(fw)
     board = fw.board
@@ -125,7 +125,7 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
             f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
             f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
         )
-    m = Machine(elf, board, snapshot_probes=True)
+    m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation)
     for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
         m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
     res = m.run(max_instructions=max_instructions)

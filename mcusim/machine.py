@@ -39,6 +39,10 @@ PAINT_WORD = 0xA5A5A5A5
 STACK_GUARD_BYTES = 32
 """Painted words just above the static data: if the stack reaches them, it has overflowed."""
 SCB_CCR, CCR_DIV_0_TRP = 0xE000ED14, 1 << 4
+Q_FLAG = 1 << 27
+# Instructions that can set the sticky Q flag (ARMv7-M ARM A7.7: saturation and DSP MACs).
+Q_SETTERS = ("ssat", "usat", "qadd", "qsub", "qdadd", "qdsub", "qasx", "qsax", "smlad", "smlsd",
+             "smuad", "smlabb", "smlabt", "smlatb", "smlatt", "smlawb", "smlawt")
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 EXCP_BKPT = 7
 FLAG_CALL = 1
@@ -137,9 +141,11 @@ class Machine:
     """One simulated microcontroller running one ELF image."""
 
     def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None,
-                 snapshot_probes: bool = False) -> None:
+                 snapshot_probes: bool = False, track_saturation: bool = False) -> None:
         """``snapshot_probes``: keep the counters at every probe store, so
-        :meth:`RunResult.window` can break down the code between any two probes."""
+        :meth:`RunResult.window` can break down the code between any two probes.
+        ``track_saturation``: count the executions that set the APSR Q flag (saturating and
+        DSP multiply-accumulate instructions; a Python hook on each: slow, for the student view)."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -158,6 +164,10 @@ class Machine:
         self._invalid: str | None = None
         self._state: native.State | None = None
         self._snapshot_probes = snapshot_probes
+        self._track_q = track_saturation
+        self.saturations: dict[int, int] = defaultdict(int)
+        """Address -> executions that set the Q flag (with ``track_saturation``)."""
+        self._last_q: int | None = None
         self.probe_snapshots: list[Snapshot] = []
         self._mmio_exec: tuple[int, int] = (-1, -1)
         self._mmio_pos = 0
@@ -342,6 +352,19 @@ class Machine:
             for ins in self._decoder.decode_all(code, sec.addr):
                 if ins.cls == "div":
                     self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_div, ins, ins.address, ins.address)
+                elif self._track_q and ins.mnemonic.split(".")[0].startswith(Q_SETTERS):
+                    self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_q_insn, ins, ins.address, ins.address)
+
+    def _on_q_insn(self, uc: Uc, address: int, size: int, ins: Insn) -> None:
+        """Before a Q-capable instruction: if Q is set, the previous one set it; clear it."""
+        self._collect_q()
+        self._last_q = address
+
+    def _collect_q(self) -> None:
+        apsr = self.uc.reg_read(A.UC_ARM_REG_XPSR)
+        if apsr & Q_FLAG and self._last_q is not None:
+            self.saturations[self._last_q] += 1
+            self.uc.reg_write(A.UC_ARM_REG_XPSR, apsr & ~Q_FLAG)
 
     def _on_div(self, uc: Uc, address: int, size: int, ins: Insn) -> None:
         ops = [r.strip() for r in ins.op_str.split(",")]
@@ -474,6 +497,8 @@ class Machine:
         overflow = self._stack_overflow()
         if overflow:
             raise FirmwareFault(overflow)
+        if self._track_q:
+            self._collect_q()
         return self._result(pc, paint)
 
     def _stack_overflow(self) -> str | None:

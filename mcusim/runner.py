@@ -60,7 +60,8 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str) -> Firmware:
 
 
 def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
-              input_file: str | None = None, graph: Graph | None = None) -> DeployResult:
+              input_file: str | None = None, graph: Graph | None = None,
+              track_saturation: bool = False) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
     from .reference import run_graph
@@ -68,7 +69,7 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
     fw = build_path(graph, path, board, kernels)
-    result = run_firmware(fw, graph, inputs)
+    result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
         if not np.array_equal(got, np.asarray(want).reshape(got.shape)):

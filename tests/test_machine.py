@@ -192,3 +192,14 @@ def test_stack_overflow_detected_by_painted_guard(tmp_path):
     )
     with pytest.raises(FirmwareFault, match="stack overflow: the stack grew down into static data"):
         Machine(build_elf([src], board).elf, board).run()
+
+
+def test_saturation_events_are_counted_per_instruction(tmp_path, m4):
+    body = ("    movs r1, #200\n    ssat r0, #8, r1\n    movs r1, #100\n    ssat r2, #8, r1\n"
+            "    ldr r1, =0x7fffffff\n    qadd r0, r1, r1\n")
+    elf = build_asm(tmp_path, body, m4, extra="    .ltorg")
+    m = Machine(elf, m4, track_saturation=True)
+    res = m.run()
+    assert res.exit_code == 0x7FFFFFFF
+    hits = {res.insns[a].mnemonic: n for a, n in m.saturations.items()}
+    assert hits == {"ssat": 1, "qadd": 1}  # the second SSAT (100 fits in int8) does not saturate
