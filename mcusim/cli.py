@@ -110,8 +110,17 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
+    if args.html:
+        _write_html(Path(args.html), [result.report], f"{Path(args.model).name}: {args.path} path")
     render_run(console, result.report)
     return 0
+
+
+def _write_html(path: Path, runs: list[dict], title: str) -> None:
+    from .html import render_html
+    from .report import write_atomic
+
+    write_atomic(path, render_html(runs, title))
 
 
 def _add_battery(args: argparse.Namespace, board: "Board", report: dict) -> None:  # noqa: F821
@@ -139,6 +148,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     cmp = compare_report(reports["tinyml"], reports["classic"])
     if args.json:
         write_json(Path(args.json), cmp)
+    if args.html:
+        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: tinyml vs classic")
     render_compare(console, cmp)
     return 0
 
@@ -295,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
+        r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
         r.add_argument("--duty", type=float, metavar="INFERENCES_PER_DAY", help="battery life: inferences per day")
         r.add_argument("--battery", type=float, metavar="MAH", help="battery life: capacity in mAh")
         r.add_argument("--sleep-current", type=float, metavar="UA", help="sleep current between inferences (default: the board's)")
