@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Set up mcusim on a fresh Debian/Ubuntu machine: the Arm cross compiler (apt, when
-# arm-none-eabi-gcc is missing), a host C compiler for the native cycle hook, and the
-# Python package with its test extras. Safe to run again.
+# arm-none-eabi-gcc is missing), a host C compiler for the native cycle hook, headless
+# Chromium for the HTML report test (skip with MCUSIM_NO_CHROMIUM=1), and the Python package
+# with its test extras. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+# Headless Chromium renders the HTML report in the tests (optional for users).
+if [ "${MCUSIM_NO_CHROMIUM:-}" = "" ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
