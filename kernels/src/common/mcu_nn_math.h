@@ -53,6 +53,30 @@ static inline int8_t mcu_clamp_s8_value(int32_t x, int32_t lo, int32_t hi)
     return (int8_t)MCU_CLAMP(x, lo, hi);
 }
 
+/* mcu_requantize for the documented multiplier range (>= 0), without branches: with
+ * b != INT32_MIN the doubling high multiply cannot saturate, and a right shift of 0 leaves
+ * mcu_rdbpot's mask, remainder and threshold at 0, so both shift directions run the same
+ * straight-line code. Identical results. */
+static inline int32_t mcu_requantize_fast(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift & ~(shift >> 31); /* max(shift, 0) */
+    const int32_t right = left - shift;          /* max(-shift, 0) */
+    x = (int32_t)((uint32_t)x << left);
+    x = (int32_t)(((int64_t)x * multiplier + (1LL << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)x >> 31);
+    return (x >> right) + ((x & mask) > threshold);
+}
+
+/* The output stage of the MAC kernels with everything in registers: requantize, add the
+ * output offset, clamp. (Kernels pass locals, not struct fields, so that stores through the
+ * int8 output pointer do not force the compiler to reload the parameters.) */
+static inline int8_t mcu_output_s8(int32_t acc, int32_t multiplier, int32_t shift,
+                                   int32_t offset, int32_t lo, int32_t hi)
+{
+    return mcu_clamp_s8_value(mcu_requantize_fast(acc, multiplier, shift) + offset, lo, hi);
+}
+
 /* Quantization of channel c: per-tensor params use entry 0. */
 static inline int32_t mcu_quant_mult(const mcu_quant_params *q, int32_t c)
 {

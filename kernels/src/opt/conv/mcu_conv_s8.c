@@ -34,29 +34,32 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
 
 /* Two output channels (weight rows w, w + k) against the two interleaved columns c:
  * acc = {ch0 px0, ch0 px1, ch1 px0, ch1 px1}. Group g of pixel j is at c[8g + 4j]. */
-__attribute__((noinline)) static void mcu_conv_2x2(const int8_t *w, int32_t k, const int16_t *c,
+__attribute__((noinline, optimize("no-schedule-insns"))) static void mcu_conv_2x2(const int8_t *w, int32_t k, const int16_t *c,
                                                    int32_t *acc)
 {
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-/* One group of 4 taps: two weight words, four column words, 4 SXTB16, 8 SMLAD. */
+/* One group of 4 taps: two weight words, four column words, 4 SXTB16, 8 SMLAD, written in
+ * an order that keeps at most 12 values live (4 accumulators, 3 pointers, 5 operands). */
 #define MCU_CONV_GROUP()                                                                      \
     do {                                                                                      \
-        const int32_t a = mcu_read_s8x4(w), b = mcu_read_s8x4(w + k);                         \
-        const int32_t x0 = mcu_read_s16x2(c), x1 = mcu_read_s16x2(c + 4);                     \
+        int32_t wv = mcu_read_s8x4(w);                                                        \
+        int32_t x0 = mcu_read_s16x2(c), x1 = mcu_read_s16x2(c + 4);                           \
+        int32_t we = __sxtb16(wv);                                                            \
+        s00 = __smlad(we, x0, s00);                                                           \
+        s01 = __smlad(we, x1, s01);                                                           \
         const int32_t y0 = mcu_read_s16x2(c + 2), y1 = mcu_read_s16x2(c + 6);                 \
+        we = mcu_sxtb16_ror8(wv);                                                             \
+        s00 = __smlad(we, y0, s00);                                                           \
+        s01 = __smlad(we, y1, s01);                                                           \
+        wv = mcu_read_s8x4(w + k);                                                            \
         w += 4;                                                                               \
         c += 8;                                                                               \
-        int32_t ae = __sxtb16(a), be = __sxtb16(b);                                           \
-        s00 = __smlad(ae, x0, s00);                                                           \
-        s10 = __smlad(be, x0, s10);                                                           \
-        s01 = __smlad(ae, x1, s01);                                                           \
-        s11 = __smlad(be, x1, s11);                                                           \
-        ae = mcu_sxtb16_ror8(a);                                                              \
-        be = mcu_sxtb16_ror8(b);                                                              \
-        s00 = __smlad(ae, y0, s00);                                                           \
-        s10 = __smlad(be, y0, s10);                                                           \
-        s01 = __smlad(ae, y1, s01);                                                           \
-        s11 = __smlad(be, y1, s11);                                                           \
+        we = __sxtb16(wv);                                                                    \
+        s10 = __smlad(we, x0, s10);                                                           \
+        s11 = __smlad(we, x1, s11);                                                           \
+        we = mcu_sxtb16_ror8(wv);                                                             \
+        s10 = __smlad(we, y0, s10);                                                           \
+        s11 = __smlad(we, y1, s11);                                                           \
     } while (0)
     int32_t n = k >> 3; /* two groups per iteration: the loop overhead is paid once per 32 MACs */
     while (n--) {
@@ -124,13 +127,6 @@ static void mcu_conv_im2col(const mcu_conv_params *p, const mcu_dims *in_d, cons
     }
 }
 
-static inline int8_t mcu_conv_out(const mcu_conv_params *p, const mcu_quant_params *q,
-                                  int32_t oc, int32_t acc)
-{
-    acc = mcu_requantize(acc, mcu_quant_mult(q, oc), mcu_quant_shift(q, oc)) + p->output_offset;
-    return mcu_clamp_s8_value(acc, p->activation.min, p->activation.max);
-}
-
 mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
                        const mcu_quant_params *quant, const mcu_dims *input_dims,
                        const int8_t *input, const mcu_dims *filter_dims, const int8_t *filter,
@@ -152,6 +148,9 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
     const int32_t out_c = filter_dims->n, pixels = output_dims->h * output_dims->w;
     int16_t *cols = (int16_t *)scratch;
     int8_t *stage = (input_dims->c & 3) ? (int8_t *)(cols + 2 * col) : 0;
+    const int32_t *mult = quant->multiplier, *shift = quant->shift;
+    const int32_t per_ch = quant->per_channel ? 1 : 0, out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         const int8_t *in_b = input + b * input_dims->h * input_dims->w * input_dims->c;
@@ -173,16 +172,20 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
                 acc[0] = acc[1] = bias ? bias[oc] : 0;
                 acc[2] = acc[3] = bias ? bias[oc + 1] : 0;
                 mcu_conv_2x2(w, k, cols, acc);
-                out0[oc] = mcu_conv_out(params, quant, oc, acc[0]);
-                out1[oc] = mcu_conv_out(params, quant, oc, acc[1]);
-                out0[oc + 1] = mcu_conv_out(params, quant, oc + 1, acc[2]);
-                out1[oc + 1] = mcu_conv_out(params, quant, oc + 1, acc[3]);
+                const int32_t m0 = mult[oc * per_ch], s0 = shift[oc * per_ch];
+                const int32_t m1 = mult[(oc + 1) * per_ch], s1 = shift[(oc + 1) * per_ch];
+                out0[oc] = mcu_output_s8(acc[0], m0, s0, out_off, lo, hi);
+                out1[oc] = mcu_output_s8(acc[1], m0, s0, out_off, lo, hi);
+                out0[oc + 1] = mcu_output_s8(acc[2], m1, s1, out_off, lo, hi);
+                out1[oc + 1] = mcu_output_s8(acc[3], m1, s1, out_off, lo, hi);
             }
             for (; oc < out_c; ++oc, w += k) {
                 const int32_t b0 = bias ? bias[oc] : 0;
-                out0[oc] = mcu_conv_out(params, quant, oc, mcu_conv_1x1(w, k, cols, b0));
+                const int32_t m0 = mult[oc * per_ch], s0 = shift[oc * per_ch];
+                out0[oc] = mcu_output_s8(mcu_conv_1x1(w, k, cols, b0), m0, s0, out_off, lo, hi);
                 if (two)
-                    out1[oc] = mcu_conv_out(params, quant, oc, mcu_conv_1x1(w, k, cols + 4, b0));
+                    out1[oc] = mcu_output_s8(mcu_conv_1x1(w, k, cols + 4, b0), m0, s0, out_off,
+                                             lo, hi);
             }
         }
     }

@@ -25,13 +25,6 @@ int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
     return 0;
 }
 
-static inline int8_t mcu_dw_out(const mcu_dw_conv_params *p, const mcu_quant_params *q,
-                                int32_t oc, int32_t acc)
-{
-    acc = mcu_requantize(acc, mcu_quant_mult(q, oc), mcu_quant_shift(q, oc)) + p->output_offset;
-    return mcu_clamp_s8_value(acc, p->activation.min, p->activation.max);
-}
-
 /* Taps ky in [*k0, *k1) land inside [0, size) from origin o with dilation d. */
 static inline void mcu_dw_tap_range(int32_t o, int32_t d, int32_t taps, int32_t size,
                                     int32_t *k0, int32_t *k1)
@@ -63,6 +56,12 @@ mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_param
     const int32_t off2 = mcu_dup16(params->input_offset);
     const int32_t row = in_w * ch, tap_y = params->dilation.h * row;
     const int32_t tap_x = params->dilation.w * ch, wrow = k_w * ch;
+    const int32_t *mult = quant->multiplier, *shift = quant->shift;
+    const int32_t per_ch = quant->per_channel ? 1 : 0, out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    const int32_t in_off = params->input_offset;
+#define MCU_DW_OUT(c, acc) \
+    mcu_output_s8((acc), mult[(c) * per_ch], shift[(c) * per_ch], out_off, lo, hi)
 
     for (int32_t b = 0; b < output_dims->n; ++b) {
         const int8_t *in_b = input + b * in_h * row;
@@ -101,22 +100,23 @@ mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_param
                             a3 = __smlatt(w13, x13, a3);
                         }
                     }
-                    output[c] = mcu_dw_out(params, quant, c, a0);
-                    output[c + 1] = mcu_dw_out(params, quant, c + 1, a1);
-                    output[c + 2] = mcu_dw_out(params, quant, c + 2, a2);
-                    output[c + 3] = mcu_dw_out(params, quant, c + 3, a3);
+                    output[c] = MCU_DW_OUT(c, a0);
+                    output[c + 1] = MCU_DW_OUT(c + 1, a1);
+                    output[c + 2] = MCU_DW_OUT(c + 2, a2);
+                    output[c + 3] = MCU_DW_OUT(c + 3, a3);
                 }
                 for (; c < ch; ++c) {
                     int32_t acc = bias ? bias[c] : 0;
                     const int8_t *in_y = in0 + c, *w_y = w0 + c;
                     for (int32_t i = 0; i < nky; ++i, in_y += tap_y, w_y += wrow)
                         for (int32_t j = 0; j < nkx; ++j)
-                            acc += w_y[j * ch] * (in_y[j * tap_x] + params->input_offset);
-                    output[c] = mcu_dw_out(params, quant, c, acc);
+                            acc += w_y[j * ch] * (in_y[j * tap_x] + in_off);
+                    output[c] = MCU_DW_OUT(c, acc);
                 }
             }
         }
     }
+#undef MCU_DW_OUT
     return MCU_OK;
 }
 #endif

@@ -98,13 +98,6 @@ static inline int32_t mcu_fc_dot1(const int8_t *w, const int16_t *x, int32_t dep
     return s;
 }
 
-static inline int8_t mcu_fc_out(const mcu_fc_params *p, const mcu_quant_params *q, int32_t o,
-                                int32_t acc)
-{
-    acc = mcu_requantize(acc, mcu_quant_mult(q, o), mcu_quant_shift(q, o)) + p->output_offset;
-    return mcu_clamp_s8_value(acc, p->activation.min, p->activation.max);
-}
-
 mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                   const mcu_quant_params *quant, const mcu_dims *input_dims,
                                   const int8_t *input, const mcu_dims *filter_dims,
@@ -123,6 +116,11 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
     const int32_t depth4 = depth & ~3, out_ch = filter_dims->n;
     const int32_t off2 = mcu_dup16(params->input_offset);
+    const int32_t *mult = quant->multiplier, *shift = quant->shift;
+    const int32_t per_ch = quant->per_channel ? 1 : 0, out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+#define MCU_FC_OUT(o, acc) \
+    mcu_output_s8((acc), mult[(o) * per_ch], shift[(o) * per_ch], out_off, lo, hi)
 
     for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
         mcu_s8_to_s16_reordered(input, x16, depth4, off2, 4);
@@ -142,19 +140,19 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
                 acc[i] = fold + (bias ? bias[o + i] : 0);
             mcu_fc_dot4(w, depth, x16, acc);
             for (int32_t i = 0; i < 4; ++i)
-                output[o + i] = mcu_fc_out(params, quant, o + i, acc[i]);
+                output[o + i] = MCU_FC_OUT(o + i, acc[i]);
         }
         for (; o + 1 < out_ch; o += 2, w += 2 * depth) {
             int32_t a0 = fold + (bias ? bias[o] : 0);
             int32_t a1 = fold + (bias ? bias[o + 1] : 0);
             mcu_fc_dot2(w, w + depth, x16, depth, &a0, &a1);
-            output[o] = mcu_fc_out(params, quant, o, a0);
-            output[o + 1] = mcu_fc_out(params, quant, o + 1, a1);
+            output[o] = MCU_FC_OUT(o, a0);
+            output[o + 1] = MCU_FC_OUT(o + 1, a1);
         }
         if (o < out_ch)
-            output[o] = mcu_fc_out(params, quant, o,
-                                   mcu_fc_dot1(w, x16, depth, fold + (bias ? bias[o] : 0)));
+            output[o] = MCU_FC_OUT(o, mcu_fc_dot1(w, x16, depth, fold + (bias ? bias[o] : 0)));
     }
+#undef MCU_FC_OUT
     return MCU_OK;
 }
 #endif

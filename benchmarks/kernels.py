@@ -1,0 +1,95 @@
+"""Kernel speed on the Cortex-M4 model: reference vs optimized flavour of the int8 kernels.
+
+    python benchmarks/kernels.py [--board stm32f411ce] [--markdown]
+
+Runs three fixed layers through the same harnesses the tests use (tests/harness/), with the
+tensors in RAM, and prints per flavour: kernel cycles (every cycle of the run outside the
+harness and start-up code), MACs per cycle, and the SMLAD share of the executed instructions
+(and of the kernel cycles). Results are deterministic: the simulator's cycle count is a pure
+function of the ELF and the inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "harness"))
+
+from kernel_cases import CASES  # noqa: E402
+from kernel_runner import MCU_OK, SimRunner  # noqa: E402
+
+ARENA = 96 * 1024
+HARNESS_FUNCTIONS = {"Reset_Handler", "main", "harness_main", "harness_run", "stop",
+                     "Fault_Handler"}
+
+LAYERS = {
+    "FULLY_CONNECTED 256->64": ("fully_connected",
+                                {"n": 1, "depth": 256, "units": 64, "per_channel": False}),
+    "CONV_2D 3x3 16->16, 32x32 SAME": ("conv",
+                                       {"n": 1, "h": 32, "w": 32, "c": 16, "oc": 16, "kh": 3,
+                                        "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"}),
+    "DEPTHWISE_CONV_2D 3x3, 32x32x32 SAME": ("depthwise_conv",
+                                             {"n": 1, "h": 32, "w": 32, "c": 32, "mult": 1,
+                                              "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+                                              "padding": "SAME"}),
+}
+
+
+def measure(board: str) -> list[dict[str, object]]:
+    rows = []
+    for title, (kernel, spec) in LAYERS.items():
+        case = CASES[kernel](dict(spec), np.random.default_rng(0))
+        outputs = {}
+        for flavour in ("ref", "opt"):
+            res = SimRunner(kernel, flavour, board, arena_bytes=ARENA).run(case.blob)
+            assert res.status == MCU_OK, f"{kernel}/{flavour} returned {res.status}"
+            got = res.array(case.out_offset, case.expected.shape)
+            assert np.array_equal(got, case.expected), f"{kernel}/{flavour} is not bit-exact"
+            outputs[flavour] = got
+            run = res.run
+            harness = sum(s.cycles for f, s in run.functions.items() if f in HARNESS_FUNCTIONS)
+            cycles = run.cycles - harness
+            smlad = sum(s.count for m, s in run.mnemonics.items() if m.startswith("smlad"))
+            smlad_cycles = sum(s.cycles for m, s in run.mnemonics.items() if m.startswith("smlad"))
+            # every DSP multiply-accumulate: SMLAD (2 MACs) and SMLABB/SMLATT/... (1 MAC)
+            dsp_mac = sum(s.count for m, s in run.mnemonics.items() if m.startswith("smla"))
+            rows.append({
+                "layer": title, "flavour": flavour, "macs": case.macs, "cycles": cycles,
+                "macs_per_cycle": case.macs / cycles,
+                "smlad_insn_share": smlad / run.instructions,
+                "smlad_cycle_share": smlad_cycles / cycles,
+                "dsp_mac_insn_share": dsp_mac / run.instructions,
+            })
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="stm32f411ce")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = ap.parse_args(argv)
+    rows = measure(args.board)
+    if args.markdown:
+        print("| layer | flavour | MACs | kernel cycles | MACs/cycle | SMLAD share of instructions "
+              "| SMLAD share of cycles | all SMLA* share of instructions |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(f"| {r['layer']} | {r['flavour']} | {r['macs']:,} | {r['cycles']:,} | "
+                  f"{r['macs_per_cycle']:.3f} | {r['smlad_insn_share']:.1%} | "
+                  f"{r['smlad_cycle_share']:.1%} | {r['dsp_mac_insn_share']:.1%} |")
+    else:
+        for r in rows:
+            print(f"{r['layer']:40} {r['flavour']:3} macs={r['macs']:>9,} cycles={r['cycles']:>10,} "
+                  f"macs/cycle={r['macs_per_cycle']:.3f} smlad={r['smlad_insn_share']:.1%} of insns, "
+                  f"{r['smlad_cycle_share']:.1%} of cycles; all SMLA* {r['dsp_mac_insn_share']:.1%} of insns")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
