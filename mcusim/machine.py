@@ -14,6 +14,7 @@ on SDIV/UDIV (their latency depends on the operands), and on accesses to the sys
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,11 +472,7 @@ class Machine:
         self._intno: int | None = None
         self._trap: str | None = None
         self._paint = paint
-        error: UcError | None = None
-        try:
-            self.uc.emu_start(reset | 1, 0xFFFFFFFF)
-        except UcError as e:
-            error = e
+        error = self._emulate(reset | 1)
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
         s = self._state
         if s.stop_reason == 1:
@@ -511,6 +508,28 @@ class Machine:
             return None
         return (f"stack overflow: the stack grew down into static data (the painted guard at "
                 f"0x{lo:08x}, just above .bss, was overwritten; {hi - lo:,} bytes were free for the stack)")
+
+    def _emulate(self, entry: int) -> UcError | None:
+        """Run Unicorn in a worker thread, so Ctrl-C in the main thread stops the emulation
+        at once (uc_emu_stop is safe from another thread) instead of after the whole run."""
+        outcome: list[UcError | None] = [None]
+
+        def work() -> None:
+            try:
+                self.uc.emu_start(entry, 0xFFFFFFFF)
+            except UcError as e:
+                outcome[0] = e
+
+        worker = threading.Thread(target=work, name="mcusim-emulation", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.05)
+        except KeyboardInterrupt:
+            self.uc.emu_stop()
+            worker.join()
+            raise
+        return outcome[0]
 
     def _fault(self, pc: int, what: str) -> None:
         overflow = self._stack_overflow()

@@ -126,14 +126,17 @@ def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) ->
     obj.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".o", prefix=f".{src.stem}-", dir=obj.parent)
     os.close(fd)
-    proc = subprocess.run([GCC, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        os.unlink(tmp)
-        lines = proc.stderr.strip().splitlines()
-        errors = [ln for ln in lines if "error:" in ln]
-        first = (errors or lines or ["unknown error"])[0]
-        raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
-    os.replace(tmp, obj)
+    try:
+        proc = subprocess.run([GCC, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            errors = [ln for ln in lines if "error:" in ln]
+            first = (errors or lines or ["unknown error"])[0]
+            raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
+        os.replace(tmp, obj)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return obj
 
 
