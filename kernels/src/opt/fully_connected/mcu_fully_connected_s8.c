@@ -22,7 +22,7 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 
 /* Dot products of four weight rows (stride depth) with the converted input, groups of 4. The
  * two input words are loaded once for the four rows. */
-__attribute__((noinline)) static void mcu_fc_dot4(const int8_t *w, int32_t depth, const int16_t *x, int32_t *acc)
+__attribute__((noinline, optimize("no-schedule-insns"))) static void mcu_fc_dot4(const int8_t *w, int32_t depth, const int16_t *x, int32_t *acc)
 {
     const int32_t d1 = depth, d2 = 2 * depth, d3 = 3 * depth;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
