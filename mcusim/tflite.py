@@ -397,7 +397,8 @@ def _read_graph(data: bytes) -> Graph:
     model = _Table(reader, reader.indirect(0, "root table offset"), "Model")
     version = int(model.scalar(0, "I", 0))
     description = model.string(3, "Model.description") or ""
-    op_types = [_opcode_name(t, i) for i, t in enumerate(model.tables(1, "Model.operator_codes"))]
+    op_codes = [(_opcode_name(t, i), _opcode_version(t))
+                for i, t in enumerate(model.tables(1, "Model.operator_codes"))]
     buffers = list(model.tables(4, "Model.buffers"))
     subgraphs = list(model.tables(2, "Model.subgraphs"))
     if not subgraphs:
@@ -407,7 +408,7 @@ def _read_graph(data: bytes) -> Graph:
                for i, t in enumerate(sub.tables(0, "SubGraph.tensors"))]
     inputs = _index_tuple(sub.scalar_vector(1, "i", "SubGraph.inputs"))
     outputs = _index_tuple(sub.scalar_vector(2, "i", "SubGraph.outputs"))
-    ops = [_read_op(t, i, op_types) for i, t in enumerate(sub.tables(3, "SubGraph.operators"))]
+    ops = [_read_op(t, i, op_codes) for i, t in enumerate(sub.tables(3, "SubGraph.operators"))]
     return Graph(tensors=tensors, ops=ops, inputs=inputs, outputs=outputs, raw=data,
                  version=version, description=description, subgraph_count=len(subgraphs))
 
@@ -510,14 +511,14 @@ def _constant_data(raw: bytes, shape: tuple[int, ...], dtype_name: str, np_dtype
     return array.astype(np_dtype).reshape(shape)
 
 
-def _read_op(table: _Table, index: int, op_types: list[str]) -> Op:
+def _read_op(table: _Table, index: int, op_codes: list[tuple[str, int]]) -> Op:
     what = f"op {index}"
     opcode_index = int(table.scalar(0, "I", 0))
-    if opcode_index >= len(op_types):
+    if opcode_index >= len(op_codes):
         raise ModelError(
             f"malformed .tflite: {what} uses operator code {opcode_index}, but the model has "
-            f"{len(op_types)} operator codes")
-    op_type = op_types[opcode_index]
+            f"{len(op_codes)} operator codes")
+    op_type, version = op_codes[opcode_index]
     inputs = _index_tuple(table.scalar_vector(1, "i", f"{what} inputs"))
     outputs = _index_tuple(table.scalar_vector(2, "i", f"{what} outputs"))
     options_type = int(table.scalar(3, "B", 0))
@@ -530,7 +531,8 @@ def _read_op(table: _Table, index: int, op_types: list[str]) -> Op:
                 f"{options_type}, expected {_OPTIONS_TABLES[expected][0]}")
         options_table = table.table(4, f"{what} builtin_options") if options_type else None
         options = _read_options(options_table, _OPTIONS_TABLES[expected][1], what)
-    return Op(index=index, type=op_type, inputs=inputs, outputs=outputs, options=options)
+    return Op(index=index, type=op_type, inputs=inputs, outputs=outputs, options=options,
+              version=version)
 
 
 _DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {

@@ -73,6 +73,7 @@ def _compare_with_schema(graph: Graph, data: bytes) -> None:
         code = model.operatorCodes[theirs.opcodeIndex]
         assert mine.type == BUILTIN[max(code.builtinCode, code.deprecatedBuiltinCode)]
         assert list(mine.inputs) == list(theirs.inputs) and list(mine.outputs) == list(theirs.outputs)
+        assert mine.version == code.version
         _compare_options(mine.options, theirs.builtinOptions)
 
 
