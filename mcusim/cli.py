@@ -284,6 +284,61 @@ def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    from .sweep import ResultsDB, default_db, load_spec, make_engine, run_sweep
+
+    spec = load_spec(args.spec)
+    engine = make_engine(args.workers, args.scheduler, args.cluster)
+    cells = spec.cells()
+    db_path = Path(args.db) if args.db else default_db(spec)
+    console.print(f"sweep {args.spec}: {len(spec.models)} models x {len(spec.boards)} boards x {len(spec.paths)} paths "
+                  f"x {len(spec.kernels)} kernel flavours = {len(cells)} cells on {engine.name}; results in {db_path}",
+                  highlight=False)
+
+    def line(cell, row, done, total):  # noqa: ANN001, ANN202 - progress callback
+        what = (f"flash {row['flash_bytes']:,} B, RAM {row['ram_peak_bytes']:,} B, {row['latency_ms']:.4g} ms, "
+                f"{row['verdict']}" if row["status"] == "ok" else row["message"])
+        console.print(f"[{done}/{total}] {cell.label()}: {row['status']} ({row['seconds']:.1f} s) {what}",
+                      highlight=False, markup=False, soft_wrap=True)
+
+    with ResultsDB(db_path) as db:
+        s = run_sweep(spec, db, engine, resume=args.resume, retry_errors=args.retry_errors, on_result=line, cells=cells)
+    counts = ", ".join(f"{n} {k}" for k, n in s.counts.items())
+    console.print(f"{s.ran} cells in {s.seconds:.1f} s ({s.cells_per_minute:.1f} cells/min): {counts}"
+                  + (f"; {s.skipped} already in the database (--resume)" if s.skipped else "")
+                  + (f"; {s.replaced} earlier results replaced" if s.replaced else ""), highlight=False)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace, console: Console) -> int:
+    from .budget import normalise_budgets
+    from .report import write_atomic, write_json
+    from .sweep import (ResultsDB, cheapest, pareto_svg, query, query_json, render_cheapest, render_rows,
+                        to_csv)
+
+    budgets = normalise_budgets({"max_flash": args.max_flash, "max_ram": args.max_ram,
+                                 "max_latency_ms": args.max_latency_ms, "max_energy_uj": args.max_energy_uj})
+    metrics = [m.strip() for m in args.pareto_metrics.split(",") if m.strip()]
+    axes = [m.strip() for m in args.plot_axes.split(",")]
+    if len(axes) != 2:
+        raise McusimError(f"--plot-axes {args.plot_axes!r}: give two metrics, X,Y")
+    with ResultsDB(args.db, create=False) as db:
+        rows = query(db, args.where, args.sort, args.desc, budgets, args.fits, args.pareto, metrics)
+        answers = cheapest(rows, query(db, args.where, pareto_metrics=metrics)) if args.cheapest else None
+    if args.csv:
+        write_atomic(Path(args.csv), to_csv(rows))
+    if args.json:
+        write_json(Path(args.json), query_json(Path(args.db), rows, answers, metrics))
+    if args.plot:
+        write_atomic(Path(args.plot), pareto_svg(rows, axes[0], axes[1], title=f"mcusim sweep: {Path(args.db).name}"))
+    if answers is not None:
+        render_cheapest(console, answers)
+    else:
+        render_rows(console, rows, f"{args.db}: {len(rows)} cells; ★ Pareto-optimal: no other cell of the "
+                                   f"model is as good on all of {', '.join(metrics)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"mcusim {__version__}")
@@ -343,6 +398,36 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--kernels", choices=("ref", "opt"), default="opt")
     an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     an.set_defaults(func=cmd_annotate)
+
+    sw = sub.add_parser("sweep", help="every combination of models x boards x paths x kernels of a spec, into a results database")
+    sw.add_argument("spec", metavar="SPEC.toml", help="models (files/globs), boards, paths, kernels, [budgets]")
+    sw.add_argument("--db", metavar="FILE", help="SQLite results database (default: mcusim-sweep.db beside the spec)")
+    sw.add_argument("--resume", action="store_true", help="skip the cells the database already holds")
+    sw.add_argument("--retry-errors", action="store_true", help="with --resume: run the cells that ended in an error again")
+    sw.add_argument("--workers", type=int, metavar="N", help="local pool size (default: the cores)")
+    sw.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed cluster")
+    sw.add_argument("--cluster", metavar="local:N", help="start a local Dask cluster of N worker processes")
+    sw.set_defaults(func=cmd_sweep)
+
+    q = sub.add_parser("query", help="a sweep database as a table: sort, filter by budget, cheapest part, Pareto, CSV/JSON/SVG")
+    q.add_argument("db", metavar="DB")
+    q.add_argument("--sort", metavar="FIELD", help="any column: latency_ms, energy_uj, flash_bytes, ram_peak_bytes, ...")
+    q.add_argument("--desc", action="store_true", help="sort descending")
+    q.add_argument("--where", action="append", default=[], metavar="EXPR",
+                   help="FIELD OP VALUE, OP one of = != < <= > >= ~ (glob), e.g. path=classic, 'latency_ms<5', model~kws*")
+    q.add_argument("--max-flash", metavar="BYTES")
+    q.add_argument("--max-ram", metavar="BYTES")
+    q.add_argument("--max-latency-ms", metavar="MS")
+    q.add_argument("--max-energy-uj", metavar="UJ")
+    q.add_argument("--fits", action="store_true", help="only cells that fit with headroom (under 70%% of flash and RAM)")
+    q.add_argument("--pareto", action="store_true", help="only the Pareto-optimal cells of each model")
+    q.add_argument("--pareto-metrics", default="flash_bytes,ram_peak_bytes,latency_ms,energy_uj", metavar="M,M,...")
+    q.add_argument("--cheapest", action="store_true", help="per model and path, the cheapest board it fits on with headroom")
+    q.add_argument("--csv", metavar="FILE")
+    q.add_argument("--json", metavar="FILE")
+    q.add_argument("--plot", metavar="FILE.svg", help="scatter plot per model, Pareto-optimal cells filled")
+    q.add_argument("--plot-axes", default="latency_ms,energy_uj", metavar="X,Y", help="e.g. flash_bytes,latency_ms")
+    q.set_defaults(func=cmd_query)
 
     b = sub.add_parser("boards", help="list the board profiles")
     b.set_defaults(func=cmd_boards)
