@@ -650,6 +650,10 @@ def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
 DEFAULT_ORDER = ("model", "path", "kernels", "board_flash", "board_ram", "board", "op_point")
 
 
+def _at_most(name: str, limit: float) -> Callable[[dict[str, Any]], bool]:
+    return lambda r: r.get(name) is not None and float(r[name]) <= limit
+
+
 def query(db: ResultsDB, where: Sequence[str] = (), sort: str | None = None, descending: bool = False,
           max_budget: dict[str, float] | None = None, fits: bool = False, pareto_only: bool = False,
           pareto_metrics: Sequence[str] = PARETO_METRICS, with_report: bool = False) -> list[dict[str, Any]]:
@@ -659,7 +663,7 @@ def query(db: ResultsDB, where: Sequence[str] = (), sort: str | None = None, des
     pareto_tests = [parse_where(w) for w in where if w.strip().startswith("pareto")]
     for key, limit in (max_budget or {}).items():
         fname = BUDGET_KEYS[key][0]
-        plain.append(lambda r, f=fname, lim=limit: r.get(f) is not None and float(r[f]) <= lim)
+        plain.append(_at_most(fname, limit))
     if fits:
         plain.append(lambda r: r.get("verdict") == HEADROOM_OK)
     rows = [r for r in db.rows(with_report) if all(t(r) for t in plain)]
@@ -761,17 +765,25 @@ def _nice(x: float) -> float:
 
 
 class _Axis:
-    def __init__(self, values: Sequence[float], lo_px: float, hi_px: float) -> None:
+    def __init__(self, values: Sequence[float], lo_px: float, hi_px: float, unit: float = 1.0) -> None:
+        """``unit``: ticks fall on nice multiples of it (1024 for bytes: 32K, 33K, ...)."""
         vmin, vmax = min(values), max(values)
         self.log = vmin > 0 and vmax / vmin > 20
         self.lo_px, self.hi_px = lo_px, hi_px
+        self.lo: float
+        self.hi: float
         if self.log:
             self.lo, self.hi = math.floor(math.log10(vmin)), math.ceil(math.log10(vmax))
             if self.hi == self.lo:
                 self.hi += 1
         else:
             span = vmax - vmin or abs(vmax) or 1.0
-            step = _nice(span / 5)
+            if span > 2 * unit:
+                step = _nice(span / 4 / unit) * unit
+            elif unit > 1:  # bytes within 2K: power-of-two steps read as 31.25K, 31.5K, ...
+                step = 2.0 ** round(math.log2(span / 4))
+            else:
+                step = _nice(span / 4)
             self.lo = math.floor((vmin - 0.05 * span) / step) * step
             self.hi = math.ceil((vmax + 0.05 * span) / step) * step
             if vmin >= 0 > self.lo:
@@ -788,18 +800,18 @@ class _Axis:
             mult = (1,) if len(decades) > 4 else (1, 2, 5)
             return [m * 10.0**d for d in decades for m in mult if self.lo <= math.log10(m * 10.0**d) <= self.hi]
         n = round((self.hi - self.lo) / self.step)
-        return [self.lo + i * self.step for i in range(n + 1)]
+        ticks = [self.lo + i * self.step for i in range(n + 1)]
+        return ticks[::2] if len(ticks) > 6 else ticks
 
 
-def _tick_label(v: float) -> str:
+def _tick_label(v: float, metric: str) -> str:
     if v == 0:
         return "0"
-    if abs(v) >= 10_000:
-        for div, suffix in ((1 << 20, "M"), (1 << 10, "K")):
-            if abs(v) >= div and (v / div) == round(v / div, 1):
-                return f"{v / div:g}{suffix}"
-        return f"{v:.3g}"
-    return f"{v:g}" if abs(v) >= 0.01 else f"{v:.1e}"
+    if metric in BYTE_COLUMNS and abs(v) >= 1024:
+        return f"{v / 1024:.4g}K" if abs(v) < 1 << 20 else f"{v / (1 << 20):.4g}M"
+    if abs(v) >= 100_000 or abs(v) < 0.001:
+        return f"{v:.2g}"
+    return f"{v:.4g}"
 
 
 def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "energy_uj",
@@ -838,19 +850,19 @@ def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "
     out.append(f'<rect x="{lx + 1}" y="46" width="8" height="8" fill="none" stroke="#333"/><text x="{lx + 13}" y="54">ref kernels</text>')
     for i, (label, group) in enumerate(sorted(models.items())):
         ox, oy = (i % cols) * pw, head + (i // cols) * ph
-        ax = _Axis([float(r[x]) for r in group], ox + ml, ox + pw - mr)
-        ay = _Axis([float(r[y]) for r in group], oy + ph - mb, oy + mt)
+        ax = _Axis([float(r[x]) for r in group], ox + ml, ox + pw - mr, 1024.0 if x in BYTE_COLUMNS else 1.0)
+        ay = _Axis([float(r[y]) for r in group], oy + ph - mb, oy + mt, 1024.0 if y in BYTE_COLUMNS else 1.0)
         out.append(f'<g><text x="{ox + ml}" y="{oy + 22}" font-size="13" font-weight="bold">{escape(label)}</text>')
         out.append(f'<rect x="{ox + ml}" y="{oy + mt}" width="{pw - ml - mr}" height="{ph - mt - mb}" '
                    f'fill="none" stroke="#999"/>')
         for t in ax.ticks():
             px = ax.px(t)
             out.append(f'<line x1="{px:.1f}" y1="{oy + mt}" x2="{px:.1f}" y2="{oy + ph - mb}" stroke="#eee"/>'
-                       f'<text x="{px:.1f}" y="{oy + ph - mb + 14}" text-anchor="middle">{_tick_label(t)}</text>')
+                       f'<text x="{px:.1f}" y="{oy + ph - mb + 14}" text-anchor="middle">{_tick_label(t, x)}</text>')
         for t in ay.ticks():
             py = ay.px(t)
             out.append(f'<line x1="{ox + ml}" y1="{py:.1f}" x2="{ox + pw - mr}" y2="{py:.1f}" stroke="#eee"/>'
-                       f'<text x="{ox + ml - 5}" y="{py + 4:.1f}" text-anchor="end">{_tick_label(t)}</text>')
+                       f'<text x="{ox + ml - 5}" y="{py + 4:.1f}" text-anchor="end">{_tick_label(t, y)}</text>')
         out.append(f'<text x="{ox + (ml + pw - mr) / 2:.1f}" y="{oy + ph - 12}" text-anchor="middle">'
                    f'{escape(AXIS_TITLES.get(x, x))}{" (log)" if ax.log else ""}</text>')
         cy = oy + (mt + ph - mb) / 2
@@ -876,7 +888,10 @@ def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "
             out.append(f'{shape} fill="{fill}" stroke="{colour}" stroke-width="1.6"><title>{tip}</title>'
                        f'{"</circle>" if r["kernels"] == "opt" else "</rect>"}')
             if (float(r[x]), float(r[y])) in front:
-                out.append(f'<text x="{px + 7:.1f}" y="{py - 6:.1f}" font-size="9" fill="#333">{escape(r["board"])}</text>')
+                right = px > ox + pw - mr - 80  # near the right edge: label to the left of the point
+                anchor = ' text-anchor="end"' if right else ""
+                out.append(f'<text x="{px - 7 if right else px + 7:.1f}" y="{py - 6:.1f}" font-size="9" fill="#333"'
+                           f'{anchor}>{escape(r["board"])}</text>')
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"

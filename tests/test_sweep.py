@@ -447,3 +447,63 @@ def test_real_sweep_kws_fc_two_boards_two_paths(tmp_path: Path, capsys):
     assert main(["sweep", str(spec), "--resume"]) == 0
     assert "4 already in the database" in capsys.readouterr().out
     assert main(["query", str(tmp_path / "mcusim-sweep.db"), "--cheapest"]) == 0
+
+
+needs_classic = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or importlib.util.find_spec("mcusim.classic") is None,
+    reason="needs arm-none-eabi-gcc and the classic path")
+
+
+@needs_classic
+def test_ctrl_c_keeps_finished_cells_and_resume_completes(tmp_path: Path):
+    import signal
+    import subprocess
+    import time
+
+    spec = write_spec(tmp_path, f'models = ["{(ROOT / "models" / "kws_fc.tflite").as_posix()}"]\n'
+                                'boards = ["stm32f411ce", "stm32g071rb", "stm32f301k8", "stm32l476rg@*"]\n'
+                                'paths = ["classic"]\nkernels = ["opt"]\n')
+    db = tmp_path / "mcusim-sweep.db"
+    cmd = [sys.executable, "-m", "mcusim.cli", "sweep", str(spec), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    done = 0
+    while done < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if db.exists():
+            try:
+                done = sqlite3.connect(db).execute("SELECT count(*) FROM cells").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass
+    assert done >= 1, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the interrupt arrived")
+    assert proc.returncode == 130 and err.strip() == "interrupted", (out, err)
+    with ResultsDB(db, create=False) as rdb:
+        kept = rdb.statuses()
+    assert 1 <= len(kept) < 5 and set(kept.values()) == {"ok"}
+    res = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and f"{len(kept)} already in the database" in res.stdout, res.stderr
+    with ResultsDB(db, create=False) as rdb:
+        assert len(rdb.statuses()) == 5
+
+
+@pytest.mark.slow
+@needs_paths
+@pytest.mark.skipif(not HAVE_DASK, reason="dask[distributed] not installed")
+def test_bundled_models_sweep_pool_equals_dask(tmp_path: Path):
+    """The issue's "done when": the bundled models x 3 boards x both paths x both flavours, on
+    the local pool and on a 2-worker local Dask cluster, give the same database."""
+    spec = write_spec(tmp_path, f'models = ["{(ROOT / "models").as_posix()}/*.tflite"]\n'
+                                'boards = ["stm32f411ce", "stm32g071rb", "stm32f301k8"]\n'
+                                'paths = ["tinyml", "classic"]\nkernels = ["opt", "ref"]\n')
+    assert main(["sweep", str(spec), "--db", str(tmp_path / "pool.db"), "--workers", "2"]) == 0
+    assert main(["sweep", str(spec), "--db", str(tmp_path / "dask.db"), "--cluster", "local:2"]) == 0
+    with ResultsDB(tmp_path / "pool.db", create=False) as a, ResultsDB(tmp_path / "dask.db", create=False) as b:
+        assert comparable(a) == comparable(b)
+        rows = query(a)
+        assert all(r["status"] != "error" for r in rows), [r["message"] for r in rows if r["status"] == "error"]
+        answers = cheapest(rows)
+    assert len(answers) == 2 * len(list((ROOT / "models").glob("*.tflite")))
