@@ -101,7 +101,8 @@ def func(shapes, fn, *, batch=1, ranges=None, seed=0, float_io=False):
     module.f = tf.function(fn, input_signature=sig)
     cf = module.f.get_concrete_function()
     ranges = ranges or [1.0] * len(shapes)
-    rep = [rng.normal(scale=r, size=(64,) + tuple(s)).astype(np.float32) for s, r in zip(shapes, ranges)]
+    rep = [rng.normal(scale=r, size=(64,) + tuple(1 if d is None else d for d in s)).astype(np.float32)
+           for s, r in zip(shapes, ranges)]
     return mm.convert_int8(module, rep, concrete_fn=cf, float_io=float_io)
 
 
@@ -175,7 +176,14 @@ def _():
                  ranges=[4.0])
 
 
-@case("conv1d", ["EXPAND_DIMS", "CONV_2D", "RESHAPE"], "Conv1D(8, k3, VALID) on 32x4")
+@case("conv1d", ["EXPAND_DIMS", "CONV_2D", "RESHAPE"],
+      "Conv1D(8, k3, VALID) on 32x4, dynamic (None) batch as Keras models normally have")
+def _():
+    return keras([(32, 4)], lambda x: L.Conv1D(8, 3)(x), batch=None)
+
+
+@case("conv1d_batch1", ["EXPAND_DIMS", "CONV_2D", "RESHAPE"],
+      "Conv1D(8, k3, VALID) on 32x4 with a fixed batch of 1 (EXPAND_DIMS becomes RESHAPE)")
 def _():
     return keras([(32, 4)], lambda x: L.Conv1D(8, 3)(x))
 
@@ -316,10 +324,12 @@ def _():
     return keras([(16,)], lambda x: L.Dense(8)(x), float_io=True)
 
 
-@case("requantize", ["QUANTIZE"],
-      "int8->int8 QUANTIZE: one input feeds both an output and a CONCATENATION with an input of another range")
+@case("requantize", ["LOGISTIC", "QUANTIZE", "CONCATENATION"],
+      "int8->int8 QUANTIZE: concatenate sigmoid(a) (fixed output scale 1/256) with b (range ~4), "
+      "so the converter must requantize the sigmoid output to the concatenation's scale")
 def _():
-    return keras([(8,), (8,)], lambda a, b: [L.Concatenate()([a, b]), L.ReLU()(a)], ranges=[1.0, 6.0])
+    return keras([(8,), (8,)], lambda a, b: L.Concatenate()([L.Activation("sigmoid")(a), b]),
+                 ranges=[2.0, 4.0])
 
 
 # ---------------------------------------------------------------- shape ops
@@ -328,14 +338,28 @@ def _():
     return keras([(4, 6)], lambda x: L.Reshape((24,))(x))
 
 
-@case("expand_dims", ["EXPAND_DIMS"], "tf.expand_dims(x, 2) on a 6x4 input")
+@case("expand_dims", ["EXPAND_DIMS"], "tf.expand_dims(x, 2) on a 6x4 input, dynamic (None) batch")
+def _():
+    return func([(6, 4)], lambda x: tf.expand_dims(x, 2), batch=None)
+
+
+@case("expand_dims_batch1", ["EXPAND_DIMS"],
+      "tf.expand_dims(x, 2) on a 6x4 input, fixed batch 1 (the converter turns it into RESHAPE)")
 def _():
     return func([(6, 4)], lambda x: tf.expand_dims(x, 2))
 
 
-@case("squeeze", ["SQUEEZE"], "tf.squeeze(x, axis=2) on a 6x1x4 input")
+@case("squeeze", ["SQUEEZE"],
+      "tf.squeeze(x, axis=2) on an input of signature [None, None, 1, 4] (stored shape 1x1x1x4). "
+      "With at most one unknown dimension the converter rewrites SQUEEZE to RESHAPE (see op_squeeze_reshape)")
 def _():
-    return func([(6, 1, 4)], lambda x: tf.squeeze(x, axis=2))
+    return func([(None, 1, 4)], lambda x: tf.squeeze(x, axis=2), batch=None)
+
+
+@case("squeeze_reshape", ["SQUEEZE"],
+      "tf.squeeze(x, axis=2) on a 6x1x4 input, dynamic batch: the converter emits RESHAPE, not SQUEEZE")
+def _():
+    return func([(6, 1, 4)], lambda x: tf.squeeze(x, axis=2), batch=None)
 
 
 @case("strided_slice", ["STRIDED_SLICE"], "x[:, 1:7:2, :] on an 8x4 input")
@@ -349,10 +373,10 @@ def _():
 
 
 @case("shape_dynamic_batch", ["SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"],
-      "tf.reshape(x, [tf.shape(x)[0], -1]) with a dynamic (None) batch on a 4x6 input "
+      "tf.reshape(x, [tf.shape(x)[0], 24]) with a dynamic (None) batch on a 4x6 input "
       "(what Keras 3 Flatten emits)")
 def _():
-    return func([(4, 6)], lambda x: tf.reshape(x, tf.stack([tf.shape(x)[0], -1])), batch=None)
+    return func([(4, 6)], lambda x: tf.reshape(x, tf.stack([tf.shape(x)[0], 24])), batch=None)
 
 
 # ---------------------------------------------------------------- main
@@ -388,7 +412,8 @@ def main() -> int:
         if chk["tflm"] != "runs":
             failures.append(f"op_{name}.tflite: {chk.get('error')}")
         if missing:
-            notes.append(f"op_{name}.tflite: wanted {', '.join(targets)}, got {', '.join(info.op_names)}")
+            notes.append(f"op_{name}.tflite: the TF graph had {', '.join(targets)}; "
+                         f"the converter wrote {', '.join(info.op_names)}")
         print(f"op_{name}.tflite ({info.size} B): {', '.join(info.op_names)} | {'; '.join(extra)} | {tflm}",
               flush=True)
 
@@ -427,11 +452,35 @@ N(0,1)) and compared element by element with TensorFlow Lite's reference kernels
 ## What the converter did differently from the Keras graph
 
 """ + ("\n".join(f"- {n}" for n in notes) if notes else "- nothing: every target op is present.") + """
+- The order of a model's inputs in the file is not always the order of the Keras/TF
+  arguments (op_add_broadcast, op_mul_broadcast, op_concatenation have them swapped); the
+  table lists them in file order, which is the order `set_input(x, i)` uses.
+- FULLY_CONNECTED weights are quantized per-channel by default (one scale per output unit);
+  per-tensor needs `_experimental_disable_per_channel_quantization_for_dense_layers = True`
+  (or `_experimental_disable_per_channel = True`, which also makes convolutions per-tensor).
+- A FULLY_CONNECTED whose bias is all zeros gets no bias tensor (bias input index -1).
+- CONCATENATION: the converter gives all inputs and the output one shared scale and zero point;
+  where an input cannot have that scale (e.g. a LOGISTIC output, fixed at 1/256), it inserts an
+  int8->int8 QUANTIZE (requantize) in front of the concatenation (op_requantize).
+- With a fixed batch of 1, EXPAND_DIMS and SQUEEZE of a model input become RESHAPE; with a
+  dynamic batch EXPAND_DIMS survives, SQUEEZE only with two unknown dimensions.
 - Fused activations (relu, relu6) are options of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED,
   not separate ops; standalone RELU / RELU6 only appear when there is nothing to fuse into.
 - Shape ops on constant tensors are folded at conversion time, so each shape case feeds a model
   input through the op; SHAPE, STRIDED_SLICE (on the shape) and PACK survive only with a dynamic
   batch dimension.
+
+## Where TFLite Micro and TFLite disagree (mcusim must follow TFLite Micro)
+
+- FULLY_CONNECTED: TensorFlow Lite's kernel requantizes with *single* rounding
+  (`(acc * M + 2^(30-s)) >> (31-s)`), TFLite Micro with the classic *double* rounding
+  (`SaturatingRoundingDoublingHighMul` then `RoundingDivideByPOT`), so about one output value in
+  a few hundred differs by 1.  A numpy model of TFLite Micro's double rounding matched every
+  output checked; CONV_2D and DEPTHWISE_CONV_2D agree between the two.
+- RELU6 (standalone, as in op_relu6): TFLite Micro's int8 RELU6 only clamps, in the *input's*
+  scale, to [zero_point, quantized 6]; it does not rescale to the output tensor's scale and zero
+  point, which the converter sets differently.  Its output is therefore not TFLite's (every value
+  differs).  RELU (op_relu) does rescale and agrees.  A relu6 fused into a conv/FC is unaffected.
 """ + ("\n## TFLite Micro failures\n\n" + "\n".join(f"- {f}" for f in failures) + "\n" if failures else "")
     (HERE / "README.md").write_text(readme)
     print("wrote tests/data/README.md")
