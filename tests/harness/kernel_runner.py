@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ class HostRunner:
 def _host_library(kernel: str, _hash: str) -> ctypes.CDLL:
     out = Path(tempfile.gettempdir()) / f"mcusim-harness-{kernel}-{_hash}.so"
     if not out.exists():
-        tmp = out.with_suffix(f".{id(out)}.tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
         cmd = ["gcc", "-shared", "-fPIC", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
                "-DHARNESS_HOST", f"-I{KERNELS / 'include'}", f"-I{HARNESS}",
                str(HARNESS / "harness_main.c"), str(HARNESS / f"{kernel}.c"),
