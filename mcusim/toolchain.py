@@ -101,6 +101,14 @@ def memory_ld(board: Board) -> str:
     )
 
 
+def kernel_tree_key() -> str:
+    """Hash of every C and header file under kernels/: the optimised kernels include the
+    reference ones and internal headers by relative path, which no -I directory shows, so any
+    change under kernels/ invalidates the cached objects (hashing ~100 small files is cheap)."""
+    files = sorted(p for ext in ("*.c", "*.h") for p in KERNELS.rglob(ext))
+    return _hash(*(f"{p.relative_to(KERNELS)}:{_hash(p.read_bytes())}" for p in files))
+
+
 def _header_files(include_dirs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for d in include_dirs:
@@ -164,7 +172,7 @@ def build_elf(
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
     mem = memory_ld(board)
-    headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)))
+    headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), kernel_tree_key())
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
         workers = min(len(srcs), os.cpu_count() or 1)

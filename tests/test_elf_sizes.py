@@ -73,3 +73,23 @@ def test_missing_toolchain_says_how_to_install(monkeypatch):
             toolchain.compiler_version()
     finally:
         toolchain.compiler_version.cache_clear()
+
+
+def test_object_cache_sees_headers_included_by_relative_path(tmp_path, monkeypatch):
+    """A kernel includes ../../common/*.h by relative path: editing such a header must rebuild."""
+    from mcusim import toolchain
+
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    tree = tmp_path / "kernels"
+    (tree / "src" / "common").mkdir(parents=True)
+    (tree / "src" / "ref").mkdir()
+    header = tree / "src" / "common" / "value.h"
+    header.write_text("#define VALUE 1\n")
+    src = tree / "src" / "ref" / "k.c"
+    src.write_text('#include "../common/value.h"\nint main(void) { return VALUE; }\n')
+    monkeypatch.setattr(toolchain, "KERNELS", tree)
+    b = get_board("stm32f411ce")
+    first = build_elf([src], b)
+    header.write_text("#define VALUE 2\n")
+    second = build_elf([src], b)
+    assert second.elf != first.elf and not second.cached
