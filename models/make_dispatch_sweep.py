@@ -1,4 +1,4 @@
-"""Regenerate models/dispatch_sweep/ops_<k>.tflite: the interpreter-overhead sweep of
+"""Regenerate models/dispatch_sweep/{ops,tiny}_<k>.tflite: the interpreter-overhead sweep of
 docs/scenarios.md (TensorFlow needed only to regenerate; run with the TF venv):
 
     /opt/tfenv/bin/python models/make_dispatch_sweep.py      # from the repository root
@@ -26,7 +26,9 @@ from make_models import convert_int8, np, tf  # noqa: E402  (sets determinism fi
 
 OUT = Path(__file__).resolve().parent / "dispatch_sweep"
 LAYERS = 12
-SHAPE = (8, 8, 8)
+# Two families: ops_NN on a 1x8x8x8 map, tiny_NN on a 1x2x2x8 map (16x less work per op, so
+# the interpreter's fixed per-op cost weighs 16x more).
+FAMILIES = {"ops": (8, 8, 8), "tiny": (2, 2, 8)}
 
 
 def layer_types(k0: tf.Tensor):
@@ -47,9 +49,9 @@ def layer_types(k0: tf.Tensor):
     ]
 
 
-def build(k: int) -> tf.keras.Model:
+def build(k: int, shape: tuple[int, int, int]) -> tf.keras.Model:
     tf.keras.utils.set_random_seed(1000 + k)
-    inp = tf.keras.Input(shape=SHAPE, batch_size=1)
+    inp = tf.keras.Input(shape=shape, batch_size=1)
     x0 = tf.keras.layers.Conv2D(8, 1, padding="same", name="stem")(inp)
     types = layer_types(x0)[:k]
     x = x0
@@ -61,17 +63,18 @@ def build(k: int) -> tf.keras.Model:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(256, *SHAPE)).astype(np.float32)
-    y = np.stack([x[..., :2].mean(axis=(1, 2, 3)), x[..., 2:4].std(axis=(1, 2, 3)),
-                  x.max(axis=(1, 2, 3)), x.min(axis=(1, 2, 3))], axis=1).astype(np.float32)
-    for k in range(1, len(layer_types(None)) + 1):
-        model = build(k)
-        model.compile(optimizer="adam", loss="mse")
-        model.fit(x, y, epochs=2, batch_size=32, verbose=0)
-        data = convert_int8(model, [x[:64]])
-        (OUT / f"ops_{k:02d}.tflite").write_bytes(data)
-        print(f"ops_{k:02d}.tflite {len(data)} bytes")
+    for family, shape in FAMILIES.items():
+        rng = np.random.default_rng(7)
+        x = rng.normal(size=(256, *shape)).astype(np.float32)
+        y = np.stack([x[..., :2].mean(axis=(1, 2, 3)), x[..., 2:4].std(axis=(1, 2, 3)),
+                      x.max(axis=(1, 2, 3)), x.min(axis=(1, 2, 3))], axis=1).astype(np.float32)
+        for k in range(1, len(layer_types(None)) + 1):
+            model = build(k, shape)
+            model.compile(optimizer="adam", loss="mse")
+            model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+            data = convert_int8(model, [x[:64]])
+            (OUT / f"{family}_{k:02d}.tflite").write_bytes(data)
+            print(f"{family}_{k:02d}.tflite {len(data)} bytes")
 
 
 if __name__ == "__main__":
