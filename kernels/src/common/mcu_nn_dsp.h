@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mcu_nn_math.h"
+
 /* Four int8 / two int16 as one 32-bit word; a single LDR (unaligned allowed on v7E-M). */
 static inline int32_t mcu_read_s8x4(const int8_t *p)
 {
@@ -67,6 +69,62 @@ static inline void mcu_s8_to_s16_reordered(const int8_t *src, int16_t *dst, int3
         mcu_write_s16x2(dst, __sxtab16(offset2, x));
         mcu_write_s16x2(dst + 2, mcu_sxtab16_ror8(offset2, x));
     }
+}
+
+/* Output stage of the MAC kernels, per output channel. TFLM's MultiplyByQuantizedMultiplier
+ * with a right shift r = -shift >= 1 (every real model's case) is a single 64-bit
+ * multiply-accumulate and one shift:
+ *   y = (x*m + 2^30 + 2^(30+r) - [x<0]*2^31) >> (31 + r)
+ * because SRDHM is s = floor((x*m + 2^30) / 2^31) (see mcu_srdhm), RoundingDivideByPOT is
+ * floor((s + 2^(r-1) - [s<0]) / 2^r), floor((floor(a/b) + c) / d) = floor((a + c*b) / (b*d))
+ * for integer c, and [s<0] may be replaced by [x<0] (x<0 with s = 0 gives 0 either way).
+ * The constant is kept as two words (vlo, vhi) and the shift by 31 + r is a shift of the high
+ * word by r - 1. A shift >= 0 uses mcu_requantize_fast (rm1 = -1 marks it). */
+typedef struct {
+    int32_t m, shift, vhi, rm1;
+    uint32_t vlo;
+} mcu_rq;
+
+static inline void mcu_rq_init(mcu_rq *q, int32_t multiplier, int32_t shift)
+{
+    q->m = multiplier;
+    q->shift = shift;
+    if (shift < 0) {
+        const uint32_t pot = 1u << (uint32_t)(-shift); /* 2^r, r in [1, 31] */
+        q->vlo = 0x40000000u | (pot << 30);            /* low word of 2^30 + 2^(30+r) */
+        q->vhi = (int32_t)(pot >> 2);                  /* high word */
+        q->rm1 = -shift - 1;
+    } else {
+        q->vlo = 0;
+        q->vhi = 0;
+        q->rm1 = -1;
+    }
+}
+
+/* mcu_rq_apply for rm1 >= 0 (shift <= -1): and, subs, sbc, smlal, asr. */
+static inline int32_t mcu_rq_right(int32_t x, const mcu_rq *q)
+{
+    const uint64_t v = (((uint64_t)(uint32_t)q->vhi << 32) | q->vlo) - ((uint32_t)x & 0x80000000u);
+    const int64_t t = (int64_t)v + (int64_t)x * q->m;
+    return (int32_t)(t >> 32) >> q->rm1;
+}
+
+static inline int32_t mcu_rq_apply(int32_t x, const mcu_rq *q)
+{
+    return q->rm1 < 0 ? mcu_requantize_fast(x, q->m, q->shift) : mcu_rq_right(x, q);
+}
+
+static inline int32_t mcu_rq_clamp(int32_t y, int32_t lo, int32_t hi)
+{
+    y = y < lo ? lo : y;
+    return y > hi ? hi : y;
+}
+
+/* Requantize, add the output offset, clamp. */
+static inline int8_t mcu_rq_out(int32_t acc, const mcu_rq *q, int32_t offset, int32_t lo,
+                                int32_t hi)
+{
+    return (int8_t)mcu_rq_clamp(mcu_rq_apply(acc, q) + offset, lo, hi);
 }
 
 #endif /* MCU_NN_DSP_H */

@@ -1,11 +1,15 @@
 /*
  * mcu_conv_s8 - optimized flavour (Cortex-M DSP extension).
- * im2col + matrix product: the windows of two output pixels are gathered into two int16
- * columns (input offset added, padding taps 0, each group of 4 reordered for SXTB16; the two
- * columns interleaved group by group so one pointer walks both), then
- * every pair of output channels is computed against both columns at once: per 4 taps, two
- * 32-bit weight loads, four SXTB16 and eight SMLAD (2x2 register blocking, each extended
- * weight used twice, each column word used twice).
+ * im2col + matrix product, two output pixels at a time. The windows of the two pixels are
+ * gathered into two int16 columns (input offset added, padding taps 0, each group of 4 taps
+ * reordered (x0, x2, x1, x3) to pair with SXTB16's even/odd weight halves, the two columns
+ * interleaved group by group so one pointer walks both). An interior window row is one
+ * contiguous run of KW*C input bytes, widened 8 bytes per step.
+ * Then every pair of output channels is computed against both columns at once (2x2 register
+ * blocking): per 4 taps, two weight words (LDR) and two column words are loaded back to back
+ * (the loads pipeline: 5 cycles), two SXTB16 and four SMLAD use them, two more column words
+ * (3 cycles), two SXTB16 ROR #8 and four SMLAD: 20 cycles for 16 MACs, unrolled 4 times. The
+ * accumulators start at the bias; requantization is one SMLAL per output (mcu_rq_apply).
  * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4).
  * Grouped convolution, and cores without the DSP extension, use the reference kernel.
  */
@@ -32,99 +36,250 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
     return 2 * col * (int32_t)sizeof(int16_t) + ((input_dims->c & 3) ? col : 0);
 }
 
-/* Two output channels (weight rows w, w + k) against the two interleaved columns c:
- * acc = {ch0 px0, ch0 px1, ch1 px0, ch1 px1}. Group g of pixel j is at c[8g + 4j]. */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void mcu_conv_2x2(const int8_t *w, int32_t k, const int16_t *c,
-                                                   int32_t *acc)
+/* Geometry of one call, computed once. */
+typedef struct {
+    const int8_t *in_b; /* the current batch's input */
+    int8_t *stage;      /* int8 staging (C % 4 != 0), else NULL */
+    int32_t in_h, in_w, ch, k_h, k_w, run, row, k;
+    int32_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    int32_t in_off, off2;
+} mcu_conv_geo;
+
+/* n int8 (n % 4 == 0) plus the offset into column groups: group g at dst + 8g, as
+ * (x0, x2, x1, x3). 16 bytes per step: four loads back to back (5 cycles), eight SXTAB16,
+ * eight single-cycle stores. */
+static inline void mcu_conv_widen(const int8_t *src, int16_t *dst, int32_t n, int32_t off2)
 {
-    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-/* One group of 4 taps: two weight words, four column words, 4 SXTB16, 8 SMLAD, written in
- * an order that keeps at most 12 values live (4 accumulators, 3 pointers, 5 operands). */
-#define MCU_CONV_GROUP()                                                                      \
-    do {                                                                                      \
-        int32_t wv = mcu_read_s8x4(w);                                                        \
-        int32_t x0 = mcu_read_s16x2(c), x1 = mcu_read_s16x2(c + 4);                           \
-        int32_t we = __sxtb16(wv);                                                            \
-        s00 = __smlad(we, x0, s00);                                                           \
-        s01 = __smlad(we, x1, s01);                                                           \
-        const int32_t y0 = mcu_read_s16x2(c + 2), y1 = mcu_read_s16x2(c + 6);                 \
-        we = mcu_sxtb16_ror8(wv);                                                             \
-        s00 = __smlad(we, y0, s00);                                                           \
-        s01 = __smlad(we, y1, s01);                                                           \
-        wv = mcu_read_s8x4(w + k);                                                            \
-        w += 4;                                                                               \
-        c += 8;                                                                               \
-        we = __sxtb16(wv);                                                                    \
-        s10 = __smlad(we, x0, s10);                                                           \
-        s11 = __smlad(we, x1, s11);                                                           \
-        we = mcu_sxtb16_ror8(wv);                                                             \
-        s10 = __smlad(we, y0, s10);                                                           \
-        s11 = __smlad(we, y1, s11);                                                           \
-    } while (0)
-    int32_t n = k >> 3; /* two groups per iteration: the loop overhead is paid once per 32 MACs */
-    while (n--) {
-        MCU_CONV_GROUP();
-        MCU_CONV_GROUP();
+    const int8_t *end = src + (n & ~15);
+    while (src != end) {
+        const int32_t a = mcu_read_s8x4(src), b = mcu_read_s8x4(src + 4);
+        const int32_t c = mcu_read_s8x4(src + 8), d = mcu_read_s8x4(src + 12);
+        src += 16;
+        mcu_write_s16x2(dst, __sxtab16(off2, a));
+        mcu_write_s16x2(dst + 2, mcu_sxtab16_ror8(off2, a));
+        mcu_write_s16x2(dst + 8, __sxtab16(off2, b));
+        mcu_write_s16x2(dst + 10, mcu_sxtab16_ror8(off2, b));
+        mcu_write_s16x2(dst + 16, __sxtab16(off2, c));
+        mcu_write_s16x2(dst + 18, mcu_sxtab16_ror8(off2, c));
+        mcu_write_s16x2(dst + 24, __sxtab16(off2, d));
+        mcu_write_s16x2(dst + 26, mcu_sxtab16_ror8(off2, d));
+        dst += 32;
     }
-    if (k & 4)
-        MCU_CONV_GROUP();
-#undef MCU_CONV_GROUP
-    for (int32_t i = 0; i < (k & 3); ++i) {
-        s00 += w[i] * c[i];
-        s01 += w[i] * c[4 + i];
-        s10 += w[k + i] * c[i];
-        s11 += w[k + i] * c[4 + i];
+    for (n &= 15; n > 0; n -= 4, src += 4, dst += 8) {
+        const int32_t a = mcu_read_s8x4(src);
+        mcu_write_s16x2(dst, __sxtab16(off2, a));
+        mcu_write_s16x2(dst + 2, mcu_sxtab16_ror8(off2, a));
     }
-    acc[0] = s00;
-    acc[1] = s01;
-    acc[2] = s10;
-    acc[3] = s11;
 }
 
-/* One output channel against one (interleaved) column. */
-static int32_t mcu_conv_1x1(const int8_t *w, int32_t k, const int16_t *c, int32_t s)
+/* n padding taps (n % 4 == 0): zero after the offset. */
+static inline void mcu_conv_zero(int16_t *dst, int32_t n)
 {
-    for (int32_t i = 0; i < (k >> 2); ++i, w += 4, c += 8) {
-        const int32_t a = mcu_read_s8x4(w);
-        s = __smlad(__sxtb16(a), mcu_read_s16x2(c), s);
-        s = __smlad(mcu_sxtb16_ror8(a), mcu_read_s16x2(c + 2), s);
+    for (; n > 0; n -= 4, dst += 8) {
+        mcu_write_s16x2(dst, 0);
+        mcu_write_s16x2(dst + 2, 0);
     }
-    for (int32_t i = 0; i < (k & 3); ++i)
-        s += w[i] * c[i];
-    return s;
 }
 
-/* Gathers the window of output pixel (oy, ox) into column j of the interleaved pair. */
-static void mcu_conv_im2col(const mcu_conv_params *p, const mcu_dims *in_d, const int8_t *in_b,
-                            const mcu_dims *f_d, int32_t oy, int32_t ox, int16_t *cols,
-                            int32_t j, int8_t *stage)
+/* Gathers the window of output pixel (oy, ox) into the column at col (= cols + 4 * j): tap k
+ * of group g = k / 4 at col[8g + ...]; the k % 4 tail taps in plain order after the groups. */
+static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16_t *col)
 {
-    const int32_t ch = in_d->c, k = f_d->h * f_d->w * ch, off2 = mcu_dup16(p->input_offset);
-    const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
-    int16_t *col = cols + 4 * j;
-    int32_t pos = 0;
-    for (int32_t ky = 0; ky < f_d->h; ++ky) {
-        const int32_t y = y0 + ky * p->dilation.h;
-        for (int32_t kx = 0; kx < f_d->w; ++kx, pos += ch) {
-            const int32_t x = x0 + kx * p->dilation.w;
-            const int inside = y >= 0 && y < in_d->h && x >= 0 && x < in_d->w;
-            const int8_t *src = in_b + (y * in_d->w + x) * ch;
-            if (stage) { /* C % 4 != 0: stage int8, padding = zero point (becomes 0) */
-                for (int32_t i = 0; i < ch; ++i)
-                    stage[pos + i] = inside ? src[i] : (int8_t)(-p->input_offset);
-            } else if (inside) {
-                mcu_s8_to_s16_reordered(src, col + 2 * pos, ch, off2, 8);
+    const int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+    const int32_t ch = g->ch, k_w = g->k_w, run = g->run;
+    if (!g->stage) { /* C % 4 == 0: every tap is whole groups */
+        const int x_inside = g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w;
+        const int8_t *src = g->in_b + y0 * g->row + x0 * ch;
+        const int32_t step = g->dil_h * g->row, off2 = g->off2;
+        if (x_inside && y0 >= 0 && y0 + (g->k_h - 1) * g->dil_h < g->in_h) {
+            for (int32_t ky = g->k_h; ky > 0; --ky, src += step, col += 2 * run)
+                mcu_conv_widen(src, col, run, off2); /* interior: one run per window row */
+            return;
+        }
+        for (int32_t ky = 0; ky < g->k_h; ++ky, src += step, col += 2 * run) {
+            const int32_t y = y0 + ky * g->dil_h;
+            if (y < 0 || y >= g->in_h) {
+                mcu_conv_zero(col, run);
+            } else if (x_inside) {
+                mcu_conv_widen(src, col, run, off2);
             } else {
-                for (int32_t g = 0; g < ch; g += 4)
-                    memset(col + 2 * (pos + g), 0, 4 * sizeof(int16_t));
+                for (int32_t kx = 0; kx < k_w; ++kx) {
+                    const int32_t x = x0 + kx * g->dil_w;
+                    if (x >= 0 && x < g->in_w)
+                        mcu_conv_widen(src + kx * g->dil_w * ch, col + 2 * kx * ch, ch, off2);
+                    else
+                        mcu_conv_zero(col + 2 * kx * ch, ch);
+                }
+            }
+        }
+        return;
+    }
+    /* C % 4 != 0: stage the window as int8 (padding = the zero point, 0 after the offset) */
+    const int8_t zp = (int8_t)(-g->in_off);
+    const int32_t k4 = g->k & ~3;
+    int8_t *s = g->stage;
+    for (int32_t ky = 0; ky < g->k_h; ++ky) {
+        const int32_t y = y0 + ky * g->dil_h;
+        for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
+            const int32_t x = x0 + kx * g->dil_w;
+            if (y >= 0 && y < g->in_h && x >= 0 && x < g->in_w) {
+                const int8_t *src = g->in_b + y * g->row + x * ch;
+                for (int32_t i = 0; i < ch; ++i)
+                    s[i] = src[i];
+            } else {
+                for (int32_t i = 0; i < ch; ++i)
+                    s[i] = zp;
             }
         }
     }
-    if (stage) {
-        mcu_s8_to_s16_reordered(stage, col, k & ~3, off2, 8);
-        for (int32_t i = k & ~3; i < k; ++i)
-            col[(k & ~3) + i] = (int16_t)(stage[i] + p->input_offset);
+    mcu_conv_widen(g->stage, col, k4, g->off2);
+    for (int32_t i = 0; i < (g->k & 3); ++i)
+        col[2 * k4 + i] = (int16_t)(g->stage[k4 + i] + g->in_off);
+}
+
+/* One group of 4 taps for two channels (weights wa at w0, wb at w1) and two pixels (column
+ * words at c: even halves at 0 and 4, odd at 2 and 6 int16). */
+#define MCU_CONV_2X2(w0, w1, c)                                                               \
+    do {                                                                                      \
+        int32_t wb_ = mcu_read_s8x4(w1), wa_ = mcu_read_s8x4(w0);                             \
+        int32_t x0_ = mcu_read_s16x2(c), x1_ = mcu_read_s16x2((c) + 4);                      \
+        int32_t t_ = __sxtb16(wa_);                                                           \
+        s00 = __smlad(t_, x0_, s00);                                                          \
+        s01 = __smlad(t_, x1_, s01);                                                          \
+        t_ = __sxtb16(wb_);                                                                   \
+        s10 = __smlad(t_, x0_, s10);                                                          \
+        s11 = __smlad(t_, x1_, s11);                                                          \
+        x0_ = mcu_read_s16x2((c) + 2);                                                        \
+        x1_ = mcu_read_s16x2((c) + 6);                                                       \
+        wa_ = mcu_sxtb16_ror8(wa_);                                                           \
+        s00 = __smlad(wa_, x0_, s00);                                                         \
+        s01 = __smlad(wa_, x1_, s01);                                                         \
+        wb_ = mcu_sxtb16_ror8(wb_);                                                           \
+        s10 = __smlad(wb_, x0_, s10);                                                         \
+        s11 = __smlad(wb_, x1_, s11);                                                         \
+    } while (0)
+
+/* The same for one channel. */
+#define MCU_CONV_1X2(w0, c)                                                                   \
+    do {                                                                                      \
+        int32_t wa_ = mcu_read_s8x4(w0);                                                      \
+        int32_t x0_ = mcu_read_s16x2(c), x1_ = mcu_read_s16x2((c) + 4);                      \
+        int32_t t_ = __sxtb16(wa_);                                                           \
+        s00 = __smlad(t_, x0_, s00);                                                          \
+        s01 = __smlad(t_, x1_, s01);                                                          \
+        x0_ = mcu_read_s16x2((c) + 2);                                                        \
+        x1_ = mcu_read_s16x2((c) + 6);                                                       \
+        wa_ = mcu_sxtb16_ror8(wa_);                                                           \
+        s00 = __smlad(wa_, x0_, s00);                                                         \
+        s01 = __smlad(wa_, x1_, s01);                                                         \
+    } while (0)
+
+#define MCU_CONV_CHUNK 32 /* output channels per MAC pass: 2 x 32 int32 accumulators on the stack */
+
+/* The accumulators of output channels [0, n) for both pixels: acc[oc] (first pixel) and
+ * acc[MCU_CONV_CHUNK + oc] (second). The schedulers are off so that the loads stay grouped
+ * as written (GCC otherwise interleaves them with the SMLADs, and a load after an SMLAD does
+ * not pipeline); the k loop keeps 13 values in registers and spills nothing. */
+__attribute__((noinline, optimize("no-schedule-insns", "no-schedule-insns2"))) static void
+mcu_conv_mac(const int8_t *w, int32_t k, const int16_t *cols, int32_t n, const int32_t *bias,
+             int32_t *acc)
+{
+    const int16_t *c16 = cols + 2 * (k & ~15); /* end of the 16-tap steps */
+    int32_t oc = 0;
+    for (; oc + 1 < n; oc += 2, w += 2 * k, acc += 2) {
+        int32_t s00 = 0, s10 = 0;
+        if (bias) {
+            s00 = bias[oc];
+            s10 = bias[oc + 1];
+        }
+        int32_t s01 = s00, s11 = s10;
+        const int8_t *w0 = w, *w1 = w + k;
+        const int16_t *c = cols;
+        while (c != c16) {
+            MCU_CONV_2X2(w0, w1, c);
+            MCU_CONV_2X2(w0 + 4, w1 + 4, c + 8);
+            MCU_CONV_2X2(w0 + 8, w1 + 8, c + 16);
+            MCU_CONV_2X2(w0 + 12, w1 + 12, c + 24);
+            w0 += 16;
+            w1 += 16;
+            c += 32;
+        }
+        if (k & 15) {
+            for (int32_t i = (k >> 2) & 3; i > 0; --i) {
+                MCU_CONV_2X2(w0, w1, c);
+                w0 += 4;
+                w1 += 4;
+                c += 8;
+            }
+            for (int32_t i = 0; i < (k & 3); ++i) {
+                s00 += w0[i] * c[i];
+                s01 += w0[i] * c[4 + i];
+                s10 += w1[i] * c[i];
+                s11 += w1[i] * c[4 + i];
+            }
+        }
+        acc[0] = s00;
+        acc[1] = s10;
+        acc[MCU_CONV_CHUNK] = s01;
+        acc[MCU_CONV_CHUNK + 1] = s11;
     }
+    if (oc < n) { /* odd channel count: the last channel alone */
+        int32_t s00 = bias ? bias[oc] : 0, s01 = s00;
+        const int16_t *c = cols;
+        for (int32_t i = k >> 2; i > 0; --i) {
+            MCU_CONV_1X2(w, c);
+            w += 4;
+            c += 8;
+        }
+        for (int32_t i = 0; i < (k & 3); ++i) {
+            s00 += w[i] * c[i];
+            s01 += w[i] * c[4 + i];
+        }
+        acc[0] = s00;
+        acc[MCU_CONV_CHUNK] = s01;
+    }
+}
+
+typedef struct {
+    int32_t out_off, lo, hi;
+} mcu_conv_out;
+
+/* Requantizes n channels of both pixels with the constants rq[i * rq_step] (right shifts
+ * only when fast; else any shift). */
+static void mcu_conv_store(const int32_t *acc, int32_t n, const mcu_rq *rq, int32_t rq_step,
+                           int fast, const mcu_conv_out *o, int8_t *out0, int8_t *out1)
+{
+    const int32_t out_off = o->out_off, lo = o->lo, hi = o->hi;
+    if (fast) {
+        for (int32_t i = 0; i < n; ++i, rq += rq_step) {
+            out0[i] = (int8_t)mcu_rq_clamp(mcu_rq_right(acc[i], rq) + out_off, lo, hi);
+            out1[i] = (int8_t)mcu_rq_clamp(mcu_rq_right(acc[MCU_CONV_CHUNK + i], rq) + out_off,
+                                           lo, hi);
+        }
+        return;
+    }
+    for (int32_t i = 0; i < n; ++i, rq += rq_step) {
+        out0[i] = mcu_rq_out(acc[i], rq, out_off, lo, hi);
+        out1[i] = mcu_rq_out(acc[MCU_CONV_CHUNK + i], rq, out_off, lo, hi);
+    }
+}
+
+/* The requantization constants of channels [c0, c0 + n) (one entry when per tensor); *fast
+ * tells whether every shift is a right shift. Returns the step between entries. */
+static int32_t mcu_conv_rq(const mcu_quant_params *quant, int32_t c0, int32_t n, mcu_rq *rq,
+                           int *fast)
+{
+    if (!quant->per_channel) {
+        c0 = 0;
+        n = 1;
+    }
+    int all_right = 1;
+    for (int32_t i = 0; i < n; ++i) {
+        mcu_rq_init(rq + i, quant->multiplier[c0 + i], quant->shift[c0 + i]);
+        all_right &= rq[i].rm1 >= 0;
+    }
+    *fast = all_right;
+    return quant->per_channel ? 1 : 0;
 }
 
 mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
@@ -145,47 +300,62 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
         return st;
     const int32_t col = mcu_conv_col_len(filter_dims);
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c;
-    const int32_t out_c = filter_dims->n, pixels = output_dims->h * output_dims->w;
+    const int32_t out_c = filter_dims->n, out_w = output_dims->w;
+    const int32_t pixels = output_dims->h * out_w;
     int16_t *cols = (int16_t *)scratch;
-    int8_t *stage = (input_dims->c & 3) ? (int8_t *)(cols + 2 * col) : 0;
-    const int32_t *mult = quant->multiplier, *shift = quant->shift;
-    const int32_t per_ch = quant->per_channel ? 1 : 0, out_off = params->output_offset;
-    const int32_t lo = params->activation.min, hi = params->activation.max;
+    mcu_conv_geo g;
+    g.stage = (input_dims->c & 3) ? (int8_t *)(cols + 2 * col) : 0;
+    g.in_h = input_dims->h;
+    g.in_w = input_dims->w;
+    g.ch = input_dims->c;
+    g.k_h = filter_dims->h;
+    g.k_w = filter_dims->w;
+    g.run = g.k_w * g.ch;
+    g.row = g.in_w * g.ch;
+    g.k = k;
+    g.stride_h = params->stride.h;
+    g.stride_w = params->stride.w;
+    g.pad_h = params->padding.h;
+    g.pad_w = params->padding.w;
+    g.dil_h = params->dilation.h;
+    g.dil_w = params->dilation.w;
+    g.in_off = params->input_offset;
+    g.off2 = mcu_dup16(params->input_offset);
+    int32_t acc[2 * MCU_CONV_CHUNK];
+    mcu_rq rq[MCU_CONV_CHUNK];
+    int fast;
+    int32_t rq_step =
+        mcu_conv_rq(quant, 0, out_c < MCU_CONV_CHUNK ? out_c : MCU_CONV_CHUNK, rq, &fast);
+    mcu_conv_out o;
+    o.out_off = params->output_offset;
+    o.lo = params->activation.min;
+    o.hi = params->activation.max;
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
-        const int8_t *in_b = input + b * input_dims->h * input_dims->w * input_dims->c;
+        g.in_b = input + b * g.in_h * g.row;
+        int8_t *out_b = output + b * pixels * out_c;
         int32_t oy = 0, ox = 0;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
-            for (int32_t j = 0; j < 1 + two; ++j) {
-                mcu_conv_im2col(params, input_dims, in_b, filter_dims, oy, ox, cols, j, stage);
-                if (++ox == output_dims->w) {
+            mcu_conv_im2col(&g, oy, ox, cols);
+            if (!two) /* the last pixel alone: computed twice, stored once */
+                mcu_conv_im2col(&g, oy, ox, cols + 4);
+            for (int32_t j = 0; j <= two; ++j) {
+                if (j)
+                    mcu_conv_im2col(&g, oy, ox, cols + 4);
+                if (++ox == out_w) {
                     ox = 0;
                     ++oy;
                 }
             }
-            int8_t *out0 = output + (b * pixels + px) * out_c, *out1 = out0 + out_c;
-            const int8_t *w = filter;
-            int32_t oc = 0;
-            for (; two && oc + 1 < out_c; oc += 2, w += 2 * k) {
-                int32_t acc[4];
-                acc[0] = acc[1] = bias ? bias[oc] : 0;
-                acc[2] = acc[3] = bias ? bias[oc + 1] : 0;
-                mcu_conv_2x2(w, k, cols, acc);
-                const int32_t m0 = mult[oc * per_ch], s0 = shift[oc * per_ch];
-                const int32_t m1 = mult[(oc + 1) * per_ch], s1 = shift[(oc + 1) * per_ch];
-                out0[oc] = mcu_output_s8(acc[0], m0, s0, out_off, lo, hi);
-                out1[oc] = mcu_output_s8(acc[1], m0, s0, out_off, lo, hi);
-                out0[oc + 1] = mcu_output_s8(acc[2], m1, s1, out_off, lo, hi);
-                out1[oc + 1] = mcu_output_s8(acc[3], m1, s1, out_off, lo, hi);
-            }
-            for (; oc < out_c; ++oc, w += k) {
-                const int32_t b0 = bias ? bias[oc] : 0;
-                const int32_t m0 = mult[oc * per_ch], s0 = shift[oc * per_ch];
-                out0[oc] = mcu_output_s8(mcu_conv_1x1(w, k, cols, b0), m0, s0, out_off, lo, hi);
-                if (two)
-                    out1[oc] = mcu_output_s8(mcu_conv_1x1(w, k, cols + 4, b0), m0, s0, out_off,
-                                             lo, hi);
+            /* a lone last pixel: its twin is the same pixel, stored twice to the same place */
+            int8_t *out0 = out_b + px * out_c, *out1 = two ? out0 + out_c : out0;
+            for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_CHUNK) {
+                const int32_t n = out_c - c0 < MCU_CONV_CHUNK ? out_c - c0 : MCU_CONV_CHUNK;
+                if (out_c > MCU_CONV_CHUNK) /* else computed once above */
+                    rq_step = mcu_conv_rq(quant, c0, n, rq, &fast);
+                mcu_conv_mac(filter + c0 * k, k, cols, n, bias ? bias + c0 : 0, acc);
+                mcu_conv_store(acc, n, rq, rq_step, fast, &o, out0 + c0, out1 + c0);
             }
         }
     }
