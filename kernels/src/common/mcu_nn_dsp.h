@@ -127,4 +127,26 @@ static inline int8_t mcu_rq_out(int32_t acc, const mcu_rq *q, int32_t offset, in
     return (int8_t)mcu_rq_clamp(mcu_rq_apply(acc, q) + offset, lo, hi);
 }
 
+/* A cheaper form for right shifts r in [2, 23] (real models: r is about 5 to 12): the
+ * rounding term 2^(30+r) and the output offset are folded into one constant
+ * c = 2^(r-2) + offset * 2^(r-1), so that
+ *   requantize(x) + offset = (x*m + 2^30 - [x<0]*2^31 + c*2^32) >> (31 + r)
+ * (adding offset * 2^(31+r) commutes with the floor). The high word stays within int32:
+ * |floor(x*m / 2^32)| <= 2^30 and |c| < 2^30 for r <= 23. Five instructions. */
+static inline int mcu_rqf_ok(int32_t shift)
+{
+    return shift <= -2 && shift >= -23;
+}
+static inline int32_t mcu_rqf_const(int32_t shift, int32_t offset)
+{
+    const int32_t rm1 = -shift - 1;
+    return (1 << (rm1 - 1)) + (int32_t)((uint32_t)offset << rm1);
+}
+static inline int32_t mcu_rqf(int32_t x, int32_t m, int32_t c, int32_t rm1)
+{
+    const uint64_t v = (((uint64_t)(uint32_t)c << 32) | 0x40000000u) - ((uint32_t)x & 0x80000000u);
+    const int64_t t = (int64_t)v + (int64_t)x * m;
+    return (int32_t)(t >> 32) >> rm1;
+}
+
 #endif /* MCU_NN_DSP_H */
