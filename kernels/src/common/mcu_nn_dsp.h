@@ -127,26 +127,47 @@ static inline int8_t mcu_rq_out(int32_t acc, const mcu_rq *q, int32_t offset, in
     return (int8_t)mcu_rq_clamp(mcu_rq_apply(acc, q) + offset, lo, hi);
 }
 
-/* A cheaper form for right shifts r in [2, 23] (real models: r is about 5 to 12): the
- * rounding term 2^(30+r) and the output offset are folded into one constant
- * c = 2^(r-2) + offset * 2^(r-1), so that
- *   requantize(x) + offset = (x*m + 2^30 - [x<0]*2^31 + c*2^32) >> (31 + r)
- * (adding offset * 2^(31+r) commutes with the floor). The high word stays within int32:
- * |floor(x*m / 2^32)| <= 2^30 and |c| < 2^30 for r <= 23. Five instructions. */
-static inline int mcu_rqf_ok(int32_t shift)
+/* Rd = Ra + floor((Rn * Rm + 2^31) / 2^32): SMMLAR, which ACLE does not spell. */
+static inline int32_t mcu_smmlar(int32_t a, int32_t b, int32_t acc)
 {
-    return shift <= -2 && shift >= -23;
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
 }
-static inline int32_t mcu_rqf_const(int32_t shift, int32_t offset)
+
+/* The output stage in its cheapest exact form, for a right shift r in [1, 23] and an
+ * accumulator |x| <= 2^29 (the kernels check both once per call): with
+ * a = 2^(r-1) + offset * 2^r,
+ *   requantize(x) + offset = (SMMLAR(2x, m, a) + (2x >> 31)) >> r.
+ * SMMLAR(2x, m, a) = a + floor((2x*m + 2^31) / 2^32) = a + SRDHM(x, m) (see mcu_srdhm);
+ * RoundingDivideByPOT(s, r) = floor((s + 2^(r-1) - [s<0]) / 2^r), where [s<0] may be
+ * replaced by [x<0] (x<0 with s = 0 gives 0 either way); adding offset * 2^r before the shift
+ * adds offset after it. Nothing overflows: |SRDHM| <= 2^29, |a| <= 2^30 + 2^22.
+ * Four instructions (LSL, SMMLAR, ADD with ASR #31, ASR) where mcu_rq_right needs five and
+ * an ADD for the offset. */
+typedef struct {
+    int32_t m, a, r;
+} mcu_rq2;
+
+#define MCU_RQ2_MAX_ACC (1 << 29)
+
+static inline int mcu_rq2_ok(int32_t shift)
 {
-    const int32_t rm1 = -shift - 1;
-    return (1 << (rm1 - 1)) + (int32_t)((uint32_t)offset << rm1);
+    return shift <= -1 && shift >= -23;
 }
-static inline int32_t mcu_rqf(int32_t x, int32_t m, int32_t c, int32_t rm1)
+
+static inline void mcu_rq2_init(mcu_rq2 *q, int32_t multiplier, int32_t shift, int32_t offset)
 {
-    const uint64_t v = (((uint64_t)(uint32_t)c << 32) | 0x40000000u) - ((uint32_t)x & 0x80000000u);
-    const int64_t t = (int64_t)v + (int64_t)x * m;
-    return (int32_t)(t >> 32) >> rm1;
+    const int32_t r = -shift;
+    q->m = multiplier;
+    q->a = (1 << (r - 1)) + (int32_t)((uint32_t)offset << r);
+    q->r = r;
+}
+
+static inline int32_t mcu_rq2_apply(int32_t x, const mcu_rq2 *q)
+{
+    const int32_t x2 = (int32_t)((uint32_t)x << 1);
+    return (mcu_smmlar(x2, q->m, q->a) + (x2 >> 31)) >> q->r;
 }
 
 #endif /* MCU_NN_DSP_H */

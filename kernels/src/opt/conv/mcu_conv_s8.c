@@ -28,6 +28,8 @@ static int32_t mcu_conv_col_len(const mcu_dims *f)
     return (f->h * f->w * f->c + 3) & ~3; /* int16 entries per column, 4-aligned */
 }
 
+#define MCU_CONV_CHUNK 32 /* output channels whose requantization constants sit on the stack */
+
 int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims)
 {
     if (filter_dims->c != input_dims->c)
@@ -137,6 +139,60 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
         col[2 * k4 + i] = (int16_t)(g->stage[k4 + i] + g->in_off);
 }
 
+/* Both pixels of a pair whose windows lie inside the input in the same rows (C % 4 == 0,
+ * dilation.w == 1): per window row, two runs of KW*C bytes (the second d bytes after the
+ * first) widened into the interleaved columns, four groups of each per step (two at a time:
+ * four loads back to back, eight SXTAB16, eight single-cycle stores). Returns 0 (nothing
+ * done) when the pair is not such a pair. */
+static int mcu_conv_im2col_pair(const mcu_conv_geo *g, int32_t oy, int32_t ox0, int32_t ox1,
+                                int16_t *cols)
+{
+    const int32_t y0 = oy * g->stride_h - g->pad_h;
+    const int32_t x0 = ox0 * g->stride_w - g->pad_w, x1 = ox1 * g->stride_w - g->pad_w;
+    if (g->stage || g->dil_w != 1 || x0 < 0 || x1 < x0 || x1 + g->k_w > g->in_w || y0 < 0 ||
+        y0 + (g->k_h - 1) * g->dil_h >= g->in_h)
+        return 0;
+    const int32_t run = g->run, d = (x1 - x0) * g->ch, step = g->dil_h * g->row;
+    const int32_t off2 = g->off2;
+    const int8_t *src = g->in_b + y0 * g->row + x0 * g->ch;
+    int32_t *dst = (int32_t *)cols; /* group by group: (p0 even, p0 odd, p1 even, p1 odd) */
+    for (int32_t ky = g->k_h; ky > 0; --ky, src += step) {
+        const int8_t *p = src, *end = src + (run & ~15);
+        while (p != end) {
+            const int32_t a = mcu_read_s8x4(p), b = mcu_read_s8x4(p + 4);
+            const int32_t e = mcu_read_s8x4(p + d), f = mcu_read_s8x4(p + d + 4);
+            dst[0] = __sxtab16(off2, a);
+            dst[1] = mcu_sxtab16_ror8(off2, a);
+            dst[2] = __sxtab16(off2, e);
+            dst[3] = mcu_sxtab16_ror8(off2, e);
+            dst[4] = __sxtab16(off2, b);
+            dst[5] = mcu_sxtab16_ror8(off2, b);
+            dst[6] = __sxtab16(off2, f);
+            dst[7] = mcu_sxtab16_ror8(off2, f);
+            const int32_t a2 = mcu_read_s8x4(p + 8), b2 = mcu_read_s8x4(p + 12);
+            const int32_t e2 = mcu_read_s8x4(p + d + 8), f2 = mcu_read_s8x4(p + d + 12);
+            p += 16;
+            dst[8] = __sxtab16(off2, a2);
+            dst[9] = mcu_sxtab16_ror8(off2, a2);
+            dst[10] = __sxtab16(off2, e2);
+            dst[11] = mcu_sxtab16_ror8(off2, e2);
+            dst[12] = __sxtab16(off2, b2);
+            dst[13] = mcu_sxtab16_ror8(off2, b2);
+            dst[14] = __sxtab16(off2, f2);
+            dst[15] = mcu_sxtab16_ror8(off2, f2);
+            dst += 16;
+        }
+        for (int32_t i = run & 15; i > 0; i -= 4, p += 4, dst += 4) {
+            const int32_t a = mcu_read_s8x4(p), e = mcu_read_s8x4(p + d);
+            dst[0] = __sxtab16(off2, a);
+            dst[1] = mcu_sxtab16_ror8(off2, a);
+            dst[2] = __sxtab16(off2, e);
+            dst[3] = mcu_sxtab16_ror8(off2, e);
+        }
+    }
+    return 1;
+}
+
 /* One group of 4 taps for two channels (weights wa at w0, wb at w1) and two pixels (column
  * words at c: even halves at 0 and 4, odd at 2 and 6 int16). */
 #define MCU_CONV_2X2(w0, w1, c)                                                               \
@@ -174,17 +230,135 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
         s01 = __smlad(wa_, x1_, s01);                                                         \
     } while (0)
 
-#define MCU_CONV_CHUNK 32 /* output channels per MAC pass: 2 x 32 int32 accumulators on the stack */
+/* The k loop of two channels (weight rows w, w + k) against both columns: s00, s01 (first
+ * channel, pixels 0 and 1), s10, s11 (second), which hold the bias on entry. 16 taps per
+ * step while they last (c16: the end of those steps), then groups of 4, then k % 4. */
+#define MCU_CONV_PAIR(w, k, cols, c16)                                                       \
+    do {                                                                                      \
+        const int8_t *w0 = (w), *w1 = (w) + (k);                                              \
+        const int16_t *c = (cols);                                                            \
+        while (c != (c16)) {                                                                  \
+            MCU_CONV_2X2(w0, w1, c);                                                          \
+            MCU_CONV_2X2(w0 + 4, w1 + 4, c + 8);                                              \
+            MCU_CONV_2X2(w0 + 8, w1 + 8, c + 16);                                             \
+            MCU_CONV_2X2(w0 + 12, w1 + 12, c + 24);                                           \
+            w0 += 16;                                                                         \
+            w1 += 16;                                                                         \
+            c += 32;                                                                          \
+        }                                                                                     \
+        if ((k) & 15) {                                                                       \
+            for (int32_t i_ = ((k) >> 2) & 3; i_ > 0; --i_) {                                 \
+                MCU_CONV_2X2(w0, w1, c);                                                      \
+                w0 += 4;                                                                      \
+                w1 += 4;                                                                      \
+                c += 8;                                                                       \
+            }                                                                                 \
+            for (int32_t i_ = 0; i_ < ((k) & 3); ++i_) {                                      \
+                s00 += w0[i_] * c[i_];                                                        \
+                s01 += w0[i_] * c[4 + i_];                                                    \
+                s10 += w1[i_] * c[i_];                                                        \
+                s11 += w1[i_] * c[4 + i_];                                                    \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
 
-/* The accumulators of output channels [0, n) for both pixels: acc[oc] (first pixel) and
- * acc[MCU_CONV_CHUNK + oc] (second). The schedulers are off so that the loads stay grouped
- * as written (GCC otherwise interleaves them with the SMLADs, and a load after an SMLAD does
- * not pipeline); the k loop keeps 13 values in registers and spills nothing. */
+/* The same for one channel (an odd channel count's last). */
+#define MCU_CONV_SINGLE(w, k, cols)                                                           \
+    do {                                                                                      \
+        const int8_t *w0 = (w);                                                               \
+        const int16_t *c = (cols);                                                            \
+        for (int32_t i_ = (k) >> 2; i_ > 0; --i_) {                                           \
+            MCU_CONV_1X2(w0, c);                                                              \
+            w0 += 4;                                                                          \
+            c += 8;                                                                           \
+        }                                                                                     \
+        for (int32_t i_ = 0; i_ < ((k) & 3); ++i_) {                                          \
+            s00 += w0[i_] * c[i_];                                                            \
+            s01 += w0[i_] * c[4 + i_];                                                        \
+        }                                                                                     \
+    } while (0)
+
+/* Requantizes, clamps and stores a 2x2 block: s00, s01 (channel 0, pixels 0 and 1) with q[0],
+ * s10, s11 (channel 1) with q[1] (mcu_rq2), lohi = {lo4, hi4} the activation range as four
+ * packed bytes; two bytes (channels 0, 1) to o0 and two to o1. Per output LSL, SMMLAR, ADD,
+ * ASR, SSAT; the four bytes packed (BFI) and clamped at once (SSUB8/SEL); 2 STRH. About 40
+ * cycles where the C output stage took about 100 (GCC spills around the block loop). */
+static inline __attribute__((always_inline)) void
+mcu_conv_out2x2(int32_t s00, int32_t s01, int32_t s10, int32_t s11, const mcu_rq2 *q,
+                const uint32_t *lohi, int8_t *o0, int8_t *o1)
+{
+    int32_t m, a, r, t;
+#define MCU_CONV_ASM_RQ(s)                                                                    \
+    "lsl %[" #s "], %[" #s "], #1\n\t"                                                        \
+    "smmlar %[t], %[" #s "], %[m], %[a]\n\t"                                                  \
+    "add %[t], %[t], %[" #s "], asr #31\n\t"                                                  \
+    "asr %[" #s "], %[t], %[r]\n\t"                                                           \
+    "ssat %[" #s "], #8, %[" #s "]\n\t"
+    __asm__ volatile("ldr %[m], [%[q]]\n\t"
+            "ldr %[a], [%[q], #4]\n\t"
+            "ldr %[r], [%[q], #8]\n\t" MCU_CONV_ASM_RQ(s00) MCU_CONV_ASM_RQ(s01)
+            "ldr %[m], [%[q], #12]\n\t"
+            "ldr %[a], [%[q], #16]\n\t"
+            "ldr %[r], [%[q], #20]\n\t" MCU_CONV_ASM_RQ(s10) MCU_CONV_ASM_RQ(s11)
+            "bfi %[s00], %[s10], #8, #8\n\t"
+            "bfi %[s00], %[s01], #16, #8\n\t"
+            "bfi %[s00], %[s11], #24, #8\n\t"
+            "ldr %[m], [%[lh]]\n\t"
+            "ldr %[a], [%[lh], #4]\n\t"
+            "ssub8 %[t], %[s00], %[m]\n\t"
+            "sel %[s00], %[s00], %[m]\n\t"
+            "ssub8 %[t], %[s00], %[a]\n\t"
+            "sel %[s00], %[a], %[s00]\n\t"
+            "strh %[s00], [%[o0]]\n\t"
+            "lsr %[s00], %[s00], #16\n\t"
+            "strh %[s00], [%[o1]]"
+            : [s00] "+&r"(s00), [s01] "+&r"(s01), [s10] "+&r"(s10), [s11] "+&r"(s11),
+              [m] "=&r"(m), [a] "=&r"(a), [r] "=&r"(r), [t] "=&r"(t)
+            : [q] "r"(q), [lh] "r"(lohi), [o0] "r"(o0), [o1] "r"(o1)
+            : "cc", "memory");
+#undef MCU_CONV_ASM_RQ
+}
+
+/* Output channels [0, n) of both pixels, requantized with q (mcu_rq2: channels 2i, 2i + 1
+ * at q[i * q_step], q[i * q_step + 1]; q_step 0 for per-tensor with q[0] == q[1]) and stored
+ * to o0 and o1. The schedulers are off so that
+ * the loads of the k loop stay grouped as written (GCC otherwise interleaves them with the
+ * SMLADs, and a load after an SMLAD does not pipeline); the k loop keeps 13 values in
+ * registers and spills nothing. */
+__attribute__((noinline, optimize("no-schedule-insns", "no-schedule-insns2"))) static void
+mcu_conv_mac_out(const int8_t *w, int32_t k, const int16_t *cols, int32_t n,
+                 const int32_t *bias, const mcu_rq2 *q, int32_t q_step, const uint32_t *lohi,
+                 int8_t *o0, int8_t *o1)
+{
+    static const int32_t no_bias[2] = {0, 0};
+    const int32_t bias_step = bias ? 2 : 0;
+    const int32_t *b = bias ? bias : no_bias;
+    const int16_t *c16 = cols + 2 * (k & ~15); /* end of the 16-tap steps */
+    const int8_t *o0_end = o0 + (n & ~1);
+    for (; o0 != o0_end; w += 2 * k, o0 += 2, o1 += 2, q += q_step, b += bias_step) {
+        int32_t s00 = b[0], s10 = b[1];
+        int32_t s01 = s00, s11 = s10;
+        MCU_CONV_PAIR(w, k, cols, c16);
+        mcu_conv_out2x2(s00, s01, s10, s11, q, lohi, o0, o1);
+    }
+    if (n & 1) { /* odd channel count: the last channel alone */
+        int32_t s00 = b[0], s01 = s00;
+        MCU_CONV_SINGLE(w, k, cols);
+        const int32_t lo = (int8_t)lohi[0], hi = (int8_t)lohi[1];
+        *o0 = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s00, q), lo, hi);
+        *o1 = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s01, q), lo, hi);
+    }
+}
+
+#define MCU_CONV_GCHUNK 16 /* channels per pass of the general path (accumulators on the stack) */
+
+/* Any requantization: the accumulators of channels [0, n) to acc[oc] (first pixel) and
+ * acc[MCU_CONV_GCHUNK + oc] (second), for mcu_conv_store. */
 __attribute__((noinline, optimize("no-schedule-insns", "no-schedule-insns2"))) static void
 mcu_conv_mac(const int8_t *w, int32_t k, const int16_t *cols, int32_t n, const int32_t *bias,
              int32_t *acc)
 {
-    const int16_t *c16 = cols + 2 * (k & ~15); /* end of the 16-tap steps */
+    const int16_t *c16 = cols + 2 * (k & ~15);
     int32_t oc = 0;
     for (; oc + 1 < n; oc += 2, w += 2 * k, acc += 2) {
         int32_t s00 = 0, s10 = 0;
@@ -193,93 +367,51 @@ mcu_conv_mac(const int8_t *w, int32_t k, const int16_t *cols, int32_t n, const i
             s10 = bias[oc + 1];
         }
         int32_t s01 = s00, s11 = s10;
-        const int8_t *w0 = w, *w1 = w + k;
-        const int16_t *c = cols;
-        while (c != c16) {
-            MCU_CONV_2X2(w0, w1, c);
-            MCU_CONV_2X2(w0 + 4, w1 + 4, c + 8);
-            MCU_CONV_2X2(w0 + 8, w1 + 8, c + 16);
-            MCU_CONV_2X2(w0 + 12, w1 + 12, c + 24);
-            w0 += 16;
-            w1 += 16;
-            c += 32;
-        }
-        if (k & 15) {
-            for (int32_t i = (k >> 2) & 3; i > 0; --i) {
-                MCU_CONV_2X2(w0, w1, c);
-                w0 += 4;
-                w1 += 4;
-                c += 8;
-            }
-            for (int32_t i = 0; i < (k & 3); ++i) {
-                s00 += w0[i] * c[i];
-                s01 += w0[i] * c[4 + i];
-                s10 += w1[i] * c[i];
-                s11 += w1[i] * c[4 + i];
-            }
-        }
+        MCU_CONV_PAIR(w, k, cols, c16);
         acc[0] = s00;
         acc[1] = s10;
-        acc[MCU_CONV_CHUNK] = s01;
-        acc[MCU_CONV_CHUNK + 1] = s11;
+        acc[MCU_CONV_GCHUNK] = s01;
+        acc[MCU_CONV_GCHUNK + 1] = s11;
     }
-    if (oc < n) { /* odd channel count: the last channel alone */
+    if (oc < n) {
         int32_t s00 = bias ? bias[oc] : 0, s01 = s00;
-        const int16_t *c = cols;
-        for (int32_t i = k >> 2; i > 0; --i) {
-            MCU_CONV_1X2(w, c);
-            w += 4;
-            c += 8;
-        }
-        for (int32_t i = 0; i < (k & 3); ++i) {
-            s00 += w[i] * c[i];
-            s01 += w[i] * c[4 + i];
-        }
+        MCU_CONV_SINGLE(w, k, cols);
         acc[0] = s00;
-        acc[MCU_CONV_CHUNK] = s01;
+        acc[MCU_CONV_GCHUNK] = s01;
     }
 }
+#undef MCU_CONV_PAIR
+#undef MCU_CONV_SINGLE
+#undef MCU_CONV_2X2
+#undef MCU_CONV_1X2
 
-typedef struct {
-    int32_t out_off, lo, hi;
-} mcu_conv_out;
-
-/* Requantizes n channels of both pixels with the constants rq[i * rq_step] (right shifts
- * only when fast; else any shift). */
-static void mcu_conv_store(const int32_t *acc, int32_t n, const mcu_rq *rq, int32_t rq_step,
-                           int fast, const mcu_conv_out *o, int8_t *out0, int8_t *out1)
+/* Requantizes channels [c0, c0 + n) of both pixels (any shift) and stores them. */
+static void mcu_conv_store(const int32_t *acc, int32_t c0, int32_t n,
+                           const mcu_quant_params *quant, int32_t out_off, int32_t lo,
+                           int32_t hi, int8_t *out0, int8_t *out1)
 {
-    const int32_t out_off = o->out_off, lo = o->lo, hi = o->hi;
-    if (fast) {
-        for (int32_t i = 0; i < n; ++i, rq += rq_step) {
-            out0[i] = (int8_t)mcu_rq_clamp(mcu_rq_right(acc[i], rq) + out_off, lo, hi);
-            out1[i] = (int8_t)mcu_rq_clamp(mcu_rq_right(acc[MCU_CONV_CHUNK + i], rq) + out_off,
-                                           lo, hi);
-        }
-        return;
-    }
-    for (int32_t i = 0; i < n; ++i, rq += rq_step) {
-        out0[i] = mcu_rq_out(acc[i], rq, out_off, lo, hi);
-        out1[i] = mcu_rq_out(acc[MCU_CONV_CHUNK + i], rq, out_off, lo, hi);
+    const int32_t per_ch = quant->per_channel ? 1 : 0;
+    for (int32_t i = 0; i < n; ++i) {
+        mcu_rq q;
+        mcu_rq_init(&q, quant->multiplier[(c0 + i) * per_ch], quant->shift[(c0 + i) * per_ch]);
+        out0[c0 + i] = mcu_rq_out(acc[i], &q, out_off, lo, hi);
+        out1[c0 + i] = mcu_rq_out(acc[MCU_CONV_GCHUNK + i], &q, out_off, lo, hi);
     }
 }
 
-/* The requantization constants of channels [c0, c0 + n) (one entry when per tensor); *fast
- * tells whether every shift is a right shift. Returns the step between entries. */
-static int32_t mcu_conv_rq(const mcu_quant_params *quant, int32_t c0, int32_t n, mcu_rq *rq,
-                           int *fast)
+/* The mcu_rq2 constants of channels [c0, c0 + 32) (per tensor: rq[0] = rq[1], the pair
+ * every block reads). */
+static void mcu_conv_rq2(const mcu_quant_params *quant, int32_t c0, int32_t out_c,
+                         int32_t out_off, mcu_rq2 *rq)
 {
     if (!quant->per_channel) {
-        c0 = 0;
-        n = 1;
+        mcu_rq2_init(&rq[0], quant->multiplier[0], quant->shift[0], out_off);
+        rq[1] = rq[0];
+        return;
     }
-    int all_right = 1;
-    for (int32_t i = 0; i < n; ++i) {
-        mcu_rq_init(rq + i, quant->multiplier[c0 + i], quant->shift[c0 + i]);
-        all_right &= rq[i].rm1 >= 0;
-    }
-    *fast = all_right;
-    return quant->per_channel ? 1 : 0;
+    const int32_t n = out_c - c0 < MCU_CONV_CHUNK ? out_c - c0 : MCU_CONV_CHUNK;
+    for (int32_t i = 0; i < n; ++i)
+        mcu_rq2_init(&rq[i], quant->multiplier[c0 + i], quant->shift[c0 + i], out_off);
 }
 
 mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
@@ -321,15 +453,29 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
     g.dil_w = params->dilation.w;
     g.in_off = params->input_offset;
     g.off2 = mcu_dup16(params->input_offset);
-    int32_t acc[2 * MCU_CONV_CHUNK];
-    mcu_rq rq[MCU_CONV_CHUNK];
-    int fast;
-    int32_t rq_step =
-        mcu_conv_rq(quant, 0, out_c < MCU_CONV_CHUNK ? out_c : MCU_CONV_CHUNK, rq, &fast);
-    mcu_conv_out o;
-    o.out_off = params->output_offset;
-    o.lo = params->activation.min;
-    o.hi = params->activation.max;
+    const int32_t out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    const int32_t *shift = quant->shift;
+    const int32_t per_ch = quant->per_channel ? 1 : 0;
+
+    /* The fused output stage (mcu_rq2) needs right shifts of 1..23 and |accumulator| <= 2^29:
+     * |bias| + K * 128 * 255 bounds it. */
+    int fused = 1;
+    int32_t max_bias = 0;
+    for (int32_t c = 0; c < out_c; ++c) {
+        fused &= mcu_rq2_ok(shift[c * per_ch]);
+        const int32_t b = bias ? bias[c] : 0;
+        if (b > max_bias || -b > max_bias)
+            max_bias = b < 0 ? -b : b;
+    }
+    fused &= max_bias <= MCU_RQ2_MAX_ACC && k <= (MCU_RQ2_MAX_ACC - max_bias) / (128 * 255);
+    mcu_rq2 rq[MCU_CONV_CHUNK]; /* of channels [c0, c0 + 32): once per call if out_c <= 32 */
+    if (fused)
+        mcu_conv_rq2(quant, 0, out_c, out_off, rq);
+    uint32_t lohi[2];
+    lohi[0] = 0x01010101u * (uint8_t)lo;
+    lohi[1] = 0x01010101u * (uint8_t)hi;
+    int32_t acc[2 * MCU_CONV_GCHUNK];
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         g.in_b = input + b * g.in_h * g.row;
@@ -337,25 +483,41 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
         int32_t oy = 0, ox = 0;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
-            mcu_conv_im2col(&g, oy, ox, cols);
-            if (!two) /* the last pixel alone: computed twice, stored once */
-                mcu_conv_im2col(&g, oy, ox, cols + 4);
-            for (int32_t j = 0; j <= two; ++j) {
-                if (j)
-                    mcu_conv_im2col(&g, oy, ox, cols + 4);
-                if (++ox == out_w) {
+            if (two && ox + 1 < out_w && mcu_conv_im2col_pair(&g, oy, ox, ox + 1, cols)) {
+                ox += 2; /* both windows in one pass (the usual case) */
+                if (ox == out_w) {
                     ox = 0;
                     ++oy;
+                }
+            } else {
+                mcu_conv_im2col(&g, oy, ox, cols);
+                if (!two) /* the last pixel alone: computed twice, stored once */
+                    mcu_conv_im2col(&g, oy, ox, cols + 4);
+                for (int32_t j = 0; j <= two; ++j) {
+                    if (j)
+                        mcu_conv_im2col(&g, oy, ox, cols + 4);
+                    if (++ox == out_w) {
+                        ox = 0;
+                        ++oy;
+                    }
                 }
             }
             /* a lone last pixel: its twin is the same pixel, stored twice to the same place */
             int8_t *out0 = out_b + px * out_c, *out1 = two ? out0 + out_c : out0;
-            for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_CHUNK) {
-                const int32_t n = out_c - c0 < MCU_CONV_CHUNK ? out_c - c0 : MCU_CONV_CHUNK;
-                if (out_c > MCU_CONV_CHUNK) /* else computed once above */
-                    rq_step = mcu_conv_rq(quant, c0, n, rq, &fast);
+            if (fused) {
+                for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_CHUNK) {
+                    if (c0 > 0 || out_c > MCU_CONV_CHUNK)
+                        mcu_conv_rq2(quant, c0, out_c, out_off, rq);
+                    const int32_t n = out_c - c0 < MCU_CONV_CHUNK ? out_c - c0 : MCU_CONV_CHUNK;
+                    mcu_conv_mac_out(filter + c0 * k, k, cols, n, bias ? bias + c0 : 0, rq,
+                                     2 * per_ch, lohi, out0 + c0, out1 + c0);
+                }
+                continue;
+            }
+            for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_GCHUNK) {
+                const int32_t n = out_c - c0 < MCU_CONV_GCHUNK ? out_c - c0 : MCU_CONV_GCHUNK;
                 mcu_conv_mac(filter + c0 * k, k, cols, n, bias ? bias + c0 : 0, acc);
-                mcu_conv_store(acc, n, rq, rq_step, fast, &o, out0 + c0, out1 + c0);
+                mcu_conv_store(acc, c0, n, quant, out_off, lo, hi, out0, out1);
             }
         }
     }
