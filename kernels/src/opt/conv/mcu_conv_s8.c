@@ -230,22 +230,71 @@ static int mcu_conv_im2col_pair(const mcu_conv_geo *g, int32_t oy, int32_t ox0, 
         s01 = __smlad(wa_, x1_, s01);                                                         \
     } while (0)
 
+/* The 16-tap steps of the k loop of two channels (weight rows *w and *w + k) against both
+ * columns (*c), until *c reaches *end (at least one step). Inline assembly because the
+ * schedule that the cost model rewards needs all 14 registers: per group of 4 taps the two
+ * weight words and the four column words are loaded back to back (post-increment addressing,
+ * no pointer arithmetic; 7 cycles), then 4 SXTB16 and 8 SMLAD: 19 cycles for 16 MACs; the
+ * loop end is compared against *end in memory (6 cycles per 4 groups). GCC's best schedule
+ * of the same intrinsics needs one more register for the weight pointers, so it loads the
+ * odd column words in a second group: 20 cycles, plus 7 per 4 groups of loop overhead. */
+static inline __attribute__((always_inline)) void
+mcu_conv_k16(int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11, const int8_t **pw,
+             const int16_t **pc, int32_t k, const int16_t *const *end)
+{
+    int32_t s00 = *p00, s01 = *p01, s10 = *p10, s11 = *p11;
+    const int8_t *w = *pw;
+    const int16_t *c = *pc;
+    int32_t wa, wb, x0e, x0o, x1e, x1o, t;
+#define MCU_CONV_ASM_GROUP                                                                    \
+    "ldr %[wb], [%[w], %[k]]\n\t"                                                             \
+    "ldr %[wa], [%[w]], #4\n\t"                                                               \
+    "ldr %[x0o], [%[c], #4]\n\t"                                                              \
+    "ldr %[x1e], [%[c], #8]\n\t"                                                              \
+    "ldr %[x1o], [%[c], #12]\n\t"                                                             \
+    "ldr %[x0e], [%[c]], #16\n\t"                                                             \
+    "sxtb16 %[t], %[wa]\n\t"                                                                  \
+    "smlad %[s00], %[t], %[x0e], %[s00]\n\t"                                                  \
+    "smlad %[s01], %[t], %[x1e], %[s01]\n\t"                                                  \
+    "sxtb16 %[t], %[wb]\n\t"                                                                  \
+    "smlad %[s10], %[t], %[x0e], %[s10]\n\t"                                                  \
+    "smlad %[s11], %[t], %[x1e], %[s11]\n\t"                                                  \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                                         \
+    "smlad %[s00], %[wa], %[x0o], %[s00]\n\t"                                                 \
+    "smlad %[s01], %[wa], %[x1o], %[s01]\n\t"                                                 \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                                         \
+    "smlad %[s10], %[wb], %[x0o], %[s10]\n\t"                                                 \
+    "smlad %[s11], %[wb], %[x1o], %[s11]\n\t"
+    __asm__ volatile("1:\n\t" MCU_CONV_ASM_GROUP MCU_CONV_ASM_GROUP MCU_CONV_ASM_GROUP
+                         MCU_CONV_ASM_GROUP
+                     "ldr %[t], %[end]\n\t"
+                     "cmp %[c], %[t]\n\t"
+                     "bne 1b"
+                     : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11),
+                       [w] "+r"(w), [c] "+r"(c), [wa] "=&r"(wa), [wb] "=&r"(wb),
+                       [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e),
+                       [x1o] "=&r"(x1o), [t] "=&r"(t)
+                     : [k] "r"(k), [end] "m"(*end)
+                     : "cc", "memory");
+#undef MCU_CONV_ASM_GROUP
+    *p00 = s00;
+    *p01 = s01;
+    *p10 = s10;
+    *p11 = s11;
+    *pw = w;
+    *pc = c;
+}
+
 /* The k loop of two channels (weight rows w, w + k) against both columns: s00, s01 (first
  * channel, pixels 0 and 1), s10, s11 (second), which hold the bias on entry. 16 taps per
  * step while they last (c16: the end of those steps), then groups of 4, then k % 4. */
 #define MCU_CONV_PAIR(w, k, cols, c16)                                                       \
     do {                                                                                      \
-        const int8_t *w0 = (w), *w1 = (w) + (k);                                              \
+        const int8_t *w0 = (w);                                                               \
         const int16_t *c = (cols);                                                            \
-        while (c != (c16)) {                                                                  \
-            MCU_CONV_2X2(w0, w1, c);                                                          \
-            MCU_CONV_2X2(w0 + 4, w1 + 4, c + 8);                                              \
-            MCU_CONV_2X2(w0 + 8, w1 + 8, c + 16);                                             \
-            MCU_CONV_2X2(w0 + 12, w1 + 12, c + 24);                                           \
-            w0 += 16;                                                                         \
-            w1 += 16;                                                                         \
-            c += 32;                                                                          \
-        }                                                                                     \
+        if (c != (c16))                                                                       \
+            mcu_conv_k16(&s00, &s01, &s10, &s11, &w0, &c, (k), &(c16));                       \
+        const int8_t *w1 = w0 + (k);                                                          \
         if ((k) & 15) {                                                                       \
             for (int32_t i_ = ((k) >> 2) & 3; i_ > 0; --i_) {                                 \
                 MCU_CONV_2X2(w0, w1, c);                                                      \
