@@ -24,6 +24,39 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
 }
 
+/* What the row passes need besides the weights. */
+typedef struct {
+    const int16_t *x; /* the converted input */
+    int32_t depth, fold, per_ch, out_off, lo, hi;
+    const int32_t *bias, *mult, *shift;
+    int fused;  /* mcu_rq2 for every channel (checked once per call) */
+    mcu_rq2 q2; /* per tensor */
+    mcu_rq q;   /* per tensor, general path */
+    int8_t *out;
+} mcu_fc_ctx;
+
+/* Accumulator start of row o: bias plus the filter-offset fold. */
+static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
+{
+    return c->fold + (c->bias ? c->bias[o] : 0);
+}
+
+/* Requantizes, clamps and stores row o's accumulator. */
+static inline void mcu_fc_store(const mcu_fc_ctx *c, int32_t o, int32_t acc)
+{
+    if (c->fused) {
+        mcu_rq2 q = c->q2;
+        if (c->per_ch)
+            mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
+        c->out[o] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
+    } else {
+        mcu_rq q = c->q;
+        if (c->per_ch)
+            mcu_rq_init(&q, c->mult[o], c->shift[o]);
+        c->out[o] = mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+    }
+}
+
 /* One group of 4 inputs (x + o) for three weight rows (w0 + o, w1 + o, w2 + o). */
 #define MCU_FC_3(o)                                                                           \
     do {                                                                                      \
@@ -44,44 +77,48 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
         s2 = __smlad(c, x13, s2);                                                             \
     } while (0)
 
-/* Dot products of three weight rows (w0, stride depth) with the converted input. The
- * schedulers are off so the loads stay grouped as written (a load after an SMLAD does not
- * pipeline). */
+/* Rows [o, o_end) (a multiple of 3 apart), three per pass: dot products with the converted
+ * input, then requantized and stored. The schedulers are off so the loads stay grouped as
+ * written (a load after an SMLAD does not pipeline). */
 __attribute__((noinline, optimize("no-schedule-insns", "no-schedule-insns2"))) static void
-mcu_fc_dot3(const int8_t *w0, int32_t depth, const int16_t *x, int32_t *acc)
+mcu_fc_rows3(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
 {
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2];
-    const int8_t *w1 = w0 + depth, *w2 = w1 + depth;
-    const int16_t *x32 = x + (depth & ~31);
-    while (x != x32) {
-        MCU_FC_3(0);
-        MCU_FC_3(4);
-        MCU_FC_3(8);
-        MCU_FC_3(12);
-        MCU_FC_3(16);
-        MCU_FC_3(20);
-        MCU_FC_3(24);
-        MCU_FC_3(28);
-        x += 32;
-        w0 += 32;
-        w1 += 32;
-        w2 += 32;
+    const int32_t depth = ctx->depth;
+    for (; o != o_end; o += 3, w += 3 * depth) {
+        int32_t s0 = mcu_fc_init(ctx, o), s1 = mcu_fc_init(ctx, o + 1);
+        int32_t s2 = mcu_fc_init(ctx, o + 2);
+        const int8_t *w0 = w, *w1 = w + depth, *w2 = w1 + depth;
+        const int16_t *x = ctx->x, *x32 = x + (depth & ~31);
+        while (x != x32) {
+            MCU_FC_3(0);
+            MCU_FC_3(4);
+            MCU_FC_3(8);
+            MCU_FC_3(12);
+            MCU_FC_3(16);
+            MCU_FC_3(20);
+            MCU_FC_3(24);
+            MCU_FC_3(28);
+            x += 32;
+            w0 += 32;
+            w1 += 32;
+            w2 += 32;
+        }
+        for (int32_t i = (depth >> 2) & 7; i > 0; --i) {
+            MCU_FC_3(0);
+            x += 4;
+            w0 += 4;
+            w1 += 4;
+            w2 += 4;
+        }
+        for (int32_t k = 0; k < (depth & 3); ++k) {
+            s0 += w0[k] * x[k];
+            s1 += w1[k] * x[k];
+            s2 += w2[k] * x[k];
+        }
+        mcu_fc_store(ctx, o, s0);
+        mcu_fc_store(ctx, o + 1, s1);
+        mcu_fc_store(ctx, o + 2, s2);
     }
-    for (int32_t i = (depth >> 2) & 7; i > 0; --i) {
-        MCU_FC_3(0);
-        x += 4;
-        w0 += 4;
-        w1 += 4;
-        w2 += 4;
-    }
-    for (int32_t k = 0; k < (depth & 3); ++k) {
-        s0 += w0[k] * x[k];
-        s1 += w1[k] * x[k];
-        s2 += w2[k] * x[k];
-    }
-    acc[0] = s0;
-    acc[1] = s1;
-    acc[2] = s2;
 }
 #undef MCU_FC_3
 
@@ -163,53 +200,58 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
     const int32_t depth4 = depth & ~3, out_ch = filter_dims->n;
     const int32_t off2 = mcu_dup16(params->input_offset);
-    const int32_t *mult = quant->multiplier, *shift = quant->shift;
-    const int32_t per_ch = quant->per_channel ? 1 : 0, out_off = params->output_offset;
-    const int32_t lo = params->activation.min, hi = params->activation.max;
-    mcu_rq q;
-    mcu_rq_init(&q, mult[0], shift[0]);
-#define MCU_FC_OUT(o, acc)                                                                    \
-    do {                                                                                      \
-        if (per_ch)                                                                           \
-            mcu_rq_init(&q, mult[(o)], shift[(o)]);                                           \
-        output[(o)] = mcu_rq_out((acc), &q, out_off, lo, hi);                                 \
-    } while (0)
+    mcu_fc_ctx c;
+    c.x = x16;
+    c.depth = depth;
+    c.bias = bias;
+    c.mult = quant->multiplier;
+    c.shift = quant->shift;
+    c.per_ch = quant->per_channel ? 1 : 0;
+    c.out_off = params->output_offset;
+    c.lo = params->activation.min;
+    c.hi = params->activation.max;
+    mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
+    /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: bounded by
+     * |bias| + depth * 255 * 255 (weights plus filter offset times inputs plus input offset) */
+    int32_t max_bias = 0;
+    c.fused = 1;
+    for (int32_t o = 0; o < out_ch; ++o) {
+        const int32_t b = bias ? bias[o] : 0;
+        if (b > max_bias || -b > max_bias)
+            max_bias = b < 0 ? -b : b;
+        c.fused &= mcu_rq2_ok(c.shift[o * c.per_ch]);
+    }
+    c.fused &= max_bias <= MCU_RQ2_MAX_ACC && depth <= (MCU_RQ2_MAX_ACC - max_bias) / (255 * 255);
+    if (c.fused)
+        mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
     for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
         mcu_s8_to_s16_reordered(input, x16, depth4, off2, 4);
         for (int32_t k = depth4; k < depth; ++k)
             x16[k] = (int16_t)(input[k] + params->input_offset);
-        int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
+        c.fold = 0; /* filter_offset * sum(x + input_offset) */
         if (params->filter_offset != 0) {
             for (int32_t k = 0; k < depth; ++k)
-                fold += x16[k];
-            fold *= params->filter_offset;
+                c.fold += x16[k];
+            c.fold *= params->filter_offset;
         }
-        const int8_t *w = filter;
-        int32_t o = 0;
+        c.out = output;
         /* passes of 3 rows, then 2 + 2 (not 3 + 1) or 2 */
         const int32_t n3 = out_ch % 3 == 1 && out_ch > 3 ? out_ch - 4 : out_ch - out_ch % 3;
-        for (; o < n3; o += 3, w += 3 * depth) {
-            int32_t acc[3];
-            for (int32_t i = 0; i < 3; ++i)
-                acc[i] = fold + (bias ? bias[o + i] : 0);
-            mcu_fc_dot3(w, depth, x16, acc);
-            for (int32_t i = 0; i < 3; ++i)
-                MCU_FC_OUT(o + i, acc[i]);
-        }
+        mcu_fc_rows3(&c, filter, 0, n3);
+        const int8_t *w = filter + n3 * depth;
+        int32_t o = n3;
         for (; o + 1 < out_ch; o += 2, w += 2 * depth) {
             int32_t acc[2];
-            acc[0] = fold + (bias ? bias[o] : 0);
-            acc[1] = fold + (bias ? bias[o + 1] : 0);
+            acc[0] = mcu_fc_init(&c, o);
+            acc[1] = mcu_fc_init(&c, o + 1);
             mcu_fc_dot2(w, depth, x16, acc);
-            MCU_FC_OUT(o, acc[0]);
-            MCU_FC_OUT(o + 1, acc[1]);
+            mcu_fc_store(&c, o, acc[0]);
+            mcu_fc_store(&c, o + 1, acc[1]);
         }
-        if (o < out_ch) {
-            MCU_FC_OUT(o, mcu_fc_dot1(w, x16, depth, fold + (bias ? bias[o] : 0)));
-        }
+        if (o < out_ch)
+            mcu_fc_store(&c, o, mcu_fc_dot1(w, x16, depth, mcu_fc_init(&c, o)));
     }
-#undef MCU_FC_OUT
     return MCU_OK;
 }
 #endif
