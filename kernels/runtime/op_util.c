@@ -1,0 +1,189 @@
+/*
+ * op_util.c - what several ops' prepare functions share: reading and checking tensors,
+ * NHWC dims, fused activation ranges, padding, and the requantization of the MAC ops.
+ */
+#include "mcu_rt_op.h"
+#include "mcu_rt_quant.h"
+
+mcu_rt_status mcu_rt_fail(mcu_interpreter *rt, mcu_rt_status status, int32_t detail)
+{
+    rt->error_detail = detail;
+    return status;
+}
+
+mcu_rt_status mcu_rt_input_info(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                mcu_tensor_info *t)
+{
+    const int32_t index = mcu_rt_in_index(node, k);
+    return index < 0 ? MCU_RT_CORRUPT_MODEL : mcu_rt_tensor(rt, index, t);
+}
+
+mcu_rt_status mcu_rt_output_info(mcu_interpreter *rt, const mcu_node *node, mcu_tensor_info *t)
+{
+    return mcu_rt_tensor(rt, node->outputs[1], t);
+}
+
+mcu_rt_status mcu_rt_check_int8(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                mcu_tensor_info *t)
+{
+    const int32_t index = k == MCU_RT_OUTPUT ? node->outputs[1] : mcu_rt_in_index(node, k);
+    if (index < 0)
+        return MCU_RT_CORRUPT_MODEL;
+    const mcu_rt_status st = mcu_rt_tensor(rt, index, t);
+    if (st != MCU_RT_OK)
+        return st;
+    if (t->type != TFL_INT8 || t->n_scales != 1 || !mcu_scale_ok(t->scales[0]) ||
+        t->zero_point < -128 || t->zero_point > 127)
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, index);
+    return MCU_RT_OK;
+}
+
+mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                   mcu_tensor_info *t)
+{
+    const mcu_rt_status st = mcu_rt_input_info(rt, node, k, t);
+    if (st != MCU_RT_OK)
+        return st;
+    int ok = t->type == TFL_INT8 && t->data && t->n_scales >= 1 && t->zero_point >= -128 &&
+             t->zero_point <= 127;
+    for (int32_t c = 0; ok && c < t->n_scales; ++c)
+        ok = mcu_scale_ok(t->scales[c]);
+    return ok ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1 + k]);
+}
+
+mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                          int32_t channels, const int32_t **bias)
+{
+    mcu_tensor_info t;
+    const int32_t index = mcu_rt_in_index(node, k);
+    *bias = 0;
+    if (index < 0)
+        return MCU_RT_OK;
+    const mcu_rt_status st = mcu_rt_tensor(rt, index, &t);
+    if (st != MCU_RT_OK)
+        return st;
+    if (t.type != TFL_INT32 || !t.data)
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, index);
+    if (t.count != channels)
+        return MCU_RT_CORRUPT_MODEL;
+    *bias = (const int32_t *)(const void *)t.data;
+    return MCU_RT_OK;
+}
+
+mcu_rt_status mcu_rt_dims4(const mcu_tensor_info *t, mcu_dims *d)
+{
+    int32_t *f = &d->n; /* n, h, w, c are consecutive int32 fields */
+    if (t->rank > 4)
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    for (int32_t i = 0; i < 4; ++i)
+        f[i] = 1;
+    for (int32_t i = 0; i < t->rank; ++i)
+        f[4 - t->rank + i] = t->dims[i];
+    return MCU_RT_OK;
+}
+
+static int broadcasts(const mcu_dims *in, const mcu_dims *out)
+{
+    const int32_t *i = &in->n, *o = &out->n;
+    for (int32_t k = 0; k < 4; ++k)
+        if (i[k] != o[k] && i[k] != 1)
+            return 0;
+    return 1;
+}
+
+mcu_rt_status mcu_rt_broadcast_dims(const mcu_tensor_info *a, const mcu_tensor_info *b,
+                                    const mcu_tensor_info *out, mcu_dims *da, mcu_dims *db,
+                                    mcu_dims *dout)
+{
+    if (mcu_rt_dims4(a, da) || mcu_rt_dims4(b, db) || mcu_rt_dims4(out, dout))
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    const int32_t *x = &da->n, *y = &db->n, *o = &dout->n;
+    for (int32_t k = 0; k < 4; ++k) /* the output is exactly the broadcast shape */
+        if (o[k] != (x[k] > y[k] ? x[k] : y[k]))
+            return MCU_RT_CORRUPT_MODEL;
+    return broadcasts(da, dout) && broadcasts(db, dout) ? MCU_RT_OK : MCU_RT_CORRUPT_MODEL;
+}
+
+/* zero_point + round(value / scale) in float32, as TFLM's Quantize helper, unclamped. */
+static int32_t quantize_value(int32_t value, const mcu_tensor_info *t)
+{
+    if (value == 0)
+        return t->zero_point;
+    const mcu_real q = mcu_real_div(mcu_real_int(value, 0), mcu_real_from_f32(t->scales[0]),
+                                    MCU_REAL_FLOAT);
+    return t->zero_point + mcu_real_to_int(q);
+}
+
+mcu_rt_status mcu_rt_activation(int32_t activation, const mcu_tensor_info *out,
+                                mcu_range *range)
+{
+    range->min = -128;
+    range->max = 127;
+    switch (activation) {
+    case TFL_ACT_NONE:
+        return MCU_RT_OK;
+    case TFL_ACT_RELU:
+    case TFL_ACT_RELU6:
+    case TFL_ACT_RELU_N1_TO_1: {
+        const int32_t lo = quantize_value(activation == TFL_ACT_RELU_N1_TO_1 ? -1 : 0, out);
+        range->min = lo > -128 ? lo : -128;
+        if (activation != TFL_ACT_RELU) {
+            const int32_t hi = quantize_value(activation == TFL_ACT_RELU6 ? 6 : 1, out);
+            range->max = hi < 127 ? hi : 127;
+        }
+        return MCU_RT_OK;
+    }
+    default: /* TANH, SIGN_BIT: not on int8 outputs */
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    }
+}
+
+int32_t mcu_rt_out_size(int32_t padding, int32_t in, int32_t filter, int32_t stride,
+                        int32_t dilation)
+{
+    if (stride <= 0 || dilation <= 0 || filter <= 0)
+        return -1;
+    const int32_t effective = (filter - 1) * dilation + 1;
+    return padding == TFL_PADDING_SAME ? (in + stride - 1) / stride
+                                       : (in + stride - effective) / stride;
+}
+
+int32_t mcu_rt_padding(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
+                       int32_t out)
+{
+    const int32_t total = (out - 1) * stride + (filter - 1) * dilation + 1 - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+mcu_rt_status mcu_rt_conv_quant(mcu_interpreter *rt, const mcu_tensor_info *in,
+                                const mcu_tensor_info *filter, const mcu_tensor_info *out,
+                                int32_t channels, int float32_product, mcu_quant_params *q)
+{
+    const int32_t n = filter->n_scales;
+    if (n != 1 && n != channels)
+        return MCU_RT_CORRUPT_MODEL;
+    int32_t *mult = (int32_t *)mcu_rt_alloc_persistent(rt, 8u * (uint32_t)n);
+    if (!mult)
+        return MCU_RT_ARENA_TOO_SMALL;
+    int32_t *shift = mult + n;
+    const mcu_real in_scale = mcu_real_from_f32(in->scales[0]);
+    const mcu_real out_scale = mcu_real_from_f32(out->scales[0]);
+    for (int32_t c = 0; c < n; ++c) {
+        /* TFLM: (double)in * (double)filter / (double)out; FC per-tensor multiplies the two
+         * float32 scales in float32 first. */
+        mcu_real product = mcu_real_mul(in_scale, mcu_real_from_f32(filter->scales[c]));
+        if (float32_product && n == 1)
+            product = mcu_real_round(product, MCU_REAL_FLOAT);
+        mcu_quantize_multiplier(mcu_real_div(product, out_scale, MCU_REAL_DOUBLE), &mult[c],
+                                &shift[c]);
+    }
+    q->multiplier = mult;
+    q->shift = shift;
+    q->per_channel = n > 1;
+    return MCU_RT_OK;
+}
+
+mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st)
+{
+    return st == MCU_OK ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_KERNEL_ERROR, st);
+}

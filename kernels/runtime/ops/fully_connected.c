@@ -1,0 +1,69 @@
+/*
+ * FULLY_CONNECTED: int8 input [batches..., K], weights [O, K] (per-tensor or per-channel),
+ * optional int32 bias [O] -> int8 [batches..., O].
+ */
+#include "mcu_rt_op.h"
+
+typedef struct {
+    mcu_fc_params params;
+    const int32_t *multiplier; /* shifts follow: per_channel ? units : 1 of each */
+    const int32_t *bias;
+    int32_t per_channel;
+    int32_t batches, depth, units; /* dims and quant params are built at eval: less arena */
+} fc_data;
+
+static mcu_rt_status fc_init(mcu_interpreter *rt, mcu_node *node)
+{
+    return mcu_rt_alloc_op_data(rt, node, sizeof(fc_data));
+}
+
+static mcu_rt_status fc_prepare(mcu_interpreter *rt, mcu_node *node)
+{
+    fc_data *d = (fc_data *)node->user_data;
+    mcu_tensor_info in, w, out;
+    mcu_rt_status st;
+    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_weights(rt, node, 1, &w)) ||
+        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+        return st;
+    if (w.rank != 2 || mcu_rt_option_u8(rt, node, TFL_FC_WEIGHTS_FORMAT, 0) != 0)
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    const int32_t units = w.dims[0], depth = w.dims[1];
+    if (units < 1 || depth < 1 || in.count % depth || out.count != in.count / depth * units)
+        return MCU_RT_CORRUPT_MODEL;
+    d->batches = in.count / depth;
+    d->depth = depth;
+    d->units = units;
+    d->params.input_offset = -in.zero_point;
+    d->params.filter_offset = -w.zero_point;
+    d->params.output_offset = out.zero_point;
+    mcu_quant_params quant;
+    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_FC_ACTIVATION, TFL_ACT_NONE), &out,
+                                &d->params.activation)) ||
+        (st = mcu_rt_conv_quant(rt, &in, &w, &out, units, 1, &quant)) ||
+        (st = mcu_rt_bias(rt, node, 2, units, &d->bias)))
+        return st;
+    d->multiplier = quant.multiplier;
+    d->per_channel = quant.per_channel;
+    const mcu_dims filter_dims = {units, 1, 1, depth};
+    node->scratch_bytes = mcu_fully_connected_s8_get_buffer_size(&filter_dims);
+    return MCU_RT_OK;
+}
+
+static mcu_rt_status fc_eval(mcu_interpreter *rt, mcu_node *node)
+{
+    const fc_data *d = (const fc_data *)node->user_data;
+    const mcu_context ctx = {node->scratch, node->scratch_bytes};
+    const mcu_dims in_dims = {d->batches, 1, 1, d->depth};
+    const mcu_dims filter_dims = {d->units, 1, 1, d->depth};
+    const mcu_dims out_dims = {d->batches, 1, 1, d->units};
+    const mcu_quant_params quant = {d->multiplier, d->multiplier + (d->per_channel ? d->units : 1),
+                                    d->per_channel};
+    return mcu_rt_kernel_status(
+        rt, mcu_fully_connected_s8(&ctx, &d->params, &quant, &in_dims,
+                                   (const int8_t *)MCU_RT_IN(rt, node, 0), &filter_dims,
+                                   (const int8_t *)MCU_RT_IN(rt, node, 1), d->bias, &out_dims,
+                                   (int8_t *)MCU_RT_OUT(rt, node)));
+}
+
+const mcu_op_registration mcu_op_fully_connected = {
+    TFL_OP_FULLY_CONNECTED, 0, fc_init, fc_prepare, fc_eval};
