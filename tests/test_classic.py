@@ -145,7 +145,6 @@ def test_runs_on_cortex_m0plus(flavour: str) -> None:
 
 
 @needs_gcc
-@pytest.mark.slow
 def test_kws_dscnn_on_cortex_m0plus() -> None:
     _check_bit_exact(ROOT / "models" / "kws_dscnn.tflite", "opt", M0PLUS, seeds=SEEDS[:1])
 
