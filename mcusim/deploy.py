@@ -9,8 +9,10 @@ probes of the deployment protocol (kernels/include/mcusim.h) into the report:
     STARTUP_BEGIN .. STARTUP_END      one-off start-up (tinyml: parse, plan, prepare)
     INVOKE_BEGIN  .. INVOKE_END       one inference: `cycles`, latency, energy, mix
     OP_BEGIN(i)   .. OP_END(i)        per-operator cycles
-The dispatch share is the part of the invoke window spent outside the kernel library's
-functions (interpreter loop, op glue, calls), measured per instruction, not estimated.
+The dispatch share is the part of the invoke window spent outside the kernel library
+(interpreter loop, op glue, calls): the machine counts the time from entering a kernel-library
+function until returning out of it (its callees, e.g. libgcc helpers, included) in native
+code, from the same shadow call stack that gives backtraces.
 """
 
 from __future__ import annotations
@@ -105,16 +107,6 @@ def _window(result: RunResult, begin: int, end: int) -> tuple[int, int, WindowSt
     return a, b, result.window(a, b)
 
 
-def _kernel_cycles(w: WindowStats, cmap: ComponentMap, elf: Elf) -> int:
-    total = 0
-    for name, st in w.functions.items():
-        sym = elf.symbols.get(name)
-        addr = sym.addr if sym is not None else (int(name, 16) if name.startswith("0x") else -1)
-        if addr >= 0 and cmap.component_at(addr) == KERNEL_COMPONENT:
-            total += st.cycles
-    return total
-
-
 def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
                  max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, track_saturation: bool = False) -> DeployResult:
     """Build ``fw``, run it once on ``inputs``, and return outputs plus the JSON report."""
@@ -125,7 +117,8 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
             f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
             f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
         )
-    m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation)
+    m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
+                kernel_ranges=cmap.code_ranges(KERNEL_COMPONENT))
     for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
         m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
     res = m.run(max_instructions=max_instructions)
@@ -146,7 +139,7 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
     if inv is None:
         raise McusimError(f"{fw.path} firmware recorded no INVOKE probes")
     inv_a, inv_b, w = inv
-    kernel = _kernel_cycles(w, cmap, elf)
+    kernel = w.kernel_cycles
     ops = []
     for op in graph.ops:
         a = _probe_index(res, TAG_OP_BEGIN | op.index, inv_a)

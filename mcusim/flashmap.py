@@ -102,6 +102,10 @@ class ComponentMap:
         self._ranges.sort()
         self._starts = [r[0] for r in self._ranges]
 
+    def code_ranges(self, component: str) -> list[tuple[int, int]]:
+        """[start, end) of every code input section of ``component``."""
+        return [(a, b) for a, b, c in self._ranges if c == component]
+
     def component_at(self, addr: int) -> str:
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0 and addr < self._ranges[i][1]:

@@ -41,7 +41,7 @@ def default_inputs(graph: Graph) -> list[np.ndarray]:
     for k, tensor in enumerate(graph.input_tensors()):
         i = np.arange(tensor.size, dtype=np.int64)
         values = ((i * 37 + 11 * (k + 1)) % 256 - 128).astype(np.int8).reshape(tensor.shape)
-        if tensor.dtype == "float32":
+        if tensor.dtype.upper() == "FLOAT32":
             values = values.astype(np.float32) / 128.0
         out.append(values)
     return out

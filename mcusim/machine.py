@@ -13,6 +13,7 @@ on SDIV/UDIV (their latency depends on the operands), and on accesses to the sys
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import threading
 from collections import defaultdict
@@ -48,6 +49,7 @@ DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 EXCP_BKPT = 7
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
+FLAG_KERNEL = 4
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
@@ -103,6 +105,7 @@ class Snapshot:
     cur: int
     pc: int
     div_extra: dict[int, int]
+    kernel_cycles: int = 0
 
 
 @dataclass
@@ -117,6 +120,9 @@ class WindowStats:
     """Per base mnemonic (``smlad``, ``ldr``...), for the DSP share and the student view."""
     insn_counts: dict[int, tuple[int, int]]
     """address -> (executions, cycles) for every instruction executed in the window."""
+    kernel_cycles: int = 0
+    """Cycles inside the kernel library (callees included), when the machine was given
+    ``kernel_ranges``; 0 otherwise."""
 
 
 @dataclass
@@ -142,11 +148,15 @@ class Machine:
     """One simulated microcontroller running one ELF image."""
 
     def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None,
-                 snapshot_probes: bool = False, track_saturation: bool = False) -> None:
+                 snapshot_probes: bool = False, track_saturation: bool = False,
+                 kernel_ranges: list[tuple[int, int]] | None = None) -> None:
         """``snapshot_probes``: keep the counters at every probe store, so
         :meth:`RunResult.window` can break down the code between any two probes.
         ``track_saturation``: count the executions that set the APSR Q flag (saturating and
-        DSP multiply-accumulate instructions; a Python hook on each: slow, for the student view)."""
+        DSP multiply-accumulate instructions; a Python hook on each: slow, for the student view).
+        ``kernel_ranges``: code address ranges of the kernel library; the time from entering
+        one (call or tail call) until returning out of it, callees included, is counted as
+        kernel time (:attr:`WindowStats.kernel_cycles`)."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -165,6 +175,7 @@ class Machine:
         self._invalid: str | None = None
         self._state: native.State | None = None
         self._snapshot_probes = snapshot_probes
+        self._kernel_ranges = sorted(kernel_ranges or [])
         self._track_q = track_saturation
         self.saturations: dict[int, int] = defaultdict(int)
         """Address -> executions that set the Q flag (with ``track_saturation``)."""
@@ -236,8 +247,10 @@ class Machine:
     def _snapshot(self, cycles: int, pc: int) -> Snapshot:
         n = len(self._blocks)
         b = self._blk
+        st = self._state
+        kernel = int(st.kernel_cycles) + (cycles - int(st.kernel_start) if st.in_kernel else 0)
         return Snapshot(cycles, b["exec"][:n].copy(), b["taken"][:n].copy(), b["stall"][:n].copy(),
-                        int(self._state.cur), pc, dict(self._div_extra))
+                        int(st.cur), pc, dict(self._div_extra), kernel)
 
     def _mmio_insn(self, block: Block, idx: int, access: int, write: bool) -> int:
         execution = (idx, int(self._blk["exec"][idx]))
@@ -309,13 +322,18 @@ class Machine:
             rec["ninsn"] = len(insns)
             rec["end"] = addr + size
             last = insns[-1]
-            rec["flags"] = (FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
+            rec["flags"] = ((FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
+                            | (FLAG_KERNEL if self._in_kernel_code(addr) else 0))
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
             self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)
             return idx
         except Exception:  # noqa: BLE001 - must never unwind through C; reported after stop
             return -1
+
+    def _in_kernel_code(self, addr: int) -> bool:
+        i = bisect.bisect_right(self._kernel_ranges, (addr, 0xFFFFFFFF)) - 1
+        return i >= 0 and self._kernel_ranges[i][0] <= addr < self._kernel_ranges[i][1]
 
     def _alloc_blocks(self, capacity: int) -> None:
         blk = np.zeros(capacity, native.BLOCK_DTYPE)
@@ -346,15 +364,32 @@ class Machine:
 
     # -- SDIV/UDIV: operand-dependent latency --------------------------------------------
     def _install_div_hooks(self) -> None:
+        """Hook every SDIV/UDIV (and, with ``track_saturation``, every Q-setting instruction).
+
+        Images hold kilobytes of weights next to the code, so instead of disassembling whole
+        sections the SDIV/UDIV encodings (T1: 0xFB9n/0xFBBn, then 0xFnFn) are found with a
+        vectorised scan and only the candidates are decoded. Q tracking decodes the function
+        ranges of the symbol table (it is opt-in and slow anyway).
+        """
         for sec in self.elf.sections:
-            if not sec.executable:
+            if not sec.executable or sec.size < 4:
                 continue
-            code = self.read(sec.addr, sec.size)
-            for ins in self._decoder.decode_all(code, sec.addr):
-                if ins.cls == "div":
-                    self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_div, ins, ins.address, ins.address)
-                elif self._track_q and ins.mnemonic.split(".")[0].startswith(Q_SETTERS):
-                    self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_q_insn, ins, ins.address, ins.address)
+            code = self.read(sec.addr, sec.size & ~1)
+            hw = np.frombuffer(code, dtype="<u2")
+            first = hw[:-1] & 0xFFF0
+            hits = np.nonzero(((first == 0xFB90) | (first == 0xFBB0)) & ((hw[1:] & 0xF0F0) == 0xF0F0))[0]
+            for i in hits:
+                addr = sec.addr + 2 * int(i)
+                ins = self._decoder.decode(code[2 * int(i): 2 * int(i) + 4], addr)
+                if ins and ins[0].cls == "div":
+                    self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_div, ins[0], addr, addr)
+        if self._track_q:
+            for f in self.elf.function_ranges():
+                if f.size == 0:
+                    continue
+                for ins in self._decoder.decode_all(self.read(f.addr, f.size), f.addr):
+                    if ins.mnemonic.split(".")[0].startswith(Q_SETTERS):
+                        self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_q_insn, ins, ins.address, ins.address)
 
     def _on_q_insn(self, uc: Uc, address: int, size: int, ins: Insn) -> None:
         """Before a Q-capable instruction: if Q is set, the previous one set it; clear it."""
@@ -617,7 +652,8 @@ class Machine:
         total_cycles = int(cyc.sum())
         expected = b.cycles - (a.cycles if a is not None else 0)
         assert total_cycles == expected, (total_cycles, expected)
-        return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts)
+        kernel = b.kernel_cycles - (a.kernel_cycles if a is not None else 0)
+        return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts, kernel)
 
     def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
         s = self._state
@@ -634,6 +670,7 @@ class Machine:
             instruction_mix=w.instruction_mix,
             mnemonics=w.mnemonics,
             insn_counts=w.insn_counts,
+            kernel_cycles=w.kernel_cycles,
             exit_code=_signed(self.uc.reg_read(A.UC_ARM_REG_R0)),
             stack_bytes=self._stack_high_water(*paint),
             probes=list(self._probes),

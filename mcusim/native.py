@@ -63,6 +63,10 @@ class State(ctypes.Structure):
         ("stop_reason", ctypes.c_uint32),
         ("cs_depth", ctypes.c_uint32),
         ("cs_ret", ctypes.c_uint32 * CALLSTACK_MAX),
+        ("in_kernel", ctypes.c_uint32),
+        ("pad", ctypes.c_uint32),
+        ("kernel_start", ctypes.c_uint64),
+        ("kernel_cycles", ctypes.c_uint64),
     ]
 
 

@@ -203,3 +203,25 @@ def test_saturation_events_are_counted_per_instruction(tmp_path, m4):
     assert res.exit_code == 0x7FFFFFFF
     hits = {res.insns[a].mnemonic: n for a, n in m.saturations.items()}
     assert hits == {"ssat": 1, "qadd": 1}  # the second SSAT (100 fits in int8) does not saturate
+
+
+def test_kernel_time_includes_the_kernels_callees(tmp_path, m4):
+    body = (
+        "    push {r4, lr}\n    ldr r4, =0x5FFFF000\n    movs r1, #1\n    str r1, [r4]\n"
+        "    bl kernel\n    movs r1, #2\n    str r1, [r4]\n    pop {r4, pc}\n"
+    )
+    extra = ("    .ltorg\n    .type kernel, %function\nkernel:\n    push {lr}\n    bl helper\n    pop {pc}\n"
+             "    .size kernel, .-kernel\n    .type helper, %function\nhelper:\n    movs r0, #5\n    bx lr\n"
+             "    .size helper, .-helper\n")
+    elf_path = build_asm(tmp_path, body, m4, extra)
+    from mcusim.elf import Elf
+
+    elf = Elf(elf_path)
+    k = elf.symbols["kernel"]
+    res = Machine(elf, m4, snapshot_probes=True, kernel_ranges=[(k.addr, k.addr + k.size)]).run()
+    w = res.window(0, 1)
+    inside = w.functions["kernel"].cycles + w.functions["helper"].cycles
+    # kernel time starts after the caller's `bl` (its refill belongs to the caller) and ends
+    # with the kernel's return (pop {pc} and its refill included)
+    assert w.kernel_cycles == inside
+    assert w.cycles - w.kernel_cycles == w.functions["snippet"].cycles

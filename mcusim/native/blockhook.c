@@ -18,6 +18,9 @@
 #define CALLSTACK_MAX 256
 #define FLAG_CALL 1u
 #define FLAG_ALWAYS_TAKEN 2u   /* ends with an unconditional branch: taken even to the next address */
+#define FLAG_KERNEL 4u         /* starts in the kernel library: time from entering it (call or
+                                  tail call) until returning out of it counts as kernel time,
+                                  callees such as libgcc helpers included */
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
@@ -66,6 +69,11 @@ typedef struct {
     uint32_t stop_reason;       /* 0 running, 1 instruction budget, 2 block decode failed */
     uint32_t cs_depth;
     uint32_t cs_ret[CALLSTACK_MAX];
+    /* inclusive kernel time */
+    uint32_t in_kernel;         /* 0, or the call depth at which the kernel was entered */
+    uint32_t pad;
+    uint64_t kernel_start;      /* cycles when it was entered */
+    uint64_t kernel_cycles;     /* completed kernel time */
 } mcusim_state;
 
 static inline uint32_t slot_of(uint64_t key, uint32_t mask)
@@ -119,13 +127,27 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
         if (s->cs_depth < CALLSTACK_MAX)
             s->cs_ret[s->cs_depth] = f->end;
         s->cs_depth++;
-    } else if (s->cs_depth > 0) {
+        if (!s->in_kernel && (s->blk[idx].flags & FLAG_KERNEL)) {
+            s->in_kernel = s->cs_depth;
+            s->kernel_start = s->cycles;
+        }
+        return;
+    }
+    if (!s->in_kernel && (s->blk[idx].flags & FLAG_KERNEL) && s->cs_depth > 0) {
+        s->in_kernel = s->cs_depth;  /* entered by a tail call: leaves when this frame returns */
+        s->kernel_start = s->cycles;
+    }
+    if (s->cs_depth > 0) {
         /* A return lands on a recorded return address; look a few frames deep so tail
          * calls and longjmp-like unwinds resynchronise the shadow stack. */
         uint32_t top = s->cs_depth < CALLSTACK_MAX ? s->cs_depth : CALLSTACK_MAX;
         for (uint32_t k = 0; k < 4 && k < top; k++) {
             if (s->cs_ret[top - 1 - k] == to) {
                 s->cs_depth = top - 1 - k;
+                if (s->in_kernel && s->cs_depth < s->in_kernel) {
+                    s->kernel_cycles += s->cycles - s->kernel_start;
+                    s->in_kernel = 0;
+                }
                 break;
             }
         }
