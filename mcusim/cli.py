@@ -339,6 +339,22 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from .classic import export_classic
+    from .tflite import load_model
+
+    if args.path != "classic":
+        raise McusimError("export writes the classic path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
+    board = get_board(args.board)
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise McusimError(f"{out} exists and is not empty; choose a new directory")
+    graph = load_model(args.model)
+    export_classic(graph, board, args.kernels, out)
+    console.print(f"wrote {out}/ for {board.qualified_name} ({args.kernels} kernels): build it with `make -C {out}`")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--version", action="version", version=f"mcusim {__version__}")
@@ -428,6 +444,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--plot", metavar="FILE.svg", help="scatter plot per model, Pareto-optimal cells filled")
     q.add_argument("--plot-axes", default="latency_ms,energy_uj", metavar="X,Y", help="e.g. flash_bytes,latency_ms")
     q.set_defaults(func=cmd_query)
+
+    ex = sub.add_parser("export", help="write the generated C project (sources, kernels, startup, linker script, Makefile)")
+    ex.add_argument("model")
+    ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
+    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.add_argument("--board", default="stm32f411ce")
+    ex.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("boards", help="list the board profiles")
     b.set_defaults(func=cmd_boards)

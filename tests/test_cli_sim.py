@@ -65,3 +65,15 @@ def test_boards_lists_every_profile(capsys):
     out = capsys.readouterr().out
     for name in ("stm32f411ce", "stm32l476rg", "nrf52840", "stm32h743zi"):
         assert name in out
+
+
+@needs_gcc
+def test_export_cli_writes_a_project_that_builds_with_make(tmp_path, capsys):
+    out = tmp_path / "proj"
+    assert main(["export", "models/kws_fc.tflite", "--path", "classic", "--out", str(out)]) == 0
+    proc = subprocess.run(["make", "-C", str(out), "-s"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    elfs = list((out / "build").glob("*.elf"))
+    assert len(elfs) == 1
+    assert main(["sim", str(elfs[0])]) == 0  # it runs to bkpt in the simulator
+    assert main(["export", "models/kws_fc.tflite", "--path", "classic", "--out", str(out)]) == 2  # not empty
