@@ -1,11 +1,14 @@
 """Kernel speed on the Cortex-M4 model: reference vs optimized flavour of the int8 kernels.
 
-    python benchmarks/kernels.py [--board stm32f411ce] [--markdown]
+    python benchmarks/kernels.py [--board stm32f411ce] [--markdown] [--functions] [--annotate]
 
 Runs three fixed layers through the same harnesses the tests use (tests/harness/), with the
 tensors in RAM, and prints per flavour: kernel cycles (every cycle of the run outside the
 harness and start-up code), MACs per cycle, and the SMLAD share of the executed instructions
-(and of the kernel cycles). Results are deterministic: the simulator's cycle count is a pure
+(and of the kernel cycles). --functions adds, per layer, where the optimized flavour's cycles
+go (function by function); --annotate prints the hottest function's hot instructions with
+execution counts and cycles (perf-annotate style, as `mcusim annotate` does for a program).
+Results are deterministic: the simulator's cycle count is a pure
 function of the ELF and the inputs.
 """
 
@@ -41,13 +44,14 @@ LAYERS = {
 }
 
 
-def measure(board: str) -> list[dict[str, object]]:
+def measure(board: str, annotate: bool = False) -> list[dict[str, object]]:
     rows = []
     for title, (kernel, spec) in LAYERS.items():
         case = CASES[kernel](dict(spec), np.random.default_rng(0))
         outputs = {}
         for flavour in ("ref", "opt"):
-            res = SimRunner(kernel, flavour, board, arena_bytes=ARENA).run(case.blob)
+            runner = SimRunner(kernel, flavour, board, arena_bytes=ARENA)
+            res = runner.run(case.blob)
             assert res.status == MCU_OK, f"{kernel}/{flavour} returned {res.status}"
             got = res.array(case.out_offset, case.expected.shape)
             assert np.array_equal(got, case.expected), f"{kernel}/{flavour} is not bit-exact"
@@ -59,8 +63,13 @@ def measure(board: str) -> list[dict[str, object]]:
             smlad_cycles = sum(s.cycles for m, s in run.mnemonics.items() if m.startswith("smlad"))
             # every DSP multiply-accumulate: SMLAD (2 MACs) and SMLABB/SMLATT/... (1 MAC)
             dsp_mac = sum(s.count for m, s in run.mnemonics.items() if m.startswith("smla"))
+            funcs = sorted(((f, st.cycles) for f, st in run.functions.items()
+                            if f not in HARNESS_FUNCTIONS), key=lambda kv: -kv[1])
+            if annotate and flavour == "opt":
+                _print_hot_loop(title, runner, run, funcs[0][0])
             rows.append({
                 "layer": title, "flavour": flavour, "macs": case.macs, "cycles": cycles,
+                "functions": funcs,
                 "macs_per_cycle": case.macs / cycles,
                 "smlad_insn_share": smlad / run.instructions,
                 "smlad_cycle_share": smlad_cycles / cycles,
@@ -69,12 +78,29 @@ def measure(board: str) -> list[dict[str, object]]:
     return rows
 
 
+def _print_hot_loop(title: str, runner: SimRunner, run: object, function: str) -> None:
+    """The instructions of `function` executed at least a fifth as often as its hottest one."""
+    from mcusim.annotate import annotate
+    from mcusim.elf import Elf
+
+    lines = annotate(run, run, Elf(runner.elf), function)[function]
+    top = max(ln.count for ln in lines)
+    print(f"== {title}: {function}")
+    for ln in lines:
+        if ln.count * 5 >= top:
+            print(f"{ln.count:>9,} {ln.cycles:>10,}  {ln.cls:10} {ln.text}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="stm32f411ce")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--functions", action="store_true",
+                    help="also print the optimized flavour's cycles per function")
+    ap.add_argument("--annotate", action="store_true",
+                    help="print the optimized flavour's hot instructions per layer")
     args = ap.parse_args(argv)
-    rows = measure(args.board)
+    rows = measure(args.board, args.annotate)
     if args.markdown:
         print("| layer | flavour | MACs | kernel cycles | MACs/cycle | SMLAD share of instructions "
               "| SMLAD share of cycles | all SMLA* share of instructions |")
@@ -88,6 +114,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['layer']:40} {r['flavour']:3} macs={r['macs']:>9,} cycles={r['cycles']:>10,} "
                   f"macs/cycle={r['macs_per_cycle']:.3f} smlad={r['smlad_insn_share']:.1%} of insns, "
                   f"{r['smlad_cycle_share']:.1%} of cycles; all SMLA* {r['dsp_mac_insn_share']:.1%} of insns")
+    if args.functions:
+        if args.markdown:
+            print()
+            print("| layer | function (opt) | cycles | share of kernel cycles |")
+            print("|---|---|---:|---:|")
+        for r in rows:
+            if r["flavour"] != "opt":
+                continue
+            for f, c in r["functions"]:
+                if c < 0.001 * r["cycles"]:
+                    continue
+                if args.markdown:
+                    print(f"| {r['layer']} | `{f}` | {c:,} | {c / r['cycles']:.1%} |")
+                else:
+                    print(f"{r['layer']:40} {f:32} {c:>10,} {c / r['cycles']:6.1%}")
     return 0
 
 
