@@ -1,9 +1,11 @@
 /*
  * mcu_nn_dsp.h - internal helpers of the optimized flavour, only for cores with the DSP
  * extension (__ARM_FEATURE_DSP: Cortex-M4/M7/M33/M55). Everything is an arm_acle.h intrinsic
- * except the rotated byte extensions: ACLE has no form of SXTB16/SXTAB16 with the ROR #8
- * operand and GCC 12 does not fuse a separate ROR into them, so those two are one-instruction
- * inline assembly (as CMSIS-NN's __SXTB16_RORn does).
+ * except the rotated byte extensions and SMMLAR: ACLE has no form of SXTB16/SXTAB16 with the
+ * ROR #8 operand (and GCC 12 does not fuse a separate ROR into them) and no SMMLAR, so those
+ * are one-instruction inline assembly (as CMSIS-NN's __SXTB16_RORn does). Also here: the
+ * output stages of the MAC kernels (mcu_rq: any shift, one SMLAL; mcu_rq2: right shifts,
+ * one SMMLAR with the output offset folded in).
  */
 #ifndef MCU_NN_DSP_H
 #define MCU_NN_DSP_H

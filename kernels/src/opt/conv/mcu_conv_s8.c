@@ -3,13 +3,16 @@
  * im2col + matrix product, two output pixels at a time. The windows of the two pixels are
  * gathered into two int16 columns (input offset added, padding taps 0, each group of 4 taps
  * reordered (x0, x2, x1, x3) to pair with SXTB16's even/odd weight halves, the two columns
- * interleaved group by group so one pointer walks both). An interior window row is one
- * contiguous run of KW*C input bytes, widened 8 bytes per step.
+ * interleaved group by group so one pointer walks both). Two windows inside the input are
+ * widened together, a run of KW*C bytes per window row.
  * Then every pair of output channels is computed against both columns at once (2x2 register
- * blocking): per 4 taps, two weight words (LDR) and two column words are loaded back to back
- * (the loads pipeline: 5 cycles), two SXTB16 and four SMLAD use them, two more column words
- * (3 cycles), two SXTB16 ROR #8 and four SMLAD: 20 cycles for 16 MACs, unrolled 4 times. The
- * accumulators start at the bias; requantization is one SMLAL per output (mcu_rq_apply).
+ * blocking): per 4 taps, the two weight words and the four column words are loaded back to
+ * back (post-increment addressing; the loads pipeline: 7 cycles), 2 SXTB16, 2 SXTB16 ROR #8
+ * and 8 SMLAD: 19 cycles for 16 MACs, four groups per loop iteration (mcu_conv_k16, inline
+ * assembly: the schedule needs all 14 registers). The accumulators start at the bias; each
+ * 2x2 block is requantized, clamped and stored right after its loop (mcu_conv_out2x2: SMMLAR
+ * per output, mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay
+ * within 2^29 (checked per call); otherwise through mcu_rq (any shift).
  * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4).
  * Grouped convolution, and cores without the DSP extension, use the reference kernel.
  */

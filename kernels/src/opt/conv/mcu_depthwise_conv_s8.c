@@ -1,15 +1,20 @@
 /*
  * mcu_depthwise_conv_s8 - optimized flavour (Cortex-M DSP extension).
- * Depth multiplier 1 (the usual case): four channels per pass. The weights are sign-extended
- * once per call into scratch, per group of 4 channels and per tap as two int16 pairs
- * (w0, w2) and (w1, w3). For each in-bounds tap, one 32-bit load of 4 inputs, the two weight
- * words (the three loads pipeline: 4 cycles), two SXTAB16 (inputs plus offset, plain and
- * ROR #8) and SMLABB/SMLATT accumulate the four channels (one channel per product:
- * depthwise has no pairs of taps sharing an output in a register): 10 cycles per 4 MACs.
- * A window with every tap inside the input and KW = 3 runs the three taps of a row without a
- * loop. Requantization is one SMLAL per output (mcu_rq), its constants computed once per call
- * for a chunk of channels (on the stack).
+ * Depth multiplier 1 (the usual case), four channels per pass. Once per call the weights are
+ * sign-extended into scratch, one record per group of 4 channels holding per tap two int16
+ * pairs (w0, w2), (w1, w3). Per in-bounds tap: one load of 4 inputs and the two weight words
+ * (the three loads pipeline: 4 cycles), two SXTAB16 (inputs plus offset, plain and ROR #8),
+ * SMLABB/SMLATT for the four channels (one MAC each: in NHWC no two taps of a channel share a
+ * register): 10 cycles per 4 MACs.
+ * 3x3 filters (the common case), when every shift is a right shift of 1..23 and |bias| <=
+ * 2^29: the records also hold the bias and the requantization constants (mcu_rq2, with
+ * doubled weights so the accumulator is already 2x), and one inline-assembly block per group
+ * does the 9 taps, the four requantizations and a packed clamp (mcu_dw_group3x3, about 145
+ * cycles for 36 MACs). A window that leaves the input runs the same block on a copied window.
+ * Other filters, shifts or biases: the same tap loop in C, requantization by mcu_rq.
  * Depth multiplier > 1, and cores without the DSP extension, use the reference kernel.
+ * Scratch: the records (34 words per 4 channels for 3x3, plus C bytes of zero points; else
+ * 2 words per tap per 4 channels).
  */
 #if !defined(__ARM_FEATURE_DSP)
 #include "../../ref/conv/mcu_depthwise_conv_s8.c"

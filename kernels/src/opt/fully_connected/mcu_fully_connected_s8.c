@@ -6,9 +6,11 @@
  * the two input words and the three weight words are loaded back to back (the loads
  * pipeline: 6 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed
  * to two SMLADs: 18 cycles for 12 MACs, unrolled 8 times (three rows is what 13 registers
- * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Two rows,
- * then one, for the rest. A non-zero filter offset is folded in as
- * filter_offset * sum(x + input_offset); requantization is one SMLAL per output (mcu_rq).
+ * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
+ * over run two (or one) at a time. A non-zero filter offset is folded in as
+ * filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
+ * output (mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay within
+ * 2^29 (checked per call), else mcu_rq (any shift).
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
