@@ -86,6 +86,7 @@ def main() -> int:
     engines = [("pool", ["--workers", str(args.workers)])]
     if not args.no_dask:
         engines.append(("dask", ["--cluster", f"local:{args.workers}"]))
+    load_before = os.getloadavg()[0]
     rows = []
     for name, engine_args in engines:
         cache = work / f"cache-{name}"
@@ -102,8 +103,10 @@ def main() -> int:
     equal = all(results(r["db"]) == reference for r in rows[1:])  # type: ignore[arg-type]
 
     if args.markdown:
-        print(f"Spec: `{spec.name}` = models/*.tflite x {', '.join(boards)} x tinyml, classic x opt, ref "
-              f"({rows[0]['cells']} cells); {os.cpu_count()} cores.\n")
+        models = os.path.relpath(args.models, ROOT) if args.models.startswith(str(ROOT)) else args.models
+        print(f"Spec: {models} x {', '.join(boards)} x tinyml, classic x opt, ref "
+              f"({rows[0]['cells']} cells); {os.cpu_count()} cores, load average before the run "
+              f"{load_before:.1f}.\n")
         print("| engine | build cache | cells | wall time | cells/min | ok / does not fit / error |")
         print("|---|---|---|---|---|---|")
         for r in rows:

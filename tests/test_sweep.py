@@ -447,6 +447,10 @@ def test_real_sweep_kws_fc_two_boards_two_paths(tmp_path: Path, capsys):
     assert main(["sweep", str(spec), "--resume"]) == 0
     assert "4 already in the database" in capsys.readouterr().out
     assert main(["query", str(tmp_path / "mcusim-sweep.db"), "--cheapest"]) == 0
+    if HAVE_DASK:  # the builds are cached now: the same four cells on a 2-worker local Dask cluster
+        assert main(["sweep", str(spec), "--db", str(tmp_path / "dask.db"), "--cluster", "local:2"]) == 0
+        with ResultsDB(tmp_path / "mcusim-sweep.db", create=False) as a, ResultsDB(tmp_path / "dask.db") as b:
+            assert comparable(a) == comparable(b)
 
 
 needs_classic = pytest.mark.skipif(
