@@ -34,11 +34,13 @@ import os
 import signal
 import socket
 import sqlite3
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -298,6 +300,21 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Processes started inside inherit SIGINT ignored (an ignored signal survives exec), so a
+    Ctrl-C at the terminal reaches only the parent: no worker prints a traceback, and the
+    parent stops them. A Ctrl-C inside this window (starting the workers) is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class ProcessEngine:
     """A local pool of worker processes (``spawn``: workers share no state with the parent)."""
 
@@ -314,7 +331,8 @@ class ProcessEngine:
                                  mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
         finished = False
         try:
-            futures = {ex.submit(execute, cell_fn, c): c for c in cells}
+            with _children_ignore_sigint():  # the first submit starts the workers
+                futures = {ex.submit(execute, cell_fn, c): c for c in cells}
             for fut in as_completed(futures):
                 try:
                     outcome = fut.result()
@@ -366,9 +384,10 @@ class DaskEngine:
         cluster = None
         try:
             if self.local_workers is not None:
-                cluster = distributed.LocalCluster(n_workers=self.local_workers, threads_per_worker=1,
-                                                   processes=True, dashboard_address=None,
-                                                   silence_logs=logging.ERROR)
+                with _children_ignore_sigint():
+                    cluster = distributed.LocalCluster(n_workers=self.local_workers, threads_per_worker=1,
+                                                       processes=True, dashboard_address=None,
+                                                       silence_logs=logging.ERROR)
                 client = distributed.Client(cluster)
             else:
                 client = distributed.Client(self.scheduler, timeout="10s")
