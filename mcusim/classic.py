@@ -170,8 +170,15 @@ class ClassicModel:
     arena_bytes: int
 
 
+# Pointwise int8 -> int8 ops: output[i] depends only on input[i] and constant quantization
+# parameters, so a 256-entry table of the reference op IS the op, bit for bit.
+LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RELU6", "QUANTIZE", "PRELU"})
+
+
 class _Generator:
-    def __init__(self, graph: Graph, model_name: str) -> None:
+    def __init__(self, graph: Graph, model_name: str, lut_activations: bool = False) -> None:
+        self.lut_activations = lut_activations
+        self.fused: set[int] = set()
         self.g = graph
         self.model_name = model_name
         self.t = graph.tensors
@@ -247,8 +254,22 @@ class _Generator:
 
     # -- walking the graph ----------------------------------------------------------------
     def run(self) -> None:
+        swish = self._swish_pairs() if self.lut_activations else {}
         for op in self.g.ops:
             if op.type in FOLDABLE_OPS and self._fold(op):
+                continue
+            if op.index in self.fused:
+                self.folded.append((op, f"fused into the swish lookup table of op {swish[op.index]}"))
+                continue
+            if op.index in swish.values():
+                step = self._lut_step(op, self._swish_table(op), "swish x * sigmoid(x) (LOGISTIC + MUL fused)")
+                self.locs[op.outputs[0]] = _Loc("arena", op.outputs[0])
+                self.steps.append(step)
+                continue
+            if self.lut_activations and self._lut_able(op):
+                step = self._lut_step(op, self._op_table(op), f"{op.type} as a table")
+                self.locs[op.outputs[0]] = _Loc("arena", op.outputs[0])
+                self.steps.append(step)
                 continue
             emit = getattr(self, f"_op_{op.type.lower()}", None)
             if emit is None:
@@ -615,6 +636,68 @@ class _Generator:
             return [f"st = {kernel}({ctx}, &params, &dims, {ptr(x)}, {ptr(out.index)});"]
 
         return _Step(op, [x], out.index, extra, decls, render, kernel)
+
+    # -- lookup-table activations (mcusim's extension for the classic path) -------------------
+    def _lut_able(self, op: Op) -> bool:
+        if op.type not in LUT_OPS:
+            return False
+        x, out = self.t[op.inputs[0]], self.t[op.outputs[0]]
+        if x.dtype != "INT8" or out.dtype != "INT8" or x.is_constant:
+            return False
+        return op.type != "PRELU" or self.t[op.inputs[1]].size == 1  # one alpha for all channels
+
+    def _op_table(self, op: Op) -> np.ndarray:
+        """The op evaluated by the reference on all 256 int8 inputs."""
+        x = np.arange(-128, 128, dtype=np.int8)
+        values = {i: self.t[i].data for i in op.inputs if i >= 0 and self.t[i].data is not None}
+        values[op.inputs[0]] = x
+        return np.asarray(ref._HANDLERS[op.type](self.g, op, values)).reshape(256).astype(np.int8)
+
+    def _swish_pairs(self) -> dict[int, int]:
+        """LOGISTIC op index -> MUL op index for every x * sigmoid(x) whose sigmoid feeds only it."""
+        consumers: dict[int, list[Op]] = {}
+        for op in self.g.ops:
+            for i in op.inputs:
+                consumers.setdefault(i, []).append(op)
+        pairs = {}
+        for op in self.g.ops:
+            if op.type != "LOGISTIC" or not self._lut_able(op):
+                continue
+            s_out = op.outputs[0]
+            users = consumers.get(s_out, [])
+            if len(users) != 1 or s_out in self.g.outputs:
+                continue
+            mul = users[0]
+            if mul.type == "MUL" and sorted(mul.inputs[:2]) == sorted([op.inputs[0], s_out]) \
+                    and self.t[mul.outputs[0]].dtype == "INT8":
+                pairs[op.index] = mul.index
+                self.fused.add(op.index)
+        return pairs
+
+    def _swish_table(self, mul: Op) -> np.ndarray:
+        sig = next(o for o in self.g.ops if o.index in self.fused and o.outputs[0] in mul.inputs)
+        x = np.arange(-128, 128, dtype=np.int8)
+        s = np.asarray(ref._HANDLERS["LOGISTIC"](self.g, sig, {sig.inputs[0]: x})).astype(np.int8)
+        values = {sig.inputs[0]: x, sig.outputs[0]: s}
+        return np.asarray(ref._HANDLERS["MUL"](self.g, mul, values)).reshape(256).astype(np.int8)
+
+    def _lut_step(self, op: Op, table: np.ndarray, what: str) -> _Step:
+        x = op.inputs[0]
+        if op.type == "MUL":  # the swish pair: read the LOGISTIC's input
+            sig = next(o for o in self.g.ops if o.index in self.fused and o.outputs[0] in op.inputs)
+            x = sig.inputs[0]
+        out = self.t[op.outputs[0]]
+        name = f"lut_op{op.index}"
+        self.extra_weights.append((f"extern const int8_t {name}[256];",
+                                   [f"const int8_t {name}[256] = {{"] + _array_c(table, 16) + ["};"]))
+        decls = [f"static const mcu_dims dims = {_dims_c((1, 1, 1, out.size))};"]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            return [f"st = mcu_lut_s8({ctx}, {name}, &dims, {ptr(x)}, {ptr(out.index)});"]
+
+        comment = [f"{what}: 256-entry int8 table built on the host from the reference op "
+                   "(bit-exact by construction), in weights.c"]
+        return _Step(op, [x], out.index, comment, decls, render, "mcu_lut_s8")
 
     def _op_softmax(self, op: Op) -> _Step:
         p = ref.prepare_softmax(self.g, op)
@@ -1026,14 +1109,14 @@ def _write(path: Path, text: str) -> None:
 
 # --- public API -----------------------------------------------------------------------------
 def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
-                     model_name: str | None = None) -> ClassicModel:
+                     model_name: str | None = None, lut_activations: bool = False) -> ClassicModel:
     """Generate the classic program's sources for ``graph`` into ``workdir`` and return them
     with the memory plan. Raises ModelError naming the op the classic path cannot express."""
     if kernels not in FLAVOURS:
         raise McusimError(f"unknown kernel flavour {kernels!r}; use ref or opt")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(graph, model_name or "the model")
+    gen = _Generator(graph, model_name or "the model", lut_activations)
     gen.run()
     for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir)):
         gen.steps[pos].scratch = size
@@ -1069,17 +1152,18 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "scratch_bytes": scratch,
         "scratch_sizing": "mcu_*_get_buffer_size run in C (simulator) at build time",
         "folded_ops": [{"index": op.index, "type": op.type, "how": why} for op, why in gen.folded],
+        "lut_activations": lut_activations,
     }
     return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size)
 
 
 def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
-                  model_name: str | None = None) -> Firmware:
+                  model_name: str | None = None, lut_activations: bool = False) -> Firmware:
     """The classic path's firmware for ``graph`` on ``board``: generated sources in
     ``workdir`` (model.c -> flash component ``code``, weights.c -> ``weights``, main.c ->
     ``runtime``), ready for :func:`mcusim.deploy.run_firmware`."""
     workdir = Path(workdir)
-    cm = generate_classic(graph, board, kernels, workdir, model_name)
+    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations)
     return Firmware(
         path="classic", kernels=kernels, board=board,
         sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},

@@ -38,16 +38,20 @@ def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
     return [x.reshape(t.shape)]
 
 
-def workdir_for(graph: Graph, path: str, kernels: str, board: Board) -> Path:
-    """A per-(model, path, flavour, board) directory for generated sources."""
-    key = hashlib.sha256(graph.raw + f"{path}/{kernels}/{board.qualified_name}".encode()).hexdigest()[:20]
+def workdir_for(graph: Graph, path: str, kernels: str, board: Board, variant: str = "") -> Path:
+    """A per-(model, path, flavour, board, variant) directory for generated sources."""
+    key = hashlib.sha256(graph.raw + f"{path}/{kernels}/{board.qualified_name}/{variant}".encode()).hexdigest()[:20]
     d = cache_dir() / "generated" / f"{path}-{key}"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
-def build_path(graph: Graph, path: str, board: Board, kernels: str) -> Firmware:
-    workdir = workdir_for(graph, path, kernels, board)
+def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False) -> Firmware:
+    """The firmware of one path. ``lut_activations`` (classic only): pointwise activations, and
+    x * sigmoid(x) fused, become 256-entry tables built on the host."""
+    if lut_activations and path != "classic":
+        raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
+    workdir = workdir_for(graph, path, kernels, board, "lut" if lut_activations else "")
     if path == "tinyml":
         from .tinyml import build_tinyml
 
@@ -55,20 +59,20 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str) -> Firmware:
     if path == "classic":
         from .classic import build_classic
 
-        return build_classic(graph, board, kernels=kernels, workdir=workdir)
+        return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations)
     raise McusimError(f"unknown path {path!r}; use tinyml or classic")
 
 
 def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
               input_file: str | None = None, graph: Graph | None = None,
-              track_saturation: bool = False) -> DeployResult:
+              track_saturation: bool = False, lut_activations: bool = False) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
     from .reference import run_graph
 
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels)
+    fw = build_path(graph, path, board, kernels, lut_activations)
     result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
