@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -476,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, console))
     except McusimError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -484,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a bug in mcusim: one line, unless debugging
         if os.environ.get("MCUSIM_DEBUG"):
             raise
-        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {e} (set MCUSIM_DEBUG=1 for the traceback)",
+        err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set MCUSIM_DEBUG=1 for the traceback)",
                   highlight=False, soft_wrap=True)
         return 70
 
