@@ -53,7 +53,7 @@ def _raw_run(elf: Elf, board: Board, py_block: bool) -> float:
     return time.perf_counter() - t
 
 
-def run_bench(board: Board, repeat: int = 128000, rounds: int = 3) -> BenchResult:
+def run_bench(board: Board, repeat: int = 128000, rounds: int = 5) -> BenchResult:
     elf = Elf(build_elf([EXAMPLE], board, defines={"REPEAT": repeat}).elf)
     instructions = 0
     best = {"raw": float("inf"), "acc": float("inf"), "py": float("inf")}

@@ -463,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="measure what cycle accounting costs against raw Unicorn")
     be.add_argument("--board", default="stm32f411ce")
     be.add_argument("--repeat", type=int, default=128000, help="dot products of 256 (about 770 instructions each)")
-    be.add_argument("--rounds", type=int, default=3)
+    be.add_argument("--rounds", type=int, default=5)
     be.set_defaults(func=cmd_bench)
     return p
 
