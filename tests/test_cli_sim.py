@@ -77,3 +77,10 @@ def test_export_cli_writes_a_project_that_builds_with_make(tmp_path, capsys):
     assert len(elfs) == 1
     assert main(["sim", str(elfs[0])]) == 0  # it runs to bkpt in the simulator
     assert main(["export", "models/kws_fc.tflite", "--path", "classic", "--out", str(out)]) == 2  # not empty
+
+
+@needs_gcc
+def test_bench_prints_the_accounting_ratio(capsys):
+    assert main(["bench", "--repeat", "2000", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "accounting ratio:" in out and "raw Unicorn" in out
