@@ -20,6 +20,16 @@
 
 #include "mcu_nn_math.h"
 
+/* The multi-instruction inline assembly blocks of the optimized kernels (the conv loop uses
+ * all 14 allocatable registers) need GCC with optimization and the frame pointer omitted,
+ * the default from -O1 on. -O0 builds get the intrinsics versions (same results, slower);
+ * -DMCU_NN_NO_ASM forces them too (needed with -fno-omit-frame-pointer). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__) && !defined(MCU_NN_NO_ASM)
+#define MCU_NN_ASM 1
+#else
+#define MCU_NN_ASM 0
+#endif
+
 /* Four int8 / two int16 as one 32-bit word; a single LDR (unaligned allowed on v7E-M). */
 static inline int32_t mcu_read_s8x4(const int8_t *p)
 {

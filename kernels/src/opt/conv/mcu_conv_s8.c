@@ -248,6 +248,7 @@ mcu_conv_k16(int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11, const int8_
     int32_t s00 = *p00, s01 = *p01, s10 = *p10, s11 = *p11;
     const int8_t *w = *pw;
     const int16_t *c = *pc;
+#if MCU_NN_ASM
     int32_t wa, wb, x0e, x0o, x1e, x1o, t;
 #define MCU_CONV_ASM_GROUP                                                                    \
     "ldr %[wb], [%[w], %[k]]\n\t"                                                             \
@@ -280,6 +281,18 @@ mcu_conv_k16(int32_t *p00, int32_t *p01, int32_t *p10, int32_t *p11, const int8_
                      : [k] "r"(k), [end] "m"(*end)
                      : "cc", "memory");
 #undef MCU_CONV_ASM_GROUP
+#else /* the same with intrinsics: 20 cycles per group, 7 per step of loop overhead */
+    const int8_t *w1 = w + k;
+    do {
+        MCU_CONV_2X2(w, w1, c);
+        MCU_CONV_2X2(w + 4, w1 + 4, c + 8);
+        MCU_CONV_2X2(w + 8, w1 + 8, c + 16);
+        MCU_CONV_2X2(w + 12, w1 + 12, c + 24);
+        w += 16;
+        w1 += 16;
+        c += 32;
+    } while (c != *end);
+#endif
     *p00 = s00;
     *p01 = s01;
     *p10 = s10;
@@ -339,6 +352,7 @@ static inline __attribute__((always_inline)) void
 mcu_conv_out2x2(int32_t s00, int32_t s01, int32_t s10, int32_t s11, const mcu_rq2 *q,
                 const uint32_t *lohi, int8_t *o0, int8_t *o1)
 {
+#if MCU_NN_ASM
     int32_t m, a, r, t;
 #define MCU_CONV_ASM_RQ(s)                                                                    \
     "lsl %[" #s "], %[" #s "], #1\n\t"                                                        \
@@ -369,6 +383,13 @@ mcu_conv_out2x2(int32_t s00, int32_t s01, int32_t s10, int32_t s11, const mcu_rq
             : [q] "r"(q), [lh] "r"(lohi), [o0] "r"(o0), [o1] "r"(o1)
             : "cc", "memory");
 #undef MCU_CONV_ASM_RQ
+#else
+    const int32_t lo = (int8_t)lohi[0], hi = (int8_t)lohi[1];
+    o0[0] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s00, &q[0]), lo, hi);
+    o0[1] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s10, &q[1]), lo, hi);
+    o1[0] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s01, &q[0]), lo, hi);
+    o1[1] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(s11, &q[1]), lo, hi);
+#endif
 }
 
 /* Output channels [0, n) of both pixels, requantized with q (mcu_rq2: channels 2i, 2i + 1

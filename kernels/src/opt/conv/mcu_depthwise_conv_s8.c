@@ -156,6 +156,7 @@ typedef struct {
 static inline __attribute__((always_inline)) uint32_t mcu_dw_group3x3(const int32_t *rec, const int8_t *p,
                                        const mcu_dw_geo *geo, int32_t off2, int32_t tap_x)
 {
+#if MCU_NN_ASM
     int32_t a0, a1, a2, a3, x, xo, w02, w13;
 #define MCU_DW_ASM_TAP(woff, addr)                                                            \
     "ldr %[w02], [%[rec], #" #woff "]\n\t"                                                    \
@@ -208,6 +209,30 @@ static inline __attribute__((always_inline)) uint32_t mcu_dw_group3x3(const int3
 #undef MCU_DW_ASM_ROW
 #undef MCU_DW_ASM_NEXT_ROW
 #undef MCU_DW_ASM_OUT
+#else /* the same with intrinsics (-O0 builds, MCU_NN_NO_ASM) */
+    int32_t a0 = rec[18], a1 = rec[19], a2 = rec[20], a3 = rec[21];
+    for (int32_t ky = 0; ky < 3; ++ky, p += geo->tap_y) {
+        for (int32_t kx = 0; kx < 3; ++kx) {
+            const int32_t t = 3 * ky + kx, x = mcu_read_s8x4(p + kx * tap_x);
+            const int32_t xe = __sxtab16(off2, x), xo = mcu_sxtab16_ror8(off2, x);
+            a0 = __smlabb(rec[2 * t], xe, a0);
+            a2 = __smlatt(rec[2 * t], xe, a2);
+            a1 = __smlabb(rec[2 * t + 1], xo, a1);
+            a3 = __smlatt(rec[2 * t + 1], xo, a3);
+        }
+    }
+    int32_t acc[4] = {a0, a1, a2, a3};
+    uint32_t v = 0;
+    for (int32_t i = 0; i < 4; ++i) {
+        const int32_t y = (mcu_smmlar(acc[i], rec[22 + i], rec[26 + i]) + (acc[i] >> 31)) >>
+                          rec[30 + i];
+        v |= (uint32_t)(uint8_t)__ssat(y, 8) << (8 * i);
+    }
+    (void)__ssub8((int32_t)v, (int32_t)geo->lo4);
+    v = (uint32_t)__sel((int32_t)v, (int32_t)geo->lo4);
+    (void)__ssub8((int32_t)v, (int32_t)geo->hi4);
+    a0 = __sel((int32_t)geo->hi4, (int32_t)v);
+#endif
     return (uint32_t)a0;
 }
 
