@@ -106,8 +106,9 @@ def scenario_latency() -> str:
         f"From the slowest (tinyml + reference kernels, {t_ref:,} cycles) to the fastest (classic + optimized,",
         f"{c_opt:,} cycles) the gap is {gap:,} cycles. Swapping the kernels inside the interpreter",
         f"(tinyml ref -> opt) accounts for {kernel_part:,} cycles ({kernel_part / gap:.1%} of the gap); removing the",
-        f"interpreter with the same optimized kernels (tinyml opt -> classic opt) changes the count by {dispatch_part:+,}",
-        f"({dispatch_part / gap:+.1%}). The interpreter's own cycles (outside the kernel library) are",
+        f"interpreter with the same optimized kernels (tinyml opt -> classic opt) "
+        f"{'saves' if dispatch_part >= 0 else 'adds'} {abs(dispatch_part):,} cycles",
+        f"({abs(dispatch_part) / gap:.1%} of the gap). The interpreter's own cycles (outside the kernel library) are",
         f"{res[('tinyml', 'opt')]['cycles'] - res[('tinyml', 'opt')]['kernel_cycles']:,} per inference against",
         f"{res[('classic', 'opt')]['cycles'] - res[('classic', 'opt')]['kernel_cycles']:,} for the generated code; the rest of",
         "any difference between the two paths with the same kernels is where the linker placed the kernels:",
@@ -128,10 +129,16 @@ def scenario_dispatch(quick: bool) -> str:
     if quick:
         files = files[::5]
     rows = []
+    shares = []
+    per_op = []
+    flash = []
     for f in files:
         rel = f.relative_to(ROOT)
         g = load_model(f)
         r_opt = mcusim("run", str(rel), "--path", "tinyml", "--kernels", "opt")
+        shares.append(r_opt["dispatch_share"])
+        per_op.append((r_opt["cycles"] - r_opt["kernel_cycles"]) / len(r_opt["ops"]))
+        flash.append(r_opt["flash_bytes"])
         r_ref = mcusim("run", str(rel), "--path", "tinyml", "--kernels", "ref")
         c_opt = mcusim("run", str(rel), "--path", "classic", "--kernels", "opt")
         rows.append(f"| {f.name} | {len(g.op_types())} | {len(g.ops)} | {r_opt['cycles']:,} | {pct(r_opt['dispatch_share'])} | "
@@ -149,6 +156,19 @@ def scenario_dispatch(quick: bool) -> str:
         "| model | distinct op types | ops | tinyml opt cycles | dispatch (tinyml opt) | dispatch (tinyml ref) | dispatch (classic opt) | tinyml/classic cycles | tinyml flash | classic flash |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        f"**The claim that dispatch can exceed 40% of inference time is not reproduced by mcusim's interpreter.**",
+        f"The largest dispatch share measured here is {max(shares):.1%}, on the tiny maps. The interpreter spends",
+        f"{min(per_op):,.0f}-{max(per_op):,.0f} cycles per operator outside the kernels (invoke loop, eval call through",
+        "the registry's function pointer, op glue fetching tensor pointers, the probe stores), while even a",
+        "2x2x8 operator costs the kernels a few thousand cycles (argument checks, per-channel requantization",
+        "set-up, im2col, loop prologues). Dispatch would reach 40% only with per-op kernel work below about",
+        "1.5x the interpreter's per-op cost: elementwise ops on a handful of values, or an interpreter that does",
+        "more per op than this one (TFLM's C++ invoke adds virtual calls, per-op tensor lookups through the",
+        "flatbuffer and optional profiling; it is not measured here). The share does not grow with the number",
+        "of distinct op types — the registry is searched at start-up, not per invoke — but flash does:",
+        f"the tinyml image grows from {flash[0]:,} to {max(flash):,} bytes across the sweep, because every",
+        "registered op links its glue and kernels. Variety costs flash, not time.",
         "",
     ])
 
@@ -179,7 +199,11 @@ def scenario_energy() -> str:
         "",
         "At 1,000 inferences a day the part is asleep more than 99.9% of the time: sleep current, not the",
         "inference, sets the battery life, so the two paths last about as long unless the part is woken cold",
-        "and pays the interpreter's start-up (parse, plan, prepare) every time.",
+        "and pays the interpreter's start-up (parse, plan, prepare) every time. The day counts are far beyond a",
+        "coin cell's shelf life: with the datasheet's Stop 2 current the battery's self-discharge, the",
+        "regulator's quiescent current and the sensor front end (none modelled) decide the real lifetime;",
+        "what this scenario shows is the relative cost of the paths, and that the cold-start tax of the",
+        "interpreter is larger than the inference itself for this model.",
         "",
     ])
 
@@ -220,6 +244,12 @@ def scenario_quantization() -> str:
         "| model | path | cycles | flash |",
         "|---|---|---|---|",
         *cost,
+        "",
+        "On this synthetic task both quantizations agree with the float model on every held-out window: the",
+        "filters' ranges are similar, so one scale per tensor loses little. Per-channel requantization costs",
+        "flash (a multiplier and a shift per output channel, plus per-channel scales in the flatbuffer for the",
+        "tinyml path) and almost no cycles: the kernels load the channel's multiplier once per output value,",
+        "next to the accumulation of k MACs.",
         "",
     ])
 
