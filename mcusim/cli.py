@@ -83,6 +83,7 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     t.add_column("vs raw", justify="right")
     t.add_row("raw Unicorn (no hooks)", f"{r.raw_mips:.0f}", "100%")
     t.add_row("mcusim full accounting", f"{r.accounting_mips:.0f}", f"{r.ratio:.0%}")
+    t.add_row("minimal native block hook (scale)", f"{r.native_min_mips:.0f}", f"{r.native_min_mips / r.raw_mips:.0%}")
     t.add_row("Python block hook (scale)", f"{r.py_block_mips:.0f}", f"{r.py_block_mips / r.raw_mips:.0%}")
     console.print(t)
     console.print(f"accounting ratio: {r.ratio:.2f} (target >= 0.70)")

@@ -83,4 +83,4 @@ def test_export_cli_writes_a_project_that_builds_with_make(tmp_path, capsys):
 def test_bench_prints_the_accounting_ratio(capsys):
     assert main(["bench", "--repeat", "2000", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    assert "accounting ratio:" in out and "raw Unicorn" in out
+    assert "accounting ratio:" in out and "raw Unicorn" in out and "minimal native block hook" in out
