@@ -15,6 +15,7 @@ quantization from a numpy generator seeded by hypothesis.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import sys
 from functools import cache
@@ -26,12 +27,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mcusim import winograd
+
 sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
     MCU_ERR_ARG,
     MCU_ERR_BUFFER,
+    MCU_ERR_UNSUPPORTED,
     MCU_OK,
     Blob,
     HostRunner,
@@ -80,6 +84,19 @@ def conv_specs(draw: Any, big: bool = False) -> dict[str, Any]:
         "per_channel": draw(st.booleans()), "bias": draw(st.booleans()),
     }
     return _valid_window(spec)
+
+
+@st.composite
+def wino_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    """3x3 / stride 1 convolutions (the geometry mcu_conv_wino_s8 takes): odd and even output
+    sizes, channel counts on and off multiples of 4, both paddings."""
+    return _valid_window({
+        "n": draw(st.integers(1, 2)), "h": draw(st.integers(1, 12 if big else 7)),
+        "w": draw(st.integers(1, 14 if big else 11)), "c": draw(st.integers(1, 24 if big else 9)),
+        "oc": draw(st.integers(1, 10 if big else 5)), "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+        "padding": draw(st.sampled_from(["SAME", "VALID"])),
+        "per_channel": draw(st.booleans()), "bias": draw(st.booleans()),
+    })
 
 
 @st.composite
@@ -139,7 +156,8 @@ def unary_specs(draw: Any, big: bool = False) -> dict[str, Any]:
 
 
 SPECS = {
-    "fully_connected": fc_specs, "conv": conv_specs, "depthwise_conv": dw_specs,
+    "fully_connected": fc_specs, "conv": conv_specs, "conv_wino": wino_specs,
+    "depthwise_conv": dw_specs,
     "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
     "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
@@ -147,8 +165,8 @@ SPECS = {
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
 }
 ALL_KERNELS = list(CASES)
-MAIN_KERNELS = ["fully_connected", "conv", "depthwise_conv", "max_pool", "avg_pool", "add",
-                "mul", "softmax", "mean"]
+MAIN_KERNELS = ["fully_connected", "conv", "conv_wino", "depthwise_conv", "max_pool",
+                "avg_pool", "add", "mul", "softmax", "mean"]
 
 
 @cache
@@ -271,6 +289,44 @@ def test_opt_conv_reports_its_scratch_need_and_refuses_less() -> None:
     short = runner.run(_conv_blob(ok.scratch_bytes - 4))
     assert short.status < 0  # the harness refuses, as a kernel given too little would
     assert MCU_ERR_BUFFER == -2
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("c,w", [(4, 9), (30, 9), (32, 10), (33, 6), (36, 5), (64, 4)])
+def test_winograd_conv_channel_counts(c: int, w: int, flavour: str) -> None:
+    """The optimized Winograd kernel has two matrix-product variants (straight-line code entered
+    at a computed offset for up to 32 input channels, a loop above) and a staging path for
+    channel counts that are not a multiple of 4: each boundary, with whole and partial tile
+    blocks, bit-exact."""
+    for seed, padding in ((1, "SAME"), (2, "VALID")):
+        spec = {"n": 1, "h": 5, "w": w, "c": c, "oc": 3, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+                "padding": padding, "per_channel": True}
+        check(sim_runner("conv_wino", flavour, M4), CASES["conv_wino"](spec, np.random.default_rng(seed)))
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_winograd_filter_transform_on_target_matches_host() -> None:
+    """mcu_conv_wino_s8_transform (target) writes exactly mcusim.winograd.transform_filter's
+    array (what the classic path stores in flash), and refuses what it does not support."""
+    spec = {"n": 1, "h": 4, "w": 4, "c": 7, "oc": 5, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+            "padding": "SAME"}
+    case = CASES["conv_wino"](spec, np.random.default_rng(3))
+    runner = sim_runner("conv_wino", "opt", M4)
+    res = runner.run(case.blob)
+    assert res.status == MCU_OK
+    *_, w_off, _, u_off, _ = case.blob.params  # ... filter, bias, transformed, output
+    wts = np.frombuffer(bytes(case.blob.arena[w_off:w_off + 5 * 9 * 7]), np.int8).reshape(5, 3, 3, 7)
+    host = winograd.transform_filter(wts)
+    assert host.nbytes == winograd.filter_bytes(wts.shape) == 16 * 6 * 8 * 2
+    np.testing.assert_array_equal(np.frombuffer(res.arena[u_off:u_off + host.nbytes], "<i2"), host)
+    # filter dims are params 19..22 (n, h, w, c), the stride params 4..5
+    for index, value in ((20, 2), (4, 2)):
+        blob = copy.deepcopy(case.blob)
+        blob.params[index] = value
+        assert runner.run(blob).status == MCU_ERR_UNSUPPORTED
 
 
 # --- slow: many more and larger examples -----------------------------------------------------

@@ -128,6 +128,34 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
                        const int32_t *bias, const mcu_dims *output_dims, int8_t *output);
 int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims);
 
+/* CONV_2D 3x3, stride 1, dilation 1, ungrouped, by Winograd's minimal filtering F(2x2, 3x3)
+ * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2
+ * block of outputs is A^T [(G g G^T) . (B^T d B)] A summed over input channels, 16 multiplies
+ * per input channel where the direct form needs 36. Exact in integers: the filter transform is
+ * scaled by 4 (G' = 2G has integer entries), so every product is an integer and the sum is 4
+ * times TFLM's accumulator; the kernel divides it back exactly (arithmetic shift by 2) before
+ * the bias and the same requantization as mcu_conv_s8, so the outputs are identical.
+ * Intermediate sums wrap modulo 2^32 (harmless: the final value fits), which is why C <= 1024.
+ *
+ * The filter is used in transformed form, prepared once (on the host by the classic path's
+ * code generator, or on the target) by mcu_conv_wino_s8_transform: int16 values, laid out
+ * [O' / 2][16 transform positions][C' / 2][2 output channels][2 input channels] with
+ * O' = O rounded up to even and C' = C rounded up to a multiple of 4; the input-channel pair
+ * of word q = 2g + p is (4g + p, 4g + p + 2) (the even/odd halves SXTB16 gives); padding
+ * channels are 0. 32 bytes per (output, input) channel pair against 9 for the int8 filter.
+ * Same params, quant, dims and bias contracts as mcu_conv_s8; filter_dims is the int8
+ * filter's {O, 3, 3, C}; transformed and ctx->buf 4-byte aligned. Anything else (other kernel sizes, strides, dilation, groups, C > 1024)
+ * returns MCU_ERR_UNSUPPORTED. */
+int32_t mcu_conv_wino_s8_filter_size(const mcu_dims *filter_dims); /* bytes; 0 if unsupported */
+mcu_status mcu_conv_wino_s8_transform(const mcu_dims *filter_dims, const int8_t *filter,
+                                      int16_t *transformed);
+mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *params,
+                            const mcu_quant_params *quant, const mcu_dims *input_dims,
+                            const int8_t *input, const mcu_dims *filter_dims,
+                            const int16_t *transformed, const int32_t *bias,
+                            const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_conv_wino_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims);
+
 /* ------------------------------------------------------------------------------------------ */
 /* DEPTHWISE_CONV_2D                                                                          */
 

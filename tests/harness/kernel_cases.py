@@ -15,6 +15,7 @@ import numpy as np
 
 from mcusim import quant as q
 from mcusim import reference as ref
+from mcusim import winograd
 
 from kernel_runner import Blob
 
@@ -104,7 +105,7 @@ def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator) -> Case
     return Case("fully_connected", b, expected, off, reserved, batches * depth * units)
 
 
-def conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False) -> Case:
     n, h, w_, c, oc = spec["n"], spec["h"], spec["w"], spec["c"], spec["oc"]
     kh, kw, groups = spec["kh"], spec["kw"], spec.get("groups", 1)
     oh, ow, pad_h, pad_w = _spatial(spec)
@@ -119,7 +120,10 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     expected = ref.conv_2d(x, wts, bias, p)
     b = Blob()
     k = kh * kw * (c // groups)
-    reserved = 5 * k + 80  # >= the optimized flavour's 2 int16 columns + int8 staging
+    cp = (c + 3) & ~3
+    # >= the optimized flavour's need: 2 int16 columns + int8 staging (direct); V, the sums of
+    # one channel pair, the column transforms and the staged window of a block (Winograd)
+    reserved = 168 * cp + 832 + 32 * oc if wino else 5 * k + 80
     b.scratch(reserved)
     b.val(-zin, zout, spec["sh"], spec["sw"], pad_h, pad_w, spec.get("dh", 1), spec.get("dw", 1), *act)
     _quant_blob(b, mult, shift)
@@ -129,8 +133,16 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b.buf(x)
     b.buf(wts)
     b.buf(bias)
+    if wino:  # the region the harness transforms the filter into (before the output, whose
+        b.out(winograd.filter_bytes(wts.shape))  # end the checks watch for overruns)
     off = b.out(expected.size)
-    return Case("conv", b, expected, off, reserved, n * oh * ow * oc * k)
+    return Case("conv_wino" if wino else "conv", b, expected, off, reserved, n * oh * ow * oc * k)
+
+
+def conv_wino_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    """CONV_2D 3x3 / stride 1 through mcu_conv_wino_s8 (filter transformed on the target)."""
+    return conv_case({**spec, "kh": 3, "kw": 3, "sh": 1, "sw": 1, "dh": 1, "dw": 1,
+                      "groups": 1}, rng, wino=True)
 
 
 def depthwise_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -468,6 +480,7 @@ def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
 CASES = {
     "fully_connected": fully_connected_case,
     "conv": conv_case,
+    "conv_wino": conv_wino_case,
     "depthwise_conv": depthwise_conv_case,
     "max_pool": max_pool_case,
     "avg_pool": avg_pool_case,

@@ -32,6 +32,7 @@ ARENA_BYTES = 24576
 KERNEL_FILES = {
     "fully_connected": "fully_connected/mcu_fully_connected_s8.c",
     "conv": "conv/mcu_conv_s8.c",
+    "conv_wino": "conv/mcu_conv_wino_s8.c",
     "depthwise_conv": "conv/mcu_depthwise_conv_s8.c",
     "max_pool": "pooling/mcu_max_pool_s8.c",
     "avg_pool": "pooling/mcu_avg_pool_s8.c",
@@ -188,7 +189,3 @@ class SimRunner:
         status = _i32(m.read_symbol("harness_status", 4))
         scratch = _i32(m.read_symbol("harness_scratch_bytes", 4))
         return Result(status, m.read_symbol("harness_arena", len(blob.arena)), scratch, res)
-
-
-def kernel_function(kernel: str) -> str:
-    return f"mcu_{kernel}_s8"

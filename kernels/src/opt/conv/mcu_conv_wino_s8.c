@@ -1,0 +1,508 @@
+/*
+ * mcu_conv_wino_s8 - optimized flavour (Cortex-M DSP extension): CONV_2D 3x3 / stride 1 by
+ * Winograd F(2x2, 3x3) (transforms and exactness argument in ../../ref/conv/mcu_conv_wino_s8.c
+ * and mcu_nn.h). Output tiles are taken four at a time along a row (a block of 2 x 8 outputs):
+ *  1. input transform: per tile and group of 4 input channels, the 4x4 window is loaded one
+ *     word per pixel, split into the (c0, c2) and (c1, c3) int16 pairs with the input offset
+ *     added (SXTAB16, SXTAB16 ROR #8) and transformed two channels per instruction
+ *     (SADD16/SSUB16; |values| <= 4 x 255, no overflow) into V[16][C'/2][4 tiles] (scratch);
+ *  2. per pair of output channels, for each of the 16 transform positions, the 2 x 4
+ *     (channel x tile) block of sums over the input channels: SMLAD of a transformed-filter
+ *     pair against a V pair, 8 accumulators, inline assembly (mcu_wino_gemm): per two input
+ *     channels 6 loads in two groups and 8 SMLADs, 16 cycles for 16 multiplies, each worth
+ *     2.25 multiplies of the direct form;
+ *  3. output transform of each (channel, tile): 16 sums -> 4 outputs (additions), exact
+ *     division by 4, bias, requantization (mcu_rq2 when every shift is a right shift of 1..23
+ *     and the accumulators stay within 2^29, else mcu_rq), clamp, store.
+ * Windows that cross the input border, and channel counts that are not a multiple of 4, are
+ * first copied into a 4 x 4 x C' staging area filled with the input zero point.
+ * Scratch: V (16 x C' x 4 tiles int16 = 128 C' bytes) + the sums of one channel pair
+ * (16 x 8 int32 = 512 bytes) + staging (16 x C' bytes).
+ */
+#if !defined(__ARM_FEATURE_DSP)
+#include "../../ref/conv/mcu_conv_wino_s8.c"
+#else
+#define MCU_WINO_OPTIMIZED 1
+#include "../../ref/conv/mcu_conv_wino_s8.c"
+#include "../../common/mcu_nn_dsp.h"
+
+#define MCU_WINO_TB 4 /* tiles per block */
+
+/* The output stage of one channel with mcu_rq2 (x2 = 2 (bias + y / 4) = bias2 + (y >> 1),
+ * exact because 4 divides y), its constants in the order the assembly loads them. */
+typedef struct {
+    int32_t bias2, m, a, r, lo, hi, px, row;
+} mcu_wino_oq;
+
+
+int32_t mcu_conv_wino_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims)
+{
+    (void)input_dims;
+    if (!filter_dims || !mcu_wino_supported(filter_dims))
+        return 0;
+    const int32_t cp = mcu_wino_cp(filter_dims->c);
+    return 16 * cp * MCU_WINO_TB * 2 + 16 * 2 * MCU_WINO_TB * 4 + 8 * (2 * MCU_WINO_TB + 2) * 4 +
+           4 * (2 * MCU_WINO_TB + 2) * cp + filter_dims->n * (int32_t)sizeof(mcu_wino_oq);
+}
+
+/* Input transform of a block of nt tiles: the window of 4 rows x ncols = 2 nt + 2 columns at
+ * src (pixel (r, k) of channel group g at src + r * row + k * px + 4 g) to
+ * V[e][q][t] = v[t + q * TB + e * es]. Columns first (B^T d: the four pixels of a column,
+ * extended once for both channel pairs, combined into t0..t3), kept in tc[ncols][8]; then
+ * rows (t B) per tile, the tiles sharing the columns they overlap in. */
+static void mcu_wino_in(const int8_t *src, int32_t px, int32_t row, int32_t groups,
+                        int32_t ncols, int32_t off2, int32_t *v, int32_t es, int32_t *tc)
+{
+    for (int32_t g = 0; g < groups; ++g, src += 4, v += 2 * MCU_WINO_TB) {
+        const int8_t *p = src;
+        int32_t *t = tc;
+        for (int32_t k = 0; k < ncols; ++k, p += px, t += 8) {
+            const int32_t d0 = mcu_read_s8x4(p), d1 = mcu_read_s8x4(p + row);
+            const int32_t d2 = mcu_read_s8x4(p + 2 * row), d3 = mcu_read_s8x4(p + 3 * row);
+            int32_t a1 = __sxtab16(off2, d1), a2 = __sxtab16(off2, d2);
+            t[0] = __ssub16(__sxtab16(off2, d0), a2);
+            t[1] = __sadd16(a1, a2);
+            t[2] = __ssub16(a2, a1);
+            t[3] = __ssub16(a1, __sxtab16(off2, d3));
+            a1 = mcu_sxtab16_ror8(off2, d1);
+            a2 = mcu_sxtab16_ror8(off2, d2);
+            t[4] = __ssub16(mcu_sxtab16_ror8(off2, d0), a2);
+            t[5] = __sadd16(a1, a2);
+            t[6] = __ssub16(a2, a1);
+            t[7] = __ssub16(a1, mcu_sxtab16_ror8(off2, d3));
+        }
+        /* rows: for pair h and row i, the value of column k is tc[8 k + 4 h + i]; tile j
+         * combines columns 2j .. 2j + 3 into positions e = 4i .. 4i + 3 (V rows es apart). */
+        for (int32_t h = 0; h < 2; ++h) {
+            for (int32_t i = 0; i < 4; ++i) {
+                const int32_t *tk = tc + 4 * h + i;
+                int32_t *v0 = v + h * MCU_WINO_TB + 4 * i * es, *v1 = v0 + es;
+                int32_t *v2 = v1 + es, *v3 = v2 + es;
+                int32_t c0 = tk[0], c1 = tk[8];
+                if (ncols == 2 * MCU_WINO_TB + 2) { /* a whole block: straight-line */
+#define MCU_WINO_ROW(j)                                                                       \
+    do {                                                                                      \
+        const int32_t c2 = tk[16 * (j) + 16], c3 = tk[16 * (j) + 24];                         \
+        v0[j] = __ssub16(c0, c2);                                                             \
+        v1[j] = __sadd16(c1, c2);                                                             \
+        v2[j] = __ssub16(c2, c1);                                                             \
+        v3[j] = __ssub16(c1, c3);                                                             \
+        c0 = c2;                                                                              \
+        c1 = c3;                                                                              \
+    } while (0)
+                    MCU_WINO_ROW(0);
+                    MCU_WINO_ROW(1);
+                    MCU_WINO_ROW(2);
+                    MCU_WINO_ROW(3);
+                    continue;
+                }
+                for (int32_t j = 0; j < ncols / 2 - 1; ++j)
+                    MCU_WINO_ROW(j);
+#undef MCU_WINO_ROW
+            }
+        }
+    }
+}
+
+/* The 4 x ncols window at input (y0, x0) as pixels of C' bytes, the input zero point for
+ * pixels outside the input and for the padding channels (both become 0 after the offset).
+ * Row by row: the pixels inside the input are one contiguous run, copied a word at a time
+ * when C is a multiple of 4. */
+static void mcu_wino_stage(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c,
+                           int32_t y0, int32_t x0, int32_t ncols, uint32_t zp4, int8_t *stage)
+{
+    const int32_t cp = mcu_wino_cp(in_c);
+    const int32_t k0 = x0 < 0 ? -x0 : 0;
+    const int32_t k1 = x0 + ncols > in_w ? in_w - x0 : ncols; /* columns [k0, k1) inside */
+    for (int32_t r = 0; r < 4; ++r, stage += ncols * cp) {
+        const int32_t y = y0 + r;
+        uint32_t *w = (uint32_t *)(void *)stage;
+        if (y < 0 || y >= in_h || k1 <= k0) {
+            for (uint32_t *end = w + ncols * cp / 4; w != end; ++w)
+                *w = zp4;
+            continue;
+        }
+        for (uint32_t *end = w + k0 * cp / 4; w != end; ++w)
+            *w = zp4;
+        const int8_t *p = in + (y * in_w + x0 + k0) * in_c;
+        if (cp == in_c) {
+            for (uint32_t *end = w + (k1 - k0) * cp / 4; w != end; ++w, p += 4)
+                *w = (uint32_t)mcu_read_s8x4(p);
+        } else {
+            int8_t *b = (int8_t *)w;
+            for (int32_t k = k0; k < k1; ++k, p += in_c)
+                for (int32_t c = 0; c < cp; ++c)
+                    *b++ = c < in_c ? p[c] : (int8_t)zp4;
+            w = (uint32_t *)(void *)b;
+        }
+        for (uint32_t *end = (uint32_t *)(void *)(stage + ncols * cp); w != end; ++w)
+            *w = zp4;
+    }
+}
+
+/* For each of the 16 transform positions e: m[16 (4j + t) + e] = sum over the nq input-channel
+ * pairs of SMLAD(u pair of output channel j, v pair of tile t). u and v are read once, in
+ * order; nq is even.
+ * Per pair: 6 loads (the post-incrementing one last for its base, so every load after the
+ * first of a group pipelines: 5 + 3 cycles) and 8 SMLADs, 16 cycles. The first pair of a
+ * position uses SMUAD (no accumulators to clear). Up to MCU_WINO_UNROLL pairs the other pairs
+ * are straight-line code entered at the right distance from its end (a computed BX once per
+ * position, 5 cycles, instead of a loop test per pair or two: 15 fixed-size steps of 56 bytes,
+ * 840 bytes of code); more channels loop two pairs at a time with the loop end in memory (all
+ * 14 registers are in use). */
+#define MCU_WINO_UNROLL 16
+
+__attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int32_t *v, int32_t nq, int32_t *m)
+{
+#if MCU_NN_ASM
+    int32_t a0, a1, a2, a3, b0, b1, b2, b3, u0, u1, va, vb;
+    const int32_t *v_end = v + 16 * nq * MCU_WINO_TB;
+#define MCU_WINO_STEP(OP, ACC)                                                                \
+    "ldr.w %[u1], [%[u], #4]\n\t"                                                             \
+    "ldr.w %[u0], [%[u]], #8\n\t"                                                             \
+    "ldr.w %[vb], [%[v], #4]\n\t"                                                             \
+    "ldr.w %[va], [%[v]], #8\n\t" OP " %[a0], %[u0], %[va]" ACC(a0) "\n\t" OP                 \
+    " %[b0], %[u1], %[va]" ACC(b0) "\n\t" OP " %[a1], %[u0], %[vb]" ACC(a1) "\n\t" OP         \
+    " %[b1], %[u1], %[vb]" ACC(b1) "\n\t"                                                     \
+    "ldr.w %[vb], [%[v], #4]\n\t"                                                             \
+    "ldr.w %[va], [%[v]], #8\n\t" OP " %[a2], %[u0], %[va]" ACC(a2) "\n\t" OP                 \
+    " %[b2], %[u1], %[va]" ACC(b2) "\n\t" OP " %[a3], %[u0], %[vb]" ACC(a3) "\n\t" OP         \
+    " %[b3], %[u1], %[vb]" ACC(b3) "\n\t"
+#define MCU_WINO_NOACC(r) ""
+#define MCU_WINO_ACC(r) ", %[" #r "]"
+#define MCU_WINO_S1 MCU_WINO_STEP("smlad", MCU_WINO_ACC)
+#define MCU_WINO_S5 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1
+    /* the 8 sums of a position to m (then m += 1), and the position loop */
+#define MCU_WINO_STORE                                                                        \
+    "ldr %[u0], %[mp]\n\t"                                                                    \
+    "str %[a1], [%[u0], #64]\n\t"                                                             \
+    "str %[a2], [%[u0], #128]\n\t"                                                            \
+    "str %[a3], [%[u0], #192]\n\t"                                                            \
+    "str %[b0], [%[u0], #256]\n\t"                                                            \
+    "str %[b1], [%[u0], #320]\n\t"                                                            \
+    "str %[b2], [%[u0], #384]\n\t"                                                            \
+    "str %[b3], [%[u0], #448]\n\t"                                                            \
+    "str %[a0], [%[u0]], #4\n\t"                                                              \
+    "str %[u0], %[mp]\n\t"                                                                    \
+    "ldr %[u0], %[ve]\n\t"                                                                    \
+    "cmp %[v], %[u0]\n\t"                                                                     \
+    "bne 0b"
+#define MCU_WINO_OUTS                                                                         \
+    [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),           \
+        [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [u0] "=&r"(u0), [u1] "=&r"(u1),       \
+        [va] "=&r"(va), [vb] "=&r"(vb), [u] "+r"(u), [v] "+r"(v), [mp] "+m"(m)
+    if (nq <= MCU_WINO_UNROLL) {
+        /* entry = (end of the steps) - (nq - 1) steps, with the Thumb bit */
+        const int32_t back = (nq - 1) * 56 - 1;
+        const void *entry;
+        __asm__ volatile(
+            "adr.w %[u0], 3f\n\t"
+            "ldr %[u1], %[back]\n\t"
+            "sub %[u0], %[u0], %[u1]\n\t"
+            "str %[u0], %[entry]\n\t"
+            "0:\n\t" MCU_WINO_STEP("smuad", MCU_WINO_NOACC)
+            "ldr %[u0], %[entry]\n\t"
+            "bx %[u0]\n\t" MCU_WINO_S5 MCU_WINO_S5 MCU_WINO_S5
+            "3:\n\t" MCU_WINO_STORE
+            : MCU_WINO_OUTS, [entry] "=m"(entry)
+            : [back] "m"(back), [ve] "m"(v_end)
+            : "cc", "memory");
+        return;
+    }
+    const int32_t qbytes = nq * MCU_WINO_TB * 4;
+    const int32_t *q_end;
+    __asm__ volatile(
+        "0:\n\t"
+        "ldr %[u0], %[qb]\n\t"
+        "add %[u0], %[v], %[u0]\n\t"
+        "str %[u0], %[qe]\n\t" MCU_WINO_STEP("smuad", MCU_WINO_NOACC) MCU_WINO_S1
+        "ldr %[u0], %[qe]\n\t"
+        "cmp %[v], %[u0]\n\t"
+        "beq 2f\n\t"
+        "1:\n\t" MCU_WINO_S1 MCU_WINO_S1
+        "ldr %[u0], %[qe]\n\t"
+        "cmp %[v], %[u0]\n\t"
+        "bne 1b\n\t"
+        "2:\n\t" MCU_WINO_STORE
+        : MCU_WINO_OUTS, [qe] "=m"(q_end)
+        : [qb] "m"(qbytes), [ve] "m"(v_end)
+        : "cc", "memory");
+#undef MCU_WINO_STEP
+#undef MCU_WINO_NOACC
+#undef MCU_WINO_ACC
+#undef MCU_WINO_S1
+#undef MCU_WINO_S5
+#undef MCU_WINO_STORE
+#undef MCU_WINO_OUTS
+#else
+    for (int32_t e = 0; e < 16; ++e, ++m) {
+        int32_t a[2][MCU_WINO_TB] = {{0}};
+        for (int32_t q = 0; q < nq; ++q, u += 2, v += MCU_WINO_TB)
+            for (int32_t t = 0; t < MCU_WINO_TB; ++t) {
+                a[0][t] = __smlad(u[0], v[t], a[0][t]);
+                a[1][t] = __smlad(u[1], v[t], a[1][t]);
+            }
+        for (int32_t t = 0; t < MCU_WINO_TB; ++t) {
+            m[16 * t] = a[0][t];
+            m[16 * (MCU_WINO_TB + t)] = a[1][t];
+        }
+    }
+#endif
+}
+
+/* Output transform of one (channel, tile): its 16 sums m[0..15] (position e = 4 row + col)
+ * -> y0..y3 (row-major 2x2), each 4 x the accumulator without bias. Wrapping arithmetic.
+ * Column by column (a = m0 + m1 + m2 and c = m1 - m2 - m3 of the column's four rows, then
+ * y0 = a0 + a1 + a2, y1 = a1 - a2 - a3, y2, y3 the same of c): four loads back to back per
+ * column, 9 registers, 44 cycles. Assembly because GCC reassociates the sums and interleaves
+ * the loads with them (no pipelining, about 80 cycles). */
+#if MCU_NN_ASM
+#define MCU_WINO_COL(c, A, C)                                                                  \
+    "ldr %[p], [%[m], #" #c "*4]\n\t"                                                          \
+    "ldr %[q], [%[m], #" #c "*4+16]\n\t"                                                       \
+    "ldr %[r], [%[m], #" #c "*4+32]\n\t"                                                       \
+    "ldr %[s], [%[m], #" #c "*4+48]\n\t"                                                       \
+    "add %[" #A "], %[p], %[q]\n\t"                                                            \
+    "add %[" #A "], %[" #A "], %[r]\n\t"                                                       \
+    "sub %[" #C "], %[q], %[r]\n\t"                                                            \
+    "sub %[" #C "], %[" #C "], %[s]\n\t"
+#define MCU_WINO_OUT(M_, Y0, Y1, Y2, Y3)                                                        \
+    do {                                                                                      \
+        uint32_t p_, q_, r_, s_;                                                              \
+        __asm__(MCU_WINO_COL(0, y0, y2) MCU_WINO_COL(1, y1, y3)                               \
+                "add %[y0], %[y0], %[y1]\n\t"                                                 \
+                "add %[y2], %[y2], %[y3]\n\t" MCU_WINO_COL(2, p, q)                           \
+                "add %[y0], %[y0], %[p]\n\t"                                                  \
+                "sub %[y1], %[y1], %[p]\n\t"                                                  \
+                "add %[y2], %[y2], %[q]\n\t"                                                  \
+                "sub %[y3], %[y3], %[q]\n\t" MCU_WINO_COL(3, p, q)                            \
+                "sub %[y1], %[y1], %[p]\n\t"                                                  \
+                "sub %[y3], %[y3], %[q]"                                                      \
+                : [y0] "=&r"(Y0), [y1] "=&r"(Y1), [y2] "=&r"(Y2), [y3] "=&r"(Y3),             \
+                  [p] "=&r"(p_), [q] "=&r"(q_), [r] "=&r"(r_), [s] "=&r"(s_)                  \
+                : [m] "r"(M_)                                                                  \
+                : "memory");                                                                  \
+    } while (0)
+#else
+#define MCU_WINO_OUT(m, y0, y1, y2, y3)                                                        \
+    do {                                                                                      \
+        const uint32_t *m_ = (const uint32_t *)(m);                                           \
+        uint32_t a_[4], c_[4];                                                                \
+        for (int32_t k_ = 0; k_ < 4; ++k_) {                                                  \
+            a_[k_] = m_[k_] + m_[4 + k_] + m_[8 + k_];                                        \
+            c_[k_] = m_[4 + k_] - m_[8 + k_] - m_[12 + k_];                                   \
+        }                                                                                     \
+        y0 = (int32_t)(a_[0] + a_[1] + a_[2]);                                                \
+        y1 = (int32_t)(a_[1] - a_[2] - a_[3]);                                                \
+        y2 = (int32_t)(c_[0] + c_[1] + c_[2]);                                                \
+        y3 = (int32_t)(c_[1] - c_[2] - c_[3]);                                                \
+    } while (0)
+#endif
+
+static inline void mcu_wino_out(const int32_t *m, int32_t y[4])
+{
+    MCU_WINO_OUT(m, y[0], y[1], y[2], y[3]);
+}
+
+/* The outputs of nt whole tiles (2 rows x 2 nt pixels, all inside the output) of one
+ * channel: m = the channel's sums (M + 16 TB j), o = its first output (px = bytes between
+ * pixels, row = between rows). Per tile: output transform (44 cycles), 4 x (ADD with ASR #1,
+ * SMMLAR, ADD with ASR #31, ASR), clamp, 4 STRB. The clamp is one SSAT per output when the
+ * activation range is all of int8 (no activation, and ReLU/ReLU6 whose output range starts at
+ * the real 0: zero point -128), else two compares. */
+#if MCU_NN_ASM
+#define MCU_WINO_RQ(Y)                                                                        \
+    "smmlar %[s], %[" #Y "], %[q], %[r]\n\t"                                                  \
+    "add %[" #Y "], %[s], %[" #Y "], asr #31\n\t"                                             \
+    "asr %[" #Y "], %[" #Y "], %[p]\n\t"
+#define MCU_WINO_CLAMP(Y)                                                                     \
+    "cmp %[" #Y "], %[p]\n\t"                                                                 \
+    "it lt\n\t"                                                                               \
+    "movlt %[" #Y "], %[p]\n\t"                                                               \
+    "cmp %[" #Y "], %[q]\n\t"                                                                 \
+    "it gt\n\t"                                                                               \
+    "movgt %[" #Y "], %[q]\n\t"
+#define MCU_WINO_CLAMPS                                                                       \
+    "ldr %[p], [%[k], #16]\n\t"                                                               \
+    "ldr %[q], [%[k], #20]\n\t" MCU_WINO_CLAMP(y0) MCU_WINO_CLAMP(y1) MCU_WINO_CLAMP(y2)      \
+        MCU_WINO_CLAMP(y3)
+#define MCU_WINO_SSATS                                                                        \
+    "ssat %[y0], #8, %[y0]\n\t"                                                               \
+    "ssat %[y1], #8, %[y1]\n\t"                                                               \
+    "ssat %[y2], #8, %[y2]\n\t"                                                               \
+    "ssat %[y3], #8, %[y3]\n\t"
+#define MCU_WINO_STORE_TILES(CLAMPS)                                                          \
+    for (const int32_t *end = m + 16 * nt; m != end; m += 16) {                               \
+        uint32_t y0, y1, y2, y3, p_, q_, r_, s_;                                              \
+        __asm__ volatile(MCU_WINO_COL(0, y0, y2) MCU_WINO_COL(1, y1, y3)                      \
+                         "add %[y0], %[y0], %[y1]\n\t"                                        \
+                         "add %[y2], %[y2], %[y3]\n\t" MCU_WINO_COL(2, p, q)                  \
+                         "add %[y0], %[y0], %[p]\n\t"                                         \
+                         "sub %[y1], %[y1], %[p]\n\t"                                         \
+                         "add %[y2], %[y2], %[q]\n\t"                                         \
+                         "sub %[y3], %[y3], %[q]\n\t" MCU_WINO_COL(3, p, q)                   \
+                         "sub %[y1], %[y1], %[p]\n\t"                                         \
+                         "sub %[y3], %[y3], %[q]\n\t"                                         \
+                         "ldr %[p], [%[k]]\n\t"                                               \
+                         "ldr %[q], [%[k], #4]\n\t"                                           \
+                         "ldr %[r], [%[k], #8]\n\t"                                           \
+                         "add %[y0], %[p], %[y0], asr #1\n\t"                                 \
+                         "add %[y1], %[p], %[y1], asr #1\n\t"                                 \
+                         "add %[y2], %[p], %[y2], asr #1\n\t"                                 \
+                         "add %[y3], %[p], %[y3], asr #1\n\t"                                 \
+                         "ldr %[p], [%[k], #12]\n\t" MCU_WINO_RQ(y0) MCU_WINO_RQ(y1)          \
+                             MCU_WINO_RQ(y2) MCU_WINO_RQ(y3) CLAMPS                           \
+                         "ldr %[p], [%[k], #24]\n\t"                                          \
+                         "ldr %[q], [%[k], #28]\n\t"                                          \
+                         "strb %[y0], [%[o]]\n\t"                                             \
+                         "strb %[y1], [%[o], %[p]]\n\t"                                       \
+                         "add %[r], %[o], %[q]\n\t"                                           \
+                         "strb %[y2], [%[r]]\n\t"                                             \
+                         "strb %[y3], [%[r], %[p]]\n\t"                                       \
+                         "add %[o], %[o], %[p], lsl #1"                                       \
+                         : [y0] "=&r"(y0), [y1] "=&r"(y1), [y2] "=&r"(y2), [y3] "=&r"(y3),    \
+                           [p] "=&r"(p_), [q] "=&r"(q_), [r] "=&r"(r_), [s] "=&r"(s_),        \
+                           [o] "+r"(o)                                                        \
+                         : [m] "r"(m), [k] "r"(k)                                             \
+                         : "cc", "memory");                                                   \
+    }
+__attribute__((noinline)) static void mcu_wino_store_fused(const int32_t *m, int32_t nt,
+                                                          const mcu_wino_oq *k, int8_t *o)
+{
+    MCU_WINO_STORE_TILES(MCU_WINO_CLAMPS)
+}
+__attribute__((noinline)) static void mcu_wino_store_ssat(const int32_t *m, int32_t nt,
+                                                         const mcu_wino_oq *k, int8_t *o)
+{
+    MCU_WINO_STORE_TILES(MCU_WINO_SSATS)
+}
+#undef MCU_WINO_RQ
+#undef MCU_WINO_CLAMP
+#undef MCU_WINO_CLAMPS
+#undef MCU_WINO_SSATS
+#undef MCU_WINO_STORE_TILES
+#else
+static void mcu_wino_store_fused(const int32_t *m, int32_t nt, const mcu_wino_oq *k, int8_t *o)
+{
+    for (const int32_t *end = m + 16 * nt; m != end; m += 16, o += 2 * k->px) {
+        int32_t y[4];
+        MCU_WINO_OUT(m, y[0], y[1], y[2], y[3]);
+        for (int32_t i = 0; i < 4; ++i) {
+            const int32_t x2 = k->bias2 + (y[i] >> 1);
+            y[i] = mcu_rq_clamp((mcu_smmlar(x2, k->m, k->a) + (x2 >> 31)) >> k->r, k->lo, k->hi);
+        }
+        o[0] = (int8_t)y[0];
+        o[k->px] = (int8_t)y[1];
+        o[k->row] = (int8_t)y[2];
+        o[k->row + k->px] = (int8_t)y[3];
+    }
+}
+#define mcu_wino_store_ssat mcu_wino_store_fused
+#endif
+
+mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *params,
+                            const mcu_quant_params *quant, const mcu_dims *input_dims,
+                            const int8_t *input, const mcu_dims *filter_dims,
+                            const int16_t *transformed, const int32_t *bias,
+                            const mcu_dims *output_dims, int8_t *output)
+{
+    const mcu_status st = mcu_wino_check(
+        ctx, params, quant, input_dims, input, filter_dims, transformed, output_dims, output,
+        filter_dims ? mcu_conv_wino_s8_get_buffer_size(input_dims, filter_dims) : 0);
+    if (st != MCU_OK)
+        return st;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = filter_dims->n;
+    const int32_t cp = mcu_wino_cp(in_c), nq = cp / 2, groups = cp / 4;
+    const int32_t es = nq * MCU_WINO_TB; /* words between transform positions in V */
+    const int32_t pad_h = params->padding.h, pad_w = params->padding.w;
+    const int32_t off2 = mcu_dup16(params->input_offset);
+    const int32_t out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    const int32_t per_ch = quant->per_channel ? 1 : 0;
+    int32_t *V = (int32_t *)ctx->buf;
+    int32_t *M = V + 16 * es;
+    int32_t *tc = M + 16 * 2 * MCU_WINO_TB; /* column transforms of one block */
+    int8_t *stage = (int8_t *)(tc + 8 * (2 * MCU_WINO_TB + 2));
+    mcu_wino_oq *oq = (mcu_wino_oq *)(void *)(stage + 4 * (2 * MCU_WINO_TB + 2) * cp);
+    const int32_t *U = (const int32_t *)(const void *)transformed;
+    const int32_t u_step = 16 * nq * 2; /* words per output-channel pair */
+
+    /* mcu_rq2 needs right shifts of 1..23 and |bias + sum| <= 2^29: |sum| <= 9 C 128 255. */
+    int fused = 9 * in_c <= (MCU_RQ2_MAX_ACC >> 1) / (128 * 255);
+    for (int32_t c = 0; c < out_c && fused; ++c) {
+        const int32_t b = bias ? bias[c] : 0;
+        fused = mcu_rq2_ok(quant->shift[c * per_ch]) && b <= MCU_RQ2_MAX_ACC >> 1 &&
+                -b <= MCU_RQ2_MAX_ACC >> 1;
+    }
+    if (fused) {
+        for (int32_t c = 0; c < out_c; ++c) {
+            mcu_rq2 q2;
+            mcu_rq2_init(&q2, quant->multiplier[c * per_ch], quant->shift[c * per_ch], out_off);
+            const mcu_wino_oq k = {2 * (bias ? bias[c] : 0), q2.m, q2.a, q2.r, lo, hi, out_c,
+                                   out_w * out_c};
+            oq[c] = k;
+        }
+    }
+    const int ssat = lo == -128 && hi == 127;
+    const int fast_c = (in_c & 3) == 0;
+    const uint32_t zp4 = 0x01010101u * (uint8_t)(-params->input_offset);
+
+    for (int32_t b = 0; b < output_dims->n; ++b) {
+        const int8_t *in_b = input + b * in_h * in_w * in_c;
+        int8_t *out_b = output + b * out_h * out_w * out_c;
+        for (int32_t oy = 0; oy < out_h; oy += 2) {
+            for (int32_t ox0 = 0; ox0 < out_w; ox0 += 2 * MCU_WINO_TB) {
+                const int32_t left = (out_w - ox0 + 1) >> 1;
+                const int32_t nt = left < MCU_WINO_TB ? left : MCU_WINO_TB;
+                const int whole = oy + 2 <= out_h && ox0 + 2 * nt <= out_w;
+                const int32_t y0 = oy - pad_h, x0 = ox0 - pad_w, ncols = 2 * nt + 2;
+                if (fast_c && y0 >= 0 && x0 >= 0 && y0 + 4 <= in_h && x0 + ncols <= in_w) {
+                    mcu_wino_in(in_b + (y0 * in_w + x0) * in_c, in_c, in_w * in_c, groups, ncols,
+                                off2, V, es, tc);
+                } else { /* border or C % 4: stage the window, the zero point outside */
+                    mcu_wino_stage(in_b, in_h, in_w, in_c, y0, x0, ncols, zp4, stage);
+                    mcu_wino_in(stage, cp, ncols * cp, groups, ncols, off2, V, es, tc);
+                }
+                for (int32_t o = 0; o < out_c; o += 2) {
+                    mcu_wino_gemm(U + (o >> 1) * u_step, V, nq, M);
+                    for (int32_t j = 0; j < 2 && o + j < out_c; ++j) {
+                        const int32_t oc = o + j;
+                        if (fused && whole) {
+                            (ssat ? mcu_wino_store_ssat : mcu_wino_store_fused)(
+                                M + 16 * MCU_WINO_TB * j, nt, &oq[oc],
+                                out_b + (oy * out_w + ox0) * out_c + oc);
+                            continue;
+                        }
+                        const int32_t bs = bias ? bias[oc] : 0;
+                        mcu_rq2 q2;
+                        mcu_rq q1;
+                        if (fused)
+                            mcu_rq2_init(&q2, quant->multiplier[oc * per_ch],
+                                         quant->shift[oc * per_ch], out_off);
+                        else
+                            mcu_rq_init(&q1, quant->multiplier[oc * per_ch],
+                                        quant->shift[oc * per_ch]);
+                        for (int32_t t = 0; t < nt; ++t) {
+                            int32_t y[4];
+                            mcu_wino_out(M + 16 * (MCU_WINO_TB * j + t), y);
+                            const int32_t ox = ox0 + 2 * t;
+                            for (int32_t i = 0; i < 4; ++i) {
+                                const int32_t py = oy + (i >> 1), pxx = ox + (i & 1);
+                                if (py >= out_h || pxx >= out_w)
+                                    continue;
+                                const int32_t acc = bs + (y[i] >> 2);
+                                const int32_t r = fused ? mcu_rq2_apply(acc, &q2)
+                                                        : mcu_rq_apply(acc, &q1) + out_off;
+                                out_b[(py * out_w + pxx) * out_c + oc] =
+                                    (int8_t)mcu_rq_clamp(r, lo, hi);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return MCU_OK;
+}
+#endif

@@ -1,0 +1,85 @@
+"""Winograd F(2x2, 3x3) for int8 CONV_2D: the host half of kernels' ``mcu_conv_wino_s8``.
+
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016): a 2x2 block of
+a 3x3 / stride-1 convolution is ``A^T [(G g G^T) * (B^T d B)] A`` summed over input channels,
+16 multiplies per input channel instead of 36. ``G`` has halves in it; with ``G' = 2 G`` every
+matrix is an integer matrix and the result is exactly 4x the direct accumulator, so the kernel
+divides by 4 with a shift and requantizes exactly like ``mcu_conv_s8`` (bit-exact, no
+rounding anywhere).
+
+:func:`transform_filter` builds the kernel's filter layout (the classic path's code generator
+stores it as a ``const int16_t`` array, so the target never runs the transform);
+:func:`conv_accumulators` is the same algorithm in numpy, for tests that compare it with the
+direct form of ``mcusim.reference``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.int64)
+G2 = np.array([[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]], np.int64)  # 2 x Lavin's G
+A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.int64)
+MAX_CHANNELS = 1024  # 4 x the accumulator must fit in int32 (the kernel's sums wrap)
+
+
+def supported(filter_shape: tuple[int, ...], stride: tuple[int, int],
+              dilation: tuple[int, int], groups: int = 1) -> bool:
+    """Whether ``mcu_conv_wino_s8`` takes a CONV_2D of this geometry."""
+    _, kh, kw, c = filter_shape
+    return (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1 \
+        and 1 <= c <= MAX_CHANNELS
+
+
+def transformed_filter(weights: np.ndarray) -> np.ndarray:
+    """``G' g G'^T`` of every (output, input) channel pair: int64 [O, C, 4, 4] (|v| <= 1152)."""
+    g = weights.astype(np.int64).transpose(0, 3, 1, 2)  # [O, C, 3, 3]
+    return np.einsum("ij,ocjk,lk->ocil", G2, g, G2)
+
+
+def transform_filter(weights: np.ndarray) -> np.ndarray:
+    """The int16 array ``mcu_conv_wino_s8`` reads, from an int8 filter [O, 3, 3, C].
+
+    Layout [O'/2][16][C'/2][2][2]: output-channel pair, transform position, input-channel pair
+    word q = 2g + p holding channels (4g + p, 4g + p + 2), output channel of the pair, lane; O'
+    is O rounded up to even, C' is C rounded up to a multiple of 4, padding channels are 0.
+    """
+    o, kh, kw, c = weights.shape
+    if (kh, kw) != (3, 3):
+        raise ValueError(f"Winograd F(2x2, 3x3) needs a 3x3 filter, not {kh}x{kw}")
+    op, cp = (o + 1) & ~1, (c + 3) & ~3
+    u = np.zeros((op, cp, 16), np.int64)
+    u[:o, :c] = transformed_filter(weights).reshape(o, c, 16)
+    # channel c = 4g + p + 2 lane  ->  [g, lane, p] ; output o = 2 pair + j
+    u = u.reshape(op // 2, 2, cp // 4, 2, 2, 16)          # [pair, j, g, lane, p, e]
+    u = u.transpose(0, 5, 2, 4, 1, 3)                     # [pair, e, g, p, j, lane]
+    return u.reshape(-1).astype(np.int16)
+
+
+def filter_bytes(filter_shape: tuple[int, ...]) -> int:
+    """Size of :func:`transform_filter`'s output (``mcu_conv_wino_s8_filter_size``)."""
+    o, _, _, c = filter_shape
+    return 16 * ((o + 1) & ~1) * ((c + 3) & ~3) * 2
+
+
+def conv_accumulators(x: np.ndarray, weights: np.ndarray, input_offset: int, pad_h: int,
+                      pad_w: int, out_h: int, out_w: int) -> np.ndarray:
+    """The int32 accumulators (without bias) of a 3x3 / stride-1 convolution, by F(2x2, 3x3).
+
+    x int8 [N, H, W, C]; returns int64 [N, out_h, out_w, O], equal to the direct sum.
+    """
+    n, h, w, c = x.shape
+    th, tw = (out_h + 1) // 2, (out_w + 1) // 2
+    d = np.zeros((n, 2 * th + 2, 2 * tw + 2, c), np.int64)  # offset input, 0 outside
+    ys, xs = slice(pad_h, pad_h + h), slice(pad_w, pad_w + w)
+    big = np.zeros((n, max(2 * th + 2, pad_h + h), max(2 * tw + 2, pad_w + w), c), np.int64)
+    big[:, ys, xs] = x.astype(np.int64) + input_offset
+    d[:] = big[:, :2 * th + 2, :2 * tw + 2]
+    tiles = np.stack([np.stack([d[:, 2 * i:2 * i + 4, 2 * j:2 * j + 4] for j in range(tw)], 1)
+                      for i in range(th)], 1)              # [N, th, tw, 4, 4, C]
+    v = np.einsum("ir,nabrkc,jk->nabijc", B_T, tiles, B_T)  # B^T d B
+    m = np.einsum("nabijc,ocij->nabijo", v, transformed_filter(weights))
+    y = np.einsum("pi,nabijo,qj->nabpqo", A_T, m, A_T)     # [N, th, tw, 2, 2, O]
+    assert not np.any(y % 4), "F(2x2, 3x3) with G' = 2G gives 4x the accumulator"
+    y = (y // 4).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * th, 2 * tw, -1)
+    return y[:, :out_h, :out_w]
