@@ -28,6 +28,13 @@ program calls them for every op and runs in the simulator before the plan is mad
 never mirrors a kernel's formula by hand (and a kernel that asks for more still fails cleanly
 with MCU_ERR_BUFFER, which ``model_invoke`` returns as a status).
 
+Two generator options trade flash for speed. ``lut_activations``: pointwise activations (and
+x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every CONV_2D that
+:func:`mcusim.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
+filter) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
+(32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
+``mcu_conv_s8``.
+
 :func:`export_classic` writes the same sources, the kernel library, startup code, linker
 script and a Makefile with mcusim's compiler flags, so ``make`` builds the same image.
 """
@@ -46,6 +53,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import reference as ref
+from . import winograd as wg
 from .board import Board
 from .deploy import FLAVOURS, Firmware, kernel_sources
 from .errors import McusimError, ModelError
@@ -176,8 +184,11 @@ LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RE
 
 
 class _Generator:
-    def __init__(self, graph: Graph, model_name: str, lut_activations: bool = False) -> None:
+    def __init__(self, graph: Graph, model_name: str, lut_activations: bool = False,
+                 winograd: bool = False) -> None:
         self.lut_activations = lut_activations
+        self.winograd = winograd
+        self.wino_names: dict[int, str] = {}  # filter tensor index -> its int16 transform in weights.c
         self.fused: set[int] = set()
         self.g = graph
         self.model_name = model_name
@@ -235,9 +246,9 @@ class _Generator:
             base = self.const_names.get(loc.key, "(host constant)")
         return f"({base} + {loc.offset})" if loc.offset else base
 
-    def describe(self, index: int, role: str) -> str:
+    def describe(self, index: int, role: str, name: str | None = None) -> str:
         t = self.t[index]
-        return f"{role:<8}{_shape(t.shape):<12} {_quant(t):<32} {self.ptr(index):<12} {_clean(t.name, 40)}"
+        return f"{role:<8}{_shape(t.shape):<12} {_quant(t):<32} {name or self.ptr(index):<12} {_clean(t.name, 40)}"
 
     def comment(self, step: _Step) -> list[str]:
         """The comment over a layer: op, tensors (shape, quantization, C name), then details."""
@@ -248,7 +259,10 @@ class _Generator:
         if step.op.type == "PRELU":
             roles = ["input", "alpha"]
         lines = [f"op {step.op.index}: {step.op.type}"]
-        lines += [self.describe(i, roles[n] if n < len(roles) else "input") for n, i in enumerate(step.reads)]
+        wino = step.kernel == "mcu_conv_wino_s8"
+        lines += [self.describe(i, roles[n] if n < len(roles) else "input",
+                                self.wino_names[i] if wino and n == 1 else None)
+                  for n, i in enumerate(step.reads)]
         lines.append(self.describe(step.write, "output"))
         return lines + step.comment
 
@@ -406,11 +420,47 @@ class _Generator:
             return f"requantization per channel: {len(mult)} multipliers and shifts in weights.c"
         return f"requantization per tensor: multiplier {int(mult[0])}, shift {int(shift[0])}"
 
+    def _winograd_able(self, op: Op, p: ref.ConvParams) -> bool:
+        """Whether the ``winograd`` option turns this op into an mcu_conv_wino_s8 call: a
+        CONV_2D whose geometry the kernel takes and whose filter is known on the host."""
+        if not self.winograd or op.type != "CONV_2D" or not self._known(op.inputs[1]):
+            return False
+        x, w = self.t[op.inputs[0]], self.t[op.inputs[1]]
+        if x.dtype != "INT8" or w.dtype != "INT8" or len(x.shape) != 4 or len(w.shape) != 4 \
+                or w.shape[3] < 1 or x.shape[3] % w.shape[3]:
+            return False
+        return wg.supported(tuple(w.shape), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w),
+                                  x.shape[3] // w.shape[3])
+
+    def _winograd_filter(self, op: Op) -> str:
+        """Emit the int16 Winograd transform of op's filter to weights.c (once per filter
+        tensor); returns its symbol. The int8 filter itself is not emitted for this op."""
+        index = op.inputs[1]
+        if index not in self.wino_names:
+            wt = self.t[index]
+            name = f"op{op.index}_filter_wino"
+            values = wg.transform_filter(np.asarray(self.values[index]).astype(np.int8))
+            assert values.nbytes == wg.filter_bytes(tuple(wt.shape))
+            decl = f"const int16_t {name}[{values.size}] __attribute__((aligned(4)))"
+            self.extra_weights.append((f"extern {decl};", [
+                f"/* tensor {index} {_clean(wt.name)}: {_shape(wt.shape)} {_quant(wt)}, as Winograd "
+                f"F(2x2,3x3) G'gG'^T (G' = 2G): int16 [O'/2][16][C'/2][2][2], {values.nbytes} bytes "
+                f"(int8 filter: {wt.size}) */",
+                f"{decl} = {{", *_array_c(values, 16), "};"]))
+            self.wino_names[index] = name
+        return self.wino_names[index]
+
     def _conv_like(self, op: Op) -> _Step:
         depthwise = op.type == "DEPTHWISE_CONV_2D"
         p = ref.prepare_conv(self.g, op)
+        wino = self._winograd_able(op, p)
         x = self.data(op, 0, "input")
-        w = self.data(op, 1, "filter")
+        if wino:
+            w = op.inputs[1]
+            filter_sym = self._winograd_filter(op)
+        else:
+            w = self.data(op, 1, "filter")
+            filter_sym = ""
         b = self.optional(op, 2, "bias")
         wt, out = self.t[w], self.t[op.outputs[0]]
         where = f"op {op.index} ({op.type})"
@@ -426,7 +476,7 @@ class _Generator:
                    f".dilation = {{{p.dilation_h}, {p.dilation_w}}}",
                    f".activation = {{{rq.act_min}, {rq.act_max}}}"]
         ptype = "mcu_dw_conv_params" if depthwise else "mcu_conv_params"
-        kernel = "mcu_depthwise_conv_s8" if depthwise else "mcu_conv_s8"
+        kernel = "mcu_depthwise_conv_s8" if depthwise else "mcu_conv_wino_s8" if wino else "mcu_conv_s8"
         decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
                  f"static const mcu_dims in_dims = {_dims_c(in_d)}, filter_dims = {_dims_c(f_d)}, "
                  f"out_dims = {_dims_c(out_d)};"]
@@ -435,12 +485,17 @@ class _Generator:
                  + (f", depth multiplier {p.depth_multiplier}" if depthwise else ""),
                  f"fused activation {_activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
                  self._requant_comment(rq.multiplier, rq.shift, per_channel)]
+        if wino:
+            extra.append(f"runs by Winograd F(2x2,3x3) (mcu_conv_wino_s8, bit-exact with mcu_conv_s8): "
+                         f"16 multiplies per input channel and 2x2 output tile instead of 36; filter "
+                         f"transformed on the host, int16 {filter_sym} ({wg.filter_bytes(f_d)} "
+                         f"bytes, int8 form {wt.size})")
         reads = [x, w] + ([b] if b is not None else [])
 
         def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
             bias = ptr(b) if b is not None else "NULL"
             return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, &filter_dims, "
-                    f"{ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
+                    f"{filter_sym or ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
 
         return _Step(op, reads, out.index, extra, decls, render, kernel,
                      f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
@@ -1109,14 +1164,17 @@ def _write(path: Path, text: str) -> None:
 
 # --- public API -----------------------------------------------------------------------------
 def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
-                     model_name: str | None = None, lut_activations: bool = False) -> ClassicModel:
+                     model_name: str | None = None, lut_activations: bool = False,
+                     winograd: bool = False) -> ClassicModel:
     """Generate the classic program's sources for ``graph`` into ``workdir`` and return them
-    with the memory plan. Raises ModelError naming the op the classic path cannot express."""
+    with the memory plan. Raises ModelError naming the op the classic path cannot express.
+    ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
+    stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters."""
     if kernels not in FLAVOURS:
         raise McusimError(f"unknown kernel flavour {kernels!r}; use ref or opt")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(graph, model_name or "the model", lut_activations)
+    gen = _Generator(graph, model_name or "the model", lut_activations, winograd)
     gen.run()
     for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir)):
         gen.steps[pos].scratch = size
@@ -1153,17 +1211,20 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "scratch_sizing": "mcu_*_get_buffer_size run in C (simulator) at build time",
         "folded_ops": [{"index": op.index, "type": op.type, "how": why} for op, why in gen.folded],
         "lut_activations": lut_activations,
+        "winograd": winograd,
+        "winograd_ops": [s.op.index for s in gen.steps if s.op is not None and s.kernel == "mcu_conv_wino_s8"],
     }
     return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size)
 
 
 def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
-                  model_name: str | None = None, lut_activations: bool = False) -> Firmware:
+                  model_name: str | None = None, lut_activations: bool = False,
+                  winograd: bool = False) -> Firmware:
     """The classic path's firmware for ``graph`` on ``board``: generated sources in
     ``workdir`` (model.c -> flash component ``code``, weights.c -> ``weights``, main.c ->
     ``runtime``), ready for :func:`mcusim.deploy.run_firmware`."""
     workdir = Path(workdir)
-    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations)
+    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd)
     return Firmware(
         path="classic", kernels=kernels, board=board,
         sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},

@@ -108,7 +108,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     board = get_board(args.board)
     with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
-        result = run_model(args.model, args.path, board, args.kernels, args.input, lut_activations=args.lut_activations)
+        result = run_model(args.model, args.path, board, args.kernels, args.input, lut_activations=args.lut_activations,
+                           winograd=args.winograd)
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
@@ -146,7 +147,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     for path in ("tinyml", "classic"):
         with _progress(console, f"{path}: building and simulating {args.model}"):
             reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph,
-                                      lut_activations=args.lut_activations and path == "classic").report
+                                      lut_activations=args.lut_activations and path == "classic",
+                                      winograd=args.winograd and path == "classic").report
         _add_battery(args, board, reports[path])
     cmp = compare_report(reports["tinyml"], reports["classic"])
     if args.json:
@@ -383,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
         r.add_argument("--lut-activations", action="store_true",
                        help="classic path: pointwise activations (and x*sigmoid(x), swish) as 256-entry tables built on the host")
+        r.add_argument("--winograd", action="store_true",
+                       help="classic path: 3x3 stride-1 convolutions by Winograd F(2x2,3x3) (fewer multiplies, "
+                            "filter stored transformed as int16: about 3.6x its flash)")
         r.add_argument("--duty", type=float, metavar="INFERENCES_PER_DAY", help="battery life: inferences per day")
         r.add_argument("--battery", type=float, metavar="MAH", help="battery life: capacity in mAh")
         r.add_argument("--sleep-current", type=float, metavar="UA", help="sleep current between inferences (default: the board's)")

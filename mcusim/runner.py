@@ -46,12 +46,19 @@ def workdir_for(graph: Graph, path: str, kernels: str, board: Board, variant: st
     return d
 
 
-def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False) -> Firmware:
-    """The firmware of one path. ``lut_activations`` (classic only): pointwise activations, and
-    x * sigmoid(x) fused, become 256-entry tables built on the host."""
+def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False,
+               winograd: bool = False) -> Firmware:
+    """The firmware of one path. Classic-only options: ``lut_activations``, pointwise
+    activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
+    ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
+    the filter transformed on the host."""
     if lut_activations and path != "classic":
         raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
-    workdir = workdir_for(graph, path, kernels, board, "lut" if lut_activations else "")
+    if winograd and path != "classic":
+        raise McusimError("--winograd is a classic-path option (the interpreter's CONV_2D reads the int8 "
+                          "filter from the flatbuffer)")
+    variant = "+".join(v for v, on in (("lut", lut_activations), ("wino", winograd)) if on)
+    workdir = workdir_for(graph, path, kernels, board, variant)
     if path == "tinyml":
         from .tinyml import build_tinyml
 
@@ -59,20 +66,22 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     if path == "classic":
         from .classic import build_classic
 
-        return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations)
+        return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations,
+                             winograd=winograd)
     raise McusimError(f"unknown path {path!r}; use tinyml or classic")
 
 
 def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
               input_file: str | None = None, graph: Graph | None = None,
-              track_saturation: bool = False, lut_activations: bool = False) -> DeployResult:
+              track_saturation: bool = False, lut_activations: bool = False,
+              winograd: bool = False) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
     from .reference import run_graph
 
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels, lut_activations)
+    fw = build_path(graph, path, board, kernels, lut_activations, winograd)
     result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
