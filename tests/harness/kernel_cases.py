@@ -123,7 +123,7 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False
     cp = (c + 3) & ~3
     # >= the optimized flavour's need: 2 int16 columns + int8 staging (direct); V, the sums of
     # one channel pair, the column transforms and the staged window of a block (Winograd)
-    reserved = 168 * cp + 832 + 32 * oc if wino else 5 * k + 80
+    reserved = 168 * cp + 892 + 32 * oc if wino else 5 * k + 80
     b.scratch(reserved)
     b.val(-zin, zout, spec["sh"], spec["sw"], pad_h, pad_w, spec.get("dh", 1), spec.get("dw", 1), *act)
     _quant_blob(b, mult, shift)

@@ -41,22 +41,79 @@ int32_t mcu_conv_wino_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_d
     if (!filter_dims || !mcu_wino_supported(filter_dims))
         return 0;
     const int32_t cp = mcu_wino_cp(filter_dims->c);
-    return 16 * cp * MCU_WINO_TB * 2 + 16 * 2 * MCU_WINO_TB * 4 + 8 * (2 * MCU_WINO_TB + 2) * 4 +
+    return 16 * cp * MCU_WINO_TB * 2 + 60 + 16 * 2 * MCU_WINO_TB * 4 + 8 * (2 * MCU_WINO_TB + 2) * 4 +
            4 * (2 * MCU_WINO_TB + 2) * cp + filter_dims->n * (int32_t)sizeof(mcu_wino_oq);
 }
 
-/* Input transform of a block of nt tiles: the window of 4 rows x ncols = 2 nt + 2 columns at
- * src (pixel (r, k) of channel group g at src + r * row + k * px + 4 g) to
- * V[e][q][t] = v[t + q * TB + e * es]. Columns first (B^T d: the four pixels of a column,
- * extended once for both channel pairs, combined into t0..t3), kept in tc[ncols][8]; then
- * rows (t B) per tile, the tiles sharing the columns they overlap in. */
+/* Input transform of a block of nt tiles: the window of 4 rows x ncols = 2 nt + 2 columns,
+ * of which columns [k0, k1) are inside the input (the others are the zero point: their
+ * column transforms are 0), to V[e][q][t] = v[t + q * TB + e * es]. src is column k0 (pixel
+ * (r, k) of channel group g at src + r * row + (k - k0) * px + 4 g). Columns first (B^T d:
+ * the four pixels of a column, extended once for both channel pairs, combined into
+ * t0..t3), kept in tc[ncols][8]; then rows (t B) per tile, the tiles sharing the columns
+ * they overlap in. */
 static void mcu_wino_in(const int8_t *src, int32_t px, int32_t row, int32_t groups,
-                        int32_t ncols, int32_t off2, int32_t *v, int32_t es, int32_t *tc)
+                        int32_t ncols, int32_t k0, int32_t k1, int32_t off2, int32_t *v,
+                        int32_t es, int32_t *tc)
 {
+    for (int32_t k = 0; k < ncols; ++k)
+        if (k < k0 || k >= k1)
+            for (int32_t i = 0; i < 8; ++i)
+                tc[8 * k + i] = 0;
     for (int32_t g = 0; g < groups; ++g, src += 4, v += 2 * MCU_WINO_TB) {
         const int8_t *p = src;
-        int32_t *t = tc;
-        for (int32_t k = 0; k < ncols; ++k, p += px, t += 8) {
+        int32_t *t = tc + 8 * k0;
+        int32_t n = k1 - k0;
+#if MCU_NN_ASM
+        /* two columns per iteration; 14 registers; 4 loads, 8 SXTAB16, 8 SADD16/SSUB16 and 8
+         * single-cycle stores per column. An odd last column goes through the C below. */
+        const int8_t *p2 = p + 2 * row;
+        int32_t pairs = n >> 1, d0, d1, d2, d3, x, y, z;
+        n &= 1;
+        if (pairs)
+#define MCU_WINO_COLUMN(T)                                                                    \
+    "ldr %[d0], [%[p]]\n\t"                                                                   \
+    "ldr %[d1], [%[p], %[row]]\n\t"                                                           \
+    "ldr %[d2], [%[p2]]\n\t"                                                                  \
+    "ldr %[d3], [%[p2], %[row]]\n\t"                                                          \
+    "sxtab16 %[x], %[off2], %[d1], ror #8\n\t"                                                \
+    "sxtab16 %[y], %[off2], %[d2], ror #8\n\t"                                                \
+    "sadd16 %[z], %[x], %[y]\n\t"                                                             \
+    "str %[z], [%[t], #" #T "+20]\n\t"                                                        \
+    "ssub16 %[z], %[y], %[x]\n\t"                                                             \
+    "str %[z], [%[t], #" #T "+24]\n\t"                                                        \
+    "sxtab16 %[z], %[off2], %[d0], ror #8\n\t"                                                \
+    "ssub16 %[z], %[z], %[y]\n\t"                                                             \
+    "str %[z], [%[t], #" #T "+16]\n\t"                                                        \
+    "sxtab16 %[z], %[off2], %[d3], ror #8\n\t"                                                \
+    "ssub16 %[z], %[x], %[z]\n\t"                                                             \
+    "str %[z], [%[t], #" #T "+28]\n\t"                                                        \
+    "sxtab16 %[d1], %[off2], %[d1]\n\t"                                                       \
+    "sxtab16 %[d2], %[off2], %[d2]\n\t"                                                       \
+    "sadd16 %[x], %[d1], %[d2]\n\t"                                                           \
+    "str %[x], [%[t], #" #T "+4]\n\t"                                                         \
+    "ssub16 %[x], %[d2], %[d1]\n\t"                                                           \
+    "str %[x], [%[t], #" #T "+8]\n\t"                                                         \
+    "sxtab16 %[d0], %[off2], %[d0]\n\t"                                                       \
+    "ssub16 %[d0], %[d0], %[d2]\n\t"                                                          \
+    "str %[d0], [%[t], #" #T "]\n\t"                                                          \
+    "sxtab16 %[d3], %[off2], %[d3]\n\t"                                                       \
+    "ssub16 %[d3], %[d1], %[d3]\n\t"                                                          \
+    "str %[d3], [%[t], #" #T "+12]\n\t"                                                       \
+    "add %[p], %[p], %[px]\n\t"                                                               \
+    "add %[p2], %[p2], %[px]\n\t"
+        __asm__ volatile("1:\n\t" MCU_WINO_COLUMN(0) MCU_WINO_COLUMN(32)
+                         "adds %[t], %[t], #64\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [p] "+r"(p), [p2] "+r"(p2), [t] "+r"(t), [n] "+r"(pairs), [d0] "=&r"(d0),
+                           [d1] "=&r"(d1), [d2] "=&r"(d2), [d3] "=&r"(d3), [x] "=&r"(x),
+                           [y] "=&r"(y), [z] "=&r"(z)
+                         : [row] "r"(row), [px] "r"(px), [off2] "r"(off2)
+                         : "cc", "memory");
+#undef MCU_WINO_COLUMN
+#endif
+        for (; n > 0; --n, p += px, t += 8) {
             const int32_t d0 = mcu_read_s8x4(p), d1 = mcu_read_s8x4(p + row);
             const int32_t d2 = mcu_read_s8x4(p + 2 * row), d3 = mcu_read_s8x4(p + 3 * row);
             int32_t a1 = __sxtab16(off2, d1), a2 = __sxtab16(off2, d2);
@@ -73,32 +130,58 @@ static void mcu_wino_in(const int8_t *src, int32_t px, int32_t row, int32_t grou
         }
         /* rows: for pair h and row i, the value of column k is tc[8 k + 4 h + i]; tile j
          * combines columns 2j .. 2j + 3 into positions e = 4i .. 4i + 3 (V rows es apart). */
+#if MCU_NN_ASM
+        if (ncols == 2 * MCU_WINO_TB + 2) { /* a whole block: straight-line */
+            const int32_t *tk = tc;
+            int32_t *v0 = v;
+            for (int32_t hi = 0; hi < 8; ++hi, ++tk) {
+                if (hi == 4)
+                    v0 = v + MCU_WINO_TB;
+                int32_t *v1 = v0 + es, *v2 = v1 + es, *v3 = v2 + es;
+                int32_t r0, r1, r2, r3, a;
+                /* columns 2j, 2j + 1 in one register pair, 2j + 2, 2j + 3 in the other */
+#define MCU_WINO_TILE(J, A, B, C, D)                                                          \
+    "ldr %[" #C "], [%[tk], #64*" #J "+64]\n\t"                                               \
+    "ldr %[" #D "], [%[tk], #64*" #J "+96]\n\t"                                               \
+    "ssub16 %[a], %[" #A "], %[" #C "]\n\t"                                                   \
+    "str %[a], [%[v0], #4*" #J "]\n\t"                                                        \
+    "sadd16 %[a], %[" #B "], %[" #C "]\n\t"                                                   \
+    "str %[a], [%[v1], #4*" #J "]\n\t"                                                        \
+    "ssub16 %[a], %[" #C "], %[" #B "]\n\t"                                                   \
+    "str %[a], [%[v2], #4*" #J "]\n\t"                                                        \
+    "ssub16 %[a], %[" #B "], %[" #D "]\n\t"                                                   \
+    "str %[a], [%[v3], #4*" #J "]\n\t"
+                __asm__ volatile("ldr %[r0], [%[tk]]\n\t"
+                                 "ldr %[r1], [%[tk], #32]\n\t" MCU_WINO_TILE(0, r0, r1, r2, r3)
+                                     MCU_WINO_TILE(1, r2, r3, r0, r1)
+                                         MCU_WINO_TILE(2, r0, r1, r2, r3)
+                                             MCU_WINO_TILE(3, r2, r3, r0, r1)
+                                 : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2),
+                                   [r3] "=&r"(r3), [a] "=&r"(a)
+                                 : [tk] "r"(tk), [v0] "r"(v0), [v1] "r"(v1), [v2] "r"(v2),
+                                   [v3] "r"(v3)
+                                 : "memory");
+#undef MCU_WINO_TILE
+                v0 = v3 + es;
+            }
+            continue;
+        }
+#endif
         for (int32_t h = 0; h < 2; ++h) {
             for (int32_t i = 0; i < 4; ++i) {
                 const int32_t *tk = tc + 4 * h + i;
                 int32_t *v0 = v + h * MCU_WINO_TB + 4 * i * es, *v1 = v0 + es;
                 int32_t *v2 = v1 + es, *v3 = v2 + es;
                 int32_t c0 = tk[0], c1 = tk[8];
-                if (ncols == 2 * MCU_WINO_TB + 2) { /* a whole block: straight-line */
-#define MCU_WINO_ROW(j)                                                                       \
-    do {                                                                                      \
-        const int32_t c2 = tk[16 * (j) + 16], c3 = tk[16 * (j) + 24];                         \
-        v0[j] = __ssub16(c0, c2);                                                             \
-        v1[j] = __sadd16(c1, c2);                                                             \
-        v2[j] = __ssub16(c2, c1);                                                             \
-        v3[j] = __ssub16(c1, c3);                                                             \
-        c0 = c2;                                                                              \
-        c1 = c3;                                                                              \
-    } while (0)
-                    MCU_WINO_ROW(0);
-                    MCU_WINO_ROW(1);
-                    MCU_WINO_ROW(2);
-                    MCU_WINO_ROW(3);
-                    continue;
+                for (int32_t j = 0; j < ncols / 2 - 1; ++j) {
+                    const int32_t c2 = tk[16 * j + 16], c3 = tk[16 * j + 24];
+                    v0[j] = __ssub16(c0, c2);
+                    v1[j] = __sadd16(c1, c2);
+                    v2[j] = __ssub16(c2, c1);
+                    v3[j] = __ssub16(c1, c3);
+                    c0 = c2;
+                    c1 = c3;
                 }
-                for (int32_t j = 0; j < ncols / 2 - 1; ++j)
-                    MCU_WINO_ROW(j);
-#undef MCU_WINO_ROW
             }
         }
     }
@@ -108,7 +191,7 @@ static void mcu_wino_in(const int8_t *src, int32_t px, int32_t row, int32_t grou
  * pixels outside the input and for the padding channels (both become 0 after the offset).
  * Row by row: the pixels inside the input are one contiguous run, copied a word at a time
  * when C is a multiple of 4. */
-static void mcu_wino_stage(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c,
+__attribute__((noinline)) static void mcu_wino_stage(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c,
                            int32_t y0, int32_t x0, int32_t ncols, uint32_t zp4, int8_t *stage)
 {
     const int32_t cp = mcu_wino_cp(in_c);
@@ -156,7 +239,6 @@ __attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int3
 {
 #if MCU_NN_ASM
     int32_t a0, a1, a2, a3, b0, b1, b2, b3, u0, u1, va, vb;
-    const int32_t *v_end = v + 16 * nq * MCU_WINO_TB;
 #define MCU_WINO_STEP(OP, ACC)                                                                \
     "ldr.w %[u1], [%[u], #4]\n\t"                                                             \
     "ldr.w %[u0], [%[u]], #8\n\t"                                                             \
@@ -172,7 +254,8 @@ __attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int3
 #define MCU_WINO_ACC(r) ", %[" #r "]"
 #define MCU_WINO_S1 MCU_WINO_STEP("smlad", MCU_WINO_ACC)
 #define MCU_WINO_S5 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1 MCU_WINO_S1
-    /* the 8 sums of a position to m (then m += 1), and the position loop */
+    /* the 8 sums of a position to m (then m += 1), and the position loop: m is 64-byte
+     * aligned, so the 16th position leaves it aligned again */
 #define MCU_WINO_STORE                                                                        \
     "ldr %[u0], %[mp]\n\t"                                                                    \
     "str %[a1], [%[u0], #64]\n\t"                                                             \
@@ -184,8 +267,7 @@ __attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int3
     "str %[b3], [%[u0], #448]\n\t"                                                            \
     "str %[a0], [%[u0]], #4\n\t"                                                              \
     "str %[u0], %[mp]\n\t"                                                                    \
-    "ldr %[u0], %[ve]\n\t"                                                                    \
-    "cmp %[v], %[u0]\n\t"                                                                     \
+    "tst %[u0], #63\n\t"                                                                      \
     "bne 0b"
 #define MCU_WINO_OUTS                                                                         \
     [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),           \
@@ -205,7 +287,7 @@ __attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int3
             "bx %[u0]\n\t" MCU_WINO_S5 MCU_WINO_S5 MCU_WINO_S5
             "3:\n\t" MCU_WINO_STORE
             : MCU_WINO_OUTS, [entry] "=m"(entry)
-            : [back] "m"(back), [ve] "m"(v_end)
+            : [back] "m"(back)
             : "cc", "memory");
         return;
     }
@@ -225,7 +307,7 @@ __attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int3
         "bne 1b\n\t"
         "2:\n\t" MCU_WINO_STORE
         : MCU_WINO_OUTS, [qe] "=m"(q_end)
-        : [qb] "m"(qbytes), [ve] "m"(v_end)
+        : [qb] "m"(qbytes)
         : "cc", "memory");
 #undef MCU_WINO_STEP
 #undef MCU_WINO_NOACC
@@ -309,7 +391,8 @@ static inline void mcu_wino_out(const int32_t *m, int32_t y[4])
  * pixels, row = between rows). Per tile: output transform (44 cycles), 4 x (ADD with ASR #1,
  * SMMLAR, ADD with ASR #31, ASR), clamp, 4 STRB. The clamp is one SSAT per output when the
  * activation range is all of int8 (no activation, and ReLU/ReLU6 whose output range starts at
- * the real 0: zero point -128), else two compares. */
+ * the real 0: zero point -128), SSAT and one compare when it is [lo, 127] (ReLU), else two
+ * compares. */
 #if MCU_NN_ASM
 #define MCU_WINO_RQ(Y)                                                                        \
     "smmlar %[s], %[" #Y "], %[q], %[r]\n\t"                                                  \
@@ -331,6 +414,14 @@ static inline void mcu_wino_out(const int32_t *m, int32_t y[4])
     "ssat %[y1], #8, %[y1]\n\t"                                                               \
     "ssat %[y2], #8, %[y2]\n\t"                                                               \
     "ssat %[y3], #8, %[y3]\n\t"
+#define MCU_WINO_MAXLO(Y)                                                                     \
+    "ssat %[" #Y "], #8, %[" #Y "]\n\t"                                                       \
+    "cmp %[" #Y "], %[p]\n\t"                                                                 \
+    "it lt\n\t"                                                                               \
+    "movlt %[" #Y "], %[p]\n\t"
+#define MCU_WINO_RELUS                                                                        \
+    "ldr %[p], [%[k], #16]\n\t" MCU_WINO_MAXLO(y0) MCU_WINO_MAXLO(y1) MCU_WINO_MAXLO(y2)       \
+        MCU_WINO_MAXLO(y3)
 #define MCU_WINO_STORE_TILES(CLAMPS)                                                          \
     for (const int32_t *end = m + 16 * nt; m != end; m += 16) {                               \
         uint32_t y0, y1, y2, y3, p_, q_, r_, s_;                                              \
@@ -376,10 +467,17 @@ __attribute__((noinline)) static void mcu_wino_store_ssat(const int32_t *m, int3
 {
     MCU_WINO_STORE_TILES(MCU_WINO_SSATS)
 }
+__attribute__((noinline)) static void mcu_wino_store_relu(const int32_t *m, int32_t nt,
+                                                         const mcu_wino_oq *k, int8_t *o)
+{
+    MCU_WINO_STORE_TILES(MCU_WINO_RELUS)
+}
 #undef MCU_WINO_RQ
 #undef MCU_WINO_CLAMP
 #undef MCU_WINO_CLAMPS
 #undef MCU_WINO_SSATS
+#undef MCU_WINO_MAXLO
+#undef MCU_WINO_RELUS
 #undef MCU_WINO_STORE_TILES
 #else
 static void mcu_wino_store_fused(const int32_t *m, int32_t nt, const mcu_wino_oq *k, int8_t *o)
@@ -398,6 +496,7 @@ static void mcu_wino_store_fused(const int32_t *m, int32_t nt, const mcu_wino_oq
     }
 }
 #define mcu_wino_store_ssat mcu_wino_store_fused
+#define mcu_wino_store_relu mcu_wino_store_fused
 #endif
 
 mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *params,
@@ -421,7 +520,7 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
     const int32_t lo = params->activation.min, hi = params->activation.max;
     const int32_t per_ch = quant->per_channel ? 1 : 0;
     int32_t *V = (int32_t *)ctx->buf;
-    int32_t *M = V + 16 * es;
+    int32_t *M = (int32_t *)(((uintptr_t)(V + 16 * es) + 63) & ~(uintptr_t)63); /* 64-aligned */
     int32_t *tc = M + 16 * 2 * MCU_WINO_TB; /* column transforms of one block */
     int8_t *stage = (int8_t *)(tc + 8 * (2 * MCU_WINO_TB + 2));
     mcu_wino_oq *oq = (mcu_wino_oq *)(void *)(stage + 4 * (2 * MCU_WINO_TB + 2) * cp);
@@ -444,7 +543,11 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
             oq[c] = k;
         }
     }
-    const int ssat = lo == -128 && hi == 127;
+    /* the clamp of the fused output stage: all of int8 (SSAT), from lo up (SSAT and a compare:
+     * ReLU), or both bounds */
+    void (*const store)(const int32_t *, int32_t, const mcu_wino_oq *, int8_t *) =
+        hi == 127 ? (lo == -128 ? mcu_wino_store_ssat : mcu_wino_store_relu)
+                  : mcu_wino_store_fused;
     const int fast_c = (in_c & 3) == 0;
     const uint32_t zp4 = 0x01010101u * (uint8_t)(-params->input_offset);
 
@@ -457,21 +560,23 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
                 const int32_t nt = left < MCU_WINO_TB ? left : MCU_WINO_TB;
                 const int whole = oy + 2 <= out_h && ox0 + 2 * nt <= out_w;
                 const int32_t y0 = oy - pad_h, x0 = ox0 - pad_w, ncols = 2 * nt + 2;
-                if (fast_c && y0 >= 0 && x0 >= 0 && y0 + 4 <= in_h && x0 + ncols <= in_w) {
-                    mcu_wino_in(in_b + (y0 * in_w + x0) * in_c, in_c, in_w * in_c, groups, ncols,
-                                off2, V, es, tc);
-                } else { /* border or C % 4: stage the window, the zero point outside */
+                /* columns [k0, k1) of the window are inside the input */
+                const int32_t k0 = x0 < 0 ? -x0 : 0;
+                const int32_t k1 = x0 + ncols > in_w ? in_w - x0 : ncols;
+                if (fast_c && y0 >= 0 && y0 + 4 <= in_h && k0 < k1) {
+                    mcu_wino_in(in_b + (y0 * in_w + x0 + k0) * in_c, in_c, in_w * in_c, groups,
+                                ncols, k0, k1, off2, V, es, tc);
+                } else { /* rows outside, or C % 4: stage the window, the zero point outside */
                     mcu_wino_stage(in_b, in_h, in_w, in_c, y0, x0, ncols, zp4, stage);
-                    mcu_wino_in(stage, cp, ncols * cp, groups, ncols, off2, V, es, tc);
+                    mcu_wino_in(stage, cp, ncols * cp, groups, ncols, 0, ncols, off2, V, es, tc);
                 }
                 for (int32_t o = 0; o < out_c; o += 2) {
                     mcu_wino_gemm(U + (o >> 1) * u_step, V, nq, M);
                     for (int32_t j = 0; j < 2 && o + j < out_c; ++j) {
                         const int32_t oc = o + j;
                         if (fused && whole) {
-                            (ssat ? mcu_wino_store_ssat : mcu_wino_store_fused)(
-                                M + 16 * MCU_WINO_TB * j, nt, &oq[oc],
-                                out_b + (oy * out_w + ox0) * out_c + oc);
+                            store(M + 16 * MCU_WINO_TB * j, nt, &oq[oc],
+                                  out_b + (oy * out_w + ox0) * out_c + oc);
                             continue;
                         }
                         const int32_t bs = bias ? bias[oc] : 0;
