@@ -235,7 +235,8 @@ __attribute__((noinline)) static void mcu_wino_stage(const int8_t *in, int32_t i
  * 14 registers are in use). */
 #define MCU_WINO_UNROLL 16
 
-__attribute__((noinline)) static void mcu_wino_gemm(const int32_t *u, const int32_t *v, int32_t nq, int32_t *m)
+static inline __attribute__((always_inline)) void mcu_wino_gemm(const int32_t *u, const int32_t *v,
+                                                             int32_t nq, int32_t *m)
 {
 #if MCU_NN_ASM
     int32_t a0, a1, a2, a3, b0, b1, b2, b3, u0, u1, va, vb;
@@ -499,6 +500,63 @@ static void mcu_wino_store_fused(const int32_t *m, int32_t nt, const mcu_wino_oq
 #define mcu_wino_store_relu mcu_wino_store_fused
 #endif
 
+/* Everything the outputs of a block need, fixed for the call. */
+typedef struct {
+    const int32_t *U, *V;
+    int32_t *M;
+    int32_t nq, out_c, out_h, out_w, lo, hi, out_off, per_ch, fused;
+    const mcu_wino_oq *oq;
+    void (*store)(const int32_t *, int32_t, const mcu_wino_oq *, int8_t *);
+    const mcu_quant_params *quant;
+    const int32_t *bias;
+} mcu_wino_call;
+
+/* Every output channel of the block of nt tiles whose first output pixel is (oy, ox0), from
+ * V: per pair of channels the matrix products (mcu_wino_gemm, inlined here once), then the
+ * output stage: the fused assembly when the block is whole, else the general one (border
+ * tiles that leave the output, any requantization). */
+__attribute__((noinline)) static void mcu_wino_block(const mcu_wino_call *cx, int8_t *out_b,
+                                                     int32_t oy, int32_t ox0, int32_t nt)
+{
+    const int32_t out_c = cx->out_c, out_h = cx->out_h, out_w = cx->out_w;
+    const int whole = cx->fused && oy + 2 <= out_h && ox0 + 2 * nt <= out_w;
+    const int32_t u_step = 16 * cx->nq * 2; /* words per output-channel pair */
+    int8_t *o0 = out_b + (oy * out_w + ox0) * out_c;
+    for (int32_t o = 0; o < out_c; o += 2) {
+        mcu_wino_gemm(cx->U + (o >> 1) * u_step, cx->V, cx->nq, cx->M);
+        if (whole) {
+            cx->store(cx->M, nt, &cx->oq[o], o0 + o);
+            if (o + 1 < out_c)
+                cx->store(cx->M + 16 * MCU_WINO_TB, nt, &cx->oq[o + 1], o0 + o + 1);
+            continue;
+        }
+        for (int32_t j = 0; j < 2 && o + j < out_c; ++j) {
+            const int32_t oc = o + j, qc = oc * cx->per_ch;
+            const int32_t bs = cx->bias ? cx->bias[oc] : 0;
+            mcu_rq2 q2;
+            mcu_rq q1;
+            if (cx->fused)
+                mcu_rq2_init(&q2, cx->quant->multiplier[qc], cx->quant->shift[qc], cx->out_off);
+            else
+                mcu_rq_init(&q1, cx->quant->multiplier[qc], cx->quant->shift[qc]);
+            for (int32_t t = 0; t < nt; ++t) {
+                int32_t y[4];
+                mcu_wino_out(cx->M + 16 * (MCU_WINO_TB * j + t), y);
+                const int32_t ox = ox0 + 2 * t;
+                for (int32_t i = 0; i < 4; ++i) {
+                    const int32_t py = oy + (i >> 1), pxx = ox + (i & 1);
+                    if (py >= out_h || pxx >= out_w)
+                        continue;
+                    const int32_t acc = bs + (y[i] >> 2);
+                    const int32_t r = cx->fused ? mcu_rq2_apply(acc, &q2)
+                                                : mcu_rq_apply(acc, &q1) + cx->out_off;
+                    out_b[(py * out_w + pxx) * out_c + oc] = (int8_t)mcu_rq_clamp(r, cx->lo, cx->hi);
+                }
+            }
+        }
+    }
+}
+
 mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *params,
                             const mcu_quant_params *quant, const mcu_dims *input_dims,
                             const int8_t *input, const mcu_dims *filter_dims,
@@ -525,7 +583,6 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
     int8_t *stage = (int8_t *)(tc + 8 * (2 * MCU_WINO_TB + 2));
     mcu_wino_oq *oq = (mcu_wino_oq *)(void *)(stage + 4 * (2 * MCU_WINO_TB + 2) * cp);
     const int32_t *U = (const int32_t *)(const void *)transformed;
-    const int32_t u_step = 16 * nq * 2; /* words per output-channel pair */
 
     /* mcu_rq2 needs right shifts of 1..23 and |bias + sum| <= 2^29: |sum| <= 9 C 128 255. */
     int fused = 9 * in_c <= (MCU_RQ2_MAX_ACC >> 1) / (128 * 255);
@@ -548,6 +605,8 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
     void (*const store)(const int32_t *, int32_t, const mcu_wino_oq *, int8_t *) =
         hi == 127 ? (lo == -128 ? mcu_wino_store_ssat : mcu_wino_store_relu)
                   : mcu_wino_store_fused;
+    const mcu_wino_call cx = {U, V, M, nq, out_c, out_h, out_w, lo, hi, out_off, per_ch, fused,
+                              oq, store, quant, bias};
     const int fast_c = (in_c & 3) == 0;
     const uint32_t zp4 = 0x01010101u * (uint8_t)(-params->input_offset);
 
@@ -558,7 +617,6 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
             for (int32_t ox0 = 0; ox0 < out_w; ox0 += 2 * MCU_WINO_TB) {
                 const int32_t left = (out_w - ox0 + 1) >> 1;
                 const int32_t nt = left < MCU_WINO_TB ? left : MCU_WINO_TB;
-                const int whole = oy + 2 <= out_h && ox0 + 2 * nt <= out_w;
                 const int32_t y0 = oy - pad_h, x0 = ox0 - pad_w, ncols = 2 * nt + 2;
                 /* columns [k0, k1) of the window are inside the input */
                 const int32_t k0 = x0 < 0 ? -x0 : 0;
@@ -570,41 +628,7 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
                     mcu_wino_stage(in_b, in_h, in_w, in_c, y0, x0, ncols, zp4, stage);
                     mcu_wino_in(stage, cp, ncols * cp, groups, ncols, 0, ncols, off2, V, es, tc);
                 }
-                for (int32_t o = 0; o < out_c; o += 2) {
-                    mcu_wino_gemm(U + (o >> 1) * u_step, V, nq, M);
-                    for (int32_t j = 0; j < 2 && o + j < out_c; ++j) {
-                        const int32_t oc = o + j;
-                        if (fused && whole) {
-                            store(M + 16 * MCU_WINO_TB * j, nt, &oq[oc],
-                                  out_b + (oy * out_w + ox0) * out_c + oc);
-                            continue;
-                        }
-                        const int32_t bs = bias ? bias[oc] : 0;
-                        mcu_rq2 q2;
-                        mcu_rq q1;
-                        if (fused)
-                            mcu_rq2_init(&q2, quant->multiplier[oc * per_ch],
-                                         quant->shift[oc * per_ch], out_off);
-                        else
-                            mcu_rq_init(&q1, quant->multiplier[oc * per_ch],
-                                        quant->shift[oc * per_ch]);
-                        for (int32_t t = 0; t < nt; ++t) {
-                            int32_t y[4];
-                            mcu_wino_out(M + 16 * (MCU_WINO_TB * j + t), y);
-                            const int32_t ox = ox0 + 2 * t;
-                            for (int32_t i = 0; i < 4; ++i) {
-                                const int32_t py = oy + (i >> 1), pxx = ox + (i & 1);
-                                if (py >= out_h || pxx >= out_w)
-                                    continue;
-                                const int32_t acc = bs + (y[i] >> 2);
-                                const int32_t r = fused ? mcu_rq2_apply(acc, &q2)
-                                                        : mcu_rq_apply(acc, &q1) + out_off;
-                                out_b[(py * out_w + pxx) * out_c + oc] =
-                                    (int8_t)mcu_rq_clamp(r, lo, hi);
-                            }
-                        }
-                    }
-                }
+                mcu_wino_block(&cx, out_b, oy, ox0, nt);
             }
         }
     }
