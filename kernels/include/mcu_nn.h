@@ -144,8 +144,8 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
  * of word q = 2g + p is (4g + p, 4g + p + 2) (the even/odd halves SXTB16 gives); padding
  * channels are 0. 32 bytes per (output, input) channel pair against 9 for the int8 filter.
  * Same params, quant, dims and bias contracts as mcu_conv_s8; filter_dims is the int8
- * filter's {O, 3, 3, C}; transformed and ctx->buf 4-byte aligned. Anything else (other kernel sizes, strides, dilation, groups, C > 1024)
- * returns MCU_ERR_UNSUPPORTED. */
+ * filter's {O, 3, 3, C}; transformed and ctx->buf 4-byte aligned. Anything else (other
+ * kernel sizes, strides, dilation, groups, C > 1024) returns MCU_ERR_UNSUPPORTED. */
 int32_t mcu_conv_wino_s8_filter_size(const mcu_dims *filter_dims); /* bytes; 0 if unsupported */
 mcu_status mcu_conv_wino_s8_transform(const mcu_dims *filter_dims, const int8_t *filter,
                                       int16_t *transformed);

@@ -2,22 +2,29 @@
  * mcu_conv_wino_s8 - optimized flavour (Cortex-M DSP extension): CONV_2D 3x3 / stride 1 by
  * Winograd F(2x2, 3x3) (transforms and exactness argument in ../../ref/conv/mcu_conv_wino_s8.c
  * and mcu_nn.h). Output tiles are taken four at a time along a row (a block of 2 x 8 outputs):
- *  1. input transform: per tile and group of 4 input channels, the 4x4 window is loaded one
- *     word per pixel, split into the (c0, c2) and (c1, c3) int16 pairs with the input offset
- *     added (SXTAB16, SXTAB16 ROR #8) and transformed two channels per instruction
- *     (SADD16/SSUB16; |values| <= 4 x 255, no overflow) into V[16][C'/2][4 tiles] (scratch);
- *  2. per pair of output channels, for each of the 16 transform positions, the 2 x 4
- *     (channel x tile) block of sums over the input channels: SMLAD of a transformed-filter
- *     pair against a V pair, 8 accumulators, inline assembly (mcu_wino_gemm): per two input
- *     channels 6 loads in two groups and 8 SMLADs, 16 cycles for 16 multiplies, each worth
- *     2.25 multiplies of the direct form;
- *  3. output transform of each (channel, tile): 16 sums -> 4 outputs (additions), exact
- *     division by 4, bias, requantization (mcu_rq2 when every shift is a right shift of 1..23
- *     and the accumulators stay within 2^29, else mcu_rq), clamp, store.
- * Windows that cross the input border, and channel counts that are not a multiple of 4, are
- * first copied into a 4 x 4 x C' staging area filled with the input zero point.
- * Scratch: V (16 x C' x 4 tiles int16 = 128 C' bytes) + the sums of one channel pair
- * (16 x 8 int32 = 512 bytes) + staging (16 x C' bytes).
+ *  1. input transform (mcu_wino_in): per group of 4 input channels, each column of the block's
+ *     4 x 10 window is loaded one word per pixel, split into the (c0, c2) and (c1, c3) int16
+ *     pairs with the input offset added (SXTAB16, SXTAB16 ROR #8) and combined down the column
+ *     (B^T d) two channels per instruction (SADD16/SSUB16; |values| <= 4 x 255, no overflow);
+ *     then along the rows (.. B) per tile, the tiles sharing their overlapping columns, into
+ *     V[16][C'/2][4 tiles] (assembly, about 55 cycles per tile and channel pair);
+ *  2. per pair of output channels (mcu_wino_block), for each of the 16 transform positions,
+ *     the 2 x 4 (channel x tile) block of sums over the input channels (mcu_wino_gemm,
+ *     assembly): SMLAD of a transformed-filter pair against a V pair, 8 accumulators; per
+ *     input-channel pair 6 loads in two groups and 8 SMLADs, 16 cycles for 16 multiplies, each
+ *     worth 2.25 multiplies of the direct form;
+ *  3. output transform of each (channel, tile) (mcu_wino_store_*, assembly): 16 sums -> 4
+ *     outputs (44 cycles of loads and additions), exact division by 4 folded into the bias
+ *     add, requantization by SMMLAR (mcu_rq2, when every shift is a right shift of 1..23 and
+ *     the accumulators stay within 2^29), clamp, 4 byte stores; blocks that leave the output,
+ *     and other requantizations, go through the general C stage.
+ * Columns outside the input contribute 0 and are not read; windows with rows outside the input,
+ * and channel counts that are not a multiple of 4, are first copied into a staging area
+ * filled with the input zero point (mcu_wino_stage).
+ * Scratch (mcu_conv_wino_s8_get_buffer_size): V (16 x C' x 4 tiles int16 = 128 C' bytes), the
+ * sums of one channel pair (512 bytes, 64-byte aligned), the column transforms of a block
+ * (320 bytes), the staging window (40 C' bytes) and the output constants (32 bytes per
+ * output channel): 168 C' + 32 O + 892 bytes at most.
  */
 #if !defined(__ARM_FEATURE_DSP)
 #include "../../ref/conv/mcu_conv_wino_s8.c"
@@ -41,8 +48,9 @@ int32_t mcu_conv_wino_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_d
     if (!filter_dims || !mcu_wino_supported(filter_dims))
         return 0;
     const int32_t cp = mcu_wino_cp(filter_dims->c);
-    return 16 * cp * MCU_WINO_TB * 2 + 60 + 16 * 2 * MCU_WINO_TB * 4 + 8 * (2 * MCU_WINO_TB + 2) * 4 +
-           4 * (2 * MCU_WINO_TB + 2) * cp + filter_dims->n * (int32_t)sizeof(mcu_wino_oq);
+    return 16 * cp * MCU_WINO_TB * 2 + 60 + 16 * 2 * MCU_WINO_TB * 4 +
+           8 * (2 * MCU_WINO_TB + 2) * 4 + 4 * (2 * MCU_WINO_TB + 2) * cp +
+           filter_dims->n * (int32_t)sizeof(mcu_wino_oq);
 }
 
 /* Input transform of a block of nt tiles: the window of 4 rows x ncols = 2 nt + 2 columns,
@@ -191,8 +199,10 @@ static void mcu_wino_in(const int8_t *src, int32_t px, int32_t row, int32_t grou
  * pixels outside the input and for the padding channels (both become 0 after the offset).
  * Row by row: the pixels inside the input are one contiguous run, copied a word at a time
  * when C is a multiple of 4. */
-__attribute__((noinline)) static void mcu_wino_stage(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c,
-                           int32_t y0, int32_t x0, int32_t ncols, uint32_t zp4, int8_t *stage)
+__attribute__((noinline)) static void mcu_wino_stage(const int8_t *in, int32_t in_h,
+                                                     int32_t in_w, int32_t in_c, int32_t y0,
+                                                     int32_t x0, int32_t ncols, uint32_t zp4,
+                                                     int8_t *stage)
 {
     const int32_t cp = mcu_wino_cp(in_c);
     const int32_t k0 = x0 < 0 ? -x0 : 0;
@@ -550,7 +560,8 @@ __attribute__((noinline)) static void mcu_wino_block(const mcu_wino_call *cx, in
                     const int32_t acc = bs + (y[i] >> 2);
                     const int32_t r = cx->fused ? mcu_rq2_apply(acc, &q2)
                                                 : mcu_rq_apply(acc, &q1) + cx->out_off;
-                    out_b[(py * out_w + pxx) * out_c + oc] = (int8_t)mcu_rq_clamp(r, cx->lo, cx->hi);
+                    out_b[(py * out_w + pxx) * out_c + oc] =
+                        (int8_t)mcu_rq_clamp(r, cx->lo, cx->hi);
                 }
             }
         }
