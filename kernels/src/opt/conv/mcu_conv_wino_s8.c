@@ -327,18 +327,28 @@ static inline __attribute__((always_inline)) void mcu_wino_gemm(const int32_t *u
 #undef MCU_WINO_S5
 #undef MCU_WINO_STORE
 #undef MCU_WINO_OUTS
-#else
+#else /* the same with intrinsics (-O0, MCU_NN_NO_ASM) */
     for (int32_t e = 0; e < 16; ++e, ++m) {
-        int32_t a[2][MCU_WINO_TB] = {{0}};
-        for (int32_t q = 0; q < nq; ++q, u += 2, v += MCU_WINO_TB)
-            for (int32_t t = 0; t < MCU_WINO_TB; ++t) {
-                a[0][t] = __smlad(u[0], v[t], a[0][t]);
-                a[1][t] = __smlad(u[1], v[t], a[1][t]);
-            }
-        for (int32_t t = 0; t < MCU_WINO_TB; ++t) {
-            m[16 * t] = a[0][t];
-            m[16 * (MCU_WINO_TB + t)] = a[1][t];
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+        for (const int32_t *end = u + 2 * nq; u != end; u += 2, v += MCU_WINO_TB) {
+            const int32_t u0 = u[0], u1 = u[1];
+            a0 = __smlad(u0, v[0], a0);
+            b0 = __smlad(u1, v[0], b0);
+            a1 = __smlad(u0, v[1], a1);
+            b1 = __smlad(u1, v[1], b1);
+            a2 = __smlad(u0, v[2], a2);
+            b2 = __smlad(u1, v[2], b2);
+            a3 = __smlad(u0, v[3], a3);
+            b3 = __smlad(u1, v[3], b3);
         }
+        m[0] = a0;
+        m[16] = a1;
+        m[32] = a2;
+        m[48] = a3;
+        m[64] = b0;
+        m[80] = b1;
+        m[96] = b2;
+        m[112] = b3;
     }
 #endif
 }
