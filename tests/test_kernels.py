@@ -308,6 +308,23 @@ def test_winograd_conv_channel_counts(c: int, w: int, flavour: str) -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+@pytest.mark.parametrize("kernel", ["conv", "conv_wino"])
+def test_conv_general_requantization(kernel: str) -> None:
+    """Left shifts and huge multipliers (outside the fused SMMLAR stage's range) go through the
+    general output stage of the optimized kernels: still bit-exact, whole and partial blocks."""
+    left_shifts = 0
+    for seed, (h, w) in enumerate(((6, 9), (5, 16))):
+        spec = {"n": 1, "h": h, "w": w, "c": 8, "oc": 5, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+                "padding": "SAME", "per_channel": True, "requant": (-16, 4), "act": "relu"}
+        case = CASES[kernel](spec, np.random.default_rng(seed))
+        shift_off = case.blob.params[13]  # the shift array (after scratch and 10 values, mult)
+        left_shifts += int((np.frombuffer(bytes(case.blob.arena[shift_off:shift_off + 20]), "<i4") >= 0).any())
+        check(sim_runner(kernel, "opt", M4), case)
+    assert left_shifts  # at least one call cannot use the fused stage
+
+
+@needs_arm
+@pytest.mark.toolchain
 def test_winograd_filter_transform_on_target_matches_host() -> None:
     """mcu_conv_wino_s8_transform (target) writes exactly mcusim.winograd.transform_filter's
     array (what the classic path stores in flash), and refuses what it does not support."""

@@ -113,7 +113,9 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False
     wts = _i8(rng, (oc, kh, kw, c // groups), -127, 127)
     bias = rng.integers(-20000, 20000, oc).astype(np.int32) if spec.get("bias", True) else None
     zin, zout = _zp(rng), _zp(rng)
-    mult, shift = _requant(rng, oc, spec.get("per_channel", True), -14, -6)
+    # log2 of the real multipliers; the default keeps every shift a right shift (the fused
+    # output stages), a "requant" range reaching above 0 exercises the general ones
+    mult, shift = _requant(rng, oc, spec.get("per_channel", True), *spec.get("requant", (-14, -6)))
     act = _act(rng, zout, spec.get("act"))
     p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
                        oh, ow, -zin, 1, ref.Requant(mult, shift, zout, *act))
