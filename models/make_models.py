@@ -30,6 +30,7 @@ Files written:
     har_cnn_pc.tflite        the SAME float model, per-channel quantized (converter default)
     har_cnn_heldout.npz      held-out synthetic HAR set: x (float16, exact), y, float_probs
     kws_dscnn.tflite         DS-CNN keyword spotter (MLPerf Tiny KWS style), 49x10x1 -> 12
+    img_cnn.tflite           tiny image classifier, 3x3 stride-1 convs, 24x24x1 -> 4 shapes
     README.md                table of the above, generated from the files themselves
 
 The helpers in the first half of this file (reading a .tflite back, counting MACs, running
@@ -495,6 +496,42 @@ def machine_spectra(rng, n, dim=128):
     return np.asarray(xs, np.float32)
 
 
+IMG_CLASSES = ["horizontal", "vertical", "diagonal", "ring"]
+
+
+def shape_images(rng, n, size=24):
+    """Grayscale ``size`` x ``size`` images of one pen stroke or shape each, the four classes of
+    ``IMG_CLASSES``: a horizontal or a vertical bar, a diagonal bar (either direction) or a
+    ring, drawn anti-aliased from a distance field with random position, length/radius,
+    thickness, tilt (+-12 degrees for the bars), ink level and a background gradient, plus
+    pixel noise.  Values about 0..1, ink bright on a dark background."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) + 0.5
+    xs, ys = [], []
+    for i in range(n):
+        c = i % 4
+        cy, cx = rng.uniform(0.3 * size, 0.7 * size, size=2)
+        half_w = rng.uniform(0.6, 1.4)                       # stroke half-thickness, pixels
+        if c == 3:                                           # ring
+            r = rng.uniform(0.15 * size, 0.32 * size)
+            d = np.abs(np.hypot(yy - cy, xx - cx) - r)
+        else:                                                # bar: distance to a segment
+            ang = {0: 0.0, 1: 90.0, 2: rng.choice([45.0, 135.0])}[c] + rng.uniform(-12, 12)
+            ux, uy = np.cos(np.radians(ang)), -np.sin(np.radians(ang))
+            half_len = rng.uniform(0.22 * size, 0.42 * size)
+            t = np.clip((xx - cx) * ux + (yy - cy) * uy, -half_len, half_len)
+            d = np.hypot(xx - (cx + t * ux), yy - (cy + t * uy))
+        ink = np.clip(half_w + 0.5 - d, 0.0, 1.0) * rng.uniform(0.6, 1.0)
+        g = rng.normal(scale=0.1, size=2)                    # uneven lighting
+        bg = rng.uniform(0.0, 0.2) + g[0] * (yy / size - 0.5) + g[1] * (xx / size - 0.5)
+        x = bg + ink + rng.normal(scale=0.08, size=(size, size))
+        xs.append(x[..., None])
+        ys.append(c)
+    xs = np.asarray(xs, np.float32)
+    ys = np.asarray(ys, np.int64)
+    p = rng.permutation(n)
+    return xs[p], ys[p]
+
+
 HAR_NOISE = (0.25, 0.15, 0.2)   # posture jitter, accel noise (g), gyro noise (rad/s)
 HAR_CLASSES = ["walking", "upstairs", "downstairs", "sitting", "standing", "laying"]
 
@@ -650,6 +687,24 @@ def build_kws_dscnn(rng):
                   "data": "12 classes (silence, unknown, 10 synthetic words), 49 frames x 10 MFCC-like"}
 
 
+def build_img_cnn(rng):
+    setup_tf(106)
+    x, y = shape_images(rng, 4000)
+    xt, yt = shape_images(np.random.default_rng(1106), 400)
+    m = tf.keras.Sequential([
+        L.Input((24, 24, 1), name="image"),
+        L.Conv2D(8, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+        L.Conv2D(16, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+        L.Conv2D(16, 3, padding="same", activation="relu"), L.GlobalAveragePooling2D(),
+        L.Dense(4, activation="softmax")], name="img_cnn")
+    hist = _fit(m, x, y, 6, "sparse_categorical_crossentropy")
+    acc = float(np.mean(np.argmax(m.predict(xt, verbose=0), 1) == yt))
+    return m, x, {"train": hist, "heldout_acc": acc,
+                  "data": "24x24 grayscale images of one stroke or shape: horizontal, vertical or "
+                          "diagonal bar, or ring; random position, size, thickness, tilt, ink, "
+                          "lighting gradient and noise"}
+
+
 # --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
@@ -697,6 +752,9 @@ def main() -> int:
     m, x, meta = build_kws_dscnn(np.random.default_rng(5))
     write("kws_dscnn.tflite", convert_int8(m, _rep(x)), m,
           "Trained 4 epochs; BatchNorm folded by the converter; int8 (converter defaults)", meta)
+
+    m, x, meta = build_img_cnn(np.random.default_rng(6))
+    write("img_cnn.tflite", convert_int8(m, _rep(x)), m, "Trained 6 epochs; int8 (converter defaults)", meta)
 
     # ---- read everything back, run it, write the README ----
     rows, details, failures = [], [], []
@@ -766,6 +824,8 @@ accurate on real data.  Seeds are fixed and TensorFlow runs single-threaded and 
   size is read from the input's shape at run time (`anomaly_cnn1d`, `kws_dscnn`).
 - `Conv1D` becomes EXPAND_DIMS + CONV_2D (1xK kernel) + RESHAPE, `MaxPool1D` EXPAND_DIMS +
   MAX_POOL_2D + RESHAPE, `GlobalAveragePooling1D` MEAN.
+- `Conv2D` / `MaxPool2D` on a 4-D input map straight to CONV_2D / MAX_POOL_2D, and
+  `GlobalAveragePooling2D` becomes one MEAN over axes 1 and 2 (`img_cnn`).
 - Activations `relu` after Dense/Conv are fused into FULLY_CONNECTED / CONV_2D /
   DEPTHWISE_CONV_2D; BatchNorm is folded into the convolution before it; `LeakyReLU` stays
   LEAKY_RELU and `PReLU` stays PRELU (with an int8 alpha tensor).
