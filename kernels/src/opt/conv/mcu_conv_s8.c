@@ -86,6 +86,8 @@ static inline void mcu_conv_zero(int16_t *dst, int32_t n)
     }
 }
 
+static void mcu_conv_stage_edge(const mcu_conv_geo *g, int32_t y0, int32_t x0, int8_t zp);
+
 /* Gathers the window of output pixel (oy, ox) into the column at col (= cols + 4 * j): tap k
  * of group g = k / 4 at col[8g + ...]; the k % 4 tail taps in plain order after the groups. */
 static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16_t *col)
@@ -123,6 +125,26 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
     const int8_t zp = (int8_t)(-g->in_off);
     const int32_t k4 = g->k & ~3;
     int8_t *s = g->stage;
+    if (g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w && y0 >= 0 &&
+        y0 + (g->k_h - 1) * g->dil_h < g->in_h) {
+        /* inside the input: a window row is one run of KW*C bytes */
+        const int8_t *src = g->in_b + y0 * g->row + x0 * ch;
+        for (int32_t ky = g->k_h; ky > 0; --ky, src += g->dil_h * g->row)
+            for (const int8_t *p = src, *end = src + run; p != end;)
+                *s++ = *p++;
+    } else {
+        mcu_conv_stage_edge(g, y0, x0, zp);
+    }
+    mcu_conv_widen(g->stage, col, k4, g->off2);
+    for (int32_t i = 0; i < (g->k & 3); ++i)
+        col[2 * k4 + i] = (int16_t)(g->stage[k4 + i] + g->in_off);
+}
+
+/* The int8 window of a pixel whose window leaves the input (C % 4 != 0), tap by tap. */
+static void mcu_conv_stage_edge(const mcu_conv_geo *g, int32_t y0, int32_t x0, int8_t zp)
+{
+    const int32_t ch = g->ch, k_w = g->k_w;
+    int8_t *s = g->stage;
     for (int32_t ky = 0; ky < g->k_h; ++ky) {
         const int32_t y = y0 + ky * g->dil_h;
         for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
@@ -137,9 +159,6 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
             }
         }
     }
-    mcu_conv_widen(g->stage, col, k4, g->off2);
-    for (int32_t i = 0; i < (g->k & 3); ++i)
-        col[2 * k4 + i] = (int16_t)(g->stage[k4 + i] + g->in_off);
 }
 
 /* Both pixels of a pair whose windows lie inside the input in the same rows (C % 4 == 0,
