@@ -11,6 +11,9 @@ rounding anywhere).
 stores it as a ``const int16_t`` array, so the target never runs the transform);
 :func:`conv_accumulators` is the same algorithm in numpy, for tests that compare it with the
 direct form of ``mcusim.reference``.
+
+:func:`pair_sums` is the host half of ``mcu_fully_connected_wip_s8`` (FULLY_CONNECTED by
+Winograd's 1968 inner-product identity): the per-row weight term the classic path stores.
 """
 
 from __future__ import annotations
@@ -83,3 +86,34 @@ def conv_accumulators(x: np.ndarray, weights: np.ndarray, input_offset: int, pad
     assert not np.any(y % 4), "F(2x2, 3x3) with G' = 2G gives 4x the accumulator"
     y = (y // 4).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * th, 2 * tw, -1)
     return y[:, :out_h, :out_w]
+
+
+def pair_sums(weights: np.ndarray) -> np.ndarray:
+    """The weight term of Winograd's inner-product identity (S. Winograd, "A new algorithm for
+    inner product", IEEE Trans. Computers, 1968), what ``mcu_fully_connected_wip_s8_prepare``
+    writes: for an int8 filter [O, K], int32 [O] with
+    ``sum_j (w[o, 4j] w[o, 4j+1] + w[o, 4j+2] w[o, 4j+3])`` over the whole groups of 4 (the last
+    ``K % 4`` weights are multiplied directly by the kernel). |value| <= 2^15 K / 4."""
+    w = np.asarray(weights).astype(np.int64)
+    if w.ndim != 2:
+        w = w.reshape(w.shape[0], -1)
+    k4 = w.shape[1] & ~3
+    return (w[:, 0:k4:2] * w[:, 1:k4:2]).sum(axis=1).astype(np.int32)
+
+
+def inner_product_accumulators(x: np.ndarray, weights: np.ndarray, input_offset: int,
+                               weights_offset: int = 0) -> np.ndarray:
+    """The int32 accumulators (without bias) of a FULLY_CONNECTED computed as the kernel does,
+    by the identity ``x0 w0 + x1 w1 = (x0 + w1)(x1 + w0) - x0 x1 - w0 w1`` over pairs
+    (x = input + input_offset), the last ``K % 4`` inputs directly and a weights offset folded
+    as ``weights_offset * sum(x)``. x int8 [B, K]; returns int64 [B, O], equal to the direct sum.
+    """
+    w = np.asarray(weights).astype(np.int64)
+    xs = np.asarray(x).astype(np.int64).reshape(-1, w.shape[1]) + input_offset
+    k4 = w.shape[1] & ~3
+    x0, x1, w0, w1 = xs[:, 0:k4:2], xs[:, 1:k4:2], w[:, 0:k4:2], w[:, 1:k4:2]
+    products = np.einsum("bjo->bo", (x0[:, :, None] + w1.T[None]) * (x1[:, :, None] + w0.T[None]))
+    input_term = (x0 * x1).sum(axis=1)
+    acc = products - input_term[:, None] - pair_sums(w)[None].astype(np.int64)
+    acc += xs[:, k4:] @ w[:, k4:].T
+    return acc + weights_offset * xs.sum(axis=1)[:, None]

@@ -61,3 +61,41 @@ def test_supported_geometry() -> None:
     assert not winograd.supported((8, 1, 3, 16), (1, 1), (1, 1))
     assert not winograd.supported((8, 3, 3, 16), (1, 1), (1, 1), groups=2)
     assert not winograd.supported((8, 3, 3, 2000), (1, 1), (1, 1))
+
+
+# --- FULLY_CONNECTED: Winograd's inner-product identity (1968) ------------------------------
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(b=st.integers(1, 3), k=st.integers(1, 40), o=st.integers(1, 9), woff=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_fully_connected_inner_product_identity_equals_the_direct_sum(b: int, k: int, o: int, woff: bool,
+                                                      seed: int) -> None:
+    """(x0 + w1)(x1 + w0) - x0 x1 - w0 w1 over pairs, K % 4 directly, the weights offset
+    folded: the FULLY_CONNECTED accumulator exactly, for every depth (odd, below 4)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (b, k)).astype(np.int8)
+    w = rng.integers(-128, 128, (o, k)).astype(np.int8)
+    off = int(rng.integers(-127, 129))
+    wo = int(rng.integers(-127, 129)) if woff else 0
+    direct = (x.astype(np.int64) + off) @ (w.astype(np.int64) + wo).T
+    np.testing.assert_array_equal(winograd.inner_product_accumulators(x, w, off, wo), direct)
+
+
+def test_fully_connected_pair_sums_are_the_weight_term_of_whole_groups() -> None:
+    w = np.array([[1, 2, 3, 4, 5, 6, 7], [-128, -128, 127, -128, 9, 9, 9]], np.int8)
+    # groups of 4 only: (1*2 + 3*4), (-128*-128 + 127*-128); the tail (5, 6, 7) is direct
+    np.testing.assert_array_equal(winograd.pair_sums(w), [14, 16384 - 16256])
+    assert winograd.pair_sums(w).dtype == np.int32
+    extreme = np.full((1, 65532), -128, np.int8)  # the largest |value|: 2^15 K / 4 < 2^31
+    assert int(winograd.pair_sums(extreme)[0]) == 2 ** 15 * 65532 // 4
+    # the kernel's 32-bit sums wrap (here the products' sum is above 2^32) and still give the
+    # exact accumulator when it fits int32
+    k = 65532
+    x16 = np.full(k, 255, np.int64)  # x + input offset at its largest
+    wk = np.full(k, 127, np.int64)
+    products = int(((x16[0::2] + wk[1::2]) * (x16[1::2] + wk[0::2])).sum())
+    assert products > 2 ** 32
+    acc = (products - int((x16[0::2] * x16[1::2]).sum())
+           - int(winograd.pair_sums(wk.astype(np.int8)[None])[0]))
+    wrapped = (products % 2 ** 32 - int((x16[0::2] * x16[1::2]).sum()) % 2 ** 32
+               - int(winograd.pair_sums(wk.astype(np.int8)[None])[0])) % 2 ** 32
+    assert acc == int(x16 @ wk) < 2 ** 31 and wrapped == acc

@@ -1,0 +1,471 @@
+/*
+ * mcu_fully_connected_wip_s8 - optimized flavour (Cortex-M DSP extension): FULLY_CONNECTED by
+ * Winograd's inner-product identity (contract and exactness in mcu_nn.h and the reference
+ * file). The input row is converted once per batch to int16 with the input offset added,
+ * (x0, x2), (x1, x3) per group of 4 (scratch: 2 bytes per input), and the input term
+ * sum (x0 x1 + x2 x3) is one SMLAD per group on the way. Then, per weight word W of a row,
+ *   SMLAD(SXTAB16(X1, W, ROR #8), SXTAB16(X2, W)) = (x0 + w1)(x1 + w0) + (x2 + w3)(x3 + w2),
+ * four MACs for one load and three single-cycle instructions.
+ * Four rows per pass share the X1/X2 loads (mcu_wip_dot4, inline assembly): per group of 4
+ * inputs the six loads run back to back (7 cycles), then 12 DSP instructions: 19 cycles for
+ * 16 MACs. The four rows need 13 registers plus a temporary, all of them: one weight base and
+ * one row stride e address rows base, base + e, base + 2e, base + 4e (LDR's LSL #1/#2), so a
+ * block of 8 rows is two passes, rows {0, 1, 2, 4} with e = +depth and {7, 6, 5, 3} with
+ * e = -depth. The groups are unrolled MCU_WIP_UNROLL times; the first, partial, chunk is
+ * entered at the right distance from the chunk's end (one computed BX per pass), and the
+ * chunk-end test loads the end from the stack in the last group's load run (pipelined).
+ * Rows left over (at most 4 of each 8) run two (or one) at a time in C. Requantization
+ * right after each pass: SMMLAR per output (mcu_rq2) when every shift is a right shift of
+ * 1..23 and the accumulators stay within 2^29 (checked per call), else mcu_rq (any shift).
+ * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
+ */
+#if !defined(__ARM_FEATURE_DSP)
+#include "../../ref/fully_connected/mcu_fully_connected_wip_s8.c"
+#else
+#define MCU_WIP_OPTIMIZED 1
+#include "../../ref/fully_connected/mcu_fully_connected_wip_s8.c"
+#include "../../common/mcu_nn_dsp.h"
+
+#define MCU_WIP_UNROLL 16 /* groups of 4 inputs per chunk of the four-row loop */
+
+/* x16 (the converted input, 2 bytes per input, whole groups of 4) and the accumulators of
+ * the rows in blocks of 8 (4 bytes per row). */
+int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims)
+{
+    const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
+    return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3) +
+           (int32_t)sizeof(int32_t) * 2 * (filter_dims->n & ~7);
+}
+
+/* The pair sums, a weight word at a time: SMLAD(SXTB16(w), SXTB16(w, ROR #8)) =
+ * w0 w1 + w2 w3. Rows are not word aligned in general (unaligned loads are allowed). */
+mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
+                                              int32_t *pair_sums)
+{
+    const mcu_status st = mcu_wip_prepare_check(filter_dims, filter, pair_sums);
+    if (st != MCU_OK)
+        return st;
+    const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
+    for (int32_t o = 0; o < filter_dims->n; ++o) {
+        const int8_t *w = filter + o * depth;
+        int32_t s = 0;
+        for (int32_t k = depth >> 2; k > 0; --k, w += 4) {
+            const int32_t v = mcu_read_s8x4(w);
+            s = __smlad(__sxtb16(v), mcu_sxtb16_ror8(v), s);
+        }
+        pair_sums[o] = s;
+    }
+    return MCU_OK;
+}
+
+/* What the output stages need, fixed for the call (per batch: shared, out). */
+typedef struct {
+    const int16_t *x;    /* the converted input */
+    int32_t depth, groups;
+    int32_t shared;      /* filter-offset fold minus the input term: the same for every row */
+    int32_t per_ch, out_off, lo, hi;
+    const int32_t *bias, *pair, *mult, *shift;
+    int fused;  /* mcu_rq2 for every channel (checked once per call) */
+    mcu_rq2 q2; /* per tensor */
+    mcu_rq q;   /* per tensor, general path */
+    int8_t *out;
+} mcu_wip_ctx;
+
+/* Requantizes, clamps and stores row o's accumulator (bias and everything else included). */
+static inline void mcu_wip_store(const mcu_wip_ctx *c, int32_t o, int32_t acc)
+{
+    if (c->fused) {
+        mcu_rq2 q = c->q2;
+        if (c->per_ch)
+            mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
+        c->out[o] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
+    } else {
+        mcu_rq q = c->q;
+        if (c->per_ch)
+            mcu_rq_init(&q, c->mult[o], c->shift[o]);
+        c->out[o] = mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+    }
+}
+
+/* The accumulator of a row (w its weights) from sums = bias - pair sum + the identity's
+ * sums over the whole groups: plus the shared term and the last depth % 4 inputs (natural
+ * order in x) multiplied directly. */
+static inline int32_t mcu_wip_finish(const mcu_wip_ctx *c, const int8_t *w, int32_t sums)
+{
+    uint32_t acc = (uint32_t)sums + (uint32_t)c->shared;
+    for (int32_t k = c->groups * 4; k < c->depth; ++k)
+        acc += (uint32_t)(w[k] * c->x[k]);
+    return (int32_t)acc;
+}
+
+/* One group (4 inputs, X1 = x[0..1], X2 = x[2..3]) of weight word a into s. */
+#define MCU_WIP_1(s, a, X1, X2) s = __smlad(mcu_sxtab16_ror8(X1, a), __sxtab16(X2, a), s)
+
+/* The row records of the blocks: per pass (rows {0, 1, 2, 4} of a block, then {7, 6, 5, 3})
+ * 4 words of row constants (bias - pair sum), then the 4 accumulators the pass stores. */
+#define MCU_WIP_REC 8 /* words per pass */
+
+/* Where row r of a block has its accumulator, in words from the block's first record. */
+static const uint8_t mcu_wip_acc_at[8] = {4, 5, 6, 15, 7, 14, 13, 12};
+
+/* Every block of 8 rows, both passes: the rows' accumulators (their constant plus the
+ * identity's sums over the whole groups, groups >= 1) into the records. */
+__attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const int8_t *filter,
+                                                    int32_t blocks, int32_t *rec)
+{
+    const int32_t d = c->depth;
+    const int16_t *x0 = c->x, *xend = c->x + 4 * c->groups;
+    const int8_t *wend = filter + 8 * blocks * d;
+#if MCU_NN_ASM
+    /* the first, partial chunk is entered at the start of the last group minus (r - 1)
+     * groups (r = groups of the first chunk), with the Thumb bit */
+    const int32_t back = ((c->groups - 1) % MCU_WIP_UNROLL) * 72 - 1;
+    const int8_t *wa = filter; /* row 0 of the current block */
+    int32_t s0, s1, s2, s3, X1, X2, w0, w1, w2, w3, t, e;
+    const int16_t *x;
+    const int8_t *w;
+    /* six loads back to back (post-increments last on each base: 7 cycles), then per row
+     * t = (x0 + w1, x2 + w3), w = (x1 + w0, x3 + w2), s += t . w; every instruction 32-bit so
+     * that a group is 72 bytes */
+#define MCU_WIP_LOADS                                                                         \
+    "ldr.w %[X2], [%[x], #4]\n\t"                                                             \
+    "ldr.w %[X1], [%[x]], #8\n\t"                                                             \
+    "ldr.w %[w1], [%[w], %[e]]\n\t"                                                           \
+    "ldr.w %[w2], [%[w], %[e], lsl #1]\n\t"                                                   \
+    "ldr.w %[w3], [%[w], %[e], lsl #2]\n\t"                                                   \
+    "ldr.w %[w0], [%[w]], #4\n\t"
+#define MCU_WIP_ROW(W, S)                                                                     \
+    "sxtab16 %[t], %[X1], %[" #W "], ror #8\n\t"                                              \
+    "sxtab16 %[" #W "], %[X2], %[" #W "]\n\t"                                                 \
+    "smlad %[" #S "], %[t], %[" #W "], %[" #S "]\n\t"
+#define MCU_WIP_ROWS MCU_WIP_ROW(w0, s0) MCU_WIP_ROW(w1, s1) MCU_WIP_ROW(w2, s2) MCU_WIP_ROW(w3, s3)
+#define MCU_WIP_GROUP MCU_WIP_LOADS MCU_WIP_ROWS
+#define MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
+#if MCU_WIP_UNROLL == 8
+#define MCU_WIP_CHUNK MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
+#elif MCU_WIP_UNROLL == 16
+#define MCU_WIP_CHUNK MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
+#elif MCU_WIP_UNROLL == 32
+#define MCU_WIP_CHUNK                                                                         \
+    MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_GROUP \
+        MCU_WIP_GROUP MCU_WIP_GROUP
+#else
+#error "MCU_WIP_UNROLL: 8, 16 or 32"
+#endif
+    /* pass: w1 = its first row, e = +d (rows 0, 1, 2, 4) or -d (rows 7, 6, 5, 3). The
+     * accumulators start from the record's constants; after the rows, the next pass: the
+     * same block with e = -d from row 7, or the next block. */
+    __asm__ volatile("ldr %[w1], %[wa]\n\t"
+                     "ldr %[e], %[d]\n\t"
+                     "0:\n\t"
+                     "ldr %[t], %[rec]\n\t"
+                     "ldr %[x], %[x0]\n\t"
+                     "ldr %[w0], %[back]\n\t"
+                     "ldr %[s0], [%[t]]\n\t"
+                     "ldr %[s1], [%[t], #4]\n\t"
+                     "ldr %[s2], [%[t], #8]\n\t"
+                     "ldr %[s3], [%[t], #12]\n\t"
+                     "mov %[w], %[w1]\n\t"
+                     "adr.w %[t], 3f\n\t"
+                     "sub %[t], %[t], %[w0]\n\t"
+                     "bx %[t]\n\t"
+                     "1:\n\t" MCU_WIP_CHUNK
+                     "3:\n\t" MCU_WIP_LOADS
+                     "ldr %[t], %[xend]\n\t"
+                     "cmp %[x], %[t]\n\t" MCU_WIP_ROWS
+                     "bne 1b\n\t"
+                     "ldr %[t], %[rec]\n\t"
+                     "ldr %[w1], %[wa]\n\t"
+                     "str %[s0], [%[t], #16]\n\t"
+                     "str %[s1], [%[t], #20]\n\t"
+                     "str %[s2], [%[t], #24]\n\t"
+                     "str %[s3], [%[t], #28]\n\t"
+                     "add %[t], %[t], #32\n\t"
+                     "str %[t], %[rec]\n\t"
+                     "cmp %[e], #0\n\t"
+                     "rsb %[e], %[e], #0\n\t"
+                     "itt gt\n\t"                             /* rows 0, 1, 2, 4 done: */
+                     "subgt %[w1], %[w1], %[e], lsl #3\n\t" /* row 7 = row 0 + 8d - d */
+                     "addgt %[w1], %[w1], %[e]\n\t"
+                     "bgt 0b\n\t"
+                     "add %[w1], %[w1], %[e], lsl #3\n\t" /* rows 7, 6, 5, 3 done: row 8 */
+                     "str %[w1], %[wa]\n\t"
+                     "ldr %[t], %[wend]\n\t"
+                     "cmp %[w1], %[t]\n\t"
+                     "bne 0b"
+                     : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3),
+                       [x] "=&r"(x), [w] "=&r"(w), [X1] "=&r"(X1), [X2] "=&r"(X2),
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),
+                       [t] "=&r"(t), [e] "=&r"(e), [rec] "+m"(rec), [wa] "+m"(wa)
+                     : [d] "m"(d), [back] "m"(back), [xend] "m"(xend), [x0] "m"(x0),
+                       [wend] "m"(wend)
+                     : "cc", "memory");
+#undef MCU_WIP_LOADS
+#undef MCU_WIP_ROW
+#undef MCU_WIP_ROWS
+#undef MCU_WIP_GROUP
+#undef MCU_WIP_G4
+#undef MCU_WIP_CHUNK
+#else
+    for (const int8_t *wb = filter; wb != wend; wb += 8 * d) {
+        for (int32_t pass = 0; pass < 2; ++pass, rec += MCU_WIP_REC) {
+            const int32_t e = pass ? -d : d;
+            const int8_t *w = pass ? wb + 7 * d : wb;
+            int32_t s0 = rec[0], s1 = rec[1], s2 = rec[2], s3 = rec[3];
+            for (const int16_t *x = x0; x != xend; x += 4, w += 4) {
+                const int32_t X1 = mcu_read_s16x2(x), X2 = mcu_read_s16x2(x + 2);
+                const int32_t a = mcu_read_s8x4(w), b = mcu_read_s8x4(w + e);
+                const int32_t f = mcu_read_s8x4(w + 2 * e), g = mcu_read_s8x4(w + 4 * e);
+                MCU_WIP_1(s0, a, X1, X2);
+                MCU_WIP_1(s1, b, X1, X2);
+                MCU_WIP_1(s2, f, X1, X2);
+                MCU_WIP_1(s3, g, X1, X2);
+            }
+            rec[4] = s0;
+            rec[5] = s1;
+            rec[6] = s2;
+            rec[7] = s3;
+        }
+    }
+#endif
+}
+
+/* The records' constants: bias - pair sum of each row, in pass order. Returns an OR of
+ * |bias| - [bias < 0] over the rows (>= the largest |bias| - 1: the mcu_rq2 bound check). */
+#define MCU_WIP_C(J, O)                                                                       \
+    do {                                                                                      \
+        const int32_t b_ = bias ? bias[O] : 0;                                                \
+        bor |= (uint32_t)(b_ ^ (b_ >> 31));                                                   \
+        rec[(J) + ((J) & 4)] = (int32_t)((uint32_t)b_ - (uint32_t)pair[O]);                   \
+    } while (0)
+static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
+                                  int32_t *rec)
+{
+    uint32_t bor = 0;
+    for (int32_t b = 0; b < blocks; ++b, pair += 8, rec += 2 * MCU_WIP_REC) {
+        MCU_WIP_C(0, 0);
+        MCU_WIP_C(1, 1);
+        MCU_WIP_C(2, 2);
+        MCU_WIP_C(3, 4);
+        MCU_WIP_C(4, 7);
+        MCU_WIP_C(5, 6);
+        MCU_WIP_C(6, 5);
+        MCU_WIP_C(7, 3);
+        if (bias)
+            bias += 8;
+    }
+    return bor;
+}
+#undef MCU_WIP_C
+
+/* The outputs of the blocks (per-tensor mcu_rq2, no depth % 4 tail), rows in order, 4 per
+ * word: x2 = sh2 + 2 acc (sh2 = 2 x the shared term) in one instruction, SMMLAR, the
+ * rounding correction, the shift, SSAT to int8; the 4 bytes packed (BFI) and clamped to
+ * [lo, hi] together (SSUB8 + SEL against lo and hi in every byte), one store. */
+__attribute__((noinline)) static void mcu_wip_out_fused(const mcu_wip_ctx *c, const int32_t *rec,
+                                                       int32_t blocks)
+{
+    const uint32_t sh2 = (uint32_t)c->shared << 1;
+    const int32_t m = c->q2.m, a = c->q2.a, r = c->q2.r;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
+    int8_t *out = c->out;
+#if MCU_NN_ASM
+    const int32_t *end = rec + 2 * MCU_WIP_REC * blocks;
+    int32_t y0, y1, y2, y3, x2;
+#define MCU_WIP_RQ(Y)                                                                         \
+    "add %[x2], %[sh2], %[" #Y "], lsl #1\n\t"                                                \
+    "smmlar %[" #Y "], %[x2], %[m], %[a]\n\t"                                                 \
+    "add %[" #Y "], %[" #Y "], %[x2], asr #31\n\t"                                            \
+    "asr %[" #Y "], %[" #Y "], %[r]\n\t"                                                      \
+    "ssat %[" #Y "], #8, %[" #Y "]\n\t"
+#define MCU_WIP_WORD(A0, A1, A2, A3)                                                          \
+    "ldr %[y0], [%[rec], #" #A0 "]\n\t"                                                       \
+    "ldr %[y1], [%[rec], #" #A1 "]\n\t"                                                       \
+    "ldr %[y2], [%[rec], #" #A2 "]\n\t"                                                       \
+    "ldr %[y3], [%[rec], #" #A3 "]\n\t" MCU_WIP_RQ(y0) MCU_WIP_RQ(y1) MCU_WIP_RQ(y2)           \
+        MCU_WIP_RQ(y3)                                                                        \
+    "bfi %[y0], %[y1], #8, #8\n\t"                                                            \
+    "bfi %[y0], %[y2], #16, #8\n\t"                                                           \
+    "bfi %[y0], %[y3], #24, #8\n\t"                                                           \
+    "ssub8 %[x2], %[y0], %[lo4]\n\t"                                                          \
+    "sel %[y0], %[y0], %[lo4]\n\t"                                                            \
+    "ssub8 %[x2], %[hi4], %[y0]\n\t"                                                          \
+    "sel %[y0], %[y0], %[hi4]\n\t"
+    __asm__ volatile("1:\n\t" MCU_WIP_WORD(16, 20, 24, 60)
+                     "str %[y0], [%[out]], #4\n\t" MCU_WIP_WORD(28, 56, 52, 48)
+                     "str %[y0], [%[out]], #4\n\t"
+                     "add %[rec], %[rec], #64\n\t"
+                     "cmp %[rec], %[end]\n\t"
+                     "bne 1b"
+                     : [y0] "=&r"(y0), [y1] "=&r"(y1), [y2] "=&r"(y2), [y3] "=&r"(y3),
+                       [x2] "=&r"(x2), [rec] "+r"(rec), [out] "+r"(out)
+                     : [sh2] "r"(sh2), [m] "r"(m), [a] "r"(a), [r] "r"(r), [lo4] "r"(lo4),
+                       [hi4] "r"(hi4), [end] "r"(end)
+                     : "cc", "memory");
+#undef MCU_WIP_RQ
+#undef MCU_WIP_WORD
+#else
+    (void)lo4;
+    (void)hi4;
+    for (int32_t b = 0; b < blocks; ++b, rec += 2 * MCU_WIP_REC, out += 8) {
+        for (int32_t j = 0; j < 8; ++j) {
+            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_acc_at[j]] << 1));
+            const int32_t y = (mcu_smmlar(x2, m, a) + (x2 >> 31)) >> r;
+            out[j] = (int8_t)mcu_rq_clamp(y, c->lo, c->hi);
+        }
+    }
+#endif
+}
+
+/* bias - pair sum of row o. */
+static inline int32_t mcu_wip_constant(const mcu_wip_ctx *c, int32_t o)
+{
+    return (int32_t)((c->bias ? (uint32_t)c->bias[o] : 0u) - (uint32_t)c->pair[o]);
+}
+
+/* Rows a and b (any two), or a alone (b < 0), in C; outputs stored. */
+static void mcu_wip_rows2(const mcu_wip_ctx *c, const int8_t *filter, int32_t a, int32_t b)
+{
+    const int32_t d = c->depth;
+    const int8_t *wa = filter + a * d, *wb = filter + (b < 0 ? a : b) * d;
+    int32_t sa = mcu_wip_constant(c, a), sb = b < 0 ? 0 : mcu_wip_constant(c, b);
+    const int16_t *x = c->x;
+    for (int32_t g = 0; g < c->groups; ++g, x += 4) {
+        const int32_t X1 = mcu_read_s16x2(x), X2 = mcu_read_s16x2(x + 2);
+        const int32_t u = mcu_read_s8x4(wa + 4 * g), v = mcu_read_s8x4(wb + 4 * g);
+        MCU_WIP_1(sa, u, X1, X2);
+        MCU_WIP_1(sb, v, X1, X2);
+    }
+    mcu_wip_store(c, a, mcu_wip_finish(c, wa, sa));
+    if (b >= 0)
+        mcu_wip_store(c, b, mcu_wip_finish(c, wb, sb));
+}
+#undef MCU_WIP_1
+
+/* Converts one input row to x16 and returns the input term sum_j (x0 x1 + x2 x3) (wrapping),
+ * x = input + offset; the last depth % 4 values are stored in natural order. Four groups per
+ * step: four loads back to back, 8 SXTAB16, 8 single-cycle stores, 4 SMLAD. */
+static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, int32_t off)
+{
+    const int32_t off2 = mcu_dup16(off), depth4 = depth & ~3, depth16 = depth & ~15;
+    int32_t term = 0, k = 0;
+#if MCU_NN_ASM
+    if (depth16 > 0) {
+        const int8_t *p = in, *end = in + depth16;
+        int16_t *q = x16;
+        int32_t a, b, c, d, t;
+#define MCU_WIP_CV(R, O)                                                                      \
+    "sxtab16 %[t], %[off2], %[" #R "]\n\t"                                                    \
+    "sxtab16 %[" #R "], %[off2], %[" #R "], ror #8\n\t"                                       \
+    "str %[t], [%[q], #" #O "]\n\t"                                                           \
+    "str %[" #R "], [%[q], #" #O "+4]\n\t"                                                    \
+    "smlad %[term], %[t], %[" #R "], %[term]\n\t"
+        __asm__ volatile("1:\n\t"
+                         "ldr %[b], [%[p], #4]\n\t"
+                         "ldr %[c], [%[p], #8]\n\t"
+                         "ldr %[d], [%[p], #12]\n\t"
+                         "ldr %[a], [%[p]], #16\n\t" MCU_WIP_CV(a, 0) MCU_WIP_CV(b, 8)
+                             MCU_WIP_CV(c, 16) MCU_WIP_CV(d, 24)
+                         "adds %[q], %[q], #32\n\t"
+                         "cmp %[p], %[end]\n\t"
+                         "bne 1b"
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [t] "=&r"(t),
+                           [p] "+r"(p), [q] "+r"(q), [term] "+r"(term)
+                         : [off2] "r"(off2), [end] "r"(end)
+                         : "cc", "memory");
+#undef MCU_WIP_CV
+        k = depth16;
+    }
+#endif
+    for (; k < depth4; k += 4) {
+        const int32_t a = mcu_read_s8x4(in + k);
+        const int32_t a1 = __sxtab16(off2, a), a2 = mcu_sxtab16_ror8(off2, a);
+        mcu_write_s16x2(x16 + k, a1);
+        mcu_write_s16x2(x16 + k + 2, a2);
+        term = __smlad(a1, a2, term);
+    }
+    for (; k < depth; ++k)
+        x16[k] = (int16_t)(in[k] + off);
+    return term;
+}
+
+mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
+                                      const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                      const int8_t *input, const mcu_dims *filter_dims,
+                                      const int8_t *filter, const int32_t *pair_sums,
+                                      const int32_t *bias, const mcu_dims *output_dims,
+                                      int8_t *output)
+{
+    mcu_status st = mcu_wip_check(params, quant, input_dims, input, filter_dims, filter,
+                                  pair_sums, output_dims, output);
+    if (st != MCU_OK)
+        return st;
+    void *scratch;
+    st = mcu_scratch(ctx, mcu_fully_connected_wip_s8_get_buffer_size(filter_dims), &scratch);
+    if (st != MCU_OK)
+        return st;
+    const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
+    const int32_t out_ch = filter_dims->n;
+    int16_t *x16 = (int16_t *)scratch;
+    int32_t *rec = (int32_t *)(void *)(x16 + ((depth + 3) & ~3));
+    mcu_wip_ctx c;
+    c.x = x16;
+    c.depth = depth;
+    c.groups = depth >> 2;
+    c.bias = bias;
+    c.pair = pair_sums;
+    c.mult = quant->multiplier;
+    c.shift = quant->shift;
+    c.per_ch = quant->per_channel ? 1 : 0;
+    c.out_off = params->output_offset;
+    c.lo = params->activation.min;
+    c.hi = params->activation.max;
+    mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
+    /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29, bounded by
+     * |bias| + depth * 255 * 255 (the final accumulator is the direct kernel's). Checked with
+     * ORs (an OR bounds every term; a false "no" only costs the general path):
+     * b ^ (b >> 31) >= |b| - 1, shift + 23 in [0, 22] for shifts in [-23, -1]. */
+    const int32_t blocks = depth >= 4 ? out_ch >> 3 : 0;
+    uint32_t bias_or = mcu_wip_constants(pair_sums, bias, blocks, rec), shift_or = 0;
+    for (int32_t o = 8 * blocks; o < out_ch && bias; ++o)
+        bias_or |= (uint32_t)(bias[o] ^ (bias[o] >> 31));
+    for (int32_t o = 0; o < (c.per_ch ? out_ch : 1); ++o)
+        shift_or |= (uint32_t)(c.shift[o] + 23);
+    c.fused = shift_or <= 22 && depth <= MCU_RQ2_MAX_ACC / (255 * 255) &&
+              bias_or < (uint32_t)(MCU_RQ2_MAX_ACC - depth * 255 * 255);
+    if (c.fused)
+        mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
+    /* blocks of 8 rows by the four-row passes (when there is a whole group), the rest in
+     * pairs */
+    const int fast_out = c.fused && !c.per_ch && (depth & 3) == 0;
+
+    for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
+        const int32_t term = mcu_wip_convert(input, x16, depth, params->input_offset);
+        int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
+        if (params->filter_offset != 0) {
+            for (int32_t k = 0; k < depth; ++k)
+                fold += x16[k];
+            fold *= params->filter_offset;
+        }
+        c.shared = (int32_t)((uint32_t)fold - (uint32_t)term);
+        c.out = output;
+        if (blocks > 0) {
+            mcu_wip_blocks(&c, filter, blocks, rec);
+            if (fast_out) {
+                mcu_wip_out_fused(&c, rec, blocks);
+            } else {
+                for (int32_t o = 0; o < 8 * blocks; ++o) {
+                    const int32_t acc = rec[(o >> 3) * 2 * MCU_WIP_REC + mcu_wip_acc_at[o & 7]];
+                    mcu_wip_store(&c, o, mcu_wip_finish(&c, filter + o * depth, acc));
+                }
+            }
+        }
+        int32_t o = 8 * blocks;
+        for (; o + 1 < out_ch; o += 2)
+            mcu_wip_rows2(&c, filter, o, o + 1);
+        if (o < out_ch)
+            mcu_wip_rows2(&c, filter, o, -1);
+    }
+    return MCU_OK;
+}
+#endif
