@@ -369,18 +369,21 @@ static inline __attribute__((always_inline)) void mcu_wino_gemm(const int32_t *u
     "add %[" #A "], %[" #A "], %[r]\n\t"                                                       \
     "sub %[" #C "], %[q], %[r]\n\t"                                                            \
     "sub %[" #C "], %[" #C "], %[s]\n\t"
+/* the transform: y0..y3 from the sums at m, p..s scratch */
+#define MCU_WINO_OUT_ASM                                                                      \
+    MCU_WINO_COL(0, y0, y2) MCU_WINO_COL(1, y1, y3)                                           \
+    "add %[y0], %[y0], %[y1]\n\t"                                                             \
+    "add %[y2], %[y2], %[y3]\n\t" MCU_WINO_COL(2, p, q)                                       \
+    "add %[y0], %[y0], %[p]\n\t"                                                              \
+    "sub %[y1], %[y1], %[p]\n\t"                                                              \
+    "add %[y2], %[y2], %[q]\n\t"                                                              \
+    "sub %[y3], %[y3], %[q]\n\t" MCU_WINO_COL(3, p, q)                                        \
+    "sub %[y1], %[y1], %[p]\n\t"                                                              \
+    "sub %[y3], %[y3], %[q]\n\t"
 #define MCU_WINO_OUT(M_, Y0, Y1, Y2, Y3)                                                        \
     do {                                                                                      \
         uint32_t p_, q_, r_, s_;                                                              \
-        __asm__(MCU_WINO_COL(0, y0, y2) MCU_WINO_COL(1, y1, y3)                               \
-                "add %[y0], %[y0], %[y1]\n\t"                                                 \
-                "add %[y2], %[y2], %[y3]\n\t" MCU_WINO_COL(2, p, q)                           \
-                "add %[y0], %[y0], %[p]\n\t"                                                  \
-                "sub %[y1], %[y1], %[p]\n\t"                                                  \
-                "add %[y2], %[y2], %[q]\n\t"                                                  \
-                "sub %[y3], %[y3], %[q]\n\t" MCU_WINO_COL(3, p, q)                            \
-                "sub %[y1], %[y1], %[p]\n\t"                                                  \
-                "sub %[y3], %[y3], %[q]"                                                      \
+        __asm__(MCU_WINO_OUT_ASM                                                              \
                 : [y0] "=&r"(Y0), [y1] "=&r"(Y1), [y2] "=&r"(Y2), [y3] "=&r"(Y3),             \
                   [p] "=&r"(p_), [q] "=&r"(q_), [r] "=&r"(r_), [s] "=&r"(s_)                  \
                 : [m] "r"(M_)                                                                  \
@@ -446,15 +449,7 @@ static inline void mcu_wino_out(const int32_t *m, int32_t y[4])
 #define MCU_WINO_STORE_TILES(CLAMPS)                                                          \
     for (const int32_t *end = m + 16 * nt; m != end; m += 16) {                               \
         uint32_t y0, y1, y2, y3, p_, q_, r_, s_;                                              \
-        __asm__ volatile(MCU_WINO_COL(0, y0, y2) MCU_WINO_COL(1, y1, y3)                      \
-                         "add %[y0], %[y0], %[y1]\n\t"                                        \
-                         "add %[y2], %[y2], %[y3]\n\t" MCU_WINO_COL(2, p, q)                  \
-                         "add %[y0], %[y0], %[p]\n\t"                                         \
-                         "sub %[y1], %[y1], %[p]\n\t"                                         \
-                         "add %[y2], %[y2], %[q]\n\t"                                         \
-                         "sub %[y3], %[y3], %[q]\n\t" MCU_WINO_COL(3, p, q)                   \
-                         "sub %[y1], %[y1], %[p]\n\t"                                         \
-                         "sub %[y3], %[y3], %[q]\n\t"                                         \
+        __asm__ volatile(MCU_WINO_OUT_ASM                                                     \
                          "ldr %[p], [%[k]]\n\t"                                               \
                          "ldr %[q], [%[k], #4]\n\t"                                           \
                          "ldr %[r], [%[k], #8]\n\t"                                           \
