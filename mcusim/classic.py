@@ -33,7 +33,9 @@ x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every C
 :func:`mcusim.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
 filter) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
-``mcu_conv_s8``.
+``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 calls
+``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
+sums computed here (:func:`mcusim.winograd.pair_sums`, 4 bytes per output row).
 
 :func:`export_classic` writes the same sources, the kernel library, startup code, linker
 script and a Makefile with mcusim's compiler flags, so ``make`` builds the same image.
@@ -189,6 +191,7 @@ class _Generator:
         self.lut_activations = lut_activations
         self.winograd = winograd
         self.wino_names: dict[int, str] = {}  # filter tensor index -> its int16 transform in weights.c
+        self.pair_names: dict[int, str] = {}  # FC weights tensor index -> its pair sums in weights.c
         self.fused: set[int] = set()
         self.g = graph
         self.model_name = model_name
@@ -503,11 +506,38 @@ class _Generator:
     _op_conv_2d = _conv_like
     _op_depthwise_conv_2d = _conv_like
 
+    def _wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
+        """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
+        mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0."""
+        if not self.winograd or not self._known(op.inputs[1]) or p.weights_offset != 0:
+            return False
+        w = self.t[op.inputs[1]]
+        return w.dtype == "INT8" and len(w.shape) == 2 and 1 <= w.shape[1] <= 65535
+
+    def _pair_sums(self, op: Op) -> str:
+        """Emit the pair sums of op's weights (Winograd's inner-product identity) to weights.c,
+        once per weights tensor; returns its symbol."""
+        index = op.inputs[1]
+        if index not in self.pair_names:
+            wt = self.t[index]
+            name = f"op{op.index}_pair_sums"
+            values = wg.pair_sums(np.asarray(self.values[index]).astype(np.int8).reshape(wt.shape))
+            decl = f"const int32_t {name}[{values.size}]"
+            self.extra_weights.append((f"extern {decl};", [
+                f"/* tensor {index} {_clean(wt.name)}: pair sums of Winograd's inner-product "
+                f"identity, sum_j (w[o][4j] w[o][4j+1] + w[o][4j+2] w[o][4j+3]) per output row "
+                f"({values.nbytes} bytes) */",
+                f"{decl} = {{", *_array_c(values, 8), "};"]))
+            self.pair_names[index] = name
+        return self.pair_names[index]
+
     def _op_fully_connected(self, op: Op) -> _Step:
         p = ref.prepare_fully_connected(self.g, op)
+        wip = self._wip_able(op, p)
         x = self.data(op, 0, "input")
         w = self.data(op, 1, "weights")
         b = self.optional(op, 2, "bias")
+        pairs = self._pair_sums(op) if wip else ""
         wt, out = self.t[w], self.t[op.outputs[0]]
         units, depth = int(wt.shape[0]), int(wt.shape[1])
         batches = self.t[x].size // depth
@@ -522,15 +552,21 @@ class _Generator:
         extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {_activation(op)} "
                  f"-> clamp [{rq.act_min}, {rq.act_max}]",
                  self._requant_comment(rq.multiplier, rq.shift, per_channel)]
+        if wip:
+            extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wip_s8, "
+                         f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
+                         f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
         reads = [x, w] + ([b] if b is not None else [])
+        kernel = "mcu_fully_connected_wip_s8" if wip else "mcu_fully_connected_s8"
 
         def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
             bias = ptr(b) if b is not None else "NULL"
-            return [f"st = mcu_fully_connected_s8({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
-                    f"&filter_dims, {ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
+            more = f"{pairs}, " if wip else ""
+            return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
+                    f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
 
-        return _Step(op, reads, out.index, extra, decls, render,
-                     "mcu_fully_connected_s8", "mcu_fully_connected_s8_get_buffer_size(&filter_dims)")
+        return _Step(op, reads, out.index, extra, decls, render, kernel,
+                     f"{kernel}_get_buffer_size(&filter_dims)")
 
     def _pool(self, op: Op) -> _Step:
         p = ref.prepare_pool(self.g, op)
@@ -1169,7 +1205,8 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
     """Generate the classic program's sources for ``graph`` into ``workdir`` and return them
     with the memory plan. Raises ModelError naming the op the classic path cannot express.
     ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
-    stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters."""
+    stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters, fully
+    connected layers by mcu_fully_connected_wip_s8 with host-computed pair sums."""
     if kernels not in FLAVOURS:
         raise McusimError(f"unknown kernel flavour {kernels!r}; use ref or opt")
     workdir = Path(workdir)
@@ -1212,7 +1249,8 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "folded_ops": [{"index": op.index, "type": op.type, "how": why} for op, why in gen.folded],
         "lut_activations": lut_activations,
         "winograd": winograd,
-        "winograd_ops": [s.op.index for s in gen.steps if s.op is not None and s.kernel == "mcu_conv_wino_s8"],
+        "winograd_ops": [s.op.index for s in gen.steps if s.op is not None
+                         and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wip_s8")],
     }
     return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size)
 

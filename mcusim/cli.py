@@ -387,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="classic path: pointwise activations (and x*sigmoid(x), swish) as 256-entry tables built on the host")
         r.add_argument("--winograd", action="store_true",
                        help="classic path: 3x3 stride-1 convolutions by Winograd F(2x2,3x3) (fewer multiplies, "
-                            "filter stored transformed as int16: about 3.6x its flash)")
+                            "filter stored transformed as int16: about 3.6x its flash); fully connected layers by "
+                            "Winograd's inner-product identity (4 bytes of pair sums per output row)")
         r.add_argument("--duty", type=float, metavar="INFERENCES_PER_DAY", help="battery life: inferences per day")
         r.add_argument("--battery", type=float, metavar="MAH", help="battery life: capacity in mAh")
         r.add_argument("--sleep-current", type=float, metavar="UA", help="sleep current between inferences (default: the board's)")

@@ -51,7 +51,8 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     """The firmware of one path. Classic-only options: ``lut_activations``, pointwise
     activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
     ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
-    the filter transformed on the host."""
+    the filter transformed on the host, fully connected layers by Winograd's inner-product
+    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host."""
     if lut_activations and path != "classic":
         raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
     if winograd and path != "classic":

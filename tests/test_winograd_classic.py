@@ -119,3 +119,78 @@ def test_winograd_is_a_classic_option_only(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "--winograd" in err and "Traceback" not in err
+
+
+# --- FULLY_CONNECTED by Winograd's inner-product identity (mcu_fully_connected_wip_s8) --------
+KWS = ROOT / "models" / "kws_fc.tflite"  # 250 -> 64 -> 32 -> 16, per-channel, depth 250 = 4 x 62 + 2
+FC_MODELS = sorted((ROOT / "tests" / "data").glob("op_fully_connected*.tflite"))
+
+
+@pytest.mark.parametrize("kernels", ["ref", "opt"])
+def test_fully_connected_kws_bit_exact_on_m4(kernels):
+    graph = load_model(KWS)
+    wino = run_model(KWS, "classic", M4, kernels, graph=graph, winograd=True)  # raises on a mismatch
+    plain = run_model(KWS, "classic", M4, kernels, graph=graph)
+    want = tflm(KWS.read_bytes(), default_inputs(graph)[0])
+    np.testing.assert_array_equal(wino.outputs[0], want.reshape(wino.outputs[0].shape))
+    np.testing.assert_array_equal(wino.outputs[0], plain.outputs[0])
+    fcs = [op.index for op in graph.ops if op.type == "FULLY_CONNECTED"]
+    assert wino.report["winograd_ops"] == fcs == [0, 1, 2]
+    ran = {f["name"] for f in wino.report["functions"]}
+    assert "mcu_fully_connected_wip_s8" in ran and "mcu_fully_connected_s8" not in ran
+    # 4 bytes of pair sums per output row, nothing else
+    units = sum(graph.tensors[graph.ops[i].inputs[1]].shape[0] for i in fcs)
+    grown = wino.report["flash_breakdown"]["weights"] - plain.report["flash_breakdown"]["weights"]
+    assert grown == 4 * units
+    if kernels == "opt":
+        assert wino.report["cycles"] < 0.8 * plain.report["cycles"]
+    src = generated_model_c(KWS, M4, kernels)
+    assert src.count("st = mcu_fully_connected_wip_s8(") == 3 and "mcu_fully_connected_s8(" not in src
+    assert "Winograd's inner-product identity" in src
+    fw = build_path(graph, "classic", M4, kernels, winograd=True)
+    weights_c = next(Path(p) for p in fw.sources if Path(p).name == "weights.c").read_text()
+    assert "const int32_t op0_pair_sums[64] = {" in weights_c
+
+
+@pytest.mark.parametrize("model", FC_MODELS, ids=lambda p: p.stem)
+def test_fully_connected_single_op_models_bit_exact(model):
+    """3-D input (batches), no bias, per-channel, fused ReLU: both flavours, against tflite-micro."""
+    graph = load_model(model)
+    want = tflm(model.read_bytes(), default_inputs(graph)[0])
+    for kernels in ("ref", "opt"):
+        result = run_model(model, "classic", M4, kernels, graph=graph, winograd=True)
+        np.testing.assert_array_equal(result.outputs[0], want.reshape(result.outputs[0].shape))
+        assert result.report["winograd_ops"] == [0]
+        assert "mcu_fully_connected_wip_s8" in {f["name"] for f in result.report["functions"]}
+
+
+def test_fully_connected_with_weights_offset_stays_direct(tmp_path):
+    """weights_offset != 0 (asymmetric int8 weights, outside TFLite's spec but in mcusim's
+    reference): the generator keeps mcu_fully_connected_s8; a second FC with symmetric weights
+    goes by the identity; outputs bit-exact with the numpy reference (run_model checks)."""
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    x = b.tensor((1, 13), scale=0.05, zero_point=3)
+    w1 = b.tensor((9, 13), scale=0.01, zero_point=5, data=rng.integers(-120, 120, (9, 13)))
+    y1 = b.tensor((1, 9), scale=0.1, zero_point=-2)
+    b.op("FULLY_CONNECTED", [x, w1, -1], [y1], fused_activation_function="NONE")
+    w2 = b.tensor((8, 9), scale=0.02, zero_point=0, data=rng.integers(-127, 128, (8, 9)))
+    b2 = b.tensor((8,), "INT32", scale=0.002, zero_point=0, data=rng.integers(-500, 500, 8))
+    y2 = b.tensor((1, 8), scale=0.08, zero_point=1)
+    b.op("FULLY_CONNECTED", [y1, w2, b2], [y2], fused_activation_function="RELU")
+    model = tmp_path / "fc_offset.tflite"
+    model.write_bytes(b.io([x], [y2]).build())
+    for kernels in ("ref", "opt"):
+        result = run_model(model, "classic", M4, kernels, winograd=True)  # raises on a mismatch
+        assert result.report["reference_match"] and result.report["winograd_ops"] == [1]
+    src = generated_model_c(model, M4, "opt")
+    assert src.count("st = mcu_fully_connected_s8(") == 1
+    assert src.count("st = mcu_fully_connected_wip_s8(") == 1
+
+
+def test_fully_connected_kws_on_m0plus():
+    graph = load_model(KWS)
+    result = run_model(KWS, "classic", M0PLUS, "opt", graph=graph, winograd=True)
+    want = tflm(KWS.read_bytes(), default_inputs(graph)[0])
+    np.testing.assert_array_equal(result.outputs[0], want.reshape(result.outputs[0].shape))
+    assert "mcu_fully_connected_wip_s8" in {f["name"] for f in result.report["functions"]}

@@ -1,22 +1,28 @@
 /*
  * mcu_fully_connected_wip_s8 - optimized flavour (Cortex-M DSP extension): FULLY_CONNECTED by
  * Winograd's inner-product identity (contract and exactness in mcu_nn.h and the reference
- * file). The input row is converted once per batch to int16 with the input offset added,
- * (x0, x2), (x1, x3) per group of 4 (scratch: 2 bytes per input), and the input term
- * sum (x0 x1 + x2 x3) is one SMLAD per group on the way. Then, per weight word W of a row,
+ * file). Per weight word W = (w0, w1, w2, w3) of a row, against the input converted once per
+ * batch to int16 pairs X1 = (x0, x2), X2 = (x1, x3) with the input offset added:
  *   SMLAD(SXTAB16(X1, W, ROR #8), SXTAB16(X2, W)) = (x0 + w1)(x1 + w0) + (x2 + w3)(x3 + w2),
- * four MACs for one load and three single-cycle instructions.
- * Four rows per pass share the X1/X2 loads (mcu_wip_dot4, inline assembly): per group of 4
- * inputs the six loads run back to back (7 cycles), then 12 DSP instructions: 19 cycles for
- * 16 MACs. The four rows need 13 registers plus a temporary, all of them: one weight base and
- * one row stride e address rows base, base + e, base + 2e, base + 4e (LDR's LSL #1/#2), so a
- * block of 8 rows is two passes, rows {0, 1, 2, 4} with e = +depth and {7, 6, 5, 3} with
- * e = -depth. The groups are unrolled MCU_WIP_UNROLL times; the first, partial, chunk is
- * entered at the right distance from the chunk's end (one computed BX per pass), and the
- * chunk-end test loads the end from the stack in the last group's load run (pipelined).
- * Rows left over (at most 4 of each 8) run two (or one) at a time in C. Requantization
- * right after each pass: SMMLAR per output (mcu_rq2) when every shift is a right shift of
- * 1..23 and the accumulators stay within 2^29 (checked per call), else mcu_rq (any shift).
+ * four MACs for one load and three single-cycle instructions (SXTB16 + SMLAD needs five).
+ *
+ * Rows go in blocks of 8, two passes of four rows sharing each X1/X2 load (mcu_wip_blocks,
+ * inline assembly). A pass needs 13 registers and a temporary, all there are: one weight base
+ * and one stride e address rows base, base + e, base + 2e and base + 4e (LDR's LSL #1/#2), so
+ * the passes take rows {0, 1, 2, 4} (e = +depth) and {7, 6, 5, 3} (e = -depth from row 7).
+ * Per group of 4 inputs: six loads back to back (7 cycles), 12 DSP instructions, 19 cycles
+ * for 16 MACs. Groups are unrolled MCU_WIP_UNROLL times; the first, partial, chunk is entered
+ * at a computed offset (one BX per pass) and the chunk-end test loads the end from the stack
+ * in the last group's load run. The accumulators start from the rows' constants (bias - pair
+ * sum) and are stored back over them, a record of 4 words per pass (scratch).
+ * Output stage, rows in order (mcu_wip_out_*): the shared term (filter-offset fold minus
+ * the input term) enters with the doubling of mcu_rq2 (x2 = 2 shared + 2 acc, one ADD with
+ * LSL), then SMMLAR, SSAT, four outputs packed (BFI) and clamped together (SSUB8 + SEL), one
+ * store: per tensor, or per channel with a = ((2 offset + 1) << r) >> 1 made per row. This
+ * needs every shift to be a right shift of 1..23 and |accumulator| <= 2^29 (checked once per
+ * call); otherwise, and for the rows left over (fewer than 8, in pairs) and depths below 4,
+ * the output is C with mcu_rq.
+ * Scratch: 2 bytes per input (x16) + 4 bytes per row of the blocks.
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -28,17 +34,15 @@
 
 #define MCU_WIP_UNROLL 16 /* groups of 4 inputs per chunk of the four-row loop */
 
-/* x16 (the converted input, 2 bytes per input, whole groups of 4) and the accumulators of
- * the rows in blocks of 8 (4 bytes per row). */
 int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3) +
-           (int32_t)sizeof(int32_t) * 2 * (filter_dims->n & ~7);
+           (int32_t)sizeof(int32_t) * (filter_dims->n & ~7);
 }
 
 /* The pair sums, a weight word at a time: SMLAD(SXTB16(w), SXTB16(w, ROR #8)) =
- * w0 w1 + w2 w3. Rows are not word aligned in general (unaligned loads are allowed). */
+ * w0 w1 + w2 w3 (rows need not be word aligned: unaligned loads are allowed). */
 mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums)
 {
@@ -58,11 +62,11 @@ mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const
     return MCU_OK;
 }
 
-/* What the output stages need, fixed for the call (per batch: shared, out). */
+/* What the passes and output stages need, fixed for the call (per batch: shared, out). */
 typedef struct {
-    const int16_t *x;    /* the converted input */
+    const int16_t *x; /* the converted input */
     int32_t depth, groups;
-    int32_t shared;      /* filter-offset fold minus the input term: the same for every row */
+    int32_t shared; /* filter-offset fold minus the input term: the same for every row */
     int32_t per_ch, out_off, lo, hi;
     const int32_t *bias, *pair, *mult, *shift;
     int fused;  /* mcu_rq2 for every channel (checked once per call) */
@@ -71,7 +75,7 @@ typedef struct {
     int8_t *out;
 } mcu_wip_ctx;
 
-/* Requantizes, clamps and stores row o's accumulator (bias and everything else included). */
+/* Requantizes, clamps and stores row o's accumulator. */
 static inline void mcu_wip_store(const mcu_wip_ctx *c, int32_t o, int32_t acc)
 {
     if (c->fused) {
@@ -87,29 +91,60 @@ static inline void mcu_wip_store(const mcu_wip_ctx *c, int32_t o, int32_t acc)
     }
 }
 
-/* The accumulator of a row (w its weights) from sums = bias - pair sum + the identity's
- * sums over the whole groups: plus the shared term and the last depth % 4 inputs (natural
- * order in x) multiplied directly. */
-static inline int32_t mcu_wip_finish(const mcu_wip_ctx *c, const int8_t *w, int32_t sums)
+/* The last depth % 4 inputs (natural order in x) against row w, multiplied directly. */
+static inline uint32_t mcu_wip_tail(const mcu_wip_ctx *c, const int8_t *w)
 {
-    uint32_t acc = (uint32_t)sums + (uint32_t)c->shared;
+    uint32_t s = 0;
     for (int32_t k = c->groups * 4; k < c->depth; ++k)
-        acc += (uint32_t)(w[k] * c->x[k]);
-    return (int32_t)acc;
+        s += (uint32_t)(w[k] * c->x[k]);
+    return s;
+}
+
+/* bias - pair sum of row o: the start of its accumulator. */
+static inline int32_t mcu_wip_constant(const mcu_wip_ctx *c, int32_t o)
+{
+    return (int32_t)((c->bias ? (uint32_t)c->bias[o] : 0u) - (uint32_t)c->pair[o]);
 }
 
 /* One group (4 inputs, X1 = x[0..1], X2 = x[2..3]) of weight word a into s. */
 #define MCU_WIP_1(s, a, X1, X2) s = __smlad(mcu_sxtab16_ror8(X1, a), __sxtab16(X2, a), s)
 
-/* The row records of the blocks: per pass (rows {0, 1, 2, 4} of a block, then {7, 6, 5, 3})
- * 4 words of row constants (bias - pair sum), then the 4 accumulators the pass stores. */
-#define MCU_WIP_REC 8 /* words per pass */
+/* The records: per block, the 4 rows of the first pass {0, 1, 2, 4}, then of the second
+ * {7, 6, 5, 3}. Row r of a block is word mcu_wip_at[r] of the block's 8. */
+static const uint8_t mcu_wip_row[8] = {0, 1, 2, 4, 7, 6, 5, 3};
+static const uint8_t mcu_wip_at[8] = {0, 1, 2, 7, 3, 6, 5, 4};
 
-/* Where row r of a block has its accumulator, in words from the block's first record. */
-static const uint8_t mcu_wip_acc_at[8] = {4, 5, 6, 15, 7, 14, 13, 12};
+/* The records' constants, bias - pair sum per row. Returns an OR of |bias| - [bias < 0]
+ * over the rows (>= the largest |bias| - 1: the mcu_rq2 bound check). */
+#define MCU_WIP_C(J)                                                                          \
+    do {                                                                                      \
+        const int32_t b_ = bias ? bias[mcu_wip_row[J]] : 0;                                   \
+        bor |= (uint32_t)(b_ ^ (b_ >> 31));                                                   \
+        rec[J] = (int32_t)((uint32_t)b_ - (uint32_t)pair[mcu_wip_row[J]]);                    \
+    } while (0)
+static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
+                                  int32_t *rec)
+{
+    uint32_t bor = 0;
+    for (int32_t b = 0; b < blocks; ++b, pair += 8, rec += 8) {
+        MCU_WIP_C(0);
+        MCU_WIP_C(1);
+        MCU_WIP_C(2);
+        MCU_WIP_C(3);
+        MCU_WIP_C(4);
+        MCU_WIP_C(5);
+        MCU_WIP_C(6);
+        MCU_WIP_C(7);
+        if (bias)
+            bias += 8;
+    }
+    return bor;
+}
+#undef MCU_WIP_C
 
-/* Every block of 8 rows, both passes: the rows' accumulators (their constant plus the
- * identity's sums over the whole groups, groups >= 1) into the records. */
+/* Every block of 8 rows, both passes: each record word += the identity's sums of its row
+ * over the whole groups (groups >= 1), and the last depth % 4 inputs multiplied directly
+ * (LDRSB, MLA). */
 __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const int8_t *filter,
                                                     int32_t blocks, int32_t *rec)
 {
@@ -117,10 +152,11 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
     const int16_t *x0 = c->x, *xend = c->x + 4 * c->groups;
     const int8_t *wend = filter + 8 * blocks * d;
 #if MCU_NN_ASM
-    /* the first, partial chunk is entered at the start of the last group minus (r - 1)
-     * groups (r = groups of the first chunk), with the Thumb bit */
+    /* the first, partial chunk is entered at the start of the chunk's last group minus
+     * (r - 1) groups of 72 bytes (r = groups of the first chunk), with the Thumb bit */
     const int32_t back = ((c->groups - 1) % MCU_WIP_UNROLL) * 72 - 1;
     const int8_t *wa = filter; /* row 0 of the current block */
+    const int32_t ntail = d & 3;
     int32_t s0, s1, s2, s3, X1, X2, w0, w1, w2, w3, t, e;
     const int16_t *x;
     const int8_t *w;
@@ -152,9 +188,8 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #else
 #error "MCU_WIP_UNROLL: 8, 16 or 32"
 #endif
-    /* pass: w1 = its first row, e = +d (rows 0, 1, 2, 4) or -d (rows 7, 6, 5, 3). The
-     * accumulators start from the record's constants; after the rows, the next pass: the
-     * same block with e = -d from row 7, or the next block. */
+    /* pass: w1 = its first row, e = +d (rows 0, 1, 2, 4) or -d (rows 7, 6, 5, 3); then the
+     * same block from row 7 with e = -d, or the next block */
     __asm__ volatile("ldr %[w1], %[wa]\n\t"
                      "ldr %[e], %[d]\n\t"
                      "0:\n\t"
@@ -174,17 +209,20 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      "ldr %[t], %[xend]\n\t"
                      "cmp %[x], %[t]\n\t" MCU_WIP_ROWS
                      "bne 1b\n\t"
+                     "ldr %[X1], %[ntail]\n\t"
                      "ldr %[t], %[rec]\n\t"
+                     "cmp %[X1], #0\n\t"
+                     "bne 4f\n\t"
+                     "5:\n\t"
                      "ldr %[w1], %[wa]\n\t"
-                     "str %[s0], [%[t], #16]\n\t"
-                     "str %[s1], [%[t], #20]\n\t"
-                     "str %[s2], [%[t], #24]\n\t"
-                     "str %[s3], [%[t], #28]\n\t"
-                     "add %[t], %[t], #32\n\t"
+                     "str %[s1], [%[t], #4]\n\t"
+                     "str %[s2], [%[t], #8]\n\t"
+                     "str %[s3], [%[t], #12]\n\t"
+                     "str %[s0], [%[t]], #16\n\t"
                      "str %[t], %[rec]\n\t"
                      "cmp %[e], #0\n\t"
                      "rsb %[e], %[e], #0\n\t"
-                     "itt gt\n\t"                             /* rows 0, 1, 2, 4 done: */
+                     "itt gt\n\t"                           /* rows 0, 1, 2, 4 done: */
                      "subgt %[w1], %[w1], %[e], lsl #3\n\t" /* row 7 = row 0 + 8d - d */
                      "addgt %[w1], %[w1], %[e]\n\t"
                      "bgt 0b\n\t"
@@ -192,13 +230,29 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      "str %[w1], %[wa]\n\t"
                      "ldr %[t], %[wend]\n\t"
                      "cmp %[w1], %[t]\n\t"
-                     "bne 0b"
+                     "bne 0b\n\t"
+                     "b 6f\n\t"
+                     /* the last depth % 4 inputs (x at them, w at row 0's), directly */
+                     "4:\n\t"
+                     "ldrsb.w %[w1], [%[w], %[e]]\n\t"
+                     "ldrsb.w %[w2], [%[w], %[e], lsl #1]\n\t"
+                     "ldrsb.w %[w3], [%[w], %[e], lsl #2]\n\t"
+                     "ldrsb %[w0], [%[w]], #1\n\t"
+                     "ldrsh %[X2], [%[x]], #2\n\t"
+                     "mla %[s0], %[w0], %[X2], %[s0]\n\t"
+                     "mla %[s1], %[w1], %[X2], %[s1]\n\t"
+                     "mla %[s2], %[w2], %[X2], %[s2]\n\t"
+                     "mla %[s3], %[w3], %[X2], %[s3]\n\t"
+                     "subs %[X1], %[X1], #1\n\t"
+                     "bne 4b\n\t"
+                     "b 5b\n\t"
+                     "6:"
                      : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3),
                        [x] "=&r"(x), [w] "=&r"(w), [X1] "=&r"(X1), [X2] "=&r"(X2),
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),
                        [t] "=&r"(t), [e] "=&r"(e), [rec] "+m"(rec), [wa] "+m"(wa)
                      : [d] "m"(d), [back] "m"(back), [xend] "m"(xend), [x0] "m"(x0),
-                       [wend] "m"(wend)
+                       [wend] "m"(wend), [ntail] "m"(ntail)
                      : "cc", "memory");
 #undef MCU_WIP_LOADS
 #undef MCU_WIP_ROW
@@ -208,7 +262,7 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #undef MCU_WIP_CHUNK
 #else
     for (const int8_t *wb = filter; wb != wend; wb += 8 * d) {
-        for (int32_t pass = 0; pass < 2; ++pass, rec += MCU_WIP_REC) {
+        for (int32_t pass = 0; pass < 2; ++pass, rec += 4) {
             const int32_t e = pass ? -d : d;
             const int8_t *w = pass ? wb + 7 * d : wb;
             int32_t s0 = rec[0], s1 = rec[1], s2 = rec[2], s3 = rec[3];
@@ -221,80 +275,63 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                 MCU_WIP_1(s2, f, X1, X2);
                 MCU_WIP_1(s3, g, X1, X2);
             }
-            rec[4] = s0;
-            rec[5] = s1;
-            rec[6] = s2;
-            rec[7] = s3;
+            for (int32_t k = 0; k < (d & 3); ++k, ++w) {
+                s0 += w[0] * xend[k];
+                s1 += w[e] * xend[k];
+                s2 += w[2 * e] * xend[k];
+                s3 += w[4 * e] * xend[k];
+            }
+            rec[0] = s0;
+            rec[1] = s1;
+            rec[2] = s2;
+            rec[3] = s3;
         }
     }
 #endif
 }
 
-/* The records' constants: bias - pair sum of each row, in pass order. Returns an OR of
- * |bias| - [bias < 0] over the rows (>= the largest |bias| - 1: the mcu_rq2 bound check). */
-#define MCU_WIP_C(J, O)                                                                       \
-    do {                                                                                      \
-        const int32_t b_ = bias ? bias[O] : 0;                                                \
-        bor |= (uint32_t)(b_ ^ (b_ >> 31));                                                   \
-        rec[(J) + ((J) & 4)] = (int32_t)((uint32_t)b_ - (uint32_t)pair[O]);                   \
-    } while (0)
-static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
-                                  int32_t *rec)
-{
-    uint32_t bor = 0;
-    for (int32_t b = 0; b < blocks; ++b, pair += 8, rec += 2 * MCU_WIP_REC) {
-        MCU_WIP_C(0, 0);
-        MCU_WIP_C(1, 1);
-        MCU_WIP_C(2, 2);
-        MCU_WIP_C(3, 4);
-        MCU_WIP_C(4, 7);
-        MCU_WIP_C(5, 6);
-        MCU_WIP_C(6, 5);
-        MCU_WIP_C(7, 3);
-        if (bias)
-            bias += 8;
-    }
-    return bor;
-}
-#undef MCU_WIP_C
-
-/* The outputs of the blocks (per-tensor mcu_rq2, no depth % 4 tail), rows in order, 4 per
- * word: x2 = sh2 + 2 acc (sh2 = 2 x the shared term) in one instruction, SMMLAR, the
- * rounding correction, the shift, SSAT to int8; the 4 bytes packed (BFI) and clamped to
- * [lo, hi] together (SSUB8 + SEL against lo and hi in every byte), one store. */
-__attribute__((noinline)) static void mcu_wip_out_fused(const mcu_wip_ctx *c, const int32_t *rec,
-                                                       int32_t blocks)
-{
-    const uint32_t sh2 = (uint32_t)c->shared << 1;
-    const int32_t m = c->q2.m, a = c->q2.a, r = c->q2.r;
-    const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
-    int8_t *out = c->out;
+/* The output stage of the blocks with mcu_rq2 (fused), rows in order, 4 per word: x2 = 2 acc
+ * + 2 shared in one ADD, SMMLAR, the rounding correction, the shift, SSAT to int8; the four
+ * bytes packed (BFI) and clamped to [lo, hi] together (SSUB8 + SEL), one store. Per tensor,
+ * or per channel (m and r loaded per row, a = ((2 offset + 1) << r) >> 1). */
 #if MCU_NN_ASM
-    const int32_t *end = rec + 2 * MCU_WIP_REC * blocks;
-    int32_t y0, y1, y2, y3, x2;
-#define MCU_WIP_RQ(Y)                                                                         \
+#define MCU_WIP_RQ(Y, Q)                                                                      \
     "add %[x2], %[sh2], %[" #Y "], lsl #1\n\t"                                                \
     "smmlar %[" #Y "], %[x2], %[m], %[a]\n\t"                                                 \
     "add %[" #Y "], %[" #Y "], %[x2], asr #31\n\t"                                            \
-    "asr %[" #Y "], %[" #Y "], %[r]\n\t"                                                      \
+    "asr %[" #Y "], %[" #Y "], %[" #Q "]\n\t"                                                 \
     "ssat %[" #Y "], #8, %[" #Y "]\n\t"
+#define MCU_WIP_CLAMP4                                                                        \
+    "ssub8 %[x2], %[y0], %[lo4]\n\t"                                                          \
+    "sel %[y0], %[y0], %[lo4]\n\t"                                                            \
+    "ssub8 %[x2], %[hi4], %[y0]\n\t"                                                          \
+    "sel %[y0], %[y0], %[hi4]\n\t"                                                            \
+    "str %[y0], [%[out]], #4\n\t"
+#endif
+
+/* Per tensor: m, a, r in registers. */
+__attribute__((noinline)) static void mcu_wip_out_tensor(const mcu_wip_ctx *c, const int32_t *rec,
+                                                        int32_t blocks)
+{
+    const uint32_t sh2 = (uint32_t)c->shared << 1;
+    const int32_t m = c->q2.m, a = c->q2.a, r = c->q2.r;
+    int8_t *out = c->out;
+#if MCU_NN_ASM
+    const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
+    const int32_t *end = rec + 8 * blocks;
+    int32_t y0, y1, y2, y3, x2;
 #define MCU_WIP_WORD(A0, A1, A2, A3)                                                          \
     "ldr %[y0], [%[rec], #" #A0 "]\n\t"                                                       \
     "ldr %[y1], [%[rec], #" #A1 "]\n\t"                                                       \
     "ldr %[y2], [%[rec], #" #A2 "]\n\t"                                                       \
-    "ldr %[y3], [%[rec], #" #A3 "]\n\t" MCU_WIP_RQ(y0) MCU_WIP_RQ(y1) MCU_WIP_RQ(y2)           \
-        MCU_WIP_RQ(y3)                                                                        \
+    "ldr %[y3], [%[rec], #" #A3 "]\n\t" MCU_WIP_RQ(y0, r) MCU_WIP_RQ(y1, r) MCU_WIP_RQ(y2, r)  \
+        MCU_WIP_RQ(y3, r)                                                                     \
     "bfi %[y0], %[y1], #8, #8\n\t"                                                            \
     "bfi %[y0], %[y2], #16, #8\n\t"                                                           \
-    "bfi %[y0], %[y3], #24, #8\n\t"                                                           \
-    "ssub8 %[x2], %[y0], %[lo4]\n\t"                                                          \
-    "sel %[y0], %[y0], %[lo4]\n\t"                                                            \
-    "ssub8 %[x2], %[hi4], %[y0]\n\t"                                                          \
-    "sel %[y0], %[y0], %[hi4]\n\t"
-    __asm__ volatile("1:\n\t" MCU_WIP_WORD(16, 20, 24, 60)
-                     "str %[y0], [%[out]], #4\n\t" MCU_WIP_WORD(28, 56, 52, 48)
-                     "str %[y0], [%[out]], #4\n\t"
-                     "add %[rec], %[rec], #64\n\t"
+    "bfi %[y0], %[y3], #24, #8\n\t" MCU_WIP_CLAMP4
+    /* rows 0..3 are words 0, 1, 2, 7 of the block, rows 4..7 words 3, 6, 5, 4 */
+    __asm__ volatile("1:\n\t" MCU_WIP_WORD(0, 4, 8, 28) MCU_WIP_WORD(12, 24, 20, 16)
+                     "add %[rec], %[rec], #32\n\t"
                      "cmp %[rec], %[end]\n\t"
                      "bne 1b"
                      : [y0] "=&r"(y0), [y1] "=&r"(y1), [y2] "=&r"(y2), [y3] "=&r"(y3),
@@ -302,14 +339,11 @@ __attribute__((noinline)) static void mcu_wip_out_fused(const mcu_wip_ctx *c, co
                      : [sh2] "r"(sh2), [m] "r"(m), [a] "r"(a), [r] "r"(r), [lo4] "r"(lo4),
                        [hi4] "r"(hi4), [end] "r"(end)
                      : "cc", "memory");
-#undef MCU_WIP_RQ
 #undef MCU_WIP_WORD
 #else
-    (void)lo4;
-    (void)hi4;
-    for (int32_t b = 0; b < blocks; ++b, rec += 2 * MCU_WIP_REC, out += 8) {
+    for (int32_t b = 0; b < blocks; ++b, rec += 8, out += 8) {
         for (int32_t j = 0; j < 8; ++j) {
-            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_acc_at[j]] << 1));
+            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_at[j]] << 1));
             const int32_t y = (mcu_smmlar(x2, m, a) + (x2 >> 31)) >> r;
             out[j] = (int8_t)mcu_rq_clamp(y, c->lo, c->hi);
         }
@@ -317,11 +351,59 @@ __attribute__((noinline)) static void mcu_wip_out_fused(const mcu_wip_ctx *c, co
 #endif
 }
 
-/* bias - pair sum of row o. */
-static inline int32_t mcu_wip_constant(const mcu_wip_ctx *c, int32_t o)
+/* Per channel: m and the shift loaded per row (r = -shift, a from k = 2 offset + 1). */
+__attribute__((noinline)) static void mcu_wip_out_channel(const mcu_wip_ctx *c,
+                                                         const int32_t *rec, int32_t blocks)
 {
-    return (int32_t)((c->bias ? (uint32_t)c->bias[o] : 0u) - (uint32_t)c->pair[o]);
+    const uint32_t sh2 = (uint32_t)c->shared << 1;
+    const int32_t *mp = c->mult, *sp = c->shift;
+    int8_t *out = c->out;
+#if MCU_NN_ASM
+    const int32_t k = 2 * c->out_off + 1;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
+    const int32_t *end = rec + 8 * blocks;
+    int32_t y0, y, x2, m, a, r;
+#define MCU_WIP_ONE(Y, A)                                                                     \
+    "ldr %[" #Y "], [%[rec], #" #A "]\n\t"                                                    \
+    "ldr %[m], [%[mp]], #4\n\t"                                                               \
+    "ldr %[r], [%[sp]], #4\n\t"                                                               \
+    "rsb %[r], %[r], #0\n\t"                                                                  \
+    "lsl %[a], %[k], %[r]\n\t"                                                                \
+    "asr %[a], %[a], #1\n\t" MCU_WIP_RQ(Y, r)
+#define MCU_WIP_WORD(A0, A1, A2, A3)                                                          \
+    MCU_WIP_ONE(y0, A0)                                                                       \
+    MCU_WIP_ONE(y, A1) "bfi %[y0], %[y], #8, #8\n\t" MCU_WIP_ONE(y, A2)                        \
+        "bfi %[y0], %[y], #16, #8\n\t" MCU_WIP_ONE(y, A3) "bfi %[y0], %[y], #24, #8\n\t"      \
+            MCU_WIP_CLAMP4
+    __asm__ volatile("1:\n\t" MCU_WIP_WORD(0, 4, 8, 28) MCU_WIP_WORD(12, 24, 20, 16)
+                     "add %[rec], %[rec], #32\n\t"
+                     "ldr %[y], %[end]\n\t"
+                     "cmp %[rec], %[y]\n\t"
+                     "bne 1b"
+                     : [y0] "=&r"(y0), [y] "=&r"(y), [x2] "=&r"(x2), [m] "=&r"(m),
+                       [a] "=&r"(a), [r] "=&r"(r), [rec] "+r"(rec), [out] "+r"(out),
+                       [mp] "+r"(mp), [sp] "+r"(sp)
+                     : [sh2] "r"(sh2), [k] "r"(k), [lo4] "r"(lo4), [hi4] "r"(hi4),
+                       [end] "m"(end)
+                     : "cc", "memory");
+#undef MCU_WIP_ONE
+#undef MCU_WIP_WORD
+#else
+    for (int32_t b = 0; b < blocks; ++b, rec += 8, out += 8, mp += 8, sp += 8) {
+        for (int32_t j = 0; j < 8; ++j) {
+            mcu_rq2 q;
+            mcu_rq2_init(&q, mp[j], sp[j], c->out_off);
+            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_at[j]] << 1));
+            const int32_t y = (mcu_smmlar(x2, q.m, q.a) + (x2 >> 31)) >> q.r;
+            out[j] = (int8_t)mcu_rq_clamp(y, c->lo, c->hi);
+        }
+    }
+#endif
 }
+#if MCU_NN_ASM
+#undef MCU_WIP_RQ
+#undef MCU_WIP_CLAMP4
+#endif
 
 /* Rows a and b (any two), or a alone (b < 0), in C; outputs stored. */
 static void mcu_wip_rows2(const mcu_wip_ctx *c, const int8_t *filter, int32_t a, int32_t b)
@@ -336,9 +418,9 @@ static void mcu_wip_rows2(const mcu_wip_ctx *c, const int8_t *filter, int32_t a,
         MCU_WIP_1(sa, u, X1, X2);
         MCU_WIP_1(sb, v, X1, X2);
     }
-    mcu_wip_store(c, a, mcu_wip_finish(c, wa, sa));
+    mcu_wip_store(c, a, (int32_t)((uint32_t)sa + (uint32_t)c->shared + mcu_wip_tail(c, wa)));
     if (b >= 0)
-        mcu_wip_store(c, b, mcu_wip_finish(c, wb, sb));
+        mcu_wip_store(c, b, (int32_t)((uint32_t)sb + (uint32_t)c->shared + mcu_wip_tail(c, wb)));
 }
 #undef MCU_WIP_1
 
@@ -421,11 +503,12 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
     c.lo = params->activation.min;
     c.hi = params->activation.max;
     mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
+    /* blocks of 8 rows by the four-row passes when there is a whole group of 4 inputs */
+    const int32_t blocks = depth >= 4 ? out_ch >> 3 : 0;
     /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29, bounded by
      * |bias| + depth * 255 * 255 (the final accumulator is the direct kernel's). Checked with
      * ORs (an OR bounds every term; a false "no" only costs the general path):
      * b ^ (b >> 31) >= |b| - 1, shift + 23 in [0, 22] for shifts in [-23, -1]. */
-    const int32_t blocks = depth >= 4 ? out_ch >> 3 : 0;
     uint32_t bias_or = mcu_wip_constants(pair_sums, bias, blocks, rec), shift_or = 0;
     for (int32_t o = 8 * blocks; o < out_ch && bias; ++o)
         bias_or |= (uint32_t)(bias[o] ^ (bias[o] >> 31));
@@ -435,9 +518,6 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
               bias_or < (uint32_t)(MCU_RQ2_MAX_ACC - depth * 255 * 255);
     if (c.fused)
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
-    /* blocks of 8 rows by the four-row passes (when there is a whole group), the rest in
-     * pairs */
-    const int fast_out = c.fused && !c.per_ch && (depth & 3) == 0;
 
     for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
         const int32_t term = mcu_wip_convert(input, x16, depth, params->input_offset);
@@ -450,14 +530,17 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
         c.shared = (int32_t)((uint32_t)fold - (uint32_t)term);
         c.out = output;
         if (blocks > 0) {
+            if (b > 0)
+                mcu_wip_constants(pair_sums, bias, blocks, rec);
             mcu_wip_blocks(&c, filter, blocks, rec);
-            if (fast_out) {
-                mcu_wip_out_fused(&c, rec, blocks);
+            if (c.fused && c.per_ch) {
+                mcu_wip_out_channel(&c, rec, blocks);
+            } else if (c.fused) {
+                mcu_wip_out_tensor(&c, rec, blocks);
             } else {
-                for (int32_t o = 0; o < 8 * blocks; ++o) {
-                    const int32_t acc = rec[(o >> 3) * 2 * MCU_WIP_REC + mcu_wip_acc_at[o & 7]];
-                    mcu_wip_store(&c, o, mcu_wip_finish(&c, filter + o * depth, acc));
-                }
+                for (int32_t o = 0; o < 8 * blocks; ++o)
+                    mcu_wip_store(&c, o, (int32_t)((uint32_t)rec[(o & ~7) + mcu_wip_at[o & 7]] +
+                                                   (uint32_t)c.shared));
             }
         }
         int32_t o = 8 * blocks;
