@@ -3,12 +3,14 @@
     python benchmarks/kernels.py [--board stm32f411ce] [--markdown] [--functions] [--annotate]
 
 Runs four fixed layers through the same harnesses the tests use (tests/harness/), with the
-tensors in RAM (the 3x3 convolution twice: direct, mcu_conv_s8, and by Winograd F(2x2,3x3),
-mcu_conv_wino_s8, on the same data), and prints per flavour: kernel cycles (every cycle of the
-run outside the harness and start-up code, and outside one-time preparation such as the
-Winograd filter transform, printed on its own), MACs per cycle (MACs of the direct form, so
-the two convolutions compare), and the SMLAD share of the executed instructions (and of the
-kernel cycles). --functions adds, per layer, where the optimized flavour's cycles
+tensors in RAM (the fully connected layer twice: direct, mcu_fully_connected_s8, and by
+Winograd's inner-product identity, mcu_fully_connected_wip_s8; the 3x3 convolution twice:
+direct, mcu_conv_s8, and by Winograd F(2x2,3x3), mcu_conv_wino_s8; each pair on the same data),
+and prints per flavour: kernel cycles (every cycle of the run outside the harness and start-up
+code, and outside one-time preparation such as the Winograd filter transform or the pair sums,
+printed on its own), MACs per cycle (MACs of the direct form, so the two forms compare), and
+the SMLAD share of the executed instructions (and of the kernel cycles; both counts include
+the one-time preparation). --functions adds, per layer, where the optimized flavour's cycles
 go (function by function); --annotate prints the hottest function's hot instructions with
 execution counts and cycles (perf-annotate style, as `mcusim annotate` does for a program).
 Results are deterministic: the simulator's cycle count is a pure
@@ -35,11 +37,14 @@ HARNESS_FUNCTIONS = {"Reset_Handler", "main", "harness_main", "harness_run", "st
                      "Fault_Handler"}
 # One-time preparation the harness runs before the kernel (the classic path does it on the
 # host and stores the result in flash): not kernel time, reported on its own.
-PREPARE_FUNCTIONS = {"mcu_conv_wino_s8_transform"}
+PREPARE_FUNCTIONS = {"mcu_conv_wino_s8_transform", "mcu_fully_connected_wip_s8_prepare"}
 
 LAYERS = {
     "FULLY_CONNECTED 256->64": ("fully_connected",
                                 {"n": 1, "depth": 256, "units": 64, "per_channel": False}),
+    "FULLY_CONNECTED 256->64, Winograd inner product": ("fully_connected_wip",
+                                                        {"n": 1, "depth": 256, "units": 64,
+                                                         "per_channel": False}),
     "CONV_2D 3x3 16->16, 32x32 SAME": ("conv",
                                        {"n": 1, "h": 32, "w": 32, "c": 16, "oc": 16, "kh": 3,
                                         "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"}),

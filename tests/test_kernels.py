@@ -373,6 +373,17 @@ def test_fully_connected_wip_edge_shapes(flavour: str) -> None:
         check(runner, CASES["fully_connected_wip"](spec, np.random.default_rng(seed)))
 
 
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("opt", ["-O0", "-O1"])
+def test_fully_connected_wip_other_optimization_levels(opt: str) -> None:
+    """-O0 compiles the intrinsics versions instead of the assembly (MCU_NN_ASM 0); -O1 aligns
+    functions to 2 bytes only, which the computed entry into the unrolled loop must survive."""
+    runner = SimRunner("fully_connected_wip", "opt", M4, opt=opt)
+    for seed, spec in enumerate(WIP_EDGES):
+        check(runner, CASES["fully_connected_wip"](spec, np.random.default_rng(seed)))
+
+
 def _fc_wip_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
     """A FULLY_CONNECTED case whose per-tensor requantization does not shift right (real
     multiplier 1.5 or 0.75): the optimized kernel's general output path (mcu_rq) instead of

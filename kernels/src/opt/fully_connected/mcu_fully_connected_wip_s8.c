@@ -111,36 +111,95 @@ static inline int32_t mcu_wip_constant(const mcu_wip_ctx *c, int32_t o)
 
 /* The records: per block, the 4 rows of the first pass {0, 1, 2, 4}, then of the second
  * {7, 6, 5, 3}. Row r of a block is word mcu_wip_at[r] of the block's 8. */
-static const uint8_t mcu_wip_row[8] = {0, 1, 2, 4, 7, 6, 5, 3};
 static const uint8_t mcu_wip_at[8] = {0, 1, 2, 7, 3, 6, 5, 4};
 
-/* The records' constants, bias - pair sum per row. Returns an OR of |bias| - [bias < 0]
- * over the rows (>= the largest |bias| - 1: the mcu_rq2 bound check). */
-#define MCU_WIP_C(J)                                                                          \
-    do {                                                                                      \
-        const int32_t b_ = bias ? bias[mcu_wip_row[J]] : 0;                                   \
-        bor |= (uint32_t)(b_ ^ (b_ >> 31));                                                   \
-        rec[J] = (int32_t)((uint32_t)b_ - (uint32_t)pair[mcu_wip_row[J]]);                    \
-    } while (0)
+/* The records' constants, bias - pair sum per row (four rows at a time: 8 loads back to
+ * back, SUB, STR). Returns an OR of |bias| - [bias < 0] over the rows (>= the largest
+ * |bias| - 1: the mcu_rq2 bound check). */
 static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
                                   int32_t *rec)
 {
     uint32_t bor = 0;
+#if MCU_NN_ASM
+    const int32_t *end = pair + 8 * blocks;
+    int32_t p0, p1, p2, p3, b0, b1, b2, b3;
+    if (bias) {
+        /* one pass's 4 rows: pair and bias at byte offsets A0..A3 of the block */
+#define MCU_WIP_C4(A0, A1, A2, A3, R)                                                         \
+    "ldr %[p0], [%[pp], #" #A0 "]\n\t"                                                        \
+    "ldr %[p1], [%[pp], #" #A1 "]\n\t"                                                        \
+    "ldr %[p2], [%[pp], #" #A2 "]\n\t"                                                        \
+    "ldr %[p3], [%[pp], #" #A3 "]\n\t"                                                        \
+    "ldr %[b0], [%[bp], #" #A0 "]\n\t"                                                        \
+    "ldr %[b1], [%[bp], #" #A1 "]\n\t"                                                        \
+    "ldr %[b2], [%[bp], #" #A2 "]\n\t"                                                        \
+    "ldr %[b3], [%[bp], #" #A3 "]\n\t"                                                        \
+    "sub %[p0], %[b0], %[p0]\n\t"                                                             \
+    "sub %[p1], %[b1], %[p1]\n\t"                                                             \
+    "sub %[p2], %[b2], %[p2]\n\t"                                                             \
+    "sub %[p3], %[b3], %[p3]\n\t"                                                             \
+    "str %[p0], [%[rec], #" #R "]\n\t"                                                        \
+    "str %[p1], [%[rec], #" #R "+4]\n\t"                                                      \
+    "str %[p2], [%[rec], #" #R "+8]\n\t"                                                      \
+    "str %[p3], [%[rec], #" #R "+12]\n\t"                                                     \
+    "eor %[b0], %[b0], %[b0], asr #31\n\t"                                                    \
+    "eor %[b1], %[b1], %[b1], asr #31\n\t"                                                    \
+    "eor %[b2], %[b2], %[b2], asr #31\n\t"                                                    \
+    "eor %[b3], %[b3], %[b3], asr #31\n\t"                                                    \
+    "orr %[bor], %[bor], %[b0]\n\t"                                                           \
+    "orr %[b1], %[b1], %[b2]\n\t"                                                             \
+    "orr %[bor], %[bor], %[b3]\n\t"                                                           \
+    "orr %[bor], %[bor], %[b1]\n\t"
+        __asm__ volatile("1:\n\t" MCU_WIP_C4(0, 4, 8, 16, 0) MCU_WIP_C4(28, 24, 20, 12, 16)
+                         "adds %[pp], %[pp], #32\n\t"
+                         "adds %[bp], %[bp], #32\n\t"
+                         "adds %[rec], %[rec], #32\n\t"
+                         "cmp %[pp], %[end]\n\t"
+                         "bne 1b"
+                         : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3),
+                           [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),
+                           [pp] "+r"(pair), [bp] "+r"(bias), [rec] "+r"(rec), [bor] "+r"(bor)
+                         : [end] "r"(end)
+                         : "cc", "memory");
+#undef MCU_WIP_C4
+    } else {
+#define MCU_WIP_N4(A0, A1, A2, A3, R)                                                         \
+    "ldr %[p0], [%[pp], #" #A0 "]\n\t"                                                        \
+    "ldr %[p1], [%[pp], #" #A1 "]\n\t"                                                        \
+    "ldr %[p2], [%[pp], #" #A2 "]\n\t"                                                        \
+    "ldr %[p3], [%[pp], #" #A3 "]\n\t"                                                        \
+    "rsb %[p0], %[p0], #0\n\t"                                                                \
+    "rsb %[p1], %[p1], #0\n\t"                                                                \
+    "rsb %[p2], %[p2], #0\n\t"                                                                \
+    "rsb %[p3], %[p3], #0\n\t"                                                                \
+    "str %[p0], [%[rec], #" #R "]\n\t"                                                        \
+    "str %[p1], [%[rec], #" #R "+4]\n\t"                                                      \
+    "str %[p2], [%[rec], #" #R "+8]\n\t"                                                      \
+    "str %[p3], [%[rec], #" #R "+12]\n\t"
+        __asm__ volatile("1:\n\t" MCU_WIP_N4(0, 4, 8, 16, 0) MCU_WIP_N4(28, 24, 20, 12, 16)
+                         "adds %[pp], %[pp], #32\n\t"
+                         "adds %[rec], %[rec], #32\n\t"
+                         "cmp %[pp], %[end]\n\t"
+                         "bne 1b"
+                         : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3),
+                           [pp] "+r"(pair), [rec] "+r"(rec)
+                         : [end] "r"(end)
+                         : "cc", "memory");
+#undef MCU_WIP_N4
+    }
+#else
     for (int32_t b = 0; b < blocks; ++b, pair += 8, rec += 8) {
-        MCU_WIP_C(0);
-        MCU_WIP_C(1);
-        MCU_WIP_C(2);
-        MCU_WIP_C(3);
-        MCU_WIP_C(4);
-        MCU_WIP_C(5);
-        MCU_WIP_C(6);
-        MCU_WIP_C(7);
+        for (int32_t r = 0; r < 8; ++r) {
+            const int32_t b_ = bias ? bias[r] : 0;
+            bor |= (uint32_t)(b_ ^ (b_ >> 31));
+            rec[mcu_wip_at[r]] = (int32_t)((uint32_t)b_ - (uint32_t)pair[r]);
+        }
         if (bias)
             bias += 8;
     }
+#endif
     return bor;
 }
-#undef MCU_WIP_C
 
 /* Every block of 8 rows, both passes: each record word += the identity's sums of its row
  * over the whole groups (groups >= 1), and the last depth % 4 inputs multiplied directly
@@ -154,7 +213,7 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #if MCU_NN_ASM
     /* the first, partial chunk is entered at the start of the chunk's last group minus
      * (r - 1) groups of 72 bytes (r = groups of the first chunk), with the Thumb bit */
-    const int32_t back = ((c->groups - 1) % MCU_WIP_UNROLL) * 72 - 1;
+    int32_t back = ((c->groups - 1) % MCU_WIP_UNROLL) * 72 - 1;
     const int8_t *wa = filter; /* row 0 of the current block */
     const int32_t ntail = d & 3;
     int32_t s0, s1, s2, s3, X1, X2, w0, w1, w2, w3, t, e;
@@ -190,8 +249,15 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #endif
     /* pass: w1 = its first row, e = +d (rows 0, 1, 2, 4) or -d (rows 7, 6, 5, 3); then the
      * same block from row 7 with e = -d, or the next block */
-    __asm__ volatile("ldr %[w1], %[wa]\n\t"
+    /* ADR reads Align(PC, 4): .p2align makes the section 4-aligned, so the offset GAS
+     * computes holds wherever the linker puts the function (-O1/-Os align functions to 2) */
+    __asm__ volatile(".p2align 2\n\t"
+                     "adr.w %[t], 3f\n\t"
+                     "ldr %[w0], %[back]\n\t"
+                     "ldr %[w1], %[wa]\n\t"
                      "ldr %[e], %[d]\n\t"
+                     "sub %[t], %[t], %[w0]\n\t"
+                     "str %[t], %[back]\n\t" /* now the entry address */
                      "0:\n\t"
                      "ldr %[t], %[rec]\n\t"
                      "ldr %[x], %[x0]\n\t"
@@ -201,9 +267,7 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      "ldr %[s2], [%[t], #8]\n\t"
                      "ldr %[s3], [%[t], #12]\n\t"
                      "mov %[w], %[w1]\n\t"
-                     "adr.w %[t], 3f\n\t"
-                     "sub %[t], %[t], %[w0]\n\t"
-                     "bx %[t]\n\t"
+                     "bx %[w0]\n\t"
                      "1:\n\t" MCU_WIP_CHUNK
                      "3:\n\t" MCU_WIP_LOADS
                      "ldr %[t], %[xend]\n\t"
@@ -250,8 +314,9 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3),
                        [x] "=&r"(x), [w] "=&r"(w), [X1] "=&r"(X1), [X2] "=&r"(X2),
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),
-                       [t] "=&r"(t), [e] "=&r"(e), [rec] "+m"(rec), [wa] "+m"(wa)
-                     : [d] "m"(d), [back] "m"(back), [xend] "m"(xend), [x0] "m"(x0),
+                       [t] "=&r"(t), [e] "=&r"(e), [rec] "+m"(rec), [wa] "+m"(wa),
+                       [back] "+m"(back)
+                     : [d] "m"(d), [xend] "m"(xend), [x0] "m"(x0),
                        [wend] "m"(wend), [ntail] "m"(ntail)
                      : "cc", "memory");
 #undef MCU_WIP_LOADS
@@ -429,9 +494,10 @@ static void mcu_wip_rows2(const mcu_wip_ctx *c, const int8_t *filter, int32_t a,
  * step: four loads back to back, 8 SXTAB16, 8 single-cycle stores, 4 SMLAD. */
 static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, int32_t off)
 {
-    const int32_t off2 = mcu_dup16(off), depth4 = depth & ~3, depth16 = depth & ~15;
+    const int32_t off2 = mcu_dup16(off), depth4 = depth & ~3;
     int32_t term = 0, k = 0;
 #if MCU_NN_ASM
+    const int32_t depth16 = depth & ~15;
     if (depth16 > 0) {
         const int8_t *p = in, *end = in + depth16;
         int16_t *q = x16;
@@ -509,7 +575,8 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
      * |bias| + depth * 255 * 255 (the final accumulator is the direct kernel's). Checked with
      * ORs (an OR bounds every term; a false "no" only costs the general path):
      * b ^ (b >> 31) >= |b| - 1, shift + 23 in [0, 22] for shifts in [-23, -1]. */
-    uint32_t bias_or = mcu_wip_constants(pair_sums, bias, blocks, rec), shift_or = 0;
+    uint32_t bias_or = blocks ? mcu_wip_constants(pair_sums, bias, blocks, rec) : 0;
+    uint32_t shift_or = 0;
     for (int32_t o = 8 * blocks; o < out_ch && bias; ++o)
         bias_or |= (uint32_t)(bias[o] ^ (bias[o] >> 31));
     for (int32_t o = 0; o < (c.per_ch ? out_ch : 1); ++o)
@@ -530,7 +597,7 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
         c.shared = (int32_t)((uint32_t)fold - (uint32_t)term);
         c.out = output;
         if (blocks > 0) {
-            if (b > 0)
+            if (b > 0) /* the records hold the previous batch's accumulators */
                 mcu_wip_constants(pair_sums, bias, blocks, rec);
             mcu_wip_blocks(&c, filter, blocks, rec);
             if (c.fused && c.per_ch) {
