@@ -325,6 +325,20 @@ def test_conv_general_requantization(kernel: str) -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+@pytest.mark.parametrize("opt", ["-O0", "-O1", "-Os"])
+def test_winograd_conv_other_optimization_levels(opt: str) -> None:
+    """-O0 compiles the intrinsics versions (MCU_NN_ASM 0); -O1 and -Os align functions to 2
+    bytes only, which the computed entry into the straight-line matrix product (ADR) must
+    survive. Both matrix-product variants (16 and 18 input-channel pairs)."""
+    runner = SimRunner("conv_wino", "opt", M4, opt=opt)
+    for seed, c in enumerate((32, 36)):
+        spec = {"n": 1, "h": 4, "w": 9, "c": c, "oc": 3, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+                "padding": "SAME", "per_channel": True}
+        check(runner, CASES["conv_wino"](spec, np.random.default_rng(seed)))
+
+
+@needs_arm
+@pytest.mark.toolchain
 def test_winograd_filter_transform_on_target_matches_host() -> None:
     """mcu_conv_wino_s8_transform (target) writes exactly mcusim.winograd.transform_filter's
     array (what the classic path stores in flash), and refuses what it does not support."""

@@ -288,7 +288,10 @@ static inline __attribute__((always_inline)) void mcu_wino_gemm(const int32_t *u
         /* entry = (end of the steps) - (nq - 1) steps, with the Thumb bit */
         const int32_t back = (nq - 1) * 56 - 1;
         const void *entry;
+        /* ADR reads Align(PC, 4): .p2align makes the section 4-aligned, so the offset GAS
+         * computes holds wherever the linker puts the function (-O1/-Os align to 2) */
         __asm__ volatile(
+            ".p2align 2\n\t"
             "adr.w %[u0], 3f\n\t"
             "ldr %[u1], %[back]\n\t"
             "sub %[u0], %[u0], %[u1]\n\t"
