@@ -118,8 +118,12 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
  * filter_offset * sum_k (x_k + input_offset). Intermediate sums wrap modulo 2^32 (harmless:
  * the final accumulator is exactly mcu_fully_connected_s8's), so the outputs are identical.
  * Same params, quant, dims, bias and K <= 65535 contracts as mcu_fully_connected_s8; pair_sums
- * NULL returns MCU_ERR_ARG. On the DSP extension each weight word costs one load, two SXTAB16
- * and one SMLAD for four MACs (SXTB16 + SMLAD needs two more). */
+ * NULL returns MCU_ERR_ARG. The prepare function takes the filter's dims {O, 1, 1, K} (any h, w
+ * with h * w * c = K) and returns MCU_ERR_ARG for a NULL pointer, bad dims or K > 65535.
+ * Scratch (get_buffer_size): 0 in the reference flavour; the optimized one keeps the input as
+ * int16 (2 bytes per input) and 4 bytes per output row of its 8-row blocks. On the DSP
+ * extension each weight word costs one load, two SXTAB16 and one SMLAD for four MACs
+ * (SXTB16 + SMLAD needs two more instructions). */
 mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums);
 mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
