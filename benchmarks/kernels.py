@@ -9,8 +9,8 @@ direct, mcu_conv_s8, and by Winograd F(2x2,3x3), mcu_conv_wino_s8; each pair on 
 and prints per flavour: kernel cycles (every cycle of the run outside the harness and start-up
 code, and outside one-time preparation such as the Winograd filter transform or the pair sums,
 printed on its own), MACs per cycle (MACs of the direct form, so the two forms compare), and
-the SMLAD share of the executed instructions (and of the kernel cycles; both counts include
-the one-time preparation). --functions adds, per layer, where the optimized flavour's cycles
+the SMLAD share of the kernel's executed instructions and cycles (harness and preparation
+left out). --functions adds, per layer, where the optimized flavour's cycles
 go (function by function); --annotate prints the hottest function's hot instructions with
 execution counts and cycles (perf-annotate style, as `mcusim annotate` does for a program).
 Results are deterministic: the simulator's cycle count is a pure
@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 
 from kernel_cases import CASES  # noqa: E402
 from kernel_runner import MCU_OK, SimRunner  # noqa: E402
+
+from mcusim.elf import Elf  # noqa: E402
 
 ARENA = 96 * 1024
 HARNESS_FUNCTIONS = {"Reset_Handler", "main", "harness_main", "harness_run", "stop",
@@ -75,10 +77,7 @@ def measure(board: str, annotate: bool = False) -> list[dict[str, object]]:
             harness = sum(s.cycles for f, s in run.functions.items() if f in HARNESS_FUNCTIONS)
             prepare = sum(s.cycles for f, s in run.functions.items() if f in PREPARE_FUNCTIONS)
             cycles = run.cycles - harness - prepare
-            smlad = sum(s.count for m, s in run.mnemonics.items() if m.startswith("smlad"))
-            smlad_cycles = sum(s.cycles for m, s in run.mnemonics.items() if m.startswith("smlad"))
-            # every DSP multiply-accumulate: SMLAD (2 MACs) and SMLABB/SMLATT/... (1 MAC)
-            dsp_mac = sum(s.count for m, s in run.mnemonics.items() if m.startswith("smla"))
+            insns, smlad, smlad_cycles, dsp_mac = _kernel_mix(run, Elf(runner.elf))
             funcs = sorted(((f, st.cycles) for f, st in run.functions.items()
                             if f not in HARNESS_FUNCTIONS | PREPARE_FUNCTIONS),
                            key=lambda kv: -kv[1])
@@ -88,11 +87,30 @@ def measure(board: str, annotate: bool = False) -> list[dict[str, object]]:
                 "layer": title, "flavour": flavour, "macs": case.macs, "cycles": cycles,
                 "functions": funcs, "prepare_cycles": prepare,
                 "macs_per_cycle": case.macs / cycles,
-                "smlad_insn_share": smlad / run.instructions,
+                "smlad_insn_share": smlad / insns,
                 "smlad_cycle_share": smlad_cycles / cycles,
-                "dsp_mac_insn_share": dsp_mac / run.instructions,
+                "dsp_mac_insn_share": dsp_mac / insns,
             })
     return rows
+
+
+def _kernel_mix(run: object, elf: object) -> tuple[int, int, int, int]:
+    """Over the kernel's instructions only (not the harness, not one-time preparation):
+    instructions executed, SMLAD executions and their cycles, and every DSP multiply-accumulate
+    (SMLAD: 2 MACs; SMLABB/SMLATT/...: 1 MAC)."""
+    excluded = HARNESS_FUNCTIONS | PREPARE_FUNCTIONS
+    insns = smlad = smlad_cycles = dsp_mac = 0
+    for addr, (count, cyc) in run.insn_counts.items():
+        if elf.function_at(addr) in excluded:
+            continue
+        mnemonic = run.insns[addr].mnemonic
+        insns += count
+        if mnemonic.startswith("smlad"):
+            smlad += count
+            smlad_cycles += cyc
+        if mnemonic.startswith("smla"):
+            dsp_mac += count
+    return insns, smlad, smlad_cycles, dsp_mac
 
 
 def _print_hot_loop(title: str, runner: SimRunner, run: object, function: str) -> None:
