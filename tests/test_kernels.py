@@ -339,6 +339,26 @@ def test_winograd_conv_other_optimization_levels(opt: str) -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+def test_winograd_conv_refuses_misaligned_buffers(flavour: str) -> None:
+    """The contract asks for a 4-byte aligned scratch and transformed filter: otherwise
+    MCU_ERR_BUFFER (before anything is written: the output keeps its canary) / MCU_ERR_ARG."""
+    spec = {"n": 1, "h": 4, "w": 6, "c": 8, "oc": 2, "kh": 3, "kw": 3, "sh": 1, "sw": 1,
+            "padding": "SAME"}
+    case = CASES["conv_wino"](spec, np.random.default_rng(0))
+    runner = sim_runner("conv_wino", flavour, M4)
+    scratch = copy.deepcopy(case.blob)
+    scratch.params[0] += 2  # scratch offset; the kernel must refuse before using any of it
+    res = runner.run(scratch)
+    assert res.status == MCU_ERR_BUFFER
+    assert (res.array(case.out_offset, case.expected.shape).view(np.uint8) == 0xA5).all()
+    transformed = copy.deepcopy(case.blob)
+    transformed.params[-2] += 2  # the harness transforms into (and the kernel reads) this
+    assert runner.run(transformed).status == MCU_ERR_ARG
+
+
+@needs_arm
+@pytest.mark.toolchain
 def test_winograd_filter_transform_on_target_matches_host() -> None:
     """mcu_conv_wino_s8_transform (target) writes exactly mcusim.winograd.transform_filter's
     array (what the classic path stores in flash), and refuses what it does not support."""

@@ -89,9 +89,10 @@ static mcu_status mcu_wino_check(const mcu_context *ctx, const mcu_conv_params *
         params->stride.h != 1 || params->stride.w != 1 || params->dilation.h != 1 ||
         params->dilation.w != 1)
         return MCU_ERR_UNSUPPORTED;
-    if (need > 0 && (!ctx || !ctx->buf || ctx->size < need))
-        return MCU_ERR_BUFFER;
-    return MCU_OK;
+    if ((uintptr_t)transformed & 3u)
+        return MCU_ERR_ARG;
+    void *scratch;
+    return mcu_scratch(ctx, need, &scratch); /* present, large enough, 4-byte aligned */
 }
 
 #ifndef MCU_WINO_OPTIMIZED
