@@ -31,7 +31,8 @@ with MCU_ERR_BUFFER, which ``model_invoke`` returns as a status).
 Two generator options trade flash for speed. ``lut_activations``: pointwise activations (and
 x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every CONV_2D that
 :func:`mcusim.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
-filter) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
+filter) with an output map of at least 4x4 (:func:`mcusim.winograd.worthwhile`: below that the
+direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
 ``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 calls
 ``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
@@ -425,7 +426,8 @@ class _Generator:
 
     def _winograd_able(self, op: Op, p: ref.ConvParams) -> bool:
         """Whether the ``winograd`` option turns this op into an mcu_conv_wino_s8 call: a
-        CONV_2D whose geometry the kernel takes and whose filter is known on the host."""
+        CONV_2D whose geometry the kernel takes, whose filter is known on the host, and whose
+        output map is large enough for the kernel to be the faster one (winograd.worthwhile)."""
         if not self.winograd or op.type != "CONV_2D" or not self._known(op.inputs[1]):
             return False
         x, w = self.t[op.inputs[0]], self.t[op.inputs[1]]
@@ -433,7 +435,7 @@ class _Generator:
                 or w.shape[3] < 1 or x.shape[3] % w.shape[3]:
             return False
         return wg.supported(tuple(w.shape), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w),
-                                  x.shape[3] // w.shape[3])
+                            x.shape[3] // w.shape[3]) and wg.worthwhile(p.out_h, p.out_w)
 
     def _winograd_filter(self, op: Op) -> str:
         """Emit the int16 Winograd transform of op's filter to weights.c (once per filter

@@ -26,6 +26,18 @@ A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.int64)
 MAX_CHANNELS = 1024  # 4 x the accumulator must fit in int32 (the kernel's sums wrap)
 
 
+# Output maps smaller than this in either dimension run faster on the direct kernel: the
+# Winograd kernel computes 2x2 tiles four at a time along a row, so most of a small map's
+# blocks is padding (measured: `python benchmarks/winograd_crossover.py`, docs/benchmarks.md).
+MIN_OUTPUT = 4
+
+
+def worthwhile(out_h: int, out_w: int) -> bool:
+    """Whether the classic path's ``--winograd`` should use ``mcu_conv_wino_s8`` on a supported
+    layer with this output size (the measured crossover, not a capability limit)."""
+    return out_h >= MIN_OUTPUT and out_w >= MIN_OUTPUT
+
+
 def supported(filter_shape: tuple[int, ...], stride: tuple[int, int],
               dilation: tuple[int, int], groups: int = 1) -> bool:
     """Whether ``mcu_conv_wino_s8`` takes a CONV_2D of this geometry."""

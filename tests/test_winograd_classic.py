@@ -1,6 +1,7 @@
 """Winograd convolutions on the classic path (`--winograd`): every CONV_2D that
-`mcusim.winograd.supported` accepts calls mcu_conv_wino_s8 with its filter transformed on the
-host (int16 in weights.c); the others stay on mcu_conv_s8. Outputs must stay bit-exact with
+`mcusim.winograd.supported` accepts, with an output map of at least 4x4 (`worthwhile`), calls
+mcu_conv_wino_s8 with its filter transformed on the host (int16 in weights.c); the others stay
+on mcu_conv_s8. Outputs must stay bit-exact with
 the int8 reference (run_model raises on a mismatch) and with tflite-micro."""
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def generated_model_c(model: Path, board: Board, kernels: str) -> str:
 def mixed_model() -> bytes:
     """A 3x3 stride-1 VALID conv with odd sizes everywhere (9x7 input -> 7x5 output: partial
     2x2 tiles; 5 input channels, 3 output channels: padded channel groups), per-channel
-    weights and a fused ReLU, then a 3x3 stride-2 conv that does not qualify."""
+    weights and a fused ReLU, then a 3x3 stride-2 conv that does not qualify, then a 3x3
+    stride-1 conv on a 4x3 map: supported, but below winograd.MIN_OUTPUT, so direct."""
     rng = np.random.default_rng(11)
     b = ModelBuilder()
     x = b.tensor((1, 9, 7, 5), scale=0.04, zero_point=-7)
@@ -59,7 +61,11 @@ def mixed_model() -> bytes:
     y2 = b.tensor((1, 4, 3, 2), scale=0.06, zero_point=5)
     b.op("CONV_2D", [y1, w2], [y2], padding="SAME", stride_h=2, stride_w=2,
          dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="NONE")
-    return b.io([x], [y2]).build()
+    w3 = b.tensor((2, 3, 3, 2), scale=0.02, zero_point=0, data=rng.integers(-127, 128, (2, 3, 3, 2)))
+    y3 = b.tensor((1, 4, 3, 2), scale=0.05, zero_point=-3)
+    b.op("CONV_2D", [y2, w3], [y3], padding="SAME", stride_h=1, stride_w=1,
+         dilation_h_factor=1, dilation_w_factor=1, fused_activation_function="NONE")
+    return b.io([x], [y3]).build()
 
 
 @pytest.mark.parametrize("kernels", ["ref", "opt"])
@@ -99,7 +105,8 @@ def test_mixed_model_only_qualifying_convs_by_winograd(tmp_path):
         ran = {f["name"] for f in result.report["functions"]}
         assert {"mcu_conv_wino_s8", "mcu_conv_s8"} <= ran
     src = generated_model_c(model, M4, "opt")
-    assert src.count("st = mcu_conv_wino_s8(") == 1 and src.count("st = mcu_conv_s8(") == 1
+    assert src.count("st = mcu_conv_wino_s8(") == 1 and src.count("st = mcu_conv_s8(") == 2
+    assert winograd.supported((2, 3, 3, 2), (1, 1), (1, 1)) and not winograd.worthwhile(4, 3)
 
 
 def test_bundled_conv_bit_exact_on_m0plus():
