@@ -34,7 +34,8 @@ x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every C
 filter) with an output map of at least 4x4 (:func:`mcusim.winograd.worthwhile`: below that the
 direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
-``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 calls
+``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 and at
+least 8 output rows and 512 MACs (:func:`mcusim.winograd.fc_worthwhile`) calls
 ``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
 sums computed here (:func:`mcusim.winograd.pair_sums`, 4 bytes per output row).
 
@@ -510,11 +511,13 @@ class _Generator:
 
     def _wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
         """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
-        mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0."""
+        mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0, and a layer
+        large enough for the kernel to be the faster one (winograd.fc_worthwhile)."""
         if not self.winograd or not self._known(op.inputs[1]) or p.weights_offset != 0:
             return False
         w = self.t[op.inputs[1]]
-        return w.dtype == "INT8" and len(w.shape) == 2 and 1 <= w.shape[1] <= 65535
+        return w.dtype == "INT8" and len(w.shape) == 2 and 1 <= w.shape[1] <= 65535 \
+            and wg.fc_worthwhile(w.shape[1], w.shape[0])
 
     def _pair_sums(self, op: Op) -> str:
         """Emit the pair sums of op's weights (Winograd's inner-product identity) to weights.c,

@@ -38,6 +38,14 @@ def worthwhile(out_h: int, out_w: int) -> bool:
     return out_h >= MIN_OUTPUT and out_w >= MIN_OUTPUT
 
 
+def fc_worthwhile(depth: int, units: int) -> bool:
+    """Whether the classic path's ``--winograd`` should use ``mcu_fully_connected_wip_s8`` on a
+    FULLY_CONNECTED of this size: with fewer than 8 output rows the kernel has no 8-row block
+    to run and with fewer than 512 MACs its per-call work is not paid back (measured:
+    `python benchmarks/winograd_crossover.py`, docs/benchmarks.md)."""
+    return units >= 8 and depth * units >= 512
+
+
 def supported(filter_shape: tuple[int, ...], stride: tuple[int, int],
               dilation: tuple[int, int], groups: int = 1) -> bool:
     """Whether ``mcu_conv_wino_s8`` takes a CONV_2D of this geometry."""

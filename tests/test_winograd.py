@@ -99,3 +99,12 @@ def test_fully_connected_pair_sums_are_the_weight_term_of_whole_groups() -> None
     wrapped = (products % 2 ** 32 - int((x16[0::2] * x16[1::2]).sum()) % 2 ** 32
                - int(winograd.pair_sums(wk.astype(np.int8)[None])[0])) % 2 ** 32
     assert acc == int(x16 @ wk) < 2 ** 31 and wrapped == acc
+
+
+def test_crossover_rules() -> None:
+    """The measured crossovers (benchmarks/winograd_crossover.py): convolutions from 4x4 outputs
+    up, inner-product FC from 8 rows and 512 MACs up."""
+    assert winograd.worthwhile(4, 4) and winograd.worthwhile(32, 32)
+    assert not winograd.worthwhile(3, 8) and not winograd.worthwhile(8, 2)
+    assert winograd.fc_worthwhile(64, 8) and winograd.fc_worthwhile(250, 64)
+    assert not winograd.fc_worthwhile(256, 4) and not winograd.fc_worthwhile(32, 8)

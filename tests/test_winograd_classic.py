@@ -160,9 +160,14 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
 
 
 @pytest.mark.parametrize("model", FC_MODELS, ids=lambda p: p.stem)
-def test_fully_connected_single_op_models_bit_exact(model):
-    """3-D input (batches), no bias, per-channel, fused ReLU: both flavours, against tflite-micro."""
+def test_fully_connected_single_op_models_bit_exact(model, monkeypatch):
+    """3-D input (batches), no bias, per-channel, fused ReLU: both flavours, against tflite-micro.
+    These layers are below the measured crossover (winograd.fc_worthwhile), so --winograd leaves
+    them direct; forcing the kernel checks its generated call on every variant."""
     graph = load_model(model)
+    plain = run_model(model, "classic", M4, "opt", graph=graph, winograd=True)
+    assert plain.report["winograd_ops"] == []
+    monkeypatch.setattr(winograd, "fc_worthwhile", lambda depth, units: True)
     want = tflm(model.read_bytes(), default_inputs(graph)[0])
     for kernels in ("ref", "opt"):
         result = run_model(model, "classic", M4, kernels, graph=graph, winograd=True)
@@ -171,10 +176,12 @@ def test_fully_connected_single_op_models_bit_exact(model):
         assert "mcu_fully_connected_wip_s8" in {f["name"] for f in result.report["functions"]}
 
 
-def test_fully_connected_with_weights_offset_stays_direct(tmp_path):
+def test_fully_connected_with_weights_offset_stays_direct(tmp_path, monkeypatch):
     """weights_offset != 0 (asymmetric int8 weights, outside TFLite's spec but in mcusim's
     reference): the generator keeps mcu_fully_connected_s8; a second FC with symmetric weights
-    goes by the identity; outputs bit-exact with the numpy reference (run_model checks)."""
+    goes by the identity (forced: both layers are below the size crossover); outputs bit-exact
+    with the numpy reference (run_model checks)."""
+    monkeypatch.setattr(winograd, "fc_worthwhile", lambda depth, units: True)
     rng = np.random.default_rng(3)
     b = ModelBuilder()
     x = b.tensor((1, 13), scale=0.05, zero_point=3)
