@@ -8,7 +8,7 @@
  *   A^T = [1 1 1 0; 0 1 -1 -1]
  * Y = 4 x (the direct convolution's accumulator) exactly; sums are kept in uint32 so the
  * intermediate values wrap like the hardware does without undefined behaviour.
- * Scratch: the transformed window of one tile, 16 x C' int32.
+ * Scratch: the transformed window of one tile, 16 x C' int32 ([position][channel]).
  */
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
@@ -117,9 +117,11 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
         return st;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
     const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = filter_dims->n;
-    const int32_t nq = mcu_wino_cp(in_c) / 2;
+    const int32_t cp = mcu_wino_cp(in_c), nq = cp / 2;
     const int32_t in_off = params->input_offset;
-    int32_t *v = (int32_t *)ctx->buf; /* v[c * 16 + e] */
+    int32_t *v = (int32_t *)ctx->buf; /* v[e * cp + c]; the padding channels stay 0 */
+    for (int32_t i = 0; i < 16 * cp; ++i)
+        v[i] = 0;
 
     for (int32_t b = 0; b < output_dims->n; ++b) {
         const int8_t *in_b = input + b * in_h * in_w * in_c;
@@ -144,19 +146,24 @@ mcu_status mcu_conv_wino_s8(const mcu_context *ctx, const mcu_conv_params *param
                         t[3][k] = d[1][k] - d[3][k];
                     }
                     for (int32_t r = 0; r < 4; ++r) { /* (B^T d) B */
-                        v[c * 16 + 4 * r + 0] = t[r][0] - t[r][2];
-                        v[c * 16 + 4 * r + 1] = t[r][1] + t[r][2];
-                        v[c * 16 + 4 * r + 2] = t[r][2] - t[r][1];
-                        v[c * 16 + 4 * r + 3] = t[r][1] - t[r][3];
+                        int32_t *vr = v + 4 * r * cp + c;
+                        vr[0] = t[r][0] - t[r][2];
+                        vr[cp] = t[r][1] + t[r][2];
+                        vr[2 * cp] = t[r][2] - t[r][1];
+                        vr[3 * cp] = t[r][1] - t[r][3];
                     }
                 }
                 for (int32_t o = 0; o < out_c; ++o) {
                     uint32_t m[16], s[2][4];
                     for (int32_t e = 0; e < 16; ++e) {
+                        /* word q of (o, e) holds channels (c0, c0 + 2), c0 = 4 (q / 2) + q % 2 */
+                        const int16_t *u = transformed + mcu_wino_index(o, 0, e, nq);
+                        const int32_t *ve = v + e * cp;
                         uint32_t acc = 0;
-                        for (int32_t c = 0; c < in_c; ++c)
-                            acc += (uint32_t)(transformed[mcu_wino_index(o, c, e, nq)] *
-                                              v[c * 16 + e]);
+                        for (int32_t q = 0; q < nq; ++q, u += 4) {
+                            const int32_t c0 = 4 * (q >> 1) + (q & 1);
+                            acc += (uint32_t)(u[0] * ve[c0]) + (uint32_t)(u[1] * ve[c0 + 2]);
+                        }
                         m[e] = acc;
                     }
                     for (int32_t k = 0; k < 4; ++k) { /* A^T M */
