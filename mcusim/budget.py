@@ -27,7 +27,7 @@ BUDGET_KEYS = {
     "max_latency_ms": ("latency_ms", "latency", "ms"),
     "max_energy_uj": ("energy_uj", "energy per inference", "µJ"),
 }
-DEFAULT_KEYS = ("path", "board", "kernels")
+DEFAULT_KEYS = ("path", "board", "kernels", "tflm_dir")
 
 
 def parse_size(value: Any, what: str) -> float:

@@ -1,0 +1,165 @@
+"""A TensorFlow Lite Micro source tree: an external dependency, like an SDK the user points at.
+
+mcusim never carries TFLM or CMSIS-NN sources; it builds them from a tree in upstream's
+layout (a ``tflite-micro`` clone whose ``tensorflow/lite/micro/tools/make/downloads/`` holds
+the third-party code TFLM's Makefile downloads: CMSIS-NN, CMSIS core, flatbuffers, gemmlowp,
+ruy). The tree is found, in this order, from
+
+1. ``--tflm-dir DIR`` on the command line (or the ``tflm_dir`` argument of the API),
+2. the environment variable ``MCUSIM_TFLM_DIR``,
+3. ``tflm_dir`` in ``mcusim.toml`` beside the model, else in ``[tool.mcusim]`` of the nearest
+   ``pyproject.toml`` above the current directory (a relative path is relative to that file).
+
+docs/stacks.md says how to get a tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .errors import McusimError
+
+ENV = "MCUSIM_TFLM_DIR"
+DOWNLOADS = Path("tensorflow/lite/micro/tools/make/downloads")
+HINT = (
+    "point mcusim at a TensorFlow Lite Micro tree with --tflm-dir DIR, MCUSIM_TFLM_DIR or tflm_dir in "
+    "[tool.mcusim] (get one: git clone https://github.com/tensorflow/tflite-micro && "
+    "make -C tflite-micro -f tensorflow/lite/micro/tools/make/Makefile third_party_downloads; see docs/stacks.md)"
+)
+
+# Files whose presence makes a directory a usable tree (relative to its root).
+_REQUIRED = (
+    Path("tensorflow/lite/micro/micro_interpreter.h"),
+    Path("tensorflow/lite/micro/micro_mutable_op_resolver.h"),
+    Path("tensorflow/lite/micro/kernels/conv.cc"),
+    DOWNLOADS / "flatbuffers/include/flatbuffers/flatbuffers.h",
+    DOWNLOADS / "gemmlowp/fixedpoint/fixedpoint.h",
+)
+_REQUIRED_CMSIS_NN = (
+    DOWNLOADS / "cmsis_nn/Include/arm_nnfunctions.h",
+    Path("tensorflow/lite/micro/kernels/cmsis_nn/conv.cc"),
+)
+
+
+class TflmTreeError(McusimError):
+    """No TFLM tree was given, or the one given is not usable."""
+
+
+@dataclass(frozen=True)
+class TflmTree:
+    root: Path
+    origin: str
+    """How the tree was found: ``--tflm-dir``, ``MCUSIM_TFLM_DIR``, or the config file."""
+
+    @property
+    def downloads(self) -> Path:
+        return self.root / DOWNLOADS
+
+    @property
+    def cmsis_nn(self) -> Path:
+        """CMSIS-NN as TFLM pins it (``downloads/cmsis_nn``)."""
+        return self.downloads / "cmsis_nn"
+
+    @property
+    def has_cmsis_nn(self) -> bool:
+        return all((self.root / p).is_file() for p in _REQUIRED_CMSIS_NN)
+
+    def require_cmsis_nn(self) -> None:
+        missing = [str(p) for p in _REQUIRED_CMSIS_NN if not (self.root / p).is_file()]
+        if missing:
+            raise TflmTreeError(f"TFLM tree {self.root} has no CMSIS-NN (missing {missing[0]}); run TFLM's "
+                                "third_party_downloads with OPTIMIZED_KERNEL_DIR=cmsis_nn (docs/stacks.md)")
+
+    def key(self) -> str:
+        """Content hash of the tree's sources and headers (part of every build-cache key)."""
+        return tree_key(self.root)
+
+    def version(self) -> str:
+        """The tree's git commit when it is a clone, else ``unknown`` (its content key still
+        identifies it)."""
+        return _git_commit(self.root)
+
+
+def _check(root: Path, origin: str) -> TflmTree:
+    if not root.is_dir():
+        raise TflmTreeError(f"TFLM tree {root} (from {origin}) is not a directory; {HINT}")
+    missing = [str(p) for p in _REQUIRED if not (root / p).is_file()]
+    if missing:
+        raise TflmTreeError(f"{root} (from {origin}) is not a TensorFlow Lite Micro tree with its downloads: "
+                            f"missing {missing[0]}; {HINT}")
+    return TflmTree(root.resolve(), origin)
+
+
+def _config_dir(model: Path | None, cwd: Path | None) -> tuple[Path, str] | None:
+    """``tflm_dir`` from mcusim.toml beside the model, else the nearest pyproject.toml."""
+    if model is not None:
+        beside = Path(model).resolve().parent / "mcusim.toml"
+        value = _toml_value(beside, nested=False)
+        if value is not None:
+            return (beside.parent / value), str(beside)
+    here = (cwd or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        py = d / "pyproject.toml"
+        if py.is_file():
+            value = _toml_value(py, nested=True)
+            if value is not None:
+                return (d / value), f"{py} [tool.mcusim] tflm_dir"
+            break
+    return None
+
+
+def _toml_value(path: Path, nested: bool) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise McusimError(f"{path}: cannot read: {e}") from None
+    table = data.get("tool", {}).get("mcusim", {} if nested else data)
+    value = table.get("tflm_dir") if isinstance(table, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise McusimError(f"{path}: tflm_dir must be a path string")
+    return os.path.expanduser(value) if value else None
+
+
+def find_tree(tflm_dir: str | Path | None = None, model: Path | None = None, cwd: Path | None = None) -> TflmTree:
+    """The TFLM tree to build from; raises TflmTreeError (one line, with how to get one)."""
+    if tflm_dir:
+        return _check(Path(os.path.expanduser(str(tflm_dir))), "--tflm-dir")
+    env = os.environ.get(ENV)
+    if env:
+        return _check(Path(os.path.expanduser(env)), ENV)
+    found = _config_dir(model, cwd)
+    if found is not None:
+        return _check(found[0], found[1])
+    raise TflmTreeError(f"no TensorFlow Lite Micro tree given; {HINT}")
+
+
+@cache
+def tree_key(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix in (".h", ".hpp", ".cc", ".c", ".cpp", ".inc") and p.is_file():
+            h.update(str(p.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+    return h.hexdigest()[:24]
+
+
+@cache
+def _git_commit(root: Path) -> str:
+    if not (root / ".git").exists():
+        return "unknown"
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=False, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
