@@ -106,10 +106,14 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .report import render_run, write_json
     from .runner import run_model
 
+    from .stacks import check_kernels, default_kernels
+
     board = get_board(args.board)
-    with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
-        result = run_model(args.model, args.path, board, args.kernels, args.input, lut_activations=args.lut_activations,
-                           winograd=args.winograd)
+    kernels = args.kernels or default_kernels(args.path, board)
+    check_kernels(args.path, kernels)
+    with _progress(console, f"building and simulating {args.model} ({args.path}, {kernels})"):
+        result = run_model(args.model, args.path, board, kernels, args.input, lut_activations=args.lut_activations,
+                           winograd=args.winograd, tflm_dir=args.tflm_dir)
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
@@ -137,24 +141,39 @@ def _add_battery(args: argparse.Namespace, board: "Board", report: dict) -> None
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
-    from .report import compare_report, render_compare, write_json
+    from .report import compare_markdown, compare_report, render_compare, write_atomic, write_json
     from .runner import run_model
+    from .stacks import compare_columns, label, needs_tflm_tree
     from .tflite import load_model
+    from .tflmtree import TflmTreeMissing, find_tree
 
     board = get_board(args.board)
     graph = load_model(args.model)
-    reports = {}
-    for path in ("tinyml", "classic"):
-        with _progress(console, f"{path}: building and simulating {args.model}"):
-            reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph,
-                                      lut_activations=args.lut_activations and path == "classic",
-                                      winograd=args.winograd and path == "classic").report
-        _add_battery(args, board, reports[path])
-    cmp = compare_report(reports["tinyml"], reports["classic"])
+    columns = compare_columns(args.paths, args.kernels, board)
+    skipped = []
+    if any(needs_tflm_tree(*c) for c in columns):
+        try:
+            find_tree(args.tflm_dir, Path(args.model))
+        except TflmTreeMissing as e:
+            if args.paths:
+                raise  # asked for by name: an error, not an omission
+            skipped = [{"column": label(*c), "reason": str(e)} for c in columns if needs_tflm_tree(*c)]
+            columns = [c for c in columns if not needs_tflm_tree(*c)]
+    reports = []
+    for path, kernels in columns:
+        with _progress(console, f"{label(path, kernels)}: building and simulating {args.model}"):
+            rep = run_model(args.model, path, board, kernels, args.input, graph=graph,
+                            lut_activations=args.lut_activations and path == "classic",
+                            winograd=args.winograd and path == "classic", tflm_dir=args.tflm_dir).report
+        _add_battery(args, board, rep)
+        reports.append(rep)
+    cmp = compare_report(reports, skipped)
     if args.json:
         write_json(Path(args.json), cmp)
+    if args.markdown:
+        write_atomic(Path(args.markdown), compare_markdown(cmp))
     if args.html:
-        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: tinyml vs classic")
+        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: {', '.join(cmp['columns'])}")
     render_compare(console, cmp)
     return 0
 
@@ -378,11 +397,22 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("model", help="an int8 .tflite file")
         if name == "run":
             r.add_argument("--path", choices=("tinyml", "classic"), required=True)
+        if name == "compare":
+            r.add_argument("--paths", metavar="P[/K],...",
+                           help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
+                                "classic/cmsis-nn, tinyml/opt, classic/opt; the first is the ratios' baseline)")
         r.add_argument("--board", default="stm32f411ce")
-        r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+        r.add_argument("--kernels", choices=("ref", "opt", "cmsis-nn"), default=None,
+                       help="kernel flavour: cmsis-nn (real CMSIS-NN), opt/ref (mcusim's own; tflm: TFLM's ref); "
+                            "default: tflm cmsis-nn on DSP cores, else opt")
+        r.add_argument("--tflm-dir", metavar="DIR",
+                       help="TensorFlow Lite Micro tree (default: MCUSIM_TFLM_DIR, else tflm_dir in mcusim.toml / "
+                            "[tool.mcusim]); needed by the tflm path and the cmsis-nn kernels")
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
+        if name == "compare":
+            r.add_argument("--markdown", metavar="FILE", help="the headline table as Markdown")
         r.add_argument("--lut-activations", action="store_true",
                        help="classic path: pointwise activations (and x*sigmoid(x), swish) as 256-entry tables built on the host")
         r.add_argument("--winograd", action="store_true",

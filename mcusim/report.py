@@ -139,10 +139,17 @@ COMPARED = (
 )
 
 
-def compare_report(tinyml: dict[str, Any], classic: dict[str, Any]) -> dict[str, Any]:
-    """Both paths' reports and the classic/tinyml ratio of each headline figure."""
-    ratios = {key: (classic[key] / tinyml[key] if tinyml[key] else None) for key, _ in COMPARED}
-    return {"schema": "mcusim.compare/1", "runs": [tinyml, classic], "ratio_classic_over_tinyml": ratios}
+def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Several stacks' reports of one model on one board, and the ratio of each headline
+    figure against the first (the baseline: real TFLM + CMSIS-NN by default)."""
+    from .stacks import label
+
+    labels = [label(r["path"], r["kernels"]) for r in runs]
+    base = runs[0]
+    ratios = {lab: {key: (r[key] / base[key] if base[key] else None) for key, _ in COMPARED}
+              for lab, r in zip(labels, runs)}
+    return {"schema": "mcusim.compare/2", "baseline": labels[0], "columns": labels, "runs": runs,
+            "ratios": ratios, "skipped": list(skipped or [])}
 
 
 def _fmt(v: Any) -> str:
@@ -177,29 +184,61 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
 
 
 def render_compare(console: Console, cmp: dict[str, Any]) -> None:
-    tiny, classic = cmp["runs"]
-    t = Table(title=f"{Path(tiny.get('model', '')).name} on {tiny['board']}: tinyml vs classic "
-                    f"({tiny['kernels']}/{classic['kernels']} kernels)")
-    for col in ("", "tinyml", "classic", "classic / tinyml"):
-        t.add_column(col, justify="left" if not col else "right", no_wrap=True)
-    for key, label in COMPARED:
-        r = cmp["ratio_classic_over_tinyml"][key]
-        t.add_row(label, _fmt(tiny[key]), _fmt(classic[key]), f"{r:.2f}" if r is not None else "-")
-    t.add_row("dispatch share", f"{tiny['dispatch_share']:.1%}", f"{classic['dispatch_share']:.1%}", "")
-    t.add_row("start-up cycles", f"{tiny['startup_cycles']:,}", f"{classic['startup_cycles']:,}", "")
-    t.add_row("SMLAD-family share", f"{tiny['dsp_mac_share']:.1%}", f"{classic['dsp_mac_share']:.1%}", "")
-    comps = sorted(set(tiny["flash_breakdown"]) | set(classic["flash_breakdown"]))
-    for c in comps:
-        t.add_row(f"  flash: {c}", _fmt(tiny["flash_breakdown"].get(c, 0)), _fmt(classic["flash_breakdown"].get(c, 0)), "")
-    for c in ("static", "arena", "stack"):
-        t.add_row(f"  RAM: {c}", _fmt(tiny["ram_breakdown"][c]), _fmt(classic["ram_breakdown"][c]), "")
+    runs, labels = cmp["runs"], cmp["columns"]
+    first = runs[0]
+    t = Table(title=f"{Path(first.get('model', '')).name} on {first['board']}: ratios against {cmp['baseline']}")
+    t.add_column("")
+    for lab in labels:
+        t.add_column(lab, justify="right", no_wrap=True)
+    for key, name in COMPARED:
+        cells = []
+        for lab, r in zip(labels, runs):
+            ratio = cmp["ratios"][lab][key]
+            cells.append(_fmt(r[key]) + ("" if lab == cmp["baseline"] or ratio is None else f" ({ratio:.2f}x)"))
+        t.add_row(name, *cells)
+    t.add_row("dispatch share", *(f"{r['dispatch_share']:.1%}" for r in runs))
+    t.add_row("start-up cycles", *(f"{r['startup_cycles']:,}" for r in runs))
+    t.add_row("SMLAD-family share", *(f"{r['dsp_mac_share']:.1%}" for r in runs))
+    for c in sorted({c for r in runs for c in r["flash_breakdown"]}):
+        t.add_row(f"  flash: {c}", *(_fmt(r["flash_breakdown"].get(c, 0)) for r in runs))
+    for c in ("static", "arena", "stack", "heap"):
+        if any(r["ram_breakdown"].get(c) for r in runs):
+            t.add_row(f"  RAM: {c}", *(_fmt(r["ram_breakdown"].get(c, 0)) for r in runs))
     console.print(t)
+    for lab, r in zip(labels, runs):
+        console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)
+        for fb in r.get("fallbacks", []):
+            console.print(f"    fallback: op {fb.get('index')} {fb.get('type')} ran on {fb.get('used')}: "
+                          f"{fb.get('reason')}", highlight=False)
+    for s in cmp["skipped"]:
+        console.print(f"  {s['column']}: not run: {s['reason']}", highlight=False)
     ops = Table(title="per operator (cycles, glue included)")
-    for col in ("#", "op", "shape", "MACs", "tinyml", "classic", "classic MAC/cycle"):
+    for col in ("#", "op", "shape", "MACs", *labels):
         ops.add_column(col, justify="left" if col in ("op", "shape") else "right", no_wrap=True)
-    by_index = {o["index"]: o for o in classic["ops"]}
-    for o in tiny["ops"]:
-        c = by_index.get(o["index"])
-        ops.add_row(str(o["index"]), o["type"], o["shape"], f"{o['macs']:,}", f"{o['cycles']:,}",
-                    f"{c['cycles']:,}" if c else "folded", f"{c['macs_per_cycle']:.2f}" if c else "")
+    by_run = [{o["index"]: o for o in r["ops"]} for r in runs]
+    for i in sorted({i for b in by_run for i in b}):
+        o = next(b[i] for b in by_run if i in b)
+        ops.add_row(str(i), o["type"], o["shape"], f"{o['macs']:,}",
+                    *(f"{b[i]['cycles']:,}" if i in b else "folded" for b in by_run))
     console.print(ops)
+
+
+def compare_markdown(cmp: dict[str, Any]) -> str:
+    """The headline table of ``compare`` as Markdown (for a pull request or docs/)."""
+    runs, labels = cmp["runs"], cmp["columns"]
+    first = runs[0]
+    out = [f"{Path(first.get('model', '')).name} on {first['board']} (ratios against {cmp['baseline']})", "",
+           "| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+    for key, name in COMPARED:
+        cells = []
+        for lab, r in zip(labels, runs):
+            ratio = cmp["ratios"][lab][key]
+            cells.append(_fmt(r[key]) + ("" if lab == cmp["baseline"] or ratio is None else f" ({ratio:.2f}x)"))
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("| dispatch share | " + " | ".join(f"{r['dispatch_share']:.1%}" for r in runs) + " |")
+    out.append("")
+    for lab, r in zip(labels, runs):
+        out.append(f"- `{lab}`: {r['stack']['description']}" if "stack" in r else f"- `{lab}`")
+    for s in cmp["skipped"]:
+        out.append(f"- `{s['column']}` not run: {s['reason']}")
+    return "\n".join(out) + "\n"

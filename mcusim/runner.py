@@ -12,6 +12,7 @@ from .board import Board
 from .deploy import DeployResult, Firmware, run_firmware
 from .errors import McusimError, ModelError
 from .graphinfo import default_inputs
+from .stacks import describe, is_real, label
 from .tflite import Graph, load_model
 from .toolchain import cache_dir
 
@@ -75,7 +76,7 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
 def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
               input_file: str | None = None, graph: Graph | None = None,
               track_saturation: bool = False, lut_activations: bool = False,
-              winograd: bool = False) -> DeployResult:
+              winograd: bool = False, tflm_dir: str | Path | None = None) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
     from .reference import run_graph
@@ -92,5 +93,7 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
                 f"({int(np.sum(got != np.asarray(want).reshape(got.shape)))} of {got.size} values): an mcusim bug"
             )
     result.report["model"] = str(model)
+    result.report["stack"] = {"label": label(path, kernels), "description": describe(path, kernels),
+                              "real": is_real(path, kernels)}
     result.report["reference_match"] = True
     return result

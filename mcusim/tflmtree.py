@@ -51,6 +51,10 @@ class TflmTreeError(McusimError):
     """No TFLM tree was given, or the one given is not usable."""
 
 
+class TflmTreeMissing(TflmTreeError):
+    """No TFLM tree was given at all (as opposed to a given one that is broken)."""
+
+
 @dataclass(frozen=True)
 class TflmTree:
     root: Path
@@ -139,7 +143,7 @@ def find_tree(tflm_dir: str | Path | None = None, model: Path | None = None, cwd
     found = _config_dir(model, cwd)
     if found is not None:
         return _check(found[0], found[1])
-    raise TflmTreeError(f"no TensorFlow Lite Micro tree given; {HINT}")
+    raise TflmTreeMissing(f"no TensorFlow Lite Micro tree given; {HINT}")
 
 
 @cache

@@ -77,7 +77,7 @@ def test_annotate_an_op_of_a_model(capsys):
 
 def test_compare_html_has_both_paths(tmp_path):
     page = tmp_path / "cmp.html"
-    assert main(["compare", KWS, "--html", str(page)]) == 0
+    assert main(["compare", KWS, "--paths", "tinyml,classic", "--html", str(page)]) == 0
     html = page.read_text()
     assert html.count("<svg") == 5 and "tinyml (opt)" in html and "classic (opt)" in html
     assert "FULLY_CONNECTED" in html and "SOFTMAX" in html
