@@ -59,10 +59,11 @@ import numpy as np
 from . import reference as ref
 from . import winograd as wg
 from .board import Board
-from .deploy import FLAVOURS, Firmware, kernel_sources
+from .deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources
 from .errors import McusimError, ModelError
 from .planner import Buffer, Plan, align_up, plan_memory
 from .tflite import Graph, Op, Tensor
+from .tflmtree import TflmTree, cmsis_nn_include_dirs, find_tree
 from .toolchain import (COMMON_FLAGS, KERNELS, LINK_FLAGS, LINKER_SCRIPT, MCUSIM_INCLUDE, STARTUP,
                         build_elf, cache_dir, core_flags, memory_ld)
 
@@ -76,6 +77,8 @@ _C_TYPES = {"INT8": "int8_t", "INT32": "int32_t", "FLOAT32": "float", "INT64": "
             "INT16": "int16_t", "UINT8": "uint8_t"}
 _STATUS_NAMES = {1: "MCU_ERR_ARG (invalid argument)", 2: "MCU_ERR_BUFFER (scratch buffer too small)",
                  3: "MCU_ERR_UNSUPPORTED"}
+CMSIS_NN_STATUS_NAMES = {1: "ARM_CMSIS_NN_ARG_ERROR", 2: "ARM_CMSIS_NN_NO_IMPL_ERROR", 3: "ARM_CMSIS_NN_FAILURE"}
+"""-arm_cmsis_nn_status -> its name (CMSIS-NN Include/arm_nn_types.h)."""
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -166,6 +169,10 @@ class _Step:
     scratch_call: str | None = None
     """C expression of the op's scratch size (a ``*_get_buffer_size`` call over ``decls``)."""
     scratch: int = 0
+    library: str = "mcu_nn"
+    """Whose function ``kernel`` is: ``mcu_nn`` (mcusim's) or ``cmsis-nn``."""
+    sizing_decls: list[str] | None = None
+    """The declarations ``scratch_call`` needs (default: the ``mcu_dims`` ones of ``decls``)."""
 
 
 @dataclass
@@ -180,6 +187,13 @@ class ClassicModel:
     status_messages: dict[int, str]
     notes: dict[str, Any]
     arena_bytes: int
+    libraries: dict[str, list[tuple[Path, Path]]]
+    """Flash component -> (object, source) built with their own flags (CMSIS-NN)."""
+    include_dirs: list[Path]
+    """Include directories the generated code needs besides its own and mcu_nn's."""
+    op_info: dict[int, dict[str, Any]]
+    """Graph op index -> ``kernel`` (the function the generated code calls) and, where CMSIS-NN
+    could not run the op, ``fallback`` (why)."""
 
 
 # Pointwise int8 -> int8 ops: output[i] depends only on input[i] and constant quantization
@@ -189,7 +203,9 @@ LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RE
 
 class _Generator:
     def __init__(self, graph: Graph, model_name: str, lut_activations: bool = False,
-                 winograd: bool = False) -> None:
+                 winograd: bool = False, cmsis_nn: bool = False) -> None:
+        self.cmsis_nn = cmsis_nn
+        self.fallbacks: list[dict[str, Any]] = []  # ops CMSIS-NN cannot run: mcusim's kernel instead
         self.lut_activations = lut_activations
         self.winograd = winograd
         self.wino_names: dict[int, str] = {}  # filter tensor index -> its int16 transform in weights.c
@@ -287,18 +303,34 @@ class _Generator:
                 continue
             if self.lut_activations and self._lut_able(op):
                 step = self._lut_step(op, self._op_table(op), f"{op.type} as a table")
+                self._fallback(op, "--lut-activations: a table built on the host (mcu_lut_s8)")
                 self.locs[op.outputs[0]] = _Loc("arena", op.outputs[0])
                 self.steps.append(step)
                 continue
-            emit = getattr(self, f"_op_{op.type.lower()}", None)
-            if emit is None:
-                raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
-                                 "(kernels/include/mcu_nn.h) and no generated form")
-            step: _Step = emit(op)
+            step, why = self._cmsis_nn_step(op) if self.cmsis_nn else (None, "")
+            if step is None:
+                emit = getattr(self, f"_op_{op.type.lower()}", None)
+                if emit is None:
+                    raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
+                                     "(kernels/include/mcu_nn.h) and no generated form")
+                step = emit(op)
+                if why and step.kernel.startswith("mcu_"):
+                    self._fallback(op, why)
             out = op.outputs[0]
             self.locs[out] = _Loc("arena", out)
             self.steps.append(step)
         self._bind_outputs()
+
+    def _cmsis_nn_step(self, op: Op) -> tuple[_Step | None, str]:
+        """``op`` as a CMSIS-NN call, or (None, why CMSIS-NN cannot run it)."""
+        from . import cmsisnn
+
+        result = cmsisnn.emit(self, op)
+        return (result, "") if isinstance(result, _Step) else (None, str(result))
+
+    def _fallback(self, op: Op, reason: str) -> None:
+        if self.cmsis_nn:
+            self.fallbacks.append({"index": op.index, "type": op.type, "used": "mcusim opt", "reason": reason})
 
     def _known(self, index: int) -> bool:
         return index in self.values
@@ -1045,7 +1077,8 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
             index = int(b.name[len("scratch_op"):])
             what = f"scratch of op {index} ({steps_by_op[index].kernel})"
         c.append(f" *   {off:>6} .. {off + b.size:<6}  {b.first:>3}..{b.last:<3}    {what}")
-    c += [" */", "#include <stddef.h>", "#include <string.h>", "", "#include \"mcu_nn.h\"",
+    c += [" */", "#include <stddef.h>", "#include <string.h>", "",
+          *(["#include \"arm_nnfunctions.h\""] if gen.cmsis_nn else []), "#include \"mcu_nn.h\"",
           "#include \"mcusim.h\"", "#include \"model.h\"", "#include \"weights.h\"", ""]
     if plan.size:
         c += ["int8_t model_arena[MODEL_ARENA_BYTES] __attribute__((aligned(16)));", ""]
@@ -1079,19 +1112,27 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
         c.append("    {")
         c += [f"        {d}" for d in step.decls]
         ctx = "NULL"
-        if step.scratch > 0:
-            c.append(f"        static const mcu_context ctx = {{model_arena + {scratch_at[op.index]}, {step.scratch}}};")
-            ctx = "&ctx"
-        c += [f"        {line}" for line in step.render(ptr, ctx)]
+        buf = f"model_arena + {scratch_at[op.index]}" if step.scratch > 0 else "NULL"
+        if step.library == "cmsis-nn":
+            body = step.render(ptr, "&ctx")
+            if any("&ctx" in line for line in body):  # CMSIS-NN reads ctx->buf even when it needs none
+                c.append(f"        static const cmsis_nn_context ctx = {{{buf}, {step.scratch}}};")
+        else:
+            if step.scratch > 0:
+                c.append(f"        static const mcu_context ctx = {{{buf}, {step.scratch}}};")
+                ctx = "&ctx"
+            body = step.render(ptr, ctx)
+        c += [f"        {line}" for line in body]
         c.append("    }")
         c.append(f"    mcusim_probe(MCUSIM_TAG_OP_END({op.index}));")
         c.append("    if (st != MCU_OK)")
         c.append(f"        return MODEL_STATUS({op.index}, st);")
         c.append("")
         if step.kernel:
+            names = CMSIS_NN_STATUS_NAMES if step.library == "cmsis-nn" else _STATUS_NAMES
             for code in (1, 2, 3):
                 status_messages[_status(op.index, -code)] = (
-                    f"op {op.index} ({op.type}): {step.kernel} returned {_STATUS_NAMES[code]}")
+                    f"op {op.index} ({op.type}): {step.kernel} returned {names[code]}")
     for step in gen.steps:
         if step.op is None:
             c.append("    /* " + step.comment[0] + " */")
@@ -1146,25 +1187,30 @@ def _main_file(gen: _Generator, kernels: str) -> tuple[str, list[str], list[str]
 
 
 # --- scratch sizes, computed by the kernels themselves --------------------------------------
-def _scratch_sizes(gen: _Generator, board: Board, kernels: str, workdir: Path) -> list[int]:
+def _scratch_sizes(gen: _Generator, board: Board, kernels: str, workdir: Path,
+                   libraries: dict[str, list[tuple[Path, Path]]], include_dirs: list[Path]) -> list[int]:
     """Run every step's ``*_get_buffer_size`` call in the simulator, with the kernel flavour
-    and core flags of the real build; returns one size per step (0 for steps without one)."""
+    (and CMSIS-NN objects, ``libraries``) and core flags of the real build; returns one size
+    per step (0 for steps without one)."""
     calls = [(pos, s) for pos, s in enumerate(gen.steps) if s.scratch_call]
     sizes = [0] * len(gen.steps)
     if not calls:
         return sizes
-    lines = ["/* Scratch sizing: each op's mcu_*_get_buffer_size, run once by mcusim before planning. */",
+    lines = ["/* Scratch sizing: each op's *_get_buffer_size, run once by mcusim before planning. */",
+             *(["#include \"arm_nnfunctions.h\""] if gen.cmsis_nn else []),
              "#include \"mcu_nn.h\"", "", f"volatile int32_t classic_scratch_sizes[{len(calls)}];", "",
              "int main(void)", "{"]
     for n, (_, s) in enumerate(calls):
-        lines += ["    {", *[f"        {d}" for d in s.decls if "mcu_dims" in d],
+        decls = s.sizing_decls if s.sizing_decls is not None else [d for d in s.decls if "mcu_dims" in d]
+        lines += ["    {", *[f"        {d}" for d in decls],
                   f"        classic_scratch_sizes[{n}] = {s.scratch_call};", "    }"]
     lines += ["    return 0;", "}", ""]
     src = workdir / "scratch_sizes.c"
     _write(src, "\n".join(lines))
     # The build is cached by content (sources, the whole kernels/ tree, flags), so it is cheap;
     # the run is memoized per image, so an edited kernel is always asked again.
-    build = build_elf([src, *kernel_sources(kernels)], board)
+    build = build_elf([src, *kernel_sources(kernels)], board, include_dirs=include_dirs,
+                      objects=[pair for pairs in libraries.values() for pair in pairs])
     key = hashlib.sha256(build.elf.read_bytes()).hexdigest()[:24]
     memo = cache_dir() / "scratch" / f"{key}.json"
     values: list[int] | None = None
@@ -1206,19 +1252,32 @@ def _write(path: Path, text: str) -> None:
 # --- public API -----------------------------------------------------------------------------
 def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
                      model_name: str | None = None, lut_activations: bool = False,
-                     winograd: bool = False) -> ClassicModel:
+                     winograd: bool = False, tflm_tree: TflmTree | None = None) -> ClassicModel:
     """Generate the classic program's sources for ``graph`` into ``workdir`` and return them
     with the memory plan. Raises ModelError naming the op the classic path cannot express.
+    ``kernels``: ``ref`` / ``opt`` (mcusim's mcu_nn) or ``cmsis-nn`` (Arm CMSIS-NN from
+    ``tflm_tree``, mcusim's opt kernels for the ops it lacks, listed in ``notes["fallbacks"]``).
     ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
     stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters, fully
     connected layers by mcu_fully_connected_wip_s8 with host-computed pair sums."""
-    if kernels not in FLAVOURS:
-        raise McusimError(f"unknown kernel flavour {kernels!r}; use ref or opt")
+    if kernels not in (*FLAVOURS, CMSIS_NN):
+        raise McusimError(f"unknown kernels {kernels!r}; use ref, opt or cmsis-nn")
+    libraries: dict[str, list[tuple[Path, Path]]] = {}
+    include_dirs: list[Path] = []
+    if kernels == CMSIS_NN:
+        if winograd:
+            raise McusimError("--winograd runs mcusim's own Winograd kernels; it does not combine with --kernels cmsis-nn")
+        from . import cmsisnn
+
+        tree = tflm_tree or find_tree()
+        tree.require_cmsis_nn()
+        libraries = {cmsisnn.COMPONENT: cmsisnn.objects(tree, board)}
+        include_dirs = cmsis_nn_include_dirs(tree)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(graph, model_name or "the model", lut_activations, winograd)
+    gen = _Generator(graph, model_name or "the model", lut_activations, winograd, kernels == CMSIS_NN)
     gen.run()
-    for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir)):
+    for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir, libraries, include_dirs)):
         gen.steps[pos].scratch = size
     buffers = gen.lifetimes()
     plan = plan_memory(buffers, ALIGNMENT)
@@ -1257,23 +1316,28 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "winograd_ops": [s.op.index for s in gen.steps if s.op is not None
                          and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wip_s8")],
     }
-    return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size)
+    if gen.cmsis_nn:
+        notes["fallbacks"] = gen.fallbacks
+    op_info = {s.op.index: {"kernel": s.kernel or "generated code"} for s in gen.steps if s.op is not None}
+    for f in gen.fallbacks:
+        op_info[f["index"]]["fallback"] = f["reason"]
+    return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size, libraries, include_dirs, op_info)
 
 
 def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
                   model_name: str | None = None, lut_activations: bool = False,
-                  winograd: bool = False) -> Firmware:
+                  winograd: bool = False, tflm_tree: TflmTree | None = None) -> Firmware:
     """The classic path's firmware for ``graph`` on ``board``: generated sources in
     ``workdir`` (model.c -> flash component ``code``, weights.c -> ``weights``, main.c ->
     ``runtime``), ready for :func:`mcusim.deploy.run_firmware`."""
     workdir = Path(workdir)
-    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd)
+    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd, tflm_tree)
     return Firmware(
         path="classic", kernels=kernels, board=board,
         sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},
-        include_dirs=[workdir], defines={}, input_symbols=cm.input_symbols,
+        include_dirs=[workdir, *cm.include_dirs], defines={}, input_symbols=cm.input_symbols,
         output_symbols=cm.output_symbols, arena_symbol="model_arena" if cm.arena_bytes else None,
-        status_messages=cm.status_messages, notes=cm.notes)
+        status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info)
 
 
 _MAKEFILE = """\

@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     board = get_board(args.board)
     with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
         result = run_model(args.model, args.path, board, args.kernels, args.input, lut_activations=args.lut_activations,
-                           winograd=args.winograd)
+                           winograd=args.winograd, tflm_dir=args.tflm_dir)
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
@@ -145,10 +145,13 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     graph = load_model(args.model)
     reports = {}
     for path in ("tinyml", "classic"):
+        kernels = "opt" if args.kernels == "cmsis-nn" and path == "tinyml" else args.kernels
+        if kernels != args.kernels:
+            console.print("tinyml side: opt kernels (cmsis-nn is a classic-path choice)", highlight=False)
         with _progress(console, f"{path}: building and simulating {args.model}"):
-            reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph,
+            reports[path] = run_model(args.model, path, board, kernels, args.input, graph=graph,
                                       lut_activations=args.lut_activations and path == "classic",
-                                      winograd=args.winograd and path == "classic").report
+                                      winograd=args.winograd and path == "classic", tflm_dir=args.tflm_dir).report
         _add_battery(args, board, reports[path])
     cmp = compare_report(reports["tinyml"], reports["classic"])
     if args.json:
@@ -179,7 +182,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
     board = get_board(args.board or raw.get("board") or "stm32f411ce")
     kernels = args.kernels or raw.get("kernels") or "opt"
-    result = run_model(args.model, path, board, kernels, args.input)
+    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
     c = check(result.report, budgets, board, sources)
     if args.format == "json":
         text = json.dumps(check_json(c), indent=2) + "\n"
@@ -355,9 +358,20 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
-    export_classic(graph, board, args.kernels, out)
+    tree = None
+    if args.kernels == "cmsis-nn":
+        from .tflmtree import find_tree
+
+        tree = find_tree(args.tflm_dir, Path(args.model))
+    export_classic(graph, board, args.kernels, out, tflm_tree=tree)
     console.print(f"wrote {out}/ for {board.qualified_name} ({args.kernels} kernels): build it with `make -C {out}`")
     return 0
+
+
+KERNEL_CHOICES = ("ref", "opt", "cmsis-nn")
+KERNELS_HELP = ("mcusim's ref or opt kernels; cmsis-nn (classic path): Arm CMSIS-NN built from the TFLM tree, "
+                "mcusim's opt kernel for each op it lacks (named in the report)")
+TFLM_DIR_HELP = "TensorFlow Lite Micro tree with its downloads (default: MCUSIM_TFLM_DIR, else tflm_dir in the config)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -379,7 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             r.add_argument("--path", choices=("tinyml", "classic"), required=True)
         r.add_argument("--board", default="stm32f411ce")
-        r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+        r.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+        r.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
@@ -399,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model")
     c.add_argument("--path", choices=("tinyml", "classic"))
     c.add_argument("--board")
-    c.add_argument("--kernels", choices=("ref", "opt"))
+    c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
+    c.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
     c.add_argument("--max-latency-ms", metavar="MS")
@@ -461,7 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--board", default="stm32f411ce")
-    ex.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    ex.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+    ex.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("boards", help="list the board profiles")
