@@ -59,7 +59,7 @@ import numpy as np
 from . import reference as ref
 from . import winograd as wg
 from .board import Board
-from .deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources
+from .deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources, mcu_flavour
 from .errors import McusimError, ModelError
 from .planner import Buffer, Plan, align_up, plan_memory
 from .tflite import Graph, Op, Tensor
@@ -1349,29 +1349,30 @@ _MAKEFILE = """\
 #   make size     -> arm-none-eabi-size of the image
 #   make clean
 #
-# Kernel flavour: {kernels} (kernels/src/{kernels}/). The probes of mcusim.h are stores to an
+# Kernels: {kernels} (mcu_nn flavour {flavour}: kernels/src/{flavour}/). The probes of mcusim.h are stores to an
 # unused address; add -DMCUSIM_NO_PROBE to CFLAGS to compile them out for real hardware.
 
 CC      := arm-none-eabi-gcc
 OBJCOPY := arm-none-eabi-objcopy
 SIZE    := arm-none-eabi-size
 
-CPU_FLAGS := {cpu_flags}
-CFLAGS    := $(CPU_FLAGS) {common_flags} {opt}{defines} -Isrc -Ikernels/include
+{lib_dirs}CPU_FLAGS := {cpu_flags}
+CFLAGS    := $(CPU_FLAGS) {common_flags} {opt}{defines} -Isrc -Ikernels/include{lib_includes}
 LDFLAGS   := $(CPU_FLAGS) -L. -Tcortex_m.ld {link_flags}
 
-# Link order as mcusim links: generated code, kernel library, startup.
+# Link order as mcusim links: generated code, kernel library, startup{lib_order}.
 SRCS := {srcs}
 OBJS := $(patsubst %.c,build/%.o,$(SRCS))
-
+LIB_OBJS :=
+{cmsis_nn}
 all: build/firmware.elf
 
 build/%.o: %.c
 \t@mkdir -p $(dir $@)
 \t$(CC) $(CFLAGS) -c $< -o $@
 
-build/firmware.elf: $(OBJS) cortex_m.ld memory.ld
-\t$(CC) $(OBJS) $(LDFLAGS) -Wl,-Map=build/firmware.map -o $@
+build/firmware.elf: $(OBJS) $(LIB_OBJS) cortex_m.ld memory.ld
+\t$(CC) $(OBJS) $(LIB_OBJS) $(LDFLAGS) -Wl,-Map=build/firmware.map -o $@
 \t$(OBJCOPY) -O binary $@ build/firmware.bin
 
 size: build/firmware.elf
@@ -1384,16 +1385,31 @@ clean:
 """
 
 
+_CMSIS_NN_MAKE = """
+# Arm CMSIS-NN (CMSIS_NN_DIR above), compiled in place with the flags TFLM compiles it with;
+# --gc-sections keeps only the functions the generated code reaches.
+CMSIS_NN_CFLAGS := $(CPU_FLAGS) {cmsis_flags} -I$(CMSIS_NN_DIR)/Include -I$(CMSIS_NN_DIR)
+CMSIS_NN_SRCS := {cmsis_srcs}
+LIB_OBJS += $(patsubst %.c,build/cmsis_nn/%.o,$(CMSIS_NN_SRCS))
+
+build/cmsis_nn/%.o: $(CMSIS_NN_DIR)/%.c
+\t@mkdir -p $(dir $@)
+\t$(CC) $(CMSIS_NN_CFLAGS) -c $< -o $@
+"""
+
+
 def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
-                   model_name: str | None = None) -> Firmware:
+                   model_name: str | None = None, tflm_tree: TflmTree | None = None) -> Firmware:
     """Write a self-contained project to ``out_dir``: ``src/`` (generated model, weights and
     main), ``kernels/`` (the mcu_nn library: headers, common, both flavour trees since opt files
     include their ref twin), ``startup/startup.c``, ``cortex_m.ld``, ``memory.ld`` for the
     board, and a ``Makefile`` with mcusim's compiler flags. ``make`` there builds the same
-    image mcusim measures. Returns the Firmware for the same sources (in ``out_dir/src``)."""
+    image mcusim measures. With ``kernels`` ``cmsis-nn`` the Makefile also compiles CMSIS-NN
+    from ``tflm_tree`` in place (``CMSIS_NN_DIR``), with the flags mcusim built it with.
+    Returns the Firmware for the same sources (in ``out_dir/src``)."""
     out = Path(out_dir)
     src = out / "src"
-    fw = build_classic(graph, board, kernels, src, model_name)
+    fw = build_classic(graph, board, kernels, src, model_name, tflm_tree=tflm_tree)
     (src / "scratch_sizes.c").unlink(missing_ok=True)
     if (out / "kernels").exists():
         shutil.rmtree(out / "kernels")
@@ -1408,11 +1424,26 @@ def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str
     srcs += [str(Path("kernels") / p.relative_to(KERNELS)) for p in kernel_sources(kernels)]
     srcs.append("startup/startup.c")
     defines = "".join(f" -D{k}={v}" for k, v in sorted(fw.defines.items()))
+    cmsis_nn = lib_includes = lib_order = lib_dirs = ""
+    if CMSIS_NN in fw.libraries:
+        from . import cmsisnn
+
+        tree = tflm_tree or find_tree()
+        lib_srcs = [str(Path(s).relative_to(tree.cmsis_nn)) for _, s in fw.libraries[CMSIS_NN]]
+        lib_dirs = ("# Arm CMSIS-NN from a TensorFlow Lite Micro tree (not copied here); `make CMSIS_NN_DIR=...`\n"
+                    f"# builds against another checkout.\nCMSIS_NN_DIR ?= {tree.cmsis_nn}\n\n")
+        cmsis_nn = _CMSIS_NN_MAKE.format(
+            cmsis_srcs=" \\\n        ".join(lib_srcs),
+            cmsis_flags=" ".join([*cmsisnn.FLAGS, *(f"-D{k}={v}" for k, v in sorted(
+                cmsisnn.cmsis_nn_defines(board.core).items()))]))
+        lib_includes = " -I$(CMSIS_NN_DIR)/Include -I$(CMSIS_NN_DIR)"
+        lib_order = ", CMSIS-NN"
     (out / "Makefile").write_text(_MAKEFILE.format(
         model=model_name or "the model", board=board.name, core=board.core,
-        kernels=kernels, cpu_flags=" ".join(core_flags(board.core)), common_flags=" ".join(COMMON_FLAGS),
-        opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs)))
+        kernels=kernels, flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board.core)), common_flags=" ".join(COMMON_FLAGS),
+        opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
+        cmsis_nn=cmsis_nn, lib_includes=lib_includes, lib_order=lib_order, lib_dirs=lib_dirs))
     fw.sources = {src / Path(p).name: comp for p, comp in fw.sources.items()}
-    fw.include_dirs = [src]
+    fw.include_dirs = [src, *fw.include_dirs[1:]]
     return fw
 
