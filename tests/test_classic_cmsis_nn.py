@@ -97,7 +97,7 @@ def test_op_models_bit_exact_on_cortex_m4(model: Path) -> None:
 @needs_gcc
 @needs_tree
 @pytest.mark.parametrize("stem", ["op_conv2d_pc_same_s1", "op_depthwise_conv2d_m1", "op_fully_connected_pc",
-                                  "op_average_pool_2d_same", "op_add", "op_softmax"])
+                                  "op_average_pool_2d_same", "op_add", "op_softmax", "op_pad"])
 def test_each_cmsis_nn_family_runs_on_cmsis_nn(stem: str) -> None:
     rep = _run(ROOT / "tests" / "data" / f"{stem}.tflite")
     assert rep["fallbacks"] == []
@@ -158,6 +158,17 @@ def test_a_broadcast_add_falls_back_with_its_reason() -> None:
     rep = _run(ROOT / "tests" / "data" / "op_add_broadcast.tflite")
     assert [f["type"] for f in rep["fallbacks"]] == ["ADD"]
     assert "broadcast" in rep["fallbacks"][0]["reason"]
+
+
+@needs_gcc
+@needs_tree
+def test_compare_runs_its_classic_side_on_cmsis_nn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "c.json"
+    assert main(["compare", str(ROOT / "models" / "kws_fc.tflite"), "--kernels", "cmsis-nn",
+                 "--tflm-dir", str(TREE.root), "--json", str(out)]) == 0  # type: ignore[union-attr]
+    tiny, classic = json.loads(out.read_text())["runs"]
+    assert (tiny["kernels"], classic["kernels"]) == ("opt", "cmsis-nn")
+    assert "tinyml side: opt kernels" in capsys.readouterr().out
 
 
 # --- bad input -------------------------------------------------------------------------------------
