@@ -276,8 +276,43 @@ def _pad(gen: Any, op: Op) -> Any:
     return _Step(op, [x], out.index, extra, [dims], render, "arm_pad_s8", library=COMPONENT)
 
 
+def _concatenation(gen: Any, op: Op) -> Any:
+    from .classic import _Step, _activation, _dims4
+
+    out = gen.t[op.outputs[0]]
+    if _activation(op) != "NONE":
+        return "a fused activation (arm_concatenation_s8_* copy bytes)"
+    rank = len(out.shape)
+    if rank > 4:
+        return f"{rank}-D output; arm_concatenation_s8_* take up to 4 dimensions"
+    if any(gen.t[i].dtype != "INT8" for i in op.inputs):
+        return "an input is not int8"
+    axis = int(op.options.get("axis", 0))
+    axis4 = (axis + rank if axis < 0 else axis) + 4 - rank
+    where = f"op {op.index} (CONCATENATION)"
+    out_d = _dims4(out.shape, where)
+    if max(out_d) > 65535:
+        return "a dimension above 65535 (the functions take uint16 sizes)"
+    # CMSIS-NN's x is the innermost axis: NHWC (n, h, w, c) is (w, z, y, x).
+    fn = "arm_concatenation_s8_" + "wzyx"[axis4]
+    ins = [gen.data(op, i, f"input{i}") for i in range(len(op.inputs))]
+    calls, offset = [], 0
+    for i in ins:
+        n, h, w, c = _dims4(gen.t[i].shape, where)
+        size = [] if axis4 == 0 else [str(out_d[axis4])]
+        calls.append((i, f"{c}, {w}, {h}, {n}", ", ".join([*size, str(offset)])))
+        offset += (n, h, w, c)[axis4]
+    extra = [f"concatenation along axis {axis} (NHWC axis {axis4}) of {len(ins)} inputs: one {fn} per "
+             "input (bytes are copied; TFLM's int8 concatenation does not requantize either)"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"{fn}({ptr(i)}, {dims}, {ptr(out.index)}, {tail});" for i, dims, tail in calls] + ["st = MCU_OK;"]
+
+    return _Step(op, ins, out.index, extra, [], render, fn, library=COMPONENT)
+
+
 _EMITTERS: dict[str, Callable[[Any, Op], Any]] = {
-    "PAD": _pad,
+    "PAD": _pad, "CONCATENATION": _concatenation,
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
     "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "ADD": _binary, "MUL": _binary, "SOFTMAX": _softmax,
 }

@@ -171,10 +171,16 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
             continue  # folded away (classic path: shape-only ops)
         cyc = res.probes[b][0] - res.probes[a][0]
         macs = op_macs(graph, op)
+        extra = dict(fw.op_info.get(op.index, {}))
+        if fw.libraries:
+            # Which library functions the op ran (e.g. the kernel a CMSIS-NN wrapper picked), measured.
+            ran = res.window(a, b).functions
+            extra["kernel_functions"] = [n for n, f in sorted(ran.items(), key=lambda kv: -kv[1].cycles)
+                                         if _component_of(n, elf, cmap) in kernel_components(fw)]
         ops.append({
             "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs,
             "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
-            **fw.op_info.get(op.index, {}),
+            **extra,
         })
     startup = _window(res, TAG_STARTUP_BEGIN, TAG_STARTUP_END)
     startup_cycles = startup[2].cycles if startup else 0

@@ -27,6 +27,7 @@ from mcusim.runner import run_model
 from mcusim.tflite import load_model
 from mcusim.tflmtree import TflmTree, TflmTreeError, cmsis_nn_sources, find_tree
 from simhelpers import needs_gcc
+from tflite_builder import single_op_model
 
 ROOT = Path(__file__).resolve().parent.parent
 OP_MODELS = sorted((ROOT / "tests" / "data").glob("op_*.tflite"))
@@ -109,6 +110,17 @@ def test_each_cmsis_nn_family_runs_on_cmsis_nn(stem: str) -> None:
 
 @needs_gcc
 @needs_tree
+@pytest.mark.parametrize("stem, picked", [("op_depthwise_conv2d_m1", "arm_depthwise_conv_3x3_s8"),
+                                          ("op_depthwise_conv2d_m2", "arm_depthwise_conv_s8"),
+                                          ("op_conv1d", "arm_convolve_1_x_n_s8"),
+                                          ("op_conv2d_pc_same_s1", "arm_convolve_s8")])
+def test_the_kernel_a_wrapper_picks_is_reported(stem: str, picked: str) -> None:
+    (op,) = _run(ROOT / "tests" / "data" / f"{stem}.tflite")["ops"]
+    assert op["kernel"].endswith("_wrapper_s8") and picked in op["kernel_functions"]
+
+
+@needs_gcc
+@needs_tree
 def test_the_dsp_paths_run_on_the_m4_and_the_plain_c_paths_on_the_m0plus() -> None:
     model = ROOT / "tests" / "data" / "op_conv2d_pc_same_s1.tflite"
     m4, m0 = _run(model, F411), _run(model, M0PLUS)
@@ -123,6 +135,21 @@ def test_a_model_on_the_cortex_m0plus_is_bit_exact() -> None:
     rep = _run(ROOT / "models" / "har_cnn_pc.tflite", M0PLUS)
     assert rep["core"] == "cortex-m0plus" and rep["reference_match"]
     _check_kernels(rep)
+
+
+@needs_gcc
+@needs_tree
+@pytest.mark.parametrize("axis, shapes", [(0, [(1, 2, 3, 4), (2, 2, 3, 4)]), (1, [(1, 2, 3, 4), (1, 3, 3, 4)]),
+                                          (2, [(1, 2, 3, 4), (1, 2, 1, 4), (1, 2, 2, 4)]), (-1, [(1, 2, 3, 4), (1, 2, 3, 5)]),
+                                          (1, [(2, 3, 4), (2, 5, 4)])])
+def test_concatenation_along_every_axis_is_bit_exact(tmp_path: Path, axis: int, shapes: list) -> None:
+    rank = len(shapes[0])
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    model = tmp_path / "concat.tflite"
+    model.write_bytes(single_op_model("CONCATENATION", shapes, tuple(out), out_q=(0.05, 0), axis=axis))
+    rep = _run(model)
+    assert rep["ops"][0]["kernel"] == "arm_concatenation_s8_" + "wzyx"[(axis % rank) + 4 - rank]
 
 
 # --- fallbacks and the report --------------------------------------------------------------------
