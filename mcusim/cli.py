@@ -256,7 +256,7 @@ def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
 
         if args.path is None or args.op is None:
             raise McusimError("annotating a model needs --path tinyml|classic and --op N")
-        dep = run_model(target, args.path, board, args.kernels, track_saturation=True)
+        dep = run_model(target, args.path, board, args.kernels, track_saturation=True, tflm_dir=args.tflm_dir)
         res, elf = dep.result, dep.elf
         tags = [v for _, v in res.probes]
         try:
@@ -438,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--function", help="annotate this function (default: the hottest ones)")
     an.add_argument("--top", type=int, default=3, help="how many of the hottest functions")
     an.add_argument("--board", default="stm32f411ce")
-    an.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    an.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+    an.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     an.set_defaults(func=cmd_annotate)
 
