@@ -32,7 +32,7 @@ from tflite_builder import single_op_model
 ROOT = Path(__file__).resolve().parent.parent
 OP_MODELS = sorted((ROOT / "tests" / "data").glob("op_*.tflite"))
 SMALL_MODELS = ("kws_fc", "har_cnn_pc", "ae_anomaly_leaky", "anomaly_cnn1d")
-BIG_MODELS = sorted(p for p in (ROOT / "models").glob("*.tflite") if p.stem not in SMALL_MODELS)
+BIG_MODELS = sorted(p for p in (ROOT / "models").rglob("*.tflite") if p.stem not in SMALL_MODELS)
 F411, M0PLUS = "stm32f411ce", "stm32g071rb"
 
 
@@ -196,6 +196,15 @@ def test_compare_runs_its_classic_side_on_cmsis_nn(tmp_path: Path, capsys: pytes
     tiny, classic = json.loads(out.read_text())["runs"]
     assert (tiny["kernels"], classic["kernels"]) == ("opt", "cmsis-nn")
     assert "tinyml side: opt kernels" in capsys.readouterr().out
+
+
+def test_a_sweep_spec_may_list_cmsis_nn(tmp_path: Path) -> None:
+    from mcusim.sweep import load_spec
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'models = ["{ROOT / "models" / "kws_fc.tflite"}"]\nboards = ["stm32f411ce"]\n'
+                    'paths = ["classic"]\nkernels = ["opt", "cmsis-nn"]\n')
+    assert load_spec(spec).kernels == ["opt", "cmsis-nn"]
 
 
 # --- bad input -------------------------------------------------------------------------------------
