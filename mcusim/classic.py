@@ -28,6 +28,10 @@ program calls them for every op and runs in the simulator before the plan is mad
 never mirrors a kernel's formula by hand (and a kernel that asks for more still fails cleanly
 with MCU_ERR_BUFFER, which ``model_invoke`` returns as a status).
 
+``kernels="cmsis-nn"`` makes the layers call Arm CMSIS-NN instead (mcusim/cmsisnn.py: the
+library built from a TFLM tree, the calls TFLM's CMSIS-NN kernels make); an op CMSIS-NN has no
+kernel for keeps its mcu_nn (opt) call and is listed in ``notes["fallbacks"]``.
+
 Two generator options trade flash for speed. ``lut_activations``: pointwise activations (and
 x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every CONV_2D that
 :func:`mcusim.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
@@ -59,10 +63,11 @@ import numpy as np
 from . import reference as ref
 from . import winograd as wg
 from .board import Board
-from .deploy import FLAVOURS, Firmware, kernel_sources
+from .deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources, mcu_flavour
 from .errors import McusimError, ModelError
 from .planner import Buffer, Plan, align_up, plan_memory
 from .tflite import Graph, Op, Tensor
+from .tflmtree import TflmTree, cmsis_nn_include_dirs, find_tree
 from .toolchain import (COMMON_FLAGS, KERNELS, LINK_FLAGS, LINKER_SCRIPT, MCUSIM_INCLUDE, STARTUP,
                         build_elf, cache_dir, core_flags, memory_ld)
 
@@ -76,6 +81,8 @@ _C_TYPES = {"INT8": "int8_t", "INT32": "int32_t", "FLOAT32": "float", "INT64": "
             "INT16": "int16_t", "UINT8": "uint8_t"}
 _STATUS_NAMES = {1: "MCU_ERR_ARG (invalid argument)", 2: "MCU_ERR_BUFFER (scratch buffer too small)",
                  3: "MCU_ERR_UNSUPPORTED"}
+CMSIS_NN_STATUS_NAMES = {1: "ARM_CMSIS_NN_ARG_ERROR", 2: "ARM_CMSIS_NN_NO_IMPL_ERROR", 3: "ARM_CMSIS_NN_FAILURE"}
+"""-arm_cmsis_nn_status -> its name (CMSIS-NN Include/arm_nn_types.h)."""
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -166,6 +173,10 @@ class _Step:
     scratch_call: str | None = None
     """C expression of the op's scratch size (a ``*_get_buffer_size`` call over ``decls``)."""
     scratch: int = 0
+    library: str = "mcu_nn"
+    """Whose function ``kernel`` is: ``mcu_nn`` (mcusim's) or ``cmsis-nn``."""
+    sizing_decls: list[str] | None = None
+    """The declarations ``scratch_call`` needs (default: the ``mcu_dims`` ones of ``decls``)."""
 
 
 @dataclass
@@ -180,6 +191,13 @@ class ClassicModel:
     status_messages: dict[int, str]
     notes: dict[str, Any]
     arena_bytes: int
+    libraries: dict[str, list[tuple[Path, Path]]]
+    """Flash component -> (object, source) built with their own flags (CMSIS-NN)."""
+    include_dirs: list[Path]
+    """Include directories the generated code needs besides its own and mcu_nn's."""
+    op_info: dict[int, dict[str, Any]]
+    """Graph op index -> ``kernel`` (the function the generated code calls) and, where CMSIS-NN
+    could not run the op, ``fallback`` (why)."""
 
 
 # Pointwise int8 -> int8 ops: output[i] depends only on input[i] and constant quantization
@@ -189,7 +207,9 @@ LUT_OPS = frozenset({"LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU", "RELU", "RE
 
 class _Generator:
     def __init__(self, graph: Graph, model_name: str, lut_activations: bool = False,
-                 winograd: bool = False) -> None:
+                 winograd: bool = False, cmsis_nn: bool = False) -> None:
+        self.cmsis_nn = cmsis_nn
+        self.fallbacks: list[dict[str, Any]] = []  # ops CMSIS-NN cannot run: mcusim's kernel instead
         self.lut_activations = lut_activations
         self.winograd = winograd
         self.wino_names: dict[int, str] = {}  # filter tensor index -> its int16 transform in weights.c
@@ -287,18 +307,34 @@ class _Generator:
                 continue
             if self.lut_activations and self._lut_able(op):
                 step = self._lut_step(op, self._op_table(op), f"{op.type} as a table")
+                self._fallback(op, "--lut-activations: a table built on the host (mcu_lut_s8)")
                 self.locs[op.outputs[0]] = _Loc("arena", op.outputs[0])
                 self.steps.append(step)
                 continue
-            emit = getattr(self, f"_op_{op.type.lower()}", None)
-            if emit is None:
-                raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
-                                 "(kernels/include/mcu_nn.h) and no generated form")
-            step: _Step = emit(op)
+            step, why = self._cmsis_nn_step(op) if self.cmsis_nn else (None, "")
+            if step is None:
+                emit = getattr(self, f"_op_{op.type.lower()}", None)
+                if emit is None:
+                    raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
+                                     "(kernels/include/mcu_nn.h) and no generated form")
+                step = emit(op)
+                if why and step.kernel.startswith("mcu_"):
+                    self._fallback(op, why)
             out = op.outputs[0]
             self.locs[out] = _Loc("arena", out)
             self.steps.append(step)
         self._bind_outputs()
+
+    def _cmsis_nn_step(self, op: Op) -> tuple[_Step | None, str]:
+        """``op`` as a CMSIS-NN call, or (None, why CMSIS-NN cannot run it)."""
+        from . import cmsisnn
+
+        result = cmsisnn.emit(self, op)
+        return (result, "") if isinstance(result, _Step) else (None, str(result))
+
+    def _fallback(self, op: Op, reason: str) -> None:
+        if self.cmsis_nn:
+            self.fallbacks.append({"index": op.index, "type": op.type, "used": "mcusim opt", "reason": reason})
 
     def _known(self, index: int) -> bool:
         return index in self.values
@@ -975,9 +1011,15 @@ def _status(op_index: int, st: int) -> int:
     return ((op_index + 1) << 4) | (-st & 0xF)
 
 
+def _kernels_text(kernels: str) -> str:
+    if kernels == CMSIS_NN:
+        return "Arm CMSIS-NN (mcu_nn opt for the ops it lacks)"
+    return f"mcu_nn {kernels} flavour"
+
+
 def _header(title: str, model_name: str, kernels: str) -> list[str]:
-    return [f"/* {title}", f" * Generated by mcusim (classic path) from {model_name}, kernels: mcu_nn "
-            f"{kernels} flavour.", " * Do not edit: regenerate with mcusim instead.", " */"]
+    return [f"/* {title}", f" * Generated by mcusim (classic path) from {model_name}, kernels: "
+            f"{_kernels_text(kernels)}.", " * Do not edit: regenerate with mcusim instead.", " */"]
 
 
 def _weights_files(gen: _Generator, kernels: str) -> tuple[str, str]:
@@ -1027,7 +1069,7 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
     kernel_steps = [s for s in gen.steps if s.op is not None]
     steps_by_op = {s.op.index: s for s in kernel_steps if s.op is not None}
     c = [f"/*", f" * model.c - {gen.model_name} as straight-line C: generated by mcusim's classic path,",
-         f" * kernels from mcu_nn ({kernels} flavour). {len(g.ops)} graph operators: "
+         f" * kernels: {_kernels_text(kernels)}. {len(g.ops)} graph operators: "
          f"{len(kernel_steps)} run, {len(gen.folded)} folded away at generation time.", " *",
          " * Activation memory: one static arena, offsets planned offline from tensor lifetimes",
          f" * (the op that writes a tensor to the last op that reads it; mcusim/planner.py, {plan.strategy}).",
@@ -1045,7 +1087,8 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
             index = int(b.name[len("scratch_op"):])
             what = f"scratch of op {index} ({steps_by_op[index].kernel})"
         c.append(f" *   {off:>6} .. {off + b.size:<6}  {b.first:>3}..{b.last:<3}    {what}")
-    c += [" */", "#include <stddef.h>", "#include <string.h>", "", "#include \"mcu_nn.h\"",
+    c += [" */", "#include <stddef.h>", "#include <string.h>", "",
+          *(["#include \"arm_nnfunctions.h\""] if gen.cmsis_nn else []), "#include \"mcu_nn.h\"",
           "#include \"mcusim.h\"", "#include \"model.h\"", "#include \"weights.h\"", ""]
     if plan.size:
         c += ["int8_t model_arena[MODEL_ARENA_BYTES] __attribute__((aligned(16)));", ""]
@@ -1079,19 +1122,27 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
         c.append("    {")
         c += [f"        {d}" for d in step.decls]
         ctx = "NULL"
-        if step.scratch > 0:
-            c.append(f"        static const mcu_context ctx = {{model_arena + {scratch_at[op.index]}, {step.scratch}}};")
-            ctx = "&ctx"
-        c += [f"        {line}" for line in step.render(ptr, ctx)]
+        buf = f"model_arena + {scratch_at[op.index]}" if step.scratch > 0 else "NULL"
+        if step.library == "cmsis-nn":
+            body = step.render(ptr, "&ctx")
+            if any("&ctx" in line for line in body):  # CMSIS-NN reads ctx->buf even when it needs none
+                c.append(f"        static const cmsis_nn_context ctx = {{{buf}, {step.scratch}}};")
+        else:
+            if step.scratch > 0:
+                c.append(f"        static const mcu_context ctx = {{{buf}, {step.scratch}}};")
+                ctx = "&ctx"
+            body = step.render(ptr, ctx)
+        c += [f"        {line}" for line in body]
         c.append("    }")
         c.append(f"    mcusim_probe(MCUSIM_TAG_OP_END({op.index}));")
         c.append("    if (st != MCU_OK)")
         c.append(f"        return MODEL_STATUS({op.index}, st);")
         c.append("")
         if step.kernel:
+            names = CMSIS_NN_STATUS_NAMES if step.library == "cmsis-nn" else _STATUS_NAMES
             for code in (1, 2, 3):
                 status_messages[_status(op.index, -code)] = (
-                    f"op {op.index} ({op.type}): {step.kernel} returned {_STATUS_NAMES[code]}")
+                    f"op {op.index} ({op.type}): {step.kernel} returned {names[code]}")
     for step in gen.steps:
         if step.op is None:
             c.append("    /* " + step.comment[0] + " */")
@@ -1146,25 +1197,30 @@ def _main_file(gen: _Generator, kernels: str) -> tuple[str, list[str], list[str]
 
 
 # --- scratch sizes, computed by the kernels themselves --------------------------------------
-def _scratch_sizes(gen: _Generator, board: Board, kernels: str, workdir: Path) -> list[int]:
+def _scratch_sizes(gen: _Generator, board: Board, kernels: str, workdir: Path,
+                   libraries: dict[str, list[tuple[Path, Path]]], include_dirs: list[Path]) -> list[int]:
     """Run every step's ``*_get_buffer_size`` call in the simulator, with the kernel flavour
-    and core flags of the real build; returns one size per step (0 for steps without one)."""
+    (and CMSIS-NN objects, ``libraries``) and core flags of the real build; returns one size
+    per step (0 for steps without one)."""
     calls = [(pos, s) for pos, s in enumerate(gen.steps) if s.scratch_call]
     sizes = [0] * len(gen.steps)
     if not calls:
         return sizes
-    lines = ["/* Scratch sizing: each op's mcu_*_get_buffer_size, run once by mcusim before planning. */",
+    lines = ["/* Scratch sizing: each op's *_get_buffer_size, run once by mcusim before planning. */",
+             *(["#include \"arm_nnfunctions.h\""] if gen.cmsis_nn else []),
              "#include \"mcu_nn.h\"", "", f"volatile int32_t classic_scratch_sizes[{len(calls)}];", "",
              "int main(void)", "{"]
     for n, (_, s) in enumerate(calls):
-        lines += ["    {", *[f"        {d}" for d in s.decls if "mcu_dims" in d],
+        decls = s.sizing_decls if s.sizing_decls is not None else [d for d in s.decls if "mcu_dims" in d]
+        lines += ["    {", *[f"        {d}" for d in decls],
                   f"        classic_scratch_sizes[{n}] = {s.scratch_call};", "    }"]
     lines += ["    return 0;", "}", ""]
     src = workdir / "scratch_sizes.c"
     _write(src, "\n".join(lines))
     # The build is cached by content (sources, the whole kernels/ tree, flags), so it is cheap;
     # the run is memoized per image, so an edited kernel is always asked again.
-    build = build_elf([src, *kernel_sources(kernels)], board)
+    build = build_elf([src, *kernel_sources(kernels)], board, include_dirs=include_dirs,
+                      objects=[pair for pairs in libraries.values() for pair in pairs])
     key = hashlib.sha256(build.elf.read_bytes()).hexdigest()[:24]
     memo = cache_dir() / "scratch" / f"{key}.json"
     values: list[int] | None = None
@@ -1206,19 +1262,32 @@ def _write(path: Path, text: str) -> None:
 # --- public API -----------------------------------------------------------------------------
 def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
                      model_name: str | None = None, lut_activations: bool = False,
-                     winograd: bool = False) -> ClassicModel:
+                     winograd: bool = False, tflm_tree: TflmTree | None = None) -> ClassicModel:
     """Generate the classic program's sources for ``graph`` into ``workdir`` and return them
     with the memory plan. Raises ModelError naming the op the classic path cannot express.
+    ``kernels``: ``ref`` / ``opt`` (mcusim's mcu_nn) or ``cmsis-nn`` (Arm CMSIS-NN from
+    ``tflm_tree``, mcusim's opt kernels for the ops it lacks, listed in ``notes["fallbacks"]``).
     ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
     stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters, fully
     connected layers by mcu_fully_connected_wip_s8 with host-computed pair sums."""
-    if kernels not in FLAVOURS:
-        raise McusimError(f"unknown kernel flavour {kernels!r}; use ref or opt")
+    if kernels not in (*FLAVOURS, CMSIS_NN):
+        raise McusimError(f"unknown kernels {kernels!r}; use ref, opt or cmsis-nn")
+    libraries: dict[str, list[tuple[Path, Path]]] = {}
+    include_dirs: list[Path] = []
+    if kernels == CMSIS_NN:
+        if winograd:
+            raise McusimError("--winograd runs mcusim's own Winograd kernels; it does not combine with --kernels cmsis-nn")
+        from . import cmsisnn
+
+        tree = tflm_tree or find_tree()
+        tree.require_cmsis_nn()
+        libraries = {cmsisnn.COMPONENT: cmsisnn.objects(tree, board)}
+        include_dirs = cmsis_nn_include_dirs(tree)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    gen = _Generator(graph, model_name or "the model", lut_activations, winograd)
+    gen = _Generator(graph, model_name or "the model", lut_activations, winograd, kernels == CMSIS_NN)
     gen.run()
-    for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir)):
+    for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir, libraries, include_dirs)):
         gen.steps[pos].scratch = size
     buffers = gen.lifetimes()
     plan = plan_memory(buffers, ALIGNMENT)
@@ -1257,23 +1326,28 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "winograd_ops": [s.op.index for s in gen.steps if s.op is not None
                          and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wip_s8")],
     }
-    return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size)
+    if gen.cmsis_nn:
+        notes["fallbacks"] = gen.fallbacks
+    op_info = {s.op.index: {"kernel": s.kernel or "generated code"} for s in gen.steps if s.op is not None}
+    for f in gen.fallbacks:
+        op_info[f["index"]]["fallback"] = f["reason"]
+    return ClassicModel(files, plan, buffers, ins, outs, status, notes, plan.size, libraries, include_dirs, op_info)
 
 
 def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | str = ".",
                   model_name: str | None = None, lut_activations: bool = False,
-                  winograd: bool = False) -> Firmware:
+                  winograd: bool = False, tflm_tree: TflmTree | None = None) -> Firmware:
     """The classic path's firmware for ``graph`` on ``board``: generated sources in
     ``workdir`` (model.c -> flash component ``code``, weights.c -> ``weights``, main.c ->
     ``runtime``), ready for :func:`mcusim.deploy.run_firmware`."""
     workdir = Path(workdir)
-    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd)
+    cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd, tflm_tree)
     return Firmware(
         path="classic", kernels=kernels, board=board,
         sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},
-        include_dirs=[workdir], defines={}, input_symbols=cm.input_symbols,
+        include_dirs=[workdir, *cm.include_dirs], defines={}, input_symbols=cm.input_symbols,
         output_symbols=cm.output_symbols, arena_symbol="model_arena" if cm.arena_bytes else None,
-        status_messages=cm.status_messages, notes=cm.notes)
+        status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info)
 
 
 _MAKEFILE = """\
@@ -1285,29 +1359,30 @@ _MAKEFILE = """\
 #   make size     -> arm-none-eabi-size of the image
 #   make clean
 #
-# Kernel flavour: {kernels} (kernels/src/{kernels}/). The probes of mcusim.h are stores to an
+# Kernels: {kernels} (mcu_nn flavour {flavour}: kernels/src/{flavour}/). The probes of mcusim.h are stores to an
 # unused address; add -DMCUSIM_NO_PROBE to CFLAGS to compile them out for real hardware.
 
 CC      := arm-none-eabi-gcc
 OBJCOPY := arm-none-eabi-objcopy
 SIZE    := arm-none-eabi-size
 
-CPU_FLAGS := {cpu_flags}
-CFLAGS    := $(CPU_FLAGS) {common_flags} {opt}{defines} -Isrc -Ikernels/include
+{lib_dirs}CPU_FLAGS := {cpu_flags}
+CFLAGS    := $(CPU_FLAGS) {common_flags} {opt}{defines} -Isrc -Ikernels/include{lib_includes}
 LDFLAGS   := $(CPU_FLAGS) -L. -Tcortex_m.ld {link_flags}
 
-# Link order as mcusim links: generated code, kernel library, startup.
+# Link order as mcusim links: generated code, kernel library, startup{lib_order}.
 SRCS := {srcs}
 OBJS := $(patsubst %.c,build/%.o,$(SRCS))
-
+LIB_OBJS :=
+{cmsis_nn}
 all: build/firmware.elf
 
 build/%.o: %.c
 \t@mkdir -p $(dir $@)
 \t$(CC) $(CFLAGS) -c $< -o $@
 
-build/firmware.elf: $(OBJS) cortex_m.ld memory.ld
-\t$(CC) $(OBJS) $(LDFLAGS) -Wl,-Map=build/firmware.map -o $@
+build/firmware.elf: $(OBJS) $(LIB_OBJS) cortex_m.ld memory.ld
+\t$(CC) $(OBJS) $(LIB_OBJS) $(LDFLAGS) -Wl,-Map=build/firmware.map -o $@
 \t$(OBJCOPY) -O binary $@ build/firmware.bin
 
 size: build/firmware.elf
@@ -1320,16 +1395,31 @@ clean:
 """
 
 
+_CMSIS_NN_MAKE = """
+# Arm CMSIS-NN (CMSIS_NN_DIR above), compiled in place with the flags TFLM compiles it with;
+# --gc-sections keeps only the functions the generated code reaches.
+CMSIS_NN_CFLAGS := $(CPU_FLAGS) {cmsis_flags} -I$(CMSIS_NN_DIR)/Include -I$(CMSIS_NN_DIR)
+CMSIS_NN_SRCS := {cmsis_srcs}
+LIB_OBJS += $(patsubst %.c,build/cmsis_nn/%.o,$(CMSIS_NN_SRCS))
+
+build/cmsis_nn/%.o: $(CMSIS_NN_DIR)/%.c
+\t@mkdir -p $(dir $@)
+\t$(CC) $(CMSIS_NN_CFLAGS) -c $< -o $@
+"""
+
+
 def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
-                   model_name: str | None = None) -> Firmware:
+                   model_name: str | None = None, tflm_tree: TflmTree | None = None) -> Firmware:
     """Write a self-contained project to ``out_dir``: ``src/`` (generated model, weights and
     main), ``kernels/`` (the mcu_nn library: headers, common, both flavour trees since opt files
     include their ref twin), ``startup/startup.c``, ``cortex_m.ld``, ``memory.ld`` for the
     board, and a ``Makefile`` with mcusim's compiler flags. ``make`` there builds the same
-    image mcusim measures. Returns the Firmware for the same sources (in ``out_dir/src``)."""
+    image mcusim measures. With ``kernels`` ``cmsis-nn`` the Makefile also compiles CMSIS-NN
+    from ``tflm_tree`` in place (``CMSIS_NN_DIR``), with the flags mcusim built it with.
+    Returns the Firmware for the same sources (in ``out_dir/src``)."""
     out = Path(out_dir)
     src = out / "src"
-    fw = build_classic(graph, board, kernels, src, model_name)
+    fw = build_classic(graph, board, kernels, src, model_name, tflm_tree=tflm_tree)
     (src / "scratch_sizes.c").unlink(missing_ok=True)
     if (out / "kernels").exists():
         shutil.rmtree(out / "kernels")
@@ -1344,11 +1434,26 @@ def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str
     srcs += [str(Path("kernels") / p.relative_to(KERNELS)) for p in kernel_sources(kernels)]
     srcs.append("startup/startup.c")
     defines = "".join(f" -D{k}={v}" for k, v in sorted(fw.defines.items()))
+    cmsis_nn = lib_includes = lib_order = lib_dirs = ""
+    if CMSIS_NN in fw.libraries:
+        from . import cmsisnn
+
+        tree = tflm_tree or find_tree()
+        lib_srcs = [str(Path(s).relative_to(tree.cmsis_nn)) for _, s in fw.libraries[CMSIS_NN]]
+        lib_dirs = ("# Arm CMSIS-NN from a TensorFlow Lite Micro tree (not copied here); `make CMSIS_NN_DIR=...`\n"
+                    f"# builds against another checkout.\nCMSIS_NN_DIR ?= {tree.cmsis_nn}\n\n")
+        cmsis_nn = _CMSIS_NN_MAKE.format(
+            cmsis_srcs=" \\\n        ".join(lib_srcs),
+            cmsis_flags=" ".join([*cmsisnn.FLAGS, *(f"-D{k}={v}" for k, v in sorted(
+                cmsisnn.cmsis_nn_defines(board.core).items()))]))
+        lib_includes = " -I$(CMSIS_NN_DIR)/Include -I$(CMSIS_NN_DIR)"
+        lib_order = ", CMSIS-NN"
     (out / "Makefile").write_text(_MAKEFILE.format(
         model=model_name or "the model", board=board.name, core=board.core,
-        kernels=kernels, cpu_flags=" ".join(core_flags(board.core)), common_flags=" ".join(COMMON_FLAGS),
-        opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs)))
+        kernels=kernels, flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board.core)), common_flags=" ".join(COMMON_FLAGS),
+        opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
+        cmsis_nn=cmsis_nn, lib_includes=lib_includes, lib_order=lib_order, lib_dirs=lib_dirs))
     fw.sources = {src / Path(p).name: comp for p, comp in fw.sources.items()}
-    fw.include_dirs = [src]
+    fw.include_dirs = [src, *fw.include_dirs[1:]]
     return fw
 

@@ -198,7 +198,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
     board = get_board(args.board or raw.get("board") or "stm32f411ce")
     kernels = args.kernels or raw.get("kernels") or "opt"
-    result = run_model(args.model, path, board, kernels, args.input)
+    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
     c = check(result.report, budgets, board, sources)
     if args.format == "json":
         text = json.dumps(check_json(c), indent=2) + "\n"
@@ -272,7 +272,7 @@ def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
 
         if args.path is None or args.op is None:
             raise McusimError("annotating a model needs --path tinyml|classic and --op N")
-        dep = run_model(target, args.path, board, args.kernels, track_saturation=True)
+        dep = run_model(target, args.path, board, args.kernels, track_saturation=True, tflm_dir=args.tflm_dir)
         res, elf = dep.result, dep.elf
         tags = [v for _, v in res.probes]
         try:
@@ -374,9 +374,20 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
-    export_classic(graph, board, args.kernels, out)
+    tree = None
+    if args.kernels == "cmsis-nn":
+        from .tflmtree import find_tree
+
+        tree = find_tree(args.tflm_dir, Path(args.model))
+    export_classic(graph, board, args.kernels, out, tflm_tree=tree)
     console.print(f"wrote {out}/ for {board.qualified_name} ({args.kernels} kernels): build it with `make -C {out}`")
     return 0
+
+
+KERNEL_CHOICES = ("ref", "opt", "cmsis-nn")
+KERNELS_HELP = ("mcusim's ref or opt kernels; cmsis-nn (classic path): Arm CMSIS-NN built from the TFLM tree, "
+                "mcusim's opt kernel for each op it lacks (named in the report)")
+TFLM_DIR_HELP = "TensorFlow Lite Micro tree with its downloads (default: MCUSIM_TFLM_DIR, else tflm_dir in the config)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -392,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sim)
 
     for name, helptext in (("run", "build and simulate one deployment path of an int8 .tflite model"),
-                           ("compare", "run both paths (tinyml interpreter, classic generated C) side by side")):
+                           ("compare", "the stacks side by side: real TFLM + CMSIS-NN, generated C on CMSIS-NN, mcusim's own (ratios against the first)")):
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file")
         if name == "run":
@@ -402,12 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
                                 "classic/cmsis-nn, tinyml/opt, classic/opt; the first is the ratios' baseline)")
         r.add_argument("--board", default="stm32f411ce")
-        r.add_argument("--kernels", choices=("ref", "opt", "cmsis-nn"), default=None,
-                       help="kernel flavour: cmsis-nn (real CMSIS-NN), opt/ref (mcusim's own; tflm: TFLM's ref); "
-                            "default: tflm cmsis-nn on DSP cores, else opt")
-        r.add_argument("--tflm-dir", metavar="DIR",
-                       help="TensorFlow Lite Micro tree (default: MCUSIM_TFLM_DIR, else tflm_dir in mcusim.toml / "
-                            "[tool.mcusim]); needed by the tflm path and the cmsis-nn kernels")
+        r.add_argument("--kernels", choices=KERNEL_CHOICES, default=None, help=KERNELS_HELP)
+        r.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
@@ -429,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model")
     c.add_argument("--path", choices=("tinyml", "classic"))
     c.add_argument("--board")
-    c.add_argument("--kernels", choices=("ref", "opt"))
+    c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
+    c.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
     c.add_argument("--max-latency-ms", metavar="MS")
@@ -452,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--function", help="annotate this function (default: the hottest ones)")
     an.add_argument("--top", type=int, default=3, help="how many of the hottest functions")
     an.add_argument("--board", default="stm32f411ce")
-    an.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    an.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+    an.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     an.set_defaults(func=cmd_annotate)
 
@@ -491,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--board", default="stm32f411ce")
-    ex.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    ex.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+    ex.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("boards", help="list the board profiles")

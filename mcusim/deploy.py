@@ -38,6 +38,9 @@ TAG_INVOKE_BEGIN, TAG_INVOKE_END = 0x5EED0002, 0x5EED0003
 TAG_OP_BEGIN, TAG_OP_END = 0x0B000000, 0x0E000000
 KERNEL_COMPONENT = "kernels"
 FLAVOURS = ("ref", "opt")
+CMSIS_NN = "cmsis-nn"
+"""The classic path's third kernel choice: Arm CMSIS-NN from a TFLM tree (mcusim/cmsisnn.py),
+with mcusim's ``opt`` kernels for the ops CMSIS-NN lacks."""
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Firmware:
     path: str
     """``tinyml`` or ``classic``."""
     kernels: str
-    """Kernel flavour: ``ref`` or ``opt``."""
+    """Kernel flavour: ``ref``, ``opt`` or (classic) ``cmsis-nn``."""
     board: Board
     sources: dict[Path, str]
     """C source -> flash component (``runtime``, ``model``, ``code``, ``weights``...)."""
@@ -57,6 +60,11 @@ class Firmware:
     status_messages: dict[int, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     opt: str = "-O2"
+    libraries: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)
+    """Flash component -> (object, source) pairs built with their own flags (CMSIS-NN); their
+    code counts as kernel time like mcusim's kernel library."""
+    op_info: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Graph op index -> extra fields of its ``ops`` entry (classic: ``kernel``, ``fallback``)."""
 
 
 @dataclass
@@ -67,8 +75,14 @@ class DeployResult:
     elf: Elf
 
 
+def mcu_flavour(kernels: str) -> str:
+    """The mcu_nn flavour linked for a kernel choice: ``cmsis-nn`` falls back to ``opt``."""
+    return "opt" if kernels == CMSIS_NN else kernels
+
+
 def kernel_sources(flavour: str) -> list[Path]:
     """The kernel library's C files of one flavour (kernels/src/<flavour>/**)."""
+    flavour = mcu_flavour(flavour)
     if flavour not in FLAVOURS:
         raise McusimError(f"unknown kernel flavour {flavour!r}; use ref or opt")
     return sorted((KERNELS / "src" / flavour).rglob("*.c"))
@@ -82,10 +96,19 @@ def _components(fw: Firmware) -> dict[Path, str]:
     return comps
 
 
+def kernel_components(fw: Firmware) -> tuple[str, ...]:
+    """Components whose code is kernel time (the rest of the invoke window is dispatch)."""
+    return (KERNEL_COMPONENT, *fw.libraries)
+
+
 def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
     comps = _components(fw)
+    objects = [pair for pairs in fw.libraries.values() for pair in pairs]
     build = build_elf(list(comps), fw.board, include_dirs=fw.include_dirs, defines=fw.defines,
-                      opt=fw.opt, startup=False)
+                      opt=fw.opt, startup=False, objects=objects)
+    for component, pairs in fw.libraries.items():
+        for _, src in pairs:
+            comps[Path(src)] = component
     elf = Elf(build.elf)
     return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps)
 
@@ -118,7 +141,7 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
             f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
-                kernel_ranges=cmap.code_ranges(KERNEL_COMPONENT))
+                kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])
     for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
         m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
     res = m.run(max_instructions=max_instructions)
@@ -148,9 +171,16 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
             continue  # folded away (classic path: shape-only ops)
         cyc = res.probes[b][0] - res.probes[a][0]
         macs = op_macs(graph, op)
+        extra = dict(fw.op_info.get(op.index, {}))
+        if fw.libraries:
+            # Which library functions the op ran (e.g. the kernel a CMSIS-NN wrapper picked), measured.
+            ran = res.window(a, b).functions
+            extra["kernel_functions"] = [n for n, f in sorted(ran.items(), key=lambda kv: -kv[1].cycles)
+                                         if _component_of(n, elf, cmap) in kernel_components(fw)]
         ops.append({
             "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs,
             "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
+            **extra,
         })
     startup = _window(res, TAG_STARTUP_BEGIN, TAG_STARTUP_END)
     startup_cycles = startup[2].cycles if startup else 0

@@ -175,12 +175,21 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     t.add_row("SMLAD-family share", f"{rep['dsp_mac_share']:.1%} of instructions")
     console.print(t)
     ops = Table(title="per operator")
-    for col in ("#", "op", "shape", "MACs", "cycles", "MAC/cycle", "share"):
-        ops.add_column(col, justify="left" if col in ("op", "shape") else "right", no_wrap=True)
+    named = any("kernel" in o for o in rep["ops"])
+    for col in ("#", "op", "shape", "MACs", "cycles", "MAC/cycle", "share", *(("kernel",) if named else ())):
+        ops.add_column(col, justify="left" if col in ("op", "shape", "kernel") else "right", no_wrap=True)
     for o in rep["ops"]:
         ops.add_row(str(o["index"]), o["type"], o["shape"], f"{o['macs']:,}", f"{o['cycles']:,}",
-                    f"{o['macs_per_cycle']:.2f}", f"{o['share']:.1%}")
+                    f"{o['macs_per_cycle']:.2f}", f"{o['share']:.1%}", *((o.get("kernel", ""),) if named else ()))
     console.print(ops)
+    render_fallbacks(console, rep)
+
+
+def render_fallbacks(console: Console, rep: dict[str, Any]) -> None:
+    """One line per op that a cmsis-nn run could not give to CMSIS-NN."""
+    for f in rep.get("fallbacks", []):
+        console.print(f"fallback: op {f['index']} ({f['type']}) runs on {f['used']}: {f['reason']}",
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 def render_compare(console: Console, cmp: dict[str, Any]) -> None:
@@ -207,9 +216,7 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
     console.print(t)
     for lab, r in zip(labels, runs):
         console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)
-        for fb in r.get("fallbacks", []):
-            console.print(f"    fallback: op {fb.get('index')} {fb.get('type')} ran on {fb.get('used')}: "
-                          f"{fb.get('reason')}", highlight=False)
+        render_fallbacks(console, r)
     for s in cmp["skipped"]:
         console.print(f"  {s['column']}: not run: {s['reason']}", highlight=False)
     ops = Table(title="per operator (cycles, glue included)")

@@ -4,16 +4,18 @@ reference, report. What the CLI's ``run``, ``compare``, ``check`` and ``fit`` sh
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from .board import Board
-from .deploy import DeployResult, Firmware, run_firmware
+from .deploy import CMSIS_NN, DeployResult, Firmware, run_firmware
 from .errors import McusimError, ModelError
 from .graphinfo import default_inputs
 from .stacks import describe, is_real, label
 from .tflite import Graph, load_model
+from .tflmtree import find_tree
 from .toolchain import cache_dir
 
 PATHS = ("tinyml", "classic")
@@ -39,21 +41,37 @@ def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
     return [x.reshape(t.shape)]
 
 
+@cache
+def _generator_key() -> bytes:
+    """Hash of mcusim's own Python sources: generated sources depend on the generator's version,
+    so two versions of mcusim sharing a cache never write into each other's directories."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).parent.rglob("*.py")):
+        h.update(f.read_bytes())
+    return h.digest()
+
+
 def workdir_for(graph: Graph, path: str, kernels: str, board: Board, variant: str = "") -> Path:
-    """A per-(model, path, flavour, board, variant) directory for generated sources."""
-    key = hashlib.sha256(graph.raw + f"{path}/{kernels}/{board.qualified_name}/{variant}".encode()).hexdigest()[:20]
+    """A per-(model, path, flavour, board, variant, mcusim version) directory for generated sources."""
+    key = hashlib.sha256(graph.raw + _generator_key()
+                         + f"{path}/{kernels}/{board.qualified_name}/{variant}".encode()).hexdigest()[:20]
     d = cache_dir() / "generated" / f"{path}-{key}"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False,
-               winograd: bool = False) -> Firmware:
+               winograd: bool = False, tflm_dir: str | Path | None = None, model: Path | None = None) -> Firmware:
     """The firmware of one path. Classic-only options: ``lut_activations``, pointwise
     activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
     ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
     the filter transformed on the host, fully connected layers by Winograd's inner-product
-    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host."""
+    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host. ``kernels``
+    ``cmsis-nn`` (classic only) builds Arm CMSIS-NN from the TFLM tree ``tflm_dir`` (else found
+    from MCUSIM_TFLM_DIR or the config beside ``model``, mcusim.tflmtree.find_tree)."""
+    if kernels == CMSIS_NN and path != "classic":
+        raise McusimError(f"--kernels cmsis-nn is for the classic path here (the {path} path runs mcusim's "
+                          "ref or opt kernels)")
     if lut_activations and path != "classic":
         raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
     if winograd and path != "classic":
@@ -68,8 +86,9 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     if path == "classic":
         from .classic import build_classic
 
+        tree = find_tree(tflm_dir, model) if kernels == CMSIS_NN else None
         return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations,
-                             winograd=winograd)
+                             winograd=winograd, tflm_tree=tree)
     raise McusimError(f"unknown path {path!r}; use tinyml or classic")
 
 
@@ -83,7 +102,7 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
 
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels, lut_activations, winograd)
+    fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, Path(model))
     result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):

@@ -8,7 +8,7 @@ A sweep spec is TOML, model paths relative to the spec::
     models  = ["../models/*.tflite", "extra/my_model.tflite"]   # files or globs
     boards  = ["stm32f411ce", "stm32l476rg@8mhz", "stm32g071rb"] # NAME, NAME@OP, NAME@*, "*"
     paths   = ["tinyml", "classic"]                             # default: both
-    kernels = ["opt", "ref"]                                    # default: ["opt"]
+    kernels = ["opt", "ref"]                                    # default: ["opt"]; also "cmsis-nn" (classic)
     [budgets]                                                   # optional, keys of budget.py
     max_flash = "64K"
     max_ram = "16K"
@@ -52,6 +52,7 @@ from .errors import DoesNotFit, McusimError
 
 PATHS = ("tinyml", "classic")
 FLAVOURS = ("ref", "opt")
+CMSIS_NN = "cmsis-nn"  # classic path only: a tinyml x cmsis-nn cell ends as an error naming why
 SPEC_KEYS = ("models", "boards", "paths", "kernels", "budgets")
 OK, DOES_NOT_FIT, ERROR = "ok", "does_not_fit", "error"
 HEADROOM_OK = "fits with headroom"
@@ -210,7 +211,7 @@ def load_spec(path: str | Path) -> Spec:
     boards = _expand_boards(_string_list(raw, "boards", where), where)
     paths = _string_list(raw, "paths", where, list(PATHS))
     kernels = _string_list(raw, "kernels", where, ["opt"])
-    for key, values, known in (("paths", paths, PATHS), ("kernels", kernels, FLAVOURS)):
+    for key, values, known in (("paths", paths, PATHS), ("kernels", kernels, (*FLAVOURS, CMSIS_NN))):
         bad = [v for v in values if v not in known]
         if bad:
             raise McusimError(f"{where}: unknown {key} {bad}; use {' and/or '.join(known)}")

@@ -167,3 +167,40 @@ def _git_commit(root: Path) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+# --- CMSIS-NN as TFLM builds it ----------------------------------------------------------------
+def cmsis_nn_sources(tree: TflmTree) -> list[Path]:
+    """The CMSIS-NN C files TFLM compiles (tflm-build/sources-cmsis_nn-lib.txt): every file
+    under ``Source/`` except the float ones (``*_f16.c``, ``*_f32.c``, ``arm_nntables_flt.c``),
+    which stop with ``#error`` under ``ARM_NN_ENABLE_F16=0 ARM_NN_ENABLE_F32=0``. Sorted by path."""
+    tree.require_cmsis_nn()
+    return sorted(p for p in (tree.cmsis_nn / "Source").rglob("*.c")
+                  if not p.name.endswith(("_f16.c", "_f32.c")) and p.name != "arm_nntables_flt.c")
+
+
+def cmsis_nn_include_dirs(tree: TflmTree) -> list[Path]:
+    """Include directories of CMSIS-NN's sources and of code calling it: ``cmsis_nn/Include``
+    (``arm_nnfunctions.h``) and ``cmsis_nn`` itself (TFLM's kernels include
+    ``"Include/arm_nnfunctions.h"``)."""
+    return [tree.cmsis_nn / "Include", tree.cmsis_nn]
+
+
+# TFLM's cortex_m_generic target: the CPU_* and ARMCM* device defines per core
+# (tensorflow/lite/micro/tools/make/targets/cortex_m_generic_makefile.inc).
+_CORE_DEFINES: dict[str, dict[str, str | int]] = {
+    "cortex-m0plus": {"CPU_M0PLUS": 1, "ARMCM0plus": 1},
+    "cortex-m3": {"CPU_M3": 1, "ARMCM3": 1},
+    "cortex-m4": {"CPU_M4": 1, "ARMCM4": 1},
+    "cortex-m7": {"CPU_M7": 1, "ARMCM7": 1},
+    "cortex-m33": {"CPU_M33": 1, "ARMCM33": 1},
+}
+
+
+def cmsis_nn_defines(core: str) -> dict[str, str | int]:
+    """Preprocessor defines TFLM compiles CMSIS-NN with for ``core`` (third_party README, "How a
+    minimal build looks"): the float APIs off, ``CMSIS_NN``, ``NDEBUG`` and the core's device
+    defines. CMSIS-NN itself picks its DSP / Helium code from the compiler's ``__ARM_FEATURE_DSP``
+    and ``__ARM_FEATURE_MVE``, i.e. from ``-mcpu``."""
+    return {"ARM_NN_ENABLE_F16": 0, "ARM_NN_ENABLE_F32": 0, "CMSIS_NN": 1, "NDEBUG": 1,
+            **_CORE_DEFINES.get(core, {})}

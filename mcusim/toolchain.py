@@ -148,6 +148,23 @@ def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) ->
     return obj
 
 
+def compile_objects(sources: list[Path], board: Board, flags: tuple[str, ...], include_dirs: list[Path],
+                    defines: dict[str, str | int], content_key: str) -> list[tuple[Path, Path]]:
+    """Compile ``sources`` for ``board``'s core with ``flags`` (besides the core's own) into the
+    object cache; returns (object, source) pairs for :func:`build_elf`'s ``objects``.
+    ``content_key`` identifies every header the sources can include (e.g. a source tree's
+    content hash), so the cache never returns an object built from other headers."""
+    defs = [f"-D{k}={v}" for k, v in sorted(defines.items())]
+    cmd_flags = [*core_flags(board.core), *flags, *defs, *(f"-I{i}" for i in include_dirs)]
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=min(len(sources), os.cpu_count() or 1) or 1) as pool:
+            objs = list(pool.map(lambda src: _compile(src, cmd_flags, content_key, board), sources))
+    except OSError as e:
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+    return list(zip(objs, sources))
+
+
 def build_elf(
     sources: list[Path] | tuple[Path, ...],
     board: Board,
@@ -156,13 +173,16 @@ def build_elf(
     opt: str = "-O2",
     extra_flags: tuple[str, ...] = (),
     startup: bool = True,
+    objects: list[tuple[Path, Path]] | tuple[tuple[Path, Path], ...] = (),
 ) -> BuildResult:
     """Compile and link ``sources`` for ``board``; return the (possibly cached) ELF and map file.
 
     Each source is compiled to its own object (cached by content, so a kernel library shared
     by many models compiles once), then linked with kernels/startup/cortex_m.ld and the
     board's memory map. ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU
-    enable, ``bkpt`` stop). Raises ToolchainError with the compiler's first error line.
+    enable, ``bkpt`` stop). ``objects``: (object, source) pairs compiled elsewhere with their
+    own flags (:func:`compile_objects`, e.g. CMSIS-NN), linked after the sources' objects.
+    Raises ToolchainError with the compiler's first error line.
     """
     flags = core_flags(board.core)
     srcs = [Path(s).resolve() for s in sources]
@@ -180,14 +200,16 @@ def build_elf(
             objs = list(pool.map(lambda src: _compile(src, cmd_flags, headers_key, board), srcs))
     except OSError as e:
         raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
-    objects = {str(o): src for o, src in zip(objs, srcs)}
+    objs += [Path(o) for o, _ in objects]
+    srcs += [Path(src) for _, src in objects]
+    objects_map = {str(o): src for o, src in zip(objs, srcs)}
 
     key = _hash(compiler_version(), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
                 *(o.name for o in objs))
     out_dir = cache_dir() / "builds" / key
     elf, map_file = out_dir / "image.elf", out_dir / "image.map"
     if elf.is_file():
-        return BuildResult(elf, map_file, cached=True, objects=objects)
+        return BuildResult(elf, map_file, cached=True, objects=objects_map)
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -221,4 +243,4 @@ def build_elf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(elf, map_file, cached=False, objects=objects)
+    return BuildResult(elf, map_file, cached=False, objects=objects_map)
