@@ -181,7 +181,7 @@ def main_c(inputs: list[tuple[str, int]], outputs: list[tuple[str, int]], arena_
 #define MCU_ARENA_SIZE {arena_size}u
 #define MCU_STOP_AFTER_INIT {int(stop_after_init)} /* the arena-sizing image runs start-up only */
 
-__attribute__((aligned(16))) uint8_t {ARENA_SYMBOL}[MCU_ARENA_SIZE];
+MCUSIM_ARENA uint8_t {ARENA_SYMBOL}[MCU_ARENA_SIZE];
 {chr(10).join(f"MCUSIM_NOINIT uint8_t {s}[{n}];" for s, n in inputs)}
 {chr(10).join(f"__attribute__((aligned(4))) uint8_t {s}[{n}];" for s, n in outputs)}
 {table("input", inputs)}
