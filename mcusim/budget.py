@@ -211,6 +211,8 @@ def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: f
     if per_day <= 0 or battery_mah <= 0:
         raise McusimError("--duty and --battery must be positive")
     sleep_ua = board.sleep_current_ua if sleep_current_ua is None else sleep_current_ua
+    if sleep_ua is None:
+        raise McusimError(f"{board.name} has no [sleep] section: give the sleep current with --sleep-current UA")
     active_s = report["latency_ms"] / 1e3
     if cold_start:
         active_s += report.get("startup_ms", 0.0) / 1e3

@@ -145,7 +145,8 @@ class Elf:
         return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
 
     def ram_sections(self) -> list[Section]:
-        return [s for s in self.sections if s.writable]
+        """Writable sections, and read-only ones copied to RAM at start-up (weights placed in RAM)."""
+        return [s for s in self.sections if s.writable or (not s.nobits and s.load_addr != s.addr)]
 
     @property
     def flash_bytes(self) -> int:
@@ -154,7 +155,8 @@ class Elf:
 
     @property
     def static_ram_bytes(self) -> int:
-        """data + bss (+ .noinit), as ``arm-none-eabi-size`` counts them."""
+        """data + bss (+ .noinit, .arena), as ``arm-none-eabi-size`` counts them, plus read-only
+        data the start-up code copies into RAM (which ``size`` counts as text only)."""
         return sum(s.size for s in self.ram_sections())
 
     # -- symbols -----------------------------------------------------------------------

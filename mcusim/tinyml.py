@@ -312,9 +312,16 @@ def startup_report(fw: Firmware) -> dict[str, int]:
 
 
 def generous_arena(graph: Graph, board: Board) -> int:
-    """The largest arena that leaves the board STACK_RESERVE bytes plus the I/O buffers."""
+    """The largest arena the board's arena region can hold, leaving STACK_RESERVE bytes when
+    the stack shares it and room for the I/O buffers when static data does."""
     io = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
-    return max(1024, (board.ram_size - STACK_RESERVE - io) & ~15)
+    best = 0
+    for where in board.placement["arena"]:
+        room = board.region(where).size
+        room -= STACK_RESERVE if where in board.placement["stack"][:1] else 0
+        room -= io if where in board.placement["data"][:1] else 0
+        best = max(best, room)
+    return max(1024, best & ~15)
 
 
 def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | None = None,
@@ -339,7 +346,8 @@ def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path
         if report["status"] == STATUS_ARENA_TOO_SMALL:
             raise DoesNotFit(
                 f"the model needs at least {report['error_detail']:,} bytes of tensor arena; "
-                f"{board.name} has {board.ram_size:,} bytes of RAM")
+                f"{board.name}'s arena region{'s' if len(board.placement['arena']) > 1 else ''} "
+                f"({', '.join(board.placement['arena'])}) hold at most {generous_arena(graph, board):,}")
         if report["status"] != 0:
             msg = STATUS_MESSAGES.get(report["status"], f"status {report['status']}")
             where = f" (op {report['error_op']})" if report["error_op"] >= 0 else ""

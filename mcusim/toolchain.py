@@ -69,8 +69,6 @@ class BuildResult:
     cached: bool
     objects: dict[str, Path]
     """Object file path as the linker map names it -> the C/assembly source it came from."""
-    placement: dict[str, str]
-    """The region each of stack, arena, data and weights was linked into."""
 
 
 def cache_dir() -> Path:
@@ -214,7 +212,7 @@ def build_elf(
         except DoesNotFit as e:
             first_error = first_error or e
             continue
-        return BuildResult(elf, map_file, cached=cached, objects=objects, placement=placement)
+        return BuildResult(elf, map_file, cached=cached, objects=objects)
     assert first_error is not None
     raise first_error
 
