@@ -300,6 +300,8 @@ def undefined_reason(ins: Insn, isa: CoreIsa) -> str | None:
     if isa.arch == "ARMv6-M":
         if ins.cls.startswith("fpu") or m.startswith("v"):
             return "floating-point instructions (no FPU)"
+        if ins.cls in ("dsp_mac", "dsp_simd"):
+            return "DSP instructions (no DSP extension; of Thumb-2, only BL, MRS, MSR and the barriers)"
         if ins.size == 4 and plain not in _V6M_WIDE:
             return "this 32-bit Thumb-2 instruction (ARMv6-M has only BL, MRS, MSR and the barriers)"
         if plain in ("cbz", "cbnz") or ins.cls == "it":
