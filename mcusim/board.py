@@ -243,6 +243,7 @@ def _regions(c: _Check, mem: dict) -> list[Region]:
         return []
     out: list[Region] = []
     seen: set[str] = set()
+    before = len(c.errors)
     for i, r in enumerate(raw):
         where = f"[[memory.regions]] #{i + 1}"
         if not isinstance(r, dict):
@@ -284,6 +285,8 @@ def _regions(c: _Check, mem: dict) -> list[Region]:
     for (a0, e0, n0), (a1, _, n1) in zip(spans, spans[1:]):
         if a1 < e0:
             c.err(f"[memory]: regions {n0} and {n1} overlap at 0x{a1:08x}")
+    if len(c.errors) > before:
+        return out  # "no flash/RAM region" would only restate a broken region
     if out and not any(r.kind == "flash" for r in out):
         c.err("[memory]: no region of kind 'flash' (the vector table lives there)")
     if out and not any(r.is_ram for r in out):
