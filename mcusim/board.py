@@ -34,7 +34,9 @@ PLACEABLE = ("stack", "arena", "data", "weights")
 """What the generated firmware places: the main stack, the tensor arena, static data
 (.data/.bss/.noinit: I/O buffers, runtime state) and the model's weights."""
 
-_TOP_KEYS = {"name", "title", "core", "fpu", "dsp", "memory", "operating_points", "sleep", "placement"}
+_TOP_KEYS = {"name", "title", "core", "fpu", "dsp", "memory", "operating_points", "sleep", "placement",
+             "flash_interface"}
+"""``[flash_interface]`` (flash accelerator geometry) is read and checked by the flash-timing code."""
 _MEMORY_KEYS = {"regions", "icache_lines", "icache_line_bytes", "source",
                 "flash_origin", "flash_size", "ram_origin", "ram_size"}
 _REGION_KEYS = {"name", "kind", "origin", "size", "wait_states", "aliases", "source"}

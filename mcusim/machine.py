@@ -161,6 +161,13 @@ class Machine:
         self.board = board
         self.core = core or get_core(board.core)
         self.isa = core_isa(board.core, board.fpu_kind, board.dsp)
+        slow = [r for r in board.ram_regions if r.wait_states]
+        if slow:
+            # Charging them needs every load/store address; the native hook computes those for
+            # flash data reads only. Refused rather than silently run at zero wait states.
+            raise McusimError(f"{board.name}: region {slow[0].name} has {slow[0].wait_states} wait states; "
+                              "mcusim does not charge RAM wait states yet (set wait_states = 0 to run "
+                              "without them, and say so in its source)")
         mismatch = build_mismatch(self.elf.build_attributes, self.isa)
         if mismatch:
             raise WrongCore(f"{self.elf.path.name} cannot run on {board.name}: {mismatch}")

@@ -359,6 +359,16 @@ def test_a_board_file_without_sleep_runs(tmp_path, capsys):
     assert "myboard" in capsys.readouterr().out
 
 
+@needs_gcc
+def test_ram_wait_states_are_refused_not_dropped(tmp_path, capsys):
+    f = tmp_path / "slow.toml"
+    f.write_text(MINIMAL.replace('kind = "ram"', 'kind = "ram"\nwait_states = 1'))
+    src = tmp_path / "t.c"
+    src.write_text("int main(void) { return 5; }\n")
+    assert main(["sim", str(src), "--board", str(f)]) == 2
+    assert "does not charge RAM wait states" in capsys.readouterr().err
+
+
 def test_all_builtin_boards_load():
     assert {b.name for b in all_boards()} >= {"stm32h743zi", "stm32u585ai", "stm32l476rg"}
 
