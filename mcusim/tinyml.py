@@ -99,7 +99,7 @@ MODEL_SYMBOL = "mcu_model"
 MODEL_HEADER_BYTES = 16
 ARENA_SYMBOL = "mcu_tensor_arena"
 STACK_RESERVE = 4096
-"""RAM left for the stack (and libc) when choosing the generous arena of the sizing image."""
+"""RAM left for the stack and the static data when choosing the generous arena of the sizing image."""
 
 
 def input_symbols(graph: Graph) -> list[str]:
@@ -312,14 +312,14 @@ def startup_report(fw: Firmware) -> dict[str, int]:
 
 
 def generous_arena(graph: Graph, board: Board) -> int:
-    """The largest arena the board's arena region can hold, leaving STACK_RESERVE bytes when
-    the stack shares it and room for the I/O buffers when static data does."""
+    """The largest arena the board's arena region can hold: when the stack or static data share
+    that region, it leaves them STACK_RESERVE bytes plus the I/O buffers."""
     io = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
     best = 0
     for where in board.placement["arena"]:
         room = board.region(where).size
-        room -= STACK_RESERVE if where in board.placement["stack"][:1] else 0
-        room -= io if where in board.placement["data"][:1] else 0
+        if where in (board.placement["stack"][0], board.placement["data"][0]):
+            room -= STACK_RESERVE + io
         best = max(best, room)
     return max(1024, best & ~15)
 

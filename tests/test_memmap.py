@@ -307,6 +307,30 @@ def test_generated_firmware_goes_where_the_placement_says():
 
 
 @needs_gcc
+def test_arena_goes_to_the_first_region_it_fits(tmp_path, capsys):
+    from mcusim.runner import run_model
+
+    f = tmp_path / "two.toml"
+    f.write_text(MINIMAL + """
+[[memory.regions]]
+name = "tiny"
+kind = "tcm"
+origin = 0x30000000
+size = 256
+wait_states = 0
+source = "my datasheet"
+
+[placement]
+arena = ["tiny", "sram"]
+""")
+    dep = run_model(MODEL, "classic", get_board(str(f)), "opt")
+    assert dep.report["placement"]["arena"] == "sram"  # 568 bytes: not in the 256-byte region
+    assert main(["run", str(MODEL), "--path", "classic", "--board", str(f), "--place", "arena=tiny"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "does not fit" in err and "TINY" in err
+
+
+@needs_gcc
 def test_place_unknown_region_is_one_line_exit_2(capsys):
     assert main(["run", str(MODEL), "--path", "classic", "--board", "stm32h743zi", "--place", "arena=ocram"]) == 2
     err = capsys.readouterr().err.strip()
