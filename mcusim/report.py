@@ -165,6 +165,8 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     t.add_row("flash", f"{_kb(rep['flash_bytes'])}: " + ", ".join(f"{k} {v:,}" for k, v in rep["flash_breakdown"].items()))
     rb = rep["ram_breakdown"]
     t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])}: static {rb['static']:,}, arena {rb['arena']:,}, stack {rb['stack']:,}")
+    if rep.get("placement"):
+        t.add_row("placement", ", ".join(f"{what} in {where}" for what, where in rep["placement"].items()))
     t.add_row("SMLAD-family share", f"{rep['dsp_mac_share']:.1%} of instructions")
     console.print(t)
     ops = Table(title="per operator")
@@ -193,6 +195,8 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
         t.add_row(f"  flash: {c}", _fmt(tiny["flash_breakdown"].get(c, 0)), _fmt(classic["flash_breakdown"].get(c, 0)), "")
     for c in ("static", "arena", "stack"):
         t.add_row(f"  RAM: {c}", _fmt(tiny["ram_breakdown"][c]), _fmt(classic["ram_breakdown"][c]), "")
+    for what in tiny.get("placement", {}):
+        t.add_row(f"  in region: {what}", tiny["placement"][what], classic.get("placement", {}).get(what, "-"), "")
     console.print(t)
     ops = Table(title="per operator (cycles, glue included)")
     for col in ("#", "op", "shape", "MACs", "tinyml", "classic", "classic MAC/cycle"):
