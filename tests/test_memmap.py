@@ -406,3 +406,25 @@ def test_stm32l4r5zi_ram_regions_when_present():
     got = {r.name: (r.origin, r.size // 1024, r.aliases) for r in b.ram_regions}
     assert got == {"sram1": (0x20000000, 192, ()), "sram2": (0x10000000, 64, (0x20030000,)),
                    "sram3": (0x20040000, 384, ())}
+
+
+def test_stm32u585_is_a_cortex_m33_with_dsp_and_its_memory_map():
+    from mcusim.toolchain import core_flags
+
+    b = get_board("stm32u585ai")
+    assert (b.core, b.fpu_kind, b.dsp) == ("cortex-m33", "sp", True)
+    assert (b.op.clock_hz, b.op.flash_wait_states) == (160_000_000, 4)
+    assert {r.name: (r.origin, r.size // 1024) for r in b.ram_regions} == {
+        "sram1": (0x20000000, 192), "sram2": (0x20030000, 64), "sram3": (0x20040000, 512), "sram4": (0x28000000, 16)}
+    assert (b.flash_origin, b.flash_size) == (0x08000000, 2 * 1024 * 1024)
+    assert core_flags(b) == ("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16")
+
+
+def test_compiler_flags_follow_fpu_and_dsp(tmp_path):
+    from mcusim.toolchain import core_flags
+
+    f = tmp_path / "m33.toml"
+    f.write_text(MINIMAL.replace('core = "cortex-m4"\nfpu = true', 'core = "cortex-m33"\nfpu = false'))
+    assert core_flags(get_board(str(f))) == ("-mcpu=cortex-m33+nodsp+nofp", "-mthumb", "-mfloat-abi=soft")
+    assert core_flags(get_board("stm32h743zi"))[-1] == "-mfpu=fpv5-d16"
+    assert core_flags(get_board("stm32g071rb")) == ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft")
