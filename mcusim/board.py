@@ -192,9 +192,10 @@ class _Check:
 
     def get(self, table: dict, key: str, kind: type | tuple[type, ...], where: str, required: bool = True,
             positive: bool = False, nonneg: bool = False) -> Any:
+        at = key if where == "top level" else f"{where}.{key}"
         if key not in table:
             if required:
-                self.err(f"{where}: missing key '{key}'")
+                self.err(f"missing key '{key}'" if where == "top level" else f"{where}: missing key '{key}'")
             return None
         v = table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -205,23 +206,24 @@ class _Check:
         if not ok:
             names = " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true/false",
                                  list: "an array", dict: "a table"}[k] for k in kinds)
-            self.err(f"{where}.{key}: must be {names}, got {type(v).__name__} {v!r}")
+            self.err(f"{at}: must be {names}, got {type(v).__name__} {v!r}")
             return None
         if positive and not v > 0:
-            self.err(f"{where}.{key}: must be greater than zero, got {v!r}")
+            self.err(f"{at}: must be greater than zero, got {v!r}")
             return None
         if nonneg and v < 0:
-            self.err(f"{where}.{key}: must not be negative, got {v!r}")
+            self.err(f"{at}: must not be negative, got {v!r}")
             return None
         if isinstance(v, str) and not v.strip():
-            self.err(f"{where}.{key}: must not be empty")
+            self.err(f"{at}: must not be empty")
             return None
         return v
 
     def unknown(self, table: dict, allowed: set[str], where: str) -> None:
         for k in table:
             if k not in allowed:
-                self.err(f"{where}: unknown key '{k}' (known: {', '.join(sorted(allowed))})")
+                self.err(f"{'' if where == 'top level' else where + ': '}unknown key '{k}' "
+                         f"(known: {', '.join(sorted(allowed))})")
 
 
 def _regions(c: _Check, mem: dict) -> list[Region]:

@@ -80,8 +80,8 @@ def test_minimal_board_without_sleep_loads(tmp_path):
 
 
 @pytest.mark.parametrize("edit,expected", [
-    (lambda t: t.replace('core = "cortex-m4"\n', ""), "top level: missing key 'core'"),
-    (lambda t: t.replace('title = "My board"\n', "title = 3\n"), "top level.title: must be a string, got int 3"),
+    (lambda t: t.replace('core = "cortex-m4"\n', ""), "missing key 'core'"),
+    (lambda t: t.replace('title = "My board"\n', "title = 3\n"), "title: must be a string, got int 3"),
     (lambda t: t.replace("clock_hz = 48_000_000", "clock_hz = 0"), "operating point '48mhz'.clock_hz: must be greater than zero"),
     (lambda t: t.replace("size = 0x10000", "size = 0x10000\naliases = [0x08010000]"), "regions flash and sram (alias 0x08010000) overlap"),
     (lambda t: t.replace("origin = 0x20000000", "origin = 0x08020000"), "regions flash and sram overlap at 0x08020000"),
