@@ -29,7 +29,7 @@ __attribute__((noreturn, used, optimize("no-tree-loop-distribute-patterns"))) vo
         *dst++ = *src++;
     for (uint32_t *dst = _sbss; dst < _ebss;)
         *dst++ = 0;
-    if (_sweights != _siweights) /* weights placed in RAM: load them from flash */
+    if ((uintptr_t)_sweights != (uintptr_t)_siweights) /* weights placed in RAM: load them from flash */
         for (uint32_t *src = _siweights, *dst = _sweights; dst < _eweights;)
             *dst++ = *src++;
     for (uint32_t *dst = _sarena; dst < _earena;)
