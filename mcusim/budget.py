@@ -119,6 +119,8 @@ class CheckResult:
     flash_use: float = 0.0
     ram_use: float = 0.0
     budget_sources: list[str] = field(default_factory=list)
+    placement: dict[str, str] = field(default_factory=dict)
+    """Where the firmware put stack, arena, data and weights (the run report's ``placement``)."""
 
     @property
     def ok(self) -> bool:
@@ -148,7 +150,7 @@ def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sourc
             breaches.append(Breach(key, what, value, limit, unit))
     v, f, r = verdict(int(report["flash_bytes"]), int(report["ram_peak_bytes"]), board)
     return CheckResult(str(report.get("model", "")), report["path"], report["board"], budgets, measured,
-                       breaches, v, f, r, sources or [])
+                       breaches, v, f, r, sources or [], dict(report.get("placement", {})))
 
 
 def _num(v: float) -> str:
@@ -159,7 +161,7 @@ def check_json(c: CheckResult) -> dict[str, Any]:
     return {
         "schema": "mcusim.check/1", "model": c.model, "path": c.path, "board": c.board, "ok": c.ok,
         "verdict": c.verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
-        "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources,
+        "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources, "placement": c.placement,
         "breaches": [{"budget": b.budget, "measured": b.measured, "limit": b.limit,
                       "overshoot": b.overshoot, "unit": b.unit, "message": b.line()} for b in c.breaches],
     }
@@ -211,6 +213,8 @@ def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: f
     if per_day <= 0 or battery_mah <= 0:
         raise McusimError("--duty and --battery must be positive")
     sleep_ua = board.sleep_current_ua if sleep_current_ua is None else sleep_current_ua
+    if sleep_ua is None:
+        raise McusimError(f"{board.name} has no [sleep] section: give the sleep current with --sleep-current UA")
     active_s = report["latency_ms"] / 1e3
     if cold_start:
         active_s += report.get("startup_ms", 0.0) / 1e3

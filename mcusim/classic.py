@@ -1091,7 +1091,7 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
           *(["#include \"arm_nnfunctions.h\""] if gen.cmsis_nn else []), "#include \"mcu_nn.h\"",
           "#include \"mcusim.h\"", "#include \"model.h\"", "#include \"weights.h\"", ""]
     if plan.size:
-        c += ["int8_t model_arena[MODEL_ARENA_BYTES] __attribute__((aligned(16)));", ""]
+        c += ["MCUSIM_ARENA int8_t model_arena[MODEL_ARENA_BYTES];", ""]
     roots = sorted({loc.key for loc in gen.locs.values() if loc.kind == "arena"})
     if roots:
         c.append("/* Activation tensors in the arena. */")
@@ -1450,7 +1450,7 @@ def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str
         lib_order = ", CMSIS-NN"
     (out / "Makefile").write_text(_MAKEFILE.format(
         model=model_name or "the model", board=board.name, core=board.core,
-        kernels=kernels, flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board.core)), common_flags=" ".join(COMMON_FLAGS),
+        kernels=kernels, flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board)), common_flags=" ".join(COMMON_FLAGS),
         opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
         cmsis_nn=cmsis_nn, lib_includes=lib_includes, lib_order=lib_order, lib_dirs=lib_dirs))
     fw.sources = {src / Path(p).name: comp for p, comp in fw.sources.items()}

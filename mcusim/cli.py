@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .board import all_boards, get_board
+from .board import all_boards, get_board, parse_place
 from .errors import DoesNotFit, McusimError
 
 
@@ -33,6 +33,12 @@ def _int_with_suffix(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
+def _board(spec: str, place: str | None = None):  # noqa: ANN202 - a Board
+    """The board of ``--board`` (a name, NAME@OP or a TOML file) with ``--place`` applied."""
+    board = get_board(spec)
+    return parse_place(place, board) if place else board
+
+
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     t = Table(title="board profiles (mcusim/boards/*.toml, sources in docs/boards.md)")
     for col in ("board@op", "core", "clock", "WS", "flash", "RAM", "run current", "VDD", "sleep"):
@@ -42,9 +48,21 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
             t.add_row(
                 f"{b.name}@{op.name}", b.core, f"{op.clock_hz / 1e6:g} MHz", str(op.flash_wait_states),
                 f"{b.flash_size // 1024} KiB", f"{b.ram_size // 1024} KiB",
-                f"{op.run_current_ua / 1000:.2f} mA", f"{op.supply_v:g} V", f"{b.sleep_current_ua:g} µA",
+                f"{op.run_current_ua / 1000:.2f} mA", f"{op.supply_v:g} V",
+                "-" if b.sleep_current_ua is None else f"{b.sleep_current_ua:g} µA",
             )
     console.print(t)
+    r = Table(title="memory regions (--place WHAT=REGION; default placement marked)")
+    for col in ("board", "region", "kind", "origin", "size", "wait states", "default placement"):
+        r.add_column(col, no_wrap=True)
+    for b in all_boards():
+        for reg in b.regions:
+            name = "flash" if reg in b.flash_regions else reg.name
+            here = [w for w, where in b.placement.items() if name in where]
+            aliases = "".join(f", 0x{a:08x}" for a in reg.aliases)
+            r.add_row(b.name, reg.name, reg.kind, f"0x{reg.origin:08x}{aliases}", f"{reg.size // 1024} KiB",
+                      "per op" if reg.kind == "flash" else str(reg.wait_states), ", ".join(here))
+    console.print(r)
     return 0
 
 
@@ -108,7 +126,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from .stacks import check_kernels, default_kernels
 
-    board = get_board(args.board)
+    board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
     check_kernels(args.path, kernels)
     with _progress(console, f"building and simulating {args.model} ({args.path}, {kernels})"):
@@ -147,7 +165,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .tflite import load_model
     from .tflmtree import TflmTreeMissing, find_tree
 
-    board = get_board(args.board)
+    board = _board(args.board, args.place)
     graph = load_model(args.model)
     columns = compare_columns(args.paths, args.kernels, board)
     skipped = []
@@ -196,7 +214,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     path = args.path or raw.get("path")
     if path not in ("tinyml", "classic"):
         raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
-    board = get_board(args.board or raw.get("board") or "stm32f411ce")
+    board = _board(args.board or raw.get("board") or "stm32f411ce", args.place)
     kernels = args.kernels or raw.get("kernels") or "opt"
     result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
     c = check(result.report, budgets, board, sources)
@@ -369,7 +387,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
     if args.path != "classic":
         raise McusimError("export writes the classic path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
-    board = get_board(args.board)
+    board = _board(args.board, args.place)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
@@ -389,6 +407,9 @@ KERNELS_HELP = ("mcusim's ref or opt kernels; cmsis-nn (classic path): Arm CMSIS
                 "mcusim's opt kernel for each op it lacks (named in the report)")
 TFLM_DIR_HELP = "TensorFlow Lite Micro tree with its downloads (default: MCUSIM_TFLM_DIR, else tflm_dir in the config)"
 
+PLACE_HELP = ("where the firmware puts the stack, arena, data (static data) and weights, e.g. arena=dtcm,stack=sram1 "
+              "(regions: `mcusim boards`; defaults in the board file's [placement])")
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
@@ -397,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF (or a one-file C program) and report cycles, memory, energy")
     s.add_argument("firmware", help="an ELF whose vector table is at the start of flash and that stops with bkpt, or a .c/.S file to build first")
-    s.add_argument("--board", default="stm32f411ce")
+    s.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
     s.add_argument("--json", metavar="FILE")
     s.set_defaults(func=cmd_sim)
@@ -412,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
             r.add_argument("--paths", metavar="P[/K],...",
                            help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
                                 "classic/cmsis-nn, tinyml/opt, classic/opt; the first is the ratios' baseline)")
-        r.add_argument("--board", default="stm32f411ce")
+        r.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
+        r.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
         r.add_argument("--kernels", choices=KERNEL_CHOICES, default=None, help=KERNELS_HELP)
         r.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
@@ -435,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
     c.add_argument("model")
     c.add_argument("--path", choices=("tinyml", "classic"))
-    c.add_argument("--board")
+    c.add_argument("--board", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
+    c.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
     c.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
@@ -459,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--op", type=int, help="operator index in the model")
     an.add_argument("--function", help="annotate this function (default: the hottest ones)")
     an.add_argument("--top", type=int, default=3, help="how many of the hottest functions")
-    an.add_argument("--board", default="stm32f411ce")
+    an.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     an.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
     an.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
@@ -499,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("model")
     ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
     ex.add_argument("--out", required=True, metavar="DIR")
-    ex.add_argument("--board", default="stm32f411ce")
+    ex.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
+    ex.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     ex.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
     ex.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     ex.set_defaults(func=cmd_export)
@@ -508,7 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_boards)
 
     be = sub.add_parser("bench", help="measure what cycle accounting costs against raw Unicorn")
-    be.add_argument("--board", default="stm32f411ce")
+    be.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     be.add_argument("--repeat", type=int, default=128000, help="dot products of 256 (about 770 instructions each)")
     be.add_argument("--rounds", type=int, default=5)
     be.set_defaults(func=cmd_bench)

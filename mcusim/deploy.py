@@ -217,8 +217,29 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         ],
         "ops": ops,
         "outputs": [o.reshape(-1).tolist() for o in outputs],
+        "placement": placement_of(elf, board),
         **fw.notes,
     }
+
+
+def placement_of(elf: Elf, board: Board) -> dict[str, str]:
+    """Where the image put the stack (its initial MSP), the tensor arena (.arena), static data
+    (.data/.bss/.noinit) and the weights (.weights): region names of ``board``, read from the
+    linked ELF (``flash`` for the code flash)."""
+    def region(addr: int) -> str:
+        r = board.region_at(addr)
+        return "?" if r is None else "flash" if r.kind == "flash" else r.name
+
+    secs = {s.name: s for s in elf.sections}
+    vt = board.flash_origin
+    seg = next(g for g in elf.segments if g.paddr <= vt < g.paddr + len(g.data))
+    msp = int.from_bytes(seg.data[vt - seg.paddr: vt - seg.paddr + 4], "little")
+    out = {"stack": region(msp - 4)}
+    for what, names in (("arena", (".arena",)), ("data", (".data", ".bss", ".noinit")), ("weights", (".weights",))):
+        sec = next((secs[n] for n in names if n in secs and secs[n].size), None)
+        if sec is not None:
+            out[what] = region(sec.addr)
+    return out
 
 
 def _component_of(name: str, elf: Elf, cmap: ComponentMap) -> str:

@@ -55,6 +55,7 @@ class Elf:
                 if elf["e_machine"] != "EM_ARM":
                     raise McusimError(f"{self.path}: not an ARM ELF ({elf['e_machine']})")
                 self.entry = elf["e_entry"]
+                self.build_attributes = self._attributes(elf)
                 self.sections = self._sections(elf)
                 self.segments = [
                     Segment(seg["p_paddr"], seg.data())
@@ -67,6 +68,27 @@ class Elf:
         funcs = sorted((s for s in self.symbols.values() if s.kind == "func"), key=lambda s: s.addr)
         self._func_starts = [s.addr for s in funcs]
         self._funcs = funcs
+
+    @staticmethod
+    def _attributes(elf: ELFFile) -> dict[str, int | str]:
+        """The public ("aeabi") build attributes of .ARM.attributes, by pyelftools tag name
+        (``TAG_CPU_ARCH``, ``TAG_FP_ARCH``, ``TAG_DSP_EXTENSION``...); empty when absent."""
+        sec = elf.get_section_by_name(".ARM.attributes")
+        out: dict[str, int | str] = {}
+        if sec is None or not hasattr(sec, "iter_subsections"):
+            return out
+        try:
+            for sub in sec.iter_subsections():
+                if sub.header["vendor_name"] != "aeabi":
+                    continue
+                for subsub in sub.iter_subsubsections():
+                    if subsub.header.tag != "TAG_FILE":
+                        continue
+                    for a in subsub.iter_attributes():
+                        out[a.tag] = a.value
+        except Exception:  # noqa: BLE001 - malformed attributes: nothing to check against
+            return {}
+        return out
 
     @staticmethod
     def _sections(elf: ELFFile) -> list[Section]:
@@ -123,7 +145,8 @@ class Elf:
         return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
 
     def ram_sections(self) -> list[Section]:
-        return [s for s in self.sections if s.writable]
+        """Writable sections, and read-only ones copied to RAM at start-up (weights placed in RAM)."""
+        return [s for s in self.sections if s.writable or (not s.nobits and s.load_addr != s.addr)]
 
     @property
     def flash_bytes(self) -> int:
@@ -132,7 +155,8 @@ class Elf:
 
     @property
     def static_ram_bytes(self) -> int:
-        """data + bss (+ .noinit), as ``arm-none-eabi-size`` counts them."""
+        """data + bss (+ .noinit, .arena), as ``arm-none-eabi-size`` counts them, plus read-only
+        data the start-up code copies into RAM (which ``size`` counts as text only)."""
         return sum(s.size for s in self.ram_sections())
 
     # -- symbols -----------------------------------------------------------------------

@@ -24,6 +24,10 @@ class BoardError(McusimError):
     """Unknown board or operating point."""
 
 
+class WrongCore(McusimError):
+    """The ELF's build attributes name an architecture, DSP extension or FPU the board's core lacks."""
+
+
 class FirmwareFault(McusimError):
     """The simulated firmware faulted (invalid access, undefined instruction, hard fault)."""
 

@@ -251,3 +251,109 @@ class Decoder:
             is_call=_strip_cond(m, ("bl", "blx")) in ("bl", "blx"),
             conditional=i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID),
         )
+
+
+# --- what each core implements -------------------------------------------------------------------
+@dataclass(frozen=True)
+class CoreIsa:
+    """The instruction set a core implements (ARMv6-M / ARMv7-M ARM, Armv8-M ARM; core TRMs)."""
+
+    core: str
+    title: str
+    """``Cortex-M0+ (ARMv6-M)``: for messages."""
+    arch: str
+    dsp: bool
+    fpu: str
+    """``none``, ``sp`` or ``dp``."""
+    fpv5: bool
+    """FPv5 (M7, M33): VRINT, VSEL, VMAXNM/VMINNM, VCVTA/N/P/M; FPv4 (M4) lacks them."""
+
+    @property
+    def fault(self) -> str:
+        """The exception an undefined instruction raises: ARMv6-M has only HardFault; ARMv7-M
+        and ARMv8-M raise UsageFault (escalated to HardFault while it is disabled, as at reset)."""
+        return "HardFault" if self.arch == "ARMv6-M" else "UsageFault"
+
+
+_ARCH = {"cortex-m0plus": ("Cortex-M0+", "ARMv6-M"), "cortex-m3": ("Cortex-M3", "ARMv7-M"),
+         "cortex-m4": ("Cortex-M4", "ARMv7E-M"), "cortex-m7": ("Cortex-M7", "ARMv7E-M"),
+         "cortex-m33": ("Cortex-M33", "ARMv8-M Mainline")}
+# 32-bit encodings ARMv6-M implements (ARMv6-M ARM A5.3): everything else 32-bit is UNDEFINED.
+_V6M_WIDE = {"bl", "dmb", "dsb", "isb", "mrs", "msr", "udf"}
+# Base ARMv7-M instructions the classifier files with the DSP classes (ARMv7-M ARM A7.7: SSAT
+# and USAT are in every ARMv7-M core; the rest of dsp_mac/dsp_simd is the DSP extension).
+_V7M_BASE_SAT = {"ssat", "usat"}
+_FPV5_ONLY = ("vrint", "vsel", "vmaxnm", "vminnm", "vcvta", "vcvtn", "vcvtp", "vcvtm")
+_V8M_ONLY = {"lda", "ldab", "ldah", "ldaex", "ldaexb", "ldaexh", "stl", "stlb", "stlh", "stlex", "stlexb",
+             "stlexh", "sg", "tt", "ttt", "tta", "ttat", "bxns", "blxns"}
+
+
+def core_isa(core: str, fpu: str, dsp: bool) -> CoreIsa:
+    title, arch = _ARCH[core]
+    return CoreIsa(core, f"{title} ({arch})", arch, dsp, fpu, core in ("cortex-m7", "cortex-m33"))
+
+
+def undefined_reason(ins: Insn, isa: CoreIsa) -> str | None:
+    """Why ``isa`` does not implement ``ins`` (None when it does)."""
+    m = base_mnemonic(ins.mnemonic)
+    plain = _strip_cond(m, _V6M_WIDE | _V8M_ONLY | {"cbz", "cbnz"})
+    if isa.arch == "ARMv6-M":
+        if ins.cls.startswith("fpu") or m.startswith("v"):
+            return "floating-point instructions (no FPU)"
+        if ins.cls in ("dsp_mac", "dsp_simd"):
+            return "DSP instructions (no DSP extension; of Thumb-2, only BL, MRS, MSR and the barriers)"
+        if ins.size == 4 and plain not in _V6M_WIDE:
+            return "this 32-bit Thumb-2 instruction (ARMv6-M has only BL, MRS, MSR and the barriers)"
+        if plain in ("cbz", "cbnz") or ins.cls == "it":
+            return "CBZ/CBNZ and IT (ARMv7-M additions)"
+        return None
+    if ins.cls in ("dsp_mac", "dsp_simd") and not isa.dsp and _strip_cond(m, _V7M_BASE_SAT) not in _V7M_BASE_SAT:
+        return "the DSP extension"
+    if isa.arch != "ARMv8-M Mainline" and plain in _V8M_ONLY:
+        return "this ARMv8-M instruction"
+    if ins.cls.startswith("fpu") or m.startswith("v"):
+        if isa.fpu == "none":
+            return "floating-point instructions (no FPU)"
+        if isa.fpu == "sp" and ".f64" in ins.mnemonic:
+            return "double-precision floating point (its FPU is single precision)"
+        if not isa.fpv5 and m.startswith(_FPV5_ONLY):
+            return "FPv5 instructions (its FPU is FPv4)"
+    return None
+
+
+# Tag_CPU_arch values (ARM IHI 0045, Addenda to the ARM ABI: build attributes).
+_ARCH_TAG = {1: "ARMv4", 2: "ARMv4T", 3: "ARMv5T", 4: "ARMv5TE", 5: "ARMv5TEJ", 6: "ARMv6", 7: "ARMv6KZ",
+             8: "ARMv6T2", 9: "ARMv6K", 10: "ARMv7", 11: "ARMv6-M", 12: "ARMv6S-M", 13: "ARMv7E-M",
+             14: "ARMv8-A", 15: "ARMv8-R", 16: "ARMv8-M Baseline", 17: "ARMv8-M Mainline",
+             19: "ARMv8.1-A", 20: "ARMv8.2-A", 21: "ARMv8.1-M Mainline", 22: "ARMv9-A"}
+_ACCEPTS = {"ARMv6-M": {11, 12}, "ARMv7-M": {10, 11, 12}, "ARMv7E-M": {10, 11, 12, 13},
+            "ARMv8-M Mainline": {10, 11, 12, 13, 16, 17}}
+# Tag_FP_arch: 1-2 VFPv1/v2, 3-4 VFPv3(-D16), 5-6 VFPv4(-D16) = FPv4, 7-8 FP-ARMv8(-D16) = FPv5.
+_FP_FPV4, _FP_FPV5 = 6, 8
+
+
+def build_mismatch(attrs: dict[str, int | str], isa: CoreIsa) -> str | None:
+    """Why an ELF with these build attributes (:attr:`mcusim.elf.Elf.build_attributes`) cannot
+    run on ``isa``: the architecture, DSP extension or FPU it was built for is newer or larger
+    than the core's. None when it can run, or when the ELF carries no attributes."""
+    arch = attrs.get("TAG_CPU_ARCH")
+    if not isinstance(arch, int):
+        return None
+    profile = attrs.get("TAG_CPU_ARCH_PROFILE", 0)
+    name = _ARCH_TAG.get(arch, f"Tag_CPU_arch {arch}")
+    if arch == 10 and profile == ord("M"):
+        name = "ARMv7-M"
+    if profile in (ord("A"), ord("R")) or arch not in _ACCEPTS[isa.arch]:
+        return f"built for {name} (Tag_CPU_arch), which the {isa.title} does not implement"
+    if (arch == 13 or attrs.get("TAG_DSP_EXTENSION") == 1) and not isa.dsp:
+        return f"built for {name} with the DSP extension, which the {isa.title} does not implement"
+    fp = attrs.get("TAG_FP_ARCH", 0)
+    if isinstance(fp, int) and fp:
+        if isa.fpu == "none":
+            return f"built for a hardware FPU (Tag_FP_arch {fp}), and the board's {isa.title} has none"
+        if fp > (_FP_FPV5 if isa.fpv5 else _FP_FPV4):
+            return f"built for a newer FPU (Tag_FP_arch {fp}) than the {isa.title}'s"
+        if isa.fpu == "sp" and attrs.get("TAG_ABI_HARDFP_USE", 0) != 1:
+            return (f"built for a double-precision FPU (Tag_FP_arch {fp} without Tag_ABI_HardFP_use = SP), "
+                    f"and the board's {isa.title} FPU is single precision")
+    return None

@@ -28,11 +28,11 @@ from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
-from .board import Board
+from .board import Board, Region
 from .costmodel import CoreModel, get_core
 from .elf import Elf
-from .errors import BudgetExceeded, FirmwareFault, McusimError
-from .isa import Decoder, Insn
+from .errors import BudgetExceeded, FirmwareFault, McusimError, WrongCore
+from .isa import Decoder, Insn, build_mismatch, core_isa, undefined_reason
 
 PPB_BASE, PPB_SIZE = 0xE0000000, 0x100000
 DWT_CTRL, DWT_CYCCNT = 0xE0001000, 0xE0001004
@@ -160,6 +160,17 @@ class Machine:
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
+        self.isa = core_isa(board.core, board.fpu_kind, board.dsp)
+        slow = [r for r in board.ram_regions if r.wait_states]
+        if slow:
+            # Charging them needs every load/store address; the native hook computes those for
+            # flash data reads only. Refused rather than silently run at zero wait states.
+            raise McusimError(f"{board.name}: region {slow[0].name} has {slow[0].wait_states} wait states; "
+                              "mcusim does not charge RAM wait states yet (set wait_states = 0 to run "
+                              "without them, and say so in its source)")
+        mismatch = build_mismatch(self.elf.build_attributes, self.isa)
+        if mismatch:
+            raise WrongCore(f"{self.elf.path.name} cannot run on {board.name}: {mismatch}")
         self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB | uc_mod.UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(getattr(A, f"UC_CPU_ARM_{self.core.unicorn_cpu}"))
         self._map_memory()
@@ -173,6 +184,7 @@ class Machine:
         self._probes: list[tuple[int, int]] = []
         self._div_extra: dict[int, int] = defaultdict(int)
         self._invalid: str | None = None
+        self._undefined: tuple[int, str] | None = None
         self._state: native.State | None = None
         self._snapshot_probes = snapshot_probes
         self._kernel_ranges = sorted(kernel_ranges or [])
@@ -186,23 +198,30 @@ class Machine:
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
-        b = self.board
-        self.uc.mem_map(b.flash_origin, _page(b.flash_size), uc_mod.UC_PROT_READ | uc_mod.UC_PROT_EXEC)
-        self.uc.mem_map(b.ram_origin, _page(b.ram_size), uc_mod.UC_PROT_ALL)
+        """Every region of the board; an aliased region's cells are mapped at each address."""
+        self._host_memory: list[ctypes.Array] = []
+        for r in self.board.regions:
+            prot = uc_mod.UC_PROT_READ | uc_mod.UC_PROT_EXEC if r.kind == "flash" else uc_mod.UC_PROT_ALL
+            if r.aliases:
+                buf = (ctypes.c_uint8 * _page(r.size))()
+                self._host_memory.append(buf)
+                for addr in (r.origin, *r.aliases):
+                    self.uc.mem_map_ptr(addr, _page(r.size), prot, ctypes.addressof(buf))
+            else:
+                self.uc.mem_map(r.origin, _page(r.size), prot)
         self.uc.mmio_map(PPB_BASE, PPB_SIZE, self._ppb_read, None, self._ppb_write, None)
         self.uc.mmio_map(PROBE_BASE, PROBE_SIZE, lambda *a: 0, None, self._probe_write, None)
 
     def _load(self) -> None:
         b = self.board
         for seg in self.elf.segments:
-            end = seg.paddr + len(seg.data)
-            in_flash = b.flash_origin <= seg.paddr and end <= b.flash_origin + b.flash_size
-            in_ram = b.ram_origin <= seg.paddr and end <= b.ram_origin + b.ram_size
-            if not (in_flash or in_ram):
+            region = b.region_at(seg.paddr)
+            view = _view(region, seg.paddr) if region else None
+            if view is None or seg.paddr + len(seg.data) > view[1]:
+                regions = ", ".join(f"{r.name} 0x{r.origin:08x}+{r.size}" for r in b.regions)
                 raise McusimError(
                     f"{self.elf.path.name}: segment at 0x{seg.paddr:08x}+{len(seg.data)} does not fit "
-                    f"{b.name}'s memory map (flash 0x{b.flash_origin:08x}+{b.flash_size}, "
-                    f"RAM 0x{b.ram_origin:08x}+{b.ram_size})"
+                    f"{b.name}'s memory map ({regions})"
                 )
             self.uc.mem_write(seg.paddr, seg.data)
 
@@ -312,6 +331,13 @@ class Machine:
             insns = self._decoder.decode(code, addr)
             if not insns:
                 return -1
+            for ins in insns:
+                # Decided once per block: the core's instruction set, as on silicon.
+                why = undefined_reason(ins, self.isa)
+                if why:
+                    self._undefined = (ins.address, f"{self.isa.fault}: undefined instruction `{ins.text}` "
+                                                    f"(the {self.isa.title} does not implement {why})")
+                    return -1
             idx = len(self._blocks)
             if idx >= self._capacity:
                 self._grow_blocks()
@@ -482,8 +508,18 @@ class Machine:
         return False
 
     def _paint_stack(self) -> tuple[int, int]:
-        lo = self.elf.symbols["_end"].addr if "_end" in self.elf.symbols else self.board.ram_origin
+        """Paint the free RAM below the initial MSP, down to the end of the static sections
+        that share its region (or the region's start); return the painted range."""
         hi = self._msp
+        region = self.board.region_at(hi - 4)
+        view = _view(region, hi - 4) if region else None
+        if view is None:
+            return hi, hi
+        lo = view[0]
+        for sec in self.elf.sections:
+            end = sec.addr + sec.size
+            if view[0] <= sec.addr < hi and end > lo:
+                lo = end
         lo = (lo + 3) & ~3
         if hi > lo:
             self.uc.mem_write(lo, PAINT_WORD.to_bytes(4, "little") * ((hi - lo) // 4))
@@ -517,6 +553,8 @@ class Machine:
             )
         if self._trap is not None:
             self._fault(pc, self._trap)
+        if self._undefined is not None:
+            self._fault(*self._undefined)
         if s.stop_reason == 2:
             self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
         if error is not None:
@@ -686,6 +724,14 @@ _UC_ERRORS = {
     uc_mod.UC_ERR_WRITE_UNALIGNED: "unaligned write",
     uc_mod.UC_ERR_FETCH_UNALIGNED: "unaligned instruction fetch",
 }
+
+
+def _view(region: "Region", addr: int) -> tuple[int, int] | None:
+    """(start, end) of the address range of ``region`` (its origin or an alias) holding ``addr``."""
+    for base in (region.origin, *region.aliases):
+        if base <= addr < base + region.size:
+            return base, base + region.size
+    return None
 
 
 def _page(n: int) -> int:

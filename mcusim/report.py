@@ -172,6 +172,8 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     t.add_row("flash", f"{_kb(rep['flash_bytes'])}: " + ", ".join(f"{k} {v:,}" for k, v in rep["flash_breakdown"].items()))
     rb = rep["ram_breakdown"]
     t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])}: static {rb['static']:,}, arena {rb['arena']:,}, stack {rb['stack']:,}")
+    if rep.get("placement"):
+        t.add_row("placement", ", ".join(f"{what} in {where}" for what, where in rep["placement"].items()))
     t.add_row("SMLAD-family share", f"{rep['dsp_mac_share']:.1%} of instructions")
     console.print(t)
     ops = Table(title="per operator")
@@ -213,6 +215,8 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
     for c in ("static", "arena", "stack", "heap"):
         if any(r["ram_breakdown"].get(c) for r in runs):
             t.add_row(f"  RAM: {c}", *(_fmt(r["ram_breakdown"].get(c, 0)) for r in runs))
+    for what in sorted({w for r in runs for w in r.get("placement", {})}):
+        t.add_row(f"  in region: {what}", *(r.get("placement", {}).get(what, "-") for r in runs))
     console.print(t)
     for lab, r in zip(labels, runs):
         console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)

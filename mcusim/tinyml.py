@@ -99,7 +99,7 @@ MODEL_SYMBOL = "mcu_model"
 MODEL_HEADER_BYTES = 16
 ARENA_SYMBOL = "mcu_tensor_arena"
 STACK_RESERVE = 4096
-"""RAM left for the stack (and libc) when choosing the generous arena of the sizing image."""
+"""RAM left for the stack and the static data when choosing the generous arena of the sizing image."""
 
 
 def input_symbols(graph: Graph) -> list[str]:
@@ -181,7 +181,7 @@ def main_c(inputs: list[tuple[str, int]], outputs: list[tuple[str, int]], arena_
 #define MCU_ARENA_SIZE {arena_size}u
 #define MCU_STOP_AFTER_INIT {int(stop_after_init)} /* the arena-sizing image runs start-up only */
 
-__attribute__((aligned(16))) uint8_t {ARENA_SYMBOL}[MCU_ARENA_SIZE];
+MCUSIM_ARENA uint8_t {ARENA_SYMBOL}[MCU_ARENA_SIZE];
 {chr(10).join(f"MCUSIM_NOINIT uint8_t {s}[{n}];" for s, n in inputs)}
 {chr(10).join(f"__attribute__((aligned(4))) uint8_t {s}[{n}];" for s, n in outputs)}
 {table("input", inputs)}
@@ -312,9 +312,16 @@ def startup_report(fw: Firmware) -> dict[str, int]:
 
 
 def generous_arena(graph: Graph, board: Board) -> int:
-    """The largest arena that leaves the board STACK_RESERVE bytes plus the I/O buffers."""
+    """The largest arena the board's arena region can hold: when the stack or static data share
+    that region, it leaves them STACK_RESERVE bytes plus the I/O buffers."""
     io = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
-    return max(1024, (board.ram_size - STACK_RESERVE - io) & ~15)
+    best = 0
+    for where in board.placement["arena"]:
+        room = board.region(where).size
+        if where in (board.placement["stack"][0], board.placement["data"][0]):
+            room -= STACK_RESERVE + io
+        best = max(best, room)
+    return max(1024, best & ~15)
 
 
 def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | None = None,
@@ -339,7 +346,8 @@ def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path
         if report["status"] == STATUS_ARENA_TOO_SMALL:
             raise DoesNotFit(
                 f"the model needs at least {report['error_detail']:,} bytes of tensor arena; "
-                f"{board.name} has {board.ram_size:,} bytes of RAM")
+                f"{board.name}'s arena region{'s' if len(board.placement['arena']) > 1 else ''} "
+                f"({', '.join(board.placement['arena'])}) hold at most {generous_arena(graph, board):,}")
         if report["status"] != 0:
             msg = STATUS_MESSAGES.get(report["status"], f"status {report['status']}")
             where = f" (op {report['error_op']})" if report["error_op"] >= 0 else ""

@@ -10,6 +10,7 @@ renamed into place, so concurrent mcusim processes never see a half-written imag
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .board import Board
+from .board import PLACEABLE, Board
 from .errors import DoesNotFit, ToolchainError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,21 +85,44 @@ def compiler_version() -> str:
     return out.stdout.splitlines()[0] if out.stdout else "unknown"
 
 
-def core_flags(core: str) -> tuple[str, ...]:
+def core_flags(board: Board) -> tuple[str, ...]:
+    """arm-none-eabi-gcc target flags for the board's core, FPU and DSP extension."""
     try:
-        return CORE_FLAGS[core]
+        flags = CORE_FLAGS[board.core]
     except KeyError:
-        raise ToolchainError(f"no compiler flags for core {core!r}; known: {', '.join(CORE_FLAGS)}") from None
+        raise ToolchainError(f"no compiler flags for core {board.core!r}; known: {', '.join(CORE_FLAGS)}") from None
+    cpu = flags[0]
+    if board.core == "cortex-m33":
+        cpu += ("" if board.dsp else "+nodsp") + ("" if board.fpu else "+nofp")
+    if not board.fpu:
+        return (cpu, "-mthumb", "-mfloat-abi=soft")
+    fpu = {"cortex-m7": {"sp": "-mfpu=fpv5-sp-d16", "dp": "-mfpu=fpv5-d16"}}.get(board.core, {}).get(board.fpu_kind)
+    return (cpu, *flags[1:-1], fpu or flags[-1])
 
 
-def memory_ld(board: Board) -> str:
-    """The MEMORY block of ``board`` for ``cortex_m.ld``."""
-    return (
-        "MEMORY\n{\n"
-        f"    FLASH (rx) : ORIGIN = 0x{board.flash_origin:08X}, LENGTH = {board.flash_size}\n"
-        f"    RAM (rwx)  : ORIGIN = 0x{board.ram_origin:08X}, LENGTH = {board.ram_size}\n"
-        "}\n"
-    )
+def placements(board: Board) -> list[dict[str, str]]:
+    """Every assignment of stack, arena, data and weights to regions that the board's placement
+    allows, in order of preference (a placement entry may list several regions: the first one
+    the image fits wins)."""
+    keys = list(PLACEABLE)
+    choices = [board.placement[k] for k in keys]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*choices)]
+
+
+def memory_ld(board: Board, placement: dict[str, str] | None = None) -> str:
+    """The MEMORY block of ``board`` for ``cortex_m.ld``: every region of the chip, and the
+    aliases STACK_RAM, DATA_RAM, ARENA_RAM and WEIGHTS_MEM naming where ``placement`` (default:
+    the board's first choice of each) puts the stack, static data, the tensor arena and the
+    weights."""
+    placement = placement or placements(board)[0]
+    fl = board.region("flash")
+    lines = ["MEMORY\n{", f"    FLASH (rx) : ORIGIN = 0x{fl.origin:08X}, LENGTH = {fl.size}"]
+    lines += [f"    {r.name.upper()} (rwx) : ORIGIN = 0x{r.origin:08X}, LENGTH = {r.size}" for r in board.ram_regions]
+    lines.append("}")
+    for what, alias in (("stack", "STACK_RAM"), ("data", "DATA_RAM"), ("arena", "ARENA_RAM"),
+                        ("weights", "WEIGHTS_MEM")):
+        lines.append(f'REGION_ALIAS("{alias}", {placement[what].upper()});')
+    return "\n".join(lines) + "\n"
 
 
 def kernel_tree_key() -> str:
@@ -155,7 +179,7 @@ def compile_objects(sources: list[Path], board: Board, flags: tuple[str, ...], i
     ``content_key`` identifies every header the sources can include (e.g. a source tree's
     content hash), so the cache never returns an object built from other headers."""
     defs = [f"-D{k}={v}" for k, v in sorted(defines.items())]
-    cmd_flags = [*core_flags(board.core), *flags, *defs, *(f"-I{i}" for i in include_dirs)]
+    cmd_flags = [*core_flags(board), *flags, *defs, *(f"-I{i}" for i in include_dirs)]
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=min(len(sources), os.cpu_count() or 1) or 1) as pool:
@@ -184,14 +208,13 @@ def build_elf(
     own flags (:func:`compile_objects`, e.g. CMSIS-NN), linked after the sources' objects.
     Raises ToolchainError with the compiler's first error line.
     """
-    flags = core_flags(board.core)
+    flags = core_flags(board)
     srcs = [Path(s).resolve() for s in sources]
     if startup:
         srcs.insert(0, STARTUP)
     incs = [MCUSIM_INCLUDE] + [Path(i).resolve() for i in include_dirs]
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
-    mem = memory_ld(board)
     headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), kernel_tree_key())
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
@@ -204,12 +227,26 @@ def build_elf(
     srcs += [Path(src) for _, src in objects]
     objects_map = {str(o): src for o, src in zip(objs, srcs)}
 
+    first_error: DoesNotFit | None = None
+    for placement in placements(board):
+        try:
+            elf, map_file, cached = _link(board, flags, objs, memory_ld(board, placement))
+        except DoesNotFit as e:
+            first_error = first_error or e
+            continue
+        return BuildResult(elf, map_file, cached=cached, objects=objects_map)
+    assert first_error is not None
+    raise first_error
+
+
+def _link(board: Board, flags: tuple[str, ...], objs: list[Path], mem: str) -> tuple[Path, Path, bool]:
+    """Link ``objs`` with ``mem`` as memory.ld into the image cache; (elf, map, was cached)."""
     key = _hash(compiler_version(), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
                 *(o.name for o in objs))
     out_dir = cache_dir() / "builds" / key
     elf, map_file = out_dir / "image.elf", out_dir / "image.map"
     if elf.is_file():
-        return BuildResult(elf, map_file, cached=True, objects=objects_map)
+        return elf, map_file, True
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -243,4 +280,4 @@ def build_elf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(elf, map_file, cached=False, objects=objects_map)
+    return elf, map_file, False

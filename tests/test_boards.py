@@ -43,18 +43,19 @@ def test_board_fields(board: Board):
     assert board.title
     assert board.core in KNOWN_CORES
     assert board.flash_size > 0 and board.ram_size > 0
-    assert board.flash_origin >= 0 and board.ram_origin > 0
-    # Flash and RAM must not overlap.
-    assert (board.flash_origin + board.flash_size <= board.ram_origin
-            or board.ram_origin + board.ram_size <= board.flash_origin)
+    for r in board.regions:
+        assert r.size > 0 and CITATION.search(r.source), (r.name, r.source)
+    # No two regions (or aliases) overlap; the validator refuses that, so this only restates it.
+    spans = sorted((a, a + r.size) for r in board.regions for a in (r.origin, *r.aliases))
+    assert all(e0 <= a1 for (_, e0), (a1, _) in zip(spans, spans[1:]))
     assert board.icache_lines >= 0
     assert board.icache_line_bytes > 0 and board.icache_line_bytes & (board.icache_line_bytes - 1) == 0
     assert board.operating_points, "a board needs at least one operating point"
     assert board.op is board.operating_points[0], "NAME alone selects the first operating point"
     names = [o.name for o in board.operating_points]
     assert len(names) == len(set(names)), "operating point names must be unique"
-    assert board.sleep_mode.strip()
-    assert board.sleep_current_ua > 0 and math.isfinite(board.sleep_current_ua)
+    assert board.sleep_mode and board.sleep_mode.strip()
+    assert board.sleep_current_ua and board.sleep_current_ua > 0 and math.isfinite(board.sleep_current_ua)
     assert CITATION.search(board.sleep_source), board.sleep_source
     assert CITATION.search(board.memory_source), board.memory_source
 
@@ -98,7 +99,10 @@ def test_stm32l476_operating_points():
     assert slow.op.clock_hz == 8_000_000 and slow.op.flash_wait_states == 1
     assert "Range 2" in slow.op.source
     assert slow.op.run_current_ua < fast.op.run_current_ua
-    assert slow.ram_origin == 0x20000000 and slow.ram_size == 96 * 1024
+    sram1, sram2 = slow.region("sram1"), slow.region("sram2")
+    assert (sram1.origin, sram1.size) == (0x20000000, 96 * 1024)
+    assert (sram2.origin, sram2.size, sram2.aliases) == (0x10000000, 32 * 1024, (0x20018000,))
+    assert slow.ram_size == 128 * 1024
 
 
 def test_stm32h743_profile():
@@ -106,14 +110,22 @@ def test_stm32h743_profile():
     assert b.core == "cortex-m7" and b.fpu
     assert b.op.clock_hz == 480_000_000
     assert b.flash_origin == 0x08000000 and b.flash_size == 2 * 1024 * 1024
-    assert (b.ram_origin, b.ram_size) in {(0x24000000, 512 * 1024), (0x20000000, 128 * 1024)}
+    regions = {r.name: (r.kind, r.origin, r.size // 1024) for r in b.regions}
+    assert regions == {"flash_bank1": ("flash", 0x08000000, 1024), "flash_bank2": ("flash", 0x08100000, 1024),
+                       "itcm": ("tcm", 0, 64), "dtcm": ("tcm", 0x20000000, 128),
+                       "axi_sram": ("ram", 0x24000000, 512), "sram1": ("ram", 0x30000000, 128),
+                       "sram2": ("ram", 0x30020000, 128), "sram3": ("ram", 0x30040000, 32),
+                       "sram4": ("ram", 0x38000000, 64), "backup_sram": ("ram", 0x38800000, 4)}
+    # DS12110: 192 KB TCM + 864 KB user SRAM + 4 KB backup SRAM.
+    assert b.ram_size == (192 + 864 + 4) * 1024 and b.fpu_kind == "dp"
     assert b.icache_lines * b.icache_line_bytes == 16 * 1024 and b.icache_line_bytes == 32
 
 
 def test_nrf52840_memory_map():
     b = get_board("nrf52840")
     assert b.flash_origin == 0 and b.flash_size == 1024 * 1024
-    assert b.ram_origin == 0x20000000 and b.ram_size == 256 * 1024
+    ram = b.region("ram")
+    assert (ram.origin, ram.size, ram.aliases) == (0x20000000, 256 * 1024, (0x00800000,))
     assert b.op.clock_hz == 64_000_000
 
 

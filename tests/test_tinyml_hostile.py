@@ -93,7 +93,7 @@ class Outcome:
 def _ram_objects(m: Machine) -> list[tuple[int, int, str]]:
     b = m.board
     objs = [(s.addr, s.addr + s.size, s.name) for s in m.elf.symbols.values()
-            if s.kind == "object" and s.size and b.ram_origin <= s.addr < b.ram_origin + b.ram_size]
+            if s.kind == "object" and s.size and any(r.contains(s.addr) for r in b.ram_regions)]
     return sorted(objs)
 
 
@@ -148,7 +148,8 @@ def _run(img: Image, raw: bytes, inputs: list[bytes], record: bool = False) -> O
         in_main[0] = True
 
     m.uc.hook_add(UC_HOOK_MEM_READ, on_read, begin=b.flash_origin, end=img.region_hi - 1)
-    m.uc.hook_add(UC_HOOK_MEM_WRITE, on_write, begin=b.ram_origin, end=b.ram_origin + b.ram_size - 1)
+    for r in b.ram_regions:
+        m.uc.hook_add(UC_HOOK_MEM_WRITE, on_write, begin=r.origin, end=r.end - 1)
     main = syms["main"].addr
     m.uc.hook_add(UC_HOOK_CODE, on_main, begin=main, end=main)
     res = m.run(max_instructions=MAX_INSTRUCTIONS)  # FirmwareFault / BudgetExceeded fail the test

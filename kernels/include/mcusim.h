@@ -13,6 +13,10 @@
 /* Buffers the host writes before reset: the startup code neither copies nor zeroes them. */
 #define MCUSIM_NOINIT __attribute__((section(".noinit"), aligned(4)))
 
+/* The tensor arena: its own section, linked into the board's arena region (the board profile's
+ * [placement], `--place arena=REGION`) and zeroed at start-up like .bss. */
+#define MCUSIM_ARENA __attribute__((section(".arena"), aligned(16)))
+
 /* DWT cycle counter (ARMv7-M ARM C1.8; present on M3/M4/M7/M33, absent on M0+). */
 #define MCUSIM_DWT_CTRL   (*(volatile uint32_t *)0xE0001000u)
 #define MCUSIM_DWT_CYCCNT (*(volatile uint32_t *)0xE0001004u)

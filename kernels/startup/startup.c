@@ -1,7 +1,8 @@
 /*
  * Reset and vector table for every Cortex-M image mcusim builds.
  *
- * Reset_Handler: copy .data from flash, zero .bss, enable the FPU where the core has one,
+ * Reset_Handler: copy .data (and .weights, when the board places them in RAM) from flash, zero
+ * .bss and the tensor arena, enable the FPU where the core has one,
  * call main(), then stop with `bkpt #0` holding main's return value in r0. The simulator
  * treats `bkpt #0` as a normal end of program; any other fault vector stops with `bkpt #1`
  * and is reported as a fault.
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
+extern uint32_t _siweights[], _sweights[], _eweights[], _sarena[], _earena[];
 int main(void);
 
 __attribute__((noreturn)) static void stop(int code)
@@ -26,6 +28,11 @@ __attribute__((noreturn, used, optimize("no-tree-loop-distribute-patterns"))) vo
     for (uint32_t *src = _sidata, *dst = _sdata; dst < _edata;)
         *dst++ = *src++;
     for (uint32_t *dst = _sbss; dst < _ebss;)
+        *dst++ = 0;
+    if ((uintptr_t)_sweights != (uintptr_t)_siweights) /* weights placed in RAM: load them from flash */
+        for (uint32_t *src = _siweights, *dst = _sweights; dst < _eweights;)
+            *dst++ = *src++;
+    for (uint32_t *dst = _sarena; dst < _earena;)
         *dst++ = 0;
 #if defined(__ARM_FP)
     /* CPACR (0xE000ED88): full access to CP10 and CP11. */
