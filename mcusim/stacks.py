@@ -69,7 +69,9 @@ def check_kernels(path: str, kernels: str) -> None:
     if path not in KERNELS:
         raise McusimError(f"unknown path {path!r}; use {', '.join(PATHS)}")
     if kernels not in KERNELS[path]:
-        raise McusimError(f"the {path} path has no {kernels!r} kernels; it takes {' or '.join(KERNELS[path])}")
+        others = [f"the {p} path" for p, ks in KERNELS.items() if kernels in ks]
+        where = f" ({kernels} is for {' and '.join(others)})" if others else ""
+        raise McusimError(f"the {path} path has no {kernels!r} kernels; it takes {' or '.join(KERNELS[path])}{where}")
 
 
 def default_columns(board: Board) -> list[tuple[str, str]]:
