@@ -1,9 +1,12 @@
 """What mcusim needs from an ELF image: loadable segments, sections, symbols, sizes.
 
-Flash and RAM figures follow ``arm-none-eabi-size``: a section occupies flash when it is
-allocated and either executable/read-only or has a load address in flash (``.data``'s
-initial values); it occupies RAM when it is allocated and writable. ``tests/test_elf.py``
-checks the numbers against the real ``arm-none-eabi-size -A``.
+Flash and RAM come from the section headers, by address. Given the board's flash range, a
+section occupies flash when it has contents and its load address is in flash (code, read-only
+data, a writable vector table kept in flash, ``.data``'s initial values), and static RAM when
+it is allocated and its run address is outside flash (``.data``, ``.bss``, ``.noinit``...).
+Flash then equals ``arm-none-eabi-size``'s text + data. Without a flash range (images mcusim
+builds itself), a section is taken to run from flash when it is read-only, which is the same
+for those images. ``tests/test_elf_sizes.py`` checks the numbers against ``arm-none-eabi-size``.
 """
 
 from __future__ import annotations
@@ -47,8 +50,11 @@ class Segment:
 class Elf:
     """A parsed Cortex-M ELF image."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, flash: tuple[int, int] | None = None) -> None:
+        """``flash``: (first address, end) of the flash the image is for, which decides what
+        is flash and what is RAM (see the module docstring)."""
         self.path = Path(path)
+        self.flash = flash
         try:
             with self.path.open("rb") as f:
                 elf = ELFFile(f)
@@ -62,8 +68,12 @@ class Elf:
                     if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > 0
                 ]
                 self.symbols = self._symbols(elf)
-        except (ELFError, OSError) as e:
-            raise McusimError(f"{self.path}: cannot read ELF image: {e}") from None
+        except OSError as e:
+            raise McusimError(f"{self.path}: cannot read: {e.strerror}") from None
+        except McusimError:
+            raise
+        except Exception as e:  # noqa: BLE001 - pyelftools raises many types on a malformed file
+            raise McusimError(f"{self.path}: cannot read ELF image: {e if isinstance(e, ELFError) else type(e).__name__ + ': ' + str(e)}") from None
         funcs = sorted((s for s in self.symbols.values() if s.kind == "func"), key=lambda s: s.addr)
         self._func_starts = [s.addr for s in funcs]
         self._funcs = funcs
@@ -118,11 +128,19 @@ class Elf:
         return out
 
     # -- sizes -------------------------------------------------------------------------
+    def _in_flash(self, addr: int) -> bool:
+        return self.flash is not None and self.flash[0] <= addr < self.flash[1]
+
     def flash_sections(self) -> list[Section]:
         """Sections stored in flash: code/read-only data, and the initial values of .data."""
+        if self.flash is not None:
+            return [s for s in self.sections if not s.nobits and self._in_flash(s.load_addr)]
         return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
 
     def ram_sections(self) -> list[Section]:
+        """Sections that occupy RAM while the program runs."""
+        if self.flash is not None:
+            return [s for s in self.sections if not self._in_flash(s.addr)]
         return [s for s in self.sections if s.writable]
 
     @property
