@@ -989,6 +989,8 @@ class Machine:
             f.instructions += n
             if addr in self._func_entries:
                 f.calls += n
+            if n == 0:
+                continue  # only a wait-state stall landed here: no instruction of this class ran
             for table, key in ((mix, self._u_cls[i]), (mnem, self._u_mnem[i])):
                 st = table[key]
                 st.count += n
