@@ -874,12 +874,21 @@ class Machine:
                 done.set()
 
         worker = threading.Thread(target=work, name="mcusim-emulation", daemon=True)
+        started = False
         try:
-            worker.start()
+            # SIGINT blocked while the thread starts: it is then surely running when Ctrl-C is
+            # handled, and it inherits the mask, so the signal always goes to the main thread.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                worker.start()
+                started = True
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             while not done.wait(0.05):
                 pass
         except KeyboardInterrupt:
-            self._stop_worker(worker, done)
+            if started:
+                self._stop_worker(worker, done)
             raise
         worker.join()
         return outcome[0]
@@ -890,7 +899,7 @@ class Machine:
         try:
             if self._state is not None:
                 self._state.max_instructions = 0
-            while worker.is_alive() and not done.wait(0.02):
+            while not done.wait(0.02):
                 self.uc.emu_stop()
             worker.join()
         finally:
