@@ -55,6 +55,8 @@ EXCP_BKPT = 7
 EXCEPTIONS = {
     1: "undefined instruction (UsageFault UNDEFINSTR)",
     2: "svc: a supervisor call, and mcusim runs no exception handlers",
+    3: "instruction fetch fault (MemManage/BusFault: executing from a peripheral or an unexecutable address)",
+    4: "data access fault (BusFault, or UsageFault UNALIGNED: LDM/STM/LDRD/STRD/LDREX need aligned addresses)",
     8: "exception return (EXC_RETURN) outside a handler",
     17: "coprocessor instruction while the coprocessor is disabled (UsageFault NOCP: FPU not enabled in CPACR?)",
     18: "branch to an address with bit 0 clear (UsageFault INVSTATE: not a Thumb address)",
@@ -826,6 +828,12 @@ class Machine:
                 self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
             if error is not None:
                 self._fault(pc, self._invalid or _UC_ERRORS.get(error.errno, str(error)))
+            if self._intno is None and self._after_sleep(pc):
+                # WFI/WFE halts the core until an interrupt or event, and nothing in the
+                # simulation raises one: the program has ended, like an endless `b .`.
+                return self._finish(pc, "wfi/wfe (nothing can wake the core)", _signed(self.uc.reg_read(A.UC_ARM_REG_R0)))
+            if self._intno is None:
+                self._fault(pc, "the emulator stopped without an exception or a stop mcusim knows")
             if self._intno != EXCP_BKPT:
                 self._fault(pc, EXCEPTIONS.get(self._intno or 0, f"unexpected exception {self._intno}"))
             imm = self.read(pc, 2)[0]
@@ -833,12 +841,26 @@ class Machine:
                 self._fault(pc, f"bkpt #{imm} (a breakpoint: only bkpt #0 ends a run, and 0xAB is semihosting; "
                                 f"mcusim's own start-up code stops with bkpt #1 in its fault handler)")
             stop, code = "bkpt #0", _signed(self.uc.reg_read(A.UC_ARM_REG_R0))
+        return self._finish(pc, stop, code)
+
+    def _finish(self, pc: int, stop: str, code: int) -> RunResult:
         overflow = self._stack_overflow()
         if overflow:
             raise FirmwareFault(overflow)
         if self._track_q:
             self._collect_q()
-        return self._result(pc, paint, stop, code)
+        return self._result(pc, self._paint, stop, code)
+
+    def _after_sleep(self, pc: int) -> bool:
+        """Whether the instruction just before ``pc`` is WFI or WFE (T1 0xBF30/0xBF20, T2
+        0xF3AF 0x8003/0x8002)."""
+        try:
+            before = self.read(pc - 4, 4)
+        except UcError:
+            return False
+        hw = int.from_bytes(before[2:], "little")
+        first, second = int.from_bytes(before[:2], "little"), hw
+        return hw in (0xBF30, 0xBF20) or (first == 0xF3AF and second in (0x8003, 0x8002))
 
     def _stack_overflow(self) -> str | None:
         """A message when the painted guard just above the heap (or the static data) was overwritten."""

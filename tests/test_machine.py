@@ -140,6 +140,13 @@ def test_runaway_stops_at_instruction_budget(tmp_path, m4):
         run_snippet(tmp_path, m4, "1:\n    nop\n    b 1b\n")
 
 
+@pytest.mark.parametrize("sleep", ["wfi", "wfi.w"])  # Unicorn rejects WFE as undefined
+def test_sleep_with_nothing_to_wake_the_core_ends_the_run(tmp_path, m4, sleep):
+    m = Machine(build_asm(tmp_path, f"    movs r0, #9\n1:\n    {sleep}\n    b 1b\n", m4), m4)
+    res = m.run(max_instructions=1_000_000)
+    assert (res.exit_code, res.stop) == (9, "wfi/wfe (nothing can wake the core)")
+
+
 @pytest.mark.parametrize("branch", ["b .", "b.w ."])
 def test_branch_to_self_ends_the_run_with_r0(tmp_path, m4, branch):
     # Nothing in the simulator raises an interrupt, so `b .` can never be left: the end.
