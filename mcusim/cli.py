@@ -86,7 +86,7 @@ def cmd_sim(args: argparse.Namespace, console: Console) -> int:
 
     machine = Machine(elf, board, on_output=on_output, window=window)
     result = machine.run(max_instructions=args.max_instructions)
-    rep = sim_report(path, board, elf, result, machine.window_stats, str(window) if window else None)
+    rep = sim_report(path, board, elf, result, machine.window_stats, args.window)
     if args.json:
         write_json(Path(args.json), rep)
     render_sim(console, rep)

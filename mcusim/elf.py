@@ -12,6 +12,8 @@ for those images. ``tests/test_elf_sizes.py`` checks the numbers against ``arm-n
 from __future__ import annotations
 
 import bisect
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,3 +175,21 @@ class Elf:
 
     def function_ranges(self) -> list[Symbol]:
         return list(self._funcs)
+
+    def find_function(self, name: str) -> Symbol | None:
+        """A function by its symbol name, or by its C++ name (``tflite::MicroInterpreter::Invoke``,
+        with or without the parameter list), demangled with ``arm-none-eabi-c++filt``."""
+        sym = self.symbols.get(name)
+        if sym is not None and sym.kind == "func":
+            return sym
+        if "::" not in name and "(" not in name:
+            return None
+        mangled = [f.name for f in self._funcs if f.name.startswith("_Z")]
+        tool = shutil.which("arm-none-eabi-c++filt") or shutil.which("c++filt")
+        if tool is None:
+            raise McusimError(f"cannot match C++ name {name!r}: arm-none-eabi-c++filt not found; give the symbol name")
+        out = subprocess.run([tool], input="\n".join(mangled), capture_output=True, text=True).stdout.splitlines()
+        hits = {m for m, d in zip(mangled, out) if name in (d, d.split("(")[0])}
+        if len(hits) > 1:
+            raise McusimError(f"C++ name {name!r} matches {len(hits)} functions; give the parameter list or the symbol name")
+        return self.symbols[hits.pop()] if hits else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import re
 import signal
 import threading
 from collections import defaultdict
@@ -207,7 +208,7 @@ class WindowSpec:
 
 def parse_window(text: str, elf: Elf) -> WindowSpec:
     """``NAME``, ``NAME:NAME`` or ``TAG:TAG`` (integers, ``0x`` for hex) checked against ``elf``."""
-    parts = text.split(":")
+    parts = re.split(r"(?<!:):(?!:)", text)  # C++ names keep their `::`
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2 or not all(p.strip() for p in parts):
@@ -221,16 +222,17 @@ def parse_window(text: str, elf: Elf) -> WindowSpec:
     kinds = {isinstance(v, int) for v in values}
     if len(kinds) != 1:
         raise McusimError(f"--window {text!r}: give two function names or two probe tags, not one of each")
-    for v in values:
+    for i, v in enumerate(values):
         if isinstance(v, int):
             if not 0 <= v <= 0xFFFFFFFF:
                 raise McusimError(f"--window {text!r}: probe tag {v} is not a 32-bit value")
             continue
-        sym = elf.symbols.get(v)
-        if sym is None or sym.kind != "func":
+        sym = elf.find_function(v)
+        if sym is None:
             clones = sorted(n for n, s in elf.symbols.items() if s.kind == "func" and n.startswith(v + "."))
             hint = f" (did you mean {clones[0]}?)" if clones else ""
             raise McusimError(f"--window {text!r}: {elf.path.name} has no function {v!r}{hint}")
+        values[i] = sym.name
     return WindowSpec(values[0], values[1])
 
 

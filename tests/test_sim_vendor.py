@@ -257,3 +257,21 @@ def test_output_paths_are_checked_before_the_run(fw, tmp_path, capsys):
     lines = err.err.strip().splitlines()
     assert len(lines) == 2 and "is a directory" in lines[0] and "does not exist" in lines[1]
     assert "cycles" not in err.out  # refused before simulating
+
+
+def test_window_takes_cpp_names(tmp_path):
+    src = tmp_path / "cpp.cc"
+    src.write_text("namespace app { struct Interp { int Invoke(int n); };\n"
+                   "__attribute__((noinline)) int Interp::Invoke(int n) { int s = 0; for (int i = 0; i < n; i++) s += i; return s; } }\n"
+                   "volatile int sink;\nint main() { app::Interp it; sink = it.Invoke(50); sink = it.Invoke(5); return 0; }\n")
+    elf = tmp_path / "cpp.elf"
+    subprocess.run(["arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-O2", "-fno-exceptions", "-fno-rtti",
+                    "-x", "c", str(FIRMWARE / "startup_vendor.c"), "-x", "c++", str(src), "-T", str(FIRMWARE / "vendor.ld"),
+                    "--specs=nano.specs", "--specs=nosys.specs", "-o", str(elf)], check=True)
+    e = Elf(elf, flash=FLASH)
+    assert parse_window("app::Interp::Invoke", e) == parse_window("app::Interp::Invoke(int)", e)
+    spec = parse_window("app::Interp::Invoke(int):main", e)
+    assert spec.begin == "_ZN3app6Interp6InvokeEi" and spec.end == "main"
+    m = Machine(e, BOARD, window=parse_window("app::Interp::Invoke", e))
+    m.run(max_instructions=1_000_000)
+    assert len(m.window_stats.occurrences) == 2
