@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,3 +149,50 @@ def build(c: Case, out_dir: Path) -> Path:
                           capture_output=True, text=True)
     assert proc.returncode == 0, (c.name, proc.stderr)
     return elf
+
+
+def tally(seeds: range, out_dir: Path) -> dict[str, dict[str, int]]:
+    """Outcome counts per category (report, fault, budget, refused, BAD) through the CLI."""
+    import contextlib
+    import io
+    import os
+    from collections import Counter, defaultdict
+
+    from mcusim.cli import main
+
+    table: dict[str, Counter[str]] = defaultdict(Counter)
+    for seed in seeds:
+        c = case(seed)
+        elf = build(c, out_dir)
+        err = io.StringIO()
+        saved = os.dup(1)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)  # semihosting output of garbage calls is binary
+            try:
+                with contextlib.redirect_stderr(err):
+                    code = main(["sim", str(elf), "--board", c.board, "--max-instructions", "200000"])
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, 1)
+                os.close(saved)
+        text = err.getvalue()
+        kind = {0: "report", 2: "refused"}.get(code, "budget" if "instruction budget" in text else "fault")
+        if code not in (0, 1, 2) or "internal error" in text or "Traceback" in text:
+            kind = "BAD"
+        table[c.category][kind] += 1
+    return {k: dict(v) for k, v in table.items()}
+
+
+if __name__ == "__main__":
+    # python tests/hostile_firmware.py [N]: the outcome table of docs/reliability.md (seeds 0..N-1)
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 286
+    with tempfile.TemporaryDirectory() as d:
+        counts = tally(range(n), Path(d))
+    kinds = ("report", "fault", "budget", "refused", "BAD")
+    print("| category | " + " | ".join(kinds) + " |")
+    for cat in CATEGORIES:
+        print(f"| {cat} | " + " | ".join(str(counts.get(cat, {}).get(k, 0)) for k in kinds) + " |")
+    print("| total | " + " | ".join(str(sum(c.get(k, 0) for c in counts.values())) for k in kinds) + " |")
