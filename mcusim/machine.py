@@ -286,6 +286,7 @@ class Machine:
             self._snapshot_probes = True
         self.window_stats: WindowStats | None = None
         """With a ``window``: the code between its events, summed over every occurrence."""
+        self._semihost: Semihost | None = None
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
