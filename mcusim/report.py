@@ -170,6 +170,11 @@ def render_sim(console: Console, rep: dict[str, Any], top: int = 10) -> None:
         m.add_column(col, justify="left" if col == "class" else "right")
     for cls, st in rep["instruction_mix"].items():
         m.add_row(cls, f"{st['count']:,}", f"{st['cycles']:,}", f"{st['cycle_share']:.1%}")
+    total = rep["cycles"] or 1
+    for label, count, cycles in (("(taken-branch refills)", rep["taken_branches"], rep["branch_refill_cycles"]),
+                                 ("(flash wait states)", None, rep["wait_state_cycles"])):
+        if cycles:
+            m.add_row(label, "" if count is None else f"{count:,}", f"{cycles:,}", f"{cycles / total:.1%}")
     console.print(m)
 
 
