@@ -3,7 +3,8 @@
 Flash and RAM come from the section headers, by address. Given the board's flash range, a
 section occupies flash when it has contents and its load address is in flash (code, read-only
 data, a writable vector table kept in flash, ``.data``'s initial values), and static RAM when
-it is allocated and its run address is outside flash (``.data``, ``.bss``, ``.noinit``...).
+it is allocated and its run address is outside flash (``.data``, ``.bss``, ``.noinit``...),
+except empty sections that only reserve room for the heap or the stack (their use is measured).
 Flash then equals ``arm-none-eabi-size``'s text + data. Without a flash range (images mcusim
 builds itself), a section is taken to run from flash when it is read-only, which is the same
 for those images. ``tests/test_elf_sizes.py`` checks the numbers against ``arm-none-eabi-size``.
@@ -140,10 +141,16 @@ class Elf:
         return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
 
     def ram_sections(self) -> list[Section]:
-        """Sections that occupy RAM while the program runs."""
+        """Sections that occupy RAM while the program runs (reservations left out)."""
         if self.flash is not None:
-            return [s for s in self.sections if not self._in_flash(s.addr)]
-        return [s for s in self.sections if s.writable]
+            return [s for s in self.sections if not self._in_flash(s.addr) and not _reservation(s)]
+        return [s for s in self.sections if s.writable and not _reservation(s)]
+
+    def reserved_sections(self) -> list[Section]:
+        """Empty sections that only reserve room for the heap or the stack (STM32Cube's
+        ``._user_heap_stack``, ``.heap``, ``.stack``): the run measures what heap and stack
+        really use, so they are not static RAM."""
+        return [s for s in self.sections if _reservation(s) and not self._in_flash(s.addr)]
 
     @property
     def flash_bytes(self) -> int:
@@ -152,7 +159,8 @@ class Elf:
 
     @property
     def static_ram_bytes(self) -> int:
-        """data + bss (+ .noinit), as ``arm-none-eabi-size`` counts them."""
+        """data + bss (+ .noinit), as ``arm-none-eabi-size`` counts them, less heap/stack
+        reservations."""
         return sum(s.size for s in self.ram_sections())
 
     # -- symbols -----------------------------------------------------------------------
@@ -193,3 +201,8 @@ class Elf:
         if len(hits) > 1:
             raise McusimError(f"C++ name {name!r} matches {len(hits)} functions; give the parameter list or the symbol name")
         return self.symbols[hits.pop()] if hits else None
+
+
+def _reservation(s: Section) -> bool:
+    name = s.name.lower()
+    return s.nobits and ("heap" in name or "stack" in name)

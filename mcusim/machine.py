@@ -657,12 +657,14 @@ class Machine:
 
     def _static_end(self) -> int:
         """End of the static RAM below the initial stack pointer, from the section headers
-        (no linker symbol needed): the highest end of an allocated section in the MSP's region."""
+        (no linker symbol needed): the highest end of an allocated section in the MSP's region,
+        heap/stack reservations left out (the heap and the stack live there)."""
         region = self._region_of(self._msp - 4, 4)
         assert region is not None
         lo = region[0]
+        reserved = {s.name for s in self.elf.reserved_sections()}
         for sec in self.elf.sections:
-            if region[0] <= sec.addr < self._msp:
+            if region[0] <= sec.addr < self._msp and sec.name not in reserved:
                 lo = max(lo, min(sec.addr + sec.size, self._msp))
         return (lo + 7) & ~7
 

@@ -29,6 +29,7 @@ def memory_figures(elf: Elf) -> dict[str, Any]:
         "flash_sections": {s.name: s.size for s in elf.flash_sections()},
         "ram_static_bytes": elf.static_ram_bytes,
         "ram_sections": {s.name: s.size for s in elf.ram_sections()},
+        "ram_reserved": {s.name: s.size for s in elf.reserved_sections()},
     }
 
 

@@ -45,6 +45,10 @@ def test_memory_from_section_headers_equals_arm_none_eabi_size(fw, tmp_path):
     assert rep["flash_bytes"] == text + data  # the writable vector table is flash, counted once
     assert "vectors" not in str(rep["ram_sections"]) and ".isr_vector" in rep["flash_sections"]
     assert rep["ram_static_bytes"] == sizes[".data"] + sizes[".bss"]
+    # arm-none-eabi-size counts the heap/stack reservation as bss; the run measures their use.
+    reserved = sizes["._user_heap_stack"]
+    assert reserved >= 0x600 and bss == sizes[".bss"] + reserved
+    assert rep["ram_reserved"] == {"._user_heap_stack": reserved}
     assert "_end" not in Elf(elf).symbols
 
 
