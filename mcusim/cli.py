@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -68,26 +70,57 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
     from .elf import Elf
-    from .machine import Machine
+    from .machine import Machine, check_vector_table, parse_window
     from .report import render_sim, sim_report, write_json
 
     board = get_board(args.board)
     path = Path(args.firmware)
+    if path.is_dir():
+        raise McusimError(f"{path}: is a directory, not a firmware file")
     if not path.is_file():
         raise McusimError(f"{path}: no such file")
+    flash = (board.flash_origin, board.flash_origin + board.flash_size)
     if path.suffix in (".c", ".S", ".s"):
         from .toolchain import build_elf
 
         # A single-file program: build it for the board with mcusim's startup code first.
-        elf = Elf(build_elf([path], board).elf)
+        elf = Elf(build_elf([path], board).elf, flash=flash)
     else:
-        elf = Elf(path)
-    result = Machine(elf, board).run(max_instructions=args.max_instructions)
-    rep = sim_report(path, board, elf, result)
+        elf = Elf(path, flash=flash)
+    check_vector_table(elf, board)
+    window = parse_window(args.window, elf) if args.window else None
+    # Semihosting output goes to the terminal as the firmware writes it (to stderr when
+    # stdout carries the JSON report).
+    streams = {1: sys.stderr if args.json == "-" else sys.stdout, 2: sys.stderr}
+
+    def on_output(stream: int, data: bytes) -> None:
+        out = streams[stream]
+        try:
+            out.flush()
+            out.buffer.write(data)
+            out.buffer.flush()
+        except (OSError, ValueError, AttributeError):
+            streams[stream] = _Discard()  # a closed pipe: keep running, the JSON still has it
+
+    machine = Machine(elf, board, on_output=on_output, window=window)
+    result = machine.run(max_instructions=args.max_instructions)
+    rep = sim_report(path, board, elf, result, machine.window_stats, args.window)
     if args.json:
         write_json(Path(args.json), rep)
     render_sim(console, rep)
-    return 0
+    return (result.exit_code & 0xFF) if args.exit_code else 0
+
+
+class _Discard:
+    def flush(self) -> None:
+        return None
+
+    @property
+    def buffer(self) -> "_Discard":
+        return self
+
+    def write(self, data: bytes) -> int:
+        return len(data)
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
@@ -417,10 +450,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF (or a one-file C program) and report cycles, memory, energy")
-    s.add_argument("firmware", help="an ELF whose vector table is at the start of flash and that stops with bkpt, or a .c/.S file to build first")
+    s.add_argument("firmware", help="an ELF whose vector table is at the start of flash, or a .c/.S file to build first; "
+                                    "it stops at bkpt #0, a semihosting exit, newlib's _exit or an endless b .")
     s.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
-    s.add_argument("--json", metavar="FILE")
+    s.add_argument("--window", metavar="BEGIN:END",
+                   help="measure only between two functions (entry of BEGIN to entry of END; NAME or NAME:NAME: "
+                        "entry of NAME to its return) or two probe tags (e.g. 0x1:0x2), summed over every occurrence")
+    s.add_argument("--exit-code", action="store_true",
+                   help="exit with the firmware's exit code (as QEMU does) instead of 0")
+    s.add_argument("--json", metavar="FILE", help="the JSON report (docs/json-schema.md); - for standard output")
     s.set_defaults(func=cmd_sim)
 
     for name, helptext in (("run", "build and simulate one deployment path of an int8 .tflite model"),
@@ -542,15 +581,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # Not a terminal (CI logs, pipes): wide enough that tables do not elide names.
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    # Not a terminal (CI logs, pipes): wide enough that tables do not elide names. With
+    # `--json -` standard output carries the report alone, so tables go to stderr.
+    to_stderr = getattr(args, "json", None) == "-"
+    out = sys.stderr if to_stderr else sys.stdout
+    console = Console(file=out if to_stderr else None, width=None if out.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
     try:
+        from .report import check_output_path
+
+        for option in ("json", "html", "output", "csv", "plot"):
+            if getattr(args, option, None):
+                check_output_path(getattr(args, option))
         return int(args.func(args, console))
     except McusimError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
+        # Exiting anyway: a second Ctrl-C must not interrupt the message with a traceback.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         err.print("interrupted")
         return 130
     except Exception as e:  # noqa: BLE001 - a bug in mcusim: one line, unless debugging

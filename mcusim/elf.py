@@ -1,14 +1,20 @@
 """What mcusim needs from an ELF image: loadable segments, sections, symbols, sizes.
 
-Flash and RAM figures follow ``arm-none-eabi-size``: a section occupies flash when it is
-allocated and either executable/read-only or has a load address in flash (``.data``'s
-initial values); it occupies RAM when it is allocated and writable. ``tests/test_elf.py``
-checks the numbers against the real ``arm-none-eabi-size -A``.
+Flash and RAM come from the section headers, by address. Given the board's flash range, a
+section occupies flash when it has contents and its load address is in flash (code, read-only
+data, a writable vector table kept in flash, ``.data``'s initial values), and static RAM when
+it is allocated and its run address is outside flash (``.data``, ``.bss``, ``.noinit``...),
+except empty sections that only reserve room for the heap or the stack (their use is measured).
+Flash then equals ``arm-none-eabi-size``'s text + data. Without a flash range (images mcusim
+builds itself), a section is taken to run from flash when it is read-only, which is the same
+for those images. ``tests/test_elf_sizes.py`` checks the numbers against ``arm-none-eabi-size``.
 """
 
 from __future__ import annotations
 
 import bisect
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +53,11 @@ class Segment:
 class Elf:
     """A parsed Cortex-M ELF image."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, flash: tuple[int, int] | None = None) -> None:
+        """``flash``: (first address, end) of the flash the image is for, which decides what
+        is flash and what is RAM (see the module docstring)."""
         self.path = Path(path)
+        self.flash = flash
         try:
             with self.path.open("rb") as f:
                 elf = ELFFile(f)
@@ -63,8 +72,12 @@ class Elf:
                     if seg["p_type"] == "PT_LOAD" and seg["p_filesz"] > 0
                 ]
                 self.symbols = self._symbols(elf)
-        except (ELFError, OSError) as e:
-            raise McusimError(f"{self.path}: cannot read ELF image: {e}") from None
+        except OSError as e:
+            raise McusimError(f"{self.path}: cannot read: {e.strerror}") from None
+        except McusimError:
+            raise
+        except Exception as e:  # noqa: BLE001 - pyelftools raises many types on a malformed file
+            raise McusimError(f"{self.path}: cannot read ELF image: {e if isinstance(e, ELFError) else type(e).__name__ + ': ' + str(e)}") from None
         funcs = sorted((s for s in self.symbols.values() if s.kind == "func"), key=lambda s: s.addr)
         self._func_starts = [s.addr for s in funcs]
         self._funcs = funcs
@@ -140,13 +153,27 @@ class Elf:
         return out
 
     # -- sizes -------------------------------------------------------------------------
+    def _in_flash(self, addr: int) -> bool:
+        return self.flash is not None and self.flash[0] <= addr < self.flash[1]
+
     def flash_sections(self) -> list[Section]:
         """Sections stored in flash: code/read-only data, and the initial values of .data."""
+        if self.flash is not None:
+            return [s for s in self.sections if not s.nobits and self._in_flash(s.load_addr)]
         return [s for s in self.sections if not s.nobits and (not s.writable or s.load_addr != s.addr)]
 
     def ram_sections(self) -> list[Section]:
-        """Writable sections, and read-only ones copied to RAM at start-up (weights placed in RAM)."""
-        return [s for s in self.sections if s.writable or (not s.nobits and s.load_addr != s.addr)]
+        """Sections that occupy RAM while the program runs (reservations left out)."""
+        if self.flash is not None:
+            return [s for s in self.sections if not self._in_flash(s.addr) and not _reservation(s)]
+        return [s for s in self.sections
+                if (s.writable or (not s.nobits and s.load_addr != s.addr)) and not _reservation(s)]
+
+    def reserved_sections(self) -> list[Section]:
+        """Empty sections that only reserve room for the heap or the stack (STM32Cube's
+        ``._user_heap_stack``, ``.heap``, ``.stack``): the run measures what heap and stack
+        really use, so they are not static RAM."""
+        return [s for s in self.sections if _reservation(s) and not self._in_flash(s.addr)]
 
     @property
     def flash_bytes(self) -> int:
@@ -156,7 +183,8 @@ class Elf:
     @property
     def static_ram_bytes(self) -> int:
         """data + bss (+ .noinit, .arena), as ``arm-none-eabi-size`` counts them, plus read-only
-        data the start-up code copies into RAM (which ``size`` counts as text only)."""
+        data the start-up code copies into RAM (which ``size`` counts as text only), less heap/stack
+        reservations."""
         return sum(s.size for s in self.ram_sections())
 
     # -- symbols -----------------------------------------------------------------------
@@ -179,3 +207,26 @@ class Elf:
 
     def function_ranges(self) -> list[Symbol]:
         return list(self._funcs)
+
+    def find_function(self, name: str) -> Symbol | None:
+        """A function by its symbol name, or by its C++ name (``tflite::MicroInterpreter::Invoke``,
+        with or without the parameter list), demangled with ``arm-none-eabi-c++filt``."""
+        sym = self.symbols.get(name)
+        if sym is not None and sym.kind == "func":
+            return sym
+        if "::" not in name and "(" not in name:
+            return None
+        mangled = [f.name for f in self._funcs if f.name.startswith("_Z")]
+        tool = shutil.which("arm-none-eabi-c++filt") or shutil.which("c++filt")
+        if tool is None:
+            raise McusimError(f"cannot match C++ name {name!r}: arm-none-eabi-c++filt not found; give the symbol name")
+        out = subprocess.run([tool], input="\n".join(mangled), capture_output=True, text=True).stdout.splitlines()
+        hits = {m for m, d in zip(mangled, out) if name in (d, d.split("(")[0])}
+        if len(hits) > 1:
+            raise McusimError(f"C++ name {name!r} matches {len(hits)} functions; give the parameter list or the symbol name")
+        return self.symbols[hits.pop()] if hits else None
+
+
+def _reservation(s: Section) -> bool:
+    name = s.name.lower()
+    return s.nobits and ("heap" in name or "stack" in name)

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import re
+import signal
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from .costmodel import CoreModel, get_core
 from .elf import Elf
 from .errors import BudgetExceeded, FirmwareFault, McusimError, WrongCore
 from .isa import Decoder, Insn, build_mismatch, core_isa, undefined_reason
+from .semihost import SEMIHOSTING_BKPT, Exit, Semihost, SemihostingError
 
 PPB_BASE, PPB_SIZE = 0xE0000000, 0x100000
 DWT_CTRL, DWT_CYCCNT = 0xE0001000, 0xE0001004
@@ -47,6 +51,19 @@ Q_SETTERS = ("ssat", "usat", "qadd", "qsub", "qdadd", "qdsub", "qasx", "qsax", "
              "smuad", "smlabb", "smlabt", "smlatb", "smlatt", "smlawb", "smlawt")
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 EXCP_BKPT = 7
+# QEMU's exception numbers as Unicorn's interrupt hook reports them (target/arm/cpu.h), with what
+# the Cortex-M would have raised (Armv7-M ARM B1.5: UsageFault causes, SVCall).
+EXCEPTIONS = {
+    1: "undefined instruction (UsageFault UNDEFINSTR)",
+    2: "svc: a supervisor call, and mcusim runs no exception handlers",
+    3: "instruction fetch fault (MemManage/BusFault: executing from a peripheral or an unexecutable address)",
+    4: "data access fault (BusFault, or UsageFault UNALIGNED: LDM/STM/LDRD/STRD/LDREX need aligned addresses)",
+    8: "exception return (EXC_RETURN) outside a handler",
+    17: "coprocessor instruction while the coprocessor is disabled (UsageFault NOCP: FPU not enabled in CPACR?)",
+    18: "branch to an address with bit 0 clear (UsageFault INVSTATE: not a Thumb address)",
+    19: "stack limit reached (UsageFault STKOF)",
+    22: "unaligned access (UsageFault UNALIGNED)",
+}
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
 FLAG_KERNEL = 4
@@ -86,6 +103,9 @@ class Block:
 class FunctionStats:
     cycles: int = 0
     instructions: int = 0
+    calls: int = 0
+    """Executions of the function's first instruction: calls and tail calls (and loops back to
+    the very first instruction, which compilers do not emit for a function entry)."""
 
 
 @dataclass
@@ -123,6 +143,14 @@ class WindowStats:
     kernel_cycles: int = 0
     """Cycles inside the kernel library (callees included), when the machine was given
     ``kernel_ranges``; 0 otherwise."""
+    taken_branches: int = 0
+    refill_cycles: int = 0
+    """Pipeline refills of taken branches (taken_branches x P). ``instruction_mix`` and
+    ``mnemonics`` leave them out; ``functions`` and ``insn_counts`` include them."""
+    stall_cycles: int = 0
+    """Flash wait-state cycles; like refills, outside ``instruction_mix``."""
+    occurrences: list[int] = field(default_factory=list)
+    """For a window summed over several occurrences: the cycles of each."""
 
 
 @dataclass
@@ -130,8 +158,20 @@ class RunResult(WindowStats):
     """What one run measured. Every figure is counted by the simulator, none estimated."""
 
     exit_code: int = 0
+    stop: str = "bkpt #0"
+    """How the run ended: ``bkpt #0``, ``semihosting SYS_EXIT``/``SYS_EXIT_EXTENDED``,
+    ``_exit`` (newlib's, reached), or ``branch-to-self`` (an endless ``b .``)."""
     stack_bytes: int = 0
     """Stack high-water mark: bytes below the initial MSP that the run overwrote."""
+    heap_bytes: int = 0
+    """Highest break newlib's ``_sbrk`` granted minus its first one (0 when nothing was allocated)."""
+    heap_base: int | None = None
+    heap_top: int | None = None
+    """The highest address the heap reached (the break), when ``_sbrk`` granted anything."""
+    stdout: bytes = b""
+    stderr: bytes = b""
+    output_truncated: bool = False
+    semihosting_calls: int = 0
     probes: list[tuple[int, int]] = field(default_factory=list)
     """(cycle count at the store, value) for every store to the probe register, in order."""
     insns: dict[int, Insn] = field(default_factory=dict)
@@ -144,19 +184,76 @@ class RunResult(WindowStats):
         return self.machine.window(snaps[first_probe], snaps[second_probe])
 
 
+@dataclass(frozen=True)
+class WindowSpec:
+    """``--window BEGIN:END``: two function names (entry of BEGIN to entry of END; the same
+    name twice: entry to return) or two probe tags (stores of these values to the probe
+    register)."""
+
+    begin: str | int
+    end: str | int
+
+    @property
+    def on_probes(self) -> bool:
+        return isinstance(self.begin, int)
+
+    @property
+    def one_function(self) -> bool:
+        return not self.on_probes and self.begin == self.end
+
+    def __str__(self) -> str:
+        show = lambda v: f"0x{v:x}" if isinstance(v, int) else v  # noqa: E731
+        return f"{show(self.begin)}:{show(self.end)}"
+
+
+def parse_window(text: str, elf: Elf) -> WindowSpec:
+    """``NAME``, ``NAME:NAME`` or ``TAG:TAG`` (integers, ``0x`` for hex) checked against ``elf``."""
+    parts = re.split(r"(?<!:):(?!:)", text)  # C++ names keep their `::`
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise McusimError(f"--window {text!r}: give BEGIN:END, two function names or two probe tags")
+    values: list[str | int] = []
+    for p in (x.strip() for x in parts):
+        try:
+            values.append(int(p, 0))
+        except ValueError:
+            values.append(p)
+    kinds = {isinstance(v, int) for v in values}
+    if len(kinds) != 1:
+        raise McusimError(f"--window {text!r}: give two function names or two probe tags, not one of each")
+    for i, v in enumerate(values):
+        if isinstance(v, int):
+            if not 0 <= v <= 0xFFFFFFFF:
+                raise McusimError(f"--window {text!r}: probe tag {v} is not a 32-bit value")
+            continue
+        sym = elf.find_function(v)
+        if sym is None:
+            clones = sorted(n for n, s in elf.symbols.items() if s.kind == "func" and n.startswith(v + "."))
+            hint = f" (did you mean {clones[0]}?)" if clones else ""
+            raise McusimError(f"--window {text!r}: {elf.path.name} has no function {v!r}{hint}")
+        values[i] = sym.name
+    return WindowSpec(values[0], values[1])
+
+
 class Machine:
     """One simulated microcontroller running one ELF image."""
 
     def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None,
                  snapshot_probes: bool = False, track_saturation: bool = False,
-                 kernel_ranges: list[tuple[int, int]] | None = None) -> None:
+                 kernel_ranges: list[tuple[int, int]] | None = None,
+                 on_output: Callable[[int, bytes], None] | None = None,
+                 window: WindowSpec | None = None) -> None:
         """``snapshot_probes``: keep the counters at every probe store, so
         :meth:`RunResult.window` can break down the code between any two probes.
         ``track_saturation``: count the executions that set the APSR Q flag (saturating and
         DSP multiply-accumulate instructions; a Python hook on each: slow, for the student view).
         ``kernel_ranges``: code address ranges of the kernel library; the time from entering
         one (call or tail call) until returning out of it, callees included, is counted as
-        kernel time (:attr:`WindowStats.kernel_cycles`)."""
+        kernel time (:attr:`WindowStats.kernel_cycles`).
+        ``on_output(stream, data)``: semihosting output as the firmware writes it (1 stdout,
+        2 stderr); it is also kept in the result. ``window``: measure only between two
+        functions or probe tags (:meth:`run` then sets :attr:`window_stats`)."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -195,6 +292,13 @@ class Machine:
         self.probe_snapshots: list[Snapshot] = []
         self._mmio_exec: tuple[int, int] = (-1, -1)
         self._mmio_pos = 0
+        self._on_output = on_output
+        self._window = window
+        if window is not None and window.on_probes:
+            self._snapshot_probes = True
+        self.window_stats: WindowStats | None = None
+        """With a ``window``: the code between its events, summed over every occurrence."""
+        self._semihost: Semihost | None = None
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -493,6 +597,29 @@ class Machine:
         self._install_div_hooks()
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
+        """Exceptions. ``bkpt 0xAB`` is a semihosting call: served and stepped over. Anything
+        else stops the run, and :meth:`run` says why."""
+        try:
+            if intno == EXCP_BKPT and self._semihost is not None:
+                pc = uc.reg_read(A.UC_ARM_REG_PC)
+                if self.read(pc, 2)[0] == SEMIHOSTING_BKPT:
+                    op = uc.reg_read(A.UC_ARM_REG_R0)
+                    r = self._semihost.call(op, uc.reg_read(A.UC_ARM_REG_R1))
+                    if isinstance(r, Exit):
+                        self._end = (f"semihosting {'SYS_EXIT_EXTENDED' if op == 0x20 else 'SYS_EXIT'}", r.code, pc)
+                        uc.emu_stop()
+                    else:
+                        uc.reg_write(A.UC_ARM_REG_R0, r & 0xFFFFFFFF)
+                        uc.reg_write(A.UC_ARM_REG_PC, (pc + 2) | 1)
+                    return
+        except SemihostingError as e:
+            self._trap = str(e)
+            uc.emu_stop()
+            return
+        except Exception as e:  # noqa: BLE001 - never unwind through Unicorn; re-raised by run()
+            self._hook_error = e
+            uc.emu_stop()
+            return
         self._intno = intno
         uc.emu_stop()
 
@@ -507,23 +634,78 @@ class Machine:
         self._invalid = f"{kinds.get(access, 'invalid access')} 0x{address:08x} ({size} bytes)"
         return False
 
-    def _paint_stack(self) -> tuple[int, int]:
-        """Paint the free RAM below the initial MSP, down to the end of the static sections
-        that share its region (or the region's start); return the painted range."""
-        hi = self._msp
-        region = self.board.region_at(hi - 4)
-        view = _view(region, hi - 4) if region else None
-        if view is None:
-            return hi, hi
-        lo = view[0]
+    # -- memory facts from the section headers ------------------------------------------
+    def _regions(self) -> list[tuple[int, int, int]]:
+        """Mapped memory as (first, last, perms), the system and probe regions left out."""
+        return [(lo, hi, perms) for lo, hi, perms in self.uc.mem_regions()
+                if not (PPB_BASE <= lo < PPB_BASE + PPB_SIZE or PROBE_BASE <= lo < PROBE_BASE + PROBE_SIZE)]
+
+    def _region_of(self, addr: int, size: int = 1, perms: int = 0) -> tuple[int, int] | None:
+        """(first, end) of the memory region holding ``addr .. addr+size`` with ``perms``."""
+        for lo, hi, p in self._regions():
+            if lo <= addr and addr + size - 1 <= hi and (p & perms) == perms:
+                return lo, hi + 1
+        return None
+
+    def _guest_read(self, addr: int, size: int) -> bytes:
+        if size == 0:
+            return b""
+        if self._region_of(addr, size, uc_mod.UC_PROT_READ) is None:
+            raise SemihostingError("outside memory")
+        return self.read(addr, size)
+
+    def _guest_write(self, addr: int, data: bytes) -> None:
+        if not data:
+            return
+        if self._region_of(addr, len(data), uc_mod.UC_PROT_WRITE) is None:
+            raise SemihostingError("not in writable memory" if self._region_of(addr, len(data)) else "outside memory")
+        self.uc.mem_write(addr, data)
+
+    def _reset_vector(self) -> tuple[int, int]:
+        """(MSP, reset PC) from the vector table, refused with one line when the core could
+        not start from them."""
+        name = self.elf.path.name
+        vt = self.board.flash_origin
+        check_vector_table(self.elf, self.board)
+        msp = int.from_bytes(self.read(vt, 4), "little")
+        reset = int.from_bytes(self.read(vt + 4, 4), "little")
+        ram = ", ".join(f"0x{lo:08x}-0x{hi + 1:08x}" for lo, hi, p in self._regions() if p & uc_mod.UC_PROT_WRITE)
+        if msp & ~3 == 0 or self._region_of((msp & ~3) - 4, 4, uc_mod.UC_PROT_WRITE) is None:
+            raise McusimError(f"{name}: the initial stack pointer 0x{msp:08x} (word 0 of the vector table at "
+                              f"0x{vt:08x}) is outside RAM ({ram}): the first push would fault")
+        if not reset & 1:
+            raise McusimError(f"{name}: the reset vector 0x{reset:08x} (word 1 of the vector table) has bit 0 "
+                              f"clear, not a Thumb address: the core would fault at once (INVSTATE)")
+        if self._region_of(reset & ~1, 2, uc_mod.UC_PROT_EXEC) is None:
+            raise McusimError(f"{name}: the reset vector 0x{reset:08x} (word 1 of the vector table) points "
+                              f"outside flash and RAM")
+        return msp & ~3, reset
+
+    def _static_end(self) -> int:
+        """End of the static RAM below the initial stack pointer, from the section headers
+        (no linker symbol needed): the highest end of an allocated section in the MSP's region,
+        heap/stack reservations left out (the heap and the stack live there)."""
+        region = self._region_of(self._msp - 4, 4)
+        assert region is not None
+        lo = region[0]
+        reserved = {s.name for s in self.elf.reserved_sections()}
         for sec in self.elf.sections:
-            end = sec.addr + sec.size
-            if view[0] <= sec.addr < hi and end > lo:
-                lo = end
-        lo = (lo + 3) & ~3
+            if region[0] <= sec.addr < self._msp and sec.name not in reserved:
+                lo = max(lo, min(sec.addr + sec.size, self._msp))
+        return (lo + 7) & ~7
+
+    def _paint_stack(self) -> tuple[int, int]:
+        lo = self._static_end()
+        hi = self._msp
         if hi > lo:
             self.uc.mem_write(lo, PAINT_WORD.to_bytes(4, "little") * ((hi - lo) // 4))
         return lo, hi
+
+    def _stack_floor(self) -> int:
+        """Where the stack region starts: above the heap's highest break, else above the statics."""
+        lo, hi = self._paint
+        top = self._heap_top if self._heap_top is not None else lo
+        return min(max(lo, (top + 3) & ~3), hi)
 
     def _stack_high_water(self, lo: int, hi: int) -> int:
         if hi <= lo:
@@ -532,77 +714,252 @@ class Machine:
         touched = np.nonzero(words != PAINT_WORD)[0]
         return 0 if len(touched) == 0 else hi - (lo + 4 * int(touched[0]))
 
+    # -- how a run ends: hooks on _exit, branch-to-self, _sbrk, window functions ---------
+    def _install_run_hooks(self) -> None:
+        syms = self.elf.symbols
+        code = uc_mod.UC_HOOK_CODE
+        sbrk = syms.get("_sbrk")
+        if sbrk is not None and sbrk.kind == "func":
+            self.uc.hook_add(code, self._on_sbrk, None, sbrk.addr, sbrk.addr)
+        ex = syms.get("_exit")
+        if ex is not None and ex.kind == "func":
+            self.uc.hook_add(code, self._on_stop_hook, "_exit", ex.addr, ex.addr)
+        for addr in self._branches_to_self():
+            self.uc.hook_add(code, self._on_stop_hook, "branch-to-self", addr, addr)
+        w = self._window
+        if w is not None and not w.on_probes:
+            self._win_depth = 0
+            b, e = syms[str(w.begin)].addr, syms[str(w.end)].addr
+            self.uc.hook_add(code, self._on_window_begin, None, b, b)
+            if not w.one_function:
+                self.uc.hook_add(code, self._on_window_end, None, e, e)
+
+    def _branches_to_self(self) -> list[int]:
+        """Addresses of unconditional branches to themselves (``b .``: T2 0xE7FE, T4
+        0xF7FF 0xBFFE) in executable sections. Nothing in mcusim raises an interrupt, so once
+        one runs nothing can wake the core."""
+        out: list[int] = []
+        for sec in self.elf.sections:
+            if not sec.executable or sec.size < 2:
+                continue
+            hw = np.frombuffer(self.read(sec.addr, sec.size & ~1), dtype="<u2")
+            out += [sec.addr + 2 * int(i) for i in np.nonzero(hw == 0xE7FE)[0]]
+            if len(hw) > 1:
+                out += [sec.addr + 2 * int(i) for i in np.nonzero((hw[:-1] == 0xF7FF) & (hw[1:] == 0xBFFE))[0]]
+        return out
+
+    def _on_stop_hook(self, uc: Uc, address: int, size: int, why: str) -> None:
+        self._end = (why, _signed(uc.reg_read(A.UC_ARM_REG_R0)), address)
+        uc.emu_stop()
+
+    def _cycles_at(self, address: int) -> int:
+        """Cycle count before the instruction at ``address`` (inside a code hook)."""
+        s = self._state
+        return int(s.cycles) + (self._blocks[s.cur].prefix_cost(address) if s.cur >= 0 else 0)
+
+    def _after_return(self, uc: Uc, then: Callable[[Uc], None]) -> None:
+        """Call ``then`` when the function being entered now returns: at its return address
+        (LR) with the stack pointer it was called with."""
+        ret = uc.reg_read(A.UC_ARM_REG_LR) & ~1
+        sp = uc.reg_read(A.UC_ARM_REG_SP)
+        if ret not in self._return_hooks:
+            self._return_hooks[ret] = []
+            self.uc.hook_add(uc_mod.UC_HOOK_CODE, self._on_return_address, None, ret, ret)
+        self._return_hooks[ret].append((sp, then))
+
+    def _on_return_address(self, uc: Uc, address: int, size: int, _: object) -> None:
+        waiting = self._return_hooks.get(address)
+        sp = uc.reg_read(A.UC_ARM_REG_SP)
+        for i in range(len(waiting) - 1, -1, -1) if waiting else ():
+            if waiting[i][0] == sp:
+                _, then = waiting.pop(i)
+                then(uc)
+                return
+
+    def _on_sbrk(self, uc: Uc, address: int, size: int, _: object) -> None:
+        incr = _signed(uc.reg_read(A.UC_ARM_REG_R0))
+
+        def granted(uc: Uc) -> None:
+            prev = uc.reg_read(A.UC_ARM_REG_R0)
+            if prev == 0xFFFFFFFF:
+                return  # refused (ENOMEM)
+            if self._heap_base is None:
+                self._heap_base = prev
+            top = prev + incr
+            if self._heap_top is None or top > self._heap_top:
+                self._heap_top = top
+
+        self._after_return(uc, granted)
+
+    def _on_window_begin(self, uc: Uc, address: int, size: int, _: object) -> None:
+        assert self._window is not None
+        if self._window.one_function:
+            self._win_depth += 1
+            if self._win_depth == 1:
+                self._window_event(True, address)
+
+            def returned(uc: Uc) -> None:
+                self._win_depth -= 1
+                if self._win_depth == 0:
+                    self._window_event(False, uc.reg_read(A.UC_ARM_REG_PC))
+
+            self._after_return(uc, returned)
+        else:
+            self._window_event(True, address)
+
+    def _on_window_end(self, uc: Uc, address: int, size: int, _: object) -> None:
+        self._window_event(False, address)
+
+    def _window_event(self, begin: bool, address: int) -> None:
+        if begin and self._win_open is None:
+            self._win_open = self._snapshot(self._cycles_at(address), address)
+        elif not begin and self._win_open is not None:
+            # Summed as it goes: a window on a hot function may close a million times.
+            self._win_total.add_pair(self._win_open, self._snapshot(self._cycles_at(address), address))
+            self._win_open = None
+
+    # -- running -------------------------------------------------------------------------
     def run(self, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> RunResult:
-        """Reset and run to ``bkpt #0``. Raises FirmwareFault or BudgetExceeded."""
-        vt = self.board.flash_origin
-        self._msp = int.from_bytes(self.read(vt, 4), "little")
-        reset = int.from_bytes(self.read(vt + 4, 4), "little")
-        self._install_hooks(max_instructions)
-        paint = self._paint_stack()
-        self.uc.reg_write(A.UC_ARM_REG_SP, self._msp)
+        """Reset and run until the firmware stops: ``bkpt #0``, a semihosting exit, newlib's
+        ``_exit`` or an endless branch-to-self (the exit code is r0, or the semihosting exit's).
+        Raises FirmwareFault or BudgetExceeded; McusimError when the core could not start."""
+        self._msp, reset = self._reset_vector()
         self._intno: int | None = None
         self._trap: str | None = None
+        self._end: tuple[str, int, int] | None = None
+        self._hook_error: Exception | None = None
+        self._heap_base: int | None = None
+        self._heap_top: int | None = None
+        self._return_hooks: dict[int, list[tuple[int, Callable[[Uc], None]]]] = {}
+        self._win_open: Snapshot | None = None
+        self._win_total = _Counters.empty()
+        self._install_hooks(max_instructions)
+        self._install_run_hooks()
+        paint = self._paint_stack()
         self._paint = paint
+        self._semihost = Semihost(self._guest_read, self._guest_write, lambda: self._where(None, False)[0],
+                                  self.board.op.clock_hz, (paint[0], paint[1], paint[1], paint[0]), self._on_output)
+        self.uc.reg_write(A.UC_ARM_REG_SP, self._msp)
         error = self._emulate(reset | 1)
+        if self._hook_error is not None:
+            raise self._hook_error
         pc = self.uc.reg_read(A.UC_ARM_REG_PC)
         s = self._state
-        if s.stop_reason == 1:
-            raise BudgetExceeded(
-                f"instruction budget of {max_instructions:,} exceeded at PC 0x{pc:08x} in "
-                f"{self.elf.function_at(pc)} (runaway loop? raise it with --max-instructions)"
-            )
         if self._trap is not None:
             self._fault(pc, self._trap)
-        if self._undefined is not None:
-            self._fault(*self._undefined)
-        if s.stop_reason == 2:
-            self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
-        if error is not None:
-            self._fault(pc, self._invalid or _UC_ERRORS.get(error.errno, str(error)))
-        if self._intno != EXCP_BKPT:
-            self._fault(pc, f"unexpected exception {self._intno} (undefined instruction or SVC)")
-        bkpt_imm = self.read(pc, 2)[0]
-        if bkpt_imm != 0:
-            self._fault(pc, "the firmware entered a fault handler (bkpt #1)")
+        if self._end is not None:
+            stop, code, pc = self._end
+        else:
+            if s.stop_reason == 1:
+                raise BudgetExceeded(
+                    f"instruction budget of {s.max_instructions:,} exceeded at PC 0x{pc:08x} in "
+                    f"{self.elf.function_at(pc)} (runaway loop? raise it with --max-instructions)"
+                )
+            if self._undefined is not None:
+                self._fault(*self._undefined)
+            if s.stop_reason == 2:
+                self._fault(pc, "cannot decode the instruction stream (undefined instruction)")
+            if error is not None:
+                self._fault(pc, self._invalid or _UC_ERRORS.get(error.errno, str(error)))
+            if self._intno is None and self._after_sleep(pc):
+                # WFI/WFE halts the core until an interrupt or event, and nothing in the
+                # simulation raises one: the program has ended, like an endless `b .`.
+                return self._finish(pc, "wfi/wfe (nothing can wake the core)", _signed(self.uc.reg_read(A.UC_ARM_REG_R0)))
+            if self._intno is None:
+                self._fault(pc, "the emulator stopped without an exception or a stop mcusim knows")
+            if self._intno != EXCP_BKPT:
+                self._fault(pc, EXCEPTIONS.get(self._intno or 0, f"unexpected exception {self._intno}"))
+            imm = self.read(pc, 2)[0]
+            if imm != 0:
+                self._fault(pc, f"bkpt #{imm} (a breakpoint: only bkpt #0 ends a run, and 0xAB is semihosting; "
+                                f"mcusim's own start-up code stops with bkpt #1 in its fault handler)")
+            stop, code = "bkpt #0", _signed(self.uc.reg_read(A.UC_ARM_REG_R0))
+        return self._finish(pc, stop, code)
+
+    def _finish(self, pc: int, stop: str, code: int) -> RunResult:
         overflow = self._stack_overflow()
         if overflow:
             raise FirmwareFault(overflow)
         if self._track_q:
             self._collect_q()
-        return self._result(pc, paint)
+        return self._result(pc, self._paint, stop, code)
+
+    def _after_sleep(self, pc: int) -> bool:
+        """Whether the instruction just before ``pc`` is WFI or WFE (T1 0xBF30/0xBF20, T2
+        0xF3AF 0x8003/0x8002)."""
+        try:
+            before = self.read(pc - 4, 4)
+        except UcError:
+            return False
+        hw = int.from_bytes(before[2:], "little")
+        first, second = int.from_bytes(before[:2], "little"), hw
+        return hw in (0xBF30, 0xBF20) or (first == 0xF3AF and second in (0x8003, 0x8002))
 
     def _stack_overflow(self) -> str | None:
-        """A message when the painted guard above the static data was overwritten."""
-        lo, hi = self._paint
-        if hi - lo < STACK_GUARD_BYTES:
+        """A message when the painted guard just above the heap (or the static data) was overwritten."""
+        floor, hi = self._stack_floor(), self._paint[1]
+        if hi - floor < STACK_GUARD_BYTES:
             return None
-        guard = np.frombuffer(self.read(lo, STACK_GUARD_BYTES), dtype="<u4")
+        guard = np.frombuffer(self.read(floor, STACK_GUARD_BYTES), dtype="<u4")
         if np.all(guard == PAINT_WORD):
             return None
-        return (f"stack overflow: the stack grew down into static data (the painted guard at "
-                f"0x{lo:08x}, just above .bss, was overwritten; {hi - lo:,} bytes were free for the stack)")
+        below = "the heap" if self._heap_top is not None else "static data"
+        above = "the heap's highest break" if self._heap_top is not None else "the static data"
+        return (f"stack overflow: the stack grew down into {below} (the painted guard at 0x{floor:08x}, just above "
+                f"{above}, was overwritten; {hi - floor:,} bytes were free for the stack)")
 
     def _emulate(self, entry: int) -> UcError | None:
         """Run Unicorn in a worker thread, so Ctrl-C in the main thread stops the emulation
-        at once (uc_emu_stop is safe from another thread) instead of after the whole run."""
+        at once instead of after the whole run.
+
+        The worker runs native code that calls back into Python (the block decoder, hooks), so
+        the Unicorn instance, the native state and those callbacks must outlive it: on Ctrl-C the
+        main thread asks it to stop (the native hook's instruction budget drops to zero, and
+        ``uc_emu_stop``) and waits for it to return, ignoring further Ctrl-C meanwhile, before
+        letting KeyboardInterrupt go on."""
         outcome: list[UcError | None] = [None]
+        done = threading.Event()
 
         def work() -> None:
             try:
                 self.uc.emu_start(entry, 0xFFFFFFFF)
             except UcError as e:
                 outcome[0] = e
+            finally:
+                done.set()
 
         worker = threading.Thread(target=work, name="mcusim-emulation", daemon=True)
-        worker.start()
+        started = False
         try:
-            while worker.is_alive():
-                worker.join(0.05)
+            # SIGINT blocked while the thread starts: it is then surely running when Ctrl-C is
+            # handled, and it inherits the mask, so the signal always goes to the main thread.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                worker.start()
+                started = True
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            while not done.wait(0.05):
+                pass
         except KeyboardInterrupt:
-            self.uc.emu_stop()
-            worker.join()
+            if started:
+                self._stop_worker(worker, done)
             raise
+        worker.join()
         return outcome[0]
+
+    def _stop_worker(self, worker: threading.Thread, done: threading.Event) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            if self._state is not None:
+                self._state.max_instructions = 0
+            while not done.wait(0.02):
+                self.uc.emu_stop()
+            worker.join()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
 
     def _fault(self, pc: int, what: str) -> None:
         overflow = self._stack_overflow()
@@ -642,65 +999,86 @@ class Machine:
         self._u_mnem = [self._insn_by_addr[int(a)].mnemonic.split(".")[0] for a in uniq]
         self._u_index = {int(a): i for i, a in enumerate(uniq)}
 
-    def _per_insn(self, snap: Snapshot) -> tuple[np.ndarray, np.ndarray]:
-        """(executions, cycles) per unique instruction address up to ``snap``."""
+    def _per_insn(self, c: "_Counters") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(executions, own cycles, refill + wait-state cycles) per unique instruction address
+        for the counters ``c``. A taken branch's refill is booked to the block's last
+        instruction, a wait-state stall to its first."""
         n_blocks = len(self._blocks)
-        execs = np.zeros(n_blocks, np.int64)
-        taken = np.zeros(n_blocks, np.int64)
-        stall = np.zeros(n_blocks, np.int64)
-        k = len(snap.execs)
-        execs[:k], taken[:k], stall[:k] = snap.execs, snap.taken, snap.stall
+
+        def fit(a: np.ndarray) -> np.ndarray:
+            out = np.zeros(n_blocks, np.int64)
+            out[: len(a)] = a[:n_blocks]
+            return out
+
+        execs, taken, stall = fit(c.execs), fit(c.taken), fit(c.stall)
         runs = execs[self._f_owner]
-        if snap.cur >= 0:
-            # The current block was entered but has run only up to `pc` (exclusive).
-            sel = (self._f_owner == snap.cur) & (self._f_addr >= snap.pc)
-            runs = runs - sel
-        cyc = runs * self._f_cost
-        np.add.at(cyc, self._f_last, taken * self.core.branch_penalty)
-        np.add.at(cyc, self._f_first, stall)
+        for (cur, pc), n in c.partial.items():
+            if n and cur >= 0:
+                # That block was entered but had run only up to `pc` (exclusive).
+                runs = runs - n * ((self._f_owner == cur) & (self._f_addr >= pc))
+        own = runs * self._f_cost
+        extra = np.zeros(len(own), np.int64)
+        np.add.at(extra, self._f_last, taken * self.core.branch_penalty)
+        np.add.at(extra, self._f_first, stall)
         count_u = np.zeros(len(self._u_addr), np.int64)
-        cyc_u = np.zeros(len(self._u_addr), np.int64)
+        own_u = np.zeros(len(self._u_addr), np.int64)
+        extra_u = np.zeros(len(self._u_addr), np.int64)
         np.add.at(count_u, self._f_slot, runs)
-        np.add.at(cyc_u, self._f_slot, cyc)
-        for addr, extra in snap.div_extra.items():
-            cyc_u[self._u_index[addr]] += extra
-        return count_u, cyc_u
+        np.add.at(own_u, self._f_slot, own)
+        np.add.at(extra_u, self._f_slot, extra)
+        for addr, more in c.div_extra.items():
+            own_u[self._u_index[addr]] += more
+        return count_u, own_u, extra_u
 
     def window(self, a: Snapshot | None, b: Snapshot) -> WindowStats:
         """Exact statistics between two snapshots (``a`` None: from reset)."""
-        count, cyc = self._per_insn(b)
+        c = _Counters.of(b)
         if a is not None:
-            ca, ya = self._per_insn(a)
-            count, cyc = count - ca, cyc - ya
+            c.add(_Counters.of(a), -1)
+        return self._stats(c)
+
+    def _stats(self, c: "_Counters") -> WindowStats:
+        count, own, extra = self._per_insn(c)
+        cyc = own + extra
         functions: dict[str, FunctionStats] = defaultdict(FunctionStats)
         mix: dict[str, ClassStats] = defaultdict(ClassStats)
         mnem: dict[str, ClassStats] = defaultdict(ClassStats)
         counts: dict[int, tuple[int, int]] = {}
         for i in np.nonzero((count != 0) | (cyc != 0))[0]:
-            c, y = int(count[i]), int(cyc[i])
-            counts[int(self._u_addr[i])] = (c, y)
-            for table, key in ((functions, self._u_func[i]), (mix, self._u_cls[i]), (mnem, self._u_mnem[i])):
+            n, y, o = int(count[i]), int(cyc[i]), int(own[i])
+            addr = int(self._u_addr[i])
+            counts[addr] = (n, y)
+            f = functions[self._u_func[i]]
+            f.cycles += y
+            f.instructions += n
+            if addr in self._func_entries:
+                f.calls += n
+            if n == 0:
+                continue  # only a wait-state stall landed here: no instruction of this class ran
+            for table, key in ((mix, self._u_cls[i]), (mnem, self._u_mnem[i])):
                 st = table[key]
-                if table is functions:
-                    st.cycles += y  # type: ignore[union-attr]
-                    st.instructions += c  # type: ignore[union-attr]
-                else:
-                    st.count += c  # type: ignore[union-attr]
-                    st.cycles += y  # type: ignore[union-attr]
+                st.count += n
+                st.cycles += o
         total_cycles = int(cyc.sum())
-        expected = b.cycles - (a.cycles if a is not None else 0)
-        assert total_cycles == expected, (total_cycles, expected)
-        kernel = b.kernel_cycles - (a.kernel_cycles if a is not None else 0)
-        return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts, kernel)
+        assert total_cycles == c.cycles, (total_cycles, c.cycles)
+        taken = int(c.taken.sum()) if len(c.taken) else 0
+        return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts,
+                           c.kernel, taken_branches=taken, refill_cycles=taken * self.core.branch_penalty,
+                           stall_cycles=int(c.stall.sum()) if len(c.stall) else 0, occurrences=list(c.occurrences))
 
-    def _result(self, pc: int, paint: tuple[int, int]) -> RunResult:
+    def _result(self, pc: int, paint: tuple[int, int], stop: str, exit_code: int) -> RunResult:
         s = self._state
         last = int(s.cur)
         cycles = int(s.cycles) + (self._blocks[last].prefix_cost(pc) if last >= 0 else 0)
         end = self._snapshot(cycles, pc)
         self._insn_by_addr: dict[int, Insn] = {}
+        self._func_entries = {f.addr for f in self.elf.function_ranges()}
         self._flatten()
         w = self.window(None, end)
+        if self._window is not None:
+            self.window_stats = self._window_stats()
+        floor = self._stack_floor()
+        con = self._semihost.console
         return RunResult(
             cycles=w.cycles,
             instructions=w.instructions,
@@ -709,12 +1087,108 @@ class Machine:
             mnemonics=w.mnemonics,
             insn_counts=w.insn_counts,
             kernel_cycles=w.kernel_cycles,
-            exit_code=_signed(self.uc.reg_read(A.UC_ARM_REG_R0)),
-            stack_bytes=self._stack_high_water(*paint),
+            taken_branches=w.taken_branches,
+            refill_cycles=w.refill_cycles,
+            stall_cycles=w.stall_cycles,
+            exit_code=exit_code,
+            stop=stop,
+            stack_bytes=self._stack_high_water(floor, paint[1]),
+            heap_bytes=(self._heap_top - self._heap_base) if self._heap_top is not None and self._heap_base is not None else 0,
+            heap_base=self._heap_base,
+            heap_top=self._heap_top,
+            stdout=bytes(con.stdout),
+            stderr=bytes(con.stderr),
+            output_truncated=con.truncated,
+            semihosting_calls=self._semihost.calls,
             probes=list(self._probes),
             insns=dict(self._insn_by_addr),
             machine=self,
         )
+
+    def _window_stats(self) -> WindowStats:
+        w = self._window
+        assert w is not None
+        total = self._win_total
+        if w.on_probes:
+            opened = None
+            for (_, value), snap in zip(self._probes, self.probe_snapshots):
+                if value == w.begin and opened is None:
+                    opened = snap
+                elif value == w.end and opened is not None:
+                    total.add_pair(opened, snap)
+                    opened = None
+        if not total.occurrences:
+            raise McusimError(f"--window {w}: the window never opened and closed in this run "
+                              f"(BEGIN, then END, must both happen)")
+        return self._stats(total)
+
+
+@dataclass
+class _Counters:
+    """Block counters as a signed sum of snapshots (a window, or several)."""
+
+    execs: np.ndarray
+    taken: np.ndarray
+    stall: np.ndarray
+    partial: dict[tuple[int, int], int]
+    div_extra: dict[int, int]
+    cycles: int
+    kernel: int
+    occurrences: list[int] = field(default_factory=list)
+
+    @staticmethod
+    def empty() -> "_Counters":
+        z = np.zeros(0, np.int64)
+        return _Counters(z, z, z, defaultdict(int), defaultdict(int), 0, 0)
+
+    def add_pair(self, a: Snapshot, b: Snapshot) -> None:
+        """Add the window from snapshot ``a`` to snapshot ``b``."""
+        self.add(_Counters.of(b))
+        self.add(_Counters.of(a), -1)
+        self.occurrences.append(b.cycles - a.cycles)
+
+    @staticmethod
+    def of(snap: Snapshot) -> "_Counters":
+        partial: dict[tuple[int, int], int] = defaultdict(int)
+        partial[(snap.cur, snap.pc)] += 1
+        div: dict[int, int] = defaultdict(int, snap.div_extra)
+        return _Counters(snap.execs.astype(np.int64), snap.taken.astype(np.int64), snap.stall.astype(np.int64),
+                         partial, div, snap.cycles, snap.kernel_cycles)
+
+    def add(self, other: "_Counters", sign: int = 1) -> None:
+        for name in ("execs", "taken", "stall"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            n = max(len(mine), len(theirs))
+            out = np.zeros(n, np.int64)
+            out[: len(mine)] += mine
+            out[: len(theirs)] += sign * theirs
+            setattr(self, name, out)
+        for key, v in other.partial.items():
+            self.partial[key] += sign * v
+        for addr, v in other.div_extra.items():
+            self.div_extra[addr] += sign * v
+        self.cycles += sign * other.cycles
+        self.kernel += sign * other.kernel
+
+
+def check_vector_table(elf: Elf, board: Board) -> None:
+    """Refuse (one line) an image whose vector table is not where the core reads it: the
+    first 8 bytes of the board's flash."""
+    vt = board.flash_origin
+    loaded = any(seg.paddr <= vt and vt + 8 <= seg.paddr + len(seg.data) for seg in elf.segments)
+    named = [s for s in elf.sections if "vector" in s.name.lower() and not s.nobits]
+    if loaded and (not named or any(s.load_addr == vt for s in named)):
+        return  # (a second, RAM copy of the vectors is fine)
+    if named:
+        where = f"the ELF puts {named[0].name} at 0x{named[0].load_addr:08x}"
+    else:
+        stored = [s for s in elf.sections if not s.nobits]
+        first = min(stored, key=lambda s: s.load_addr, default=None)
+        where = (f"the ELF's lowest loaded section is {first.name} at 0x{first.load_addr:08x}" if first
+                 else "the ELF loads nothing")
+    raise McusimError(f"{elf.path.name}: the vector table is not at {board.name}'s flash origin 0x{vt:08x}, "
+                      f"where the core reads it at reset: {where} (link it for this board, or choose the board "
+                      f"it was linked for)")
 
 
 _UC_ERRORS = {

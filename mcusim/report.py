@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ def memory_figures(elf: Elf) -> dict[str, Any]:
         "flash_sections": {s.name: s.size for s in elf.flash_sections()},
         "ram_static_bytes": elf.static_ram_bytes,
         "ram_sections": {s.name: s.size for s in elf.ram_sections()},
+        "ram_reserved": {s.name: s.size for s in elf.reserved_sections()},
     }
 
 
@@ -40,40 +42,55 @@ def mix_dict(result: WindowStats) -> dict[str, dict[str, float]]:
     }
 
 
-def dsp_mac_share(result: RunResult) -> float:
+def dsp_mac_share(result: WindowStats) -> float:
     """Share of executed instructions that are DSP multiply-accumulates (SMLAD and family)."""
     st = result.instruction_mix.get("dsp_mac")
     return (st.count / result.instructions) if st and result.instructions else 0.0
 
 
-def sim_report(firmware: Path, board: Board, elf: Elf, result: RunResult) -> dict[str, Any]:
-    """The JSON object of ``mcusim sim`` (schema ``mcusim.sim/1``)."""
+def sim_report(firmware: Path, board: Board, elf: Elf, result: RunResult,
+               window: WindowStats | None = None, window_spec: str | None = None) -> dict[str, Any]:
+    """The JSON object of ``mcusim sim`` (schema ``mcusim.sim/1``). With a ``window`` the
+    timing figures (cycles to mix) are the window's, summed over its occurrences."""
     mem = memory_figures(elf)
-    total = result.cycles or 1
-    funcs = sorted(result.functions.items(), key=lambda kv: -kv[1].cycles)
-    return {
+    w = window if window is not None else result
+    total = w.cycles or 1
+    funcs = sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)
+    rep: dict[str, Any] = {
         "schema": "mcusim.sim/1",
         "firmware": str(firmware),
         "board": board.qualified_name,
         "core": board.core,
         "clock_hz": board.op.clock_hz,
-        "cycles": result.cycles,
-        "instructions": result.instructions,
-        "cpi": result.cycles / result.instructions if result.instructions else 0.0,
-        "latency_ms": board.latency_ms(result.cycles),
-        "energy_uj": board.energy_uj(result.cycles),
+        "cycles": w.cycles,
+        "instructions": w.instructions,
+        "cpi": w.cycles / w.instructions if w.instructions else 0.0,
+        "latency_ms": board.latency_ms(w.cycles),
+        "energy_uj": board.energy_uj(w.cycles),
+        "taken_branches": w.taken_branches,
+        "branch_refill_cycles": w.refill_cycles,
+        "wait_state_cycles": w.stall_cycles,
         "exit_code": result.exit_code,
+        "stop": result.stop,
+        "stdout": result.stdout.decode("utf-8", errors="replace"),
+        "stderr": result.stderr.decode("utf-8", errors="replace"),
+        "output_truncated": result.output_truncated,
         **mem,
-        "ram_peak_bytes": mem["ram_static_bytes"] + result.stack_bytes,
-        "ram_breakdown": {"static": mem["ram_static_bytes"], "stack": result.stack_bytes, "heap": 0},
+        "ram_peak_bytes": mem["ram_static_bytes"] + result.heap_bytes + result.stack_bytes,
+        "ram_breakdown": {"static": mem["ram_static_bytes"], "heap": result.heap_bytes, "stack": result.stack_bytes},
+        "heap_top": result.heap_top,
         "functions": [
-            {"name": n, "cycles": f.cycles, "instructions": f.instructions, "share": f.cycles / total}
+            {"name": n, "cycles": f.cycles, "instructions": f.instructions, "calls": f.calls, "share": f.cycles / total}
             for n, f in funcs
         ],
-        "instruction_mix": mix_dict(result),
-        "dsp_mac_share": dsp_mac_share(result),
+        "instruction_mix": mix_dict(w),
+        "dsp_mac_share": dsp_mac_share(w),
         "probes": [list(p) for p in result.probes],
     }
+    if window is not None:
+        rep["window"] = {"spec": window_spec, "occurrences": len(window.occurrences), "cycles_each": window.occurrences,
+                         "run_cycles": result.cycles, "run_instructions": result.instructions}
+    return rep
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -93,7 +110,29 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=2) + "\n")
+    """To ``path`` atomically, or to standard output when ``path`` is ``-``."""
+    text = json.dumps(obj, indent=2) + "\n"
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(path, text)
+
+
+def check_output_path(path: Path | str) -> None:
+    """Refuse, before any work, an output path that cannot be written (``-`` is stdout)."""
+    if str(path) == "-":
+        return
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise McusimError(f"{path}: is a directory, not a file to write")
+    if not parent.is_dir():
+        raise McusimError(f"{path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise McusimError(f"{path}: cannot write in directory {parent} (permission denied)")
+    if path.exists() and not path.is_file():
+        raise McusimError(f"{path}: exists and is not a regular file")
 
 
 def _kb(n: int) -> str:
@@ -109,17 +148,22 @@ def render_sim(console: Console, rep: dict[str, Any], top: int = 10) -> None:
     t.add_row("latency", f"{rep['latency_ms']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz")
     t.add_row("energy", f"{rep['energy_uj']:.3f} µJ")
     t.add_row("flash", _kb(rep["flash_bytes"]))
+    if "window" in rep:
+        win = rep["window"]
+        t.add_row("window", f"{win['spec']}: {win['occurrences']:,} time(s); whole run {win['run_cycles']:,} cycles")
+    t.add_row("taken branches", f"{rep['taken_branches']:,} (refill {rep['branch_refill_cycles']:,} cycles)")
+    t.add_row("flash wait states", f"{rep['wait_state_cycles']:,} cycles")
     rb = rep["ram_breakdown"]
-    t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])} = static {rb['static']:,} + stack {rb['stack']:,}")
-    t.add_row("exit code", str(rep["exit_code"]))
+    t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])} = static {rb['static']:,} + heap {rb['heap']:,} + stack {rb['stack']:,}")
+    t.add_row("exit code", f"{rep['exit_code']} ({rep['stop']})")
     t.add_row("DSP MAC share", f"{rep['dsp_mac_share']:.1%} of instructions")
     console.print(t)
 
     f = Table(title=f"top functions by cycles")
-    for col in ("function", "cycles", "instructions", "share"):
+    for col in ("function", "calls", "cycles", "instructions", "share"):
         f.add_column(col, justify="left" if col == "function" else "right", no_wrap=True)
     for row in rep["functions"][:top]:
-        f.add_row(row["name"], f"{row['cycles']:,}", f"{row['instructions']:,}", f"{row['share']:.1%}")
+        f.add_row(row["name"], f"{row['calls']:,}", f"{row['cycles']:,}", f"{row['instructions']:,}", f"{row['share']:.1%}")
     console.print(f)
 
     m = Table(title="instruction mix")
@@ -127,6 +171,11 @@ def render_sim(console: Console, rep: dict[str, Any], top: int = 10) -> None:
         m.add_column(col, justify="left" if col == "class" else "right")
     for cls, st in rep["instruction_mix"].items():
         m.add_row(cls, f"{st['count']:,}", f"{st['cycles']:,}", f"{st['cycle_share']:.1%}")
+    total = rep["cycles"] or 1
+    for label, count, cycles in (("(taken-branch refills)", rep["taken_branches"], rep["branch_refill_cycles"]),
+                                 ("(flash wait states)", None, rep["wait_state_cycles"])):
+        if cycles:
+            m.add_row(label, "" if count is None else f"{count:,}", f"{cycles:,}", f"{cycles / total:.1%}")
     console.print(m)
 
 

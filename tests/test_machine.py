@@ -137,7 +137,23 @@ def test_undefined_instruction_is_a_clear_fault(tmp_path, m4):
 
 def test_runaway_stops_at_instruction_budget(tmp_path, m4):
     with pytest.raises(BudgetExceeded, match="instruction budget of 1,000,000 exceeded .* in snippet"):
-        run_snippet(tmp_path, m4, "1:\n    b 1b\n")
+        run_snippet(tmp_path, m4, "1:\n    nop\n    b 1b\n")
+
+
+@pytest.mark.parametrize("sleep", ["wfi", "wfi.w"])  # Unicorn rejects WFE as undefined
+def test_sleep_with_nothing_to_wake_the_core_ends_the_run(tmp_path, m4, sleep):
+    m = Machine(build_asm(tmp_path, f"    movs r0, #9\n1:\n    {sleep}\n    b 1b\n", m4), m4)
+    res = m.run(max_instructions=1_000_000)
+    assert (res.exit_code, res.stop) == (9, "wfi/wfe (nothing can wake the core)")
+
+
+@pytest.mark.parametrize("branch", ["b .", "b.w ."])
+def test_branch_to_self_ends_the_run_with_r0(tmp_path, m4, branch):
+    # Nothing in the simulator raises an interrupt, so `b .` can never be left: the end.
+    m = Machine(build_asm(tmp_path, f"    movs r0, #5\n    nop\n    {branch}\n", m4), m4)
+    res = m.run(max_instructions=1_000_000)
+    assert (res.exit_code, res.stop) == (5, "branch-to-self")
+    assert res.functions["snippet"].cycles == 2  # movs, nop; the branch itself never completes
 
 
 def test_probe_stores_are_recorded_with_cycle_stamps(tmp_path, m4):
