@@ -30,6 +30,27 @@ class OperatingPoint:
 
 
 @dataclass(frozen=True)
+class FlashInterface:
+    """What sits between the core's data loads and the flash array (``[flash_interface]``).
+
+    A data load from flash (literal pool, const table, weights) touches one or more flash
+    read units (``read_bytes``, the flash word the interface reads at once). A unit the data
+    cache holds costs nothing extra; any other costs the operating point's wait states.
+    Without a data cache (``dcache_lines = 0``) every unit a load touches pays them.
+    """
+
+    read_bytes: int = 4
+    """Width of one flash read (the flash word), bytes; a power of two."""
+    dcache_lines: int = 0
+    """Data-cache lines serving flash loads (0 = none)."""
+    dcache_ways: int = 0
+    """Associativity: lines per set, least recently used replaced (0 = fully associative)."""
+    dcache_line_bytes: int = 0
+    """Bytes per data-cache line; a miss fills only the flash read unit it needs."""
+    source: str = "no [flash_interface] section: every data load from flash pays the wait states"
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     title: str
@@ -50,6 +71,7 @@ class Board:
     operating_points: tuple[OperatingPoint, ...]
     op: OperatingPoint
     """The selected operating point."""
+    flash_interface: FlashInterface = FlashInterface()
 
     @property
     def qualified_name(self) -> str:
@@ -67,6 +89,33 @@ class Board:
 def _load(path: Path) -> dict:
     with path.open("rb") as f:
         return tomllib.load(f)
+
+
+def _pow2(name: str, key: str, value: object, allow_zero: bool = True) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value & (value - 1)) or (value == 0 and not allow_zero):
+        raise BoardError(f"board {name}: [flash_interface].{key} must be a power of two, not {value!r}")
+    return value
+
+
+def _flash_interface(name: str, d: dict | None) -> FlashInterface:
+    if d is None:
+        return FlashInterface()
+    fi = FlashInterface(
+        read_bytes=_pow2(name, "read_bytes", d.get("read_bytes", 4), allow_zero=False),
+        dcache_lines=_pow2(name, "dcache_lines", d.get("dcache_lines", 0)),
+        dcache_ways=_pow2(name, "dcache_ways", d.get("dcache_ways", 0)),
+        dcache_line_bytes=_pow2(name, "dcache_line_bytes", d.get("dcache_line_bytes", 0)),
+        source=str(d.get("source", "")),
+    )
+    if fi.dcache_lines:
+        if fi.dcache_line_bytes < fi.read_bytes or fi.dcache_line_bytes // fi.read_bytes > 32:
+            raise BoardError(f"board {name}: [flash_interface].dcache_line_bytes must hold 1 to 32 flash reads "
+                             f"of {fi.read_bytes} bytes, not {fi.dcache_line_bytes}")
+        if fi.dcache_ways > fi.dcache_lines:
+            raise BoardError(f"board {name}: [flash_interface].dcache_ways ({fi.dcache_ways}) exceeds dcache_lines ({fi.dcache_lines})")
+    if not fi.source:
+        raise BoardError(f"board {name}: [flash_interface] needs a source (where its figures come from)")
+    return fi
 
 
 def _from_dict(d: dict, op_name: str | None) -> Board:
@@ -107,6 +156,7 @@ def _from_dict(d: dict, op_name: str | None) -> Board:
         sleep_source=d["sleep"]["source"],
         operating_points=ops,
         op=op,
+        flash_interface=_flash_interface(d["name"], d.get("flash_interface")),
     )
 
 

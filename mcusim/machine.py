@@ -29,6 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
 from .board import Board
+from .loadplan import Planner
 from .costmodel import CoreModel, get_core
 from .elf import Elf
 from .errors import BudgetExceeded, FirmwareFault, McusimError
@@ -50,6 +51,7 @@ EXCP_BKPT = 7
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
 FLAG_KERNEL = 4
+FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS = 8, 16, 32
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
@@ -71,6 +73,9 @@ class Block:
     size: int
     insns: list[Insn]
     costs: list[int]
+    first_load: int = 0
+    """Index of the instruction its data-side flash stalls are attributed to."""
+    unresolved_loads: int = 0
 
     def prefix_cost(self, pc: int) -> int:
         """Cycles of this block's instructions before the one at ``pc``."""
@@ -102,6 +107,7 @@ class Snapshot:
     execs: np.ndarray
     taken: np.ndarray
     stall: np.ndarray
+    dstall: np.ndarray
     cur: int
     pc: int
     div_extra: dict[int, int]
@@ -136,6 +142,10 @@ class RunResult(WindowStats):
     """(cycle count at the store, value) for every store to the probe register, in order."""
     insns: dict[int, Insn] = field(default_factory=dict)
     machine: "Machine | None" = field(default=None, repr=False)
+    fetch_stall_cycles: int = 0
+    """Flash wait states paid by instruction fetch (taken branches missing the I-cache)."""
+    data_stall_cycles: int = 0
+    """Flash wait states paid by data loads (units the data cache did not hold)."""
 
     def window(self, first_probe: int, second_probe: int) -> WindowStats:
         """Exact statistics of the code that ran between two probe stores (by index)."""
@@ -149,14 +159,16 @@ class Machine:
 
     def __init__(self, elf: Elf | Path | str, board: Board, core: CoreModel | None = None,
                  snapshot_probes: bool = False, track_saturation: bool = False,
-                 kernel_ranges: list[tuple[int, int]] | None = None) -> None:
+                 kernel_ranges: list[tuple[int, int]] | None = None, data_stalls: bool = True) -> None:
         """``snapshot_probes``: keep the counters at every probe store, so
         :meth:`RunResult.window` can break down the code between any two probes.
         ``track_saturation``: count the executions that set the APSR Q flag (saturating and
         DSP multiply-accumulate instructions; a Python hook on each: slow, for the student view).
         ``kernel_ranges``: code address ranges of the kernel library; the time from entering
         one (call or tail call) until returning out of it, callees included, is counted as
-        kernel time (:attr:`WindowStats.kernel_cycles`)."""
+        kernel time (:attr:`WindowStats.kernel_cycles`).
+        ``data_stalls``: charge the flash wait states of data loads (the board's
+        ``[flash_interface]``); False models the instruction side only (for comparisons)."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -183,6 +195,12 @@ class Machine:
         self.probe_snapshots: list[Snapshot] = []
         self._mmio_exec: tuple[int, int] = (-1, -1)
         self._mmio_pos = 0
+        self._data_stalls = data_stalls
+        self._planner = Planner()
+        self._loads = np.zeros(0, native.LOAD_DTYPE)
+        self._nloads = 0
+        self.register_file_found = False
+        """Whether the hook reads Unicorn's register file directly (else via uc_reg_read_batch)."""
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -250,7 +268,7 @@ class Machine:
         st = self._state
         kernel = int(st.kernel_cycles) + (cycles - int(st.kernel_start) if st.in_kernel else 0)
         return Snapshot(cycles, b["exec"][:n].copy(), b["taken"][:n].copy(), b["stall"][:n].copy(),
-                        int(st.cur), pc, dict(self._div_extra), kernel)
+                        b["dstall"][:n].copy(), int(st.cur), pc, dict(self._div_extra), kernel)
 
     def _mmio_insn(self, block: Block, idx: int, access: int, write: bool) -> int:
         execution = (idx, int(self._blk["exec"][idx]))
@@ -316,7 +334,9 @@ class Machine:
             if idx >= self._capacity:
                 self._grow_blocks()
             costs = self.core.block_costs(insns)
-            self._blocks.append(Block(addr, size, insns, costs))
+            plan = self._planner.plan(code, addr) if self._state.data_mode else None
+            block = Block(addr, size, insns, costs)
+            self._blocks.append(block)
             rec = self._blk[idx]
             rec["cost"] = sum(costs)
             rec["ninsn"] = len(insns)
@@ -324,12 +344,33 @@ class Machine:
             last = insns[-1]
             rec["flags"] = ((FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
                             | (FLAG_KERNEL if self._in_kernel_code(addr) else 0))
+            if plan is not None:
+                block.unresolved_loads = plan.unresolved
+                block.first_load = plan.first_load
+                if plan.loads:
+                    rec["loads_first"] = self._add_loads(plan.loads)
+                    rec["flags"] |= (FLAG_LOADS | (len(plan.loads) << 16)
+                                     | (FLAG_ENTRY_REGS if plan.needs_entry_regs else 0)
+                                     | (FLAG_ENTRY_FLAGS if plan.needs_entry_flags else 0))
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
             self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)
             return idx
         except Exception:  # noqa: BLE001 - must never unwind through C; reported after stop
             return -1
+
+    def _add_loads(self, loads: tuple) -> int:
+        first = self._nloads
+        if first + len(loads) > len(self._loads):
+            grown = np.zeros(max(2 * len(self._loads), first + len(loads), 1024), native.LOAD_DTYPE)
+            grown[:first] = self._loads[:first]
+            self._loads = grown
+            self._state.loads = grown.ctypes.data
+        for k, ld in enumerate(loads):
+            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.kind, ld.base, ld.index, ld.shift,
+                                      ld.cond, int(ld.cond_exit), 0)
+        self._nloads = first + len(loads)
+        return first
 
     def _in_kernel_code(self, addr: int) -> bool:
         i = bisect.bisect_right(self._kernel_ranges, (addr, 0xFFFFFFFF)) - 1
@@ -442,6 +483,7 @@ class Machine:
             s.icache_mask = n - 1
             s.flash_mode = 2
         s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
+        self._configure_data_side(s)
         s.cur = -1
         self._alloc_blocks(4096)
         self._alloc_table(16384)
@@ -465,6 +507,56 @@ class Machine:
             self._on_invalid,
         )
         self._install_div_hooks()
+
+    def _configure_data_side(self, s: native.State) -> None:
+        """The flash interface as the data loads see it (board ``[flash_interface]``)."""
+        fi = self.board.flash_interface
+        ws = self.board.op.flash_wait_states
+        if not self._data_stalls or ws == 0:
+            s.data_mode = 0
+            return
+        s.data_wait_states = ws
+        s.unit_shift = fi.read_bytes.bit_length() - 1
+        if fi.dcache_lines:
+            ways = fi.dcache_ways or fi.dcache_lines
+            sets = fi.dcache_lines // ways
+            self._dtags = np.full(fi.dcache_lines, 0xFFFFFFFF, np.uint32)
+            self._dvalid = np.zeros(fi.dcache_lines, np.uint32)
+            self._dstamp = np.zeros(fi.dcache_lines, np.uint32)
+            s.dtags = self._dtags.ctypes.data_as(native.u32p)
+            s.dvalid = self._dvalid.ctypes.data_as(native.u32p)
+            s.dstamp = self._dstamp.ctypes.data_as(native.u32p)
+            s.dline_shift = fi.dcache_line_bytes.bit_length() - 1
+            s.dset_mask = sets - 1
+            s.dways = ways
+            s.data_mode = 2
+        else:
+            s.data_mode = 1
+        s.xpsr_id = A.UC_ARM_REG_XPSR
+        s.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p)
+        s.reg_read_batch = ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p)
+        addr = native.register_file(self.uc)
+        self.register_file_found = addr is not None
+        if addr is not None:
+            s.regs = addr
+        else:
+            # Named fallback: the same registers through the API (slower).
+            s.regs_by_api = 1
+            ids = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [A.UC_ARM_REG_SP, A.UC_ARM_REG_LR]
+            for k, rid in enumerate(ids):
+                s.api_ids[k] = rid
+                s.api_ptrs[k] = ctypes.addressof(s.api_regs) + 4 * k
+            s.regs = ctypes.addressof(s.api_regs)
+
+    @property
+    def unresolved_load_executions(self) -> int:
+        """Executions of loads that might read flash but whose address the load plan could
+        not rebuild (charged no data stall); 0 for the code measured so far (docs/fidelity.md)."""
+        if self._state is None:
+            return 0
+        n = len(self._blocks)
+        execs = self._blk["exec"][:n]
+        return int(sum(int(execs[i]) * b.unresolved_loads for i, b in enumerate(self._blocks) if b.unresolved_loads))
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
         self._intno = intno
@@ -531,6 +623,8 @@ class Machine:
             raise FirmwareFault(overflow)
         if self._track_q:
             self._collect_q()
+        if s.cur >= 0:
+            self._lib.mcusim_finish(ctypes.byref(s), pc - self._blocks[s.cur].addr)
         return self._result(pc, paint)
 
     def _stack_overflow(self) -> str | None:
@@ -583,9 +677,10 @@ class Machine:
 
     def _flatten(self) -> None:
         """Per-instruction arrays over all blocks met, for vectorised windows."""
-        addrs, costs, owner, first, last = [], [], [], [], []
+        addrs, costs, owner, first, last, dload = [], [], [], [], [], []
         for idx, b in enumerate(self._blocks):
             first.append(len(addrs))
+            dload.append(len(addrs) + b.first_load)
             for ins, c in zip(b.insns, b.costs):
                 addrs.append(ins.address)
                 costs.append(c)
@@ -597,6 +692,7 @@ class Machine:
         self._f_owner = np.array(owner, np.int64)
         self._f_first = np.array(first, np.int64)
         self._f_last = np.array(last, np.int64)
+        self._f_dload = np.array(dload, np.int64)
         uniq, self._f_slot = np.unique(self._f_addr, return_inverse=True)
         self._u_addr = uniq
         self._u_func = [self.elf.function_at(int(a)) for a in uniq]
@@ -610,8 +706,9 @@ class Machine:
         execs = np.zeros(n_blocks, np.int64)
         taken = np.zeros(n_blocks, np.int64)
         stall = np.zeros(n_blocks, np.int64)
+        dstall = np.zeros(n_blocks, np.int64)
         k = len(snap.execs)
-        execs[:k], taken[:k], stall[:k] = snap.execs, snap.taken, snap.stall
+        execs[:k], taken[:k], stall[:k], dstall[:k] = snap.execs, snap.taken, snap.stall, snap.dstall
         runs = execs[self._f_owner]
         if snap.cur >= 0:
             # The current block was entered but has run only up to `pc` (exclusive).
@@ -620,6 +717,7 @@ class Machine:
         cyc = runs * self._f_cost
         np.add.at(cyc, self._f_last, taken * self.core.branch_penalty)
         np.add.at(cyc, self._f_first, stall)
+        np.add.at(cyc, self._f_dload, dstall)
         count_u = np.zeros(len(self._u_addr), np.int64)
         cyc_u = np.zeros(len(self._u_addr), np.int64)
         np.add.at(count_u, self._f_slot, runs)
@@ -676,6 +774,8 @@ class Machine:
             probes=list(self._probes),
             insns=dict(self._insn_by_addr),
             machine=self,
+            fetch_stall_cycles=int(end.stall.sum()),
+            data_stall_cycles=int(end.dstall.sum()),
         )
 
 

@@ -12,6 +12,17 @@
  *   exec[B]++, instructions += ninsn[B], stop when the instruction budget is exceeded
  * `cycles` is therefore the cycle count before B's first instruction; the host adds the
  * cost of B's instructions before a given PC to read the counter mid-block (DWT, probes).
+ *
+ * Data loads from flash. Memory hooks are not used: Unicorn 2.1.4 mis-executes Thumb IT
+ * blocks when one fires inside them (unicorn-engine/unicorn#2309). Instead the host gives
+ * each block a load plan (mcusim/loadplan.py): for every load whose address could be in
+ * flash, how to rebuild its effective address from the registers at the block's entry (its
+ * base is not rewritten before it) or at its exit (not rewritten after it, writeback undone),
+ * or statically (PC-relative literals), and under which condition it executes (IT blocks).
+ * The exit registers of A are the registers at B's entry, read straight from Unicorn's
+ * register file; a block's entry registers are copied only when its plan needs them. On
+ * entry of B the loads of A are replayed in order through the flash interface model
+ * (read units, data cache) and their wait states are added to cycles and to A's `dstall`.
  */
 #include <stdint.h>
 
@@ -21,9 +32,35 @@
 #define FLAG_KERNEL 4u         /* starts in the kernel library: time from entering it (call or
                                   tail call) until returning out of it counts as kernel time,
                                   callees such as libgcc helpers included */
+#define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + (flags >> 16)) */
+#define FLAG_ENTRY_REGS 16u    /* the plan needs the registers at the block's entry */
+#define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
+#define FLAG_EXIT_FLAGS 64u    /* the plan needs the APSR flags at the block's exit */
+#define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
+
+#define LOAD_STATIC 0u   /* address = disp */
+#define LOAD_ENTRY 1u    /* address from the registers at the block's entry */
+#define LOAD_EXIT 2u     /* address from the registers at the block's exit */
+#define COND_ALWAYS 14u
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
+typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
+typedef int (*uc_reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
+
+/* One load of a block's plan. 16 bytes. */
+typedef struct {
+    int32_t disp;       /* added to base (+ index << shift); the address itself when static */
+    uint16_t offset;    /* of the instruction from the block start */
+    uint16_t bytes;     /* bytes transferred */
+    uint8_t kind;       /* LOAD_STATIC / LOAD_ENTRY / LOAD_EXIT */
+    uint8_t base;       /* register number (0-14) */
+    uint8_t index;      /* register number, or 0xFF */
+    uint8_t shift;
+    uint8_t cond;       /* ARM condition code; COND_ALWAYS outside IT blocks */
+    uint8_t cond_exit;  /* the condition is evaluated on the exit flags (else the entry flags) */
+    uint16_t pad;
+} mcusim_load;
 
 /* One translated block. `next_key`/`next_idx` remember the block that followed last time,
  * so the common case (a loop, a straight call) needs no hash lookup. 64 bytes. */
@@ -31,14 +68,14 @@ typedef struct {
     uint32_t cost;      /* static cycles of the whole block */
     uint32_t ninsn;
     uint32_t end;       /* fall-through address */
-    uint32_t flags;
+    uint32_t flags;     /* FLAG_* in the low bits, number of planned loads in the top 16 */
     uint64_t next_key;
     int32_t next_idx;
-    uint32_t pad;
+    uint32_t loads_first;
     uint64_t exec;      /* times entered */
     uint64_t taken;     /* times left by a taken branch */
-    uint64_t stall;     /* flash wait-state cycles charged on entry */
-    uint64_t pad2;
+    uint64_t stall;     /* flash wait-state cycles charged on entry (instruction fetch) */
+    uint64_t dstall;    /* flash wait-state cycles of its data loads */
 } mcusim_block;
 
 typedef struct {
@@ -55,6 +92,32 @@ typedef struct {
     uint32_t icache_mask;       /* cache lines - 1 (lines a power of two) */
     uint32_t icache_line_shift;
     uint32_t *icache_tags;
+    /* data side */
+    uint32_t data_mode;         /* 0: data loads never stall; 1: every flash read unit a load
+                                   touches pays the wait states; 2: unless the data cache has it */
+    uint32_t data_wait_states;
+    uint32_t unit_shift;        /* log2 of the flash read width */
+    uint32_t dline_shift;       /* log2 of the data-cache line */
+    uint32_t dset_mask;         /* sets - 1 */
+    uint32_t dways;
+    uint32_t *dtags;            /* [set * ways + way]: line number, or 0xFFFFFFFF */
+    uint32_t *dvalid;           /* read units of that line present (bit per unit) */
+    uint32_t *dstamp;           /* last use, for LRU */
+    uint32_t dclock;
+    uint32_t xpsr_id;
+    mcusim_load *loads;         /* plans, owned (and grown) by the host */
+    const uint32_t *regs;       /* Unicorn's live r0-r15 */
+    uc_reg_read_fn reg_read;    /* for the APSR flags (rare: conditional loads) */
+    uc_reg_read_batch_fn reg_read_batch;  /* only when the register file was not found */
+    uint32_t regs_by_api;
+    uint32_t entry_xpsr;
+    uint32_t entry_regs[16];
+    uint32_t api_regs[16];
+    int32_t api_ids[NREGS];
+    uint32_t pad0;
+    void *api_ptrs[NREGS];
+    uint64_t data_loads;        /* planned loads executed (the condition held) */
+    uint64_t data_flash_units;  /* flash read units they touched */
     /* per-block table, owned (and grown) by the host */
     mcusim_block *blk;
     /* address+size -> block index, open addressing, owned by the host */
@@ -103,6 +166,133 @@ void mcusim_insert(mcusim_state *s, uint64_t key, int32_t idx)
         s->ht_used++;
     s->ht_keys[i] = key;
     s->ht_vals[i] = idx;
+}
+
+static inline int cond_holds(uint32_t cond, uint32_t psr)
+{
+    uint32_t n = (psr >> 31) & 1, z = (psr >> 30) & 1, c = (psr >> 29) & 1, v = (psr >> 28) & 1;
+    int r;
+    switch (cond >> 1) {
+    case 0: r = z; break;                 /* EQ / NE */
+    case 1: r = c; break;                 /* CS / CC */
+    case 2: r = n; break;                 /* MI / PL */
+    case 3: r = v; break;                 /* VS / VC */
+    case 4: r = c && !z; break;           /* HI / LS */
+    case 5: r = n == v; break;            /* GE / LT */
+    case 6: r = !z && n == v; break;      /* GT / LE */
+    default: return 1;                    /* AL */
+    }
+    return (cond & 1) ? !r : r;
+}
+
+static inline uint32_t read_xpsr(mcusim_state *s, void *uc)
+{
+    uint32_t v = 0;
+    s->reg_read(uc, (int)s->xpsr_id, &v);
+    return v;
+}
+
+static inline const uint32_t *live_regs(mcusim_state *s, void *uc)
+{
+    if (s->regs_by_api)
+        s->reg_read_batch(uc, s->api_ids, s->api_ptrs, NREGS);
+    return s->regs;
+}
+
+/* Wait states of one flash read unit through the data cache (LRU within a set). */
+static inline uint32_t unit_access(mcusim_state *s, uint32_t unit)
+{
+    if (s->data_mode == 1)
+        return s->data_wait_states;
+    uint32_t line = unit >> (s->dline_shift - s->unit_shift);
+    uint32_t bit = 1u << (unit & ((1u << (s->dline_shift - s->unit_shift)) - 1));
+    uint32_t base = (line & s->dset_mask) * s->dways;
+    uint32_t victim = base, oldest = 0xFFFFFFFFu;
+    s->dclock++;
+    for (uint32_t w = base; w < base + s->dways; w++) {
+        if (s->dtags[w] == line) {
+            s->dstamp[w] = s->dclock;
+            if (s->dvalid[w] & bit)
+                return 0;
+            s->dvalid[w] |= bit;
+            return s->data_wait_states;
+        }
+        if (s->dstamp[w] < oldest) {
+            oldest = s->dstamp[w];
+            victim = w;
+        }
+    }
+    s->dtags[victim] = line;
+    s->dvalid[victim] = bit;
+    s->dstamp[victim] = s->dclock;
+    return s->data_wait_states;
+}
+
+/* Replay the planned loads of block `b` that lie before `limit` (an offset from its start),
+ * with `exit` the registers after them; returns the wait states and books them on b. */
+static uint32_t replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, uint32_t limit)
+{
+    uint32_t n = b->flags >> 16, total = 0, exit_psr = 0;
+    int have_exit_psr = 0;
+    const mcusim_load *l = &s->loads[b->loads_first];
+    for (uint32_t i = 0; i < n; i++, l++) {
+        if (l->offset >= limit)
+            break;
+        if (l->cond != COND_ALWAYS) {
+            uint32_t psr = s->entry_xpsr;
+            if (l->cond_exit) {
+                if (!have_exit_psr) {
+                    exit_psr = read_xpsr(s, uc);
+                    have_exit_psr = 1;
+                }
+                psr = exit_psr;
+            }
+            if (!cond_holds(l->cond, psr))
+                continue;
+        }
+        uint32_t ea = (uint32_t)l->disp;
+        if (l->kind != LOAD_STATIC) {
+            const uint32_t *r = l->kind == LOAD_ENTRY ? s->entry_regs : exit;
+            ea += r[l->base];
+            if (l->index != 0xFF)
+                ea += r[l->index] << l->shift;
+        }
+        s->data_loads++;
+        if (ea - s->flash_lo >= s->flash_hi - s->flash_lo)
+            continue;
+        uint32_t first = ea >> s->unit_shift, last = (ea + l->bytes - 1) >> s->unit_shift;
+        for (uint32_t u = first; u <= last; u++) {
+            total += unit_access(s, u);
+            s->data_flash_units++;
+        }
+    }
+    b->dstall += total;
+    return total;
+}
+
+static inline void enter_block(mcusim_state *s, void *uc, const mcusim_block *b)
+{
+    if (b->flags & FLAG_ENTRY_REGS) {
+        const uint32_t *r = live_regs(s, uc);
+        for (int i = 0; i < NREGS; i++)
+            s->entry_regs[i] = r[i];
+    }
+    if (b->flags & FLAG_ENTRY_FLAGS)
+        s->entry_xpsr = read_xpsr(s, uc);
+}
+
+/* End of run: replay the current block's loads before `limit` (the stop address minus the
+ * block start), the registers now being those after them. */
+uint64_t mcusim_finish(mcusim_state *s, uint32_t limit)
+{
+    if (s->cur < 0)
+        return 0;
+    mcusim_block *b = &s->blk[s->cur];
+    if (!(b->flags & FLAG_LOADS) || !s->data_mode)
+        return 0;
+    uint32_t t = replay_loads(s, s->uc, b, live_regs(s, s->uc), limit);
+    s->cycles += t;
+    return t;
 }
 
 static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, int32_t idx)
@@ -186,6 +376,8 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
             p->next_idx = idx;
         }
         s->cycles += p->cost;
+        if ((p->flags & FLAG_LOADS) && s->data_mode)
+            s->cycles += replay_loads(s, uc, p, live_regs(s, uc), 0xFFFFu);
         if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
             taken_transition(s, prev, addr, idx);
     } else {
@@ -196,6 +388,8 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     mcusim_block *b = &s->blk[idx];
     s->cur = idx;
     b->exec++;
+    if ((b->flags & FLAG_LOADS) && s->data_mode)
+        enter_block(s, uc, b);
     s->instructions += b->ninsn;
     if (s->instructions > s->max_instructions && s->stop_reason == 0) {
         s->stop_reason = 1;
