@@ -7,9 +7,10 @@ block before. So for each load of a block whose address could be in flash, this 
 out, once per block, from which of the two register sets its address follows:
 
 - **static**: PC-relative (literal pool) loads: the address is a constant;
-- **entry**: no register the address uses is written by an earlier instruction of the block;
-- **exit**: none is written by a later one; the load's own writeback (``[rn], #4``,
-  ``[rn, #4]!``, ``ldm rn!``) is undone, since its size is in the encoding.
+- **exit** (preferred: these registers are read anyway): no register the address uses is
+  written by a later instruction of the block; the load's own writeback (``[rn], #4``,
+  ``[rn, #4]!``, ``ldm rn!``) is undone, since its size is in the encoding;
+- **entry**: none is written by an earlier one (the hook copies those registers on entry).
 
 Loads through SP never reach flash (the stack is in RAM) and are left out. A load inside an
 IT block carries its condition, evaluated on the APSR flags at the entry (no flag-setting
@@ -28,6 +29,7 @@ from capstone import arm
 LOAD_STATIC, LOAD_ENTRY, LOAD_EXIT = 0, 1, 2
 COND_ALWAYS = 14
 NO_INDEX = 0xFF
+MAX_LOADS = 255
 SP, LR, PC = 13, 14, 15
 _ALL_REGS = frozenset(range(15))
 
@@ -65,8 +67,15 @@ class Plan:
     """Index in the block of the first planned load (where its data stalls are attributed)."""
 
     @property
-    def needs_entry_regs(self) -> bool:
-        return any(ld.kind == LOAD_ENTRY for ld in self.loads)
+    def entry_regs(self) -> int:
+        """Bit mask of the registers the plan reads at the block's entry."""
+        mask = 0
+        for ld in self.loads:
+            if ld.kind == LOAD_ENTRY:
+                mask |= 1 << ld.base
+                if ld.index != NO_INDEX:
+                    mask |= 1 << ld.index
+        return mask
 
     @property
     def needs_entry_flags(self) -> bool:
@@ -97,6 +106,9 @@ class Planner:
         first_load = -1
         for j, i in enumerate(insns):
             access = _access(i)
+            if access is not None and len(loads) == MAX_LOADS:
+                unresolved += 1  # the block record holds at most MAX_LOADS
+                continue
             if access is None:
                 continue
             base, index, shift, disp, nbytes, delta = access
@@ -120,16 +132,17 @@ class Planner:
                 loads.append(PlannedLoad(offset, LOAD_STATIC, 0, NO_INDEX, 0,
                                          ((i.address + 4) & ~3) + disp, nbytes, cond, cond_exit))
                 continue
+            # Exit registers first: they cost the hook nothing extra (entry ones are copied).
             used = {base} | ({index} if index != NO_INDEX else set())
-            before = frozenset().union(*writes[:j])
-            if not used & before:
-                loads.append(PlannedLoad(offset, LOAD_ENTRY, base, index, shift, disp, nbytes, cond, cond_exit))
-                continue
             after = frozenset().union(*writes[j + 1:])
             dest = writes[j] - {base} if delta is not None else writes[j]
             if not used & after and not used & dest:
                 exit_disp = disp - (delta or 0)
                 loads.append(PlannedLoad(offset, LOAD_EXIT, base, index, shift, exit_disp, nbytes, cond, cond_exit))
+                continue
+            before = frozenset().union(*writes[:j])
+            if not used & before:
+                loads.append(PlannedLoad(offset, LOAD_ENTRY, base, index, shift, disp, nbytes, cond, cond_exit))
                 continue
             unresolved += 1
         return Plan(tuple(loads), unresolved, max(first_load, 0))

@@ -29,7 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
 from .board import Board
-from .loadplan import Planner
+from .loadplan import NO_INDEX, Planner
 from .costmodel import CoreModel, get_core
 from .elf import Elf
 from .errors import BudgetExceeded, FirmwareFault, McusimError
@@ -349,8 +349,8 @@ class Machine:
                 block.first_load = plan.first_load
                 if plan.loads:
                     rec["loads_first"] = self._add_loads(plan.loads)
-                    rec["flags"] |= (FLAG_LOADS | (len(plan.loads) << 16)
-                                     | (FLAG_ENTRY_REGS if plan.needs_entry_regs else 0)
+                    rec["flags"] |= (FLAG_LOADS | (len(plan.loads) << 8) | (plan.entry_regs << 16)
+                                     | (FLAG_ENTRY_REGS if plan.entry_regs else 0)
                                      | (FLAG_ENTRY_FLAGS if plan.needs_entry_flags else 0))
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
@@ -367,8 +367,9 @@ class Machine:
             self._loads = grown
             self._state.loads = grown.ctypes.data
         for k, ld in enumerate(loads):
-            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.kind, ld.base, ld.index, ld.shift,
-                                      ld.cond, int(ld.cond_exit), 0)
+            indexed = ld.index != NO_INDEX
+            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.kind, ld.base, ld.index if indexed else 0,
+                                      ld.shift, ld.cond, int(ld.cond_exit), 0, 0xFFFFFFFF if indexed else 0)
         self._nloads = first + len(loads)
         return first
 

@@ -38,14 +38,15 @@ BLOCK_DTYPE = np.dtype(
 )
 assert BLOCK_DTYPE.itemsize == 64
 
-# numpy mirror of `mcusim_load` (16 bytes): one entry of a block's load plan.
+# numpy mirror of `mcusim_load` (20 bytes): one entry of a block's load plan.
 LOAD_DTYPE = np.dtype(
     [
         ("disp", "<i4"), ("offset", "<u2"), ("bytes", "<u2"), ("kind", "u1"), ("base", "u1"),
         ("index", "u1"), ("shift", "u1"), ("cond", "u1"), ("cond_exit", "u1"), ("pad", "<u2"),
+        ("index_mask", "<u4"),
     ]
 )
-assert LOAD_DTYPE.itemsize == 16
+assert LOAD_DTYPE.itemsize == 20
 
 
 class State(ctypes.Structure):
@@ -84,7 +85,6 @@ class State(ctypes.Structure):
         ("api_ids", ctypes.c_int32 * NREGS),
         ("pad0", ctypes.c_uint32),
         ("api_ptrs", ctypes.c_void_p * NREGS),
-        ("data_loads", ctypes.c_uint64),
         ("data_flash_units", ctypes.c_uint64),
         ("blk", ctypes.c_void_p),
         ("ht_keys", u64p),
@@ -169,7 +169,8 @@ def register_file(uc: object) -> int | None:
         return struct.pack("<13I", *vals)
 
     def confirmed(addr: int) -> bool:
-        return ok(addr, 52) and ctypes.string_at(addr, 52) == mark(0x3C0FFEE0)
+        second = mark(0x3C0FFEE0)
+        return ok(addr, 52) and ctypes.string_at(addr, 52) == second
 
     global _layout
     found: int | None = None

@@ -32,8 +32,8 @@
 #define FLAG_KERNEL 4u         /* starts in the kernel library: time from entering it (call or
                                   tail call) until returning out of it counts as kernel time,
                                   callees such as libgcc helpers included */
-#define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + (flags >> 16)) */
-#define FLAG_ENTRY_REGS 16u    /* the plan needs the registers at the block's entry */
+#define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + ((flags >> 8) & 0xFF)) */
+#define FLAG_ENTRY_REGS 16u    /* the plan needs the registers in (flags >> 16) at the block's entry */
 #define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
 #define FLAG_EXIT_FLAGS 64u    /* the plan needs the APSR flags at the block's exit */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
@@ -48,18 +48,19 @@ typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
 typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 typedef int (*uc_reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
 
-/* One load of a block's plan. 16 bytes. */
+/* One load of a block's plan. 20 bytes. */
 typedef struct {
     int32_t disp;       /* added to base (+ index << shift); the address itself when static */
     uint16_t offset;    /* of the instruction from the block start */
     uint16_t bytes;     /* bytes transferred */
     uint8_t kind;       /* LOAD_STATIC / LOAD_ENTRY / LOAD_EXIT */
     uint8_t base;       /* register number (0-14) */
-    uint8_t index;      /* register number, or 0xFF */
+    uint8_t index;      /* register number (0 when there is none) */
     uint8_t shift;
     uint8_t cond;       /* ARM condition code; COND_ALWAYS outside IT blocks */
     uint8_t cond_exit;  /* the condition is evaluated on the exit flags (else the entry flags) */
     uint16_t pad;
+    uint32_t index_mask; /* 0xFFFFFFFF with an index register, 0 without */
 } mcusim_load;
 
 /* One translated block. `next_key`/`next_idx` remember the block that followed last time,
@@ -68,7 +69,8 @@ typedef struct {
     uint32_t cost;      /* static cycles of the whole block */
     uint32_t ninsn;
     uint32_t end;       /* fall-through address */
-    uint32_t flags;     /* FLAG_* in the low bits, number of planned loads in the top 16 */
+    uint32_t flags;     /* FLAG_* in bits 0-7, planned loads in bits 8-15, the registers the
+                           plan needs at entry (bit per register) in bits 16-31 */
     uint64_t next_key;
     int32_t next_idx;
     uint32_t loads_first;
@@ -116,8 +118,7 @@ typedef struct {
     int32_t api_ids[NREGS];
     uint32_t pad0;
     void *api_ptrs[NREGS];
-    uint64_t data_loads;        /* planned loads executed (the condition held) */
-    uint64_t data_flash_units;  /* flash read units they touched */
+    uint64_t data_flash_units;  /* flash read units touched by data loads */
     /* per-block table, owned (and grown) by the host */
     mcusim_block *blk;
     /* address+size -> block index, open addressing, owned by the host */
@@ -228,17 +229,31 @@ static inline uint32_t unit_access(mcusim_state *s, uint32_t unit)
     return s->data_wait_states;
 }
 
+/* Wait states of a data access of `bytes` at flash address `ea`. */
+static uint32_t flash_access(mcusim_state *s, uint32_t ea, uint32_t bytes)
+{
+    uint32_t total = 0, first = ea >> s->unit_shift, last = (ea + bytes - 1) >> s->unit_shift;
+    for (uint32_t u = first; u <= last; u++) {
+        total += unit_access(s, u);
+        s->data_flash_units++;
+    }
+    return total;
+}
+
 /* Replay the planned loads of block `b` that lie before `limit` (an offset from its start),
  * with `exit` the registers after them; returns the wait states and books them on b. */
-static uint32_t replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, uint32_t limit)
+static const uint32_t zero_regs[16];
+
+static inline __attribute__((always_inline)) uint32_t
+replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, uint32_t n)
 {
-    uint32_t n = b->flags >> 16, total = 0, exit_psr = 0;
+    const uint32_t flash_lo = s->flash_lo, flash_span = s->flash_hi - s->flash_lo;
+    uint32_t total = 0, exit_psr = 0;
     int have_exit_psr = 0;
     const mcusim_load *l = &s->loads[b->loads_first];
-    for (uint32_t i = 0; i < n; i++, l++) {
-        if (l->offset >= limit)
-            break;
-        if (l->cond != COND_ALWAYS) {
+    const mcusim_load *end = l + n;
+    for (; l < end; l++) {
+        if (__builtin_expect(l->cond != COND_ALWAYS, 0)) {
             uint32_t psr = s->entry_xpsr;
             if (l->cond_exit) {
                 if (!have_exit_psr) {
@@ -250,32 +265,28 @@ static uint32_t replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const u
             if (!cond_holds(l->cond, psr))
                 continue;
         }
-        uint32_t ea = (uint32_t)l->disp;
-        if (l->kind != LOAD_STATIC) {
-            const uint32_t *r = l->kind == LOAD_ENTRY ? s->entry_regs : exit;
-            ea += r[l->base];
-            if (l->index != 0xFF)
-                ea += r[l->index] << l->shift;
-        }
-        s->data_loads++;
-        if (ea - s->flash_lo >= s->flash_hi - s->flash_lo)
-            continue;
-        uint32_t first = ea >> s->unit_shift, last = (ea + l->bytes - 1) >> s->unit_shift;
-        for (uint32_t u = first; u <= last; u++) {
-            total += unit_access(s, u);
-            s->data_flash_units++;
-        }
+        const uint32_t *r = l->kind == LOAD_EXIT ? exit : l->kind == LOAD_ENTRY ? s->entry_regs : zero_regs;
+        uint32_t ea = (uint32_t)l->disp + r[l->base];
+        if (l->index_mask)
+            ea += r[l->index] << l->shift;
+        if (__builtin_expect(ea - flash_lo < flash_span, 0))
+            total += flash_access(s, ea, l->bytes);
     }
-    b->dstall += total;
+    if (total)
+        b->dstall += total;
     return total;
 }
+
+
 
 static inline void enter_block(mcusim_state *s, void *uc, const mcusim_block *b)
 {
     if (b->flags & FLAG_ENTRY_REGS) {
         const uint32_t *r = live_regs(s, uc);
-        for (int i = 0; i < NREGS; i++)
+        for (uint32_t m = b->flags >> 16; m; m &= m - 1) {
+            int i = __builtin_ctz(m);
             s->entry_regs[i] = r[i];
+        }
     }
     if (b->flags & FLAG_ENTRY_FLAGS)
         s->entry_xpsr = read_xpsr(s, uc);
@@ -290,7 +301,11 @@ uint64_t mcusim_finish(mcusim_state *s, uint32_t limit)
     mcusim_block *b = &s->blk[s->cur];
     if (!(b->flags & FLAG_LOADS) || !s->data_mode)
         return 0;
-    uint32_t t = replay_loads(s, s->uc, b, live_regs(s, s->uc), limit);
+    const mcusim_load *l = &s->loads[b->loads_first];
+    uint32_t n = 0, total = (b->flags >> 8) & 0xFF;
+    while (n < total && l[n].offset < limit)
+        n++;
+    uint32_t t = replay_loads(s, s->uc, b, live_regs(s, s->uc), n);
     s->cycles += t;
     return t;
 }
@@ -377,7 +392,7 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         }
         s->cycles += p->cost;
         if ((p->flags & FLAG_LOADS) && s->data_mode)
-            s->cycles += replay_loads(s, uc, p, live_regs(s, uc), 0xFFFFu);
+            s->cycles += replay_loads(s, uc, p, live_regs(s, uc), (p->flags >> 8) & 0xFF);
         if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
             taken_transition(s, prev, addr, idx);
     } else {
