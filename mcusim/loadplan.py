@@ -43,19 +43,37 @@ _SIZE = {"ldrb": 1, "ldrsb": 1, "ldrbt": 1, "ldrsbt": 1, "ldrexb": 1, "ldab": 1,
 _LOAD_CLASSES = ("load", "load_dual", "load_multiple", "fpu_mem", "fpu_multiple")
 
 
+SRC_NONE, SRC_ENTRY, SRC_EXIT, SRC_MEM = 0, 1, 2, 3
+"""Where an address operand comes from: nothing (0), a register at the block's entry or exit,
+or a memory word read at the block's exit (``mem32[entry reg + k]``: a value the block loaded
+and that no later store of the block can have changed: a stack slot no store of the block
+overlaps, or any word when the block stores nothing after loading it)."""
+
+
+@dataclass(frozen=True)
+class Operand:
+    src: int = SRC_NONE
+    reg: int = 0
+    k: int = 0
+    """Offset from the entry register (SRC_MEM)."""
+
+
 @dataclass(frozen=True)
 class PlannedLoad:
     offset: int
     """Of the instruction from the block start."""
-    kind: int
-    base: int
-    index: int
+    base: Operand
+    index: Operand
     shift: int
     disp: int
-    """Added to base (+ index << shift); the address itself when static."""
+    """Added to base + (index << shift), modulo 2^32; the address itself when static."""
     nbytes: int
     cond: int
     cond_exit: bool
+
+    @property
+    def kind(self) -> int:
+        return LOAD_STATIC if self.base.src == SRC_NONE else LOAD_EXIT if self.base.src == SRC_EXIT else LOAD_ENTRY
 
 
 @dataclass(frozen=True)
@@ -71,15 +89,30 @@ class Plan:
         """Bit mask of the registers the plan reads at the block's entry."""
         mask = 0
         for ld in self.loads:
-            if ld.kind == LOAD_ENTRY:
-                mask |= 1 << ld.base
-                if ld.index != NO_INDEX:
-                    mask |= 1 << ld.index
+            for op in (ld.base, ld.index):
+                if op.src in (SRC_ENTRY, SRC_MEM):
+                    mask |= 1 << op.reg
         return mask
 
     @property
     def needs_entry_flags(self) -> bool:
         return any(ld.cond != COND_ALWAYS and not ld.cond_exit for ld in self.loads)
+
+
+# A symbolic register value: ("e", reg, c) = entry value of reg + c; ("s", ra, rb, c) = the
+# sum of the entry values of ra and rb + c; ("m", r, k, c, j) = the word at the entry value
+# of r + k, loaded by instruction j, + c; None = unknown.
+_Value = tuple | None
+
+
+def _plus(v: _Value, c: int) -> _Value:
+    if v is None:
+        return None
+    if v[0] == "e":
+        return ("e", v[1], v[2] + c)
+    if v[0] == "s":
+        return ("s", v[1], v[2], v[3] + c)
+    return ("m", v[1], v[2], v[3] + c, v[4])
 
 
 class Planner:
@@ -101,51 +134,144 @@ class Planner:
                 continue
             writes.append(frozenset(_REGNUM[r] for r in written if r in _REGNUM))
             sets_flags.append(any(r in _FLAG_REGS for r in written))
+        vals: list[_Value] = [("e", r, 0) for r in range(15)]
+        # Per instruction, the stack bytes it stores to, relative to the entry SP: (lo, hi),
+        # "any" when it stores to an address not known to be in the frame, None if no store.
+        stores: list[tuple[int, int] | str | None] = [None] * len(insns)
         loads: list[PlannedLoad] = []
         unresolved = 0
         first_load = -1
         for j, i in enumerate(insns):
             access = _access(i)
-            if access is not None and len(loads) == MAX_LOADS:
-                unresolved += 1  # the block record holds at most MAX_LOADS
-                continue
-            if access is None:
-                continue
-            base, index, shift, disp, nbytes, delta = access
-            if base == SP:
-                continue
-            if base < 0:
-                unresolved += 1
-                continue
-            if first_load < 0:
-                first_load = j
-            cond = i.cc - 1 if i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID) else COND_ALWAYS
-            cond_exit = False
-            if cond != COND_ALWAYS:
-                if any(sets_flags[:j]):
-                    if any(sets_flags[j + 1:]):
+            if access is not None and access[0] != SP:
+                if first_load < 0:
+                    first_load = j
+                if len(loads) == MAX_LOADS:
+                    unresolved += 1  # the block record holds at most MAX_LOADS
+                else:
+                    ld = self._resolve(i, j, addr, access, vals, writes, sets_flags, stores)
+                    if ld is None:
                         unresolved += 1
-                        continue
-                    cond_exit = True
-            offset = i.address - addr
-            if base == PC:
-                loads.append(PlannedLoad(offset, LOAD_STATIC, 0, NO_INDEX, 0,
-                                         ((i.address + 4) & ~3) + disp, nbytes, cond, cond_exit))
-                continue
-            # Exit registers first: they cost the hook nothing extra (entry ones are copied).
-            used = {base} | ({index} if index != NO_INDEX else set())
-            after = frozenset().union(*writes[j + 1:])
-            dest = writes[j] - {base} if delta is not None else writes[j]
-            if not used & after and not used & dest:
-                exit_disp = disp - (delta or 0)
-                loads.append(PlannedLoad(offset, LOAD_EXIT, base, index, shift, exit_disp, nbytes, cond, cond_exit))
-                continue
-            before = frozenset().union(*writes[:j])
-            if not used & before:
-                loads.append(PlannedLoad(offset, LOAD_ENTRY, base, index, shift, disp, nbytes, cond, cond_exit))
-                continue
-            unresolved += 1
+                    else:
+                        loads.append(ld)
+            stores[j] = _store_span(i, vals)
+            _step(i, j, vals, writes[j], access)
         return Plan(tuple(loads), unresolved, max(first_load, 0))
+
+    @staticmethod
+    def _resolve(i: capstone.CsInsn, j: int, addr: int, access: tuple, vals: list[_Value],
+                 writes: list[frozenset[int]], sets_flags: list[bool], stores: list) -> PlannedLoad | None:
+        base, index, shift, disp, nbytes, delta = access
+        if base < 0:
+            return None
+        cond = i.cc - 1 if i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID) else COND_ALWAYS
+        cond_exit = False
+        if cond != COND_ALWAYS and any(sets_flags[:j]):
+            if any(sets_flags[j + 1:]):
+                return None
+            cond_exit = True
+        offset = i.address - addr
+        if base == PC:
+            return PlannedLoad(offset, Operand(), Operand(), 0, _s32(((i.address + 4) & ~3) + disp), nbytes, cond, cond_exit)
+        # Exit registers first: they cost the hook nothing extra (entry ones are copied).
+        used = {base} | ({index} if index != NO_INDEX else set())
+        after = frozenset().union(*writes[j + 1:])
+        dest = writes[j] - {base} if delta is not None else writes[j]
+        if not used & after and not used & dest:
+            idx = Operand(SRC_EXIT, index) if index != NO_INDEX else Operand()
+            return PlannedLoad(offset, Operand(SRC_EXIT, base), idx, shift, _s32(disp - (delta or 0)), nbytes, cond, cond_exit)
+        # Else the values at the load, followed through the block from its entry.
+        total = disp
+        vb = vals[base]
+        if vb is not None and vb[0] == "s" and index == NO_INDEX:
+            return PlannedLoad(offset, Operand(SRC_ENTRY, vb[1]), Operand(SRC_ENTRY, vb[2]), 0, _s32(disp + vb[3]),
+                               nbytes, cond, cond_exit)
+        ops = []
+        for reg, sh in ((base, 0), (index, shift)):
+            if reg == NO_INDEX:
+                ops.append(Operand())
+                continue
+            v = vals[reg]
+            if v is None or v[0] == "s":
+                return None
+            if v[0] == "e":
+                ops.append(Operand(SRC_ENTRY, v[1]))
+                total += v[2] << sh
+            else:
+                _, r, k, c, origin = v
+                later = [st for st in stores[origin + 1:] if st is not None]
+                if not -32768 <= k < 32768 or (r != SP and later) or any(
+                        st == "any" or (st[0] < k + 4 and k < st[1]) for st in later):
+                    return None  # the word may have changed before the hook reads it
+                ops.append(Operand(SRC_MEM, r, k))
+                total += c << sh
+        return PlannedLoad(offset, ops[0], ops[1], shift, _s32(total), nbytes, cond, cond_exit)
+
+
+def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int], access: tuple | None) -> None:
+    """Update the symbolic register values past instruction ``i``."""
+    new: dict[int, _Value] = {}
+    m = i.mnemonic.split(".")[0]
+    ops = i.operands
+    conditional = i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID)
+    regs = [_REGNUM.get(op.reg, -1) for op in ops if op.type == arm.ARM_OP_REG]
+    imms = [op.imm for op in ops if op.type == arm.ARM_OP_IMM]
+    if not conditional:
+        if m in ("add", "adds", "sub", "subs", "addw", "subw") and imms and 1 <= len(regs) <= 2 and not any(
+                op.type == arm.ARM_OP_REG and op.shift.type for op in ops):
+            rd, rn = regs[0], regs[-1]
+            v = vals[rn] if 0 <= rn < 15 else None
+            if v is not None and 0 <= rd < 15:
+                new[rd] = _plus(v, imms[0] if m.startswith("add") else -imms[0])
+        elif m in ("add", "adds") and not imms and 2 <= len(regs) <= 3 and not any(
+                op.type == arm.ARM_OP_REG and op.shift.type for op in ops):
+            rd, ra, rb = (regs[0], regs[0], regs[1]) if len(regs) == 2 else regs
+            va = vals[ra] if 0 <= ra < 15 else None
+            vb = vals[rb] if 0 <= rb < 15 else None
+            if 0 <= rd < 15 and va is not None and vb is not None and va[0] == "e" and vb[0] == "e":
+                new[rd] = ("s", va[1], vb[1], va[2] + vb[2])
+        elif m in ("mov", "movs") and len(regs) == 2 and not imms and not ops[1].shift.type:
+            rd, rn = regs
+            if 0 <= rd < 15 and 0 <= rn < 15:
+                new[rd] = vals[rn]
+        elif access is not None and m == "ldr" and 0 <= access[0] < 15 and access[1] == NO_INDEX and access[5] is None:
+            rd = regs[0]
+            vb = vals[access[0]]
+            if vb is not None and vb[0] == "e" and 0 <= rd < 15:
+                new[rd] = ("m", vb[1], vb[2] + access[3], 0, j)
+        if access is not None and access[5] is not None and 0 <= access[0] < 15:
+            new[access[0]] = _plus(vals[access[0]], access[5])  # writeback: base += delta
+    for r in written:
+        if r < 15:
+            vals[r] = new.get(r)
+    for r, v in new.items():
+        if r not in written:
+            vals[r] = v
+
+
+def _store_span(i: capstone.CsInsn, vals: list[_Value]) -> tuple[int, int] | str | None:
+    """Stack bytes (from the entry SP) a store writes; "any" if not known to be the frame."""
+    m = i.mnemonic.split(".")[0]
+    if not m.startswith(("st", "push", "vst", "vpush")):
+        return None
+    sp = vals[SP]
+    if sp is None or sp[0] != "e" or sp[1] != SP:
+        return "any"
+    regs = [op for op in i.operands if op.type == arm.ARM_OP_REG]
+    if m.startswith(("push", "vpush")):
+        n = sum(8 if i.reg_name(op.reg).startswith("d") else 4 for op in regs)
+        return (sp[2] - n, sp[2])
+    mem = next((op for op in i.operands if op.type == arm.ARM_OP_MEM), None)
+    if mem is None or _REGNUM.get(mem.mem.base) != SP or mem.mem.index:
+        return "any"
+    size = {"strb": 1, "strh": 2, "strd": 8}.get(m.rstrip("eqnecshsccloimplvsvchilsgeltgtle")[:4], 4)
+    lo = sp[2] + (0 if i.post_index else mem.mem.disp)
+    return (lo, lo + max(size, 8 if m.startswith("vst") else size))
+
+
+def _s32(v: int) -> int:
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
 
 
 def _access(i: capstone.CsInsn) -> tuple[int, int, int, int, int, int | None] | None:

@@ -29,7 +29,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
 from .board import Board
-from .loadplan import NO_INDEX, Planner
+from .loadplan import Planner
 from .costmodel import CoreModel, get_core
 from .elf import Elf
 from .errors import BudgetExceeded, FirmwareFault, McusimError
@@ -367,9 +367,8 @@ class Machine:
             self._loads = grown
             self._state.loads = grown.ctypes.data
         for k, ld in enumerate(loads):
-            indexed = ld.index != NO_INDEX
-            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.kind, ld.base, ld.index if indexed else 0,
-                                      ld.shift, ld.cond, int(ld.cond_exit), 0, 0xFFFFFFFF if indexed else 0)
+            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.base.src, ld.base.reg, ld.index.src,
+                                      ld.index.reg, ld.shift, ld.cond, int(ld.cond_exit), 0, ld.base.k, ld.index.k)
         self._nloads = first + len(loads)
         return first
 
@@ -536,6 +535,7 @@ class Machine:
         s.xpsr_id = A.UC_ARM_REG_XPSR
         s.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p)
         s.reg_read_batch = ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p)
+        s.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p)
         addr = native.register_file(self.uc)
         self.register_file_found = addr is not None
         if addr is not None:

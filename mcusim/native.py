@@ -41,9 +41,9 @@ assert BLOCK_DTYPE.itemsize == 64
 # numpy mirror of `mcusim_load` (20 bytes): one entry of a block's load plan.
 LOAD_DTYPE = np.dtype(
     [
-        ("disp", "<i4"), ("offset", "<u2"), ("bytes", "<u2"), ("kind", "u1"), ("base", "u1"),
-        ("index", "u1"), ("shift", "u1"), ("cond", "u1"), ("cond_exit", "u1"), ("pad", "<u2"),
-        ("index_mask", "<u4"),
+        ("disp", "<i4"), ("offset", "<u2"), ("bytes", "<u2"), ("bsrc", "u1"), ("breg", "u1"),
+        ("isrc", "u1"), ("ireg", "u1"), ("shift", "u1"), ("cond", "u1"), ("cond_exit", "u1"), ("pad", "u1"),
+        ("bk", "<i2"), ("ik", "<i2"),
     ]
 )
 assert LOAD_DTYPE.itemsize == 20
@@ -78,6 +78,7 @@ class State(ctypes.Structure):
         ("regs", ctypes.c_void_p),
         ("reg_read", ctypes.c_void_p),
         ("reg_read_batch", ctypes.c_void_p),
+        ("mem_read", ctypes.c_void_p),
         ("regs_by_api", ctypes.c_uint32),
         ("entry_xpsr", ctypes.c_uint32),
         ("entry_regs", ctypes.c_uint32 * 16),

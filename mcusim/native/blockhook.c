@@ -38,29 +38,30 @@
 #define FLAG_EXIT_FLAGS 64u    /* the plan needs the APSR flags at the block's exit */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
 
-#define LOAD_STATIC 0u   /* address = disp */
-#define LOAD_ENTRY 1u    /* address from the registers at the block's entry */
-#define LOAD_EXIT 2u     /* address from the registers at the block's exit */
+#define SRC_NONE 0u      /* operand absent (0) */
+#define SRC_ENTRY 1u     /* a register at the block's entry */
+#define SRC_EXIT 2u      /* a register at the block's exit */
+#define SRC_MEM 3u       /* the word at entry reg + k, read at the block's exit */
 #define COND_ALWAYS 14u
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
 typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
 typedef int (*uc_reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
+typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
 
-/* One load of a block's plan. 20 bytes. */
+/* One load of a block's plan: address = disp + base + (index << shift), each operand taken
+ * from nothing, the entry or exit registers, or a memory word (SRC_*). 20 bytes. */
 typedef struct {
-    int32_t disp;       /* added to base (+ index << shift); the address itself when static */
+    int32_t disp;
     uint16_t offset;    /* of the instruction from the block start */
     uint16_t bytes;     /* bytes transferred */
-    uint8_t kind;       /* LOAD_STATIC / LOAD_ENTRY / LOAD_EXIT */
-    uint8_t base;       /* register number (0-14) */
-    uint8_t index;      /* register number (0 when there is none) */
+    uint8_t bsrc, breg, isrc, ireg;
     uint8_t shift;
     uint8_t cond;       /* ARM condition code; COND_ALWAYS outside IT blocks */
     uint8_t cond_exit;  /* the condition is evaluated on the exit flags (else the entry flags) */
-    uint16_t pad;
-    uint32_t index_mask; /* 0xFFFFFFFF with an index register, 0 without */
+    uint8_t pad;
+    int16_t bk, ik;     /* offsets from the entry register (SRC_MEM) */
 } mcusim_load;
 
 /* One translated block. `next_key`/`next_idx` remember the block that followed last time,
@@ -111,6 +112,7 @@ typedef struct {
     const uint32_t *regs;       /* Unicorn's live r0-r15 */
     uc_reg_read_fn reg_read;    /* for the APSR flags (rare: conditional loads) */
     uc_reg_read_batch_fn reg_read_batch;  /* only when the register file was not found */
+    uc_mem_read_fn mem_read;    /* SRC_MEM operands */
     uint32_t regs_by_api;
     uint32_t entry_xpsr;
     uint32_t entry_regs[16];
@@ -242,7 +244,16 @@ static uint32_t flash_access(mcusim_state *s, uint32_t ea, uint32_t bytes)
 
 /* Replay the planned loads of block `b` that lie before `limit` (an offset from its start),
  * with `exit` the registers after them; returns the wait states and books them on b. */
-static const uint32_t zero_regs[16];
+static uint32_t operand(mcusim_state *s, void *uc, uint32_t src, uint32_t reg, int32_t k, const uint32_t *exit)
+{
+    uint32_t v = 0;
+    switch (src) {
+    case SRC_ENTRY: return s->entry_regs[reg];
+    case SRC_EXIT: return exit[reg];
+    case SRC_MEM: s->mem_read(uc, (uint64_t)(uint32_t)(s->entry_regs[reg] + (uint32_t)k), &v, 4); return v;
+    default: return 0;
+    }
+}
 
 static inline __attribute__((always_inline)) uint32_t
 replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, uint32_t n)
@@ -265,10 +276,13 @@ replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, u
             if (!cond_holds(l->cond, psr))
                 continue;
         }
-        const uint32_t *r = l->kind == LOAD_EXIT ? exit : l->kind == LOAD_ENTRY ? s->entry_regs : zero_regs;
-        uint32_t ea = (uint32_t)l->disp + r[l->base];
-        if (l->index_mask)
-            ea += r[l->index] << l->shift;
+        uint32_t ea = (uint32_t)l->disp;
+        if (__builtin_expect(l->bsrc == SRC_EXIT, 1))
+            ea += exit[l->breg];
+        else
+            ea += operand(s, uc, l->bsrc, l->breg, l->bk, exit);
+        if (l->isrc)
+            ea += operand(s, uc, l->isrc, l->ireg, l->ik, exit) << l->shift;
         if (__builtin_expect(ea - flash_lo < flash_span, 0))
             total += flash_access(s, ea, l->bytes);
     }
