@@ -95,6 +95,13 @@ class Plan:
         return mask
 
     @property
+    def simple(self) -> bool:
+        """Every load unconditional with its address = an exit register + a constant (the
+        hook's fast path)."""
+        return all(ld.cond == COND_ALWAYS and ld.base.src == SRC_EXIT and ld.index.src == SRC_NONE
+                   for ld in self.loads)
+
+    @property
     def needs_entry_flags(self) -> bool:
         return any(ld.cond != COND_ALWAYS and not ld.cond_exit for ld in self.loads)
 

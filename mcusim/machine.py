@@ -51,7 +51,7 @@ EXCP_BKPT = 7
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
 FLAG_KERNEL = 4
-FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS = 8, 16, 32
+FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS, FLAG_SIMPLE = 8, 16, 32, 64
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
@@ -351,7 +351,8 @@ class Machine:
                     rec["loads_first"] = self._add_loads(plan.loads)
                     rec["flags"] |= (FLAG_LOADS | (len(plan.loads) << 8) | (plan.entry_regs << 16)
                                      | (FLAG_ENTRY_REGS if plan.entry_regs else 0)
-                                     | (FLAG_ENTRY_FLAGS if plan.needs_entry_flags else 0))
+                                     | (FLAG_ENTRY_FLAGS if plan.needs_entry_flags else 0)
+                                     | (FLAG_SIMPLE if plan.simple else 0))
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
             self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)

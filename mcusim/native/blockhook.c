@@ -35,7 +35,7 @@
 #define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + ((flags >> 8) & 0xFF)) */
 #define FLAG_ENTRY_REGS 16u    /* the plan needs the registers in (flags >> 16) at the block's entry */
 #define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
-#define FLAG_EXIT_FLAGS 64u    /* the plan needs the APSR flags at the block's exit */
+#define FLAG_SIMPLE 64u        /* every planned load is unconditional, exit base + disp */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
 
 #define SRC_NONE 0u      /* operand absent (0) */
@@ -335,7 +335,8 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
             uint32_t line = to >> s->icache_line_shift;
             uint32_t *tag = &s->icache_tags[line & s->icache_mask];
             miss = *tag != line;
-            *tag = line;
+            if (miss)
+                *tag = line;
         }
         if (miss) {
             s->cycles += s->flash_wait_states;
@@ -405,8 +406,22 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
             p->next_idx = idx;
         }
         s->cycles += p->cost;
-        if ((p->flags & FLAG_LOADS) && s->data_mode)
+        if (p->flags & FLAG_SIMPLE) {
+            const uint32_t *r = live_regs(s, uc);
+            const mcusim_load *l = &s->loads[p->loads_first], *end = l + ((p->flags >> 8) & 0xFF);
+            uint32_t total = 0;
+            for (; l < end; l++) {
+                uint32_t ea = r[l->breg] + (uint32_t)l->disp;
+                if (__builtin_expect(ea - s->flash_lo < s->flash_hi - s->flash_lo, 0))
+                    total += flash_access(s, ea, l->bytes);
+            }
+            if (total) {
+                p->dstall += total;
+                s->cycles += total;
+            }
+        } else if (p->flags & FLAG_LOADS) {     /* set only when the data side is modelled */
             s->cycles += replay_loads(s, uc, p, live_regs(s, uc), (p->flags >> 8) & 0xFF);
+        }
         if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
             taken_transition(s, prev, addr, idx);
     } else {
@@ -417,7 +432,7 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     mcusim_block *b = &s->blk[idx];
     s->cur = idx;
     b->exec++;
-    if ((b->flags & FLAG_LOADS) && s->data_mode)
+    if (b->flags & (FLAG_ENTRY_REGS | FLAG_ENTRY_FLAGS))
         enter_block(s, uc, b);
     s->instructions += b->ninsn;
     if (s->instructions > s->max_instructions && s->stop_reason == 0) {
