@@ -140,7 +140,9 @@ class Planner:
                 sets_flags.append(True)
                 continue
             writes.append(frozenset(_REGNUM[r] for r in written if r in _REGNUM))
-            sets_flags.append(any(r in _FLAG_REGS for r in written))
+            # regs_access lists CPSR for compares but not for ADDS/ANDS/...: ask update_flags too
+            sets_flags.append(bool(i.update_flags) or i.mnemonic.startswith("msr") or any(r in _FLAG_REGS or i.reg_name(r).startswith(("apsr", "cpsr"))
+                                                         for r in written))
         vals: list[_Value] = [("e", r, 0) for r in range(15)]
         # Per instruction, the stack bytes it stores to, relative to the entry SP: (lo, hi),
         # "any" when it stores to an address not known to be in the frame, None if no store.
