@@ -380,12 +380,16 @@ class Machine:
     def _alloc_blocks(self, capacity: int) -> None:
         blk = np.zeros(capacity, native.BLOCK_DTYPE)
         blk["next_idx"] = -1
+        epoch = np.full(capacity, 0xFFFFFFFF, np.uint32)  # never equal to the eviction count at first
         old = getattr(self, "_blk", None)
         if old is not None:
             blk[: len(old)] = old
+            epoch[: len(old)] = self._iepoch
         self._blk = blk
+        self._iepoch = epoch
         self._capacity = capacity
         self._state.blk = blk.ctypes.data
+        self._state.iepoch = epoch.ctypes.data_as(native.u32p)
 
     def _grow_blocks(self) -> None:
         self._alloc_blocks(self._capacity * 2)
@@ -483,6 +487,7 @@ class Machine:
             s.icache_tags = self._icache.ctypes.data_as(native.u32p)
             s.icache_mask = n - 1
             s.flash_mode = 2
+            s.fetch_shift = self.board.flash_interface.read_bytes.bit_length() - 1
         s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
         self._configure_data_side(s)
         s.cur = -1

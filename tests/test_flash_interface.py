@@ -212,3 +212,24 @@ def test_condition_unknown_at_both_ends_is_counted_unresolved(tmp_path):
     res = m.run(max_instructions=1_000_000)
     assert res.exit_code == 1
     assert m.unresolved_load_executions == 1
+
+
+# --- instruction side: sequential fetch through the prefetch buffer -------------------------
+
+@needs_gcc
+def test_straight_line_code_missing_the_icache_waits_for_flash_reads(tmp_path):
+    # 64 NOPs + SUBS + BNE from a 32-byte-aligned address: 132 bytes, 5 I-cache lines, 17 flash
+    # reads of 8 bytes. Entered by a taken branch: the first read costs the wait states (5); the
+    # other 16 stream in at 6 cycles each (96) while the block runs for 66 cycles: +30. The
+    # second iteration finds every line in the I-cache: no stall.
+    body = ("    movs r2, #2\n    b stream_start\n    .balign 32\nstream_start:\n" + "    nop\n" * 64
+            + "    subs r2, #1\n    bne stream_start\n")
+    board = l4r5()
+    elf = build_asm(tmp_path, body, board)
+    m = Machine(elf, board)
+    res = m.run(max_instructions=1_000_000)
+    start = m.elf.symbol("stream_start").addr
+    assert start % 32 == 0
+    executions, cycles = res.insn_counts[start]
+    assert executions == 2
+    assert cycles - executions == WS + (16 * (WS + 1) - 66)

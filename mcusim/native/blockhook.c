@@ -95,6 +95,9 @@ typedef struct {
     uint32_t icache_mask;       /* cache lines - 1 (lines a power of two) */
     uint32_t icache_line_shift;
     uint32_t *icache_tags;
+    uint32_t *iepoch;           /* per block: ievictions when all its lines were last present */
+    uint32_t ievictions;        /* I-cache lines replaced so far */
+    uint32_t fetch_shift;       /* log2 of the flash read width (instruction side) */
     /* data side */
     uint32_t data_mode;         /* 0: data loads never stall; 1: every flash read unit a load
                                    touches pays the wait states; 2: unless the data cache has it */
@@ -329,19 +332,9 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
     mcusim_block *f = &s->blk[from];
     s->cycles += s->branch_penalty;
     f->taken++;
-    if (s->flash_mode && to >= s->flash_lo && to < s->flash_hi) {
-        int miss = 1;
-        if (s->flash_mode == 2) {
-            uint32_t line = to >> s->icache_line_shift;
-            uint32_t *tag = &s->icache_tags[line & s->icache_mask];
-            miss = *tag != line;
-            if (miss)
-                *tag = line;
-        }
-        if (miss) {
-            s->cycles += s->flash_wait_states;
-            s->blk[idx].stall += s->flash_wait_states;
-        }
+    if (s->flash_mode == 1 && to - s->flash_lo < s->flash_hi - s->flash_lo) {
+        s->cycles += s->flash_wait_states;     /* no cache: every taken branch refetches */
+        s->blk[idx].stall += s->flash_wait_states;
     }
     if (f->flags & FLAG_CALL) {
         if (s->cs_depth < CALLSTACK_MAX)
@@ -387,6 +380,47 @@ static int32_t find(mcusim_state *s, void *uc, uint64_t key, uint32_t addr, uint
     return idx;
 }
 
+/* Instruction side with a cache (flash_mode 2), on entry of block b = [addr, addr + size).
+ * Every line of b is looked up in the direct-mapped I-cache and missing lines are filled.
+ * Entered by a taken branch, a miss of the entry line costs the wait states (the fetch
+ * restarts). The flash words of missing lines after that must stream in through the prefetch
+ * buffer, one read of fetch bytes per (wait states + 1) cycles, overlapped with b's execution:
+ * b cannot finish before they arrive, so it stalls for max(0, reads x (WS + 1) - cost(b)).
+ * When no line was replaced since b last found all its lines present, they still are. */
+static inline void fetch_block(mcusim_state *s, int32_t idx, uint32_t addr, uint32_t size, int taken)
+{
+    if (s->iepoch[idx] == s->ievictions || addr - s->flash_lo >= s->flash_hi - s->flash_lo)
+        return;
+    mcusim_block *b = &s->blk[idx];
+    uint32_t end = addr + size, stall = 0, reads = 0;
+    uint32_t first = addr >> s->icache_line_shift, last = (end - 1) >> s->icache_line_shift;
+    for (uint32_t line = first; line <= last; line++) {
+        uint32_t *tag = &s->icache_tags[line & s->icache_mask];
+        if (*tag == line)
+            continue;
+        *tag = line;
+        s->ievictions++;
+        uint32_t lo = line << s->icache_line_shift, hi = lo + (1u << s->icache_line_shift);
+        if (lo < addr)
+            lo = addr;
+        if (hi > end)
+            hi = end;
+        reads += ((hi - 1) >> s->fetch_shift) - (lo >> s->fetch_shift) + 1;
+        if (line == first && taken) {
+            stall += s->flash_wait_states;
+            reads--;
+        }
+    }
+    uint32_t stream = reads * (s->flash_wait_states + 1);
+    if (stream > b->cost)
+        stall += stream - b->cost;
+    if (stall) {
+        s->cycles += stall;
+        b->stall += stall;
+    }
+    s->iepoch[idx] = s->ievictions;
+}
+
 void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     mcusim_state *s = (mcusim_state *)user_data;
@@ -422,12 +456,17 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         } else if (p->flags & FLAG_LOADS) {     /* set only when the data side is modelled */
             s->cycles += replay_loads(s, uc, p, live_regs(s, uc), (p->flags >> 8) & 0xFF);
         }
-        if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
+        int taken = addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN);
+        if (taken)
             taken_transition(s, prev, addr, idx);
+        if (s->flash_mode == 2)
+            fetch_block(s, idx, addr, size, taken);
     } else {
         idx = find(s, uc, key, addr, size);
         if (idx < 0)
             return;
+        if (s->flash_mode == 2)
+            fetch_block(s, idx, addr, size, 1);
     }
     mcusim_block *b = &s->blk[idx];
     s->cur = idx;
