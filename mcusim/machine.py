@@ -51,7 +51,7 @@ EXCP_BKPT = 7
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
 FLAG_KERNEL = 4
-FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS, FLAG_SIMPLE = 8, 16, 32, 64
+FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS, FLAG_SIMPLE, FLAG_MAY_RETURN = 8, 16, 32, 64, 128
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
@@ -343,7 +343,8 @@ class Machine:
             rec["end"] = addr + size
             last = insns[-1]
             rec["flags"] = ((FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
-                            | (FLAG_KERNEL if self._in_kernel_code(addr) else 0))
+                            | (FLAG_KERNEL if self._in_kernel_code(addr) else 0)
+                            | (FLAG_MAY_RETURN if _indirect(last) else 0))
             if plan is not None:
                 block.unresolved_loads = plan.unresolved
                 block.first_load = plan.first_load
@@ -793,6 +794,16 @@ _UC_ERRORS = {
     uc_mod.UC_ERR_WRITE_UNALIGNED: "unaligned write",
     uc_mod.UC_ERR_FETCH_UNALIGNED: "unaligned instruction fetch",
 }
+
+
+def _indirect(ins: Insn) -> bool:
+    """Whether ``ins`` changes the flow to an address held in a register or memory (a return
+    can only be one of these; B, BL, CBZ, B<cc> name their target)."""
+    if ins.cls == "table_branch":
+        return False
+    if ins.cls == "branch":
+        return not ins.mnemonic.startswith(("cbz", "cbnz")) and not ins.op_str.lstrip().startswith("#")
+    return ins.writes_pc
 
 
 def _page(n: int) -> int:

@@ -36,6 +36,8 @@
 #define FLAG_ENTRY_REGS 16u    /* the plan needs the registers in (flags >> 16) at the block's entry */
 #define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
 #define FLAG_SIMPLE 64u        /* every planned load is unconditional, exit base + disp */
+#define FLAG_MAY_RETURN 128u   /* ends with an indirect change of flow (BX, POP/LDM/LDR pc...):
+                                  only such blocks can return to a recorded return address */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
 
 #define SRC_NONE 0u      /* operand absent (0) */
@@ -350,7 +352,7 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
         s->in_kernel = s->cs_depth;  /* entered by a tail call: leaves when this frame returns */
         s->kernel_start = s->cycles;
     }
-    if (s->cs_depth > 0) {
+    if (s->cs_depth > 0 && (f->flags & FLAG_MAY_RETURN)) {
         /* A return lands on a recorded return address; look a few frames deep so tail
          * calls and longjmp-like unwinds resynchronise the shadow stack. */
         uint32_t top = s->cs_depth < CALLSTACK_MAX ? s->cs_depth : CALLSTACK_MAX;
