@@ -72,6 +72,11 @@ def sim_report(firmware: Path, board: Board, elf: Elf, result: RunResult) -> dic
         ],
         "instruction_mix": mix_dict(result),
         "dsp_mac_share": dsp_mac_share(result),
+        "flash_stalls": {
+            "fetch": result.fetch_stall_cycles,
+            "data": result.data_stall_cycles,
+            "unresolved_load_executions": result.machine.unresolved_load_executions if result.machine else 0,
+        },
         "probes": [list(p) for p in result.probes],
     }
 

@@ -233,3 +233,17 @@ def test_straight_line_code_missing_the_icache_waits_for_flash_reads(tmp_path):
     executions, cycles = res.insn_counts[start]
     assert executions == 2
     assert cycles - executions == WS + (16 * (WS + 1) - 66)
+
+
+@needs_gcc
+def test_sim_json_reports_flash_stalls(tmp_path):
+    import json
+
+    from mcusim.cli import main
+
+    elf = build_asm(tmp_path, stream(16, 1), l4r5(), TABLE)
+    out = tmp_path / "sim.json"
+    assert main(["sim", str(elf), "--board", "stm32l4r5zi", "--json", str(out)]) == 0
+    stalls = json.loads(out.read_text())["flash_stalls"]
+    assert stalls["data"] >= WS * (1 + 8) and stalls["fetch"] > 0
+    assert stalls["unresolved_load_executions"] == 0
