@@ -96,9 +96,9 @@ class Plan:
 
     @property
     def simple(self) -> bool:
-        """Every load unconditional with its address = an exit register + a constant (the
-        hook's fast path)."""
-        return all(ld.cond == COND_ALWAYS and ld.base.src == SRC_EXIT and ld.index.src == SRC_NONE
+        """Every load unconditional with its address built from exit registers and a constant
+        (the hook's fast path)."""
+        return all(ld.cond == COND_ALWAYS and ld.base.src == SRC_EXIT and ld.index.src in (SRC_NONE, SRC_EXIT)
                    for ld in self.loads)
 
     @property
@@ -143,6 +143,13 @@ class Planner:
             # regs_access lists CPSR for compares but not for ADDS/ANDS/...: ask update_flags too
             sets_flags.append(bool(i.update_flags) or i.mnemonic.startswith("msr") or any(r in _FLAG_REGS or i.reg_name(r).startswith(("apsr", "cpsr"))
                                                          for r in written))
+        # after[j][r]: what the instructions after j add to r before the block's exit (exit
+        # value = value after j + after[j][r]), None when one of them writes r otherwise.
+        after: list[list[int | None]] = [[]] * len(insns)
+        cur: list[int | None] = [0] * 15
+        for k in range(len(insns) - 1, -1, -1):
+            after[k] = cur.copy()
+            cur = _back_step(insns[k], writes[k], cur)
         vals: list[_Value] = [("e", r, 0) for r in range(15)]
         # Per instruction, the stack bytes it stores to, relative to the entry SP: (lo, hi),
         # "any" when it stores to an address not known to be in the frame, None if no store.
@@ -158,7 +165,7 @@ class Planner:
                 if len(loads) == MAX_LOADS:
                     unresolved += 1  # the block record holds at most MAX_LOADS
                 else:
-                    ld = self._resolve(i, j, addr, access, vals, writes, sets_flags, stores)
+                    ld = self._resolve(i, j, addr, access, vals, writes, sets_flags, stores, after[j])
                     if ld is None:
                         unresolved += 1
                     else:
@@ -169,7 +176,8 @@ class Planner:
 
     @staticmethod
     def _resolve(i: capstone.CsInsn, j: int, addr: int, access: tuple, vals: list[_Value],
-                 writes: list[frozenset[int]], sets_flags: list[bool], stores: list) -> PlannedLoad | None:
+                 writes: list[frozenset[int]], sets_flags: list[bool], stores: list,
+                 after: list[int | None]) -> PlannedLoad | None:
         base, index, shift, disp, nbytes, delta = access
         if base < 0:
             return None
@@ -182,13 +190,19 @@ class Planner:
         offset = i.address - addr
         if base == PC:
             return PlannedLoad(offset, Operand(), Operand(), 0, _s32(((i.address + 4) & ~3) + disp), nbytes, cond, cond_exit)
-        # Exit registers first: they cost the hook nothing extra (entry ones are copied).
+        # Exit registers first: they cost the hook nothing extra (entry ones are copied). A
+        # register is usable if everything written to it after the load (its own writeback
+        # included) only added constants: the value at the load is the exit value minus them.
         used = {base} | ({index} if index != NO_INDEX else set())
-        after = frozenset().union(*writes[j + 1:])
         dest = writes[j] - {base} if delta is not None else writes[j]
-        if not used & after and not used & dest:
+        db = after[base]
+        if db is not None and delta is not None:
+            db += delta
+        dx = after[index] if index != NO_INDEX else 0
+        if not used & dest and db is not None and dx is not None:
             idx = Operand(SRC_EXIT, index) if index != NO_INDEX else Operand()
-            return PlannedLoad(offset, Operand(SRC_EXIT, base), idx, shift, _s32(disp - (delta or 0)), nbytes, cond, cond_exit)
+            return PlannedLoad(offset, Operand(SRC_EXIT, base), idx, shift, _s32(disp - db - (dx << shift)),
+                               nbytes, cond, cond_exit)
         # Else the values at the load, followed through the block from its entry.
         total = disp
         vb = vals[base]
@@ -256,6 +270,61 @@ def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int
     for r, v in new.items():
         if r not in written:
             vals[r] = v
+
+
+def _back_step(i: capstone.CsInsn, written: frozenset[int], cur: list[int | None]) -> list[int | None]:
+    """``cur`` (what later instructions add to each register) extended over instruction ``i``."""
+    out = cur.copy()
+    m = i.mnemonic.split(".")[0]
+    conditional = i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID)
+    ops = i.operands
+    regs = [_REGNUM.get(op.reg, -1) for op in ops if op.type == arm.ARM_OP_REG]
+    imms = [op.imm for op in ops if op.type == arm.ARM_OP_IMM]
+    additive: dict[int, int] = {}
+    if not conditional:
+        if (m in ("add", "adds", "sub", "subs", "addw", "subw") and imms and 1 <= len(regs) <= 2
+                and regs[0] == regs[-1] and not any(op.type == arm.ARM_OP_REG and op.shift.type for op in ops)):
+            additive[regs[0]] = imms[0] if m.startswith("add") else -imms[0]
+        else:
+            wb = _writeback(i)
+            if wb is not None:
+                base, step = wb
+                loaded = [r for r in regs if r != base] if m.startswith(("ldr", "ldm", "pop")) else []
+                if base not in loaded:
+                    additive[base] = step
+    for r in written:
+        if r >= 15:
+            continue
+        if r in additive and out[r] is not None:
+            out[r] = out[r] + additive[r]
+        else:
+            out[r] = None
+    return out
+
+
+def _writeback(i: capstone.CsInsn) -> tuple[int, int] | None:
+    """(base register, what the instruction adds to it) of a load/store with writeback."""
+    if not i.writeback:
+        return None
+    m = i.mnemonic.split(".")[0]
+    ops = i.operands
+    regs = [op for op in ops if op.type == arm.ARM_OP_REG]
+    if m.startswith(("push", "pop", "vpush", "vpop", "ldm", "stm", "vldm", "vstm")):
+        if m.startswith(("push", "pop", "vpush", "vpop")):
+            base, listed = SP, regs
+        else:
+            base, listed = _REGNUM.get(regs[0].reg, -1), regs[1:]
+        n = sum(8 if i.reg_name(op.reg).startswith("d") else 4 for op in listed)
+        down = m.startswith(("push", "vpush")) or "db" in m
+        return (base, -n if down else n) if base >= 0 else None
+    mem = next((op for op in ops if op.type == arm.ARM_OP_MEM), None)
+    if mem is None:
+        return None
+    base = _REGNUM.get(mem.mem.base, -1)
+    if i.post_index:
+        imm = next((op.imm for op in ops if op.type == arm.ARM_OP_IMM), None)
+        return (base, imm) if imm is not None and base >= 0 else None
+    return (base, mem.mem.disp) if base >= 0 else None
 
 
 def _store_span(i: capstone.CsInsn, vals: list[_Value]) -> tuple[int, int] | str | None:

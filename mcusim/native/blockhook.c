@@ -35,7 +35,7 @@
 #define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + ((flags >> 8) & 0xFF)) */
 #define FLAG_ENTRY_REGS 16u    /* the plan needs the registers in (flags >> 16) at the block's entry */
 #define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
-#define FLAG_SIMPLE 64u        /* every planned load is unconditional, exit base + disp */
+#define FLAG_SIMPLE 64u        /* every planned load is unconditional, from exit registers only */
 #define FLAG_MAY_RETURN 128u   /* ends with an indirect change of flow (BX, POP/LDM/LDR pc...):
                                   only such blocks can return to a recorded return address */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
@@ -448,6 +448,8 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
             uint32_t total = 0;
             for (; l < end; l++) {
                 uint32_t ea = r[l->breg] + (uint32_t)l->disp;
+                if (l->isrc)
+                    ea += r[l->ireg] << l->shift;
                 if (__builtin_expect(ea - s->flash_lo < s->flash_hi - s->flash_lo, 0))
                     total += flash_access(s, ea, l->bytes);
             }
