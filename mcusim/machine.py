@@ -558,8 +558,8 @@ class Machine:
 
     @property
     def unresolved_load_executions(self) -> int:
-        """Executions of loads that might read flash but whose address the load plan could
-        not rebuild (charged no data stall); 0 for the code measured so far (docs/fidelity.md)."""
+        """Executions of loads that might read flash but whose address or condition the load
+        plan could not rebuild (charged no data stall; docs/fidelity.md counts them)."""
         if self._state is None:
             return 0
         n = len(self._blocks)
