@@ -4,18 +4,22 @@ Unicorn's memory hooks cannot be used to see data loads from flash (with one ins
 Unicorn 2.1.4 mis-executes Thumb IT blocks: unicorn-engine/unicorn#2309). The block hook sees
 the registers at the entry of every block, which are also the registers at the exit of the
 block before. So for each load of a block whose address could be in flash, this module works
-out, once per block, from which of the two register sets its address follows:
+out once, when the block is first met, how to compute the address from those:
 
 - **static**: PC-relative (literal pool) loads: the address is a constant;
-- **exit** (preferred: these registers are read anyway): no register the address uses is
-  written by a later instruction of the block; the load's own writeback (``[rn], #4``,
-  ``[rn, #4]!``, ``ldm rn!``) is undone, since its size is in the encoding;
-- **entry**: none is written by an earlier one (the hook copies those registers on entry).
+- **exit registers** (preferred: the hook reads them anyway): every write to the registers
+  the address uses, after the load (its own writeback included), only adds a constant
+  (``[rn], #4``, ``adds rn, #16``, a loop counter): the value at the load is the exit value
+  minus those constants;
+- **entry registers**, followed forward through the block: a register at the load holding an
+  entry value plus a constant, the sum of two entry values, or a word the block loaded from
+  an address known that way (``mem32[entry reg + k]``, read by the hook at the block's end, so
+  only when no store of the block after that load can have changed it).
 
 Loads through SP never reach flash (the stack is in RAM) and are left out. A load inside an
 IT block carries its condition, evaluated on the APSR flags at the entry (no flag-setting
-instruction before it in the block) or at the exit (none after it). A load for which neither
-holds is *unresolved*: it is counted (:attr:`Plan.unresolved`) and charged nothing, and
+instruction before it in the block) or at the exit (none after it). A load none of this
+covers is *unresolved*: it is counted (:attr:`Plan.unresolved`) and charged nothing, and
 ``Machine.unresolved_load_executions`` reports how often such loads ran.
 """
 
@@ -26,7 +30,6 @@ from dataclasses import dataclass
 import capstone
 from capstone import arm
 
-LOAD_STATIC, LOAD_ENTRY, LOAD_EXIT = 0, 1, 2
 COND_ALWAYS = 14
 NO_INDEX = 0xFF
 MAX_LOADS = 255
@@ -40,7 +43,6 @@ _FLAG_REGS = frozenset(getattr(arm, n) for n in ("ARM_REG_CPSR", "ARM_REG_APSR",
                        if hasattr(arm, n))
 _SIZE = {"ldrb": 1, "ldrsb": 1, "ldrbt": 1, "ldrsbt": 1, "ldrexb": 1, "ldab": 1,
          "ldrh": 2, "ldrsh": 2, "ldrht": 2, "ldrsht": 2, "ldrexh": 2, "ldah": 2, "ldrd": 8}
-_LOAD_CLASSES = ("load", "load_dual", "load_multiple", "fpu_mem", "fpu_multiple")
 
 
 SRC_NONE, SRC_ENTRY, SRC_EXIT, SRC_MEM = 0, 1, 2, 3
@@ -69,11 +71,9 @@ class PlannedLoad:
     """Added to base + (index << shift), modulo 2^32; the address itself when static."""
     nbytes: int
     cond: int
+    """ARM condition code; COND_ALWAYS outside IT blocks."""
     cond_exit: bool
-
-    @property
-    def kind(self) -> int:
-        return LOAD_STATIC if self.base.src == SRC_NONE else LOAD_EXIT if self.base.src == SRC_EXIT else LOAD_ENTRY
+    """The condition is evaluated on the flags at the block's exit (else at its entry)."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,12 @@
  *
  * On entry of block B coming from block A:
  *   cycles += cost[A]                        A ran to its end
+ *   cycles += data stalls of A's loads        (see below)
  *   if B.addr != end[A]:                      A was left by a taken branch
  *       cycles += branch_penalty; taken[A]++  pipeline refill (1+P: the 1 is in cost[A])
- *       if B is in flash and its line misses the flash accelerator: cycles += wait states
+ *       no I-cache modelled and B in flash: cycles += wait states
  *       shadow call stack: push end[A] if A ends with a call, pop if B is a return address
+ *   I-cache modelled and B in flash: B's lines go through it (fetch_block)
  *   exec[B]++, instructions += ninsn[B], stop when the instruction budget is exceeded
  * `cycles` is therefore the cycle count before B's first instruction; the host adds the
  * cost of B's instructions before a given PC to read the counter mid-block (DWT, probes).
@@ -16,13 +18,13 @@
  * Data loads from flash. Memory hooks are not used: Unicorn 2.1.4 mis-executes Thumb IT
  * blocks when one fires inside them (unicorn-engine/unicorn#2309). Instead the host gives
  * each block a load plan (mcusim/loadplan.py): for every load whose address could be in
- * flash, how to rebuild its effective address from the registers at the block's entry (its
- * base is not rewritten before it) or at its exit (not rewritten after it, writeback undone),
- * or statically (PC-relative literals), and under which condition it executes (IT blocks).
- * The exit registers of A are the registers at B's entry, read straight from Unicorn's
- * register file; a block's entry registers are copied only when its plan needs them. On
- * entry of B the loads of A are replayed in order through the flash interface model
- * (read units, data cache) and their wait states are added to cycles and to A's `dstall`.
+ * flash, how to rebuild its effective address from the registers at the block's exit or
+ * entry, from a memory word the block loaded, or statically (PC-relative literals), and under
+ * which condition it executes (IT blocks). The exit registers of A are the registers at B's
+ * entry, read straight from Unicorn's register file; a block's entry registers are copied
+ * only when its plan needs them. On entry of B the loads of A are replayed in order through
+ * the flash interface model (read units, data cache) and their wait states are added to
+ * cycles and to A's `dstall`.
  */
 #include <stdint.h>
 
