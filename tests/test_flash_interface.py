@@ -247,3 +247,18 @@ def test_sim_json_reports_flash_stalls(tmp_path):
     stalls = json.loads(out.read_text())["flash_stalls"]
     assert stalls["data"] >= WS * (1 + 8) and stalls["fetch"] > 0
     assert stalls["unresolved_load_executions"] == 0
+
+
+@needs_gcc
+def test_register_file_fallback_gives_the_same_cycles(tmp_path, monkeypatch):
+    from mcusim import native
+
+    elf = build_asm(tmp_path, IT_BODY, l4r5(), TABLE)
+    direct = Machine(elf, l4r5())
+    fast = direct.run(max_instructions=1_000_000)
+    assert direct.register_file_found  # Unicorn 2.1.4 on Linux: found and checked
+    monkeypatch.setattr(native, "register_file", lambda uc: None)
+    api = Machine(elf, l4r5())
+    slow = api.run(max_instructions=1_000_000)
+    assert not api.register_file_found
+    assert (slow.cycles, slow.data_stall_cycles, slow.exit_code) == (fast.cycles, fast.data_stall_cycles, fast.exit_code)
