@@ -262,8 +262,9 @@ def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int
             vb = vals[access[0]]
             if vb is not None and vb[0] == "e" and 0 <= rd < 15:
                 new[rd] = ("m", vb[1], vb[2] + access[3], 0, j)
-        if access is not None and access[5] is not None and 0 <= access[0] < 15:
-            new[access[0]] = _plus(vals[access[0]], access[5])  # writeback: base += delta
+        wb = _writeback(i)  # loads and stores (PUSH/POP too): base += step
+        if wb is not None and 0 <= wb[0] < 15:
+            new[wb[0]] = _plus(vals[wb[0]], wb[1])
     for r in written:
         if r < 15:
             vals[r] = new.get(r)
