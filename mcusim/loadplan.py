@@ -150,10 +150,18 @@ class Planner:
         for k in range(len(insns) - 1, -1, -1):
             after[k] = cur.copy()
             cur = _back_step(insns[k], writes[k], cur)
-        vals: list[_Value] = [("e", r, 0) for r in range(15)]
         # Per instruction, the stack bytes it stores to, relative to the entry SP: (lo, hi),
         # "any" when it stores to an address not known to be in the frame, None if no store.
-        stores: list[tuple[int, int] | str | None] = [None] * len(insns)
+        # A first forward pass finds them all: a word loaded early may be stored over later.
+        stores: list[tuple[int, int] | str | None] = []
+        vals: list[_Value] = [("e", r, 0) for r in range(15)]
+        slots: dict[int, _Value] = {}
+        for j, i in enumerate(insns):
+            stores.append(_store_span(i, vals))
+            _step(i, j, vals, writes[j], _access(i), slots)
+        final_slots = slots  # what the frame holds at the block's exit, as far as known
+        vals = [("e", r, 0) for r in range(15)]
+        slots = {}
         loads: list[PlannedLoad] = []
         unresolved = 0
         first_load = -1
@@ -165,19 +173,18 @@ class Planner:
                 if len(loads) == MAX_LOADS:
                     unresolved += 1  # the block record holds at most MAX_LOADS
                 else:
-                    ld = self._resolve(i, j, addr, access, vals, writes, sets_flags, stores, after[j])
+                    ld = self._resolve(i, j, addr, access, vals, writes, sets_flags, stores, after[j], final_slots)
                     if ld is None:
                         unresolved += 1
                     else:
                         loads.append(ld)
-            stores[j] = _store_span(i, vals)
-            _step(i, j, vals, writes[j], access)
+            _step(i, j, vals, writes[j], access, slots)
         return Plan(tuple(loads), unresolved, max(first_load, 0))
 
     @staticmethod
     def _resolve(i: capstone.CsInsn, j: int, addr: int, access: tuple, vals: list[_Value],
                  writes: list[frozenset[int]], sets_flags: list[bool], stores: list,
-                 after: list[int | None]) -> PlannedLoad | None:
+                 after: list[int | None], final_slots: dict[int, _Value]) -> PlannedLoad | None:
         base, index, shift, disp, nbytes, delta = access
         if base < 0:
             return None
@@ -188,8 +195,14 @@ class Planner:
                 return None
             cond_exit = True
         offset = i.address - addr
-        if base == PC:
+        if base == PC and index == NO_INDEX:
             return PlannedLoad(offset, Operand(), Operand(), 0, _s32(((i.address + 4) & ~3) + disp), nbytes, cond, cond_exit)
+        if base == PC:  # TBB/TBH [pc, rm]: the table starts right after the instruction
+            after_index = after[index] if index >= 0 else None
+            if index < 0 or after_index is None or index in writes[j]:
+                return None
+            return PlannedLoad(offset, Operand(), Operand(SRC_EXIT, index), shift,
+                               _s32(i.address + 4 - (after_index << shift)), nbytes, cond, cond_exit)
         # Exit registers first: they cost the hook nothing extra (entry ones are copied). A
         # register is usable if everything written to it after the load (its own writeback
         # included) only added constants: the value at the load is the exit value minus them.
@@ -223,17 +236,26 @@ class Planner:
             else:
                 _, r, k, c, origin = v
                 later = [st for st in stores[origin + 1:] if st is not None]
-                if not -32768 <= k < 32768 or (r != SP and later) or any(
-                        st == "any" or (st[0] < k + 4 and k < st[1]) for st in later):
-                    return None  # the word may have changed before the hook reads it
+                if not -32768 <= k < 32768:
+                    return None
+                if (r != SP and later) or any(st == "any" or (st[0] < k + 4 and k < st[1]) for st in later):
+                    # Stored over later: usable only if the block puts back that same word plus a
+                    # constant (a pointer spilled again after its increment).
+                    back = final_slots.get(k) if r == SP else None
+                    if back is None or back[0] != "m" or back[1:3] != (SP, k) or back[4] != origin:
+                        return None  # the word may have changed before the hook reads it
+                    c -= back[3]
                 ops.append(Operand(SRC_MEM, r, k))
                 total += c << sh
         return PlannedLoad(offset, ops[0], ops[1], shift, _s32(total), nbytes, cond, cond_exit)
 
 
-def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int], access: tuple | None) -> None:
-    """Update the symbolic register values past instruction ``i``."""
+def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int], access: tuple | None,
+          slots: dict[int, _Value]) -> None:
+    """Update the symbolic register values (and the stack words the block stored, ``slots``:
+    offset from the entry SP -> value) past instruction ``i``."""
     new: dict[int, _Value] = {}
+    _store_slots(i, vals, slots)
     m = i.mnemonic.split(".")[0]
     ops = i.operands
     conditional = i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID)
@@ -261,7 +283,11 @@ def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int
             rd = regs[0]
             vb = vals[access[0]]
             if vb is not None and vb[0] == "e" and 0 <= rd < 15:
-                new[rd] = ("m", vb[1], vb[2] + access[3], 0, j)
+                k = vb[2] + access[3]
+                if vb[1] == SP and k in slots:  # a word this block spilled: reloaded as it was
+                    new[rd] = slots[k]
+                else:
+                    new[rd] = ("m", vb[1], k, 0, j)
         wb = _writeback(i)  # loads and stores (PUSH/POP too): base += step
         if wb is not None and 0 <= wb[0] < 15:
             new[wb[0]] = _plus(vals[wb[0]], wb[1])
@@ -271,6 +297,33 @@ def _step(i: capstone.CsInsn, j: int, vals: list[_Value], written: frozenset[int
     for r, v in new.items():
         if r not in written:
             vals[r] = v
+
+
+def _store_slots(i: capstone.CsInsn, vals: list[_Value], slots: dict[int, _Value]) -> None:
+    """Record in ``slots`` the words a store puts in the frame (before ``i``'s register effects)."""
+    span = _store_span(i, vals)
+    if span is None:
+        return
+    if span == "any":
+        slots.clear()  # it may have hit the frame
+        return
+    lo, hi = span
+    for k in [k for k in slots if k < hi and lo < k + 4]:
+        del slots[k]
+    m = i.mnemonic.split(".")[0]
+    if i.cc not in (arm.ARM_CC_AL, arm.ARM_CC_INVALID):
+        return
+    regs = [_REGNUM.get(op.reg, -1) for op in i.operands if op.type == arm.ARM_OP_REG]
+    if m.startswith("push"):
+        words = regs
+    elif m in ("str", "strd"):
+        words = regs[:2] if m == "strd" else regs[:1]
+    else:
+        return
+    if hi - lo != 4 * len(words):
+        return
+    for n, r in enumerate(words):
+        slots[lo + 4 * n] = vals[r] if 0 <= r < 15 else None
 
 
 def _back_step(i: capstone.CsInsn, written: frozenset[int], cur: list[int | None]) -> list[int | None]:
@@ -343,9 +396,14 @@ def _store_span(i: capstone.CsInsn, vals: list[_Value]) -> tuple[int, int] | str
     mem = next((op for op in i.operands if op.type == arm.ARM_OP_MEM), None)
     if mem is None or _REGNUM.get(mem.mem.base) != SP or mem.mem.index:
         return "any"
-    size = {"strb": 1, "strh": 2, "strd": 8}.get(m.rstrip("eqnecshsccloimplvsvchilsgeltgtle")[:4], 4)
+    plain = next((m[:-2] for c in _CONDS if m.endswith(c) and m[:-2] in _STORE_SIZE), m)
+    size = _STORE_SIZE.get(plain, 4)
     lo = sp[2] + (0 if i.post_index else mem.mem.disp)
     return (lo, lo + max(size, 8 if m.startswith("vst") else size))
+
+
+_STORE_SIZE = {"str": 4, "strb": 1, "strh": 2, "strd": 8, "strex": 4, "strexb": 1, "strexh": 2, "strt": 4,
+               "strbt": 1, "strht": 2, "vstr": 8}
 
 
 def _s32(v: int) -> int:
@@ -368,6 +426,10 @@ def _access(i: capstone.CsInsn) -> tuple[int, int, int, int, int, int | None] | 
         disp = -nbytes if down else 0
         delta = (-nbytes if down else nbytes) if i.writeback else None
         return (base, NO_INDEX, 0, disp, nbytes, delta)
+    if m in ("tbb", "tbh"):  # the branch table is read from memory (usually flash, after the TBB)
+        mem = next(op for op in ops if op.type == arm.ARM_OP_MEM)
+        return (_REGNUM.get(mem.mem.base, -1), _REGNUM.get(mem.mem.index, -1), 1 if m == "tbh" else 0, 0,
+                2 if m == "tbh" else 1, None)
     is_load = (m.startswith("ldr") or m.startswith("lda") or m.startswith("vldr"))
     if not is_load:
         return None
