@@ -18,6 +18,7 @@ from .errors import ToolchainError
 
 SOURCE = Path(__file__).parent / "native" / "blockhook.c"
 CALLSTACK_MAX = 256
+CFLAGS = ("-O3", "-shared", "-fPIC")
 NREGS = 15
 
 MISS_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint32)
@@ -112,7 +113,7 @@ class State(ctypes.Structure):
 def library() -> ctypes.CDLL:
     """Build (once per source version) and load the native hook library."""
     src = SOURCE.read_bytes()
-    key = hashlib.sha256(src).hexdigest()[:16]
+    key = hashlib.sha256(src + " ".join(CFLAGS).encode()).hexdigest()[:16]
     from .toolchain import cache_dir
 
     out = cache_dir() / "native" / f"blockhook-{key}.so"
@@ -124,7 +125,7 @@ def library() -> ctypes.CDLL:
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
         os.close(fd)
         proc = subprocess.run(
-            [cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(SOURCE)], capture_output=True, text=True
+            [cc, *CFLAGS, "-o", tmp, str(SOURCE)], capture_output=True, text=True
         )
         if proc.returncode != 0:
             os.unlink(tmp)
