@@ -143,7 +143,8 @@ class RunResult(WindowStats):
     insns: dict[int, Insn] = field(default_factory=dict)
     machine: "Machine | None" = field(default=None, repr=False)
     fetch_stall_cycles: int = 0
-    """Flash wait states paid by instruction fetch (taken branches missing the I-cache)."""
+    """Flash wait states paid by instruction fetch (taken branches missing the I-cache, and
+    straight-line code streaming in from flash faster than it can be read)."""
     data_stall_cycles: int = 0
     """Flash wait states paid by data loads (units the data cache did not hold)."""
 
