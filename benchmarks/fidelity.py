@@ -66,7 +66,8 @@ def variants(board: Board) -> list[Variant]:
     no_icache = dataclasses.replace(board, icache_lines=0)
     return [
         Variant("zero_ws", "flash at 0 wait states (no flash model)", False, no_ws),
-        Variant("fetch_only", "wait states on instruction fetch only (taken branches missing the I-cache)", False, board),
+        Variant("fetch_only", "wait states on instruction fetch only (I-cache misses: taken branches, straight-line "
+                "streaming)", False, board),
         Variant("data_no_dcache", "+ data loads from flash, data cache off", True, no_dcache),
         Variant("full", "+ data loads through the ART data cache (the stm32l4r5zi profile)", True, board),
         Variant("no_icache", "full data side, instruction cache off (every taken branch into flash pays; "
