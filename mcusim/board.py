@@ -36,7 +36,6 @@ PLACEABLE = ("stack", "arena", "data", "weights")
 
 _TOP_KEYS = {"name", "title", "core", "fpu", "dsp", "memory", "operating_points", "sleep", "placement",
              "flash_interface"}
-"""``[flash_interface]`` (flash accelerator geometry) is read and checked by the flash-timing code."""
 _MEMORY_KEYS = {"regions", "icache_lines", "icache_line_bytes", "source",
                 "flash_origin", "flash_size", "ram_origin", "ram_size"}
 _REGION_KEYS = {"name", "kind", "origin", "size", "wait_states", "aliases", "source"}
@@ -85,6 +84,27 @@ class Region:
 
 
 @dataclass(frozen=True)
+class FlashInterface:
+    """What sits between the core's data loads and the flash array (``[flash_interface]``).
+
+    A data load from flash (literal pool, const table, weights) touches one or more flash
+    read units (``read_bytes``, the flash word the interface reads at once). A unit the data
+    cache holds costs nothing extra; any other costs the operating point's wait states.
+    Without a data cache (``dcache_lines = 0``) every unit a load touches pays them.
+    """
+
+    read_bytes: int = 4
+    """Width of one flash read (the flash word), bytes; a power of two."""
+    dcache_lines: int = 0
+    """Data-cache lines serving flash loads (0 = none)."""
+    dcache_ways: int = 0
+    """Associativity: lines per set, least recently used replaced (0 = fully associative)."""
+    dcache_line_bytes: int = 0
+    """Bytes per data-cache line; a miss fills only the flash read unit it needs."""
+    source: str = "no [flash_interface] section: every data load from flash pays the wait states"
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     title: str
@@ -111,6 +131,7 @@ class Board:
     """The selected operating point."""
     path: Path | None = field(default=None, compare=False)
     """The file this profile came from."""
+    flash_interface: FlashInterface = FlashInterface()
 
     @property
     def fpu(self) -> bool:
@@ -224,6 +245,33 @@ class _Check:
             if k not in allowed:
                 self.err(f"{'' if where == 'top level' else where + ': '}unknown key '{k}' "
                          f"(known: {', '.join(sorted(allowed))})")
+
+
+def _pow2(name: str, key: str, value: object, allow_zero: bool = True) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value & (value - 1)) or (value == 0 and not allow_zero):
+        raise BoardError(f"board {name}: [flash_interface].{key} must be a power of two, not {value!r}")
+    return value
+
+
+def _flash_interface(name: str, d: dict | None) -> FlashInterface:
+    if d is None:
+        return FlashInterface()
+    fi = FlashInterface(
+        read_bytes=_pow2(name, "read_bytes", d.get("read_bytes", 4), allow_zero=False),
+        dcache_lines=_pow2(name, "dcache_lines", d.get("dcache_lines", 0)),
+        dcache_ways=_pow2(name, "dcache_ways", d.get("dcache_ways", 0)),
+        dcache_line_bytes=_pow2(name, "dcache_line_bytes", d.get("dcache_line_bytes", 0)),
+        source=str(d.get("source", "")),
+    )
+    if fi.dcache_lines:
+        if fi.dcache_line_bytes < fi.read_bytes or fi.dcache_line_bytes // fi.read_bytes > 32:
+            raise BoardError(f"board {name}: [flash_interface].dcache_line_bytes must hold 1 to 32 flash reads "
+                             f"of {fi.read_bytes} bytes, not {fi.dcache_line_bytes}")
+        if fi.dcache_ways > fi.dcache_lines:
+            raise BoardError(f"board {name}: [flash_interface].dcache_ways ({fi.dcache_ways}) exceeds dcache_lines ({fi.dcache_lines})")
+    if not fi.source:
+        raise BoardError(f"board {name}: [flash_interface] needs a source (where its figures come from)")
+    return fi
 
 
 def _regions(c: _Check, mem: dict) -> list[Region]:
@@ -440,7 +488,14 @@ def validate(d: Any, source: str = "board") -> tuple[list[str], dict[str, Any]]:
         sleep_fields = (c.get(sleep, "mode", str, "[sleep]"), c.get(sleep, "current_ua", float, "[sleep]", nonneg=True),
                         c.get(sleep, "source", str, "[sleep]"))
     placement = _placement(c, d, regions)
-    return c.errors, {"name": name, "title": d.get("title"), "core": core, "fpu_kind": fpu_kind, "dsp": bool(dsp),
+    flash_interface = FlashInterface()
+    raw_fi = c.get(d, "flash_interface", dict, "top level", required=False)
+    if raw_fi is not None:
+        try:
+            flash_interface = _flash_interface(name or source, raw_fi)
+        except BoardError as e:
+            c.err(str(e))
+    return c.errors, {"flash_interface": flash_interface, "name": name, "title": d.get("title"), "core": core, "fpu_kind": fpu_kind, "dsp": bool(dsp),
                       "regions": tuple(regions), "placement": placement, "icache_lines": icache_lines,
                       "icache_line_bytes": icache_line_bytes, "memory_source": mem_source,
                       "sleep": sleep_fields, "operating_points": tuple(ops)}
@@ -468,6 +523,7 @@ def _from_dict(d: dict, op_name: str | None, source: str, path: Path | None = No
         icache_line_bytes=f["icache_line_bytes"], memory_source=f["memory_source"],
         sleep_current_ua=None if current is None else float(current), sleep_mode=mode, sleep_source=sleep_source,
         operating_points=ops, op=op, path=path,
+        flash_interface=f["flash_interface"],
     )
 
 

@@ -32,6 +32,7 @@ from unicorn.unicorn_py3.unicorn import uclib
 
 from . import native
 from .board import Board, Region
+from .loadplan import Planner
 from .costmodel import CoreModel, get_core
 from .elf import Elf
 from .errors import BudgetExceeded, FirmwareFault, McusimError, WrongCore
@@ -67,6 +68,7 @@ EXCEPTIONS = {
 FLAG_CALL = 1
 FLAG_ALWAYS_TAKEN = 2
 FLAG_KERNEL = 4
+FLAG_LOADS, FLAG_ENTRY_REGS, FLAG_ENTRY_FLAGS, FLAG_SIMPLE, FLAG_MAY_RETURN = 8, 16, 32, 64, 128
 
 _REG = {f"r{i}": getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)}
 _REG.update(sb=A.UC_ARM_REG_R9, sl=A.UC_ARM_REG_R10, fp=A.UC_ARM_REG_R11, ip=A.UC_ARM_REG_R12,
@@ -88,6 +90,9 @@ class Block:
     size: int
     insns: list[Insn]
     costs: list[int]
+    first_load: int = 0
+    """Index of the instruction its data-side flash stalls are attributed to."""
+    unresolved_loads: int = 0
 
     def prefix_cost(self, pc: int) -> int:
         """Cycles of this block's instructions before the one at ``pc``."""
@@ -122,6 +127,7 @@ class Snapshot:
     execs: np.ndarray
     taken: np.ndarray
     stall: np.ndarray
+    dstall: np.ndarray
     cur: int
     pc: int
     div_extra: dict[int, int]
@@ -148,7 +154,12 @@ class WindowStats:
     """Pipeline refills of taken branches (taken_branches x P). ``instruction_mix`` and
     ``mnemonics`` leave them out; ``functions`` and ``insn_counts`` include them."""
     stall_cycles: int = 0
-    """Flash wait-state cycles; like refills, outside ``instruction_mix``."""
+    """Flash wait-state cycles (fetch + data); like refills, outside ``instruction_mix``."""
+    fetch_stall_cycles: int = 0
+    """Flash wait states paid by instruction fetch (taken branches missing the I-cache, and
+    straight-line code streaming in from flash faster than it can be read)."""
+    data_stall_cycles: int = 0
+    """Flash wait states paid by data loads (units the data cache did not hold)."""
     occurrences: list[int] = field(default_factory=list)
     """For a window summed over several occurrences: the cycles of each."""
 
@@ -243,7 +254,7 @@ class Machine:
                  snapshot_probes: bool = False, track_saturation: bool = False,
                  kernel_ranges: list[tuple[int, int]] | None = None,
                  on_output: Callable[[int, bytes], None] | None = None,
-                 window: WindowSpec | None = None) -> None:
+                 window: WindowSpec | None = None, data_stalls: bool = True) -> None:
         """``snapshot_probes``: keep the counters at every probe store, so
         :meth:`RunResult.window` can break down the code between any two probes.
         ``track_saturation``: count the executions that set the APSR Q flag (saturating and
@@ -253,7 +264,10 @@ class Machine:
         kernel time (:attr:`WindowStats.kernel_cycles`).
         ``on_output(stream, data)``: semihosting output as the firmware writes it (1 stdout,
         2 stderr); it is also kept in the result. ``window``: measure only between two
-        functions or probe tags (:meth:`run` then sets :attr:`window_stats`)."""
+        functions or probe tags (:meth:`run` then sets :attr:`window_stats`).
+
+        ``data_stalls``: charge the flash wait states of data loads (the board's
+        ``[flash_interface]``); False models the instruction side only (for comparisons)."""
         self.elf = elf if isinstance(elf, Elf) else Elf(elf)
         self.board = board
         self.core = core or get_core(board.core)
@@ -299,6 +313,12 @@ class Machine:
         self.window_stats: WindowStats | None = None
         """With a ``window``: the code between its events, summed over every occurrence."""
         self._semihost: Semihost | None = None
+        self._data_stalls = data_stalls
+        self._planner = Planner()
+        self._loads = np.zeros(0, native.LOAD_DTYPE)
+        self._nloads = 0
+        self.register_file_found = False
+        """Whether the hook reads Unicorn's register file directly (else via uc_reg_read_batch)."""
 
     # -- memory --------------------------------------------------------------------------
     def _map_memory(self) -> None:
@@ -373,7 +393,7 @@ class Machine:
         st = self._state
         kernel = int(st.kernel_cycles) + (cycles - int(st.kernel_start) if st.in_kernel else 0)
         return Snapshot(cycles, b["exec"][:n].copy(), b["taken"][:n].copy(), b["stall"][:n].copy(),
-                        int(st.cur), pc, dict(self._div_extra), kernel)
+                        b["dstall"][:n].copy(), int(st.cur), pc, dict(self._div_extra), kernel)
 
     def _mmio_insn(self, block: Block, idx: int, access: int, write: bool) -> int:
         execution = (idx, int(self._blk["exec"][idx]))
@@ -446,20 +466,45 @@ class Machine:
             if idx >= self._capacity:
                 self._grow_blocks()
             costs = self.core.block_costs(insns)
-            self._blocks.append(Block(addr, size, insns, costs))
+            plan = self._planner.plan(code, addr) if self._state.data_mode else None
+            block = Block(addr, size, insns, costs)
+            self._blocks.append(block)
             rec = self._blk[idx]
             rec["cost"] = sum(costs)
             rec["ninsn"] = len(insns)
             rec["end"] = addr + size
             last = insns[-1]
             rec["flags"] = ((FLAG_CALL if last.is_call else 0) | (FLAG_ALWAYS_TAKEN if last.always_branches else 0)
-                            | (FLAG_KERNEL if self._in_kernel_code(addr) else 0))
+                            | (FLAG_KERNEL if self._in_kernel_code(addr) else 0)
+                            | (FLAG_MAY_RETURN if _indirect(last) else 0))
+            if plan is not None:
+                block.unresolved_loads = plan.unresolved
+                block.first_load = plan.first_load
+                if plan.loads:
+                    rec["loads_first"] = self._add_loads(plan.loads)
+                    rec["flags"] |= (FLAG_LOADS | (len(plan.loads) << 8) | (plan.entry_regs << 16)
+                                     | (FLAG_ENTRY_REGS if plan.entry_regs else 0)
+                                     | (FLAG_ENTRY_FLAGS if plan.needs_entry_flags else 0)
+                                     | (FLAG_SIMPLE if plan.simple else 0))
             if (self._state.ht_used + 1) * 2 > self._state.ht_mask:
                 self._grow_table()
             self._lib.mcusim_insert(ctypes.byref(self._state), addr | (size << 32), idx)
             return idx
         except Exception:  # noqa: BLE001 - must never unwind through C; reported after stop
             return -1
+
+    def _add_loads(self, loads: tuple) -> int:
+        first = self._nloads
+        if first + len(loads) > len(self._loads):
+            grown = np.zeros(max(2 * len(self._loads), first + len(loads), 1024), native.LOAD_DTYPE)
+            grown[:first] = self._loads[:first]
+            self._loads = grown
+            self._state.loads = grown.ctypes.data
+        for k, ld in enumerate(loads):
+            self._loads[first + k] = (ld.disp, ld.offset, ld.nbytes, ld.base.src, ld.base.reg, ld.index.src,
+                                      ld.index.reg, ld.shift, ld.cond, int(ld.cond_exit), 0, ld.base.k, ld.index.k)
+        self._nloads = first + len(loads)
+        return first
 
     def _in_kernel_code(self, addr: int) -> bool:
         i = bisect.bisect_right(self._kernel_ranges, (addr, 0xFFFFFFFF)) - 1
@@ -468,12 +513,16 @@ class Machine:
     def _alloc_blocks(self, capacity: int) -> None:
         blk = np.zeros(capacity, native.BLOCK_DTYPE)
         blk["next_idx"] = -1
+        epoch = np.full(capacity, 0xFFFFFFFF, np.uint32)  # never equal to the eviction count at first
         old = getattr(self, "_blk", None)
         if old is not None:
             blk[: len(old)] = old
+            epoch[: len(old)] = self._iepoch
         self._blk = blk
+        self._iepoch = epoch
         self._capacity = capacity
         self._state.blk = blk.ctypes.data
+        self._state.iepoch = epoch.ctypes.data_as(native.u32p)
 
     def _grow_blocks(self) -> None:
         self._alloc_blocks(self._capacity * 2)
@@ -571,7 +620,9 @@ class Machine:
             s.icache_tags = self._icache.ctypes.data_as(native.u32p)
             s.icache_mask = n - 1
             s.flash_mode = 2
+            s.fetch_shift = self.board.flash_interface.read_bytes.bit_length() - 1
         s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
+        self._configure_data_side(s)
         s.cur = -1
         self._alloc_blocks(4096)
         self._alloc_table(16384)
@@ -595,6 +646,57 @@ class Machine:
             self._on_invalid,
         )
         self._install_div_hooks()
+
+    def _configure_data_side(self, s: native.State) -> None:
+        """The flash interface as the data loads see it (board ``[flash_interface]``)."""
+        fi = self.board.flash_interface
+        ws = self.board.op.flash_wait_states
+        if not self._data_stalls or ws == 0:
+            s.data_mode = 0
+            return
+        s.data_wait_states = ws
+        s.unit_shift = fi.read_bytes.bit_length() - 1
+        if fi.dcache_lines:
+            ways = fi.dcache_ways or fi.dcache_lines
+            sets = fi.dcache_lines // ways
+            self._dtags = np.full(fi.dcache_lines, 0xFFFFFFFF, np.uint32)
+            self._dvalid = np.zeros(fi.dcache_lines, np.uint32)
+            self._dstamp = np.zeros(fi.dcache_lines, np.uint32)
+            s.dtags = self._dtags.ctypes.data_as(native.u32p)
+            s.dvalid = self._dvalid.ctypes.data_as(native.u32p)
+            s.dstamp = self._dstamp.ctypes.data_as(native.u32p)
+            s.dline_shift = fi.dcache_line_bytes.bit_length() - 1
+            s.dset_mask = sets - 1
+            s.dways = ways
+            s.data_mode = 2
+        else:
+            s.data_mode = 1
+        s.xpsr_id = A.UC_ARM_REG_XPSR
+        s.reg_read = ctypes.cast(uclib.uc_reg_read, ctypes.c_void_p)
+        s.reg_read_batch = ctypes.cast(uclib.uc_reg_read_batch, ctypes.c_void_p)
+        s.mem_read = ctypes.cast(uclib.uc_mem_read, ctypes.c_void_p)
+        addr = native.register_file(self.uc)
+        self.register_file_found = addr is not None
+        if addr is not None:
+            s.regs = addr
+        else:
+            # Named fallback: the same registers through the API (slower).
+            s.regs_by_api = 1
+            ids = [getattr(A, f"UC_ARM_REG_R{i}") for i in range(13)] + [A.UC_ARM_REG_SP, A.UC_ARM_REG_LR]
+            for k, rid in enumerate(ids):
+                s.api_ids[k] = rid
+                s.api_ptrs[k] = ctypes.addressof(s.api_regs) + 4 * k
+            s.regs = ctypes.addressof(s.api_regs)
+
+    @property
+    def unresolved_load_executions(self) -> int:
+        """Executions of loads that might read flash but whose address or condition the load
+        plan could not rebuild (charged no data stall; docs/fidelity.md counts them)."""
+        if self._state is None:
+            return 0
+        n = len(self._blocks)
+        execs = self._blk["exec"][:n]
+        return int(sum(int(execs[i]) * b.unresolved_loads for i, b in enumerate(self._blocks) if b.unresolved_loads))
 
     def _on_intr(self, uc: Uc, intno: int, _: object) -> None:
         """Exceptions. ``bkpt 0xAB`` is a semihosting call: served and stepped over. Anything
@@ -882,6 +984,10 @@ class Machine:
             raise FirmwareFault(overflow)
         if self._track_q:
             self._collect_q()
+        s = self._state
+        if s.cur >= 0:
+            # The stop instruction's block ran only up to `pc`: its loads before it are charged now.
+            self._lib.mcusim_finish(ctypes.byref(s), pc - self._blocks[s.cur].addr)
         return self._result(pc, self._paint, stop, code)
 
     def _after_sleep(self, pc: int) -> bool:
@@ -978,9 +1084,10 @@ class Machine:
 
     def _flatten(self) -> None:
         """Per-instruction arrays over all blocks met, for vectorised windows."""
-        addrs, costs, owner, first, last = [], [], [], [], []
+        addrs, costs, owner, first, last, dload = [], [], [], [], [], []
         for idx, b in enumerate(self._blocks):
             first.append(len(addrs))
+            dload.append(len(addrs) + b.first_load)
             for ins, c in zip(b.insns, b.costs):
                 addrs.append(ins.address)
                 costs.append(c)
@@ -992,6 +1099,7 @@ class Machine:
         self._f_owner = np.array(owner, np.int64)
         self._f_first = np.array(first, np.int64)
         self._f_last = np.array(last, np.int64)
+        self._f_dload = np.array(dload, np.int64)
         uniq, self._f_slot = np.unique(self._f_addr, return_inverse=True)
         self._u_addr = uniq
         self._u_func = [self.elf.function_at(int(a)) for a in uniq]
@@ -1010,7 +1118,7 @@ class Machine:
             out[: len(a)] = a[:n_blocks]
             return out
 
-        execs, taken, stall = fit(c.execs), fit(c.taken), fit(c.stall)
+        execs, taken, stall, dstall = fit(c.execs), fit(c.taken), fit(c.stall), fit(c.dstall)
         runs = execs[self._f_owner]
         for (cur, pc), n in c.partial.items():
             if n and cur >= 0:
@@ -1020,6 +1128,7 @@ class Machine:
         extra = np.zeros(len(own), np.int64)
         np.add.at(extra, self._f_last, taken * self.core.branch_penalty)
         np.add.at(extra, self._f_first, stall)
+        np.add.at(extra, self._f_dload, dstall)
         count_u = np.zeros(len(self._u_addr), np.int64)
         own_u = np.zeros(len(self._u_addr), np.int64)
         extra_u = np.zeros(len(self._u_addr), np.int64)
@@ -1064,7 +1173,9 @@ class Machine:
         taken = int(c.taken.sum()) if len(c.taken) else 0
         return WindowStats(total_cycles, int(count.sum()), dict(functions), dict(mix), dict(mnem), counts,
                            c.kernel, taken_branches=taken, refill_cycles=taken * self.core.branch_penalty,
-                           stall_cycles=int(c.stall.sum()) if len(c.stall) else 0, occurrences=list(c.occurrences))
+                           stall_cycles=int(c.stall.sum()) + int(c.dstall.sum()),
+                           fetch_stall_cycles=int(c.stall.sum()), data_stall_cycles=int(c.dstall.sum()),
+                           occurrences=list(c.occurrences))
 
     def _result(self, pc: int, paint: tuple[int, int], stop: str, exit_code: int) -> RunResult:
         s = self._state
@@ -1103,6 +1214,8 @@ class Machine:
             probes=list(self._probes),
             insns=dict(self._insn_by_addr),
             machine=self,
+            fetch_stall_cycles=w.fetch_stall_cycles,
+            data_stall_cycles=w.data_stall_cycles,
         )
 
     def _window_stats(self) -> WindowStats:
@@ -1130,6 +1243,7 @@ class _Counters:
     execs: np.ndarray
     taken: np.ndarray
     stall: np.ndarray
+    dstall: np.ndarray
     partial: dict[tuple[int, int], int]
     div_extra: dict[int, int]
     cycles: int
@@ -1139,7 +1253,7 @@ class _Counters:
     @staticmethod
     def empty() -> "_Counters":
         z = np.zeros(0, np.int64)
-        return _Counters(z, z, z, defaultdict(int), defaultdict(int), 0, 0)
+        return _Counters(z, z, z, z, defaultdict(int), defaultdict(int), 0, 0)
 
     def add_pair(self, a: Snapshot, b: Snapshot) -> None:
         """Add the window from snapshot ``a`` to snapshot ``b``."""
@@ -1153,10 +1267,10 @@ class _Counters:
         partial[(snap.cur, snap.pc)] += 1
         div: dict[int, int] = defaultdict(int, snap.div_extra)
         return _Counters(snap.execs.astype(np.int64), snap.taken.astype(np.int64), snap.stall.astype(np.int64),
-                         partial, div, snap.cycles, snap.kernel_cycles)
+                         snap.dstall.astype(np.int64), partial, div, snap.cycles, snap.kernel_cycles)
 
     def add(self, other: "_Counters", sign: int = 1) -> None:
-        for name in ("execs", "taken", "stall"):
+        for name in ("execs", "taken", "stall", "dstall"):
             mine, theirs = getattr(self, name), getattr(other, name)
             n = max(len(mine), len(theirs))
             out = np.zeros(n, np.int64)
@@ -1206,6 +1320,16 @@ def _view(region: "Region", addr: int) -> tuple[int, int] | None:
         if base <= addr < base + region.size:
             return base, base + region.size
     return None
+
+
+def _indirect(ins: Insn) -> bool:
+    """Whether ``ins`` changes the flow to an address held in a register or memory (a return
+    can only be one of these; B, BL, CBZ, B<cc> name their target)."""
+    if ins.cls == "table_branch":
+        return False
+    if ins.cls == "branch":
+        return not ins.mnemonic.startswith(("cbz", "cbnz")) and not ins.op_str.lstrip().startswith("#")
+    return ins.writes_pc
 
 
 def _page(n: int) -> int:

@@ -85,6 +85,11 @@ def sim_report(firmware: Path, board: Board, elf: Elf, result: RunResult,
         ],
         "instruction_mix": mix_dict(w),
         "dsp_mac_share": dsp_mac_share(w),
+        "flash_stalls": {
+            "fetch": w.fetch_stall_cycles,
+            "data": w.data_stall_cycles,
+            "unresolved_load_executions": result.machine.unresolved_load_executions if result.machine else 0,
+        },
         "probes": [list(p) for p in result.probes],
     }
     if window is not None:

@@ -5,13 +5,26 @@
  *
  * On entry of block B coming from block A:
  *   cycles += cost[A]                        A ran to its end
+ *   cycles += data stalls of A's loads        (see below)
  *   if B.addr != end[A]:                      A was left by a taken branch
  *       cycles += branch_penalty; taken[A]++  pipeline refill (1+P: the 1 is in cost[A])
- *       if B is in flash and its line misses the flash accelerator: cycles += wait states
+ *       no I-cache modelled and B in flash: cycles += wait states
  *       shadow call stack: push end[A] if A ends with a call, pop if B is a return address
+ *   I-cache modelled and B in flash: B's lines go through it (fetch_block)
  *   exec[B]++, instructions += ninsn[B], stop when the instruction budget is exceeded
  * `cycles` is therefore the cycle count before B's first instruction; the host adds the
  * cost of B's instructions before a given PC to read the counter mid-block (DWT, probes).
+ *
+ * Data loads from flash. Memory hooks are not used: Unicorn 2.1.4 mis-executes Thumb IT
+ * blocks when one fires inside them (unicorn-engine/unicorn#2309). Instead the host gives
+ * each block a load plan (mcusim/loadplan.py): for every load whose address could be in
+ * flash, how to rebuild its effective address from the registers at the block's exit or
+ * entry, from a memory word the block loaded, or statically (PC-relative literals), and under
+ * which condition it executes (IT blocks). The exit registers of A are the registers at B's
+ * entry, read straight from Unicorn's register file; a block's entry registers are copied
+ * only when its plan needs them. On entry of B the loads of A are replayed in order through
+ * the flash interface model (read units, data cache) and their wait states are added to
+ * cycles and to A's `dstall`.
  */
 #include <stdint.h>
 
@@ -21,9 +34,39 @@
 #define FLAG_KERNEL 4u         /* starts in the kernel library: time from entering it (call or
                                   tail call) until returning out of it counts as kernel time,
                                   callees such as libgcc helpers included */
+#define FLAG_LOADS 8u          /* has a load plan: loads[first .. first + ((flags >> 8) & 0xFF)) */
+#define FLAG_ENTRY_REGS 16u    /* the plan needs the registers in (flags >> 16) at the block's entry */
+#define FLAG_ENTRY_FLAGS 32u   /* the plan needs the APSR flags at the block's entry */
+#define FLAG_SIMPLE 64u        /* every planned load is unconditional, from exit registers only */
+#define FLAG_MAY_RETURN 128u   /* ends with an indirect change of flow (BX, POP/LDM/LDR pc...):
+                                  only such blocks can return to a recorded return address */
+#define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
+
+#define SRC_NONE 0u      /* operand absent (0) */
+#define SRC_ENTRY 1u     /* a register at the block's entry */
+#define SRC_EXIT 2u      /* a register at the block's exit */
+#define SRC_MEM 3u       /* the word at entry reg + k, read at the block's exit */
+#define COND_ALWAYS 14u
 
 typedef int (*uc_stop_fn)(void *uc);
 typedef int32_t (*miss_fn)(uint32_t addr, uint32_t size);
+typedef int (*uc_reg_read_fn)(void *uc, int regid, void *value);
+typedef int (*uc_reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
+typedef int (*uc_mem_read_fn)(void *uc, uint64_t address, void *bytes, uint64_t size);
+
+/* One load of a block's plan: address = disp + base + (index << shift), each operand taken
+ * from nothing, the entry or exit registers, or a memory word (SRC_*). 20 bytes. */
+typedef struct {
+    int32_t disp;
+    uint16_t offset;    /* of the instruction from the block start */
+    uint16_t bytes;     /* bytes transferred */
+    uint8_t bsrc, breg, isrc, ireg;
+    uint8_t shift;
+    uint8_t cond;       /* ARM condition code; COND_ALWAYS outside IT blocks */
+    uint8_t cond_exit;  /* the condition is evaluated on the exit flags (else the entry flags) */
+    uint8_t pad;
+    int16_t bk, ik;     /* offsets from the entry register (SRC_MEM) */
+} mcusim_load;
 
 /* One translated block. `next_key`/`next_idx` remember the block that followed last time,
  * so the common case (a loop, a straight call) needs no hash lookup. 64 bytes. */
@@ -31,14 +74,15 @@ typedef struct {
     uint32_t cost;      /* static cycles of the whole block */
     uint32_t ninsn;
     uint32_t end;       /* fall-through address */
-    uint32_t flags;
+    uint32_t flags;     /* FLAG_* in bits 0-7, planned loads in bits 8-15, the registers the
+                           plan needs at entry (bit per register) in bits 16-31 */
     uint64_t next_key;
     int32_t next_idx;
-    uint32_t pad;
+    uint32_t loads_first;
     uint64_t exec;      /* times entered */
     uint64_t taken;     /* times left by a taken branch */
-    uint64_t stall;     /* flash wait-state cycles charged on entry */
-    uint64_t pad2;
+    uint64_t stall;     /* flash wait-state cycles charged on entry (instruction fetch) */
+    uint64_t dstall;    /* flash wait-state cycles of its data loads */
 } mcusim_block;
 
 typedef struct {
@@ -55,6 +99,35 @@ typedef struct {
     uint32_t icache_mask;       /* cache lines - 1 (lines a power of two) */
     uint32_t icache_line_shift;
     uint32_t *icache_tags;
+    uint32_t *iepoch;           /* per block: ievictions when all its lines were last present */
+    uint32_t ievictions;        /* I-cache lines replaced so far */
+    uint32_t fetch_shift;       /* log2 of the flash read width (instruction side) */
+    /* data side */
+    uint32_t data_mode;         /* 0: data loads never stall; 1: every flash read unit a load
+                                   touches pays the wait states; 2: unless the data cache has it */
+    uint32_t data_wait_states;
+    uint32_t unit_shift;        /* log2 of the flash read width */
+    uint32_t dline_shift;       /* log2 of the data-cache line */
+    uint32_t dset_mask;         /* sets - 1 */
+    uint32_t dways;
+    uint32_t *dtags;            /* [set * ways + way]: line number, or 0xFFFFFFFF */
+    uint32_t *dvalid;           /* read units of that line present (bit per unit) */
+    uint32_t *dstamp;           /* last use, for LRU */
+    uint32_t dclock;
+    uint32_t xpsr_id;
+    mcusim_load *loads;         /* plans, owned (and grown) by the host */
+    const uint32_t *regs;       /* Unicorn's live r0-r15 */
+    uc_reg_read_fn reg_read;    /* for the APSR flags (rare: conditional loads) */
+    uc_reg_read_batch_fn reg_read_batch;  /* only when the register file was not found */
+    uc_mem_read_fn mem_read;    /* SRC_MEM operands */
+    uint32_t regs_by_api;
+    uint32_t entry_xpsr;
+    uint32_t entry_regs[16];
+    uint32_t api_regs[16];
+    int32_t api_ids[NREGS];
+    uint32_t pad0;
+    void *api_ptrs[NREGS];
+    uint64_t data_flash_units;  /* flash read units touched by data loads */
     /* per-block table, owned (and grown) by the host */
     mcusim_block *blk;
     /* address+size -> block index, open addressing, owned by the host */
@@ -105,23 +178,167 @@ void mcusim_insert(mcusim_state *s, uint64_t key, int32_t idx)
     s->ht_vals[i] = idx;
 }
 
+static inline int cond_holds(uint32_t cond, uint32_t psr)
+{
+    uint32_t n = (psr >> 31) & 1, z = (psr >> 30) & 1, c = (psr >> 29) & 1, v = (psr >> 28) & 1;
+    int r;
+    switch (cond >> 1) {
+    case 0: r = z; break;                 /* EQ / NE */
+    case 1: r = c; break;                 /* CS / CC */
+    case 2: r = n; break;                 /* MI / PL */
+    case 3: r = v; break;                 /* VS / VC */
+    case 4: r = c && !z; break;           /* HI / LS */
+    case 5: r = n == v; break;            /* GE / LT */
+    case 6: r = !z && n == v; break;      /* GT / LE */
+    default: return 1;                    /* AL */
+    }
+    return (cond & 1) ? !r : r;
+}
+
+static inline uint32_t read_xpsr(mcusim_state *s, void *uc)
+{
+    uint32_t v = 0;
+    s->reg_read(uc, (int)s->xpsr_id, &v);
+    return v;
+}
+
+static inline const uint32_t *live_regs(mcusim_state *s, void *uc)
+{
+    if (s->regs_by_api)
+        s->reg_read_batch(uc, s->api_ids, s->api_ptrs, NREGS);
+    return s->regs;
+}
+
+/* Wait states of one flash read unit through the data cache (LRU within a set). */
+static inline uint32_t unit_access(mcusim_state *s, uint32_t unit)
+{
+    if (s->data_mode == 1)
+        return s->data_wait_states;
+    uint32_t line = unit >> (s->dline_shift - s->unit_shift);
+    uint32_t bit = 1u << (unit & ((1u << (s->dline_shift - s->unit_shift)) - 1));
+    uint32_t base = (line & s->dset_mask) * s->dways;
+    uint32_t victim = base, oldest = 0xFFFFFFFFu;
+    s->dclock++;
+    for (uint32_t w = base; w < base + s->dways; w++) {
+        if (s->dtags[w] == line) {
+            s->dstamp[w] = s->dclock;
+            if (s->dvalid[w] & bit)
+                return 0;
+            s->dvalid[w] |= bit;
+            return s->data_wait_states;
+        }
+        if (s->dstamp[w] < oldest) {
+            oldest = s->dstamp[w];
+            victim = w;
+        }
+    }
+    s->dtags[victim] = line;
+    s->dvalid[victim] = bit;
+    s->dstamp[victim] = s->dclock;
+    return s->data_wait_states;
+}
+
+/* Wait states of a data access of `bytes` at flash address `ea`. */
+static uint32_t flash_access(mcusim_state *s, uint32_t ea, uint32_t bytes)
+{
+    uint32_t total = 0, first = ea >> s->unit_shift, last = (ea + bytes - 1) >> s->unit_shift;
+    for (uint32_t u = first; u <= last; u++) {
+        total += unit_access(s, u);
+        s->data_flash_units++;
+    }
+    return total;
+}
+
+/* Replay the planned loads of block `b` that lie before `limit` (an offset from its start),
+ * with `exit` the registers after them; returns the wait states and books them on b. */
+static uint32_t operand(mcusim_state *s, void *uc, uint32_t src, uint32_t reg, int32_t k, const uint32_t *exit)
+{
+    uint32_t v = 0;
+    switch (src) {
+    case SRC_ENTRY: return s->entry_regs[reg];
+    case SRC_EXIT: return exit[reg];
+    case SRC_MEM: s->mem_read(uc, (uint64_t)(uint32_t)(s->entry_regs[reg] + (uint32_t)k), &v, 4); return v;
+    default: return 0;
+    }
+}
+
+static inline __attribute__((always_inline)) uint32_t
+replay_loads(mcusim_state *s, void *uc, mcusim_block *b, const uint32_t *exit, uint32_t n)
+{
+    const uint32_t flash_lo = s->flash_lo, flash_span = s->flash_hi - s->flash_lo;
+    uint32_t total = 0, exit_psr = 0;
+    int have_exit_psr = 0;
+    const mcusim_load *l = &s->loads[b->loads_first];
+    const mcusim_load *end = l + n;
+    for (; l < end; l++) {
+        if (__builtin_expect(l->cond != COND_ALWAYS, 0)) {
+            uint32_t psr = s->entry_xpsr;
+            if (l->cond_exit) {
+                if (!have_exit_psr) {
+                    exit_psr = read_xpsr(s, uc);
+                    have_exit_psr = 1;
+                }
+                psr = exit_psr;
+            }
+            if (!cond_holds(l->cond, psr))
+                continue;
+        }
+        uint32_t ea = (uint32_t)l->disp;
+        if (__builtin_expect(l->bsrc == SRC_EXIT, 1))
+            ea += exit[l->breg];
+        else
+            ea += operand(s, uc, l->bsrc, l->breg, l->bk, exit);
+        if (l->isrc)
+            ea += operand(s, uc, l->isrc, l->ireg, l->ik, exit) << l->shift;
+        if (__builtin_expect(ea - flash_lo < flash_span, 0))
+            total += flash_access(s, ea, l->bytes);
+    }
+    if (total)
+        b->dstall += total;
+    return total;
+}
+
+
+
+static inline void enter_block(mcusim_state *s, void *uc, const mcusim_block *b)
+{
+    if (b->flags & FLAG_ENTRY_REGS) {
+        const uint32_t *r = live_regs(s, uc);
+        for (uint32_t m = b->flags >> 16; m; m &= m - 1) {
+            int i = __builtin_ctz(m);
+            s->entry_regs[i] = r[i];
+        }
+    }
+    if (b->flags & FLAG_ENTRY_FLAGS)
+        s->entry_xpsr = read_xpsr(s, uc);
+}
+
+/* End of run: replay the current block's loads before `limit` (the stop address minus the
+ * block start), the registers now being those after them. */
+uint64_t mcusim_finish(mcusim_state *s, uint32_t limit)
+{
+    if (s->cur < 0)
+        return 0;
+    mcusim_block *b = &s->blk[s->cur];
+    if (!(b->flags & FLAG_LOADS) || !s->data_mode)
+        return 0;
+    const mcusim_load *l = &s->loads[b->loads_first];
+    uint32_t n = 0, total = (b->flags >> 8) & 0xFF;
+    while (n < total && l[n].offset < limit)
+        n++;
+    uint32_t t = replay_loads(s, s->uc, b, live_regs(s, s->uc), n);
+    s->cycles += t;
+    return t;
+}
+
 static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, int32_t idx)
 {
     mcusim_block *f = &s->blk[from];
     s->cycles += s->branch_penalty;
     f->taken++;
-    if (s->flash_mode && to >= s->flash_lo && to < s->flash_hi) {
-        int miss = 1;
-        if (s->flash_mode == 2) {
-            uint32_t line = to >> s->icache_line_shift;
-            uint32_t *tag = &s->icache_tags[line & s->icache_mask];
-            miss = *tag != line;
-            *tag = line;
-        }
-        if (miss) {
-            s->cycles += s->flash_wait_states;
-            s->blk[idx].stall += s->flash_wait_states;
-        }
+    if (s->flash_mode == 1 && to - s->flash_lo < s->flash_hi - s->flash_lo) {
+        s->cycles += s->flash_wait_states;     /* no cache: every taken branch refetches */
+        s->blk[idx].stall += s->flash_wait_states;
     }
     if (f->flags & FLAG_CALL) {
         if (s->cs_depth < CALLSTACK_MAX)
@@ -137,7 +354,7 @@ static inline void taken_transition(mcusim_state *s, int32_t from, uint32_t to, 
         s->in_kernel = s->cs_depth;  /* entered by a tail call: leaves when this frame returns */
         s->kernel_start = s->cycles;
     }
-    if (s->cs_depth > 0) {
+    if (s->cs_depth > 0 && (f->flags & FLAG_MAY_RETURN)) {
         /* A return lands on a recorded return address; look a few frames deep so tail
          * calls and longjmp-like unwinds resynchronise the shadow stack. */
         uint32_t top = s->cs_depth < CALLSTACK_MAX ? s->cs_depth : CALLSTACK_MAX;
@@ -167,6 +384,47 @@ static int32_t find(mcusim_state *s, void *uc, uint64_t key, uint32_t addr, uint
     return idx;
 }
 
+/* Instruction side with a cache (flash_mode 2), on entry of block b = [addr, addr + size).
+ * Every line of b is looked up in the direct-mapped I-cache and missing lines are filled.
+ * Entered by a taken branch, a miss of the entry line costs the wait states (the fetch
+ * restarts). The flash words of missing lines after that must stream in through the prefetch
+ * buffer, one read of fetch bytes per (wait states + 1) cycles, overlapped with b's execution:
+ * b cannot finish before they arrive, so it stalls for max(0, reads x (WS + 1) - cost(b)).
+ * When no line was replaced since b last found all its lines present, they still are. */
+static inline void fetch_block(mcusim_state *s, int32_t idx, uint32_t addr, uint32_t size, int taken)
+{
+    if (s->iepoch[idx] == s->ievictions || addr - s->flash_lo >= s->flash_hi - s->flash_lo)
+        return;
+    mcusim_block *b = &s->blk[idx];
+    uint32_t end = addr + size, stall = 0, reads = 0;
+    uint32_t first = addr >> s->icache_line_shift, last = (end - 1) >> s->icache_line_shift;
+    for (uint32_t line = first; line <= last; line++) {
+        uint32_t *tag = &s->icache_tags[line & s->icache_mask];
+        if (*tag == line)
+            continue;
+        *tag = line;
+        s->ievictions++;
+        uint32_t lo = line << s->icache_line_shift, hi = lo + (1u << s->icache_line_shift);
+        if (lo < addr)
+            lo = addr;
+        if (hi > end)
+            hi = end;
+        reads += ((hi - 1) >> s->fetch_shift) - (lo >> s->fetch_shift) + 1;
+        if (line == first && taken) {
+            stall += s->flash_wait_states;
+            reads--;
+        }
+    }
+    uint32_t stream = reads * (s->flash_wait_states + 1);
+    if (stream > b->cost)
+        stall += stream - b->cost;
+    if (stall) {
+        s->cycles += stall;
+        b->stall += stall;
+    }
+    s->iepoch[idx] = s->ievictions;
+}
+
 void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
     mcusim_state *s = (mcusim_state *)user_data;
@@ -186,16 +444,41 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
             p->next_idx = idx;
         }
         s->cycles += p->cost;
-        if (addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN))
+        if (p->flags & FLAG_SIMPLE) {
+            const uint32_t *r = live_regs(s, uc);
+            const mcusim_load *l = &s->loads[p->loads_first], *end = l + ((p->flags >> 8) & 0xFF);
+            uint32_t total = 0;
+            for (; l < end; l++) {
+                uint32_t ea = r[l->breg] + (uint32_t)l->disp;
+                if (l->isrc)
+                    ea += r[l->ireg] << l->shift;
+                if (__builtin_expect(ea - s->flash_lo < s->flash_hi - s->flash_lo, 0))
+                    total += flash_access(s, ea, l->bytes);
+            }
+            if (total) {
+                p->dstall += total;
+                s->cycles += total;
+            }
+        } else if (p->flags & FLAG_LOADS) {     /* set only when the data side is modelled */
+            s->cycles += replay_loads(s, uc, p, live_regs(s, uc), (p->flags >> 8) & 0xFF);
+        }
+        int taken = addr != p->end || (p->flags & FLAG_ALWAYS_TAKEN);
+        if (taken)
             taken_transition(s, prev, addr, idx);
+        if (s->flash_mode == 2)
+            fetch_block(s, idx, addr, size, taken);
     } else {
         idx = find(s, uc, key, addr, size);
         if (idx < 0)
             return;
+        if (s->flash_mode == 2)
+            fetch_block(s, idx, addr, size, 1);
     }
     mcusim_block *b = &s->blk[idx];
     s->cur = idx;
     b->exec++;
+    if (b->flags & (FLAG_ENTRY_REGS | FLAG_ENTRY_FLAGS))
+        enter_block(s, uc, b);
     s->instructions += b->ninsn;
     if (s->instructions > s->max_instructions && s->stop_reason == 0) {
         s->stop_reason = 1;
