@@ -57,6 +57,21 @@ class Firmware:
     status_messages: dict[int, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     opt: str = "-O2"
+    objects: dict[Path, tuple[Path, str]] = field(default_factory=dict)
+    """Objects built elsewhere (e.g. C++ with another stack's flags): object -> (source, component)."""
+    archives: dict[Path, dict[str, tuple[Path, str]]] = field(default_factory=dict)
+    """Static libraries linked after everything else: library -> {member: (source, component)}."""
+    cxx: bool = False
+    """Link with arm-none-eabi-g++ (C++ objects: libstdc++/libsupc++)."""
+    mcusim_kernels: bool = True
+    """Link mcusim's kernel library of the ``kernels`` flavour (kernels/src/<flavour>)."""
+    kernel_components: tuple[str, ...] = (KERNEL_COMPONENT,)
+    """Components whose code is kernel time (inclusive: callees included) for the dispatch share."""
+    glue_components: tuple[str, ...] | None = None
+    """Components whose own cycles are kernel glue in ``dispatch_breakdown`` and
+    ``between_ops_cycles`` (None: neither is reported)."""
+    split_libraries: bool = False
+    """Name libgcc and libstdc++ apart from libc in the flash breakdown."""
 
 
 @dataclass
@@ -75,9 +90,11 @@ def kernel_sources(flavour: str) -> list[Path]:
 
 
 def _components(fw: Firmware) -> dict[Path, str]:
+    """The C sources mcusim compiles for ``fw`` -> their flash component."""
     comps = {Path(p).resolve(): c for p, c in fw.sources.items()}
-    for src in kernel_sources(fw.kernels):
-        comps[src.resolve()] = KERNEL_COMPONENT
+    if fw.mcusim_kernels:
+        for src in kernel_sources(fw.kernels):
+            comps[src.resolve()] = KERNEL_COMPONENT
     comps[STARTUP] = "startup"
     return comps
 
@@ -85,9 +102,16 @@ def _components(fw: Firmware) -> dict[Path, str]:
 def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
     comps = _components(fw)
     build = build_elf(list(comps), fw.board, include_dirs=fw.include_dirs, defines=fw.defines,
-                      opt=fw.opt, startup=False)
+                      opt=fw.opt, startup=False,
+                      objects={o: src for o, (src, _) in fw.objects.items()},
+                      archives={lib: {m: src for m, (src, _) in members.items()} for lib, members in fw.archives.items()},
+                      cxx=fw.cxx)
+    for src, comp in fw.objects.values():
+        comps[src] = comp
+    for members in fw.archives.values():
+        comps.update({src: comp for src, comp in members.values()})
     elf = Elf(build.elf)
-    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps)
+    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps, fw.split_libraries)
 
 
 def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:
@@ -118,7 +142,7 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
             f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
-                kernel_ranges=cmap.code_ranges(KERNEL_COMPONENT))
+                kernel_ranges=[r for c in fw.kernel_components for r in cmap.code_ranges(c)])
     for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
         m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
     res = m.run(max_instructions=max_instructions)
@@ -159,6 +183,13 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         arena = elf.symbol(fw.arena_symbol).size
     static = elf.static_ram_bytes
     dsp = w.instruction_mix.get("dsp_mac")
+    functions = [{"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
+                 for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)]
+    extra: dict[str, Any] = {}
+    if fw.glue_components is not None:
+        glue = sum(f["cycles"] for f in functions if f["component"] in fw.glue_components)
+        extra["dispatch_breakdown"] = {"framework": w.cycles - kernel - glue, "kernel_glue": glue, "kernels": kernel}
+        extra["between_ops_cycles"] = w.cycles - sum(o["cycles"] for o in ops)
     return {
         "schema": "mcusim.run/1",
         "path": fw.path,
@@ -181,12 +212,10 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         "startup_energy_uj": board.energy_uj(startup_cycles),
         "instruction_mix": mix_dict(w),
         "dsp_mac_share": (dsp.count / w.instructions) if dsp and w.instructions else 0.0,
-        "functions": [
-            {"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
-            for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)
-        ],
+        "functions": functions,
         "ops": ops,
         "outputs": [o.reshape(-1).tolist() for o in outputs],
+        **extra,
         **fw.notes,
     }
 

@@ -29,6 +29,8 @@ LINKER_SCRIPT = KERNELS / "startup" / "cortex_m.ld"
 MCUSIM_INCLUDE = KERNELS / "include"
 
 GCC = "arm-none-eabi-gcc"
+GXX = "arm-none-eabi-g++"
+AR = "arm-none-eabi-ar"
 INSTALL_HINT = (
     "arm-none-eabi-gcc not found; install it with "
     "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi` (see README)"
@@ -124,10 +126,26 @@ def _hash(*parts: bytes | str) -> str:
     return h.hexdigest()[:24]
 
 
-def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) -> Path:
+@dataclass(frozen=True)
+class CompileJob:
+    """One source with its complete flags; ``headers_key`` stands for every header it may include."""
+
+    src: Path
+    flags: tuple[str, ...]
+    headers_key: str
+    cxx: bool = False
+    """C++ (arm-none-eabi-g++) rather than C."""
+    cwd: Path | None = None
+    """Run the compiler here (``src`` and ``-I`` may then be relative, as in TFLM's own build)."""
+
+
+def _compile(src: Path, cmd_flags: list[str] | tuple[str, ...], headers_key: str, core: str,
+             compiler: str = GCC, cwd: Path | None = None) -> Path:
     """Compile one source to an object in the object cache (keyed by its content, the flags
     and every header it could include); return the object's path."""
-    key = _hash(compiler_version(), " ".join(cmd_flags), headers_key, src.name, src.read_bytes())
+    text = (cwd / src if cwd else src).read_bytes()
+    key = _hash(compiler_version(), *((compiler,) if compiler != GCC else ()), " ".join(cmd_flags), headers_key,
+                src.name, text)
     obj = cache_dir() / "objects" / f"{src.stem}-{key}.o"
     if obj.is_file():
         return obj
@@ -135,17 +153,46 @@ def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) ->
     fd, tmp = tempfile.mkstemp(suffix=".o", prefix=f".{src.stem}-", dir=obj.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([GCC, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True, check=False)
+        proc = subprocess.run([compiler, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True,
+                              check=False, cwd=cwd)
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
             errors = [ln for ln in lines if "error:" in ln]
             first = (errors or lines or ["unknown error"])[0]
-            raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
+            raise ToolchainError(f"build failed for {core}: {first.strip()}")
         os.replace(tmp, obj)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return obj
+
+
+def compile_jobs(jobs: list[CompileJob], core: str, workers: int = 2) -> list[Path]:
+    """Compile ``jobs`` (each cached by content) with ``workers`` parallel compilers."""
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+            return list(pool.map(lambda j: _compile(j.src, j.flags, j.headers_key, core, GXX if j.cxx else GCC, j.cwd),
+                                 jobs))
+    except OSError as e:
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+
+
+def make_archive(objects: list[Path], name: str) -> Path:
+    """A static library of ``objects`` in the cache (keyed by their content-derived names), so
+    the linker takes only the members something references."""
+    key = _hash(*(o.name for o in objects))
+    lib = cache_dir() / "archives" / f"lib{name}-{key}.a"
+    if lib.is_file():
+        return lib
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    tmp = lib.with_name(f".{lib.name}.{os.getpid()}.tmp")
+    proc = subprocess.run([AR, "rcs", str(tmp), *map(str, objects)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise ToolchainError(f"{AR} failed: {proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else '?'}")
+    os.replace(tmp, lib)
+    return lib
 
 
 def build_elf(
@@ -156,13 +203,19 @@ def build_elf(
     opt: str = "-O2",
     extra_flags: tuple[str, ...] = (),
     startup: bool = True,
+    objects: dict[Path, Path] | None = None,
+    archives: dict[Path, dict[str, Path]] | None = None,
+    cxx: bool = False,
 ) -> BuildResult:
     """Compile and link ``sources`` for ``board``; return the (possibly cached) ELF and map file.
 
     Each source is compiled to its own object (cached by content, so a kernel library shared
     by many models compiles once), then linked with kernels/startup/cortex_m.ld and the
     board's memory map. ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU
-    enable, ``bkpt`` stop). Raises ToolchainError with the compiler's first error line.
+    enable, ``bkpt`` stop). ``objects`` (object -> its source) are linked as they are;
+    ``archives`` (library -> {member name: source}) after them, so only referenced members
+    land in the image; ``cxx`` links with arm-none-eabi-g++ (libstdc++/libsupc++).
+    Raises ToolchainError with the compiler's first error line.
     """
     flags = core_flags(board.core)
     srcs = [Path(s).resolve() for s in sources]
@@ -173,21 +226,23 @@ def build_elf(
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
     mem = memory_ld(board)
     headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), kernel_tree_key())
-    try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        workers = min(len(srcs), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            objs = list(pool.map(lambda src: _compile(src, cmd_flags, headers_key, board), srcs))
-    except OSError as e:
-        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
-    objects = {str(o): src for o, src in zip(objs, srcs)}
+    objs = compile_jobs([CompileJob(src, tuple(cmd_flags), headers_key) for src in srcs], board.core,
+                        workers=os.cpu_count() or 1)
+    origins = {str(o): src for o, src in zip(objs, srcs)}
+    for o, src in (objects or {}).items():
+        objs.append(Path(o))
+        origins[str(o)] = Path(src)
+    libs = list(archives or {})
+    for lib, members in (archives or {}).items():
+        origins.update({f"{lib}({m})": Path(src) for m, src in members.items()})
+    driver = GXX if cxx else GCC
 
-    key = _hash(compiler_version(), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
-                *(o.name for o in objs))
+    key = _hash(compiler_version(), *((driver,) if cxx else ()), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
+                *(o.name for o in objs), *(lib.name for lib in libs))
     out_dir = cache_dir() / "builds" / key
     elf, map_file = out_dir / "image.elf", out_dir / "image.map"
     if elf.is_file():
-        return BuildResult(elf, map_file, cached=True, objects=objects)
+        return BuildResult(elf, map_file, cached=True, objects=origins)
 
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +252,7 @@ def build_elf(
     try:
         (tmp / "memory.ld").write_text(mem)
         cmd = [
-            GCC, *flags, *map(str, objs), f"-L{tmp}", f"-T{LINKER_SCRIPT}", *LINK_FLAGS,
+            driver, *flags, *map(str, objs), *map(str, libs), f"-L{tmp}", f"-T{LINKER_SCRIPT}", *LINK_FLAGS,
             f"-Wl,-Map={tmp / 'image.map'}", "-o", str(tmp / "image.elf"),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -221,4 +276,4 @@ def build_elf(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(elf, map_file, cached=False, objects=objects)
+    return BuildResult(elf, map_file, cached=False, objects=origins)
