@@ -107,9 +107,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .runner import run_model
 
     board = get_board(args.board)
-    with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels})"):
+    with _progress(console, f"building and simulating {args.model} ({args.path}, {args.kernels or 'default kernels'})"):
         result = run_model(args.model, args.path, board, args.kernels, args.input, lut_activations=args.lut_activations,
-                           winograd=args.winograd)
+                           winograd=args.winograd, tflm_dir=args.tflm_dir)
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
@@ -146,7 +146,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     reports = {}
     for path in ("tinyml", "classic"):
         with _progress(console, f"{path}: building and simulating {args.model}"):
-            reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph,
+            reports[path] = run_model(args.model, path, board, args.kernels, args.input, graph=graph, tflm_dir=args.tflm_dir,
                                       lut_activations=args.lut_activations and path == "classic",
                                       winograd=args.winograd and path == "classic").report
         _add_battery(args, board, reports[path])
@@ -175,11 +175,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
                           "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
     path = args.path or raw.get("path")
-    if path not in ("tinyml", "classic"):
-        raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
+    if path not in ("tflm", "tinyml", "classic"):
+        raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
     board = get_board(args.board or raw.get("board") or "stm32f411ce")
-    kernels = args.kernels or raw.get("kernels") or "opt"
-    result = run_model(args.model, path, board, kernels, args.input)
+    from .runner import default_kernels
+
+    kernels = args.kernels or raw.get("kernels") or default_kernels(path, board.core)
+    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
     c = check(result.report, budgets, board, sources)
     if args.format == "json":
         text = json.dumps(check_json(c), indent=2) + "\n"
@@ -345,19 +347,35 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from .classic import export_classic
+    from .runner import default_kernels
     from .tflite import load_model
 
-    if args.path != "classic":
-        raise McusimError("export writes the classic path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
+    if args.path not in ("classic", "tflm"):
+        raise McusimError("export writes the classic or tflm path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
     board = get_board(args.board)
+    kernels = args.kernels or default_kernels(args.path, board.core)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
-    export_classic(graph, board, args.kernels, out)
-    console.print(f"wrote {out}/ for {board.qualified_name} ({args.kernels} kernels): build it with `make -C {out}`")
+    if args.path == "tflm":
+        from .tflm import export_tflm
+        from .tflmtree import find_tree
+
+        export_tflm(graph, board, find_tree(args.tflm_dir, Path(args.model)), kernels, out, name=Path(args.model).name)
+    else:
+        from .classic import export_classic
+
+        export_classic(graph, board, kernels, out)
+    console.print(f"wrote {out}/ for {board.qualified_name} ({args.path}, {kernels} kernels): build it with `make -C {out}`")
     return 0
+
+
+KERNEL_CHOICES = ("cmsis-nn", "ref", "opt")
+KERNELS_HELP = ("kernel flavour; default: opt (mcusim's) on tinyml/classic, on tflm cmsis-nn on cores with the DSP "
+                "extension (M4, M7, M33) and ref elsewhere")
+TFLM_DIR_HELP = ("TensorFlow Lite Micro tree for --path tflm (default: MCUSIM_TFLM_DIR, else tflm_dir in mcusim.toml / "
+                 "[tool.mcusim]; docs/stacks.md)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -377,9 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file")
         if name == "run":
-            r.add_argument("--path", choices=("tinyml", "classic"), required=True)
+            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), required=True)
         r.add_argument("--board", default="stm32f411ce")
-        r.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+        r.add_argument("--kernels", choices=KERNEL_CHOICES, default=None, help=KERNELS_HELP)
+        r.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
         r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
         r.add_argument("--json", metavar="FILE")
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
@@ -397,9 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
     c.add_argument("model")
-    c.add_argument("--path", choices=("tinyml", "classic"))
+    c.add_argument("--path", choices=("tflm", "tinyml", "classic"))
     c.add_argument("--board")
-    c.add_argument("--kernels", choices=("ref", "opt"))
+    c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
+    c.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
     c.add_argument("--max-latency-ms", metavar="MS")
@@ -458,10 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="write the generated C project (sources, kernels, startup, linker script, Makefile)")
     ex.add_argument("model")
-    ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
+    ex.add_argument("--path", choices=("classic", "tinyml", "tflm"), default="classic")
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--board", default="stm32f411ce")
-    ex.add_argument("--kernels", choices=("ref", "opt"), default="opt")
+    ex.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
+    ex.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     ex.set_defaults(func=cmd_export)
 
     b = sub.add_parser("boards", help="list the board profiles")

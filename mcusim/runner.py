@@ -15,7 +15,18 @@ from .graphinfo import default_inputs
 from .tflite import Graph, load_model
 from .toolchain import cache_dir
 
-PATHS = ("tinyml", "classic")
+PATHS = ("tinyml", "classic", "tflm")
+
+
+def default_kernels(path: str, core: str) -> str:
+    """The kernel flavour a path uses when none is asked for: TFLM's CMSIS-NN kernels on cores
+    with the DSP extension (else TFLM's reference kernels) for tflm; mcusim's ``opt`` for
+    tinyml and classic."""
+    if path == "tflm":
+        from .tflm import default_kernels as tflm_default
+
+        return tflm_default(core)
+    return "opt"
 
 
 def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
@@ -47,12 +58,24 @@ def workdir_for(graph: Graph, path: str, kernels: str, board: Board, variant: st
 
 
 def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False,
-               winograd: bool = False) -> Firmware:
+               winograd: bool = False, tflm_dir: str | Path | None = None, model: str | Path | None = None) -> Firmware:
     """The firmware of one path. Classic-only options: ``lut_activations``, pointwise
     activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
     ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
     the filter transformed on the host, fully connected layers by Winograd's inner-product
-    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host."""
+    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host. ``tflm_dir``: the
+    TFLM tree of the tflm path (else MCUSIM_TFLM_DIR or the config; mcusim.tflmtree)."""
+    if path == "tflm":
+        from .tflm import build_tflm, check_flavour
+        from .tflmtree import find_tree
+
+        check_flavour(kernels)
+        if lut_activations or winograd:
+            raise McusimError("--lut-activations and --winograd are classic-path options; tflm runs TFLM's kernels")
+        tree = find_tree(tflm_dir, Path(model) if model else None)
+        return build_tflm(graph, board, tree, kernels, workdir_for(graph, path, kernels, board))
+    if kernels == "cmsis-nn" and path != "classic":
+        raise McusimError(f"--kernels cmsis-nn is not available on the {path} path (tflm or classic)")
     if lut_activations and path != "classic":
         raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
     if winograd and path != "classic":
@@ -69,20 +92,22 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
 
         return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations,
                              winograd=winograd)
-    raise McusimError(f"unknown path {path!r}; use tinyml or classic")
+    raise McusimError(f"unknown path {path!r}; use tflm, tinyml or classic")
 
 
-def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
+def run_model(model: str | Path, path: str, board: Board, kernels: str | None = None,
               input_file: str | None = None, graph: Graph | None = None,
               track_saturation: bool = False, lut_activations: bool = False,
-              winograd: bool = False) -> DeployResult:
+              winograd: bool = False, tflm_dir: str | Path | None = None) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
-    reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
+    reference (a mismatch is a bug in mcusim, reported as an error, never as a result).
+    ``kernels`` None: the path's default (:func:`default_kernels`)."""
     from .reference import run_graph
 
+    kernels = kernels or default_kernels(path, board.core)
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels, lut_activations, winograd)
+    fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, model)
     result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
