@@ -175,11 +175,38 @@ def kernel_files(tree: TflmTree, graph: Graph, flavour: str) -> tuple[list[OpSup
                               f"{sup.register}() for op {op}")
         ops.append(sup)
         files.add(src)
-        common = MICRO / "kernels" / f"{src.stem}_common.cc"
-        if (tree.root / common).is_file():
-            files.add(common)
     files.update(MICRO / "kernels" / h for h in KERNEL_HELPERS if (tree.root / MICRO / "kernels" / h).is_file())
-    return ops, sorted(files)
+    return ops, sorted(_with_dependencies(tree.root, files, set(ref.values()) | set(opt.values())))
+
+
+_KERNEL_INCLUDE = re.compile(r'#include\s+"tensorflow/lite/micro/kernels/(\w+)\.h"')
+
+
+def _with_dependencies(root: Path, files: set[Path], op_files: set[Path]) -> set[Path]:
+    """``files`` plus what they use from other kernel files: for every kernel header X.h they
+    include (directly or through other kernel headers), X_common.cc, else X.cc when X.cc
+    registers no op (a helper such as micro_tensor_utils.cc). E.g. depthwise_conv_common.cc
+    includes depthwise_conv.h, which includes conv.h: conv_common.cc."""
+    kernels = MICRO / "kernels"
+    todo: list[Path] = sorted(files)
+    seen: set[Path] = set(files)
+    out = set(files)
+    while todo:
+        path = root / todo.pop()
+        text = path.read_text(errors="replace") if path.is_file() else ""
+        for name in _KERNEL_INCLUDE.findall(text):
+            header = kernels / f"{name}.h"
+            if header not in seen:
+                seen.add(header)
+                todo.append(header)
+            for cand in (kernels / f"{name}_common.cc", kernels / f"{name}.cc"):
+                if (root / cand).is_file():
+                    if cand not in out and cand not in op_files:
+                        out.add(cand)
+                        seen.add(cand)
+                        todo.append(cand)
+                    break
+    return out
 
 
 # --- flags and compilation ----------------------------------------------------------------------

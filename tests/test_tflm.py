@@ -45,13 +45,15 @@ def _tree():
 
 
 def _models() -> list[Path]:
-    return sorted((ROOT / "models").glob("*.tflite")) + sorted(SHARED.glob("*.tflite"))
+    return (sorted((ROOT / "models").glob("*.tflite")) + sorted(SHARED.glob("*.tflite"))
+            + sorted((ROOT / "models" / "dispatch_sweep").glob("*.tflite")))
 
 
 def _cases():
     for model in _models():
         for flavour in ("cmsis-nn", "ref"):
-            slow = model.stem in LARGE and not (flavour == "cmsis-nn" and model.stem == "ad01_int8")
+            slow = ((model.stem in LARGE and not (flavour == "cmsis-nn" and model.stem == "ad01_int8"))
+                    or model.parent.name == "dispatch_sweep")
             marks = [pytest.mark.slow] if slow else []
             yield pytest.param(model, flavour, marks=marks, id=f"{model.stem}-{flavour}")
 
