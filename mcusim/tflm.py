@@ -42,8 +42,8 @@ from .errors import DoesNotFit, McusimError
 from .elf import Elf
 from .machine import Machine
 from .tflite import Graph
-from .tflmtree import (CMSIS_NN_DEFINES, CODEGEN_FLAGS, CXX_FLAGS, TFLM_DEFINES, TflmTree, TflmTreeError,
-                       cmsis_nn_build, device_defines, device_include_dirs)
+from .tflmtree import (CMSIS_NN_DEFINES, CODEGEN_FLAGS, CXX_FLAGS, TFLM_DEFINES, TflmTree, cmsis_nn_build,
+                       device_defines, device_include_dirs)
 from .toolchain import KERNELS, MCUSIM_INCLUDE, CompileJob, _hash, cache_dir, compile_jobs, core_flags, \
     kernel_tree_key, make_archive
 
@@ -462,14 +462,6 @@ def build_tflm(graph: Graph, board: Board, tree: TflmTree, kernels: str | None =
     fw.notes = notes
     return fw
 
-
-def find(tflm_dir: str | Path | None, model: Path | None) -> TflmTree:
-    from .tflmtree import find_tree
-
-    return find_tree(tflm_dir, model)
-
-
-__all__ = ["build_tflm", "default_kernels", "check_flavour", "FLAVOURS", "TflmTreeError"]
 
 
 # --- export -------------------------------------------------------------------------------------
