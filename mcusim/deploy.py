@@ -53,6 +53,10 @@ class Firmware:
     defines: dict[str, str | int] = field(default_factory=dict)
     input_symbols: list[str] = field(default_factory=list)
     output_symbols: list[str] = field(default_factory=list)
+    io_ready_probe: int | None = None
+    """None: the I/O symbols are the buffers. Else they are pointers the firmware fills: the host
+    writes each input where its pointer points when the firmware stores this probe value, and
+    reads each output where its pointer points at the end."""
     arena_symbol: str | None = None
     status_messages: dict[int, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -143,14 +147,28 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
                 kernel_ranges=[r for c in fw.kernel_components for r in cmap.code_ranges(c)])
-    for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
-        m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
+    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
+
+    def where(mm: Machine, sym: str) -> int:
+        return int.from_bytes(mm.read_symbol(sym, 4), "little")
+
+    if fw.io_ready_probe is None:
+        for sym, d in zip(fw.input_symbols, data):
+            m.write_symbol(sym, d)
+    else:
+        def write_inputs(value: int, mm: Machine) -> None:
+            if value == fw.io_ready_probe:
+                for sym, d in zip(fw.input_symbols, data):
+                    mm.uc.mem_write(where(mm, sym), d)
+
+        m.on_probe = write_inputs
     res = m.run(max_instructions=max_instructions)
     if res.exit_code != 0:
         msg = fw.status_messages.get(res.exit_code, f"firmware returned status {res.exit_code}")
         raise FirmwareFault(f"{fw.path} firmware stopped: {msg}")
     outputs = [
-        np.frombuffer(m.read_symbol(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
+        np.frombuffer(m.read_symbol(sym, t.nbytes) if fw.io_ready_probe is None else m.read(where(m, sym), t.nbytes),
+                      dtype=t.numpy_dtype).reshape(t.shape).copy()
         for sym, t in zip(fw.output_symbols, graph.output_tensors())
     ]
     return DeployResult(outputs, _report(fw, graph, elf, cmap, res, outputs), res, elf)

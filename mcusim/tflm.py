@@ -104,7 +104,7 @@ STATUS_MESSAGES: dict[int, str] = {
     2: "TFLM's MicroMutableOpResolver refused an op (resolver full or op added twice)",
     3: "TFLM's AllocateTensors failed: the arena is too small, or an op's Prepare rejected the model "
        "(a release build of TFLM strips its error strings, so TFLM does not say which)",
-    4: "the model's inputs or outputs do not match the harness's buffers",
+    4: "the model's inputs or outputs do not match the generated I/O slots",
     5: "TFLM's Invoke failed",
 }
 STATUS_ALLOCATE = 3
@@ -253,12 +253,16 @@ def tflm_library(tree: TflmTree, core: str, flavour: str, kernel_srcs: list[Path
 
 
 # --- generated per-model file -------------------------------------------------------------------
+TAG_INPUTS_READY = 0x5EED0010
+"""kernels/tflm/mcu_tflm.h MCU_TFLM_TAG_INPUTS_READY: the input slots hold the tensors' addresses."""
+
+
 def input_symbols(graph: Graph) -> list[str]:
-    return [f"mcu_input_{i}" for i in range(len(graph.inputs))]
+    return [f"mcu_tflm_input_{i}" for i in range(len(graph.inputs))]
 
 
 def output_symbols(graph: Graph) -> list[str]:
-    return [f"mcu_output_{i}" for i in range(len(graph.outputs))]
+    return [f"mcu_tflm_output_{i}" for i in range(len(graph.outputs))]
 
 
 ARENA_SYMBOL = "mcu_tflm_arena"
@@ -279,9 +283,9 @@ extern const uint32_t mcu_tflm_stop_after_init = {int(stop_after_init)};
 
 def model_cc(graph: Graph, ops: list[OpSupport], name: str = "model") -> str:
     """The per-model C++ file: model bytes, resolver of exactly the model's ops (each invoke
-    wrapped for the per-op probes), I/O buffers."""
-    ins = [(s, max(t.nbytes, 1)) for s, t in zip(input_symbols(graph), graph.input_tensors())]
-    outs = [(s, max(t.nbytes, 1)) for s, t in zip(output_symbols(graph), graph.output_tensors())]
+    wrapped for the per-op probes), the I/O slots."""
+    ins = [(s, t.nbytes) for s, t in zip(input_symbols(graph), graph.input_tensors())]
+    outs = [(s, t.nbytes) for s, t in zip(output_symbols(graph), graph.output_tensors())]
     n = len(ops)
     raw = graph.raw
     data = "\n".join("    " + ", ".join(f"0x{b:02x}" for b in raw[i:i + 16]) + "," for i in range(0, len(raw), 16))
@@ -296,8 +300,7 @@ def model_cc(graph: Graph, ops: list[OpSupport], name: str = "model") -> str:
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 
 extern "C" {{
-{chr(10).join(f"MCUSIM_NOINIT uint8_t {s}[{nb}];" for s, nb in ins)}
-{chr(10).join(f"alignas(4) uint8_t {s}[{nb}];" for s, nb in outs)}
+{chr(10).join(f"uint8_t *{s};" for s, _ in (*ins, *outs))}
 }}
 
 namespace mcu_tflm {{
@@ -305,9 +308,9 @@ namespace mcu_tflm {{
 alignas(16) const unsigned char model[{len(raw)}] = {{
 {data}
 }};
-const Buffer inputs[] = {{{', '.join(f'{{{s}, {nb}}}' for s, nb in ins)}}};
+const Slot inputs[] = {{{', '.join(f'{{&{s}, {nb}}}' for s, nb in ins)}}};
 const uint32_t input_count = {len(ins)};
-const Buffer outputs[] = {{{', '.join(f'{{{s}, {nb}}}' for s, nb in outs)}}};
+const Slot outputs[] = {{{', '.join(f'{{&{s}, {nb}}}' for s, nb in outs)}}};
 const uint32_t output_count = {len(outs)};
 
 namespace {{
@@ -386,6 +389,7 @@ def _firmware(tree: TflmTree, graph: Graph, board: Board, flavour: str, workdir:
         output_symbols=output_symbols(graph),
         arena_symbol=ARENA_SYMBOL,
         status_messages=dict(STATUS_MESSAGES),
+        io_ready_probe=TAG_INPUTS_READY,
         objects=harness_objects(tree, board.core, flavour, model_src, arena_src),
         archives={library[0]: library[1]},
         cxx=True,
@@ -446,8 +450,7 @@ def build_tflm(graph: Graph, board: Board, tree: TflmTree, kernels: str | None =
     if workdir is None:
         key = hashlib.sha256(graph.raw + f"tflm/{flavour}/{board.qualified_name}".encode()).hexdigest()[:20]
         workdir = cache_dir() / "generated" / f"tflm-{key}"
-    io = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
-    generous = max(1024, (board.ram_size - STACK_RESERVE - io) & ~(ARENA_ALIGNMENT - 1))
+    generous = max(1024, (board.ram_size - STACK_RESERVE) & ~(ARENA_ALIGNMENT - 1))
     sizing, _ = build_firmware(_firmware(tree, graph, board, flavour, workdir, ops, library, generous, True))
     used, arena = size_arena(sizing, board, generous, flavour)
     fw = _firmware(tree, graph, board, flavour, workdir, ops, library, arena, False)

@@ -2,16 +2,17 @@
  * mcusim's harness around TensorFlow Lite Micro: the application a TFLM deployment writes.
  *
  *   start-up   GetModel, the op resolver, MicroInterpreter, AllocateTensors   (STARTUP probes)
- *   inference  inputs copied in, Invoke, outputs copied out                  (INVOKE probes)
+ *   inference  inputs written into the input tensors, Invoke                (INVOKE probes)
  *   each op    its registration's invoke, wrapped                             (OP probes)
  *
  * Per-op probes come from wrapping each registration's invoke (mcu_tflm::timed_invoke)
  * rather than from a MicroProfilerInterface: a release build of TFLM
  * (-DTF_LITE_STRIP_ERROR_STRINGS) compiles the interpreter's profiler calls out.
+ * There are no I/O buffers: the input and output tensors' addresses go into extern "C" slots,
+ * and the host writes the inputs at the INPUTS_READY probe and reads the outputs at the end.
  * The arena's used bytes are stored in mcu_tflm_arena_used for the host (exact arena sizing).
  * main() returns 0, or a status the host explains (mcusim/tflm.py STATUS_MESSAGES).
  */
-#include <cstring>
 #include <new>
 
 #include "mcu_tflm.h"
@@ -37,21 +38,19 @@ enum Status : int {
 uint32_t next_op;
 alignas(tflite::MicroInterpreter) unsigned char interpreter_storage[sizeof(tflite::MicroInterpreter)];
 
-/* Copies every graph input in (to_tensors) or every output out. */
-bool copy_io(tflite::MicroInterpreter &interpreter, bool to_tensors)
+/* Stores where every graph input (or output) lives in the arena into its slot; false when the
+ * model's count or sizes differ from the generated file's. */
+bool fill_slots(tflite::MicroInterpreter &interpreter, bool inputs)
 {
-    const size_t count = to_tensors ? interpreter.inputs_size() : interpreter.outputs_size();
-    if (count != (to_tensors ? mcu_tflm::input_count : mcu_tflm::output_count))
+    const size_t count = inputs ? interpreter.inputs_size() : interpreter.outputs_size();
+    if (count != (inputs ? mcu_tflm::input_count : mcu_tflm::output_count))
         return false;
     for (size_t i = 0; i < count; ++i) {
-        TfLiteTensor *t = to_tensors ? interpreter.input(i) : interpreter.output(i);
-        const mcu_tflm::Buffer &b = to_tensors ? mcu_tflm::inputs[i] : mcu_tflm::outputs[i];
-        if (t == nullptr || t->bytes > b.size)
+        TfLiteTensor *t = inputs ? interpreter.input(i) : interpreter.output(i);
+        const mcu_tflm::Slot &slot = inputs ? mcu_tflm::inputs[i] : mcu_tflm::outputs[i];
+        if (t == nullptr || t->bytes != slot.bytes)
             return false;
-        if (to_tensors)
-            std::memcpy(t->data.raw, b.data, t->bytes);
-        else
-            std::memcpy(b.data, t->data.raw, t->bytes);
+        *slot.data = t->data.uint8;
     }
     return true;
 }
@@ -86,13 +85,12 @@ int main()
         return kAllocateTensors;
     if (mcu_tflm_stop_after_init)
         return kOk;
-    if (!copy_io(*interpreter, true))
+    if (!fill_slots(*interpreter, true) || !fill_slots(*interpreter, false))
         return kIoMismatch;
+    mcusim_probe(MCU_TFLM_TAG_INPUTS_READY);
     next_op = 0;
     mcusim_probe(MCUSIM_TAG_INVOKE_BEGIN);
     const TfLiteStatus invoked = interpreter->Invoke();
     mcusim_probe(MCUSIM_TAG_INVOKE_END);
-    if (invoked != kTfLiteOk)
-        return kInvoke;
-    return copy_io(*interpreter, false) ? kOk : kIoMismatch;
+    return invoked == kTfLiteOk ? kOk : kInvoke;
 }

@@ -2,9 +2,9 @@
  * mcu_tflm.h - what mcusim's TFLM harness (harness.cc) needs from the file generated per model.
  *
  * The generated model file defines the model (a const, 16-byte aligned array in flash), the op
- * resolver with exactly the model's builtin ops and the input/output buffers the simulator
- * writes and reads (extern "C" names, found by symbol); the generated application file the
- * statically sized tensor arena.
+ * resolver with exactly the model's builtin ops and the input/output slots (extern "C" pointers
+ * to the tensors' data, found by symbol); the generated application file the statically sized
+ * tensor arena.
  */
 #ifndef MCU_TFLM_H
 #define MCU_TFLM_H
@@ -16,15 +16,21 @@
 
 namespace mcu_tflm {
 
-struct Buffer {
-    uint8_t *data;
-    uint32_t size;
+/* Probe stored once the input tensors are allocated and their addresses are in the input
+ * slots: the simulator writes the inputs there, as a sensor driver would on a device. */
+#define MCU_TFLM_TAG_INPUTS_READY 0x5EED0010u
+
+/* One graph input or output: where the harness stores its tensor's data address (an extern "C"
+ * pointer the host reads by symbol), and the bytes the model says it has. */
+struct Slot {
+    uint8_t **data;
+    uint32_t bytes;
 };
 
 extern const unsigned char model[];
-extern const Buffer inputs[];
+extern const Slot inputs[];
 extern const uint32_t input_count;
-extern const Buffer outputs[];
+extern const Slot outputs[];
 extern const uint32_t output_count;
 
 /* The resolver of the model's ops, each registration's invoke wrapped by timed_invoke; null
