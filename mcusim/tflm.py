@@ -14,8 +14,11 @@ release, -O2):
 * CMSIS-NN's C files (cmsis-nn flavour; :func:`mcusim.tflmtree.cmsis_nn_build`);
 
 all in one static library, so the linker takes only what the model references. The harness
-and one generated file per model (the model array, a ``MicroMutableOpResolver`` of exactly
-the model's builtin ops, the arena, the I/O buffers) are compiled with the same flags.
+and two generated files per model (model_tflm.cc: the model array, a ``MicroMutableOpResolver``
+of exactly the model's builtin ops, the I/O slots; arena_tflm.cc: the arena) are compiled with
+the same flags. There are no I/O buffers: the harness stores the input and output tensors'
+addresses in extern "C" slots; the host writes the inputs there at the INPUTS_READY probe and
+reads the outputs from the arena at the end, as a device's sensor driver would use the tensors.
 
 The arena is sized exactly: a first image with a generous arena runs start-up only and stores
 ``arena_used_bytes()``; the final image declares that many bytes (rounded up to TFLM's 16-byte
@@ -23,7 +26,8 @@ arena alignment).
 
 Flash components: ``tflm-framework``, ``tflm-kernels`` (TFLM's kernel files and
 tensorflow/lite/kernels: the glue, and in the ref flavour the arithmetic compiled into it),
-``cmsis-nn``, ``model``, ``harness`` (harness.cc and the resolver), plus ``startup``,
+``cmsis-nn``, ``model`` (model_tflm.cc: the model array, the resolver, the I/O slots),
+``harness`` (harness.cc and the arena file), plus ``startup``,
 ``libc`` (libc/libm), ``libgcc``, ``libstdc++`` (libstdc++/libsupc++).
 """
 
