@@ -245,10 +245,13 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
                           "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
     path = args.path or raw.get("path")
-    if path not in ("tinyml", "classic"):
-        raise McusimError("check needs --path tinyml|classic (or path = ... in the budget file)")
+    if path not in ("tflm", "tinyml", "classic"):
+        raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
     board = _board(args.board or raw.get("board") or "stm32f411ce", args.place)
-    kernels = args.kernels or raw.get("kernels") or "opt"
+    from .stacks import check_kernels, default_kernels
+
+    kernels = args.kernels or raw.get("kernels") or default_kernels(path, board)
+    check_kernels(path, kernels)
     result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
     c = check(result.report, budgets, board, sources)
     if args.format == "json":
@@ -415,30 +418,42 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
-    from .classic import export_classic
+    from .stacks import check_kernels, default_kernels
     from .tflite import load_model
 
-    if args.path != "classic":
-        raise McusimError("export writes the classic path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
+    if args.path not in ("classic", "tflm"):
+        raise McusimError("export writes the classic or tflm path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
     board = _board(args.board, args.place)
+    kernels = args.kernels or default_kernels(args.path, board)
+    check_kernels(args.path, kernels)
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
-    tree = None
-    if args.kernels == "cmsis-nn":
+    if args.path == "tflm":
+        from .tflm import export_tflm
         from .tflmtree import find_tree
 
-        tree = find_tree(args.tflm_dir, Path(args.model))
-    export_classic(graph, board, args.kernels, out, tflm_tree=tree)
-    console.print(f"wrote {out}/ for {board.qualified_name} ({args.kernels} kernels): build it with `make -C {out}`")
+        export_tflm(graph, board, find_tree(args.tflm_dir, Path(args.model)), kernels, out, name=Path(args.model).name)
+    else:
+        from .classic import export_classic
+
+        tree = None
+        if kernels == "cmsis-nn":
+            from .tflmtree import find_tree
+
+            tree = find_tree(args.tflm_dir, Path(args.model))
+        export_classic(graph, board, kernels, out, tflm_tree=tree)
+    console.print(f"wrote {out}/ for {board.qualified_name} ({args.path}, {kernels} kernels): build it with `make -C {out}`")
     return 0
 
 
-KERNEL_CHOICES = ("ref", "opt", "cmsis-nn")
-KERNELS_HELP = ("mcusim's ref or opt kernels; cmsis-nn (classic path): Arm CMSIS-NN built from the TFLM tree, "
-                "mcusim's opt kernel for each op it lacks (named in the report)")
-TFLM_DIR_HELP = "TensorFlow Lite Micro tree with its downloads (default: MCUSIM_TFLM_DIR, else tflm_dir in the config)"
+KERNEL_CHOICES = ("cmsis-nn", "ref", "opt")
+KERNELS_HELP = ("kernel flavour: cmsis-nn (real Arm CMSIS-NN from the TFLM tree; classic: mcusim's opt kernel for each "
+                "op it lacks, named in the report), opt/ref (mcusim's own; on tflm, ref is TFLM's reference kernels); "
+                "default: opt on tinyml/classic, on tflm cmsis-nn on cores with the DSP extension and ref elsewhere")
+TFLM_DIR_HELP = ("TensorFlow Lite Micro tree for the tflm path and the cmsis-nn kernels (default: MCUSIM_TFLM_DIR, "
+                 "else tflm_dir in mcusim.toml / [tool.mcusim]; docs/stacks.md)")
 
 PLACE_HELP = ("where the firmware puts the stack, arena, data (static data) and weights, e.g. arena=dtcm,stack=sram1 "
               "(regions: `mcusim boards`; defaults in the board file's [placement])")
@@ -467,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file")
         if name == "run":
-            r.add_argument("--path", choices=("tinyml", "classic"), required=True)
+            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), required=True)
         if name == "compare":
             r.add_argument("--paths", metavar="P[/K],...",
                            help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
@@ -495,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
     c.add_argument("model")
-    c.add_argument("--path", choices=("tinyml", "classic"))
+    c.add_argument("--path", choices=("tflm", "tinyml", "classic"))
     c.add_argument("--board", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     c.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
@@ -559,11 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("export", help="write the generated C project (sources, kernels, startup, linker script, Makefile)")
     ex.add_argument("model")
-    ex.add_argument("--path", choices=("classic", "tinyml"), default="classic")
+    ex.add_argument("--path", choices=("classic", "tinyml", "tflm"), default="classic")
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     ex.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
-    ex.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
+    ex.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
     ex.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     ex.set_defaults(func=cmd_export)
 

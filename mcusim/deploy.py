@@ -56,6 +56,10 @@ class Firmware:
     defines: dict[str, str | int] = field(default_factory=dict)
     input_symbols: list[str] = field(default_factory=list)
     output_symbols: list[str] = field(default_factory=list)
+    io_ready_probe: int | None = None
+    """None: the I/O symbols are the buffers. Else they are pointers the firmware fills: the host
+    writes each input where its pointer points when the firmware stores this probe value, and
+    reads each output where its pointer points at the end."""
     arena_symbol: str | None = None
     status_messages: dict[int, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +69,21 @@ class Firmware:
     code counts as kernel time like mcusim's kernel library."""
     op_info: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Graph op index -> extra fields of its ``ops`` entry (classic: ``kernel``, ``fallback``)."""
+    objects: dict[Path, tuple[Path, str]] = field(default_factory=dict)
+    """Objects built elsewhere (e.g. C++ with another stack's flags): object -> (source, component)."""
+    archives: dict[Path, dict[str, tuple[Path, str]]] = field(default_factory=dict)
+    """Static libraries linked after everything else: library -> {member: (source, component)}."""
+    cxx: bool = False
+    """Link with arm-none-eabi-g++ (C++ objects: libstdc++/libsupc++)."""
+    mcusim_kernels: bool = True
+    """Link mcusim's kernel library of the ``kernels`` flavour (kernels/src/<flavour>)."""
+    kernel_components: tuple[str, ...] = (KERNEL_COMPONENT,)
+    """Components whose code is kernel time (inclusive: callees included) for the dispatch share."""
+    glue_components: tuple[str, ...] | None = None
+    """Components whose own cycles are kernel glue in ``dispatch_breakdown`` and
+    ``between_ops_cycles`` (None: neither is reported)."""
+    split_libraries: bool = False
+    """Name libgcc and libstdc++ apart from libc in the flash breakdown."""
 
 
 @dataclass
@@ -89,28 +108,37 @@ def kernel_sources(flavour: str) -> list[Path]:
 
 
 def _components(fw: Firmware) -> dict[Path, str]:
+    """The C sources mcusim compiles for ``fw`` -> their flash component."""
     comps = {Path(p).resolve(): c for p, c in fw.sources.items()}
-    for src in kernel_sources(fw.kernels):
-        comps[src.resolve()] = KERNEL_COMPONENT
+    if fw.mcusim_kernels:
+        for src in kernel_sources(fw.kernels):
+            comps[src.resolve()] = KERNEL_COMPONENT
     comps[STARTUP] = "startup"
     return comps
 
 
 def kernel_components(fw: Firmware) -> tuple[str, ...]:
     """Components whose code is kernel time (the rest of the invoke window is dispatch)."""
-    return (KERNEL_COMPONENT, *fw.libraries)
+    return (*fw.kernel_components, *fw.libraries)
 
 
 def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
     comps = _components(fw)
-    objects = [pair for pairs in fw.libraries.values() for pair in pairs]
     build = build_elf(list(comps), fw.board, include_dirs=fw.include_dirs, defines=fw.defines,
-                      opt=fw.opt, startup=False, objects=objects)
+                      opt=fw.opt, startup=False,
+                      objects={**{o: src for pairs in fw.libraries.values() for o, src in pairs},
+                               **{o: src for o, (src, _) in fw.objects.items()}},
+                      archives={lib: {m: src for m, (src, _) in members.items()} for lib, members in fw.archives.items()},
+                      cxx=fw.cxx)
     for component, pairs in fw.libraries.items():
         for _, src in pairs:
             comps[Path(src)] = component
+    for src, comp in fw.objects.values():
+        comps[src] = comp
+    for members in fw.archives.values():
+        comps.update({src: comp for src, comp in members.values()})
     elf = Elf(build.elf)
-    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps)
+    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps, fw.split_libraries)
 
 
 def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:
@@ -142,14 +170,28 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
                 kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])
-    for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
-        m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
+    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
+
+    def where(mm: Machine, sym: str) -> int:
+        return int.from_bytes(mm.read_symbol(sym, 4), "little")
+
+    if fw.io_ready_probe is None:
+        for sym, d in zip(fw.input_symbols, data):
+            m.write_symbol(sym, d)
+    else:
+        def write_inputs(value: int, mm: Machine) -> None:
+            if value == fw.io_ready_probe:
+                for sym, d in zip(fw.input_symbols, data):
+                    mm.uc.mem_write(where(mm, sym), d)
+
+        m.on_probe = write_inputs
     res = m.run(max_instructions=max_instructions)
     if res.exit_code != 0:
         msg = fw.status_messages.get(res.exit_code, f"firmware returned status {res.exit_code}")
         raise FirmwareFault(f"{fw.path} firmware stopped: {msg}")
     outputs = [
-        np.frombuffer(m.read_symbol(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
+        np.frombuffer(m.read_symbol(sym, t.nbytes) if fw.io_ready_probe is None else m.read(where(m, sym), t.nbytes),
+                      dtype=t.numpy_dtype).reshape(t.shape).copy()
         for sym, t in zip(fw.output_symbols, graph.output_tensors())
     ]
     return DeployResult(outputs, _report(fw, graph, elf, cmap, res, outputs), res, elf)
@@ -189,6 +231,13 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         arena = elf.symbol(fw.arena_symbol).size
     static = elf.static_ram_bytes
     dsp = w.instruction_mix.get("dsp_mac")
+    functions = [{"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
+                 for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)]
+    extra: dict[str, Any] = {}
+    if fw.glue_components is not None:
+        glue = sum(f["cycles"] for f in functions if f["component"] in fw.glue_components)
+        extra["dispatch_breakdown"] = {"framework": w.cycles - kernel - glue, "kernel_glue": glue, "kernels": kernel}
+        extra["between_ops_cycles"] = w.cycles - sum(o["cycles"] for o in ops)
     return {
         "schema": "mcusim.run/1",
         "path": fw.path,
@@ -214,13 +263,11 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         "startup_energy_uj": board.energy_uj(startup_cycles),
         "instruction_mix": mix_dict(w),
         "dsp_mac_share": (dsp.count / w.instructions) if dsp and w.instructions else 0.0,
-        "functions": [
-            {"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
-            for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)
-        ],
+        "functions": functions,
         "ops": ops,
         "outputs": [o.reshape(-1).tolist() for o in outputs],
         "placement": placement_of(elf, board),
+        **extra,
         **fw.notes,
     }
 

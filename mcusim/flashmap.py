@@ -62,13 +62,22 @@ def parse_map(path: Path) -> list[InputSection]:
     return [s for s in out if s.size > 0]
 
 
-def component_of_origin(origin: str, objects: dict[str, Path], components: dict[Path, str]) -> str:
+def component_of_origin(origin: str, objects: dict[str, Path], components: dict[Path, str],
+                        split_libraries: bool = False) -> str:
     """Component of an input section's origin: the builder's mapping for our own sources,
-    ``libc`` for the C and compiler runtime libraries, ``other`` for linker stubs."""
+    ``libc`` for the C and compiler runtime libraries, ``other`` for linker stubs. With
+    ``split_libraries`` the toolchain's libraries are told apart: ``libgcc`` (libgcc.a),
+    ``libstdc++`` (libstdc++/libsupc++), ``libc`` (newlib's libc and libm)."""
     src = objects.get(origin)
     if src is not None:
         return components.get(src, "other")
     if ".a(" in origin or origin.endswith(".a"):
+        if split_libraries:
+            lib = Path(origin.split("(", 1)[0]).name
+            if lib.startswith("libgcc"):
+                return "libgcc"
+            if lib.startswith(("libstdc++", "libsupc++")):
+                return "libstdc++"
         return "libc"
     return "other"
 
@@ -76,7 +85,8 @@ def component_of_origin(origin: str, objects: dict[str, Path], components: dict[
 class ComponentMap:
     """Flash and RAM bytes by component, and the component of any code address."""
 
-    def __init__(self, elf: Elf, sections: list[InputSection], objects: dict[str, Path], components: dict[Path, str]):
+    def __init__(self, elf: Elf, sections: list[InputSection], objects: dict[str, Path], components: dict[Path, str],
+                 split_libraries: bool = False):
         flash_outputs = {s.name for s in elf.flash_sections()}
         ram_outputs = {s.name for s in elf.ram_sections()}
         self.flash: dict[str, int] = {}
@@ -85,7 +95,8 @@ class ComponentMap:
         self._ranges: list[tuple[int, int, str]] = []
         previous = "other"
         for sec in sections:
-            comp = previous if sec.origin == "*fill*" else component_of_origin(sec.origin, objects, components)
+            comp = previous if sec.origin == "*fill*" else component_of_origin(sec.origin, objects, components,
+                                                                                       split_libraries)
             previous = comp
             if sec.output in flash_outputs:
                 self.flash[comp] = self.flash.get(comp, 0) + sec.size

@@ -304,6 +304,8 @@ class Machine:
         """Address -> executions that set the Q flag (with ``track_saturation``)."""
         self._last_q: int | None = None
         self.probe_snapshots: list[Snapshot] = []
+        self.on_probe: Callable[[int, Machine], None] | None = None
+        """Called with each probe value as it is stored (the host may read and write memory)."""
         self._mmio_exec: tuple[int, int] = (-1, -1)
         self._mmio_pos = 0
         self._on_output = on_output
@@ -447,6 +449,8 @@ class Machine:
         self._probes.append((cycles, value))
         if self._snapshot_probes:
             self.probe_snapshots.append(self._snapshot(cycles, pc))
+        if self.on_probe is not None:
+            self.on_probe(value, self)
 
     # -- block decoding (called from the native hook on a new block) ---------------------
     def _on_miss(self, addr: int, size: int) -> int:

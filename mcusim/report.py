@@ -221,8 +221,15 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     t.add_row("latency", f"{rep['latency_ms']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz")
     t.add_row("energy / inference", f"{rep['energy_uj']:.3f} µJ")
     t.add_row("dispatch share", f"{rep['dispatch_share']:.1%} (outside kernel functions)")
+    if "dispatch_breakdown" in rep:
+        db = rep["dispatch_breakdown"]
+        t.add_row("invoke split", f"framework {db['framework']:,}, kernel glue {db['kernel_glue']:,}, "
+                                  f"kernels {db['kernels']:,} cycles")
     if rep.get("startup_cycles"):
         t.add_row("start-up (once)", f"{rep['startup_cycles']:,} cycles, {rep['startup_ms']:.4f} ms, {rep['startup_energy_uj']:.3f} µJ")
+    if "tflm_arena_size" in rep:
+        t.add_row("TFLM arena", f"kTensorArenaSize {rep['tflm_arena_size']:,} B (arena_used_bytes() "
+                                f"{rep['tflm_arena_used_bytes']:,})")
     t.add_row("flash", f"{_kb(rep['flash_bytes'])}: " + ", ".join(f"{k} {v:,}" for k, v in rep["flash_breakdown"].items()))
     rb = rep["ram_breakdown"]
     t.add_row("RAM peak", f"{_kb(rep['ram_peak_bytes'])}: static {rb['static']:,}, arena {rb['arena']:,}, stack {rb['stack']:,}")
@@ -237,6 +244,10 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     for o in rep["ops"]:
         ops.add_row(str(o["index"]), o["type"], o["shape"], f"{o['macs']:,}", f"{o['cycles']:,}",
                     f"{o['macs_per_cycle']:.2f}", f"{o['share']:.1%}", *((o.get("kernel", ""),) if named else ()))
+    if "between_ops_cycles" in rep:
+        b = rep["between_ops_cycles"]
+        ops.add_row("", "(between ops: framework)", "", "", f"{b:,}", "", f"{b / rep['cycles']:.1%}" if rep["cycles"] else "",
+                    *(("",) if named else ()))
     console.print(ops)
     render_fallbacks(console, rep)
 

@@ -13,12 +13,12 @@ from .board import Board
 from .deploy import CMSIS_NN, DeployResult, Firmware, run_firmware
 from .errors import McusimError, ModelError
 from .graphinfo import default_inputs
-from .stacks import describe, is_real, label
+from .stacks import check_kernels, default_kernels, describe, is_real, label
 from .tflite import Graph, load_model
 from .tflmtree import find_tree
 from .toolchain import cache_dir
 
-PATHS = ("tinyml", "classic")
+PATHS = ("tinyml", "classic", "tflm")
 
 
 def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
@@ -61,17 +61,26 @@ def workdir_for(graph: Graph, path: str, kernels: str, board: Board, variant: st
 
 
 def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activations: bool = False,
-               winograd: bool = False, tflm_dir: str | Path | None = None, model: Path | None = None) -> Firmware:
+               winograd: bool = False, tflm_dir: str | Path | None = None, model: str | Path | None = None) -> Firmware:
     """The firmware of one path. Classic-only options: ``lut_activations``, pointwise
     activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
     ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
     the filter transformed on the host, fully connected layers by Winograd's inner-product
-    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host. ``kernels``
-    ``cmsis-nn`` (classic only) builds Arm CMSIS-NN from the TFLM tree ``tflm_dir`` (else found
-    from MCUSIM_TFLM_DIR or the config beside ``model``, mcusim.tflmtree.find_tree)."""
-    if kernels == CMSIS_NN and path != "classic":
-        raise McusimError(f"--kernels cmsis-nn is for the classic path here (the {path} path runs mcusim's "
-                          "ref or opt kernels)")
+    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host. ``tflm_dir``: the
+    TFLM tree of the tflm path and of ``kernels`` ``cmsis-nn`` (else MCUSIM_TFLM_DIR or the config
+    beside ``model``; mcusim.tflmtree.find_tree)."""
+    if path == "tflm":
+        from .tflm import check_flavour
+
+        check_flavour(kernels)  # opt: say what to use instead
+    check_kernels(path, kernels)
+    if path == "tflm":
+        from .tflm import build_tflm
+
+        if lut_activations or winograd:
+            raise McusimError("--lut-activations and --winograd are classic-path options; tflm runs TFLM's kernels")
+        tree = find_tree(tflm_dir, Path(model) if model else None)
+        return build_tflm(graph, board, tree, kernels, workdir_for(graph, path, kernels, board))
     if lut_activations and path != "classic":
         raise McusimError("--lut-activations is a classic-path option (an interpreter runs the ops it registers)")
     if winograd and path != "classic":
@@ -86,23 +95,25 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     if path == "classic":
         from .classic import build_classic
 
-        tree = find_tree(tflm_dir, model) if kernels == CMSIS_NN else None
+        tree = find_tree(tflm_dir, Path(model) if model else None) if kernels == CMSIS_NN else None
         return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations,
                              winograd=winograd, tflm_tree=tree)
-    raise McusimError(f"unknown path {path!r}; use tinyml or classic")
+    raise McusimError(f"unknown path {path!r}; use tflm, tinyml or classic")
 
 
-def run_model(model: str | Path, path: str, board: Board, kernels: str = "opt",
+def run_model(model: str | Path, path: str, board: Board, kernels: str | None = None,
               input_file: str | None = None, graph: Graph | None = None,
               track_saturation: bool = False, lut_activations: bool = False,
               winograd: bool = False, tflm_dir: str | Path | None = None) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
-    reference (a mismatch is a bug in mcusim, reported as an error, never as a result)."""
+    reference (a mismatch is a bug in mcusim, reported as an error, never as a result).
+    ``kernels`` None: the path's default (:func:`default_kernels`)."""
     from .reference import run_graph
 
+    kernels = kernels or default_kernels(path, board)
     graph = graph or load_model(model)
     inputs = load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, Path(model))
+    fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, model)
     result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):

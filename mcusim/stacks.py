@@ -16,7 +16,6 @@ engineering buys; they never stand in for the real stacks (docs/stacks.md).
 from __future__ import annotations
 
 from .board import Board
-from .costmodel import get_core
 from .errors import McusimError
 
 KERNELS = {"tflm": ("cmsis-nn", "ref"), "classic": ("cmsis-nn", "opt", "ref"), "tinyml": ("opt", "ref")}
@@ -61,7 +60,7 @@ def default_kernels(path: str, board: Board) -> str:
     """The flavour a path uses when none is given: tflm uses CMSIS-NN on cores with the DSP
     extension and TFLM's reference kernels elsewhere; mcusim's own paths use ``opt``."""
     if path == "tflm":
-        return "cmsis-nn" if get_core(board.core).has_dsp else "ref"
+        return "cmsis-nn" if board.dsp else "ref"
     return "opt"
 
 

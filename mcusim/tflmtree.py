@@ -90,6 +90,71 @@ class TflmTree:
         return _git_commit(self.root)
 
 
+# --- how TFLM's own Makefile compiles for Cortex-M -----------------------------------------------
+# TARGET=cortex_m_generic, BUILD_TYPE=release, -O2 (the flags of tools/make/Makefile and
+# targets/cortex_m_generic_makefile.inc; /work/shared/third_party/README.md lists them for the M4).
+# The -mcpu/-mfpu/-mfloat-abi flags are mcusim's per-core flags (toolchain.CORE_FLAGS).
+CODEGEN_FLAGS = (
+    "-mlittle-endian", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-ffunction-sections",
+    "-fdata-sections", "-fmessage-length=0", "-funsigned-char", "-fomit-frame-pointer", "-O2",
+)
+CXX_FLAGS = ("-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics")
+C_FLAGS = ("-std=c17",)
+TFLM_DEFINES = (
+    "-DTF_LITE_STATIC_MEMORY", "-DTF_LITE_DISABLE_X86_NEON", "-DKERNELS_OPTIMIZED_FOR_SPEED", "-DNDEBUG",
+    "-DTF_LITE_STRIP_ERROR_STRINGS", "-DTF_LITE_MCU_DEBUG_LOG",
+)
+CMSIS_NN_DEFINES = ("-DCMSIS_NN", "-DARM_NN_ENABLE_F16=0", "-DARM_NN_ENABLE_F32=0")
+
+# core -> (CPU_<x> of TFLM's cortex_m_generic target, the Cortex_DFP device: -D<device>, <device>.h)
+CORE_DEVICE: dict[str, tuple[str, str]] = {
+    "cortex-m0plus": ("M0plus", "ARMCM0plus"),
+    "cortex-m3": ("M3", "ARMCM3"),
+    "cortex-m4": ("M4", "ARMCM4"),
+    "cortex-m7": ("M7", "ARMCM7"),
+    "cortex-m33": ("M33", "ARMCM33"),
+}
+
+
+def device_defines(core: str) -> tuple[str, ...]:
+    """TFLM's per-core defines: ``-DCPU_M4=1 -DARMCM4`` and the CMSIS device header ``ARMCM4.h``."""
+    try:
+        cpu, device = CORE_DEVICE[core]
+    except KeyError:
+        raise McusimError(f"no TFLM device for core {core!r}; known: {', '.join(CORE_DEVICE)}") from None
+    return (f"-DCPU_{cpu}=1", f"-D{device}", f'-DCMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE="{device}.h"')
+
+
+def device_include_dirs(tree: "TflmTree", core: str) -> tuple[Path, ...]:
+    device = CORE_DEVICE[core][1]
+    return (tree.downloads / "cmsis/Cortex_DFP/Device" / device / "Include",
+            tree.downloads / "cmsis/CMSIS/Core/Include")
+
+
+@dataclass(frozen=True)
+class CmsisNnBuild:
+    """How to compile CMSIS-NN from a tree for one core, as TFLM's Makefile does."""
+
+    sources: tuple[Path, ...]
+    """Every non-float ``.c`` of ``downloads/cmsis_nn/Source`` (TFLM leaves out ``*_f16.c``,
+    ``*_f32.c`` and ``arm_nntables_flt.c``: they ``#error`` under ARM_NN_ENABLE_F16/F32=0)."""
+    include_dirs: tuple[Path, ...]
+    flags: tuple[str, ...]
+    """Language, code generation and defines (no ``-mcpu``/``-mfpu``: add the core's own)."""
+
+
+def cmsis_nn_build(tree: "TflmTree", core: str) -> CmsisNnBuild:
+    """CMSIS-NN's sources, include directories and flags for ``core``: the one place both the
+    tflm path and the classic path's ``--kernels cmsis-nn`` take them from."""
+    tree.require_cmsis_nn()
+    src = tree.cmsis_nn / "Source"
+    sources = tuple(sorted(p for p in src.rglob("*.c")
+                           if not p.name.endswith(("_f16.c", "_f32.c")) and p.name != "arm_nntables_flt.c"))
+    incs = (tree.cmsis_nn / "Include", tree.cmsis_nn, tree.downloads / "cmsis", *device_include_dirs(tree, core))
+    return CmsisNnBuild(sources, incs, (*C_FLAGS, *CODEGEN_FLAGS, *TFLM_DEFINES, *device_defines(core),
+                                        *CMSIS_NN_DEFINES))
+
+
 def _check(root: Path, origin: str) -> TflmTree:
     if not root.is_dir():
         raise TflmTreeError(f"TFLM tree {root} (from {origin}) is not a directory; {HINT}")

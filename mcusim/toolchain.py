@@ -30,6 +30,8 @@ LINKER_SCRIPT = KERNELS / "startup" / "cortex_m.ld"
 MCUSIM_INCLUDE = KERNELS / "include"
 
 GCC = "arm-none-eabi-gcc"
+GXX = "arm-none-eabi-g++"
+AR = "arm-none-eabi-ar"
 INSTALL_HINT = (
     "arm-none-eabi-gcc not found; install it with "
     "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi` (see README)"
@@ -148,10 +150,26 @@ def _hash(*parts: bytes | str) -> str:
     return h.hexdigest()[:24]
 
 
-def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) -> Path:
+@dataclass(frozen=True)
+class CompileJob:
+    """One source with its complete flags; ``headers_key`` stands for every header it may include."""
+
+    src: Path
+    flags: tuple[str, ...]
+    headers_key: str
+    cxx: bool = False
+    """C++ (arm-none-eabi-g++) rather than C."""
+    cwd: Path | None = None
+    """Run the compiler here (``src`` and ``-I`` may then be relative, as in TFLM's own build)."""
+
+
+def _compile(src: Path, cmd_flags: list[str] | tuple[str, ...], headers_key: str, core: str,
+             compiler: str = GCC, cwd: Path | None = None) -> Path:
     """Compile one source to an object in the object cache (keyed by its content, the flags
     and every header it could include); return the object's path."""
-    key = _hash(compiler_version(), " ".join(cmd_flags), headers_key, src.name, src.read_bytes())
+    text = (cwd / src if cwd else src).read_bytes()
+    key = _hash(compiler_version(), *((compiler,) if compiler != GCC else ()), " ".join(cmd_flags), headers_key,
+                src.name, text)
     obj = cache_dir() / "objects" / f"{src.stem}-{key}.o"
     if obj.is_file():
         return obj
@@ -159,17 +177,46 @@ def _compile(src: Path, cmd_flags: list[str], headers_key: str, board: Board) ->
     fd, tmp = tempfile.mkstemp(suffix=".o", prefix=f".{src.stem}-", dir=obj.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([GCC, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True, check=False)
+        proc = subprocess.run([compiler, *cmd_flags, "-c", str(src), "-o", tmp], capture_output=True, text=True,
+                              check=False, cwd=cwd)
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
             errors = [ln for ln in lines if "error:" in ln]
             first = (errors or lines or ["unknown error"])[0]
-            raise ToolchainError(f"build failed for {board.core}: {first.strip()}")
+            raise ToolchainError(f"build failed for {core}: {first.strip()}")
         os.replace(tmp, obj)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return obj
+
+
+def compile_jobs(jobs: list[CompileJob], core: str, workers: int = 2) -> list[Path]:
+    """Compile ``jobs`` (each cached by content) with ``workers`` parallel compilers."""
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+            return list(pool.map(lambda j: _compile(j.src, j.flags, j.headers_key, core, GXX if j.cxx else GCC, j.cwd),
+                                 jobs))
+    except OSError as e:
+        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
+
+
+def make_archive(objects: list[Path], name: str) -> Path:
+    """A static library of ``objects`` in the cache (keyed by their content-derived names), so
+    the linker takes only the members something references."""
+    key = _hash(*(o.name for o in objects))
+    lib = cache_dir() / "archives" / f"lib{name}-{key}.a"
+    if lib.is_file():
+        return lib
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    tmp = lib.with_name(f".{lib.name}.{os.getpid()}.tmp")
+    proc = subprocess.run([AR, "rcs", str(tmp), *map(str, objects)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise ToolchainError(f"{AR} failed: {proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else '?'}")
+    os.replace(tmp, lib)
+    return lib
 
 
 def compile_objects(sources: list[Path], board: Board, flags: tuple[str, ...], include_dirs: list[Path],
@@ -183,7 +230,7 @@ def compile_objects(sources: list[Path], board: Board, flags: tuple[str, ...], i
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=min(len(sources), os.cpu_count() or 1) or 1) as pool:
-            objs = list(pool.map(lambda src: _compile(src, cmd_flags, content_key, board), sources))
+            objs = list(pool.map(lambda src: _compile(src, cmd_flags, content_key, board.core), sources))
     except OSError as e:
         raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
     return list(zip(objs, sources))
@@ -197,15 +244,19 @@ def build_elf(
     opt: str = "-O2",
     extra_flags: tuple[str, ...] = (),
     startup: bool = True,
-    objects: list[tuple[Path, Path]] | tuple[tuple[Path, Path], ...] = (),
+    objects: dict[Path, Path] | list[tuple[Path, Path]] | None = None,
+    archives: dict[Path, dict[str, Path]] | None = None,
+    cxx: bool = False,
 ) -> BuildResult:
     """Compile and link ``sources`` for ``board``; return the (possibly cached) ELF and map file.
 
     Each source is compiled to its own object (cached by content, so a kernel library shared
     by many models compiles once), then linked with kernels/startup/cortex_m.ld and the
     board's memory map. ``startup`` adds kernels/startup/startup.c (vector table, reset, FPU
-    enable, ``bkpt`` stop). ``objects``: (object, source) pairs compiled elsewhere with their
-    own flags (:func:`compile_objects`, e.g. CMSIS-NN), linked after the sources' objects.
+    enable, ``bkpt`` stop). ``objects`` (object -> its source) are linked as they are;
+    ``archives`` (library -> {member name: source}) after them, so only referenced members
+    land in the image; ``cxx`` links with arm-none-eabi-g++ (libstdc++/libsupc++).
+    Pairs (object, source) are accepted for ``objects`` too (:func:`compile_objects`).
     Raises ToolchainError with the compiler's first error line.
     """
     flags = core_flags(board)
@@ -216,33 +267,35 @@ def build_elf(
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
     headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), kernel_tree_key())
-    try:
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        workers = min(len(srcs), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            objs = list(pool.map(lambda src: _compile(src, cmd_flags, headers_key, board), srcs))
-    except OSError as e:
-        raise ToolchainError(f"cannot write to build cache {cache_dir()}: {e.strerror}") from None
-    objs += [Path(o) for o, _ in objects]
-    srcs += [Path(src) for _, src in objects]
-    objects_map = {str(o): src for o, src in zip(objs, srcs)}
+    objs = compile_jobs([CompileJob(src, tuple(cmd_flags), headers_key) for src in srcs], board.core,
+                        workers=os.cpu_count() or 1)
+    origins = {str(o): src for o, src in zip(objs, srcs)}
+    pairs = objects.items() if isinstance(objects, dict) else (objects or ())
+    for o, src in pairs:
+        objs.append(Path(o))
+        origins[str(o)] = Path(src)
+    libs = list(archives or {})
+    for lib, members in (archives or {}).items():
+        origins.update({f"{lib}({m})": Path(src) for m, src in members.items()})
+    driver = GXX if cxx else GCC
 
     first_error: DoesNotFit | None = None
     for placement in placements(board):
         try:
-            elf, map_file, cached = _link(board, flags, objs, memory_ld(board, placement))
+            elf, map_file, cached = _link(board, flags, objs, libs, driver, memory_ld(board, placement))
         except DoesNotFit as e:
             first_error = first_error or e
             continue
-        return BuildResult(elf, map_file, cached=cached, objects=objects_map)
+        return BuildResult(elf, map_file, cached=cached, objects=origins)
     assert first_error is not None
     raise first_error
 
 
-def _link(board: Board, flags: tuple[str, ...], objs: list[Path], mem: str) -> tuple[Path, Path, bool]:
-    """Link ``objs`` with ``mem`` as memory.ld into the image cache; (elf, map, was cached)."""
-    key = _hash(compiler_version(), " ".join(flags), " ".join(LINK_FLAGS), mem, LINKER_SCRIPT.read_bytes(),
-                *(o.name for o in objs))
+def _link(board: Board, flags: tuple[str, ...], objs: list[Path], libs: list[Path], driver: str,
+          mem: str) -> tuple[Path, Path, bool]:
+    """Link ``objs`` then ``libs`` with ``mem`` as memory.ld into the image cache; (elf, map, was cached)."""
+    key = _hash(compiler_version(), *((driver,) if driver != GCC else ()), " ".join(flags), " ".join(LINK_FLAGS), mem,
+                LINKER_SCRIPT.read_bytes(), *(o.name for o in objs), *(lib.name for lib in libs))
     out_dir = cache_dir() / "builds" / key
     elf, map_file = out_dir / "image.elf", out_dir / "image.map"
     if elf.is_file():
@@ -256,7 +309,7 @@ def _link(board: Board, flags: tuple[str, ...], objs: list[Path], mem: str) -> t
     try:
         (tmp / "memory.ld").write_text(mem)
         cmd = [
-            GCC, *flags, *map(str, objs), f"-L{tmp}", f"-T{LINKER_SCRIPT}", *LINK_FLAGS,
+            driver, *flags, *map(str, objs), *map(str, libs), f"-L{tmp}", f"-T{LINKER_SCRIPT}", *LINK_FLAGS,
             f"-Wl,-Map={tmp / 'image.map'}", "-o", str(tmp / "image.elf"),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
