@@ -1351,8 +1351,8 @@ def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Pat
 
 
 _MAKEFILE = """\
-# Makefile - builds {model} for {board} ({core}) from the classic path's generated C,
-# without mcusim. Exported by `mcusim export --path classic`; flags are mcusim's own
+# Makefile - builds {model} for {board} ({core}) from the {path} path's sources,
+# without mcusim. Exported by `mcusim export --path {path}`; flags are mcusim's own
 # (mcusim/toolchain.py), so the image equals the one mcusim measured.
 #
 #   make          -> build/firmware.elf (+ build/firmware.map, build/firmware.bin)
@@ -1449,7 +1449,7 @@ def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str
         lib_includes = " -I$(CMSIS_NN_DIR)/Include -I$(CMSIS_NN_DIR)"
         lib_order = ", CMSIS-NN"
     (out / "Makefile").write_text(_MAKEFILE.format(
-        model=model_name or "the model", board=board.name, core=board.core,
+        model=model_name or "the model", board=board.name, core=board.core, path="classic",
         kernels=kernels, flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board)), common_flags=" ".join(COMMON_FLAGS),
         opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
         cmsis_nn=cmsis_nn, lib_includes=lib_includes, lib_order=lib_order, lib_dirs=lib_dirs))

@@ -421,8 +421,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from .stacks import check_kernels, default_kernels
     from .tflite import load_model
 
-    if args.path not in ("classic", "tflm"):
-        raise McusimError("export writes the classic or tflm path's sources; the tinyml path is the runtime in kernels/runtime/ plus the .tflite file")
     board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
     check_kernels(args.path, kernels)
@@ -430,7 +428,11 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     if out.exists() and any(out.iterdir()):
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
-    if args.path == "tflm":
+    if args.path == "tinyml":
+        from .tinyml import export_tinyml
+
+        export_tinyml(graph, board, kernels, out, Path(args.model).name)
+    elif args.path == "tflm":
         from .tflm import export_tflm
         from .tflmtree import find_tree
 

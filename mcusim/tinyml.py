@@ -484,3 +484,51 @@ def plan_head_bytes(graph: Graph, scratch: dict[int, int] | None = None) -> int:
         placed.insert(bisect.bisect_right(keys, at), (at, size, lo, hi))
         high = max(high, at + size)
     return high
+
+
+def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str, model_name: str | None = None,
+                  workdir: Path | None = None) -> Firmware:
+    """Write a self-contained project of the tinyml path to ``out_dir``: ``src/`` (the
+    generated op registry, model region and main), ``kernels/`` (the runtime, the mcu_nn
+    library and its headers), ``startup/startup.c``, ``cortex_m.ld``, ``memory.ld`` and a
+    ``Makefile`` with mcusim's flags, so ``make`` builds the image mcusim measures (the arena
+    already sized exactly). Returns the Firmware for the exported sources."""
+    import shutil
+
+    from .classic import _MAKEFILE
+    from .deploy import kernel_sources, mcu_flavour
+    from .toolchain import COMMON_FLAGS, LINK_FLAGS, LINKER_SCRIPT, MCUSIM_INCLUDE, STARTUP, core_flags, memory_ld
+
+    out = Path(out_dir)
+    fw = build_tinyml(graph, board, kernels, workdir)
+    src = out / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    for part in ("include", "runtime", "src"):
+        shutil.copytree(KERNELS / part, out / "kernels" / part, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    (out / "startup").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(STARTUP, out / "startup" / "startup.c")
+    shutil.copy2(LINKER_SCRIPT, out / "cortex_m.ld")
+    (out / "memory.ld").write_text(memory_ld(board))
+
+    def where(p: Path) -> str:
+        p = Path(p).resolve()
+        if p.is_relative_to(KERNELS):
+            return str(Path("kernels") / p.relative_to(KERNELS))
+        shutil.copy2(p, src / p.name)
+        return f"src/{p.name}"
+
+    srcs = [where(p) for p in fw.sources]
+    srcs += [str(Path("kernels") / p.relative_to(KERNELS)) for p in kernel_sources(kernels)]
+    srcs.append("startup/startup.c")
+    incs = [where(i) if Path(i).resolve().is_relative_to(KERNELS) else "src" for i in fw.include_dirs
+            if Path(i).resolve() != MCUSIM_INCLUDE]
+    defines = "".join(f" -D{k}={v}" for k, v in sorted(fw.defines.items()))
+    (out / "Makefile").write_text(_MAKEFILE.format(
+        model=model_name or "the model", board=board.name, core=board.core, path="tinyml", kernels=kernels,
+        flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board)), common_flags=" ".join(COMMON_FLAGS),
+        opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
+        cmsis_nn="", lib_includes="".join(f" -I{i}" for i in dict.fromkeys(incs) if i != "kernels/include"),
+        lib_order="", lib_dirs=""))
+    fw.sources = {(out / s_): comp for s_, comp in zip(srcs, fw.sources.values())}
+    return fw

@@ -524,3 +524,26 @@ def test_corner_cases_on_target(case: str, kernels: str) -> None:
     status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=raw)
     assert status == 0, STATUS_MESSAGES.get(status)
     _assert_bit_exact(graph, inputs, outputs, f"{case} ({kernels})")
+
+
+@needs_gcc
+def test_exported_tinyml_project_builds_with_make_to_the_measured_image(tmp_path):
+    """`mcusim export --path tinyml`: runtime + model + kernels + Makefile; `make` builds the
+    image mcusim measures (same flash as the run, same bytes) and it runs bit-exact."""
+    import shutil
+    import subprocess
+
+    from mcusim.cli import main
+    from mcusim.elf import Elf
+    from mcusim.runner import run_model
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    model = ROOT / "models" / "kws_fc.tflite"
+    out = tmp_path / "export"
+    assert main(["export", str(model), "--path", "tinyml", "--out", str(out)]) == 0
+    proc = subprocess.run(["make", "-j2"], cwd=out, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    made = Elf(out / "build" / "firmware.elf")
+    measured = run_model(model, "tinyml", get_board("stm32f411ce"), "opt").report
+    assert made.flash_bytes == measured["flash_bytes"]
