@@ -42,6 +42,7 @@ from typing import Any
 
 from .board import Board
 from .stacks import default_kernels
+from .tinyml import generous_arena
 from .deploy import Firmware, build_firmware
 from .errors import DoesNotFit, McusimError
 from .elf import Elf
@@ -275,7 +276,8 @@ def arena_cc(arena_size: int, stop_after_init: bool) -> str:
 #include <cstdint>
 
 extern "C" {{
-alignas(16) uint8_t {ARENA_SYMBOL}[{arena_size}];
+// The tensor arena in the board's arena region (MCUSIM_ARENA of mcusim.h: the .arena section).
+__attribute__((section(".arena"), aligned(16))) uint8_t {ARENA_SYMBOL}[{arena_size}];
 extern const uint32_t mcu_tflm_arena_size = {arena_size};
 extern const uint32_t mcu_tflm_stop_after_init = {int(stop_after_init)};
 }}
@@ -451,8 +453,18 @@ def build_tflm(graph: Graph, board: Board, tree: TflmTree, kernels: str | None =
     if workdir is None:
         key = hashlib.sha256(graph.raw + f"tflm/{flavour}/{board.qualified_name}".encode()).hexdigest()[:20]
         workdir = cache_dir() / "generated" / f"tflm-{key}"
-    generous = max(1024, (board.ram_size - STACK_RESERVE) & ~(ARENA_ALIGNMENT - 1))
-    sizing, _ = build_firmware(_firmware(tree, graph, board, flavour, workdir, ops, library, generous, True))
+    # The sizing image's arena: as large as the board's arena region holds (less room for TFLM's
+    # own statics and the stack where they share it), shrunk until it links.
+    generous = generous_arena(graph, board) - STACK_RESERVE
+    while True:
+        generous = max(1024, generous & ~(ARENA_ALIGNMENT - 1))
+        try:
+            sizing, _ = build_firmware(_firmware(tree, graph, board, flavour, workdir, ops, library, generous, True))
+            break
+        except DoesNotFit:
+            if generous <= 1024:
+                raise
+            generous = generous * 3 // 4
     used, arena = size_arena(sizing, board, generous, flavour)
     fw = _firmware(tree, graph, board, flavour, workdir, ops, library, arena, False)
     notes: dict[str, Any] = {
