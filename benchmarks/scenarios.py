@@ -323,43 +323,11 @@ def scenario_dispatch(quick: bool) -> str:
     ])
 
 
-ONE_SRAM = "stm32l476rg-one-sram.toml"
-
-
-def one_sram_board() -> Path:
-    """stm32l476rg.toml with SRAM1 and SRAM2 as the one contiguous 128 KiB region they form at
-    0x20000000 (SRAM2 is aliased at 0x20018000, right after SRAM1; both zero wait states, so cycles
-    and energy are unchanged), stack and data and arena in it. Written to the scratch directory."""
-    text = (ROOT / "mcusim" / "boards" / "stm32l476rg.toml").read_text()
-    head, rest = text.split("[[memory.regions]]\nname = \"sram2\"", 1)
-    rest = rest[rest.index("\n[placement]"):]
-    text = head.rstrip() + "\n" + rest
-    text = text.replace("size = 98304", "size = 131072").replace('stack = "sram2"', 'stack = "sram1"')
-    text = text.replace('name = "stm32l476rg"', f'name = "{ONE_SRAM[:-5]}"', 1)
-    out = TMP / ONE_SRAM
-    out.write_text(text)
-    return out
-
-
 def scenario_energy() -> str:
     args = ("--duty", "1000", "--battery", "500")
     board = ("--board", "stm32l476rg@8mhz", *args)
     runs, cmds, missing = compare("models/kws_fc.tflite", *board)
-    note = []
-    if "tflm/cmsis-nn" not in runs:
-        # mcusim sizes TFLM's start-up-only arena from the board's whole RAM, which does not fit the
-        # 96 KiB SRAM1 of the default placement: measure every column on the one-region view too.
-        board = ("--board", f"{one_sram_board()}@8mhz", *args)
-        runs2, cmds2, missing2 = compare("models/kws_fc.tflite", *board)
-        if "tflm/cmsis-nn" in runs2:
-            note = [f"The table is measured on `{ONE_SRAM}`: `mcusim/boards/stm32l476rg.toml` with SRAM1 and",
-                    "SRAM2 as the one contiguous 128 KiB region they form at 0x20000000 (SRAM2 is aliased at",
-                    "0x20018000; both have zero wait states, so cycles and energy are the same as on the board's",
-                    "default placement), written by `benchmarks/scenarios.py` (`one_sram_board`). On the default",
-                    "board the tflm column fails as listed above: the image TFLM's arena is sized with takes a",
-                    "generous arena of the board's whole RAM less 8 KiB, which does not fit the 96 KiB SRAM1.", ""]
-            runs, missing = runs2, missing + missing2
-            cmds = [*cmds, *(cm.replace(str(TMP) + "/", "") for cm in cmds2)]
+    note: list[str] = []
     cold = {}
     for path in ("tflm", "tinyml"):
         r = mcusim("run", "models/kws_fc.tflite", "--path", path, *board, "--cold")
