@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up mcusim on a fresh Debian/Ubuntu machine: the Arm cross compiler (apt, when
-# arm-none-eabi-gcc is missing), a host C compiler for the native cycle hook, headless
+# Set up mcusim on a fresh Debian/Ubuntu machine: the Arm cross compiler with newlib and its
+# libstdc++ (apt, when missing), a host C compiler for the native cycle hook, headless
 # Chromium for the HTML report test (skip with MCUSIM_NO_CHROMIUM=1), and the Python package
 # with its test extras. Safe to run again.
 set -euo pipefail
@@ -9,6 +9,13 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+# The tflm path links real TensorFlow Lite Micro (C++) with arm-none-eabi-g++ against newlib's
+# libstdc++/libsupc++; exports are built with make.
+if ! command -v arm-none-eabi-g++ >/dev/null 2>&1 \
+    || [ ! -f "$(arm-none-eabi-g++ -mcpu=cortex-m4 -mthumb -print-file-name=libstdc++_nano.a 2>/dev/null)" ]; then
+    need_apt+=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib)
+fi
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 # Headless Chromium renders the HTML report in the tests (optional for users).
 if [ "${MCUSIM_NO_CHROMIUM:-}" = "" ]; then
     command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
