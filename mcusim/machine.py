@@ -789,15 +789,18 @@ class Machine:
 
     def _static_end(self) -> int:
         """End of the static RAM below the initial stack pointer, from the section headers
-        (no linker symbol needed): the highest end of an allocated section in the MSP's region,
-        heap/stack reservations left out (the heap and the stack live there)."""
+        (no linker symbol needed): the highest end of an allocated section that reaches into the
+        MSP's mapped region below the MSP (a section may begin in the region before it, where
+        adjacent regions are contiguous: SRAM1|SRAM2|SRAM3 of the L4+), heap/stack reservations
+        left out (the heap and the stack live there)."""
         region = self._region_of(self._msp - 4, 4)
         assert region is not None
         lo = region[0]
         reserved = {s.name for s in self.elf.reserved_sections()}
         for sec in self.elf.sections:
-            if region[0] <= sec.addr < self._msp and sec.name not in reserved:
-                lo = max(lo, min(sec.addr + sec.size, self._msp))
+            end = sec.addr + sec.size
+            if sec.addr < self._msp and end > region[0] and sec.name not in reserved:
+                lo = max(lo, min(end, self._msp))
         return (lo + 7) & ~7
 
     def _paint_stack(self) -> tuple[int, int]:

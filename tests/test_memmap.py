@@ -428,3 +428,18 @@ def test_compiler_flags_follow_fpu_and_dsp(tmp_path):
     assert core_flags(get_board(str(f))) == ("-mcpu=cortex-m33+nodsp+nofp", "-mthumb", "-mfloat-abi=soft")
     assert core_flags(get_board("stm32h743zi"))[-1] == "-mfpu=fpv5-d16"
     assert core_flags(get_board("stm32g071rb")) == ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft")
+
+
+CALIBRATION_AD = Path(__file__).resolve().parent.parent.parent / "shared" / "calibration" / "mlperf-tiny-l4r5" / "ad01_int8_cmsis22.elf"
+
+
+@pytest.mark.skipif(not CALIBRATION_AD.is_file(), reason="../shared/calibration not present")
+def test_static_data_spanning_contiguous_regions_is_not_a_stack_overflow():
+    """The MLPerf Tiny AD build links 400 KiB of .bss from SRAM1 on into SRAM3 (the L4R5ZI's
+    SRAM1|SRAM2 alias|SRAM3 are contiguous); the stack (in SRAM3) starts above it, so the
+    guard must sit above the .bss, not at SRAM3's start."""
+    from mcusim.elf import Elf
+    from mcusim.machine import Machine
+
+    res = Machine(Elf(CALIBRATION_AD), get_board("stm32l4r5zi")).run()
+    assert res.exit_code == 0 and 0 < res.stack_bytes < 4096
