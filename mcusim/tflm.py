@@ -42,7 +42,7 @@ from typing import Any
 
 from .board import Board
 from .stacks import default_kernels
-from .tinyml import generous_arena
+from .tinyml import _write, generous_arena
 from .deploy import Firmware, build_firmware
 from .errors import DoesNotFit, McusimError
 from .elf import Elf
@@ -350,16 +350,6 @@ const tflite::MicroOpResolver *op_resolver()
 
 }}  // namespace mcu_tflm
 """
-
-
-def _write(workdir: Path, name: str, text: str) -> Path:
-    path = workdir / hashlib.sha256(text.encode()).hexdigest()[:16] / name
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return path
 
 
 def harness_objects(tree: TflmTree, board: Board, flavour: str, model_src: Path,
