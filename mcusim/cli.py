@@ -42,10 +42,13 @@ def _board(spec: str, place: str | None = None):  # noqa: ANN202 - a Board
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
+    from .api import boards
+
     t = Table(title="board profiles (mcusim/boards/*.toml, sources in docs/boards.md)")
     for col in ("board@op", "core", "clock", "WS", "flash", "RAM", "run current", "VDD", "sleep"):
         t.add_column(col, no_wrap=True)
-    for b in all_boards():
+    parts = boards()
+    for b in parts:
         for op in b.operating_points:
             t.add_row(
                 f"{b.name}@{op.name}", b.core, f"{op.clock_hz / 1e6:g} MHz", str(op.flash_wait_states),
@@ -54,10 +57,23 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
                 "-" if b.sleep_current_ua is None else f"{b.sleep_current_ua:g} µA",
             )
     console.print(t)
+    c = Table(title="flash interface: what instruction fetches and data loads from flash pay "
+                    "(wait states per operating point in the table above)")
+    for col in ("board", "wait states by operating point", "instruction cache", "flash read", "data cache"):
+        c.add_column(col, no_wrap=col != "wait states by operating point")
+    for b in parts:
+        fi = b.flash_interface
+        ws = ", ".join(f"{op.name} {op.flash_wait_states}" for op in b.operating_points)
+        icache = (f"{b.icache_lines} x {b.icache_line_bytes} B lines" if b.icache_lines else "none")
+        dcache = ("none: every flash read unit a load touches pays the wait states" if not fi.dcache_lines else
+                  f"{fi.dcache_lines} x {fi.dcache_line_bytes} B lines, "
+                  + (f"{fi.dcache_ways}-way" if fi.dcache_ways else "fully associative") + ", LRU")
+        c.add_row(b.name, ws, icache, f"{fi.read_bytes} B", dcache)
+    console.print(c)
     r = Table(title="memory regions (--place WHAT=REGION; default placement marked)")
     for col in ("board", "region", "kind", "origin", "size", "wait states", "default placement"):
         r.add_column(col, no_wrap=True)
-    for b in all_boards():
+    for b in parts:
         for reg in b.regions:
             name = "flash" if reg in b.flash_regions else reg.name
             here = [w for w, where in b.placement.items() if name in where]
@@ -69,26 +85,9 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
-    from .elf import Elf
-    from .machine import Machine, check_vector_table, parse_window
-    from .report import render_sim, sim_report, write_json
+    from .api import sim
+    from .report import render_sim, write_json
 
-    board = get_board(args.board)
-    path = Path(args.firmware)
-    if path.is_dir():
-        raise McusimError(f"{path}: is a directory, not a firmware file")
-    if not path.is_file():
-        raise McusimError(f"{path}: no such file")
-    flash = (board.flash_origin, board.flash_origin + board.flash_size)
-    if path.suffix in (".c", ".S", ".s"):
-        from .toolchain import build_elf
-
-        # A single-file program: build it for the board with mcusim's startup code first.
-        elf = Elf(build_elf([path], board).elf, flash=flash)
-    else:
-        elf = Elf(path, flash=flash)
-    check_vector_table(elf, board)
-    window = parse_window(args.window, elf) if args.window else None
     # Semihosting output goes to the terminal as the firmware writes it (to stderr when
     # stdout carries the JSON report).
     streams = {1: sys.stderr if args.json == "-" else sys.stdout, 2: sys.stderr}
@@ -102,13 +101,12 @@ def cmd_sim(args: argparse.Namespace, console: Console) -> int:
         except (OSError, ValueError, AttributeError):
             streams[stream] = _Discard()  # a closed pipe: keep running, the JSON still has it
 
-    machine = Machine(elf, board, on_output=on_output, window=window)
-    result = machine.run(max_instructions=args.max_instructions)
-    rep = sim_report(path, board, elf, result, machine.window_stats, args.window)
+    r = sim(args.firmware, board=args.board, window=args.window, max_instructions=args.max_instructions,
+            on_output=on_output)
     if args.json:
-        write_json(Path(args.json), rep)
-    render_sim(console, rep)
-    return (result.exit_code & 0xFF) if args.exit_code else 0
+        write_json(args.json, r.report)
+    render_sim(console, r.report)
+    return (r.exit_code & 0xFF) if args.exit_code else 0
 
 
 class _Discard:
@@ -124,10 +122,17 @@ class _Discard:
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    from dataclasses import asdict
+
     from .bench import run_bench
+    from .report import write_json
 
     board = get_board(args.board)
     r = run_bench(board, repeat=args.repeat, rounds=args.rounds)
+    if args.json:
+        write_json(args.json, {"schema": "mcusim.bench/1", "board": board.qualified_name, "core": board.core,
+                               "program": "kernels/examples/dsp_dot.c", "repeat": args.repeat, "rounds": args.rounds,
+                               **asdict(r)})
     t = Table(title=f"cycle accounting cost on {board.qualified_name} ({r.instructions:,} instructions, kernels/examples/dsp_dot.c)")
     t.add_column("mode")
     t.add_column("MIPS", justify="right")
@@ -149,113 +154,89 @@ class _Quiet:
     def __enter__(self) -> None:
         return None
 
+    def update(self, status: str) -> None:
+        return None
+
     def __exit__(self, *exc: object) -> None:
         return None
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from .api import run
     from .report import render_run, write_json
-    from .runner import run_model
 
-    from .stacks import check_kernels, default_kernels
-
-    board = _board(args.board, args.place)
-    kernels = args.kernels or default_kernels(args.path, board)
-    check_kernels(args.path, kernels)
-    with _progress(console, f"building and simulating {args.model} ({args.path}, {kernels})"):
-        result = run_model(args.model, args.path, board, kernels, args.input, lut_activations=args.lut_activations,
-                           winograd=args.winograd, tflm_dir=args.tflm_dir)
-    _add_battery(args, board, result.report)
+    with _progress(console, f"building and simulating {args.model} ({args.path})"):
+        r = run(args.model, args.path, board=args.board, kernels=args.kernels, inputs=_input_arrays(args.input),
+                tflm_dir=args.tflm_dir, place=args.place, lut_activations=args.lut_activations,
+                winograd=args.winograd, duty=args.duty, battery=args.battery, sleep_current=args.sleep_current,
+                cold=args.cold, max_instructions=args.max_instructions)
     if args.json:
-        write_json(Path(args.json), result.report)
+        write_json(args.json, r.report)
     if args.html:
-        _write_html(Path(args.html), [result.report], f"{Path(args.model).name}: {args.path} path")
-    render_run(console, result.report)
+        _write_html(args.html, [r.report], f"{Path(args.model).name}: {args.path} path")
+    render_run(console, r.report)
     return 0
 
 
-def _write_html(path: Path, runs: list[dict], title: str) -> None:
+def _input_arrays(input_file: str | None) -> list | None:  # noqa: ANN401 - numpy arrays
+    """``--input X.npy`` (one array) or ``X.npz`` (one array per input tensor, in the file's order)."""
+    if input_file is None:
+        return None
+    import numpy as np
+
+    try:
+        data = np.load(input_file, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise McusimError(f"{input_file}: cannot read: {e}") from None
+    if isinstance(data, np.ndarray):
+        return [data]
+    with data:
+        return [data[k] for k in data.files]
+
+
+def _write_html(path: str, runs: list[dict], title: str) -> None:
     from .html import render_html
-    from .report import write_atomic
+    from .report import write_text
 
-    write_atomic(path, render_html(runs, title))
-
-
-def _add_battery(args: argparse.Namespace, board: "Board", report: dict) -> None:  # noqa: F821
-    from .budget import battery
-
-    if args.duty is None and args.battery is None:
-        return
-    if args.duty is None or args.battery is None:
-        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
-    report["battery"] = battery(report, board, args.duty, args.battery, args.sleep_current, args.cold)
+    write_text(path, render_html(runs, title))
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
-    from .report import compare_markdown, compare_report, render_compare, write_atomic, write_json
-    from .runner import run_model
-    from .stacks import compare_columns, label, needs_tflm_tree
-    from .tflite import load_model
-    from .tflmtree import TflmTreeMissing, find_tree
+    from .api import compare
+    from .report import compare_markdown, render_compare, write_json, write_text
 
-    board = _board(args.board, args.place)
-    graph = load_model(args.model)
-    columns = compare_columns(args.paths, args.kernels, board)
-    skipped = []
-    if any(needs_tflm_tree(*c) for c in columns):
-        try:
-            find_tree(args.tflm_dir, Path(args.model))
-        except TflmTreeMissing as e:
-            if args.paths:
-                raise  # asked for by name: an error, not an omission
-            skipped = [{"column": label(*c), "reason": str(e)} for c in columns if needs_tflm_tree(*c)]
-            columns = [c for c in columns if not needs_tflm_tree(*c)]
-    reports = []
-    for path, kernels in columns:
-        with _progress(console, f"{label(path, kernels)}: building and simulating {args.model}"):
-            rep = run_model(args.model, path, board, kernels, args.input, graph=graph,
-                            lut_activations=args.lut_activations and path == "classic",
-                            winograd=args.winograd and path == "classic", tflm_dir=args.tflm_dir).report
-        _add_battery(args, board, rep)
-        reports.append(rep)
-    cmp = compare_report(reports, skipped)
+    status = _progress(console, f"building and simulating {args.model}")
+    with status:
+        cmp = compare(args.model, paths=args.paths, kernels=args.kernels, board=args.board,
+                      inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+                      lut_activations=args.lut_activations, winograd=args.winograd, duty=args.duty,
+                      battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
+                      max_instructions=args.max_instructions,
+                      on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"))
+    rep = cmp.report
     if args.json:
-        write_json(Path(args.json), cmp)
+        write_json(args.json, rep)
     if args.markdown:
-        write_atomic(Path(args.markdown), compare_markdown(cmp))
+        write_text(args.markdown, compare_markdown(rep))
     if args.html:
-        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: {', '.join(cmp['columns'])}")
-    render_compare(console, cmp)
+        _write_html(args.html, rep["runs"], f"{Path(args.model).name}: {', '.join(rep['columns'])}")
+    render_compare(console, rep)
     return 0
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    import json
+    from .api import check
+    from .budget import check_junit, check_markdown
+    from .report import json_text, write_text
 
-    from .budget import check, check_json, check_junit, check_markdown, load_budget_files, normalise_budgets
-    from .report import write_atomic
-    from .runner import run_model
-
-    raw, sources = load_budget_files(Path(args.model))
-    cli = {"max_flash": args.max_flash, "max_ram": args.max_ram,
-           "max_latency_ms": args.max_latency_ms, "max_energy_uj": args.max_energy_uj}
-    raw.update({k: v for k, v in cli.items() if v is not None})
-    budgets = normalise_budgets(raw)
-    if not budgets:
-        raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
-                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
-    path = args.path or raw.get("path")
-    if path not in ("tflm", "tinyml", "classic"):
-        raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
-    board = _board(args.board or raw.get("board") or "stm32f411ce", args.place)
-    from .stacks import check_kernels, default_kernels
-
-    kernels = args.kernels or raw.get("kernels") or default_kernels(path, board)
-    check_kernels(path, kernels)
-    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
-    c = check(result.report, budgets, board, sources)
+    r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
+              max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
+              inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+              max_instructions=args.max_instructions)
+    c = r.result
+    assert c is not None
     if args.format == "json":
-        text = json.dumps(check_json(c), indent=2) + "\n"
+        text = json_text(r.report)
     elif args.format == "markdown":
         text = check_markdown(c)
     elif args.format == "junit":
@@ -263,41 +244,27 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     else:
         text = ""
         head = "within budget" if c.ok else f"{len(c.breaches)} budget(s) exceeded"
-        console.print(f"{Path(args.model).name}: {path}/{kernels} on {board.qualified_name}: {head}; "
+        rep = r.run.report if r.run is not None else {}
+        console.print(f"{Path(args.model).name}: {c.path}/{rep.get('kernels', '')} on {c.board}: {head}; "
                       f"verdict: {c.verdict} (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part)", highlight=False)
         for b in c.breaches:
             console.print(f"  over budget: {b.line()}", highlight=False)
     if text:
-        if args.output:
-            write_atomic(Path(args.output), text)
-        else:
-            sys.stdout.write(text)
+        write_text(args.output or "-", text)
     return 0 if c.ok else 1
 
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
-    from .budget import verdict
+    from .api import fit
     from .report import write_json
-    from .runner import run_model
-    from .tflite import load_model
 
-    graph = load_model(args.model)
-    rows = []
-    for board in sorted(all_boards(), key=lambda b: (b.flash_size, b.ram_size)):
-        for path in ("tinyml", "classic"):
-            with _progress(console, f"{board.name}: {path}"):
-                try:
-                    rep = run_model(args.model, path, board, args.kernels, graph=graph).report
-                    flash, ram = rep["flash_bytes"], rep["ram_peak_bytes"]
-                    v, fu, ru = verdict(flash, ram, board)
-                except DoesNotFit:
-                    flash = ram = None
-                    v, fu, ru = "does not fit", None, None
-            rows.append({"board": board.name, "core": board.core, "path": path, "flash_size": board.flash_size,
-                         "ram_size": board.ram_size, "flash_bytes": flash, "ram_peak_bytes": ram,
-                         "flash_use": fu, "ram_use": ru, "verdict": v})
+    status = _progress(console, f"{args.model}: which parts fit")
+    with status:
+        result = fit(args.model, kernels=args.kernels,
+                     on_cell=lambda board, path: status.update(f"{board}: {path}"))
+    rows = result.rows
     if args.json:
-        write_json(Path(args.json), {"schema": "mcusim.fit/1", "model": args.model, "boards": rows})
+        write_json(args.json, result.report)
     t = Table(title=f"{Path(args.model).name}: which parts fit (headroom rule: under 70% of flash and RAM)")
     for col in ("board", "core", "part flash/RAM", "path", "flash", "peak RAM", "verdict"):
         t.add_column(col, no_wrap=True)
@@ -390,7 +357,7 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
     from .budget import normalise_budgets
-    from .report import write_atomic, write_json
+    from .report import write_json, write_text
     from .sweep import (ResultsDB, cheapest, pareto_svg, query, query_json, render_cheapest, render_rows,
                         to_csv)
 
@@ -404,11 +371,11 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
         rows = query(db, args.where, args.sort, args.desc, budgets, args.fits, args.pareto, metrics)
         answers = cheapest(rows, query(db, args.where, pareto_metrics=metrics)) if args.cheapest else None
     if args.csv:
-        write_atomic(Path(args.csv), to_csv(rows))
+        write_text(args.csv, to_csv(rows))
     if args.json:
-        write_json(Path(args.json), query_json(Path(args.db), rows, answers, metrics))
+        write_json(args.json, query_json(Path(args.db), rows, answers, metrics))
     if args.plot:
-        write_atomic(Path(args.plot), pareto_svg(rows, axes[0], axes[1], title=f"mcusim sweep: {Path(args.db).name}"))
+        write_text(args.plot, pareto_svg(rows, axes[0], axes[1], title=f"mcusim sweep: {Path(args.db).name}"))
     if answers is not None:
         render_cheapest(console, answers)
     else:
@@ -450,6 +417,48 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_ops(args: argparse.Namespace, console: Console) -> int:
+    from .api import ops
+    from .opsupport import ops_markdown
+    from .report import write_json, write_text
+
+    r = ops(tflm_dir=args.tflm_dir)
+    if args.json:
+        write_json(args.json, r.report)
+    if args.markdown:
+        write_text(args.markdown, ops_markdown(r.report))
+    stacks = r.report["stacks"]
+    t = Table(title="operators per stack (yes: runs; (N): cases handled another way, listed with --markdown; "
+                    "— : not supported)")
+    t.add_column("op", no_wrap=True)
+    for st in stacks:
+        t.add_column(st, no_wrap=True)
+    for row in r.report["ops"]:
+        cells = []
+        for st in stacks:
+            c = row["stacks"][st]
+            cells.append("no tree" if c is None else "—" if not c["supported"]
+                         else "yes" + (f" ({len(c['limits'])})" if c["limits"] else ""))
+        t.add_row(row["op"], *cells)
+    console.print(t)
+    if args.op:
+        want = args.op.upper()
+        row = next((o for o in r.report["ops"] if o["op"] == want), None)
+        if row is None:
+            raise McusimError(f"--op {args.op}: not an operator mcusim accepts; see the table")
+        for st in stacks:
+            c = row["stacks"][st]
+            if c is None:
+                console.print(f"{st}: no TFLM tree", highlight=False)
+                continue
+            console.print(f"{st}: {c['runs'] if c['supported'] else 'not supported'}", highlight=False, markup=False)
+            for lim in c["limits"]:
+                console.print(f"    {lim}", highlight=False, markup=False, soft_wrap=True)
+    if r.report["tflm_missing"]:
+        console.print(f"tflm columns: {r.report['tflm_missing']}", highlight=False, markup=False, soft_wrap=True)
+    return 0
+
+
 KERNEL_CHOICES = ("cmsis-nn", "ref", "opt")
 KERNELS_HELP = ("kernel flavour: cmsis-nn (real Arm CMSIS-NN from the TFLM tree; classic: mcusim's opt kernel for each "
                 "op it lacks, named in the report), opt/ref (mcusim's own; on tflm, ref is TFLM's reference kernels); "
@@ -457,26 +466,33 @@ KERNELS_HELP = ("kernel flavour: cmsis-nn (real Arm CMSIS-NN from the TFLM tree;
 TFLM_DIR_HELP = ("TensorFlow Lite Micro tree for the tflm path and the cmsis-nn kernels (default: MCUSIM_TFLM_DIR, "
                  "else tflm_dir in mcusim.toml / [tool.mcusim]; docs/stacks.md)")
 
+PATH_HELP = ("the stack: tflm (real TensorFlow Lite Micro), tinyml (mcusim's interpreter) or classic "
+             "(generated C calling kernels)")
+INPUT_HELP = ("the input: an .npy array of the input tensor's shape and dtype, or an .npz with one array per input "
+              "tensor in order (default: a documented pattern)")
+JSON_HELP = "the JSON report (docs/json-schema.md); - for standard output"
+MAX_INSN_HELP = "stop with an error after N instructions (a runaway program; default 2G; K/M/G suffixes)"
+
 PLACE_HELP = ("where the firmware puts the stack, arena, data (static data) and weights, e.g. arena=dtcm,stack=sram1 "
               "(regions: `mcusim boards`; defaults in the board file's [placement])")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--version", action="version", version=f"mcusim {__version__}")
+    p.add_argument("--version", action="version", version=f"mcusim {__version__}", help="print mcusim's version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF (or a one-file C program) and report cycles, memory, energy")
     s.add_argument("firmware", help="an ELF whose vector table is at the start of flash, or a .c/.S file to build first; "
                                     "it stops at bkpt #0, a semihosting exit, newlib's _exit or an endless b .")
     s.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
-    s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
+    s.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
     s.add_argument("--window", metavar="BEGIN:END",
                    help="measure only between two functions (entry of BEGIN to entry of END; NAME or NAME:NAME: "
                         "entry of NAME to its return) or two probe tags (e.g. 0x1:0x2), summed over every occurrence")
     s.add_argument("--exit-code", action="store_true",
                    help="exit with the firmware's exit code (as QEMU does) instead of 0")
-    s.add_argument("--json", metavar="FILE", help="the JSON report (docs/json-schema.md); - for standard output")
+    s.add_argument("--json", metavar="FILE", help=JSON_HELP)
     s.set_defaults(func=cmd_sim)
 
     for name, helptext in (("run", "build and simulate one deployment path of an int8 .tflite model"),
@@ -484,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file")
         if name == "run":
-            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), required=True)
+            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), required=True, help=PATH_HELP)
         if name == "compare":
             r.add_argument("--paths", metavar="P[/K],...",
                            help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
@@ -493,8 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
         r.add_argument("--kernels", choices=KERNEL_CHOICES, default=None, help=KERNELS_HELP)
         r.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
-        r.add_argument("--input", metavar="X.npy", help="int8 array of the input tensor's shape (default: a documented pattern)")
-        r.add_argument("--json", metavar="FILE")
+        r.add_argument("--input", metavar="X.npy|X.npz", help=INPUT_HELP)
+        r.add_argument("--json", metavar="FILE", help=JSON_HELP)
+        r.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N",
+                       help=MAX_INSN_HELP)
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
         if name == "compare":
             r.add_argument("--markdown", metavar="FILE", help="the headline table as Markdown")
@@ -511,37 +529,39 @@ def build_parser() -> argparse.ArgumentParser:
         r.set_defaults(func=cmd_run if name == "run" else cmd_compare)
 
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
-    c.add_argument("model")
-    c.add_argument("--path", choices=("tflm", "tinyml", "classic"))
+    c.add_argument("model", help="an int8 .tflite file")
+    c.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (or path = ... in the budget file)")
     c.add_argument("--board", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     c.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
     c.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     c.add_argument("--max-flash", metavar="BYTES", help="e.g. 64K")
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
-    c.add_argument("--max-latency-ms", metavar="MS")
-    c.add_argument("--max-energy-uj", metavar="UJ")
-    c.add_argument("--input", metavar="X.npy")
-    c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
+    c.add_argument("--max-latency-ms", metavar="MS", help="latency per inference at the board's clock")
+    c.add_argument("--max-energy-uj", metavar="UJ", help="energy per inference (run current x supply x time)")
+    c.add_argument("--input", metavar="X.npy|X.npz", help=INPUT_HELP)
+    c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text",
+                   help="the result's format (json, markdown and junit go to --output, default standard output)")
     c.add_argument("--output", metavar="FILE", help="write the formatted result here instead of stdout")
+    c.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
     c.set_defaults(func=cmd_check)
 
     f = sub.add_parser("fit", help="the boards each path fits with the 70%% headroom rule")
-    f.add_argument("model")
-    f.add_argument("--kernels", choices=("ref", "opt"), default="opt")
-    f.add_argument("--json", metavar="FILE")
+    f.add_argument("model", help="an int8 .tflite file")
+    f.add_argument("--kernels", choices=("ref", "opt"), default="opt", help="mcusim's kernel flavour on both paths")
+    f.add_argument("--json", metavar="FILE", help=JSON_HELP)
     f.set_defaults(func=cmd_fit)
 
     an = sub.add_parser("annotate", help="disassembly of the hot code with execution counts and cycle shares")
     an.add_argument("target", help="a .tflite model (with --path and --op), or an ELF / one-file C program")
-    an.add_argument("--path", choices=("tinyml", "classic"))
+    an.add_argument("--path", choices=("tinyml", "classic"), help="the path to build a model for")
     an.add_argument("--op", type=int, help="operator index in the model")
     an.add_argument("--function", help="annotate this function (default: the hottest ones)")
     an.add_argument("--top", type=int, default=3, help="how many of the hottest functions")
     an.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     an.add_argument("--kernels", choices=KERNEL_CHOICES, default="opt", help=KERNELS_HELP)
     an.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
-    an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000)
+    an.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
     an.set_defaults(func=cmd_annotate)
 
     sw = sub.add_parser("sweep", help="every combination of models x boards x paths x kernels of a spec, into a results database")
@@ -555,29 +575,31 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=cmd_sweep)
 
     q = sub.add_parser("query", help="a sweep database as a table: sort, filter by budget, cheapest part, Pareto, CSV/JSON/SVG")
-    q.add_argument("db", metavar="DB")
+    q.add_argument("db", metavar="DB", help="the SQLite results database of `mcusim sweep`")
     q.add_argument("--sort", metavar="FIELD", help="any column: latency_ms, energy_uj, flash_bytes, ram_peak_bytes, ...")
     q.add_argument("--desc", action="store_true", help="sort descending")
     q.add_argument("--where", action="append", default=[], metavar="EXPR",
                    help="FIELD OP VALUE, OP one of = != < <= > >= ~ (glob), e.g. path=classic, 'latency_ms<5', model~kws*")
-    q.add_argument("--max-flash", metavar="BYTES")
-    q.add_argument("--max-ram", metavar="BYTES")
-    q.add_argument("--max-latency-ms", metavar="MS")
-    q.add_argument("--max-energy-uj", metavar="UJ")
+    q.add_argument("--max-flash", metavar="BYTES", help="only cells whose image is at most this, e.g. 64K")
+    q.add_argument("--max-ram", metavar="BYTES", help="only cells whose peak RAM is at most this, e.g. 16K")
+    q.add_argument("--max-latency-ms", metavar="MS", help="only cells at most this latency")
+    q.add_argument("--max-energy-uj", metavar="UJ", help="only cells at most this energy per inference")
     q.add_argument("--fits", action="store_true", help="only cells that fit with headroom (under 70%% of flash and RAM)")
     q.add_argument("--pareto", action="store_true", help="only the Pareto-optimal cells of each model")
-    q.add_argument("--pareto-metrics", default="flash_bytes,ram_peak_bytes,latency_ms,energy_uj", metavar="M,M,...")
-    q.add_argument("--cheapest", action="store_true", help="per model and path, the cheapest board it fits on with headroom")
-    q.add_argument("--csv", metavar="FILE")
-    q.add_argument("--json", metavar="FILE")
+    q.add_argument("--pareto-metrics", default="flash_bytes,ram_peak_bytes,latency_ms,energy_uj", metavar="M,M,...",
+                   help="the metrics of the Pareto front (lower is better on each)")
+    q.add_argument("--cheapest", action="store_true",
+                   help="per model and path, the cheapest board it fits on with headroom and within the spec's budgets")
+    q.add_argument("--csv", metavar="FILE", help="the cells as CSV; - for standard output")
+    q.add_argument("--json", metavar="FILE", help=JSON_HELP)
     q.add_argument("--plot", metavar="FILE.svg", help="scatter plot per model, Pareto-optimal cells filled")
     q.add_argument("--plot-axes", default="latency_ms,energy_uj", metavar="X,Y", help="e.g. flash_bytes,latency_ms")
     q.set_defaults(func=cmd_query)
 
     ex = sub.add_parser("export", help="write the generated C project (sources, kernels, startup, linker script, Makefile)")
-    ex.add_argument("model")
-    ex.add_argument("--path", choices=("classic", "tinyml", "tflm"), default="classic")
-    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.add_argument("model", help="an int8 .tflite file")
+    ex.add_argument("--path", choices=("classic", "tinyml", "tflm"), default="classic", help=PATH_HELP)
+    ex.add_argument("--out", required=True, metavar="DIR", help="a new (or empty) directory for the project")
     ex.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     ex.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     ex.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
@@ -590,24 +612,46 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="measure what cycle accounting costs against raw Unicorn")
     be.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     be.add_argument("--repeat", type=int, default=128000, help="dot products of 256 (about 770 instructions each)")
-    be.add_argument("--rounds", type=int, default=5)
+    be.add_argument("--rounds", type=int, default=5, help="timed runs of each mode; the best is reported")
+    be.add_argument("--json", metavar="FILE", help=JSON_HELP)
     be.set_defaults(func=cmd_bench)
+
+    o = sub.add_parser("ops", help="the operators each stack and kernel flavour runs, and what each lacks")
+    o.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP + "; without one the tflm columns are left empty")
+    o.add_argument("--op", metavar="OP", help="what runs this operator on each stack, and its limits (e.g. CONV_2D)")
+    o.add_argument("--json", metavar="FILE", help=JSON_HELP)
+    o.add_argument("--markdown", metavar="FILE", help="the table and every limit as Markdown (docs/ops.md)")
+    o.set_defaults(func=cmd_ops)
     return p
 
 
+OUTPUT_OPTIONS = ("json", "html", "markdown", "output", "csv", "plot")
+"""The options that name a report file (``-``: standard output)."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    from . import report
+
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    report.COMMAND_LINE = ["mcusim", *argv]
     # Not a terminal (CI logs, pipes): wide enough that tables do not elide names. With
-    # `--json -` standard output carries the report alone, so tables go to stderr.
-    to_stderr = getattr(args, "json", None) == "-"
+    # `--json -` (or any other report to -) standard output carries the report alone, so
+    # tables go to stderr; `check --format json|markdown|junit` without --output likewise.
+    to_stderr = any(getattr(args, o, None) == "-" for o in OUTPUT_OPTIONS) or (
+        getattr(args, "format", "text") != "text" and not getattr(args, "output", None))
     out = sys.stderr if to_stderr else sys.stdout
     console = Console(file=out if to_stderr else None, width=None if out.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
     try:
         from .report import check_output_path
 
-        for option in ("json", "html", "output", "csv", "plot"):
+        to_stdout = [o for o in OUTPUT_OPTIONS if getattr(args, o, None) == "-"]
+        if len(to_stdout) > 1:
+            raise McusimError(f"only one report can go to standard output: --{to_stdout[0]} - and "
+                              f"--{to_stdout[1]} - were given")
+        for option in OUTPUT_OPTIONS:
             if getattr(args, option, None):
                 check_output_path(getattr(args, option))
         return int(args.func(args, console))

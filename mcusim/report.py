@@ -99,7 +99,9 @@ def sim_report(firmware: Path, board: Board, elf: Elf, result: RunResult,
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename. The
+    file gets the permissions an ordinary ``open()`` would give it (0666 less the umask; the
+    temporary file's own 0600 would otherwise survive the rename)."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
@@ -108,20 +110,53 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """To ``path`` atomically, or to standard output when ``path`` is ``-``."""
-    text = json.dumps(obj, indent=2) + "\n"
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+COMMAND_LINE: list[str] | None = None
+"""The command line recorded in JSON reports; ``cli.main`` sets it (None: ``sys.argv``)."""
+
+
+def provenance() -> dict[str, Any]:
+    """What every JSON report file records about its making: the mcusim version and the
+    command line (``argv``: ``mcusim`` and its arguments)."""
+    from . import __version__
+
+    argv = COMMAND_LINE if COMMAND_LINE is not None else ["mcusim", *sys.argv[1:]]
+    return {"version": __version__, "argv": list(argv)}
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as the text of a JSON report: stamped with :func:`provenance` under ``mcusim``."""
+    if isinstance(obj, dict):
+        obj = {**obj, "mcusim": provenance()}
+    return json.dumps(obj, indent=2) + "\n"
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    """The one writer of JSON reports: to ``path`` atomically, or to standard output when
+    ``path`` is ``-``; stamped with the mcusim version and command line (:func:`json_text`)."""
+    write_text(path, json_text(obj))
+
+
+def write_text(path: Path | str, text: str) -> None:
+    """A report file (JSON, Markdown, JUnit, CSV, SVG, HTML): atomically, or to standard
+    output when ``path`` is ``-``."""
     if str(path) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        write_atomic(path, text)
+        write_atomic(Path(path), text)
 
 
 def check_output_path(path: Path | str) -> None:

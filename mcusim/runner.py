@@ -13,6 +13,7 @@ from .board import Board
 from .deploy import CMSIS_NN, DeployResult, Firmware, run_firmware
 from .errors import McusimError, ModelError
 from .graphinfo import default_inputs
+from .machine import DEFAULT_MAX_INSTRUCTIONS
 from .stacks import check_kernels, default_kernels, describe, is_real, label
 from .tflite import Graph, load_model
 from .tflmtree import find_tree
@@ -29,16 +30,29 @@ def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
     tensors = graph.input_tensors()
     if len(tensors) != 1:
         raise ModelError(f"--input takes one array but the model has {len(tensors)} inputs")
-    t = tensors[0]
     try:
         x = np.load(input_file, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise McusimError(f"{input_file}: cannot read .npy: {e}") from None
-    if x.dtype != np.dtype(t.numpy_dtype):
-        raise McusimError(f"{input_file}: dtype {x.dtype}, the model's input is {t.dtype}")
-    if x.size != t.size:
-        raise McusimError(f"{input_file}: shape {x.shape}, the model's input is {t.shape}")
-    return [x.reshape(t.shape)]
+    return check_inputs(graph, [x], [str(input_file)])
+
+
+def check_inputs(graph: Graph, arrays: list[np.ndarray], names: list[str] | None = None) -> list[np.ndarray]:
+    """``arrays`` (one per input tensor, in order) checked against the model's input tensors:
+    the same dtype and number of elements; returned in the tensors' shapes."""
+    tensors = graph.input_tensors()
+    if len(arrays) != len(tensors):
+        raise ModelError(f"{len(arrays)} input array(s) given; the model has {len(tensors)} inputs")
+    out = []
+    for k, (x, t) in enumerate(zip(arrays, tensors)):
+        what = names[k] if names else f"input {k} ({t.name})"
+        x = np.asarray(x)
+        if x.dtype != np.dtype(t.numpy_dtype):
+            raise McusimError(f"{what}: dtype {x.dtype}, the model's input is {t.dtype}")
+        if x.size != t.size:
+            raise McusimError(f"{what}: shape {x.shape}, the model's input is {t.shape}")
+        out.append(x.reshape(t.shape))
+    return out
 
 
 @cache
@@ -104,17 +118,20 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
 def run_model(model: str | Path, path: str, board: Board, kernels: str | None = None,
               input_file: str | None = None, graph: Graph | None = None,
               track_saturation: bool = False, lut_activations: bool = False,
-              winograd: bool = False, tflm_dir: str | Path | None = None) -> DeployResult:
+              winograd: bool = False, tflm_dir: str | Path | None = None,
+              inputs: list[np.ndarray] | None = None,
+              max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result).
-    ``kernels`` None: the path's default (:func:`default_kernels`)."""
+    ``kernels`` None: the path's default (:func:`default_kernels`). ``inputs``: arrays, one per
+    input tensor (instead of ``input_file``). ``max_instructions``: the run's instruction budget."""
     from .reference import run_graph
 
     kernels = kernels or default_kernels(path, board)
     graph = graph or load_model(model)
-    inputs = load_inputs(graph, input_file)
+    inputs = check_inputs(graph, inputs) if inputs is not None else load_inputs(graph, input_file)
     fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, model)
-    result = run_firmware(fw, graph, inputs, track_saturation=track_saturation)
+    result = run_firmware(fw, graph, inputs, max_instructions=max_instructions, track_saturation=track_saturation)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
         if not np.array_equal(got, np.asarray(want).reshape(got.shape)):

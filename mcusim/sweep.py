@@ -720,7 +720,8 @@ def label_models(rows: list[dict[str, Any]]) -> None:
 
 def cheapest(rows: Sequence[dict[str, Any]], universe: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per model and path, the cheapest part (smallest flash, then RAM) on which some cell of
-    ``rows`` fits with the 70 % headroom: ``board`` None when none does. Among the cells on
+    ``rows`` fits with the 70 % headroom and within the spec's budgets (a cell the sweep
+    recorded as over a ``[budgets]`` limit never qualifies): ``board`` None when none does. Among the cells on
     that part, the smallest image (then RAM, then latency) is reported. ``universe`` (default
     ``rows``) lists the model/path pairs to answer for, so a pair whose cells were all filtered
     out (say by a latency budget) is answered "none" rather than left out."""
@@ -733,7 +734,7 @@ def cheapest(rows: Sequence[dict[str, Any]], universe: Sequence[dict[str, Any]] 
     for key in order:
         model, mhash, path = key
         fitting = [r for r in rows if (r["model"], r["model_hash"], r["path"]) == key
-                   and r["status"] == OK and r.get("verdict") == HEADROOM_OK]
+                   and r["status"] == OK and r.get("verdict") == HEADROOM_OK and r.get("within_budget") != 0]
         best = min(fitting, key=lambda r: (r["board_flash"], r["board_ram"], r["flash_bytes"],
                                            r["ram_peak_bytes"], r["latency_ms"], r["board"], r["kernels"]),
                    default=None)
@@ -981,7 +982,8 @@ def render_rows(console: Any, rows: Sequence[dict[str, Any]], title: str) -> Non
 def render_cheapest(console: Any, answers: Sequence[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    t = Table(title="cheapest part each model fits on with headroom (under 70% of flash and RAM), per path")
+    t = Table(title="cheapest part each model fits on with headroom (under 70% of flash and RAM) and within the "
+                    "spec's budgets, per path")
     for col in ("model", "path", "cheapest board", "part flash/RAM", "kernels", "flash (use)", "peak RAM (use)",
                 "latency ms", "energy µJ"):
         t.add_column(col)

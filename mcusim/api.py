@@ -1,0 +1,449 @@
+"""The library face of mcusim: what the command line, the benchmarks and notebooks call.
+
+    import mcusim
+    r = mcusim.run("models/kws_fc.tflite", path="tinyml", board="stm32f411ce")
+    r.cycles, r.flash, r.ram, r.latency_ms, r.output   # measured figures, the output as numpy
+    r.to_dict()                                        # the report of `mcusim run --json`
+
+Every function takes the model as a path or as the ``.tflite`` bytes; inputs as numpy arrays
+(one array, a list in the model's input order, or a dict by input tensor name; default: the
+documented pattern of docs/json-schema.md); the board by name (``NAME``, ``NAME@OP``, a board
+file) or as a :class:`~mcusim.board.Board`; and the command line's options as keywords. Each
+returns a typed result whose ``to_dict()`` is the JSON the command writes, without the
+``mcusim`` stamp (version, command line) that the report writer adds to a file. Bad input raises a
+:class:`~mcusim.errors.McusimError` subclass; nothing here exits or prints.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, Union
+
+import numpy as np
+
+from .errors import McusimError
+
+if TYPE_CHECKING:
+    from .board import Board
+    from .budget import Breach, CheckResult
+    from .tflite import Graph
+
+ModelLike = Union[str, Path, bytes]
+BoardLike = Union[str, "Board"]
+InputsLike = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray], None]
+
+DEFAULT_BOARD = "stm32f411ce"
+DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
+"""The instruction budget of a run (mcusim.machine.DEFAULT_MAX_INSTRUCTIONS); ``max_instructions`` raises it."""
+BYTES_MODEL = "<bytes>"
+"""The ``model`` of a report whose model was given as bytes."""
+
+
+# --- results ------------------------------------------------------------------------------------
+@dataclass
+class Report:
+    """A JSON report and what was measured to make it."""
+
+    report: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as the command's ``--json`` file holds it (JSON types: lists, string keys),
+        without the writer's ``mcusim`` stamp."""
+        return json.loads(json.dumps(self.report))
+
+
+@dataclass
+class RunReport(Report):
+    """One model on one stack (``mcusim run``)."""
+
+    outputs: list[np.ndarray] = field(default_factory=list)
+    """The output tensors, as the firmware left them (checked bit for bit against the reference)."""
+
+    @property
+    def output(self) -> np.ndarray:
+        """The first output tensor."""
+        return self.outputs[0]
+
+    @property
+    def cycles(self) -> int:
+        return int(self.report["cycles"])
+
+    @property
+    def flash(self) -> int:
+        """Flash bytes of the image (``flash_bytes``; by component in ``flash_breakdown``)."""
+        return int(self.report["flash_bytes"])
+
+    @property
+    def ram(self) -> int:
+        """Peak RAM bytes: static + arena + measured stack + heap (``ram_peak_bytes``)."""
+        return int(self.report["ram_peak_bytes"])
+
+    @property
+    def latency_ms(self) -> float:
+        return float(self.report["latency_ms"])
+
+    @property
+    def energy_uj(self) -> float:
+        return float(self.report["energy_uj"])
+
+    @property
+    def label(self) -> str:
+        """``path/kernels``, e.g. ``tflm/cmsis-nn``."""
+        return f"{self.report['path']}/{self.report['kernels']}"
+
+    @property
+    def ops(self) -> list[dict[str, Any]]:
+        """Per operator: index, type, shape, MACs, cycles, share (and the kernel or fallback)."""
+        return list(self.report["ops"])
+
+
+@dataclass
+class CompareReport(Report):
+    """Several stacks of one model on one board (``mcusim compare``); ``runs`` by column."""
+
+    runs: dict[str, RunReport] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.report["columns"])
+
+    @property
+    def baseline(self) -> str:
+        return str(self.report["baseline"])
+
+    @property
+    def ratios(self) -> dict[str, dict[str, float | None]]:
+        """Per column, each headline figure divided by the baseline's."""
+        return self.report["ratios"]
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Columns not run (no TFLM tree), with the reason."""
+        return list(self.report["skipped"])
+
+    def __getitem__(self, column: str) -> RunReport:
+        return self.runs[column]
+
+
+@dataclass
+class CheckReport(Report):
+    """A budget check (``mcusim check --format json``)."""
+
+    result: "CheckResult | None" = None
+    run: RunReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.report["ok"])
+
+    @property
+    def verdict(self) -> str:
+        return str(self.report["verdict"])
+
+    @property
+    def breaches(self) -> "list[Breach]":
+        return list(self.result.breaches) if self.result is not None else []
+
+
+@dataclass
+class FitReport(Report):
+    """Which parts a model fits (``mcusim fit --json``)."""
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self.report["boards"])
+
+
+@dataclass
+class SimReport(Report):
+    """A bare-metal ELF run (``mcusim sim --json``)."""
+
+    @property
+    def cycles(self) -> int:
+        return int(self.report["cycles"])
+
+    @property
+    def flash(self) -> int:
+        return int(self.report["flash_bytes"])
+
+    @property
+    def ram(self) -> int:
+        return int(self.report["ram_peak_bytes"])
+
+    @property
+    def latency_ms(self) -> float:
+        return float(self.report["latency_ms"])
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.report["exit_code"])
+
+    @property
+    def stdout(self) -> str:
+        return str(self.report["stdout"])
+
+
+@dataclass
+class OpsReport(Report):
+    """The operators each stack runs and what each lacks (``mcusim ops --json``)."""
+
+    def supported(self, op: str, stack: str) -> bool | None:
+        """Whether ``stack`` (``classic/cmsis-nn``) runs ``op`` (``CONV_2D``); None for the tflm
+        columns without a TFLM tree."""
+        row = next((o for o in self.report["ops"] if o["op"] == op.upper()), None)
+        if row is None:
+            return False
+        cell = row["stacks"][stack]
+        return None if cell is None else bool(cell["supported"])
+
+
+# --- arguments ----------------------------------------------------------------------------------
+def _board(spec: BoardLike = DEFAULT_BOARD, place: str | None = None) -> "Board":
+    """A board by name (``NAME``, ``NAME@OP``, ``path/to/board.toml[@OP]``) or as given, with
+    ``place`` (``arena=dtcm,stack=sram1``) applied."""
+    from .board import Board, get_board, parse_place
+
+    if isinstance(spec, Board):
+        b = spec
+    elif isinstance(spec, (str, Path)):
+        b = get_board(str(spec))
+    else:
+        raise McusimError(f"board: a name, NAME@OP, a board file or a Board, not {type(spec).__name__}")
+    return parse_place(place, b) if place else b
+
+
+def boards() -> list["Board"]:
+    """Every built-in board profile at its default operating point (``mcusim boards``)."""
+    from .board import all_boards
+
+    return all_boards()
+
+
+def ops(*, tflm_dir: str | Path | None = None) -> OpsReport:
+    """The operators per stack and kernel flavour, read from the code (``mcusim ops``); the
+    tflm columns from the TFLM tree (``tflm_dir``, else MCUSIM_TFLM_DIR or the config)."""
+    from .opsupport import ops_table
+
+    return OpsReport(ops_table(tflm_dir))
+
+
+def _model(model: ModelLike) -> tuple["Graph", str]:
+    """The parsed model and the name reports give it (its path, or ``<bytes>``)."""
+    from .tflite import load_model, parse_model
+
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return parse_model(bytes(model)), BYTES_MODEL
+    if isinstance(model, (str, Path)):
+        return load_model(model), str(model)
+    raise McusimError(f"model: a .tflite path or its bytes, not {type(model).__name__}")
+
+
+def _inputs(graph: "Graph", inputs: InputsLike) -> list[np.ndarray] | None:
+    """``inputs`` as one array per input tensor, in order (None: the default pattern)."""
+    if inputs is None:
+        return None
+    tensors = graph.input_tensors()
+    if isinstance(inputs, np.ndarray):
+        arrays = [inputs]
+    elif isinstance(inputs, Mapping):
+        names = [t.name for t in tensors]
+        unknown = sorted(set(inputs) - set(names))
+        if unknown:
+            raise McusimError(f"inputs: no input tensor named {unknown[0]!r}; the model's inputs: {', '.join(names)}")
+        missing = [n for n in names if n not in inputs]
+        if missing:
+            raise McusimError(f"inputs: no array for input tensor {missing[0]!r}")
+        arrays = [inputs[n] for n in names]
+    elif isinstance(inputs, (list, tuple)):
+        arrays = list(inputs)
+    else:
+        raise McusimError(f"inputs: a numpy array, a list or a dict of them, not {type(inputs).__name__}")
+    from .runner import check_inputs
+
+    return check_inputs(graph, [np.asarray(a) for a in arrays])
+
+
+def _battery(report: dict[str, Any], b: "Board", duty: float | None, battery_mah: float | None,
+             sleep_current: float | None, cold: bool) -> None:
+    """Add ``battery`` (duty-cycled battery life) to ``report`` when asked for."""
+    from .budget import battery
+
+    if duty is None and battery_mah is None:
+        if cold or sleep_current is not None:
+            raise McusimError("--cold and --sleep-current describe a duty cycle: give --duty INFERENCES_PER_DAY "
+                              "and --battery MAH as well")
+        return
+    if duty is None or battery_mah is None:
+        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
+    report["battery"] = battery(report, b, duty, battery_mah, sleep_current, cold)
+
+
+# --- commands -----------------------------------------------------------------------------------
+def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BOARD, kernels: str | None = None,
+        inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
+        lut_activations: bool = False, winograd: bool = False, duty: float | None = None,
+        battery: float | None = None, sleep_current: float | None = None, cold: bool = False,
+        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None) -> RunReport:
+    """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
+    default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
+    (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
+    ``cold``: start-up paid at each wake)."""
+    from .runner import run_model
+    from .stacks import check_kernels, default_kernels
+
+    b = _board(board, place)
+    graph, name = (_graph, str(model)) if _graph is not None else _model(model)
+    kernels = kernels or default_kernels(path, b)
+    check_kernels(path, kernels)
+    dep = run_model(name, path, b, kernels, graph=graph, inputs=_inputs(graph, inputs),
+                    lut_activations=lut_activations, winograd=winograd, tflm_dir=tflm_dir,
+                    max_instructions=max_instructions)
+    _battery(dep.report, b, duty, battery, sleep_current, cold)
+    return RunReport(dep.report, list(dep.outputs))
+
+
+def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
+            board: BoardLike = DEFAULT_BOARD, inputs: InputsLike = None, tflm_dir: str | Path | None = None,
+            place: str | None = None, lut_activations: bool = False, winograd: bool = False,
+            duty: float | None = None, battery: float | None = None, sleep_current: float | None = None,
+            cold: bool = False, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
+            on_column: Callable[[str], None] | None = None) -> CompareReport:
+    """The stacks side by side (``mcusim compare``): ``paths`` ``"tflm,classic/cmsis-nn"`` or a
+    list of ``PATH[/KERNELS]`` (default: tflm/cmsis-nn, classic/cmsis-nn, tinyml/opt,
+    classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
+    one are listed in ``skipped``; named ones are an error. ``on_column(label)`` is called
+    before each column runs (progress)."""
+    from .report import compare_report
+    from .stacks import compare_columns, label, needs_tflm_tree
+    from .tflmtree import TflmTreeMissing, find_tree
+
+    b = _board(board, place)
+    graph, name = _model(model)
+    arrays = _inputs(graph, inputs)
+    if paths is not None and not isinstance(paths, str):
+        paths = ",".join(paths)
+    columns = compare_columns(paths, kernels, b)
+    skipped = []
+    if any(needs_tflm_tree(*c) for c in columns):
+        try:
+            find_tree(tflm_dir, None if name == BYTES_MODEL else Path(name))
+        except TflmTreeMissing as e:
+            if paths:
+                raise  # asked for by name: an error, not an omission
+            skipped = [{"column": label(*c), "reason": str(e)} for c in columns if needs_tflm_tree(*c)]
+            columns = [c for c in columns if not needs_tflm_tree(*c)]
+    runs: dict[str, RunReport] = {}
+    for path, flavour in columns:
+        if on_column is not None:
+            on_column(label(path, flavour))
+        runs[label(path, flavour)] = run(name, path, board=b, kernels=flavour, inputs=arrays, tflm_dir=tflm_dir,
+                                         lut_activations=lut_activations and path == "classic",
+                                         winograd=winograd and path == "classic", duty=duty, battery=battery,
+                                         sleep_current=sleep_current, cold=cold, max_instructions=max_instructions,
+                                         _graph=graph)
+    return CompareReport(compare_report([r.report for r in runs.values()], skipped), runs)
+
+
+def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None = None, kernels: str | None = None,
+          max_flash: int | str | None = None, max_ram: int | str | None = None,
+          max_latency_ms: float | str | None = None, max_energy_uj: float | str | None = None,
+          inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
+          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> CheckReport:
+    """The CI gate (``mcusim check``): measure ``model`` and compare with the budgets given here
+    and in ``[tool.mcusim]`` of pyproject.toml / ``mcusim.toml`` beside the model (these win over
+    the files). ``ok`` False when a budget is exceeded; the exception only for bad input."""
+    from .budget import check as check_budgets
+    from .budget import check_json, load_budget_files, normalise_budgets
+
+    graph, name = _model(model)
+    raw, sources = load_budget_files(Path(name)) if name != BYTES_MODEL else ({}, [])
+    given = {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
+             "max_energy_uj": max_energy_uj}
+    raw.update({k: v for k, v in given.items() if v is not None})
+    budgets = normalise_budgets(raw)
+    if not budgets:
+        raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
+                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+    path = path or raw.get("path")
+    if path not in ("tflm", "tinyml", "classic"):
+        raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
+    b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
+    r = run(name, path, board=b, kernels=kernels or raw.get("kernels"), inputs=inputs, tflm_dir=tflm_dir,
+            max_instructions=max_instructions, _graph=graph)
+    c = check_budgets(r.report, budgets, b, sources)
+    return CheckReport(check_json(c), c, r)
+
+
+def fit(model: ModelLike, *, kernels: str = "opt", boards: Sequence[BoardLike] | None = None,
+        on_cell: Callable[[str, str], None] | None = None) -> FitReport:
+    """Which parts the tinyml and classic paths of ``model`` fit with the 70 % headroom rule
+    (``mcusim fit``): one row per board (default: every built-in profile) and path.
+    ``on_cell(board, path)`` is called before each build (progress)."""
+    from .board import all_boards
+    from .budget import verdict
+    from .errors import DoesNotFit
+
+    graph, name = _model(model)
+    parts = [_board(s) for s in boards] if boards is not None else all_boards()
+    rows = []
+    for b in sorted(parts, key=lambda b: (b.flash_size, b.ram_size)):
+        for path in ("tinyml", "classic"):
+            if on_cell is not None:
+                on_cell(b.name, path)
+            try:
+                rep = run(name, path, board=b, kernels=kernels, _graph=graph).report
+                flash, ram = rep["flash_bytes"], rep["ram_peak_bytes"]
+                v, fu, ru = verdict(flash, ram, b)
+            except DoesNotFit:
+                flash = ram = None
+                v, fu, ru = "does not fit", None, None
+            rows.append({"board": b.name, "core": b.core, "path": path, "flash_size": b.flash_size,
+                         "ram_size": b.ram_size, "flash_bytes": flash, "ram_peak_bytes": ram,
+                         "flash_use": fu, "ram_use": ru, "verdict": v})
+    return FitReport({"schema": "mcusim.fit/1", "model": name, "boards": rows})
+
+
+def sim(firmware: str | Path | bytes, *, board: BoardLike = DEFAULT_BOARD, window: str | None = None,
+        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
+        on_output: Callable[[int, bytes], None] | None = None) -> SimReport:
+    """Run a bare-metal Cortex-M ELF (a path or its bytes; or a one-file ``.c``/``.S`` program,
+    built first) as ``mcusim sim`` does. ``window`` ``BEGIN:END`` times one function, two
+    functions or two probe tags. ``on_output(stream, data)`` receives semihosting output as the
+    firmware writes it (1 stdout, 2 stderr); the report holds it as well."""
+    b = _board(board)
+    if isinstance(firmware, (bytes, bytearray, memoryview)):
+        with tempfile.TemporaryDirectory(prefix="mcusim-sim-") as d:
+            elf_path = Path(d) / "firmware.elf"
+            elf_path.write_bytes(bytes(firmware))
+            rep = _sim_file(elf_path, b, window, max_instructions, on_output)
+        rep.report["firmware"] = BYTES_MODEL
+        return rep
+    path = Path(firmware)
+    if path.is_dir():
+        raise McusimError(f"{path}: is a directory, not a firmware file")
+    if not path.is_file():
+        raise McusimError(f"{path}: no such file")
+    return _sim_file(path, b, window, max_instructions, on_output)
+
+
+def _sim_file(path: Path, b: "Board", window: str | None, max_instructions: int,
+              on_output: Callable[[int, bytes], None] | None) -> SimReport:
+    from .elf import Elf
+    from .machine import Machine, check_vector_table, parse_window
+    from .report import sim_report
+
+    flash = (b.flash_origin, b.flash_origin + b.flash_size)
+    if path.suffix in (".c", ".S", ".s"):
+        from .toolchain import build_elf
+
+        elf = Elf(build_elf([path], b).elf, flash=flash)
+    else:
+        elf = Elf(path, flash=flash)
+    check_vector_table(elf, b)
+    spec = parse_window(window, elf) if window else None
+    machine = Machine(elf, b, on_output=on_output, window=spec)
+    result = machine.run(max_instructions=max_instructions)
+    return SimReport(sim_report(path, b, elf, result, machine.window_stats, window))
