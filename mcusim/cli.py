@@ -478,9 +478,12 @@ PLACE_HELP = ("where the firmware puts the stack, arena, data (static data) and 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mcusim", description=__doc__.splitlines()[0] if __doc__ else None)
+    from . import __doc__ as package_doc
+
+    p = argparse.ArgumentParser(prog="mcusim", description=package_doc.splitlines()[0] if package_doc else None)
     p.add_argument("--version", action="version", version=f"mcusim {__version__}", help="print mcusim's version and exit")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="one of the commands below; `mcusim COMMAND -h` lists its options")
 
     s = sub.add_parser("sim", help="run a bare-metal Cortex-M ELF (or a one-file C program) and report cycles, memory, energy")
     s.add_argument("firmware", help="an ELF whose vector table is at the start of flash, or a .c/.S file to build first; "
