@@ -6,21 +6,18 @@ whole-model figure of issue 3 (the Conv1D architecture of models/anomaly_cnn1d.t
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TMP = Path(tempfile.mkdtemp(prefix="mcusim-rt-"))
+sys.path.insert(0, str(ROOT))
 
 
 def run(model: str, path: str, kernels: str) -> dict:
-    out = TMP / f"{Path(model).stem}-{path}-{kernels}.json"
-    cmd = ["mcusim", "run", model, "--path", path, "--kernels", kernels, "--json", str(out)]
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    return json.loads(out.read_text())
+    """The report of `mcusim run MODEL --path PATH --kernels KERNELS --json`, through the API."""
+    from mcusim import api
+
+    return api.run(model, path, kernels=kernels).to_dict()
 
 
 def soft_double(report: dict) -> list[str]:
@@ -37,7 +34,9 @@ def soft_double(report: dict) -> list[str]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
+    import os
+
+    os.chdir(ROOT)  # model paths relative to the checkout, as the tables print them
     print("| model | kernels | framework flash (runtime) | op glue | model bytes | arena used | soft-double symbols | start-up cycles |")
     print("|---|---|---|---|---|---|---|---|")
     for model in ("models/kws_fc.tflite", "models/anomaly_cnn1d.tflite", "models/kws_dscnn.tflite"):

@@ -1,5 +1,6 @@
-"""Reproduce every number of docs/scenarios.md: each scenario runs the mcusim CLI (the exact
-commands are printed into the document next to their numbers) and collects the JSON reports.
+"""Reproduce every number of docs/scenarios.md: each scenario runs an mcusim command through the
+Python API (the exact commands are printed into the document next to their numbers) and
+collects the JSON reports.
 
 Every claim is measured first as real TensorFlow Lite Micro + CMSIS-NN (`tflm/cmsis-nn`) against
 generated C calling real CMSIS-NN (`classic/cmsis-nn`), then with mcusim's own stacks
@@ -13,10 +14,8 @@ the repository's `[tool.mcusim] tflm_dir`; without one, the tflm columns are lis
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
+import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,26 +23,33 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mcusim import api  # noqa: E402
+from mcusim.cli import build_parser  # noqa: E402
+from mcusim.errors import McusimError  # noqa: E402
 from mcusim.reference import quantize_float  # noqa: E402
 from mcusim.reference import run_graph  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
-TMP = Path(tempfile.mkdtemp(prefix="mcusim-scenarios-"))
 COMMANDS: list[str] = []
 COLUMNS = ("tflm/cmsis-nn", "classic/cmsis-nn", "tinyml/opt", "classic/opt")
 
 
 def mcusim(*args: str) -> dict | str:
-    """Run one mcusim command with --json and return the report, or the error line when the
-    command failed (a stack that cannot build a model: the document records the line)."""
-    out = TMP / f"r{len(COMMANDS)}.json"
-    cmd = ["mcusim", *args]
-    COMMANDS.append(" ".join(cmd))
-    proc = subprocess.run([*cmd, "--json", str(out)], cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0 or not out.exists():
-        lines = [ln for ln in (proc.stderr.strip() or proc.stdout.strip()).splitlines() if ln.strip()]
-        return f"exit {proc.returncode}: {lines[-1] if lines else 'no output'}"
-    return json.loads(out.read_text())
+    """Run one mcusim command through the Python API (mcusim.api) and return its JSON report,
+    or the error line when it failed (a stack that cannot build a model: the document records
+    the line). The command line is parsed by the CLI's own parser, so the command printed into
+    the document is exactly what ran."""
+    COMMANDS.append(" ".join(["mcusim", *args]))
+    ns = build_parser().parse_args(list(args))
+    options = dict(board=ns.board, kernels=ns.kernels, tflm_dir=ns.tflm_dir, place=ns.place,
+                   lut_activations=ns.lut_activations, winograd=ns.winograd, duty=ns.duty, battery=ns.battery,
+                   sleep_current=ns.sleep_current, cold=ns.cold, max_instructions=ns.max_instructions)
+    try:
+        if ns.command == "compare":
+            return api.compare(ns.model, paths=ns.paths, **options).to_dict()
+        return api.run(ns.model, ns.path, **options).to_dict()
+    except McusimError as e:
+        return f"exit {e.exit_code}: error: {e}"
 
 
 def compare(model: str, *extra: str) -> tuple[dict, list[str], list[str]]:
@@ -331,7 +337,7 @@ def scenario_energy() -> str:
     cold = {}
     for path in ("tflm", "tinyml"):
         r = mcusim("run", "models/kws_fc.tflite", "--path", path, *board, "--cold")
-        cmds.append(COMMANDS[-1].replace(str(TMP) + "/", ""))
+        cmds.append(COMMANDS[-1])
         if isinstance(r, dict):
             cold[f"{path}/{r['kernels']}, woken cold each time"] = r
         else:
@@ -449,6 +455,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
+    os.chdir(ROOT)  # the commands name models relative to the checkout; its pyproject names the TFLM tree
     parts = [
         "# TFLM vs hand-written CMSIS-NN C: the scenarios, measured",
         "",

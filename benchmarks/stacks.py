@@ -5,7 +5,7 @@ kernels against real CMSIS-NN per op type. Rewrites the marked section of docs/b
     python benchmarks/stacks.py --jobs 2 --board stm32f411ce --models ../shared/models/kws_ref_model.tflite
     python benchmarks/stacks.py --no-write      # print the Markdown only
 
-Everything goes through the Python API (mcusim.runner.run_model); each run's outputs are checked
+Everything goes through the Python API (mcusim.api.run, docs/api.md); each run's outputs are checked
 bit-exact against the int8 reference before a number is kept.
 """
 
@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcusim.board import get_board  # noqa: E402
-from mcusim.runner import run_model  # noqa: E402
+from mcusim import api  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models"
@@ -34,7 +33,7 @@ BEGIN, END = "<!-- stacks:begin (python benchmarks/stacks.py) -->", "<!-- stacks
 def _run(job: tuple[str, str, str, str]) -> dict:
     model, path, kernels, board = job
     t0 = time.time()
-    rep = run_model(model, path, get_board(board), kernels).report
+    rep = api.run(model, path, board=board, kernels=kernels).to_dict()
     rep["_seconds"] = time.time() - t0
     return rep
 
