@@ -673,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))} (set MCUSIM_DEBUG=1 for the traceback)",
                   highlight=False, soft_wrap=True)
         return 70
+    finally:
+        report.COMMAND_LINE = None
 
 
 if __name__ == "__main__":

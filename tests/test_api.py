@@ -71,13 +71,14 @@ def test_run_to_dict_equals_cli_json(tmp_path):
 
 @needs_gcc
 def test_run_takes_bytes_and_numpy_inputs(tmp_path):
+    from mcusim.board import get_board
     from mcusim.graphinfo import default_inputs
     from mcusim.tflite import load_model
 
     data = (ROOT / KWS).read_bytes()
     x = default_inputs(load_model(ROOT / KWS))[0]
     by_path = mcusim.run(KWS, path="classic")
-    by_bytes = mcusim.run(data, path="classic", inputs=x)
+    by_bytes = mcusim.run(data, path="classic", inputs=x, board=get_board("stm32f411ce"))  # a Board object
     assert by_bytes.report["model"] == "<bytes>"
     assert by_bytes.cycles == by_path.cycles and np.array_equal(by_bytes.output, by_path.output)
     name = load_model(ROOT / KWS).input_tensors()[0].name
