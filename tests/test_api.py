@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import mcusim
-from mcusim.cli import main
+from mcusim.cli import build_parser, main
 from mcusim.errors import BudgetExceeded, McusimError
 from mcusim.toolchain import KERNELS
 from simhelpers import needs_gcc
@@ -167,3 +167,13 @@ def test_docs_api_example_runs():
     ns: dict = {}
     for block in blocks:
         exec(compile(block, "docs/api.md", "exec"), ns)  # noqa: S102 - the documentation's own example
+
+
+def test_default_instruction_budget_is_the_machines():
+    from mcusim import api, machine
+
+    assert api.DEFAULT_MAX_INSTRUCTIONS == machine.DEFAULT_MAX_INSTRUCTIONS
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in ("run", "compare", "check", "sim", "annotate"):
+        opt = next(a for a in sub.choices[name]._actions if a.dest == "max_instructions")
+        assert opt.default == machine.DEFAULT_MAX_INSTRUCTIONS, name
