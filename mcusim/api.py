@@ -266,19 +266,27 @@ def _inputs(graph: "Graph", inputs: InputsLike) -> list[np.ndarray] | None:
     return check_inputs(graph, [np.asarray(a) for a in arrays])
 
 
+def _check_battery(duty: float | None, battery_mah: float | None, sleep_current: float | None, cold: bool) -> None:
+    """Before any work: battery life needs both ``duty`` and ``battery``; ``cold`` and
+    ``sleep_current`` mean nothing without them."""
+    if duty is None and battery_mah is None:
+        if cold or sleep_current is not None:
+            raise McusimError(f"{'--cold' if cold else '--sleep-current'} applies to battery life: "
+                              "give --duty INFERENCES_PER_DAY and --battery MAH too")
+        return
+    if duty is None or battery_mah is None:
+        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
+    if duty <= 0 or battery_mah <= 0:
+        raise McusimError("--duty and --battery must be positive")
+
+
 def _battery(report: dict[str, Any], b: "Board", duty: float | None, battery_mah: float | None,
              sleep_current: float | None, cold: bool) -> None:
     """Add ``battery`` (duty-cycled battery life) to ``report`` when asked for."""
     from .budget import battery
 
-    if duty is None and battery_mah is None:
-        if cold or sleep_current is not None:
-            raise McusimError("--cold and --sleep-current describe a duty cycle: give --duty INFERENCES_PER_DAY "
-                              "and --battery MAH as well")
-        return
-    if duty is None or battery_mah is None:
-        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
-    report["battery"] = battery(report, b, duty, battery_mah, sleep_current, cold)
+    if duty is not None and battery_mah is not None:
+        report["battery"] = battery(report, b, duty, battery_mah, sleep_current, cold)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -294,6 +302,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
     from .runner import run_model
     from .stacks import check_kernels, default_kernels
 
+    _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
     graph, name = (_graph, str(model)) if _graph is not None else _model(model)
     kernels = kernels or default_kernels(path, b)
@@ -320,6 +329,7 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     from .stacks import compare_columns, label, needs_tflm_tree
     from .tflmtree import TflmTreeMissing, find_tree
 
+    _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
     graph, name = _model(model)
     arrays = _inputs(graph, inputs)
