@@ -159,6 +159,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from .stacks import check_kernels, default_kernels
 
+    _check_battery_args(args)
     board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
     check_kernels(args.path, kernels)
@@ -169,26 +170,41 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         write_json(Path(args.json), result.report)
     if args.html:
-        _write_html(Path(args.html), [result.report], f"{Path(args.model).name}: {args.path} path")
+        _write_html(Path(args.html), [result.report], f"{Path(args.model).name}: {args.path} path", board, args.model)
     render_run(console, result.report)
     return 0
 
 
-def _write_html(path: Path, runs: list[dict], title: str) -> None:
+def _write_html(path: Path, runs: list[dict], title: str, board: "Board", model: str,  # noqa: F821
+                skipped: list[dict] | None = None) -> None:
+    """The HTML report, with the budgets of mcusim.toml / pyproject.toml drawn when there are any."""
+    from .budget import load_budget_files, normalise_budgets
     from .html import render_html
     from .report import write_atomic
 
-    write_atomic(path, render_html(runs, title))
+    budgets = normalise_budgets(load_budget_files(Path(model))[0])
+    write_atomic(path, render_html(runs, title, board, budgets, skipped))
+
+
+def _check_battery_args(args: argparse.Namespace) -> None:
+    """Before any work: battery life needs both --duty and --battery; --cold and
+    --sleep-current mean nothing without them."""
+    if args.duty is None and args.battery is None:
+        if args.cold or args.sleep_current is not None:
+            raise McusimError(f"{'--cold' if args.cold else '--sleep-current'} applies to battery life: "
+                              "give --duty INFERENCES_PER_DAY and --battery MAH too")
+        return
+    if args.duty is None or args.battery is None:
+        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
+    if args.duty <= 0 or args.battery <= 0:
+        raise McusimError("--duty and --battery must be positive")
 
 
 def _add_battery(args: argparse.Namespace, board: "Board", report: dict) -> None:  # noqa: F821
     from .budget import battery
 
-    if args.duty is None and args.battery is None:
-        return
-    if args.duty is None or args.battery is None:
-        raise McusimError("battery life needs both --duty INFERENCES_PER_DAY and --battery MAH")
-    report["battery"] = battery(report, board, args.duty, args.battery, args.sleep_current, args.cold)
+    if args.duty is not None:
+        report["battery"] = battery(report, board, args.duty, args.battery, args.sleep_current, args.cold)
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
@@ -198,6 +214,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .tflite import load_model
     from .tflmtree import TflmTreeMissing, find_tree
 
+    _check_battery_args(args)
     board = _board(args.board, args.place)
     graph = load_model(args.model)
     columns = compare_columns(args.paths, args.kernels, board)
@@ -224,7 +241,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if args.markdown:
         write_atomic(Path(args.markdown), compare_markdown(cmp))
     if args.html:
-        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: {', '.join(cmp['columns'])}")
+        _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: {', '.join(cmp['columns'])}", board,
+                    args.model, cmp["skipped"])
     render_compare(console, cmp)
     return 0
 
@@ -421,6 +439,7 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from .stacks import check_kernels, default_kernels
     from .tflite import load_model
 
+    _check_battery_args(args)
     board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
     check_kernels(args.path, kernels)
