@@ -139,12 +139,12 @@ def colours(names: list[str], fixed: dict[str, str]) -> dict[str, str]:
     colours not yet used, so the names of one legend never share a colour."""
     out = {n: fixed[n] for n in names if n in fixed}
     used = set(out.values())
-    spare = [*EXTRA_COLOURS, *(f"hsl({h},55%,55%)" for h in range(7, 360, 23))]
+    spare = [*EXTRA_COLOURS, *(f"hsl({k * 47 % 360},55%,{(45, 62, 32)[k % 3]}%)" for k in range(len(names)))]
     for n in names:
         if n in out:
             continue
         i = zlib.crc32(n.encode()) % len(EXTRA_COLOURS)
-        pick = next((c for c in spare[i:] + spare[:i] if c not in used), "#000")
+        pick = next(c for c in spare[i:] + spare[:i] if c not in used)
         out[n] = pick
         used.add(pick)
     return out
@@ -200,12 +200,13 @@ def hbars(title: str, rows: list[Row], axis: Axis, markers: list[Marker] = (), s
     (limits, budgets) with their labels; ``key``: a legend (HTML) between title and plot."""
     left = min(320, max(90, max((_text_width(r.label) for r in rows if not r.heading), default=0) + 14))
     right = min(330, max((_text_width(r.end) for r in rows), default=0) + 12)
-    top_markers = [m for m in markers if m.rows is None]
+    top_markers = sorted((m for m in markers if m.rows is None), key=lambda m: m.value)
     vmax = max([sum(v for _, v, _ in r.segments) for r in rows] + [m.value for m in markers] + [0])
     ticks = axis.ticks(vmax or 1)
     span = ticks[-1] or 1
     plot_w = width - left - right
-    top = 8 + 14 * _marker_lines(top_markers, lambda v: plot_w * v / span)
+    label_lines = _marker_line_numbers(top_markers, lambda v: plot_w * v / span)
+    top = 8 + 14 * (max(label_lines, default=-1) + 1)
     ys, y = [], top
     for r in rows:
         y += 8 if r.gap else 0
@@ -225,6 +226,7 @@ def hbars(title: str, rows: list[Row], axis: Axis, markers: list[Marker] = (), s
     out.append(f'<line class="axis" x1="{left}" y1="{plot_bottom}" x2="{x(span):.1f}" y2="{plot_bottom}"/>'
                f'<line class="axis" x1="{left}" y1="{top - 4}" x2="{left}" y2="{plot_bottom}"/>'
                f'<text class="tick" x="{left + plot_w / 2:.0f}" y="{plot_bottom + 29}" text-anchor="middle">{escape(axis.title)}</text>')
+    ends: list[str] = []
     for r, y0 in zip(rows, ys):
         if r.heading:  # from the left edge: it may reach into the plot, where its row has no bar
             out.append(f'<text x="4" y="{y0 + bar - 4}" font-weight="600">{escape(r.label)}</text>')
@@ -242,20 +244,22 @@ def hbars(title: str, rows: list[Row], axis: Axis, markers: list[Marker] = (), s
                 out.append(f'<text x="{x0 + w / 2:.1f}" y="{y0 + bar - 4}" text-anchor="middle" '
                            f'style="fill:{_ink(colour)}">{escape(text)}</text>')
             pos += v
-        if r.end:
-            out.append(f'<text class="halo" x="{x(pos) + 5:.1f}" y="{y0 + bar - 4}">{escape(r.end)}</text>')
-    for m, line in zip(top_markers, _marker_line_numbers(top_markers, lambda v: plot_w * v / span)):
+        if r.end:  # after the marker lines, over them
+            ends.append(f'<text class="halo" x="{x(pos) + 5:.1f}" y="{y0 + bar - 4}">{escape(r.end)}</text>')
+    for m, line in zip(top_markers, label_lines):
         out.append(_marker(m, x(m.value), top - 4, plot_bottom, 8 + 14 * line + 9))
     for m in markers:
         if m.rows is not None:
             a, b = m.rows
             out.append(_marker(m, x(m.value), ys[a] - 3, ys[b] + bar + 3, ys[a] + bar - 4, beside=True))
+    out += ends
     out.append("</svg>")
     return f"<h3>{escape(title)}</h3>{key}" + "".join(out)
 
 
 def _marker_line_numbers(markers: list[Marker], px: Any) -> list[int]:
-    """Label line of each top marker: the next line down when it would overlap a label to its left."""
+    """Label line of each top marker (sorted by value): the next line down when it would overlap a
+    label to its left."""
     lines: list[int] = []
     ends: dict[int, float] = {}
     for m in markers:
@@ -266,11 +270,8 @@ def _marker_line_numbers(markers: list[Marker], px: Any) -> list[int]:
     return lines
 
 
-def _marker_lines(markers: list[Marker], px: Any) -> int:
-    return max(_marker_line_numbers(sorted(markers, key=lambda m: m.value), px), default=-1) + 1
-
-
 def _marker(m: Marker, x: float, y0: float, y1: float, label_y: float, beside: bool = False) -> str:
+    x = round(x)  # a 2-pixel line on whole pixels: crisp, in its own colour
     dash = f' stroke-dasharray="{m.dash}"' if m.dash else ""
     anchor = 'x="{:.1f}"'.format(x + 4) if beside else f'x="{x:.1f}" text-anchor="middle"'
     return (f'<g class="marker"><line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" stroke="{m.colour}" '
