@@ -60,7 +60,7 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}
 code{white-space:nowrap;font-size:.92em}
 th{background:#f5f5f5;font-weight:600}td.l,th.l{text-align:left}
 .tag{display:inline-block;white-space:nowrap;font-size:.78em;font-weight:500;border-radius:3px;padding:0 4px;margin-top:2px}
-.real{background:#e3f1e0;color:#215a1c}.own{background:#eee;color:#555}
+.sub{color:#666;font-size:.85em}.real{background:#e3f1e0;color:#215a1c}.own{background:#eee;color:#555}
 .legend{font-size:.88em;margin:.2em 0}.legend span{display:inline-block;margin-right:1.1em;white-space:nowrap}
 .sw{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px;border-radius:2px}
 svg{display:block;margin:.3em 0 .8em;font-family:inherit}svg text{font-size:11px;fill:#222}
@@ -72,6 +72,11 @@ svg .tick{fill:#666}svg .halo{paint-order:stroke;stroke:#fff;stroke-width:3px;st
 
 def _int(v: float) -> str:
     return f"{v:,.0f}"
+
+
+def _g(v: float) -> str:
+    """Four significant digits, thousands separated: 0.6708, 84.98, 3,365."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _pct(f: float) -> str:
@@ -351,13 +356,13 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
     for label, key, fmt in (("flash", "flash_bytes", lambda v: f"{_int(v)} B"),
                             ("peak RAM", "ram_peak_bytes", lambda v: f"{_int(v)} B"),
                             ("cycles / inference", "cycles", _int),
-                            ("latency", "latency_ms", lambda v: f"{v:.4g} ms"),
-                            ("energy / inference", "energy_uj", lambda v: f"{v:.4g} µJ")):
+                            ("latency", "latency_ms", lambda v: f"{_g(v)} ms"),
+                            ("energy / inference", "energy_uj", lambda v: f"{_g(v)} µJ")):
         rows.append([label] + [fmt(r[key]) + _ratio(r[key], base[key], i == 0) for i, r in enumerate(runs)])
     rows.append(["flash, % of the part"] + [_pct(r["flash_bytes"] / board.flash_size) for r in runs])
     rows.append(["peak RAM, % of the part"] + [_pct(r["ram_peak_bytes"] / board.ram_size) for r in runs])
     rows.append(["dispatch share"] + [_pct(r["dispatch_share"]) for r in runs])
-    rows.append(["start-up (once)"] + [f"{_int(r['startup_cycles'])} cycles" + (f", {r['startup_ms']:.4g} ms"
+    rows.append(["start-up (once)"] + [f"{_int(r['startup_cycles'])} cycles" + (f", {_g(r['startup_ms'])} ms"
                                        if r.get("startup_ms") else "") for r in runs])
     rows.append(["SMLAD-family share"] + [_pct(r["dsp_mac_share"]) for r in runs])
     for what in sorted({w for r in runs for w in r.get("placement", {})}):
@@ -401,8 +406,8 @@ def _order(names: set[str], fixed: dict[str, str]) -> list[str]:
 def _latency_chart(runs: list[dict[str, Any]], names: list[str], scol: dict[str, str], budgets: dict[str, float]) -> str:
     base = runs[0]["latency_ms"]
     rows = [Row(n, [("latency", r["latency_ms"], scol[n])],
-                f"{r['latency_ms']:.4g} ms{_ratio(r['latency_ms'], base, i == 0)} · {_int(r['cycles'])} cycles · "
-                f"{r['energy_uj']:.4g} µJ") for i, (n, r) in enumerate(zip(names, runs))]
+                f"{_g(r['latency_ms'])} ms{_ratio(r['latency_ms'], base, i == 0)} · {_int(r['cycles'])} cycles · "
+                f"{_g(r['energy_uj'])} µJ") for i, (n, r) in enumerate(zip(names, runs))]
     markers = []
     if "max_latency_ms" in budgets:
         markers.append(Marker(budgets["max_latency_ms"], f"budget {budgets['max_latency_ms']:g} ms", BUDGET_COLOUR, "6 3"))
@@ -465,14 +470,14 @@ def _battery(runs: list[dict[str, Any]], names: list[str], heads: list[str], sco
     def cells(f: Any) -> list[str]:
         return [f(b) if b else "-" for b in bat]
 
-    rows = [["average current"] + cells(lambda b: f"{b['average_current_ua']:.4g} µA"),
+    rows = [["average current"] + cells(lambda b: f"{_g(b['average_current_ua'])} µA"),
             ["battery life"] + cells(lambda b: f"{b['battery_days']:,.1f} days ({b['battery_days'] / 365.25:.2f} years)"),
-            ["active time a day"] + cells(lambda b: f"{b['active_s_per_day']:.4g} s"),
+            ["active time a day"] + cells(lambda b: f"{_g(b['active_s_per_day'])} s"),
             ["cold-start share of the charge"] + cells(lambda b: _pct(b.get("cold_start_share", 0.0)) if b["cold_start"]
                                                        else "none (warm)")]
     out.append(_table([""] + heads, rows))
     brows = [Row(n, [("battery life", b["battery_days"], scol[n])],
-                 f"{b['battery_days']:,.1f} days · {b['average_current_ua']:.4g} µA average")
+                 f"{b['battery_days']:,.1f} days · {_g(b['average_current_ua'])} µA average")
              for n, b in zip(names, bat) if b]
     out.append(hbars("Battery life", brows, Axis("days")))
     return "".join(out)
@@ -484,16 +489,16 @@ def _ops(runs: list[dict[str, Any]], names: list[str], scol: dict[str, str]) -> 
     rows = []
     for i in indices:
         o = next(b[i] for b in by_run if i in b)
-        rows.append([i, o["type"], o["shape"], _int(o["macs"]),
+        rows.append([i, Raw(f'{escape(o["type"])}<br><span class="sub">{escape(o["shape"])}</span>'), _int(o["macs"]),
                      _int(o["weights_bytes"]) if "weights_bytes" in o else "-",
                      _int(o["activation_bytes"]) if "activation_bytes" in o else "-"]
                     + [f"{_int(b[i]['cycles'])} ({_pct(b[i]['share'])})" if i in b and "share" in b[i]
                        else (_int(b[i]["cycles"]) if i in b else "folded") for b in by_run])
     if any("between_ops_cycles" in r for r in runs):
-        rows.append(["", "between ops", "framework", "", "", ""]
+        rows.append(["", Raw('between ops<br><span class="sub">the framework</span>'), "", "", ""]
                     + [_int(r["between_ops_cycles"]) if "between_ops_cycles" in r else "-" for r in runs])
-    out = [_table(["#", "op", "shape", "MACs", "weights (B)", "activations (B)"] + [escape(n) for n in names], rows,
-                  left_cols=3),
+    out = [_table(["#", "op, shape", "MACs", "weights (B)", "activations (B)"] + [escape(n) for n in names], rows,
+                  left_cols=2),
            "<p class='note'>Per stack: the op's cycles (its share of the inference), each stack's glue included; "
            "folded: the classic path removed a shape-only op. Weights: the op's constant tensors in the model; "
            "activations: its input and output tensors (what must be in RAM while it runs).</p>"]

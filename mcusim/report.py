@@ -300,9 +300,8 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
     bat = next((r["battery"] for r in runs if "battery" in r), None)
     if bat:
         t.add_section()
-        t.add_row(f"battery: {bat['inferences_per_day']:,.10g}/day, {bat['battery_mah']:g} mAh, sleep "
-                  f"{bat['sleep_current_ua']:g} µA" + (", --cold" if bat["cold_start"] else ""), *("" for _ in runs))
-        for name, cell in BATTERY_ROWS:
+        t.add_row(f"battery: {bat['inferences_per_day']:,.10g}/day, {bat['battery_mah']:g} mAh", *("" for _ in runs))
+        for name, cell in (("sleep current", lambda b: f"{b['sleep_current_ua']:g} µA"), *BATTERY_ROWS):
             t.add_row(f"  {name}", *(cell(r["battery"]) if "battery" in r else "-" for r in runs))
     console.print(t)
     for lab, r in zip(labels, runs):
