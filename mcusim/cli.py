@@ -439,7 +439,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from .stacks import check_kernels, default_kernels
     from .tflite import load_model
 
-    _check_battery_args(args)
     board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
     check_kernels(args.path, kernels)

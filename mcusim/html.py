@@ -130,7 +130,7 @@ def bytes_axis(vmax: float) -> Axis:
 
 
 def count_axis(title: str, vmax: float) -> Axis:
-    if vmax >= 2e6:
+    if vmax >= 1e6:
         return Axis(title, 1e6, "M")
     if vmax >= 2e3:
         return Axis(title, 1e3, "k")
@@ -368,8 +368,8 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
     for what in sorted({w for r in runs for w in r.get("placement", {})}):
         rows.append([f"{what} in region"] + [r.get("placement", {}).get(what, "-") for r in runs])
     h.append(_table([""] + heads, rows))
-    h.append("<p class='note'>(0.43x): the ratio to the first column. Dispatch share: cycles outside the kernel "
-             "functions (interpreter, glue, calls).</p>")
+    h.append("<p class='note'>" + ("(0.43x): the ratio to the first column. " if len(runs) > 1 else "")
+             + "Dispatch share: cycles outside the kernel functions (interpreter, glue, calls).</p>")
 
     if any("battery" in r for r in runs):
         h.append(_battery(runs, names, heads, scol))
