@@ -18,11 +18,12 @@ import math
 import zlib
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, Sequence
 
 from . import __version__
 from .board import Board, get_board
 from .budget import HEADROOM
+from .stacks import is_real
 
 STACK_COLOURS = {
     "tflm/cmsis-nn": "#4e79a7", "tflm/ref": "#a0cbe8", "classic/cmsis-nn": "#59a14f", "classic/opt": "#f28e2b",
@@ -198,7 +199,7 @@ class Marker:
     """First and last row the line spans (None: all); the label goes on the first, a heading."""
 
 
-def hbars(title: str, rows: list[Row], axis: Axis, markers: list[Marker] = (), segment_labels: Any = None,
+def hbars(title: str, rows: list[Row], axis: Axis, markers: Sequence[Marker] = (), segment_labels: Any = None,
           bar: int = 16, pitch: int = 22, width: int = 1100, key: str = "") -> str:
     """Horizontal (stacked) bars with a numeric axis, gridlines and tick values; each segment
     wide enough carries ``segment_labels(row, name, value)``; ``markers`` are vertical lines
@@ -299,11 +300,12 @@ def stack_tag(r: dict[str, Any]) -> str:
         text = "real CMSIS-NN, mcusim's generated C"
     else:
         text = "mcusim's own"
-    real = path == "tflm" or kernels == "cmsis-nn"
-    return f'<span class="tag {"real" if real else "own"}">{escape(text)}</span>'
+    return f'<span class="tag {"real" if is_real(path, kernels) else "own"}">{escape(text)}</span>'
 
 
 def _table(headers: list[str], rows: list[list[Any]], left_cols: int = 1) -> str:
+    """``headers`` are HTML; cells are values (formatted and escaped) or :class:`Raw` HTML; the first
+    ``left_cols`` columns are text, aligned left, the others numbers."""
     head = "".join(f'<th class="l">{h}</th>' if i < left_cols else f"<th>{h}</th>" for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(f'<td class="l">{_cell(c)}</td>' if i < left_cols else f"<td>{_cell(c)}</td>"
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
@@ -326,7 +328,7 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
                 budgets: dict[str, float] | None = None, skipped: list[dict[str, str]] | None = None) -> str:
     """One page for the reports of one model on one board (one per stack, the first the
     baseline of the ratios). ``board``: the part (default: the board the reports name);
-    ``budgets``: ``max_flash``/``max_ram``/``max_latency_ms``/``max_energy_uj`` drawn as lines;
+    ``budgets``: ``max_flash``, ``max_ram``, ``max_latency_ms`` (as in ``mcusim check``) drawn as lines;
     ``skipped``: columns ``compare`` could not run, with the reason."""
     board = board or get_board(runs[0]["board"])
     budgets = budgets or {}
