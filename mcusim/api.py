@@ -61,6 +61,8 @@ class RunReport(Report):
 
     outputs: list[np.ndarray] = field(default_factory=list)
     """The output tensors, as the firmware left them (checked bit for bit against the reference)."""
+    board: "Board | None" = None
+    """The board it ran on (with ``place`` applied)."""
 
     @property
     def output(self) -> np.ndarray:
@@ -105,6 +107,7 @@ class CompareReport(Report):
     """Several stacks of one model on one board (``mcusim compare``); ``runs`` by column."""
 
     runs: dict[str, RunReport] = field(default_factory=dict)
+    board: "Board | None" = None
 
     @property
     def columns(self) -> list[str]:
@@ -311,7 +314,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
                     lut_activations=lut_activations, winograd=winograd, tflm_dir=tflm_dir,
                     max_instructions=max_instructions)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
-    return RunReport(dep.report, list(dep.outputs))
+    return RunReport(dep.report, list(dep.outputs), b)
 
 
 def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
@@ -354,7 +357,7 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
                                          winograd=winograd and path == "classic", duty=duty, battery=battery,
                                          sleep_current=sleep_current, cold=cold, max_instructions=max_instructions,
                                          _graph=graph)
-    return CompareReport(compare_report([r.report for r in runs.values()], skipped), runs)
+    return CompareReport(compare_report([r.report for r in runs.values()], skipped), runs, b)
 
 
 def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None = None, kernels: str | None = None,

@@ -209,15 +209,15 @@ def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: f
     current; with ``cold_start`` (the part is powered down between inferences, as a
     battery-powered sensor is) each wake also pays the tinyml start-up (parse, plan, prepare).
     The rest of the day the part sleeps at the board's sleep current (or ``sleep_current_ua``).
+    ``cold_start_share``: the part of the day's charge the start-ups take (0 without ``cold_start``).
     """
     if per_day <= 0 or battery_mah <= 0:
         raise McusimError("--duty and --battery must be positive")
     sleep_ua = board.sleep_current_ua if sleep_current_ua is None else sleep_current_ua
     if sleep_ua is None:
         raise McusimError(f"{board.name} has no [sleep] section: give the sleep current with --sleep-current UA")
-    active_s = report["latency_ms"] / 1e3
-    if cold_start:
-        active_s += report.get("startup_ms", 0.0) / 1e3
+    startup_s = report.get("startup_ms", 0.0) / 1e3 if cold_start else 0.0
+    active_s = report["latency_ms"] / 1e3 + startup_s
     day_s = 86400.0
     busy = per_day * active_s
     if busy > day_s:
@@ -227,4 +227,5 @@ def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: f
     days = battery_mah * 1000.0 / avg_ua / 24.0
     return {"inferences_per_day": per_day, "battery_mah": battery_mah, "sleep_current_ua": sleep_ua,
             "active_s_per_day": busy, "average_current_ua": avg_ua, "battery_days": days,
-            "cold_start": cold_start}
+            "cold_start": cold_start,
+            "cold_start_share": per_day * startup_s * board.op.run_current_ua / charge_uas}

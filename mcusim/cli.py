@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .board import all_boards, get_board, parse_place
-from .errors import DoesNotFit, McusimError
+from .board import get_board, parse_place
+from .errors import McusimError
 
 
 def _int_with_suffix(text: str) -> int:
@@ -173,7 +173,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         write_json(args.json, r.report)
     if args.html:
-        _write_html(args.html, [r.report], f"{Path(args.model).name}: {args.path} path")
+        _write_html(args.html, [r.report], f"{Path(args.model).name}: {args.path} path", r.board, args.model)
     render_run(console, r.report)
     return 0
 
@@ -194,11 +194,15 @@ def _input_arrays(input_file: str | None) -> list | None:  # noqa: ANN401 - nump
         return [data[k] for k in data.files]
 
 
-def _write_html(path: str, runs: list[dict], title: str) -> None:
+def _write_html(path: str, runs: list[dict], title: str, board: "Board | None", model: str,  # noqa: F821
+                skipped: list[dict] | None = None) -> None:
+    """The HTML report, with the budgets of mcusim.toml / pyproject.toml drawn when there are any."""
+    from .budget import load_budget_files, normalise_budgets
     from .html import render_html
     from .report import write_text
 
-    write_text(path, render_html(runs, title))
+    budgets = normalise_budgets(load_budget_files(Path(model))[0])
+    write_text(path, render_html(runs, title, board, budgets, skipped))
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
@@ -219,7 +223,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if args.markdown:
         write_text(args.markdown, compare_markdown(rep))
     if args.html:
-        _write_html(args.html, rep["runs"], f"{Path(args.model).name}: {', '.join(rep['columns'])}")
+        _write_html(args.html, rep["runs"], f"{Path(args.model).name}: {', '.join(rep['columns'])}", cmp.board,
+                    args.model, rep["skipped"])
     render_compare(console, rep)
     return 0
 

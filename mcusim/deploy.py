@@ -27,7 +27,7 @@ from .board import Board
 from .elf import Elf
 from .errors import DoesNotFit, FirmwareFault, McusimError
 from .flashmap import ComponentMap, parse_map
-from .graphinfo import op_macs, op_shape
+from .graphinfo import op_macs, op_memory, op_shape
 from .machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult, WindowStats
 from .report import mix_dict
 from .tflite import Graph
@@ -220,7 +220,7 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
             extra["kernel_functions"] = [n for n, f in sorted(ran.items(), key=lambda kv: -kv[1].cycles)
                                          if _component_of(n, elf, cmap) in kernel_components(fw)]
         ops.append({
-            "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs,
+            "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs, **op_memory(graph, op),
             "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
             **extra,
         })

@@ -1,5 +1,5 @@
-"""Facts about a model graph that reports print next to measurements: MACs and shapes per op,
-and the documented default input."""
+"""Facts about a model graph that reports print next to measurements: MACs, shapes and tensor
+bytes per op, and the documented default input."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def op_shape(graph: Graph, op: Op) -> str:
     src = "x".join(map(str, ins[0].shape)) if ins else "-"
     dst = "x".join(map(str, t[op.outputs[0]].shape)) if op.outputs else "-"
     return f"{src} -> {dst}"
+
+
+def op_memory(graph: Graph, op: Op) -> dict[str, int]:
+    """The op's tensors in the model, in bytes: ``weights_bytes``, its constant inputs (weights,
+    bias, tables); ``activation_bytes``, its activation inputs and outputs, what must be live in
+    RAM while it runs (a stack may store weights transformed: the flash breakdown measures that)."""
+    t = graph.tensors
+    ins = [t[i] for i in op.inputs if i >= 0]
+    return {"weights_bytes": sum(x.nbytes for x in ins if x.is_constant),
+            "activation_bytes": sum(x.nbytes for x in ins if not x.is_constant)
+            + sum(t[i].nbytes for i in op.outputs if i >= 0)}
 
 
 def default_inputs(graph: Graph) -> list[np.ndarray]:

@@ -247,6 +247,15 @@ def _fmt(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+BATTERY_ROWS = (
+    ("average current", lambda b: f"{b['average_current_ua']:.4g} µA"),
+    ("battery life", lambda b: f"{b['battery_days']:,.1f} days ({b['battery_days'] / 365.25:.2f} years)"),
+    ("cold-start share", lambda b: f"{b.get('cold_start_share', 0.0):.1%} of the charge" if b["cold_start"]
+     else "none (start-up once)"),
+)
+"""The duty-cycle rows of ``run`` and ``compare`` (``--duty``, ``--battery``)."""
+
+
 def render_run(console: Console, rep: dict[str, Any]) -> None:
     t = Table(title=f"{Path(rep.get('model', '')).name}: {rep['path']} path, {rep['kernels']} kernels, "
                     f"{rep['board']} ({rep['core']})", show_header=False)
@@ -271,6 +280,12 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     if rep.get("placement"):
         t.add_row("placement", ", ".join(f"{what} in {where}" for what, where in rep["placement"].items()))
     t.add_row("SMLAD-family share", f"{rep['dsp_mac_share']:.1%} of instructions")
+    if "battery" in rep:
+        b = rep["battery"]
+        t.add_row("duty cycle", f"{b['inferences_per_day']:,.10g} inferences a day, {b['battery_mah']:g} mAh, sleep "
+                                f"{b['sleep_current_ua']:g} µA" + (", start-up at every wake (--cold)" if b["cold_start"] else ""))
+        for name, cell in BATTERY_ROWS:
+            t.add_row(name, cell(b))
     console.print(t)
     ops = Table(title="per operator")
     named = any("kernel" in o for o in rep["ops"])
@@ -317,6 +332,12 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
             t.add_row(f"  RAM: {c}", *(_fmt(r["ram_breakdown"].get(c, 0)) for r in runs))
     for what in sorted({w for r in runs for w in r.get("placement", {})}):
         t.add_row(f"  in region: {what}", *(r.get("placement", {}).get(what, "-") for r in runs))
+    bat = next((r["battery"] for r in runs if "battery" in r), None)
+    if bat:
+        t.add_section()
+        t.add_row(f"battery: {bat['inferences_per_day']:,.10g}/day, {bat['battery_mah']:g} mAh", *("" for _ in runs))
+        for name, cell in (("sleep current", lambda b: f"{b['sleep_current_ua']:g} µA"), *BATTERY_ROWS):
+            t.add_row(f"  {name}", *(cell(r["battery"]) if "battery" in r else "-" for r in runs))
     console.print(t)
     for lab, r in zip(labels, runs):
         console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)

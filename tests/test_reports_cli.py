@@ -46,15 +46,29 @@ def test_check_budgets_from_mcusim_toml_beside_the_model(tmp_path, capsys):
     assert main(["check", str(model), "--max-ram", "lots"]) == 2
 
 
-def test_battery_life_fields(tmp_path):
-    out = tmp_path / "r.json"
+def test_battery_life_fields(tmp_path, capsys):
+    out, page = tmp_path / "r.json", tmp_path / "r.html"
     assert main(["run", KWS, "--path", "tinyml", "--board", "stm32l476rg@8mhz", "--duty", "1000",
-                 "--battery", "500", "--cold", "--json", str(out)]) == 0
+                 "--battery", "500", "--cold", "--json", str(out), "--html", str(page)]) == 0
     rep = json.loads(out.read_text())
     b = rep["battery"]
-    assert b["cold_start"] and b["battery_days"] > 0
+    assert b["cold_start"] and b["battery_days"] > 0 and 0 < b["cold_start_share"] < 1
     assert b["active_s_per_day"] == pytest.approx(1000 * (rep["latency_ms"] + rep["startup_ms"]) / 1e3)
+    text = capsys.readouterr().out  # the terminal table says it too
+    assert f"{b['battery_days']:,.1f} days" in text and f"{b['average_current_ua']:.4g} µA" in text
+    assert f"{b['cold_start_share']:.1%} of the charge" in text
+    html = page.read_text()
+    assert "<h2>Battery life</h2>" in html and f"{b['battery_days']:,.1f} days" in html
     assert main(["run", KWS, "--path", "tinyml", "--duty", "1000"]) == 2  # needs --battery too
+
+
+@pytest.mark.parametrize("extra", [["--cold"], ["--sleep-current", "2"]])
+def test_duty_cycle_options_alone_are_refused_before_any_work(extra, capsys):
+    for cmd in (["run", KWS, "--path", "tinyml"], ["compare", KWS, "--paths", "tinyml"]):
+        assert main([*cmd, *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "give --duty INFERENCES_PER_DAY and --battery MAH" in err
+        assert extra[0] in err
 
 
 def test_fit_lists_boards_and_the_smallest_part(tmp_path, capsys):
@@ -75,9 +89,15 @@ def test_annotate_an_op_of_a_model(capsys):
     assert main(["annotate", KWS, "--path", "classic", "--op", "99"]) == 2
 
 
-def test_compare_html_has_both_paths(tmp_path):
-    page = tmp_path / "cmp.html"
-    assert main(["compare", KWS, "--paths", "tinyml,classic", "--html", str(page)]) == 0
+def test_compare_html_has_both_paths(tmp_path, capsys):
+    page, out = tmp_path / "cmp.html", tmp_path / "cmp.json"
+    assert main(["compare", KWS, "--paths", "tinyml,classic", "--html", str(page), "--json", str(out),
+                 "--duty", "86400", "--battery", "220"]) == 0
+    days = [f"{r['battery']['battery_days']:,.1f} days" for r in json.loads(out.read_text())["runs"]]
+    text = capsys.readouterr().out  # battery life of each column in the terminal and the page
+    assert "battery: 86,400/day, 220 mAh" in text and all(d in text for d in days)
     html = page.read_text()
-    assert html.count("<svg") == 5 and "tinyml (opt)" in html and "classic (opt)" in html
+    assert "<h2>Battery life</h2>" in html and all(d in html for d in days)
+    assert html.count("<svg") == 8 and "tinyml/opt" in html  # 7 plots and battery life and "classic/opt" in html
     assert "FULLY_CONNECTED" in html and "SOFTMAX" in html
+    assert "70% headroom rule" in html and "activations (B)" in html
