@@ -439,9 +439,7 @@ static inline uint32_t icache_fill(mcusim_state *s, uint32_t line)
  * still are (with LRU the recency of every access matters, so no shortcut). */
 static inline void fetch_block(mcusim_state *s, int32_t idx, uint32_t addr, uint32_t size, int taken)
 {
-    if (addr - s->flash_lo >= s->flash_hi - s->flash_lo)
-        return;
-    if (s->iways == 1 && s->iepoch[idx] == s->ievictions)
+    if ((s->iepoch[idx] == s->ievictions && s->iways == 1) || addr - s->flash_lo >= s->flash_hi - s->flash_lo)
         return;
     mcusim_block *b = &s->blk[idx];
     const uint32_t ushift = s->fetch_shift, lshift = s->icache_line_shift;
