@@ -282,7 +282,11 @@ class Machine:
         mismatch = build_mismatch(self.elf.build_attributes, self.isa)
         if mismatch:
             raise WrongCore(f"{self.elf.path.name} cannot run on {board.name}: {mismatch}")
-        self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB | uc_mod.UC_MODE_MCLASS)
+        # No UC_MODE_MCLASS: Unicorn 2.1 forces its Cortex-M33 model whenever that mode bit is
+        # set (cpu_arm_init), whatever ctl_set_cpu_model asked, so every core ran as an M33
+        # (single-precision FPU: the M7's double-precision instructions were undefined). The
+        # M-profile models carry ARM_FEATURE_M themselves.
+        self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB)
         self.uc.ctl_set_cpu_model(getattr(A, f"UC_CPU_ARM_{self.core.unicorn_cpu}"))
         self._map_memory()
         self._load()
