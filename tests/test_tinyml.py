@@ -36,8 +36,8 @@ from mcusim.machine import Machine
 from mcusim.reference import run_graph
 from mcusim.tflite import Graph, load_model, parse_model
 from mcusim.tinyml import (FRAMEWORK_SOURCES, MODEL_SYMBOL, OP_GLUE, RUNTIME_DIR, STATUS_MESSAGES,
-                           build_tinyml, build_updatable, model_update_flash, plan_head_bytes,
-                           write_model)
+                           build_tinyml, build_updatable, give_inputs, model_update_flash,
+                           plan_head_bytes, take_outputs, write_model)
 from mcusim.toolchain import KERNELS
 from simhelpers import needs_gcc
 
@@ -277,12 +277,9 @@ def _run(fw: Firmware, graph: Graph, inputs: list[np.ndarray], raw: bytes | None
     m = _machine(fw)
     if raw is not None:
         write_model(m, raw)
-    for sym, x, t in zip(fw.input_symbols, inputs, graph.input_tensors()):
-        m.write_symbol(sym, np.asarray(x, dtype=t.numpy_dtype).tobytes())
+    give_inputs(m, fw, graph, inputs)
     res = m.run()
-    outputs = [np.frombuffer(m.read_symbol(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
-               for sym, t in zip(fw.output_symbols, graph.output_tensors())]
-    return res.exit_code, outputs, m
+    return res.exit_code, take_outputs(m, fw, graph) if res.exit_code == 0 else [], m
 
 
 def _word(m: Machine, name: str) -> int:
