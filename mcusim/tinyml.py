@@ -551,8 +551,8 @@ PLAN_ENTRY_BYTES = 16
 
 def plan_head_bytes(graph: Graph, scratch: dict[int, int] | None = None) -> int:
     """Bytes of the arena's head (non-persistent part) that kernels/runtime/planner.c computes
-    for ``graph``, given each op's scratch bytes: the same lifetimes, aliases and greedy first
-    fit by size, so a test can check the firmware's plan."""
+    for ``graph``, given each op's scratch bytes: the same lifetimes, aliases and the smallest
+    of its four greedy strategies, so a test can check the firmware's plan."""
     scratch = scratch or {}
     tensors, ops = graph.tensors, graph.ops
     nt = len(tensors)
@@ -586,16 +586,34 @@ def plan_head_bytes(graph: Graph, scratch: dict[int, int] | None = None) -> int:
             buffers.append(((tensors[t].nbytes + 3) & ~3, t, first[t], last[t]))
     for i in range(len(ops)):
         buffers.append(((scratch.get(i, 0) + 3) & ~3, nt + i, i, i))
+    live = [b for b in buffers if b[0] > 0]
+    return min(_greedy_head(live, by_area, best_fit) for by_area in (False, True) for best_fit in (False, True))
+
+
+def _greedy_head(buffers: list[tuple[int, int, int, int]], by_area: bool, best_fit: bool) -> int:
+    """planner.c's place(): (size, index, first, last) rows in order of key (size, or size x
+    lifetime), then size, then index; first or best fit; returns the highest end."""
+    def key(b: tuple[int, int, int, int]) -> tuple[int, int, int]:
+        size, index, lo, hi = b
+        return (-(size * (hi - lo + 1) if by_area else size), -size, index)
+
     placed: list[tuple[int, int, int, int]] = []  # (offset, size, first, last), by offset
     high = 0
-    for size, _, lo, hi in sorted((b for b in buffers if b[0] > 0), key=lambda b: (-b[0], b[1])):
-        at = 0
+    for size, _, lo, hi in sorted(buffers, key=key):
+        at, best, best_gap = 0, None, 0
         for offset, psize, plo, phi in placed:
             if phi < lo or plo > hi:
                 continue
-            if offset >= at + size:
-                break
+            gap = offset - at
+            if gap >= size:
+                if not best_fit:
+                    best = at
+                    break
+                if best is None or gap < best_gap:
+                    best, best_gap = at, gap
             at = max(at, offset + psize)
+        if best is not None:
+            at = best
         keys = [p[0] for p in placed]
         placed.insert(bisect.bisect_right(keys, at), (at, size, lo, hi))
         high = max(high, at + size)
