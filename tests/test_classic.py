@@ -30,6 +30,7 @@ from mcusim.planner import find_conflicts
 from mcusim.reference import run_graph
 from mcusim.runner import workdir_for
 from mcusim.tflite import Graph, load_model, parse_model
+from mcusim.tinyml import give_inputs, take_outputs
 from simhelpers import needs_gcc
 from tflite_builder import ModelBuilder, tflm_refusal
 
@@ -309,8 +310,7 @@ def test_exported_project_builds_with_make(tmp_path: Path) -> None:
     assert [(s.paddr, s.data) for s in made.segments] == [(s.paddr, s.data) for s in ours.segments]
     inputs = _inputs(graph, 0)
     m = Machine(made, board)
-    m.write_symbol(fw.input_symbols[0], inputs[0].tobytes())
+    give_inputs(m, fw, graph, inputs)
     assert m.run().exit_code == 0
-    out = graph.output_tensors()[0]
-    got = np.frombuffer(m.read_symbol(fw.output_symbols[0], out.nbytes), np.int8)
-    assert np.array_equal(got, run_graph(graph, inputs)[0].reshape(-1))
+    got = take_outputs(m, fw, graph)[0]
+    assert np.array_equal(got.reshape(-1), run_graph(graph, inputs)[0].reshape(-1))
