@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 from mcusim.board import get_board  # noqa: E402
 from mcusim.runner import run_model  # noqa: E402
 
-SHARED_MODELS = ROOT.parent / "shared" / "models"
+SHARED_MODELS = next((d / "shared" / "models" for d in (ROOT.parent, ROOT.parent.parent)
+                      if (d / "shared" / "models").is_dir()), ROOT.parent / "shared" / "models")
 STACKS = (("tflm", "cmsis-nn"), ("tinyml", "opt"), ("classic", "opt"), ("classic", "cmsis-nn"))
 BEGIN, END = "<!-- memory:begin (python benchmarks/memory.py) -->", "<!-- memory:end -->"
 

@@ -403,13 +403,12 @@ def startup_report(fw: Firmware) -> dict[str, int]:
 
 def generous_arena(graph: Graph, board: Board) -> int:
     """The largest arena the board's arena region can hold: when the stack or static data share
-    that region, it leaves them STACK_RESERVE bytes plus the I/O buffers."""
-    io = sum(t.nbytes for t in graph.input_tensors()) + sum(t.nbytes for t in graph.output_tensors())
+    that region, it leaves them STACK_RESERVE bytes (the inputs and outputs are in the arena)."""
     best = 0
     for where in board.placement["arena"]:
         room = board.region(where).size
         if where in (board.placement["stack"][0], board.placement["data"][0]):
-            room -= STACK_RESERVE + io
+            room -= STACK_RESERVE
         best = max(best, room)
     return max(1024, best & ~15)
 
