@@ -245,6 +245,26 @@ def test_arena_symbol_is_the_planned_size() -> None:
 
 
 @needs_gcc
+def test_inputs_and_outputs_are_arena_tensors() -> None:
+    """No I/O buffers besides the arena: the input and output pointers point into it, the input
+    is planned from step 0 (so its bytes are reused once it is dead) and the output to the
+    end, and static RAM outside the arena is the two pointers."""
+    graph, fw = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
+    result = run_firmware(fw, graph, _inputs(graph, 0))
+    arena = result.elf.symbol("model_arena")
+    m = Machine(result.elf, get_board(BOARD))
+    for sym, t in zip(fw.input_symbols + fw.output_symbols, graph.input_tensors() + graph.output_tensors()):
+        at = int.from_bytes(m.read_symbol(f"{sym}_tensor", 4), "little")
+        assert arena.addr <= at and at + t.nbytes <= arena.addr + arena.size, sym
+    (tin,) = graph.inputs
+    (tout,) = graph.outputs
+    bufs = {b.name: b for b in generate_classic(graph, get_board(BOARD), "opt", fw.include_dirs[0]).buffers}
+    assert bufs[f"t{tin}"].first == 0
+    assert bufs[f"t{tout}"].last == len(graph.ops) - 1
+    assert result.report["ram_breakdown"]["static"] == 8
+
+
+@needs_gcc
 def test_scratch_sizes_come_from_the_kernels() -> None:
     """opt conv/FC on the M4 need scratch (their get_buffer_size says so); ref kernels none."""
     _, opt = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)

@@ -385,6 +385,26 @@ def test_arena_used_bytes_matches_plan(kernels: str) -> None:
 
 
 @needs_gcc
+def test_inputs_and_outputs_are_arena_tensors() -> None:
+    """The application has no I/O buffers: its input and output pointers point into the arena
+    (written by the host at INPUTS_READY), and static RAM is the interpreter and a few words,
+    less than the 250-byte input alone."""
+    model = ROOT / "models" / "kws_fc.tflite"
+    graph = load_model(model)
+    fw = _model_firmware(model, "opt")
+    assert fw.io_ready_probe is not None
+    status, outputs, m = _run(fw, graph, _inputs(graph, 0))
+    assert status == 0
+    _assert_bit_exact(graph, _inputs(graph, 0), outputs, "kws_fc, I/O in the arena")
+    arena = m.elf.symbol(fw.arena_symbol)
+    for sym in fw.input_symbols + fw.output_symbols:
+        at = _word(m, sym)
+        assert arena.addr <= at < arena.addr + arena.size, sym
+    rep = run_firmware(fw, graph, _inputs(graph, 0)).report
+    assert rep["ram_breakdown"]["static"] < graph.input_tensors()[0].nbytes
+
+
+@needs_gcc
 def test_kws_fc_arena_is_no_larger_than_tflms() -> None:
     """TFLM (Cortex-M4F, reference kernels) needs 2,020 bytes of arena for this 250-64-32-16
     FC model (issue 4)."""
