@@ -10,8 +10,10 @@ directory (plus ``weights.h``):
 * ``model.c`` / ``model.h`` -- ``model_invoke()``: the kernel calls of ``kernels/include/
   mcu_nn.h`` in graph order, one block per layer under a comment naming the op, its shapes and
   quantization, with the deployment protocol's probes around each (kernels/include/mcusim.h);
-* ``main.c`` -- the input buffers the host fills (``MCUSIM_NOINIT``), the output buffers, and
-  ``main()`` calling ``model_invoke()`` between the INVOKE probes.
+* ``main.c`` -- ``main()``: pointers ``model_input<k>`` / ``model_output<k>`` to the I/O
+  tensors in the arena, the INPUTS_READY probe (the host writes the inputs there, as a TFLM
+  application writes ``input(0)->data``: no I/O buffers besides the arena), then
+  ``model_invoke()`` between the INVOKE probes.
 
 No interpreter, no flatbuffer, no allocation. Shape-only operators are resolved at generation
 time: RESHAPE, EXPAND_DIMS and SQUEEZE make their output a view of the input's bytes; SHAPE,
@@ -20,7 +22,8 @@ a STRIDED_SLICE that selects one contiguous run of its input is a view too. Such
 emit no code and no probes. A strided slice that is not a view and a float -> int8 QUANTIZE
 (no mcu_nn kernel does either) become a short generated loop.
 
-Activation memory is one static arena (``model_arena``) whose offsets come from
+Activation memory -- the graph inputs and outputs included -- is one static arena
+(``model_arena``) whose offsets come from
 :mod:`mcusim.planner` (tensor lifetimes over the op sequence); each op's kernel scratch is one
 more buffer live only during that op. Scratch sizes are computed **in C**, by the very
 ``mcu_*_get_buffer_size`` functions of the kernel flavour and core being built: a small sizing
@@ -73,6 +76,8 @@ from .toolchain import (COMMON_FLAGS, KERNELS, LINK_FLAGS, LINKER_SCRIPT, MCUSIM
 
 ALIGNMENT = 4
 """Byte alignment of every arena buffer (the kernels need 4 for scratch and word loads)."""
+TAG_INPUTS_READY = 0x5EED0010
+"""kernels/include/mcusim.h MCUSIM_TAG_INPUTS_READY: the host writes the inputs now."""
 
 VIEW_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
 FOLDABLE_OPS = VIEW_OPS + ("SHAPE", "STRIDED_SLICE", "PACK")
@@ -224,20 +229,12 @@ class _Generator:
         self.folded: list[tuple[Op, str]] = []
         self.const_names: dict[int, str] = {}
         self.extra_weights: list[tuple[str, list[str]]] = []  # (declaration for weights.h, lines)
-        self.n_in = len(graph.inputs)
-        self.n_out = len(graph.outputs)
-        for k, i in enumerate(graph.inputs):
-            self.locs[i] = _Loc("input", k)
+        for i in graph.inputs:  # the inputs are tensors in the arena: the application writes them there
+            self.locs[i] = _Loc("arena", i)
         for i in self.values:
             self.locs[i] = _Loc("const", i)
 
     # -- names ----------------------------------------------------------------------------
-    def in_name(self, k: int) -> str:
-        return "in" if self.n_in == 1 else f"in{k}"
-
-    def out_name(self, k: int) -> str:
-        return "out" if self.n_out == 1 else f"out{k}"
-
     def const(self, index: int, name: str) -> str:
         """Register a host-known tensor for weights.c (first name wins); returns its symbol."""
         if index not in self.const_names:
@@ -261,11 +258,7 @@ class _Generator:
     def ptr(self, index: int) -> str:
         """The C expression of a tensor's first element (valid once outputs are bound)."""
         loc = self.locs[index]
-        if loc.kind == "input":
-            base = self.in_name(loc.key)
-        elif loc.kind == "output":
-            base = self.out_name(loc.key)
-        elif loc.kind == "arena":
+        if loc.kind == "arena":
             base = f"T{loc.key}"
         else:
             base = self.const_names.get(loc.key, "(host constant)")
@@ -323,7 +316,12 @@ class _Generator:
             out = op.outputs[0]
             self.locs[out] = _Loc("arena", out)
             self.steps.append(step)
-        self._bind_outputs()
+        for k, index in enumerate(self.g.outputs):
+            loc = self.locs.get(index)
+            if loc is None:
+                raise ModelError(f"graph output {self.t[index].name!r} is never produced")
+            if loc.kind == "const":
+                self.const(loc.key, f"output{k}_value")
 
     def _cmsis_nn_step(self, op: Op) -> tuple[_Step | None, str]:
         """``op`` as a CMSIS-NN call, or (None, why CMSIS-NN cannot run it)."""
@@ -410,38 +408,6 @@ class _Generator:
         if idx.size and np.array_equal(idx, idx[0] + np.arange(idx.size)):
             return int(idx[0])
         return None
-
-    def _bind_outputs(self) -> None:
-        """Let the op producing a graph output write straight into the caller's buffer; an
-        output that is a model input, a constant, a partial view or a second name of another
-        output's bytes is copied at the end instead."""
-        bound: set[int] = set()
-        for k, index in enumerate(self.g.outputs):
-            loc = self.locs.get(index)
-            if loc is None:
-                raise ModelError(f"graph output {self.t[index].name!r} is never produced")
-            if (loc.kind == "arena" and loc.offset == 0 and loc.key not in bound
-                    and self.t[loc.key].nbytes == self.t[index].nbytes):
-                bound.add(loc.key)
-                root = loc.key
-                for other in self.locs.values():
-                    if other.kind == "arena" and other.key == root:
-                        other.kind, other.key = "output", k
-                continue
-            self.steps.append(self._copy_to_output(k, index))
-
-    def _copy_to_output(self, k: int, index: int) -> _Step:
-        t = self.t[index]
-        loc = self.locs[index]
-        if loc.kind == "const":
-            self.const(loc.key, f"output{k}_value")
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"memcpy({self.out_name(k)}, {ptr(index)}, {t.nbytes});", "st = MCU_OK;"]
-
-        return _Step(None, [index], -1,
-                     [f"model output {k} is tensor {index} ({_shape(t.shape)}), which no kernel writes "
-                      "directly (a model input, a constant or a view): copy it"], [], render)
 
     # -- operators ------------------------------------------------------------------------
     def _requant_arrays(self, op: Op, mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> str:
@@ -985,13 +951,16 @@ class _Generator:
     # -- memory ---------------------------------------------------------------------------
     def lifetimes(self) -> list[Buffer]:
         """Arena buffers, in graph op indices: each root tensor ``t<index>`` from the op that
-        writes it to the last op that reads it (or any view of it; the final output copies
-        count as op ``len(ops)``), plus ``scratch_op<index>`` live during its op only."""
+        writes it (graph inputs: from the start) to the last op that reads it or any view of
+        it (graph outputs: to the end), plus ``scratch_op<index>`` live during its op only."""
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        end = len(self.g.ops)
+        end = max(len(self.g.ops) - 1, 0)
+        for i in self.g.inputs:
+            first[i] = last[i] = 0
         for step in self.steps:
-            when = step.op.index if step.op is not None else end
+            assert step.op is not None
+            when = step.op.index
             for r in step.reads:
                 loc = self.locs[r]
                 if loc.kind == "arena":
@@ -1000,6 +969,10 @@ class _Generator:
                 key = self.locs[step.write].key
                 first.setdefault(key, when)
                 last[key] = max(last.get(key, when), when)
+        for index in self.g.outputs:
+            loc = self.locs[index]
+            if loc.kind == "arena":
+                last[loc.key] = end
         bufs = [Buffer(f"t{k}", self.t[k].nbytes, first[k], last[k]) for k in sorted(first)]
         bufs += [Buffer(f"scratch_op{s.op.index}", s.scratch, s.op.index, s.op.index)
                  for s in self.steps if s.op is not None and s.scratch > 0]
@@ -1049,17 +1022,17 @@ def _weights_files(gen: _Generator, kernels: str) -> tuple[str, str]:
 def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int, kernels: str,
                  status_messages: dict[int, str]) -> tuple[str, str]:
     g = gen.g
-    in_params = [f"const {_ctype(g.tensors[i])} *{gen.in_name(k)}" for k, i in enumerate(g.inputs)]
-    out_params = [f"{_ctype(g.tensors[i])} *{gen.out_name(k)}" for k, i in enumerate(g.outputs)]
-    signature = f"int model_invoke({', '.join(in_params + out_params)})"
+    signature = "int model_invoke(void)"
     h = _header("model.h - the model as one function.", gen.model_name, kernels)
     h += ["#ifndef MODEL_H", "#define MODEL_H", "", "#include <stdint.h>", ""]
     for k, i in enumerate(g.inputs):
         t = g.tensors[i]
-        h += [f"/* input {k}: {_shape(t.shape)} {_quant(t)} */", f"#define MODEL_INPUT{k}_SIZE {t.size}"]
+        h += [f"/* input {k}: {_shape(t.shape)} {_quant(t)}, written where model_input{k}_tensor points */",
+              f"#define MODEL_INPUT{k}_SIZE {t.size}", f"extern {_ctype(t)} *const model_input{k}_tensor;"]
     for k, i in enumerate(g.outputs):
         t = g.tensors[i]
-        h += [f"/* output {k}: {_shape(t.shape)} {_quant(t)} */", f"#define MODEL_OUTPUT{k}_SIZE {t.size}"]
+        h += [f"/* output {k}: {_shape(t.shape)} {_quant(t)}, read where model_output{k}_tensor points */",
+              f"#define MODEL_OUTPUT{k}_SIZE {t.size}", f"extern const {_ctype(t)} *const model_output{k}_tensor;"]
     h += ["", f"/* Bytes of the static activation arena (tensors and kernel scratch). */",
           f"#define MODEL_ARENA_BYTES {plan.size}", "",
           "/* One inference. Returns 0, or ((op + 1) << 4) | -status when the kernel of graph op `op`",
@@ -1099,6 +1072,10 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
         t = g.tensors[r]
         c.append(f"#define T{r} (({_ctype(t)} *)(model_arena + {plan.offsets[f't{r}']})) "
                  f"/* {_shape(t.shape)} {_clean(t.name, 40)} */")
+    c += ["", "/* The inputs and outputs are tensors in the arena (or constants): no copies. */"]
+    c += [f"{_ctype(g.tensors[i])} *const model_input{k}_tensor = {gen.ptr(i)};" for k, i in enumerate(g.inputs)]
+    c += [f"const {_ctype(g.tensors[i])} *const model_output{k}_tensor = {gen.ptr(i)};"
+          for k, i in enumerate(g.outputs)]
     scratch_at = {int(b.name[len("scratch_op"):]): plan.offsets[b.name] for b in buffers if b.name.startswith("scratch")}
     c += ["", "#define MODEL_STATUS(op, st) ((((op) + 1) << 4) | (-(st) & 0xF))", ""]
     if any("classic_quantize_f32" in "".join(s.render(lambda i: "", "")) for s in gen.steps):
@@ -1143,12 +1120,6 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
             for code in (1, 2, 3):
                 status_messages[_status(op.index, -code)] = (
                     f"op {op.index} ({op.type}): {step.kernel} returned {names[code]}")
-    for step in gen.steps:
-        if step.op is None:
-            c.append("    /* " + step.comment[0] + " */")
-            c += [f"    {line}" for line in step.render(ptr, "NULL")]
-            c.append("    (void)st;")
-            c.append("")
     c += ["    return 0;", "}", ""]
     return "\n".join(c), "\n".join(h)
 
@@ -1176,22 +1147,19 @@ _QUANTIZE_F32 = [
 
 def _main_file(gen: _Generator, kernels: str) -> tuple[str, list[str], list[str]]:
     g = gen.g
-    c = _header("main.c - buffers the host fills and reads, and one inference.", gen.model_name, kernels)
+    ins = [f"model_input{k}" for k in range(len(g.inputs))]
+    outs = [f"model_output{k}" for k in range(len(g.outputs))]
+    c = _header("main.c - one inference.", gen.model_name, kernels)
     c += ["#include \"mcusim.h\"", "#include \"model.h\"", "",
-          "/* Inputs: written by the host (or a sensor driver) before reset, so not zeroed. */"]
-    ins, outs = [], []
-    for k, i in enumerate(g.inputs):
-        name = f"model_input{k}"
-        ins.append(name)
-        c.append(f"MCUSIM_NOINIT {_ctype(g.tensors[i])} {name}[MODEL_INPUT{k}_SIZE];")
-    c.append("")
-    for k, i in enumerate(g.outputs):
-        name = f"model_output{k}"
-        outs.append(name)
-        c.append(f"{_ctype(g.tensors[i])} {name}[MODEL_OUTPUT{k}_SIZE] __attribute__((aligned(4)));")
-    args = ", ".join(ins + outs)
-    c += ["", "int main(void)", "{", "    mcusim_probe(MCUSIM_TAG_INVOKE_BEGIN);",
-          f"    const int status = model_invoke({args});", "    mcusim_probe(MCUSIM_TAG_INVOKE_END);",
+          "/* Where the host (or a sensor driver) writes the inputs and reads the outputs: the tensors",
+          " * in the arena (model.h), no copies. */",
+          *(f"{_ctype(g.tensors[i])} *{n};" for n, i in zip(ins, g.inputs)),
+          *(f"const {_ctype(g.tensors[i])} *{n};" for n, i in zip(outs, g.outputs)),
+          "", "int main(void)", "{",
+          *(f"    {n} = {n}_tensor;" for n in ins + outs),
+          "    mcusim_probe(MCUSIM_TAG_INPUTS_READY);",
+          "    mcusim_probe(MCUSIM_TAG_INVOKE_BEGIN);",
+          "    const int status = model_invoke();", "    mcusim_probe(MCUSIM_TAG_INVOKE_END);",
           "    return status;", "}", ""]
     return "\n".join(c), ins, outs
 
@@ -1347,7 +1315,8 @@ def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Pat
         sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},
         include_dirs=[workdir, *cm.include_dirs], defines={}, input_symbols=cm.input_symbols,
         output_symbols=cm.output_symbols, arena_symbol="model_arena" if cm.arena_bytes else None,
-        status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info)
+        status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info,
+        io_ready_probe=TAG_INPUTS_READY)
 
 
 _MAKEFILE = """\

@@ -22,7 +22,9 @@ result:
 "greedy by size, first fit" is one of the candidates, so the plan is never larger than
 TFLM's; it is never larger than the naive sum either (each buffer alone in its own slot is
 what first fit degenerates to when everything conflicts). ``lower_bound`` -- the most bytes
-live at any one step -- shows how far from optimal a plan could be.
+live at any one step -- shows how far from optimal a plan could be. When no greedy plan reaches
+it and the graph has at most ``EXACT_MAX_BUFFERS`` buffers, a branch and bound over placement
+orders (first fit) finds the optimum (strategy ``exact (branch and bound)``).
 """
 
 from __future__ import annotations
@@ -150,12 +152,66 @@ def plan_memory(buffers: Iterable[Buffer], alignment: int = 4) -> Plan:
             if best is None or size < best[0]:
                 best = (size, f"{order_name}/{'best' if best_fit else 'first'}-fit", offsets)
     assert best is not None or not bufs
+    live = [b for b in bufs if b.size]
+    bound = lower_bound(bufs, alignment)
+    if best is not None and best[0] > bound and len(live) <= EXACT_MAX_BUFFERS:
+        exact = _exact(live, alignment, best[0], bound)
+        if exact is not None:
+            best = (_extent(bufs, {**best[2], **exact}, alignment), "exact (branch and bound)", {**best[2], **exact})
     size, strategy, offsets = best if best is not None else (0, "empty", {})
     plan = Plan(offsets, size, naive, lower_bound(bufs, alignment), strategy, alignment)
     conflicts = find_conflicts(bufs, plan)
     if conflicts:  # a planner bug, never a user error
         raise AssertionError(f"memory planner produced overlapping buffers: {conflicts[:3]}")
     return plan
+
+
+EXACT_MAX_BUFFERS = 8
+"""Graphs with at most this many non-empty buffers get an exact plan when no greedy one
+reaches the lower bound (at most 8! first-fit placements, pruned)."""
+
+
+def _exact(bufs: list[Buffer], alignment: int, incumbent: int, bound: int) -> dict[str, int] | None:
+    """The smallest plan, by branch and bound over placement orders with first fit, or None
+    when none beats ``incumbent``. Exact: sorting an optimal plan's buffers by offset and
+    placing them in that order by first fit puts each at or below its optimal offset (the
+    buffers below it only moved down), so some order's first-fit plan is optimal."""
+    need = [align_up(b.size, alignment) for b in bufs]
+    n = len(bufs)
+    best: list = [incumbent, None]
+    offsets = [0] * n
+    used = [False] * n
+
+    def first_fit(k: int) -> int:
+        b = bufs[k]
+        busy = sorted((offsets[j], offsets[j] + need[j]) for j in range(n)
+                      if used[j] and lifetimes_overlap(b, bufs[j]))
+        cursor = 0
+        for start, end in busy:
+            if start - cursor >= need[k]:
+                break
+            cursor = max(cursor, end)
+        return cursor
+
+    def search(depth: int, high: int) -> None:
+        if best[0] == bound:
+            return
+        if depth == n:
+            best[0], best[1] = high, list(offsets)
+            return
+        for k in range(n):
+            if used[k]:
+                continue
+            at = first_fit(k)
+            top = max(high, at + need[k])
+            if top >= best[0]:
+                continue
+            used[k], offsets[k] = True, at
+            search(depth + 1, top)
+            used[k] = False
+
+    search(0, 0)
+    return None if best[1] is None else {b.name: off for b, off in zip(bufs, best[1])}
 
 
 def greedy_by_size(buffers: Iterable[Buffer], alignment: int = 4) -> int:

@@ -30,6 +30,7 @@ from mcusim.planner import find_conflicts
 from mcusim.reference import run_graph
 from mcusim.runner import workdir_for
 from mcusim.tflite import Graph, load_model, parse_model
+from mcusim.tinyml import give_inputs, take_outputs
 from simhelpers import needs_gcc
 from tflite_builder import ModelBuilder, tflm_refusal
 
@@ -244,6 +245,26 @@ def test_arena_symbol_is_the_planned_size() -> None:
 
 
 @needs_gcc
+def test_inputs_and_outputs_are_arena_tensors() -> None:
+    """No I/O buffers besides the arena: the input and output pointers point into it, the input
+    is planned from step 0 (so its bytes are reused once it is dead) and the output to the
+    end, and static RAM outside the arena is the two pointers."""
+    graph, fw = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
+    result = run_firmware(fw, graph, _inputs(graph, 0))
+    arena = result.elf.symbol("model_arena")
+    m = Machine(result.elf, get_board(BOARD))
+    for sym, t in zip(fw.input_symbols + fw.output_symbols, graph.input_tensors() + graph.output_tensors()):
+        at = int.from_bytes(m.read_symbol(f"{sym}_tensor", 4), "little")
+        assert arena.addr <= at and at + t.nbytes <= arena.addr + arena.size, sym
+    (tin,) = graph.inputs
+    (tout,) = graph.outputs
+    bufs = {b.name: b for b in generate_classic(graph, get_board(BOARD), "opt", fw.include_dirs[0]).buffers}
+    assert bufs[f"t{tin}"].first == 0
+    assert bufs[f"t{tout}"].last == len(graph.ops) - 1
+    assert result.report["ram_breakdown"]["static"] == 8
+
+
+@needs_gcc
 def test_scratch_sizes_come_from_the_kernels() -> None:
     """opt conv/FC on the M4 need scratch (their get_buffer_size says so); ref kernels none."""
     _, opt = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
@@ -309,8 +330,7 @@ def test_exported_project_builds_with_make(tmp_path: Path) -> None:
     assert [(s.paddr, s.data) for s in made.segments] == [(s.paddr, s.data) for s in ours.segments]
     inputs = _inputs(graph, 0)
     m = Machine(made, board)
-    m.write_symbol(fw.input_symbols[0], inputs[0].tobytes())
+    give_inputs(m, fw, graph, inputs)
     assert m.run().exit_code == 0
-    out = graph.output_tensors()[0]
-    got = np.frombuffer(m.read_symbol(fw.output_symbols[0], out.nbytes), np.int8)
-    assert np.array_equal(got, run_graph(graph, inputs)[0].reshape(-1))
+    got = take_outputs(m, fw, graph)[0]
+    assert np.array_equal(got.reshape(-1), run_graph(graph, inputs)[0].reshape(-1))

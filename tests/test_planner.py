@@ -73,6 +73,45 @@ def test_another_order_beats_greedy_by_size() -> None:
     assert plan.size == lower_bound(bufs) == 144
 
 
+def test_exact_plan_where_every_greedy_order_fails() -> None:
+    # Steps 3 (three 8-byte buffers) and 5 (24 bytes) need 24 bytes; every greedy order and
+    # fit rule of the planner ends at 28 (the 12-byte step-4 buffer lands above the
+    # long-lived 8s); the branch and bound places the long-lived ones at 8 and 16 and the
+    # 12 and the step-3 8 at 0.
+    bufs = [Buffer("b0", 8, 3, 3), Buffer("b1", 24, 5, 5), Buffer("b2", 8, 1, 4), Buffer("b3", 8, 0, 3),
+            Buffer("b4", 12, 4, 4)]
+    plan = plan_memory(bufs)
+    assert greedy_by_size(bufs) == 28
+    assert plan.size == lower_bound(bufs) == 24
+    assert plan.strategy == "exact (branch and bound)"
+    assert find_conflicts(bufs, plan) == []
+
+
+def _brute_force_optimum(bufs: list[Buffer], alignment: int = 4) -> int:
+    """The smallest extent over every assignment of aligned offsets (independent of the
+    planner's first-fit reasoning)."""
+    import itertools
+    need = [align_up(b.size, alignment) for b in bufs]
+    slots = range(0, sum(need) + 1, alignment)
+    best = sum(need)
+    for offs in itertools.product(slots, repeat=len(bufs)):
+        top = max(o + n for o, n in zip(offs, need))
+        if top >= best:
+            continue
+        if all(not lifetimes_overlap(a, b) or oa + na <= ob or ob + nb <= oa
+               for (a, oa, na), (b, ob, nb) in itertools.combinations(zip(bufs, offs, need), 2)):
+            best = top
+    return best
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([4, 8, 12]), st.integers(0, 3), st.integers(0, 2)),
+                min_size=1, max_size=4))
+def test_small_plans_are_optimal(rows: list[tuple[int, int, int]]) -> None:
+    bufs = [Buffer(f"b{i}", size, first, first + length) for i, (size, first, length) in enumerate(rows)]
+    assert plan_memory(bufs).size == _brute_force_optimum(bufs)
+
+
 def test_zero_size_and_empty() -> None:
     assert plan_memory([]).size == 0
     plan = plan_memory([Buffer("z", 0, 0, 5), Buffer("a", 3, 0, 5)], alignment=4)

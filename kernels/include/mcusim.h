@@ -40,6 +40,8 @@ static inline void mcusim_probe(uint32_t tag)
  *   MCUSIM_TAG_STARTUP_BEGIN / _END   one-off start-up work (tinyml: parse, plan, prepare)
  *   MCUSIM_TAG_INVOKE_BEGIN / _END    one inference
  *   MCUSIM_TAG_OP_BEGIN(i) / _END(i)  operator i of the model (its eval, glue included)
+ *   MCUSIM_TAG_INPUTS_READY           the input pointer slots hold where the inputs go (tensors
+ *                                     in the arena): the host writes them now
  */
 #define MCUSIM_TAG_STARTUP_BEGIN 0x5EED0000u
 #define MCUSIM_TAG_STARTUP_END   0x5EED0001u
@@ -47,6 +49,7 @@ static inline void mcusim_probe(uint32_t tag)
 #define MCUSIM_TAG_INVOKE_END    0x5EED0003u
 #define MCUSIM_TAG_OP_BEGIN(i)   (0x0B000000u | (uint32_t)(i))
 #define MCUSIM_TAG_OP_END(i)     (0x0E000000u | (uint32_t)(i))
+#define MCUSIM_TAG_INPUTS_READY  0x5EED0010u
 
 static inline void mcusim_cycle_counter_enable(void)
 {

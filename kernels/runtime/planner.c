@@ -4,10 +4,17 @@
  * A buffer lives from the first operator that touches it to the last (graph inputs from
  * the start, graph outputs to the end; an op's scratch only during that op). Outputs of
  * MCU_OP_ALIAS ops (RESHAPE...) share their input's buffer, whose lifetime then covers both.
- * Buffers are placed largest first, each at the lowest offset where it overlaps no placed
- * buffer that is alive at the same time (greedy first fit by size, as TFLM's
- * GreedyMemoryPlanner). mcusim/tinyml.py has the same algorithm in Python
- * (plan_head_bytes) to check the firmware's plan.
+ *
+ * Buffers are placed one at a time, each where it overlaps no placed buffer that is alive at
+ * the same time. Four greedy strategies are tried and the smallest head kept (ties: the
+ * earlier one), then that one is run again to set the offsets (no second offset array):
+ *   order:     largest size first (TFLM's GreedyMemoryPlanner), or largest size x lifetime
+ *              first (long-lived big buffers at the bottom, short ones fill the gaps above);
+ *   placement: first fit (lowest offset with room), or best fit (the smallest gap with room,
+ *              else on top of everything alive).
+ * "size, first fit" is TFLM's planner, so the head is never larger than TFLM's would be for
+ * the same buffers. mcusim/tinyml.py has the same algorithm in Python (plan_head_bytes) to
+ * check the firmware's plan.
  *
  * The planner's lists live in the head itself, before any tensor does (see arena.c).
  */
@@ -39,28 +46,58 @@ static void use_list(mcu_interpreter *rt, plan_entry *e, const int32_t *list, in
     }
 }
 
-/* Greedy first fit: the largest unplaced buffer goes to the lowest offset that is free for
- * its whole lifetime; returns the end of the highest buffer. */
-static uint32_t place(plan_entry *e, int32_t n)
+enum { BY_SIZE = 0, BY_AREA = 2, BEST_FIT = 1, N_STRATEGIES = 4 };
+
+/* The order key of an unplaced buffer: its size, or size x lifetime (steps). */
+static uint32_t key(const plan_entry *e, int32_t strategy)
+{
+    return (strategy & BY_AREA) ? (uint32_t)e->size * (uint32_t)(e->last - e->first + 1)
+                                : (uint32_t)e->size;
+}
+
+/* One greedy pass: the unplaced buffer with the largest key (then the largest size, then the
+ * lowest index) goes to the lowest free offset (first fit) or the smallest free gap (best
+ * fit) for its whole lifetime; returns the end of the highest buffer. */
+static uint32_t place(plan_entry *e, int32_t n, int32_t strategy)
 {
     int32_t placed = -1; /* list sorted by offset */
     uint32_t high = 0;
+    for (int32_t i = 0; i < n; ++i)
+        e[i].offset = -1;
     for (;;) {
         int32_t b = -1;
-        for (int32_t i = 0; i < n; ++i)
-            if (e[i].offset < 0 && e[i].size > 0 && (b < 0 || e[i].size > e[b].size))
+        uint32_t bk = 0;
+        for (int32_t i = 0; i < n; ++i) {
+            if (e[i].offset >= 0 || e[i].size <= 0)
+                continue;
+            const uint32_t k = key(&e[i], strategy);
+            if (b < 0 || k > bk || (k == bk && e[i].size > e[b].size)) {
                 b = i;
+                bk = k;
+            }
+        }
         if (b < 0)
             return high;
-        int32_t at = 0;
+        int32_t at = 0, best = -1, best_gap = 0;
         for (int32_t p = placed; p >= 0; p = e[p].next) {
             if (e[p].last < e[b].first || e[p].first > e[b].last)
                 continue; /* never alive together */
-            if (e[p].offset >= at + e[b].size)
-                break; /* the gap before p is big enough */
+            const int32_t gap = e[p].offset - at;
+            if (gap >= e[b].size) { /* the gap before p is big enough */
+                if (!(strategy & BEST_FIT)) {
+                    best = at;
+                    break;
+                }
+                if (best < 0 || gap < best_gap) {
+                    best = at;
+                    best_gap = gap;
+                }
+            }
             if (e[p].offset + e[p].size > at)
                 at = e[p].offset + e[p].size;
         }
+        if (best >= 0)
+            at = best;
         e[b].offset = at;
         if (placed < 0 || e[placed].offset > at) { /* keep the list sorted by offset */
             e[b].next = (int16_t)placed;
@@ -75,6 +112,21 @@ static uint32_t place(plan_entry *e, int32_t n)
         if ((uint32_t)(at + e[b].size) > high)
             high = (uint32_t)(at + e[b].size);
     }
+}
+
+/* The smallest head of the strategies; the offsets are left as that strategy placed them. */
+static uint32_t place_best(plan_entry *e, int32_t n)
+{
+    int32_t chosen = 0;
+    uint32_t least = 0;
+    for (int32_t s = 0; s < N_STRATEGIES; ++s) {
+        const uint32_t high = place(e, n, s);
+        if (s == 0 || high < least) {
+            least = high;
+            chosen = s;
+        }
+    }
+    return chosen == N_STRATEGIES - 1 ? least : place(e, n, chosen);
 }
 
 mcu_rt_status mcu_rt_plan(mcu_interpreter *rt)
@@ -125,7 +177,7 @@ mcu_rt_status mcu_rt_plan(mcu_interpreter *rt)
         e[t].size = (info.bytes + 3) & ~3;
     }
 
-    rt->head = place(e, n);
+    rt->head = place_best(e, n);
     /* An arena of exactly `used` bytes must work: round the head up like the arena's size. */
     rt->used = (((rt->head > temp ? rt->head : temp) + MCU_RT_ALIGN - 1) & ~(MCU_RT_ALIGN - 1)) + rt->tail;
     if (rt->head > room) {
