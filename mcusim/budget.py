@@ -101,8 +101,16 @@ class Breach:
     def overshoot(self) -> float:
         return self.measured - self.limit
 
+    @property
+    def of_part(self) -> bool:
+        """A shortfall of the part itself (its flash, RAM or a RAM region), not of a budget."""
+        return self.budget.startswith("part_")
+
     def line(self) -> str:
         pct = self.overshoot / self.limit * 100 if self.limit else float("inf")
+        if self.of_part:
+            return (f"{self.what}: {_num(self.measured)} {self.unit} needed, the part has {_num(self.limit)} {self.unit}: "
+                    f"{_num(self.overshoot)} {self.unit} ({pct:.1f}%) over")
         return (f"{self.what} {_num(self.measured)} {self.unit} exceeds the budget {_num(self.limit)} {self.unit} "
                 f"by {_num(self.overshoot)} {self.unit} ({pct:.1f}%)")
 
@@ -115,16 +123,46 @@ class CheckResult:
     budgets: dict[str, float]
     measured: dict[str, float]
     breaches: list[Breach] = field(default_factory=list)
-    verdict: str = ""
+    part_verdict: str = ""
+    """The 70 % headroom rule on the part alone: ``fits with headroom``, ``tight``, ``does not fit``."""
     flash_use: float = 0.0
     ram_use: float = 0.0
     budget_sources: list[str] = field(default_factory=list)
     placement: dict[str, str] = field(default_factory=dict)
     """Where the firmware put stack, arena, data and weights (the run report's ``placement``)."""
+    part_breaches: list[Breach] = field(default_factory=list)
+    """What the part lacks (flash, RAM, a RAM region): the run report's ``fit.breaches``."""
+    kernels: str = ""
+    fit: dict[str, Any] = field(default_factory=dict)
+    """The run report's ``fit`` object (needed against available, per region, ``measured_on``)."""
+
+    @property
+    def fits_part(self) -> bool:
+        return not self.part_breaches
 
     @property
     def ok(self) -> bool:
-        return not self.breaches
+        return not self.breaches and self.fits_part
+
+    @property
+    def verdict(self) -> str:
+        """One answer that cannot contradict the breaches: ``does not fit`` (the part), else
+        ``over budget``, else the headroom rule (``fits with headroom`` or ``tight``)."""
+        if not self.fits_part:
+            return "does not fit"
+        return "over budget" if self.breaches else self.part_verdict
+
+    def headline(self) -> str:
+        """``PASS``/``FAIL`` with every reason, and the part's use: the first line of each format."""
+        reasons = []
+        if not self.fits_part:
+            reasons.append(f"does not fit {self.board} ({', '.join(b.what for b in self.part_breaches)})")
+        if self.breaches:
+            reasons.append(f"{len(self.breaches)} budget{'s' if len(self.breaches) > 1 else ''} exceeded "
+                           f"({', '.join(b.what for b in self.breaches)})")
+        head = f"FAIL: {'; '.join(reasons)}" if reasons else "PASS: within budget"
+        return (f"{head}; verdict: {self.verdict} (flash {self.flash_use:.0%}, RAM {self.ram_use:.0%} of the part; "
+                f"headroom rule: under {HEADROOM:.0%})")
 
 
 def verdict(flash_bytes: int, ram_bytes: int, board: Board) -> tuple[str, float, float]:
@@ -140,6 +178,12 @@ def verdict(flash_bytes: int, ram_bytes: int, board: Board) -> tuple[str, float,
     return "fits with headroom", f, r
 
 
+def part_breaches(report: dict[str, Any]) -> list[Breach]:
+    """The part's shortfalls of a run report (its ``fit`` object: mcusim.oversize.part_fit)."""
+    return [Breach(f"part_{b['what'].lower().replace(' ', '_')}", b["what"], b["needed_bytes"],
+                   b["available_bytes"], "B") for b in report.get("fit", {}).get("breaches", [])]
+
+
 def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sources: list[str] | None = None) -> CheckResult:
     measured = {BUDGET_KEYS[k][0]: float(report[BUDGET_KEYS[k][0]]) for k in BUDGET_KEYS}
     breaches = []
@@ -148,57 +192,80 @@ def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sourc
         value = float(report[field_name])
         if value > limit:
             breaches.append(Breach(key, what, value, limit, unit))
+    part = part_breaches(report)
     v, f, r = verdict(int(report["flash_bytes"]), int(report["ram_peak_bytes"]), board)
+    if part:
+        v = "does not fit"  # a RAM region can lack room while the total is under the part's
     return CheckResult(str(report.get("model", "")), report["path"], report["board"], budgets, measured,
-                       breaches, v, f, r, sources or [], dict(report.get("placement", {})))
+                       breaches, v, f, r, sources or [], dict(report.get("placement", {})), part,
+                       str(report.get("kernels", "")), dict(report.get("fit", {})))
 
 
 def _num(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.3f}"
 
 
+def _breach_json(b: Breach) -> dict[str, Any]:
+    return {"budget": b.budget, "measured": b.measured, "limit": b.limit, "overshoot": b.overshoot, "unit": b.unit,
+            "message": b.line()}
+
+
 def check_json(c: CheckResult) -> dict[str, Any]:
     return {
-        "schema": "mcusim.check/1", "model": c.model, "path": c.path, "board": c.board, "ok": c.ok,
-        "verdict": c.verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
+        "schema": "mcusim.check/2", "model": c.model, "path": c.path, "kernels": c.kernels, "board": c.board,
+        "ok": c.ok, "headline": c.headline(), "verdict": c.verdict, "fits_part": c.fits_part,
+        "part_verdict": c.part_verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
         "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources, "placement": c.placement,
-        "breaches": [{"budget": b.budget, "measured": b.measured, "limit": b.limit,
-                      "overshoot": b.overshoot, "unit": b.unit, "message": b.line()} for b in c.breaches],
+        "breaches": [_breach_json(b) for b in c.part_breaches + c.breaches], "part": c.fit,
     }
 
 
 def check_markdown(c: CheckResult) -> str:
-    status = "✅ within budget" if c.ok else f"❌ {len(c.breaches)} budget(s) exceeded"
-    lines = [f"### mcusim check: `{Path(c.model).name}` — {c.path} on {c.board}: {status}", "",
-             f"Verdict: **{c.verdict}** (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part; headroom rule 70%)", "",
-             "| metric | measured | budget | status |", "|---|---|---|---|"]
+    icon = "✅" if c.ok else "❌"
+    lines = [f"### mcusim check: `{Path(c.model).name}` — {c.path} on {c.board}", "",
+             f"{icon} {c.headline()}", "",
+             "| metric | measured | limit | status |", "|---|---|---|---|"]
+    for b in c.part_breaches:
+        lines.append(f"| {b.what} of the part | {_num(b.measured)} B | {_num(b.limit)} B | does not fit |")
     for key, (field_name, what, unit) in BUDGET_KEYS.items():
         limit = c.budgets.get(key)
         value = c.measured[field_name]
         status_cell = "—" if limit is None else ("over" if value > limit else "ok")
         lines.append(f"| {what} | {_num(value)} {unit} | {'—' if limit is None else _num(limit) + ' ' + unit} | {status_cell} |")
-    lines += [""] + [f"- {b.line()}" for b in c.breaches]
+    lines += [""] + [f"- {b.line()}" for b in c.part_breaches + c.breaches]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _attr(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
 def check_junit(c: CheckResult) -> str:
+    cls = f"mcusim.{escape(c.board)}"
     cases = []
+    for b in c.part_breaches:
+        cases.append(f'    <testcase classname="{cls}" name="{escape(c.path)}.{escape(b.budget)}">'
+                     f'<failure message="{_attr(b.line())}"/></testcase>')
+    if c.fits_part:
+        cases.append(f'    <testcase classname="{cls}" name="{escape(c.path)}.fits_part"/>')
     for key, (field_name, what, unit) in BUDGET_KEYS.items():
         limit = c.budgets.get(key)
         name = escape(f"{c.path}.{key}")
         value = c.measured[field_name]
         if limit is None:
-            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"><skipped message="no budget"/></testcase>')
+            cases.append(f'    <testcase classname="{cls}" name="{name}"><skipped message="no budget"/></testcase>')
         elif value > limit:
-            msg = escape(next(b.line() for b in c.breaches if b.budget == key), {'"': "&quot;"})
-            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"><failure message="{msg}"/></testcase>')
+            msg = _attr(next(b.line() for b in c.breaches if b.budget == key))
+            cases.append(f'    <testcase classname="{cls}" name="{name}"><failure message="{msg}"/></testcase>')
         else:
-            cases.append(f'    <testcase classname="mcusim.{escape(c.board)}" name="{name}"/>')
-    failures = len(c.breaches)
+            cases.append(f'    <testcase classname="{cls}" name="{name}"/>')
+    failures = len(c.breaches) + len(c.part_breaches)
     skipped = sum(1 for k in BUDGET_KEYS if k not in c.budgets)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<testsuite name="mcusim check {escape(Path(c.model).name)}" tests="{len(BUDGET_KEYS)}" '
-            f'failures="{failures}" skipped="{skipped}">\n' + "\n".join(cases) + "\n</testsuite>\n")
+            f'<testsuite name="mcusim check {escape(Path(c.model).name)}" tests="{len(cases)}" '
+            f'failures="{failures}" skipped="{skipped}">\n'
+            f'  <properties><property name="headline" value="{_attr(c.headline())}"/></properties>\n'
+            + "\n".join(cases) + "\n</testsuite>\n")
 
 
 def battery(report: dict[str, Any], board: Board, per_day: float, battery_mah: float,

@@ -164,14 +164,25 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     check_kernels(args.path, kernels)
     with _progress(console, f"building and simulating {args.model} ({args.path}, {kernels})"):
         result = run_model(args.model, args.path, board, kernels, args.input, lut_activations=args.lut_activations,
-                           winograd=args.winograd, tflm_dir=args.tflm_dir)
+                           winograd=args.winograd, tflm_dir=args.tflm_dir, oversize=True)
     _add_battery(args, board, result.report)
     if args.json:
         write_json(Path(args.json), result.report)
     if args.html:
         _write_html(Path(args.html), [result.report], f"{Path(args.model).name}: {args.path} path")
     render_run(console, result.report)
-    return 0
+    return _print_does_not_fit(console, [result.report])
+
+
+def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
+    """Say which runs do not fit their part (mcusim.oversize); 1 when one does not, else 0."""
+    from .oversize import summary
+
+    lines = [(line[:len(line) - len(line.lstrip())] + f"{r['stack']['label']}: " + line.lstrip()
+              if len(reports) > 1 else line) for r in reports for line in summary(r)]
+    for line in lines:
+        console.print(f"[bold red]{escape(line)}[/]" if not line.startswith(" ") else escape(line), highlight=False)
+    return 1 if lines else 0
 
 
 def _write_html(path: Path, runs: list[dict], title: str) -> None:
@@ -215,7 +226,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         with _progress(console, f"{label(path, kernels)}: building and simulating {args.model}"):
             rep = run_model(args.model, path, board, kernels, args.input, graph=graph,
                             lut_activations=args.lut_activations and path == "classic",
-                            winograd=args.winograd and path == "classic", tflm_dir=args.tflm_dir).report
+                            winograd=args.winograd and path == "classic", tflm_dir=args.tflm_dir,
+                            oversize=True).report
         _add_battery(args, board, rep)
         reports.append(rep)
     cmp = compare_report(reports, skipped)
@@ -226,6 +238,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if args.html:
         _write_html(Path(args.html), cmp["runs"], f"{Path(args.model).name}: {', '.join(cmp['columns'])}")
     render_compare(console, cmp)
+    _print_does_not_fit(console, reports)
     return 0
 
 
@@ -252,7 +265,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     kernels = args.kernels or raw.get("kernels") or default_kernels(path, board)
     check_kernels(path, kernels)
-    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir)
+    result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir, oversize=True)
     c = check(result.report, budgets, board, sources)
     if args.format == "json":
         text = json.dumps(check_json(c), indent=2) + "\n"
@@ -262,9 +275,10 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         text = check_junit(c)
     else:
         text = ""
-        head = "within budget" if c.ok else f"{len(c.breaches)} budget(s) exceeded"
-        console.print(f"{Path(args.model).name}: {path}/{kernels} on {board.qualified_name}: {head}; "
-                      f"verdict: {c.verdict} (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part)", highlight=False)
+        console.print(f"{Path(args.model).name}: {path}/{kernels} on {board.qualified_name}: {c.headline()}",
+                      highlight=False)
+        for b in c.part_breaches:
+            console.print(f"  does not fit: {b.line()}", highlight=False)
         for b in c.breaches:
             console.print(f"  over budget: {b.line()}", highlight=False)
     if text:

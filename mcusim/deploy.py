@@ -166,7 +166,9 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
     if elf.flash_bytes > board.flash_size or elf.static_ram_bytes > board.ram_size:
         raise DoesNotFit(
             f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
-            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
+            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B",
+            {**({"flash": elf.flash_bytes - board.flash_size} if elf.flash_bytes > board.flash_size else {}),
+             **({r.name: None for r in board.ram_regions} if elf.static_ram_bytes > board.ram_size else {})},
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
                 kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])
