@@ -19,7 +19,7 @@ from rich.table import Table
 
 from . import __version__
 from .board import all_boards, get_board, parse_place
-from .errors import DoesNotFit, McusimError
+from .errors import McusimError
 
 
 def _int_with_suffix(text: str) -> int:
@@ -290,42 +290,57 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
-    from .budget import verdict
+    from .fit import anything_fits, fit, resolve_boards
     from .report import write_json
-    from .runner import run_model
-    from .tflite import load_model
+    from .sweep import default_workers
 
-    graph = load_model(args.model)
-    rows = []
-    for board in sorted(all_boards(), key=lambda b: (b.flash_size, b.ram_size)):
-        for path in ("tinyml", "classic"):
-            with _progress(console, f"{board.name}: {path}"):
-                try:
-                    rep = run_model(args.model, path, board, args.kernels, graph=graph).report
-                    flash, ram = rep["flash_bytes"], rep["ram_peak_bytes"]
-                    v, fu, ru = verdict(flash, ram, board)
-                except DoesNotFit:
-                    flash = ram = None
-                    v, fu, ru = "does not fit", None, None
-            rows.append({"board": board.name, "core": board.core, "path": path, "flash_size": board.flash_size,
-                         "ram_size": board.ram_size, "flash_bytes": flash, "ram_peak_bytes": ram,
-                         "flash_use": fu, "ram_use": ru, "verdict": v})
+    with _progress(console, f"fit: {args.model}") as status:
+        def progress(msg: str) -> None:
+            if status is not None:
+                status.update(msg)
+
+        rep = fit(args.model, args.paths or (f"tinyml/{args.kernels},classic/{args.kernels}" if args.kernels else None),
+                  resolve_boards(args.boards), args.tflm_dir, progress, jobs=args.jobs or default_workers())
     if args.json:
-        write_json(Path(args.json), {"schema": "mcusim.fit/1", "model": args.model, "boards": rows})
-    t = Table(title=f"{Path(args.model).name}: which parts fit (headroom rule: under 70% of flash and RAM)")
-    for col in ("board", "core", "part flash/RAM", "path", "flash", "peak RAM", "verdict"):
-        t.add_column(col, no_wrap=True)
-    for r in rows:
-        use = lambda b, u: "-" if b is None else f"{b:,} ({u:.0%})"  # noqa: E731
-        t.add_row(r["board"], r["core"], f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["path"],
-                  use(r["flash_bytes"], r["flash_use"]), use(r["ram_peak_bytes"], r["ram_use"]), r["verdict"])
+        write_json(Path(args.json), rep)
+    _render_fit(console, rep)
+    return 0 if anything_fits(rep) else 1
+
+
+def _render_fit(console: Console, rep: dict) -> None:
+    t = Table(title=f"{Path(rep['model']).name}: which parts fit (headroom rule: under 70% of flash and RAM); "
+                    "≥: a lower bound (bound: ruled out without building; link: the image did not link, RAM is its static part)")
+    for col in ("board@op", "core", "part flash/RAM", "stack", "flash", "peak RAM", "latency", "energy", "verdict"):
+        t.add_column(col, no_wrap=True, justify="right" if col in ("flash", "peak RAM", "latency", "energy") else "left")
+
+    def use(exact: int | None, bound: int | None, u: float | None) -> str:
+        if exact is None and bound is None:
+            return "-"
+        return f"{'' if exact is not None else '≥ '}{exact if exact is not None else bound:,} ({u:.0%})"
+
+    for r in rep["rows"]:
+        ram = r["ram_peak_bytes"] if r["ram_peak_bytes"] is not None else None
+        ram_bound = r.get("ram_static_bytes", r.get("ram_lower_bound"))
+        verdict = r["verdict"] + {"static bound": " (bound)", "link": " (link)"}.get(r["basis"], "")
+        t.add_row(r["qualified_name"], r["core"].removeprefix("cortex-"),
+                  f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["stack"],
+                  use(r["flash_bytes"], r.get("flash_lower_bound"), r["flash_use"]),
+                  use(ram, ram_bound, r["ram_use"]),
+                  "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
+                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
     console.print(t)
-    for path in ("tinyml", "classic"):
-        ok = [r for r in rows if r["path"] == path and r["verdict"] == "fits with headroom"]
-        smallest = min(ok, key=lambda r: (r["flash_size"], r["ram_size"]), default=None)
-        console.print(f"smallest part with headroom for {path}: "
-                      f"{smallest['board'] + ' (' + str(smallest['flash_size'] // 1024) + ' KB flash / ' + str(smallest['ram_size'] // 1024) + ' KB RAM)' if smallest else 'none'}")
-    return 0
+    for r in rep["rows"]:
+        if r["basis"] in ("link", "error"):
+            console.print(f"{r['qualified_name']} {r['stack']}: {r['reason']}", highlight=False)
+    for stack, best in rep["smallest"].items():
+        console.print(f"smallest part with headroom for {stack}: " + (
+            "none" if best is None else
+            f"{best['qualified_name']} ({best['flash_size'] // 1024} KB flash / {best['ram_size'] // 1024} KB RAM): "
+            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.1f} µJ per inference"), highlight=False)
+    basis = [r["basis"] for r in rep["rows"]]
+    console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
+                  f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",
+                  highlight=False)
 
 
 def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
@@ -540,10 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", metavar="FILE", help="write the formatted result here instead of stdout")
     c.set_defaults(func=cmd_check)
 
-    f = sub.add_parser("fit", help="the boards each path fits with the 70%% headroom rule")
-    f.add_argument("model")
-    f.add_argument("--kernels", choices=("ref", "opt"), default="opt")
-    f.add_argument("--json", metavar="FILE")
+    f = sub.add_parser("fit", help="every board and operating point the model fits (70%% headroom rule), with latency "
+                                   "and energy; exit 1 when no part fits")
+    f.add_argument("model", help="an int8 .tflite file")
+    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt)")
+    f.add_argument("--kernels", choices=("ref", "opt"), help="flavour of the default stacks (default: opt)")
+    f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
+    f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
+    f.add_argument("--jobs", type=int, metavar="N", help="simulate on N worker processes (default: the cores)")
+    f.add_argument("--json", metavar="FILE", help="the mcusim.fit/2 report (docs/json-schema.md)")
     f.set_defaults(func=cmd_fit)
 
     an = sub.add_parser("annotate", help="disassembly of the hot code with execution counts and cycle shares")
