@@ -135,6 +135,19 @@ class CheckResult:
     kernels: str = ""
     fit: dict[str, Any] = field(default_factory=dict)
     """The run report's ``fit`` object (needed against available, per region, ``measured_on``)."""
+    cycles: int = 0
+    ops: list[dict[str, Any]] = field(default_factory=list)
+    """Per op: ``index``, ``type``, ``cycles`` (so that this check's JSON can be a baseline)."""
+    baseline_file: str = ""
+    growth: list[Any] = field(default_factory=list)
+    """mcusim.baseline.Growth of each metric against ``--baseline`` (empty without one)."""
+    op_growth: list[dict[str, Any]] = field(default_factory=list)
+    """Ops whose cycles grew against the baseline, largest growth first."""
+
+    @property
+    def regressions(self) -> list[Any]:
+        """The metrics that grew past their allowance."""
+        return [g for g in self.growth if g.failed]
 
     @property
     def fits_part(self) -> bool:
@@ -142,15 +155,18 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.breaches and self.fits_part
+        return not self.breaches and self.fits_part and not self.regressions
 
     @property
     def verdict(self) -> str:
         """One answer that cannot contradict the breaches: ``does not fit`` (the part), else
-        ``over budget``, else the headroom rule (``fits with headroom`` or ``tight``)."""
+        ``over budget``, else ``regressed`` (against the baseline), else the headroom rule
+        (``fits with headroom`` or ``tight``)."""
         if not self.fits_part:
             return "does not fit"
-        return "over budget" if self.breaches else self.part_verdict
+        if self.breaches:
+            return "over budget"
+        return "regressed" if self.regressions else self.part_verdict
 
     def headline(self) -> str:
         """``PASS``/``FAIL`` with every reason, and the part's use: the first line of each format."""
@@ -160,7 +176,12 @@ class CheckResult:
         if self.breaches:
             reasons.append(f"{len(self.breaches)} budget{'s' if len(self.breaches) > 1 else ''} exceeded "
                            f"({', '.join(b.what for b in self.breaches)})")
-        head = f"FAIL: {'; '.join(reasons)}" if reasons else "PASS: within budget"
+        if self.regressions:
+            n = len(self.regressions)
+            reasons.append(f"{n} metric{'s' if n > 1 else ''} grew past the allowance against the baseline "
+                           f"({', '.join(g.what for g in self.regressions)})")
+        head = f"FAIL: {'; '.join(reasons)}" if reasons else (
+            "PASS: within budget" + (" and baseline allowances" if self.growth else ""))
         return (f"{head}; verdict: {self.verdict} (flash {self.flash_use:.0%}, RAM {self.ram_use:.0%} of the part; "
                 f"headroom rule: under {HEADROOM:.0%})")
 
@@ -198,7 +219,8 @@ def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sourc
         v = "does not fit"  # a RAM region can lack room while the total is under the part's
     return CheckResult(str(report.get("model", "")), report["path"], report["board"], budgets, measured,
                        breaches, v, f, r, sources or [], dict(report.get("placement", {})), part,
-                       str(report.get("kernels", "")), dict(report.get("fit", {})))
+                       str(report.get("kernels", "")), dict(report.get("fit", {})), int(report.get("cycles", 0)),
+                       [{"index": o["index"], "type": o["type"], "cycles": o["cycles"]} for o in report.get("ops", [])])
 
 
 def _num(v: float) -> str:
@@ -216,8 +238,22 @@ def check_json(c: CheckResult) -> dict[str, Any]:
         "ok": c.ok, "headline": c.headline(), "verdict": c.verdict, "fits_part": c.fits_part,
         "part_verdict": c.part_verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
         "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources, "placement": c.placement,
-        "breaches": [_breach_json(b) for b in c.part_breaches + c.breaches], "part": c.fit,
+        "breaches": [_breach_json(b) for b in c.part_breaches + c.breaches + growth_breaches(c)], "part": c.fit,
+        "cycles": c.cycles, "ops": c.ops,
+        **({"baseline": {
+            "file": c.baseline_file,
+            "metrics": [{"metric": g.metric, "baseline": g.baseline, "measured": g.measured, "growth": g.growth,
+                         "growth_pct": g.growth_pct, "allowed": None if g.allowance is None else str(g.allowance),
+                         "limit": None if g.allowance is None else g.allowance.limit(g.baseline),
+                         "failed": g.failed, "message": g.line()} for g in c.growth],
+            "ops_grown": c.op_growth}} if c.growth else {}),
     }
+
+
+def growth_breaches(c: CheckResult) -> list[Breach]:
+    """The metrics that grew past their allowance, as breaches (``max_growth_<metric>``)."""
+    return [Breach(f"max_growth_{g.metric}", g.what, g.measured, g.allowance.limit(g.baseline), g.unit)
+            for g in c.regressions]
 
 
 def check_markdown(c: CheckResult) -> str:
@@ -232,7 +268,20 @@ def check_markdown(c: CheckResult) -> str:
         value = c.measured[field_name]
         status_cell = "—" if limit is None else ("over" if value > limit else "ok")
         lines.append(f"| {what} | {_num(value)} {unit} | {'—' if limit is None else _num(limit) + ' ' + unit} | {status_cell} |")
-    lines += [""] + [f"- {b.line()}" for b in c.part_breaches + c.breaches]
+    if c.part_breaches or c.breaches:
+        lines += [""] + [f"- {b.line()}" for b in c.part_breaches + c.breaches]
+    if c.growth:
+        from .baseline import op_line
+
+        lines += ["", f"#### Against the baseline `{c.baseline_file}`", "",
+                  "| metric | baseline | measured | growth | allowed | status |", "|---|---|---|---|---|---|"]
+        for g in c.growth:
+            pct = "" if g.growth_pct is None else f" ({g.growth_pct:+.2f}%)"
+            status_cell = "—" if g.allowance is None else ("over" if g.failed else "ok")
+            lines.append(f"| {g.what} | {_num(g.baseline)} {g.unit} | {_num(g.measured)} {g.unit} | "
+                         f"{_num(g.growth)} {g.unit}{pct} | {'—' if g.allowance is None else g.allowance} | {status_cell} |")
+        if c.op_growth:
+            lines += ["", "Ops whose cycles grew:", ""] + [f"- {op_line(o)}" for o in c.op_growth]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -259,7 +308,19 @@ def check_junit(c: CheckResult) -> str:
             cases.append(f'    <testcase classname="{cls}" name="{name}"><failure message="{msg}"/></testcase>')
         else:
             cases.append(f'    <testcase classname="{cls}" name="{name}"/>')
-    failures = len(c.breaches) + len(c.part_breaches)
+    for g in c.growth:
+        if g.allowance is None:
+            continue
+        name = escape(f"{c.path}.max_growth_{g.metric}")
+        if g.failed:
+            from .baseline import op_line
+
+            ops = "\n".join(op_line(o) for o in c.op_growth) if g.metric in ("cycles", "latency", "energy") else ""
+            cases.append(f'    <testcase classname="{cls}" name="{name}"><failure message="{_attr(g.line())}">'
+                         f'{escape(ops)}</failure></testcase>')
+        else:
+            cases.append(f'    <testcase classname="{cls}" name="{name}"/>')
+    failures = len(c.breaches) + len(c.part_breaches) + len(c.regressions)
     skipped = sum(1 for k in BUDGET_KEYS if k not in c.budgets)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<testsuite name="mcusim check {escape(Path(c.model).name)}" tests="{len(cases)}" '

@@ -254,9 +254,11 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
            "max_latency_ms": args.max_latency_ms, "max_energy_uj": args.max_energy_uj}
     raw.update({k: v for k, v in cli.items() if v is not None})
     budgets = normalise_budgets(raw)
-    if not budgets:
+    if args.max_growth and not args.baseline:
+        raise McusimError("--max-growth needs --baseline REPORT.json (the report to compare with)")
+    if not budgets and not args.baseline:
         raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
-                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model, or --baseline")
     path = args.path or raw.get("path")
     if path not in ("tflm", "tinyml", "classic"):
         raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
@@ -265,8 +267,16 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     kernels = args.kernels or raw.get("kernels") or default_kernels(path, board)
     check_kernels(path, kernels)
+    if args.baseline:
+        from .baseline import compare as against, load_baseline, parse_growth
+
+        allowances = parse_growth(args.max_growth)
+        base = load_baseline(args.baseline, path, kernels, board.qualified_name, args.model)
     result = run_model(args.model, path, board, kernels, args.input, tflm_dir=args.tflm_dir, oversize=True)
     c = check(result.report, budgets, board, sources)
+    if args.baseline:
+        c.baseline_file = args.baseline
+        c.growth, c.op_growth = against(base, result.report, allowances)
     if args.format == "json":
         text = json.dumps(check_json(c), indent=2) + "\n"
     elif args.format == "markdown":
@@ -281,6 +291,14 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             console.print(f"  does not fit: {b.line()}", highlight=False)
         for b in c.breaches:
             console.print(f"  over budget: {b.line()}", highlight=False)
+        if c.growth:
+            from .baseline import op_line
+
+            for g in c.growth:
+                mark = "regression: " if g.failed else "ok: " if g.allowance is not None else ""
+                console.print(f"  against {args.baseline}: {mark}{g.line()}", highlight=False)
+            for o in c.op_growth:
+                console.print(f"    grew: {op_line(o)}", highlight=False)
     if text:
         if args.output:
             write_atomic(Path(args.output), text)
@@ -553,6 +571,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--input", metavar="X.npy")
     c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text")
     c.add_argument("--output", metavar="FILE", help="write the formatted result here instead of stdout")
+    c.add_argument("--baseline", metavar="REPORT.json",
+                   help="regression gate: compare with this report of the same model, board and stack (run --json, "
+                        "check --format json or compare --json, e.g. from the main branch)")
+    c.add_argument("--max-growth", metavar="M=N[%],...",
+                   help="allowed growth per metric against --baseline: flash, ram, cycles, latency, energy, as a "
+                        "percentage or an amount (default: flash=0,ram=0,cycles=0)")
     c.set_defaults(func=cmd_check)
 
     f = sub.add_parser("fit", help="every board and operating point the model fits (70%% headroom rule), with latency "
