@@ -126,7 +126,7 @@ def test_the_ci_doc_commands_parse():
         if line.strip().startswith("- mcusim check") and not line.rstrip().endswith("xml"):
             rest = []
             for nxt in text.splitlines()[i + 1:]:
-                if nxt.strip().startswith(("-", "artifacts")):
+                if nxt.strip().startswith(("- ", "artifacts")):
                     break
                 rest.append(nxt.strip())
             commands.append(line.strip()[2:] + " " + " ".join(rest))
