@@ -142,3 +142,12 @@ def test_run_and_compare_flag_a_model_that_does_not_fit(tmp_path, capsys):
     assert "DOES NOT FIT stm32f301k8@72mhz" in capsys.readouterr().out
     assert main(["compare", KWS, "--paths", "classic", "--board", "stm32f301k8"]) == 0
     assert "DOES NOT FIT" in capsys.readouterr().out
+
+
+@needs_gcc
+def test_real_tflm_that_does_not_fit_is_measured_too():
+    from mcusim.runner import run_model
+
+    rep = run_model(KWS, "tflm", get_board("stm32f301k8"), oversize=True).report
+    assert [b["what"] for b in rep["fit"]["breaches"]] == ["flash", "RAM"]
+    assert rep["fit"]["flash"]["needed_bytes"] == rep["flash_bytes"] > 65536 and rep["cycles"] > 0
