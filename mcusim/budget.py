@@ -285,6 +285,21 @@ def check_markdown(c: CheckResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def check_text(c: CheckResult) -> list[str]:
+    """The terminal form: the headline, then one line per shortfall, breach and baseline metric."""
+    lines = [f"{Path(c.model).name}: {c.path}/{c.kernels} on {c.board}: {c.headline()}"]
+    lines += [f"  does not fit: {b.line()}" for b in c.part_breaches]
+    lines += [f"  over budget: {b.line()}" for b in c.breaches]
+    if c.growth:
+        from .baseline import op_line
+
+        for g in c.growth:
+            mark = "regression: " if g.failed else "ok: " if g.allowance is not None else ""
+            lines.append(f"  against {c.baseline_file}: {mark}{g.line()}")
+        lines += [f"    grew: {op_line(o)}" for o in c.op_growth]
+    return lines
+
+
 def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 

@@ -245,7 +245,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     import json
 
-    from .budget import check, check_json, check_junit, check_markdown, load_budget_files, normalise_budgets
+    from .budget import check, check_json, check_junit, check_markdown, check_text, load_budget_files, normalise_budgets
     from .report import write_atomic
     from .runner import run_model
 
@@ -285,20 +285,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         text = check_junit(c)
     else:
         text = ""
-        console.print(f"{Path(args.model).name}: {path}/{kernels} on {board.qualified_name}: {c.headline()}",
-                      highlight=False)
-        for b in c.part_breaches:
-            console.print(f"  does not fit: {b.line()}", highlight=False)
-        for b in c.breaches:
-            console.print(f"  over budget: {b.line()}", highlight=False)
-        if c.growth:
-            from .baseline import op_line
-
-            for g in c.growth:
-                mark = "regression: " if g.failed else "ok: " if g.allowance is not None else ""
-                console.print(f"  against {args.baseline}: {mark}{g.line()}", highlight=False)
-            for o in c.op_growth:
-                console.print(f"    grew: {op_line(o)}", highlight=False)
+        for line in check_text(c):
+            console.print(line, highlight=False)
     if text:
         if args.output:
             write_atomic(Path(args.output), text)
@@ -308,7 +296,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
-    from .fit import anything_fits, fit, resolve_boards
+    from .fit import anything_fits, fit, render_fit, resolve_boards
     from .report import write_json
     from .sweep import default_workers
 
@@ -321,44 +309,8 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
                   resolve_boards(args.boards), args.tflm_dir, progress, jobs=args.jobs or default_workers())
     if args.json:
         write_json(Path(args.json), rep)
-    _render_fit(console, rep)
+    render_fit(console, rep)
     return 0 if anything_fits(rep) else 1
-
-
-def _render_fit(console: Console, rep: dict) -> None:
-    t = Table(title=f"{Path(rep['model']).name}: which parts fit (headroom rule: under 70% of flash and RAM); "
-                    "≥: a lower bound (bound: ruled out without building; link: the image did not link, RAM is its static part)")
-    for col in ("board@op", "core", "part flash/RAM", "stack", "flash", "peak RAM", "latency", "energy", "verdict"):
-        t.add_column(col, no_wrap=True, justify="right" if col in ("flash", "peak RAM", "latency", "energy") else "left")
-
-    def use(exact: int | None, bound: int | None, u: float | None) -> str:
-        if exact is None and bound is None:
-            return "-"
-        return f"{'' if exact is not None else '≥ '}{exact if exact is not None else bound:,} ({u:.0%})"
-
-    for r in rep["rows"]:
-        ram = r["ram_peak_bytes"] if r["ram_peak_bytes"] is not None else None
-        ram_bound = r.get("ram_static_bytes", r.get("ram_lower_bound"))
-        verdict = r["verdict"] + {"static bound": " (bound)", "link": " (link)"}.get(r["basis"], "")
-        t.add_row(r["qualified_name"], r["core"].removeprefix("cortex-"),
-                  f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["stack"],
-                  use(r["flash_bytes"], r.get("flash_lower_bound"), r["flash_use"]),
-                  use(ram, ram_bound, r["ram_use"]),
-                  "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
-                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
-    console.print(t)
-    for r in rep["rows"]:
-        if r["basis"] in ("link", "error"):
-            console.print(f"{r['qualified_name']} {r['stack']}: {r['reason']}", highlight=False)
-    for stack, best in rep["smallest"].items():
-        console.print(f"smallest part with headroom for {stack}: " + (
-            "none" if best is None else
-            f"{best['qualified_name']} ({best['flash_size'] // 1024} KB flash / {best['ram_size'] // 1024} KB RAM): "
-            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.1f} µJ per inference"), highlight=False)
-    basis = [r["basis"] for r in rep["rows"]]
-    console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
-                  f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",
-                  highlight=False)
 
 
 def cmd_annotate(args: argparse.Namespace, console: Console) -> int:

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
 
 from .board import Board, all_boards, get_board
 from .budget import verdict
@@ -304,3 +306,40 @@ def resolve_boards(spec: str | None) -> list[Board]:
         b = get_board(item)
         out.extend([b] if "@" in item else operating_points([b]))
     return out
+
+
+def render_fit(console: Console, rep: dict[str, Any]) -> None:
+    """The ``fit`` report as a table, the link/error reasons, the smallest part per stack."""
+    t = Table(title=f"{Path(rep['model']).name}: which parts fit (headroom rule: under 70% of flash and RAM); "
+                    "≥: a lower bound (bound: ruled out without building; link: the image did not link, RAM is its static part)")
+    for col in ("board@op", "core", "part flash/RAM", "stack", "flash", "peak RAM", "latency", "energy", "verdict"):
+        t.add_column(col, no_wrap=True, justify="right" if col in ("flash", "peak RAM", "latency", "energy") else "left")
+
+    def use(exact: int | None, bound: int | None, u: float | None) -> str:
+        if exact is None and bound is None:
+            return "-"
+        return f"{'' if exact is not None else '≥ '}{exact if exact is not None else bound:,} ({u:.0%})"
+
+    for r in rep["rows"]:
+        ram = r["ram_peak_bytes"] if r["ram_peak_bytes"] is not None else None
+        ram_bound = r.get("ram_static_bytes", r.get("ram_lower_bound"))
+        verdict = r["verdict"] + {"static bound": " (bound)", "link": " (link)"}.get(r["basis"], "")
+        t.add_row(r["qualified_name"], r["core"].removeprefix("cortex-"),
+                  f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["stack"],
+                  use(r["flash_bytes"], r.get("flash_lower_bound"), r["flash_use"]),
+                  use(ram, ram_bound, r["ram_use"]),
+                  "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
+                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
+    console.print(t)
+    for r in rep["rows"]:
+        if r["basis"] in ("link", "error"):
+            console.print(f"{r['qualified_name']} {r['stack']}: {r['reason']}", highlight=False)
+    for stack, best in rep["smallest"].items():
+        console.print(f"smallest part with headroom for {stack}: " + (
+            "none" if best is None else
+            f"{best['qualified_name']} ({best['flash_size'] // 1024} KB flash / {best['ram_size'] // 1024} KB RAM): "
+            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.1f} µJ per inference"), highlight=False)
+    basis = [r["basis"] for r in rep["rows"]]
+    console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
+                  f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",
+                  highlight=False)
