@@ -18,6 +18,7 @@ code, from the same shadow call stack that gives backtraces.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,15 @@ def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
         comps[src] = comp
     for members in fw.archives.values():
         comps.update({src: comp for src, comp in members.values()})
-    elf = Elf(build.elf)
+    elf = _elf(build.elf)
     return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps, fw.split_libraries)
+
+
+@lru_cache(maxsize=16)
+def _elf(path: Path) -> Elf:
+    """The parsed image: images in the build cache never change (content-addressed, renamed
+    into place), and parsing the symbols of a large one costs more than linking it again."""
+    return Elf(path)
 
 
 def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:

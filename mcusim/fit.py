@@ -198,12 +198,15 @@ def fit(model: str | Path, paths: str | None = None, points: list[Board] | None 
                 continue
             say(f"{label(path, kernels)} on {core[0]}: building {Path(model).name}")
             fw, _ = measure(lambda b: _build(graph, path, b, kernels, tflm_dir, model), candidates[0])
+            links: dict[str, dict[str, Any] | None] = {}  # one link per board, whatever the operating point
             for b in candidates:
-                linked = _link(fw, b, bounds)
+                if b.name not in links:
+                    links[b.name] = _link(fw, b, bounds)
+                linked = links[b.name]
                 if linked is None:
                     tasks.append((fw, b, bounds))
                 else:
-                    rows.append(linked)
+                    rows.append({**linked, **_row(b, path, kernels), **{k: linked[k] for k in _LINKED}})
     if tasks:
         from .reference import run_graph
 
@@ -238,6 +241,10 @@ def _link(fw: Firmware, board: Board, bounds: dict[str, int]) -> dict[str, Any] 
                     flash_use=elf.flash_bytes / board.flash_size, ram_use=elf.static_ram_bytes / board.ram_size,
                     reason=str(e))
 
+
+_LINKED = ("basis", "verdict", "flash_lower_bound", "ram_lower_bound", "flash_bytes", "ram_static_bytes",
+           "flash_use", "ram_use", "reason")
+"""The fields of a link row that hold for every operating point of its board."""
 
 Task = tuple[Firmware, Board, dict[str, int], Graph, list[np.ndarray], list[np.ndarray]]
 
