@@ -197,7 +197,12 @@ def fit(model: str | Path, paths: str | None = None, points: list[Board] | None 
             if not candidates:
                 continue
             say(f"{label(path, kernels)} on {core[0]}: building {Path(model).name}")
-            fw, _ = measure(lambda b: _build(graph, path, b, kernels, tflm_dir, model), candidates[0])
+            try:
+                fw, _ = measure(lambda b: _build(graph, path, b, kernels, tflm_dir, model), candidates[0])
+            except McusimError as e:  # e.g. an op this stack lacks: the stack's rows say so
+                rows += [_row(b, path, kernels, basis="error", verdict="error", reason=str(e), **bounds)
+                         for b in candidates]
+                continue
             links: dict[str, dict[str, Any] | None] = {}  # one link per board, whatever the operating point
             for b in candidates:
                 if b.name not in links:
@@ -338,9 +343,9 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
                   "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
                   "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
     console.print(t)
-    for r in rep["rows"]:
-        if r["basis"] in ("link", "error"):
-            console.print(f"{r['qualified_name']} {r['stack']}: {r['reason']}", highlight=False)
+    reasons = dict.fromkeys((r["board"], r["stack"], r["reason"]) for r in rep["rows"] if r["basis"] in ("link", "error"))
+    for board, stack, reason in reasons:
+        console.print(f"{board} {stack}: {reason}", highlight=False)
     for stack, best in rep["smallest"].items():
         console.print(f"smallest part with headroom for {stack}: " + (
             "none" if best is None else
