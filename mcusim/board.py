@@ -36,7 +36,7 @@ PLACEABLE = ("stack", "arena", "data", "weights")
 
 _TOP_KEYS = {"name", "title", "core", "fpu", "dsp", "memory", "operating_points", "sleep", "placement",
              "flash_interface"}
-_MEMORY_KEYS = {"regions", "icache_lines", "icache_line_bytes", "source",
+_MEMORY_KEYS = {"regions", "icache_lines", "icache_line_bytes", "icache_ways", "source",
                 "flash_origin", "flash_size", "ram_origin", "ram_size"}
 _REGION_KEYS = {"name", "kind", "origin", "size", "wait_states", "aliases", "source"}
 _OP_KEYS = {"name", "clock_hz", "flash_wait_states", "run_current_ua", "supply_v", "source"}
@@ -101,6 +101,9 @@ class FlashInterface:
     """Associativity: lines per set, least recently used replaced (0 = fully associative)."""
     dcache_line_bytes: int = 0
     """Bytes per data-cache line; a miss fills only the flash read unit it needs."""
+    prefetch: bool = True
+    """Instruction prefetch on (PRFTEN): sequential flash reads overlap execution; off, each
+    instruction read the cache misses stalls the core for the wait states."""
     source: str = "no [flash_interface] section: every data load from flash pays the wait states"
 
 
@@ -132,6 +135,9 @@ class Board:
     path: Path | None = field(default=None, compare=False)
     """The file this profile came from."""
     flash_interface: FlashInterface = FlashInterface()
+    icache_ways: int = 1
+    """I-cache lines per set, least recently used replaced (1: direct-mapped; icache_lines:
+    fully associative)."""
 
     @property
     def fpu(self) -> bool:
@@ -261,8 +267,11 @@ def _flash_interface(name: str, d: dict | None) -> FlashInterface:
         dcache_lines=_pow2(name, "dcache_lines", d.get("dcache_lines", 0)),
         dcache_ways=_pow2(name, "dcache_ways", d.get("dcache_ways", 0)),
         dcache_line_bytes=_pow2(name, "dcache_line_bytes", d.get("dcache_line_bytes", 0)),
+        prefetch=d.get("prefetch", True),
         source=str(d.get("source", "")),
     )
+    if not isinstance(fi.prefetch, bool):
+        raise BoardError(f"board {name}: [flash_interface].prefetch must be true or false, not {fi.prefetch!r}")
     if fi.dcache_lines:
         if fi.dcache_line_bytes < fi.read_bytes or fi.dcache_line_bytes // fi.read_bytes > 32:
             raise BoardError(f"board {name}: [flash_interface].dcache_line_bytes must hold 1 to 32 flash reads "
@@ -442,7 +451,7 @@ def validate(d: Any, source: str = "board") -> tuple[list[str], dict[str, Any]]:
 
     mem = c.get(d, "memory", dict, "top level")
     regions: list[Region] = []
-    icache_lines, icache_line_bytes, mem_source = 0, 16, ""
+    icache_lines, icache_line_bytes, icache_ways, mem_source = 0, 16, 1, ""
     if mem is not None:
         c.unknown(mem, _MEMORY_KEYS, "[memory]")
         regions = _regions(c, mem)
@@ -453,6 +462,12 @@ def validate(d: Any, source: str = "board") -> tuple[list[str], dict[str, Any]]:
                 c.err(f"[memory].icache_line_bytes: must be a power of two, got {lb}")
             else:
                 icache_line_bytes = lb
+        ways = c.get(mem, "icache_ways", int, "[memory]", required=False, positive=True)
+        if ways is not None:
+            if ways & (ways - 1) or (icache_lines and ways > icache_lines):
+                c.err(f"[memory].icache_ways: must be a power of two no larger than icache_lines, got {ways}")
+            else:
+                icache_ways = ways
         mem_source = c.get(mem, "source", str, "[memory]", required=False) or "; ".join(r.source for r in regions)
 
     ops: list[OperatingPoint] = []
@@ -497,7 +512,7 @@ def validate(d: Any, source: str = "board") -> tuple[list[str], dict[str, Any]]:
             c.err(str(e))
     return c.errors, {"flash_interface": flash_interface, "name": name, "title": d.get("title"), "core": core, "fpu_kind": fpu_kind, "dsp": bool(dsp),
                       "regions": tuple(regions), "placement": placement, "icache_lines": icache_lines,
-                      "icache_line_bytes": icache_line_bytes, "memory_source": mem_source,
+                      "icache_line_bytes": icache_line_bytes, "icache_ways": icache_ways, "memory_source": mem_source,
                       "sleep": sleep_fields, "operating_points": tuple(ops)}
 
 
@@ -523,7 +538,7 @@ def _from_dict(d: dict, op_name: str | None, source: str, path: Path | None = No
         icache_line_bytes=f["icache_line_bytes"], memory_source=f["memory_source"],
         sleep_current_ua=None if current is None else float(current), sleep_mode=mode, sleep_source=sleep_source,
         operating_points=ops, op=op, path=path,
-        flash_interface=f["flash_interface"],
+        flash_interface=f["flash_interface"], icache_ways=f["icache_ways"],
     )
 
 

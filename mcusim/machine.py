@@ -282,7 +282,11 @@ class Machine:
         mismatch = build_mismatch(self.elf.build_attributes, self.isa)
         if mismatch:
             raise WrongCore(f"{self.elf.path.name} cannot run on {board.name}: {mismatch}")
-        self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB | uc_mod.UC_MODE_MCLASS)
+        # No UC_MODE_MCLASS: Unicorn 2.1 forces its Cortex-M33 model whenever that mode bit is
+        # set (cpu_arm_init), whatever ctl_set_cpu_model asked, so every core ran as an M33
+        # (single-precision FPU: the M7's double-precision instructions were undefined). The
+        # M-profile models carry ARM_FEATURE_M themselves.
+        self.uc = Uc(uc_mod.UC_ARCH_ARM, uc_mod.UC_MODE_THUMB)
         self.uc.ctl_set_cpu_model(getattr(A, f"UC_CPU_ARM_{self.core.unicorn_cpu}"))
         self._map_memory()
         self._load()
@@ -619,13 +623,24 @@ class Machine:
         elif not lines:
             s.flash_mode = 1  # no accelerator: every taken branch into flash refetches
         else:
-            n = 1 << (lines.bit_length() - 1)  # direct-mapped, a power of two lines
+            n = 1 << (lines.bit_length() - 1)  # a power of two lines
+            ways = min(self.board.icache_ways, n)
             self._icache = np.full(n, 0xFFFFFFFF, np.uint32)
+            self._ivalid = np.zeros(n, np.uint32)
+            self._istamp = np.zeros(n, np.uint32)
+            self._ihint = np.zeros(native.IHINT_SLOTS, np.uint32)
             s.icache_tags = self._icache.ctypes.data_as(native.u32p)
-            s.icache_mask = n - 1
+            s.ivalid = self._ivalid.ctypes.data_as(native.u32p)
+            s.istamp = self._istamp.ctypes.data_as(native.u32p)
+            s.ihint = self._ihint.ctypes.data_as(native.u32p)
+            s.icache_mask = n // ways - 1  # sets - 1
+            s.iways = ways
+            s.prefetch = int(self.board.flash_interface.prefetch)
             s.flash_mode = 2
-            s.fetch_shift = self.board.flash_interface.read_bytes.bit_length() - 1
         s.icache_line_shift = max(self.board.icache_line_bytes, 1).bit_length() - 1
+        # A line holds 1 to 32 read units (one valid bit each).
+        read_shift = self.board.flash_interface.read_bytes.bit_length() - 1
+        s.fetch_shift = min(max(read_shift, s.icache_line_shift - 5), s.icache_line_shift)
         self._configure_data_side(s)
         s.cur = -1
         self._alloc_blocks(4096)

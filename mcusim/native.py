@@ -50,6 +50,9 @@ LOAD_DTYPE = np.dtype(
 assert LOAD_DTYPE.itemsize == 20
 
 
+IHINT_SLOTS = 1024  # IHINT_MASK + 1 in blockhook.c
+
+
 class State(ctypes.Structure):
     _fields_ = [
         ("uc", ctypes.c_void_p),
@@ -67,6 +70,12 @@ class State(ctypes.Structure):
         ("iepoch", u32p),
         ("ievictions", ctypes.c_uint32),
         ("fetch_shift", ctypes.c_uint32),
+        ("iways", ctypes.c_uint32),
+        ("prefetch", ctypes.c_uint32),
+        ("ivalid", u32p),
+        ("istamp", u32p),
+        ("ihint", u32p),
+        ("iclock", ctypes.c_uint32),
         ("data_mode", ctypes.c_uint32),
         ("data_wait_states", ctypes.c_uint32),
         ("unit_shift", ctypes.c_uint32),

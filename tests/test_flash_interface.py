@@ -58,7 +58,9 @@ def stream(words: int, passes: int) -> str:
 def test_l4r5_flash_interface_is_parsed():
     fi = get_board("stm32l4r5zi").flash_interface
     assert (fi.read_bytes, fi.dcache_lines, fi.dcache_ways, fi.dcache_line_bytes) == (8, 8, 8, 32)
-    assert "RM0351" in fi.source
+    assert "RM0440" in fi.source and fi.prefetch is False
+    b = get_board("stm32l4r5zi")
+    assert (b.icache_lines, b.icache_line_bytes, b.icache_ways) == (32, 32, 32)
 
 
 def test_every_board_names_its_flash_interface():
@@ -218,23 +220,88 @@ def test_condition_unknown_at_both_ends_is_counted_unresolved(tmp_path):
 
 # --- instruction side: sequential fetch through the prefetch buffer -------------------------
 
-@needs_gcc
-def test_straight_line_code_missing_the_icache_waits_for_flash_reads(tmp_path):
-    # 64 NOPs + SUBS + BNE from a 32-byte-aligned address: 132 bytes, 5 I-cache lines, 17 flash
-    # reads of 8 bytes. Entered by a taken branch: the first read costs the wait states (5); the
-    # other 16 stream in at 6 cycles each (96) while the block runs for 66 cycles: +30. The
-    # second iteration finds every line in the I-cache: no stall.
-    body = ("    movs r2, #2\n    b stream_start\n    .balign 32\nstream_start:\n" + "    nop\n" * 64
-            + "    subs r2, #1\n    bne stream_start\n")
-    board = l4r5()
-    elf = build_asm(tmp_path, body, board)
+def icache(ways: int = 32, prefetch: bool = False):
+    """The stm32l4r5zi profile with the I-cache associativity and prefetch given."""
+    b = get_board("stm32l4r5zi")
+    return dataclasses.replace(b, icache_ways=ways,
+                               flash_interface=dataclasses.replace(b.flash_interface, prefetch=prefetch))
+
+
+STREAM_BODY = ("    movs r2, #2\n    b stream_start\n    .balign 32\nstream_start:\n" + "    nop\n" * 64
+               + "    subs r2, #1\n    bne stream_start\n")
+
+
+def block_cycles(tmp_path, board, body, symbol, extra=""):
+    """(executions, cycles) of the block at `symbol`."""
+    elf = build_asm(tmp_path, body, board, extra)
     m = Machine(elf, board)
     res = m.run(max_instructions=1_000_000)
-    start = m.elf.symbol("stream_start").addr
+    start = m.elf.symbol(symbol).addr
+    return start, res.insn_counts[start]
+
+
+@needs_gcc
+@pytest.mark.parametrize("prefetch", [True, False])
+def test_straight_line_code_missing_the_icache_waits_for_flash_reads(tmp_path, prefetch):
+    # 64 NOPs + SUBS + BNE from a 32-byte-aligned address: 132 bytes, 5 I-cache lines, 17 flash
+    # reads of 8 bytes. Entered by a taken branch: the first read costs the wait states (5).
+    # With prefetch the other 16 stream in at 6 cycles each (96) while the block runs for 66
+    # cycles: +30; without, each is read on demand: 16 x 5. The second iteration finds every
+    # read in the I-cache: no stall.
+    start, (executions, cycles) = block_cycles(tmp_path, icache(prefetch=prefetch), STREAM_BODY, "stream_start")
     assert start % 32 == 0
-    executions, cycles = res.insn_counts[start]
     assert executions == 2
-    assert cycles - executions == WS + (16 * (WS + 1) - 66)
+    assert cycles - executions == WS + ((16 * (WS + 1) - 66) if prefetch else 16 * WS)
+
+
+# Two calls into one 32-byte I-cache line: `half_a` fills the line's first flash read only; the
+# line's third read, where `half_b` starts, is still absent when it is called.
+HALVES_BODY = "    push {lr}\n    bl half_a\n    bl half_b\n    bl half_b\n    pop {lr}\n"
+HALVES = ("    .text\n    .balign 32\n    .thumb_func\nhalf_a:\n    nop\n    bx lr\n"
+          "    .balign 16\n    .thumb_func\nhalf_b:\n    nop\n    bx lr\n")
+
+
+@needs_gcc
+def test_a_miss_fills_only_the_flash_read_it_made(tmp_path):
+    # half_b's two executions cost what they cost at 0 wait states plus one miss of its entry
+    # read (a whole-line fill on half_a's miss would make it a hit: 0).
+    board = icache()
+    start, (executions, cycles) = block_cycles(tmp_path, board, HALVES_BODY, "half_b", HALVES)
+    assert start % 32 == 16 and executions == 2
+    _, (_, cold) = block_cycles(tmp_path, dataclasses.replace(board, op=dataclasses.replace(board.op, flash_wait_states=0)),
+                                HALVES_BODY, "half_b", HALVES)
+    assert cycles - cold == WS
+
+
+# `far_a` and `far_b` are 1 KB apart: the same line index of a 32 x 32-byte direct-mapped cache.
+FAR_BODY = ("    push {r4, lr}\n    movs r4, #4\n1:\n    bl far_a\n    bl far_b\n"
+            "    subs r4, #1\n    bne 1b\n    pop {r4, lr}\n")
+FAR = ("    .text\n    .balign 1024\n    .thumb_func\nfar_a:\n    nop\n    bx lr\n"
+       "    .balign 1024\n    .thumb_func\nfar_b:\n    nop\n    bx lr\n")
+
+
+@needs_gcc
+@pytest.mark.parametrize("ways,misses", [(32, 1), (1, 4)])
+def test_lru_icache_keeps_lines_a_direct_mapped_one_evicts(tmp_path, ways, misses):
+    # 32 lines, LRU over all of them (the ART I-cache): far_a misses on its first call only.
+    # Direct-mapped, far_a and far_b evict each other: every call misses.
+    board = icache(ways=ways)
+    start, (executions, cycles) = block_cycles(tmp_path, board, FAR_BODY, "far_a", FAR)
+    _, (_, cold) = block_cycles(tmp_path, dataclasses.replace(board, op=dataclasses.replace(board.op, flash_wait_states=0)),
+                                FAR_BODY, "far_a", FAR)
+    assert executions == 4
+    assert cycles - cold == misses * WS
+
+
+def test_bad_icache_ways_is_one_clear_error():
+    d = tomllib.loads((BOARDS_DIR / "stm32l4r5zi.toml").read_text())
+    d["memory"]["icache_ways"] = 64
+    with pytest.raises(BoardError, match="icache_ways: must be a power of two no larger than icache_lines"):
+        _from_dict(d, None, "t.toml")
+    d["memory"]["icache_ways"] = 32
+    d["flash_interface"]["prefetch"] = "yes"
+    with pytest.raises(BoardError, match="prefetch must be true or false"):
+        _from_dict(d, None, "t.toml")
 
 
 @needs_gcc

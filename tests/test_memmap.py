@@ -386,6 +386,24 @@ def test_a_board_file_without_sleep_runs(tmp_path, capsys):
 
 
 @needs_gcc
+def test_double_precision_executes_on_the_m7(tmp_path):
+    # The H743's FPv5-D16 computes in double precision (VMUL.F64, VCVT.F64.F32...). Unicorn runs
+    # them only when its Cortex-M7 model is really selected: with UC_MODE_MCLASS it forces its
+    # Cortex-M33 (single-precision FPU) and they were undefined (TFLM's Prepare faulted).
+    from mcusim.machine import Machine
+    from mcusim.toolchain import build_elf
+
+    src = tmp_path / "dp.c"
+    src.write_text("volatile double x = 1.5; volatile float f = 0.25f;\n"
+                   "int main(void) { double y = x * 3.0 + (double)f; return (int)(y * 4.0); }\n")
+    board = get_board("stm32h743zi")
+    elf = build_elf([src], board).elf
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True, text=True).stdout
+    assert "vcvt.f64.f32" in dis  # the double-precision FPU is used
+    assert Machine(elf, board).run().exit_code == 19
+
+
+@needs_gcc
 def test_ram_wait_states_are_refused_not_dropped(tmp_path, capsys):
     f = tmp_path / "slow.toml"
     f.write_text(MINIMAL.replace('kind = "ram"', 'kind = "ram"\nwait_states = 1'))

@@ -40,6 +40,7 @@
 #define FLAG_SIMPLE 64u        /* every planned load is unconditional, from exit registers only */
 #define FLAG_MAY_RETURN 128u   /* ends with an indirect change of flow (BX, POP/LDM/LDR pc...):
                                   only such blocks can return to a recorded return address */
+#define IHINT_MASK 1023u     /* I-cache slot hints (a lookup shortcut, not state) */
 #define NREGS 15               /* r0-r12, sp, lr: what a load address can be built from */
 
 #define SRC_NONE 0u      /* operand absent (0) */
@@ -102,6 +103,12 @@ typedef struct {
     uint32_t *iepoch;           /* per block: ievictions when all its lines were last present */
     uint32_t ievictions;        /* I-cache lines replaced so far */
     uint32_t fetch_shift;       /* log2 of the flash read width (instruction side) */
+    uint32_t iways;             /* I-cache lines per set (1: direct-mapped); LRU within a set */
+    uint32_t prefetch;          /* sequential flash reads overlap execution (PRFTEN) */
+    uint32_t *ivalid;           /* per I-cache line: read units present (bit per unit) */
+    uint32_t *istamp;           /* per I-cache line: last use, for LRU */
+    uint32_t *ihint;            /* [line & IHINT_MASK]: the line's slot when last found */
+    uint32_t iclock;
     /* data side */
     uint32_t data_mode;         /* 0: data loads never stall; 1: every flash read unit a load
                                    touches pays the wait states; 2: unless the data cache has it */
@@ -384,40 +391,91 @@ static int32_t find(mcusim_state *s, void *uc, uint64_t key, uint32_t addr, uint
     return idx;
 }
 
+/* The I-cache slot holding `line`, or -1. */
+static inline int32_t icache_find(mcusim_state *s, uint32_t line)
+{
+    uint32_t base = (line & s->icache_mask) * s->iways;
+    if (s->iways == 1)
+        return s->icache_tags[base] == line ? (int32_t)base : -1;
+    uint32_t h = s->ihint[line & IHINT_MASK];
+    if (h - base < s->iways && s->icache_tags[h] == line)
+        return (int32_t)h;
+    for (uint32_t w = base; w < base + s->iways; w++) {
+        if (s->icache_tags[w] == line) {
+            s->ihint[line & IHINT_MASK] = w;
+            return (int32_t)w;
+        }
+    }
+    return -1;
+}
+
+/* Allocate a slot for `line`: the least recently used of its set, emptied. */
+static inline uint32_t icache_fill(mcusim_state *s, uint32_t line)
+{
+    uint32_t base = (line & s->icache_mask) * s->iways, victim = base;
+    for (uint32_t w = base + 1, oldest = s->istamp[base]; w < base + s->iways; w++) {
+        if (s->istamp[w] < oldest) {
+            oldest = s->istamp[w];
+            victim = w;
+        }
+    }
+    s->icache_tags[victim] = line;
+    s->ivalid[victim] = 0;
+    s->ievictions++;
+    if (s->iways > 1)
+        s->ihint[line & IHINT_MASK] = victim;
+    return victim;
+}
+
 /* Instruction side with a cache (flash_mode 2), on entry of block b = [addr, addr + size).
- * Every line of b is looked up in the direct-mapped I-cache and missing lines are filled.
- * Entered by a taken branch, a miss of the entry line costs the wait states (the fetch
- * restarts). The flash words of missing lines after that must stream in through the prefetch
- * buffer, one read of fetch bytes per (wait states + 1) cycles, overlapped with b's execution:
- * b cannot finish before they arrive, so it stalls for max(0, reads x (WS + 1) - cost(b)).
- * When no line was replaced since b last found all its lines present, they still are. */
+ * Each line of b is looked up in the I-cache (sets of `iways` lines, LRU); a line holds the
+ * flash read units (fetch bytes) read into it, a miss allocates the line and each missing
+ * unit is read and copied in ("the line read is copied into the instruction cache").
+ * Entered by a taken branch, a missing entry unit costs the wait states (the fetch
+ * restarts). With prefetch the other missing units stream in, one read per (wait states + 1)
+ * cycles overlapped with b's execution: b stalls for max(0, reads x (WS + 1) - cost(b));
+ * without prefetch each is read on demand and costs the wait states.
+ * Direct-mapped: when no line was replaced since b last found all its units present, they
+ * still are (with LRU the recency of every access matters, so no shortcut). */
 static inline void fetch_block(mcusim_state *s, int32_t idx, uint32_t addr, uint32_t size, int taken)
 {
-    if (s->iepoch[idx] == s->ievictions || addr - s->flash_lo >= s->flash_hi - s->flash_lo)
+    if ((s->iepoch[idx] == s->ievictions && s->iways == 1) || addr - s->flash_lo >= s->flash_hi - s->flash_lo)
         return;
     mcusim_block *b = &s->blk[idx];
+    const uint32_t ushift = s->fetch_shift, lshift = s->icache_line_shift;
+    const uint32_t umask = (1u << (lshift - ushift)) - 1, entry_unit = addr >> ushift;
     uint32_t end = addr + size, stall = 0, reads = 0;
-    uint32_t first = addr >> s->icache_line_shift, last = (end - 1) >> s->icache_line_shift;
+    uint32_t first = addr >> lshift, last = (end - 1) >> lshift;
     for (uint32_t line = first; line <= last; line++) {
-        uint32_t *tag = &s->icache_tags[line & s->icache_mask];
-        if (*tag == line)
-            continue;
-        *tag = line;
-        s->ievictions++;
-        uint32_t lo = line << s->icache_line_shift, hi = lo + (1u << s->icache_line_shift);
+        int32_t slot = icache_find(s, line);
+        if (slot < 0)
+            slot = (int32_t)icache_fill(s, line);
+        if (s->iways > 1)
+            s->istamp[slot] = ++s->iclock;
+        uint32_t lo = line << lshift, hi = lo + (1u << lshift);
         if (lo < addr)
             lo = addr;
         if (hi > end)
             hi = end;
-        reads += ((hi - 1) >> s->fetch_shift) - (lo >> s->fetch_shift) + 1;
-        if (line == first && taken) {
-            stall += s->flash_wait_states;
-            reads--;
+        uint32_t *valid = &s->ivalid[slot];
+        for (uint32_t u = lo >> ushift; u <= (hi - 1) >> ushift; u++) {
+            uint32_t bit = 1u << (u & umask);
+            if (*valid & bit)
+                continue;
+            *valid |= bit;
+            if (u == entry_unit && taken)
+                stall += s->flash_wait_states;
+            else
+                reads++;
         }
     }
-    uint32_t stream = reads * (s->flash_wait_states + 1);
-    if (stream > b->cost)
-        stall += stream - b->cost;
+    if (s->prefetch) {
+        uint32_t stream = reads * (s->flash_wait_states + 1);
+        if (stream > b->cost)
+            stall += stream - b->cost;
+    } else {
+        stall += reads * s->flash_wait_states;
+    }
     if (stall) {
         s->cycles += stall;
         b->stall += stall;
