@@ -415,12 +415,12 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
 def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
         boards: str | Sequence[BoardLike] | None = None, tflm_dir: str | Path | None = None, jobs: int = 1,
         progress: Callable[[str], None] | None = None) -> FitReport:
-    """Every board at every operating point the model fits (``mcusim fit``, mcusim.fit): ``paths``
+    """Every board at every operating point the model fits (``mcusim fit``, mcusim.partfit): ``paths``
     the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
     boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
-    from .fit import fit as fit_model
-    from .fit import resolve_boards
+    from .partfit import fit as fit_model
+    from .partfit import resolve_boards
 
     if paths is not None and not isinstance(paths, str):
         paths = ",".join(paths)

@@ -269,7 +269,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     from .api import fit
-    from .fit import anything_fits, render_fit
+    from .partfit import anything_fits, render_fit
     from .report import write_json
     from .sweep import default_workers
 

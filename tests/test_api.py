@@ -53,6 +53,16 @@ def test_public_names():
         mcusim.no_such_thing  # noqa: B018
 
 
+def test_no_module_shadows_an_api_name():
+    """Importing mcusim/X.py sets the attribute mcusim.X to the module: a module named after an
+    API function (fit.py) would replace mcusim.fit as soon as anything imported it."""
+    from mcusim import _API
+
+    pkg = ROOT / "mcusim"
+    clash = [n for n in _API if (pkg / f"{n}.py").exists() or any((pkg / n).glob("*.py"))]  # boards/: TOML data
+    assert not clash, f"modules named like API functions: {clash}"
+
+
 def test_boards_are_board_objects():
     names = [b.name for b in mcusim.boards()]
     assert "stm32f411ce" in names and names == sorted(names)

@@ -12,7 +12,7 @@ import pytest
 
 from mcusim.board import get_board
 from mcusim.cli import main
-from mcusim.fit import FLOOR_MODEL, fit, largest_activation, resolve_boards, runtime_floor, weights_bytes
+from mcusim.partfit import FLOOR_MODEL, fit, largest_activation, resolve_boards, runtime_floor, weights_bytes
 from mcusim.runner import run_model
 from mcusim.tflite import load_model, parse_model
 from simhelpers import needs_gcc
