@@ -157,7 +157,13 @@ class FitReport(Report):
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        return list(self.report["boards"])
+        """One per stack, board and operating point (docs/json-schema.md, ``mcusim.fit/2``)."""
+        return list(self.report["rows"])
+
+    @property
+    def smallest(self) -> dict[str, Any]:
+        """Per stack, the smallest part that fits with headroom (None when none does)."""
+        return dict(self.report["smallest"])
 
 
 @dataclass
@@ -301,7 +307,8 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
     """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
     default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
-    ``cold``: start-up paid at each wake)."""
+    ``cold``: start-up paid at each wake). An image larger than the part is measured on an
+    enlarged memory map: the report's ``fit`` says what it needs against what the part has."""
     from .runner import run_model
     from .stacks import check_kernels, default_kernels
 
@@ -312,7 +319,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
     check_kernels(path, kernels)
     dep = run_model(name, path, b, kernels, graph=graph, inputs=_inputs(graph, inputs),
                     lut_activations=lut_activations, winograd=winograd, tflm_dir=tflm_dir,
-                    max_instructions=max_instructions)
+                    max_instructions=max_instructions, oversize=True)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
     return RunReport(dep.report, list(dep.outputs), b)
 
@@ -363,13 +370,17 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
 def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None = None, kernels: str | None = None,
           max_flash: int | str | None = None, max_ram: int | str | None = None,
           max_latency_ms: float | str | None = None, max_energy_uj: float | str | None = None,
+          baseline: str | Path | None = None, max_growth: str | None = None,
           inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
           max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> CheckReport:
     """The CI gate (``mcusim check``): measure ``model`` and compare with the budgets given here
     and in ``[tool.mcusim]`` of pyproject.toml / ``mcusim.toml`` beside the model (these win over
-    the files). ``ok`` False when a budget is exceeded; the exception only for bad input."""
+    the files), and with a ``baseline`` report (``max_growth`` ``flash=1%,ram=0,cycles=2%``).
+    ``ok`` False when the part is too small, a budget is exceeded or a metric grew past its
+    allowance; the exception only for bad input."""
     from .budget import check as check_budgets
     from .budget import check_json, load_budget_files, normalise_budgets
+    from .stacks import default_kernels
 
     graph, name = _model(model)
     raw, sources = load_budget_files(Path(name)) if name != BYTES_MODEL else ({}, [])
@@ -377,46 +388,50 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
              "max_energy_uj": max_energy_uj}
     raw.update({k: v for k, v in given.items() if v is not None})
     budgets = normalise_budgets(raw)
-    if not budgets:
+    if max_growth and not baseline:
+        raise McusimError("--max-growth needs --baseline REPORT.json (the report to compare with)")
+    if not budgets and not baseline:
         raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
-                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+                          "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model, or --baseline")
     path = path or raw.get("path")
     if path not in ("tflm", "tinyml", "classic"):
         raise McusimError("check needs --path tflm|tinyml|classic (or path = ... in the budget file)")
     b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
-    r = run(name, path, board=b, kernels=kernels or raw.get("kernels"), inputs=inputs, tflm_dir=tflm_dir,
+    kernels = kernels or raw.get("kernels") or default_kernels(path, b)
+    if baseline:
+        from .baseline import compare as against, load_baseline, parse_growth
+
+        allowances = parse_growth(max_growth)
+        base = load_baseline(baseline, path, kernels, b.qualified_name, name)
+    r = run(name, path, board=b, kernels=kernels, inputs=inputs, tflm_dir=tflm_dir,
             max_instructions=max_instructions, _graph=graph)
     c = check_budgets(r.report, budgets, b, sources)
+    if baseline:
+        c.baseline_file = str(baseline)
+        c.growth, c.op_growth = against(base, r.report, allowances)
     return CheckReport(check_json(c), c, r)
 
 
-def fit(model: ModelLike, *, kernels: str = "opt", boards: Sequence[BoardLike] | None = None,
-        on_cell: Callable[[str, str], None] | None = None) -> FitReport:
-    """Which parts the tinyml and classic paths of ``model`` fit with the 70 % headroom rule
-    (``mcusim fit``): one row per board (default: every built-in profile) and path.
-    ``on_cell(board, path)`` is called before each build (progress)."""
-    from .board import all_boards
-    from .budget import verdict
-    from .errors import DoesNotFit
+def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
+        boards: str | Sequence[BoardLike] | None = None, tflm_dir: str | Path | None = None, jobs: int = 1,
+        progress: Callable[[str], None] | None = None) -> FitReport:
+    """Every board at every operating point the model fits (``mcusim fit``, mcusim.partfit): ``paths``
+    the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
+    boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
+    ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
+    from .partfit import fit as fit_model
+    from .partfit import resolve_boards
 
-    graph, name = _model(model)
-    parts = [_board(s) for s in boards] if boards is not None else all_boards()
-    rows = []
-    for b in sorted(parts, key=lambda b: (b.flash_size, b.ram_size)):
-        for path in ("tinyml", "classic"):
-            if on_cell is not None:
-                on_cell(b.name, path)
-            try:
-                rep = run(name, path, board=b, kernels=kernels, _graph=graph).report
-                flash, ram = rep["flash_bytes"], rep["ram_peak_bytes"]
-                v, fu, ru = verdict(flash, ram, b)
-            except DoesNotFit:
-                flash = ram = None
-                v, fu, ru = "does not fit", None, None
-            rows.append({"board": b.name, "core": b.core, "path": path, "flash_size": b.flash_size,
-                         "ram_size": b.ram_size, "flash_bytes": flash, "ram_peak_bytes": ram,
-                         "flash_use": fu, "ram_use": ru, "verdict": v})
-    return FitReport({"schema": "mcusim.fit/1", "model": name, "boards": rows})
+    if paths is not None and not isinstance(paths, str):
+        paths = ",".join(paths)
+    if paths is None and kernels:
+        paths = f"tinyml/{kernels},classic/{kernels}"
+    if boards is None or isinstance(boards, str):
+        points = resolve_boards(boards)
+    else:
+        points = [p for spec in boards for p in
+                  (resolve_boards(str(spec)) if isinstance(spec, (str, Path)) else [_board(spec)])]
+    return FitReport(fit_model(model, paths, points, tflm_dir, progress, jobs=jobs))
 
 
 def sim(firmware: str | Path | bytes, *, board: BoardLike = DEFAULT_BOARD, window: str | None = None,

@@ -175,7 +175,18 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.html:
         _write_html(args.html, [r.report], f"{Path(args.model).name}: {args.path} path", r.board, args.model)
     render_run(console, r.report)
-    return 0
+    return _print_does_not_fit(console, [r.report])
+
+
+def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
+    """Say which runs do not fit their part (mcusim.oversize); 1 when one does not, else 0."""
+    from .oversize import summary
+
+    lines = [(line[:len(line) - len(line.lstrip())] + f"{r['stack']['label']}: " + line.lstrip()
+              if len(reports) > 1 else line) for r in reports for line in summary(r)]
+    for line in lines:
+        console.print(f"[bold red]{escape(line)}[/]" if not line.startswith(" ") else escape(line), highlight=False)
+    return 1 if lines else 0
 
 
 def _input_arrays(input_file: str | None) -> list | None:  # noqa: ANN401 - numpy arrays
@@ -226,18 +237,19 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         _write_html(args.html, rep["runs"], f"{Path(args.model).name}: {', '.join(rep['columns'])}", cmp.board,
                     args.model, rep["skipped"])
     render_compare(console, rep)
+    _print_does_not_fit(console, rep["runs"])
     return 0
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from .api import check
-    from .budget import check_junit, check_markdown
+    from .budget import check_junit, check_markdown, check_text
     from .report import json_text, write_text
 
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
               inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
-              max_instructions=args.max_instructions)
+              max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth)
     c = r.result
     assert c is not None
     if args.format == "json":
@@ -248,12 +260,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         text = check_junit(c)
     else:
         text = ""
-        head = "within budget" if c.ok else f"{len(c.breaches)} budget(s) exceeded"
-        rep = r.run.report if r.run is not None else {}
-        console.print(f"{Path(args.model).name}: {c.path}/{rep.get('kernels', '')} on {c.board}: {head}; "
-                      f"verdict: {c.verdict} (flash {c.flash_use:.0%}, RAM {c.ram_use:.0%} of the part)", highlight=False)
-        for b in c.breaches:
-            console.print(f"  over budget: {b.line()}", highlight=False)
+        for line in check_text(c):
+            console.print(line, highlight=False)
     if text:
         write_text(args.output or "-", text)
     return 0 if c.ok else 1
@@ -261,29 +269,18 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     from .api import fit
+    from .partfit import anything_fits, render_fit
     from .report import write_json
+    from .sweep import default_workers
 
-    status = _progress(console, f"{args.model}: which parts fit")
+    status = _progress(console, f"fit: {args.model}")
     with status:
-        result = fit(args.model, kernels=args.kernels,
-                     on_cell=lambda board, path: status.update(f"{board}: {path}"))
-    rows = result.rows
+        rep = fit(args.model, paths=args.paths, kernels=args.kernels, boards=args.boards, tflm_dir=args.tflm_dir,
+                  jobs=args.jobs or default_workers(), progress=status.update).report
     if args.json:
-        write_json(args.json, result.report)
-    t = Table(title=f"{Path(args.model).name}: which parts fit (headroom rule: under 70% of flash and RAM)")
-    for col in ("board", "core", "part flash/RAM", "path", "flash", "peak RAM", "verdict"):
-        t.add_column(col, no_wrap=True)
-    for r in rows:
-        use = lambda b, u: "-" if b is None else f"{b:,} ({u:.0%})"  # noqa: E731
-        t.add_row(r["board"], r["core"], f"{r['flash_size'] // 1024}K/{r['ram_size'] // 1024}K", r["path"],
-                  use(r["flash_bytes"], r["flash_use"]), use(r["ram_peak_bytes"], r["ram_use"]), r["verdict"])
-    console.print(t)
-    for path in ("tinyml", "classic"):
-        ok = [r for r in rows if r["path"] == path and r["verdict"] == "fits with headroom"]
-        smallest = min(ok, key=lambda r: (r["flash_size"], r["ram_size"]), default=None)
-        console.print(f"smallest part with headroom for {path}: "
-                      f"{smallest['board'] + ' (' + str(smallest['flash_size'] // 1024) + ' KB flash / ' + str(smallest['ram_size'] // 1024) + ' KB RAM)' if smallest else 'none'}")
-    return 0
+        write_json(args.json, rep)
+    render_fit(console, rep)
+    return 0 if anything_fits(rep) else 1
 
 
 def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
@@ -552,11 +549,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the result's format (json, markdown and junit go to --output, default standard output)")
     c.add_argument("--output", metavar="FILE", help="write the formatted result here instead of stdout")
     c.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
+    c.add_argument("--baseline", metavar="REPORT.json",
+                   help="regression gate: compare with this report of the same model, board and stack (run --json, "
+                        "check --format json or compare --json, e.g. from the main branch)")
+    c.add_argument("--max-growth", metavar="M=N[%],...",
+                   help="allowed growth per metric against --baseline: flash, ram, cycles, latency, energy, as a "
+                        "percentage or an amount (default: flash=0,ram=0,cycles=0)")
     c.set_defaults(func=cmd_check)
 
-    f = sub.add_parser("fit", help="the boards each path fits with the 70%% headroom rule")
+    f = sub.add_parser("fit", help="every board and operating point the model fits (70%% headroom rule), with latency "
+                                   "and energy; exit 1 when no part fits")
     f.add_argument("model", help="an int8 .tflite file")
-    f.add_argument("--kernels", choices=("ref", "opt"), default="opt", help="mcusim's kernel flavour on both paths")
+    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt)")
+    f.add_argument("--kernels", choices=("ref", "opt"), help="flavour of the default stacks (default: opt)")
+    f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
+    f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
+    f.add_argument("--jobs", type=int, metavar="N", help="simulate on N worker processes (default: the cores)")
     f.add_argument("--json", metavar="FILE", help=JSON_HELP)
     f.set_defaults(func=cmd_fit)
 

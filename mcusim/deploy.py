@@ -18,6 +18,7 @@ code, from the same shadow call stack that gives backtraces.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,15 @@ def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
         comps[src] = comp
     for members in fw.archives.values():
         comps.update({src: comp for src, comp in members.values()})
-    elf = Elf(build.elf)
+    elf = _elf(build.elf)
     return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps, fw.split_libraries)
+
+
+@lru_cache(maxsize=16)
+def _elf(path: Path) -> Elf:
+    """The parsed image: images in the build cache never change (content-addressed, renamed
+    into place), and parsing the symbols of a large one costs more than linking it again."""
+    return Elf(path)
 
 
 def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:
@@ -166,7 +174,9 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
     if elf.flash_bytes > board.flash_size or elf.static_ram_bytes > board.ram_size:
         raise DoesNotFit(
             f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
-            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B"
+            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B",
+            {**({"flash": elf.flash_bytes - board.flash_size} if elf.flash_bytes > board.flash_size else {}),
+             **({r.name: None for r in board.ram_regions} if elf.static_ram_bytes > board.ram_size else {})},
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
                 kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])

@@ -44,3 +44,9 @@ class DoesNotFit(McusimError):
     """The image (or its static RAM) is larger than the board's flash or RAM."""
 
     exit_code = 1
+
+    def __init__(self, message: str, over: dict[str, int | None] | None = None) -> None:
+        super().__init__(message)
+        self.over: dict[str, int | None] = dict(over or {})
+        """Region name (``flash`` = the code flash) -> bytes it lacks (None: not known), as far as
+        the failure says: what :mod:`mcusim.oversize` grows to measure the model anyway."""

@@ -120,18 +120,26 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str | None = 
               track_saturation: bool = False, lut_activations: bool = False,
               winograd: bool = False, tflm_dir: str | Path | None = None,
               inputs: list[np.ndarray] | None = None,
-              max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> DeployResult:
+              max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, oversize: bool = False) -> DeployResult:
     """Build and run ``model`` on ``path``; the outputs are checked against the numpy
     reference (a mismatch is a bug in mcusim, reported as an error, never as a result).
     ``kernels`` None: the path's default (:func:`default_kernels`). ``inputs``: arrays, one per
-    input tensor (instead of ``input_file``). ``max_instructions``: the run's instruction budget."""
+    input tensor (instead of ``input_file``). ``max_instructions``: the run's instruction budget.
+    An image larger than the part raises DoesNotFit, or with ``oversize`` is measured on an
+    enlarged memory map (mcusim.oversize); either way the report's ``fit`` says what it needs
+    against what the part has."""
+    from .oversize import measure, part_fit
     from .reference import run_graph
 
     kernels = kernels or default_kernels(path, board)
     graph = graph or load_model(model)
     inputs = check_inputs(graph, inputs) if inputs is not None else load_inputs(graph, input_file)
-    fw = build_path(graph, path, board, kernels, lut_activations, winograd, tflm_dir, model)
-    result = run_firmware(fw, graph, inputs, max_instructions=max_instructions, track_saturation=track_saturation)
+
+    def run_on(b: Board) -> DeployResult:
+        fw = build_path(graph, path, b, kernels, lut_activations, winograd, tflm_dir, model)
+        return run_firmware(fw, graph, inputs, max_instructions=max_instructions, track_saturation=track_saturation)
+
+    result, measured = measure(run_on, board) if oversize else (run_on(board), board)
     expected = run_graph(graph, inputs)
     for i, (got, want) in enumerate(zip(result.outputs, expected)):
         if not np.array_equal(got, np.asarray(want).reshape(got.shape)):
@@ -143,4 +151,6 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str | None = 
     result.report["stack"] = {"label": label(path, kernels), "description": describe(path, kernels),
                               "real": is_real(path, kernels)}
     result.report["reference_match"] = True
+    result.report["fit"] = part_fit(result.report, [(s.addr, s.size) for s in result.elf.ram_sections()],
+                                    board, measured)
     return result

@@ -409,7 +409,8 @@ def size_arena(elf: Elf, board: Board, generous: int, flavour: str) -> tuple[int
     status, used = _startup_run(elf, board, generous)
     if status == STATUS_ALLOCATE:
         raise DoesNotFit(f"TFLM needs more than {generous:,} bytes of tensor arena (or an op's Prepare rejected "
-                         f"the model); {board.name} has {board.ram_size:,} bytes of RAM")
+                         f"the model); {board.name} has {board.ram_size:,} bytes of RAM",
+                         {board.placement["arena"][-1]: None})
     if status != 0:
         raise McusimError(f"tflm/{flavour} start-up failed: {STATUS_MESSAGES.get(status, f'status {status}')}")
     align = ARENA_ALIGNMENT

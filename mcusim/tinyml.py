@@ -436,7 +436,8 @@ def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path
             raise DoesNotFit(
                 f"the model needs at least {report['error_detail']:,} bytes of tensor arena; "
                 f"{board.name}'s arena region{'s' if len(board.placement['arena']) > 1 else ''} "
-                f"({', '.join(board.placement['arena'])}) hold at most {generous_arena(graph, board):,}")
+                f"({', '.join(board.placement['arena'])}) hold at most {generous_arena(graph, board):,}",
+                {board.placement["arena"][-1]: report["error_detail"] - generous_arena(graph, board)})
         if report["status"] != 0:
             msg = STATUS_MESSAGES.get(report["status"], f"status {report['status']}")
             where = f" (op {report['error_op']})" if report["error_op"] >= 0 else ""

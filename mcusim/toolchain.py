@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +33,8 @@ MCUSIM_INCLUDE = KERNELS / "include"
 GCC = "arm-none-eabi-gcc"
 GXX = "arm-none-eabi-g++"
 AR = "arm-none-eabi-ar"
+OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+"""GNU ld's line for each memory region an image overflows."""
 INSTALL_HINT = (
     "arm-none-eabi-gcc not found; install it with "
     "`apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi` (see README)"
@@ -319,7 +322,10 @@ def _link(board: Board, flags: tuple[str, ...], objs: list[Path], libs: list[Pat
             first = (errors or lines or ["unknown error"])[0]
             overflow = [ln for ln in lines if "overflowed by" in ln]
             if overflow:
-                raise DoesNotFit(f"the image does not fit {board.name}: {overflow[0].split(': ', 1)[-1].strip()}")
+                over = {m.group(1).lower(): int(m.group(2))
+                        for m in (OVERFLOW.search(ln) for ln in overflow) if m}
+                raise DoesNotFit(f"the image does not fit {board.name}: "
+                                 + "; ".join(ln.split(': ', 1)[-1].strip() for ln in overflow), over)
             raise ToolchainError(f"link failed for {board.name}: {first.strip()}")
         (tmp / "build.log").write_text(" ".join(cmd) + "\n" + proc.stderr)
         try:

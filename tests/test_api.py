@@ -158,11 +158,14 @@ def test_sim_to_dict_equals_cli_json(tmp_path):
 
 
 @needs_gcc
-def test_fit_rows_per_board_and_path():
+def test_fit_to_dict_equals_cli_json(tmp_path):
     f = mcusim.fit(KWS, boards=["stm32f411ce"])
-    assert [(r["board"], r["path"]) for r in f.rows] == [("stm32f411ce", "tinyml"), ("stm32f411ce", "classic")]
-    assert all(r["verdict"] == "fits with headroom" for r in f.rows)
-    assert f.to_dict()["schema"] == "mcusim.fit/1"
+    assert sorted((r["board"], r["path"]) for r in f.rows) == [("stm32f411ce", "classic"), ("stm32f411ce", "tinyml")]
+    assert all(r["verdict"] == "fits with headroom" for r in f.rows) and f.smallest
+    d = f.to_dict()
+    cli = cli_json(["fit", KWS, "--boards", "stm32f411ce", "--jobs", "1"], tmp_path)
+    assert d.pop("seconds") >= 0 and cli.pop("seconds") >= 0  # wall time: the one field that differs
+    assert d == cli
 
 
 def _code_blocks(md: str) -> list[str]:

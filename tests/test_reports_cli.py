@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mcusim.board import all_boards
 from mcusim.cli import main
 from simhelpers import needs_gcc
 
@@ -40,7 +41,7 @@ def test_check_budgets_from_mcusim_toml_beside_the_model(tmp_path, capsys):
     (tmp_path / "mcusim.toml").write_text('path = "classic"\nmax_flash = "8K"\n')
     assert main(["check", str(model), "--format", "markdown"]) == 1
     md = capsys.readouterr().out
-    assert "budget(s) exceeded" in md and "| flash |" in md
+    assert "FAIL: 1 budget exceeded (flash)" in md and "| flash |" in md
     assert main(["check", str(model)]) == 1  # text format names the breach
     assert "over budget: flash" in capsys.readouterr().out
     assert main(["check", str(model), "--max-ram", "lots"]) == 2
@@ -74,12 +75,17 @@ def test_duty_cycle_options_alone_are_refused_before_any_work(extra, capsys):
 def test_fit_lists_boards_and_the_smallest_part(tmp_path, capsys):
     out = tmp_path / "fit.json"
     model = str(ROOT / "tests" / "data" / "op_relu.tflite")
-    assert main(["fit", model, "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())["boards"]
+    assert main(["fit", model, "--jobs", "1", "--json", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    rows = rep["rows"]
     assert {r["path"] for r in rows} == {"tinyml", "classic"}
     assert all(r["verdict"] == "fits with headroom" for r in rows)  # a one-op model fits everywhere
+    # every board at every operating point, each simulated with its latency
+    points = {(b.name, op.name) for b in all_boards() for op in b.operating_points}
+    assert {(r["board"], r["op_point"]) for r in rows if r["path"] == "tinyml"} == points
+    assert all(r["basis"] == "simulated" and r["latency_ms"] > 0 and r["energy_uj"] > 0 for r in rows)
     text = capsys.readouterr().out
-    assert "smallest part with headroom for tinyml: stm32f301k8" in text
+    assert "smallest part with headroom for tinyml/opt: stm32f301k8@72mhz" in text
 
 
 def test_annotate_an_op_of_a_model(capsys):

@@ -150,3 +150,17 @@ def tflm_refusal(data: bytes) -> str | None:
     except (RuntimeError, ValueError) as err:
         return str(err)
     return None
+
+
+def runtime_floor_model() -> bytes:
+    """mcusim/data/runtime_floor.tflite: one FULLY_CONNECTED of one input to one output, the
+    smallest model every stack runs; `mcusim fit` builds it to measure each stack's minimal
+    runtime (tests/test_fit.py checks the bundled file is this)."""
+    b = ModelBuilder()
+    b.model.description = "mcusim runtime floor"
+    x = b.tensor((1, 1), scale=0.05, zero_point=0)
+    w = b.tensor((1, 1), data=[[1]], scale=0.01, zero_point=0)
+    bias = b.tensor((1,), "INT32", data=[0], scale=0.0005, zero_point=0)
+    y = b.tensor((1, 1), scale=0.05, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y])
+    return b.io([x], [y]).build()
