@@ -23,6 +23,7 @@ from typing import Any, Sequence
 from . import __version__
 from .board import Board, get_board
 from .budget import HEADROOM
+from .oversize import summary as does_not_fit
 from .stacks import is_real
 
 STACK_COLOURS = {
@@ -55,7 +56,7 @@ PART_COLOUR, HEADROOM_COLOUR, BUDGET_COLOUR = "#c00000", "#e08000", "#7030a0"
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em 2em;color:#222;max-width:1200px}
 h1{font-size:1.45em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.15em}
-h3{font-size:1em;margin:1.2em 0 .3em}.meta{color:#555;margin-top:0}.note{color:#555;font-size:.9em}
+h3{font-size:1em;margin:1.2em 0 .3em}.meta{color:#555;margin-top:0}.note{color:#555;font-size:.9em}.dnf{color:#a00;border-left:3px solid #a00;padding-left:.6em}
 .wide{overflow-x:auto}table{border-collapse:collapse;margin:.6em 0;font-variant-numeric:tabular-nums;font-size:.92em}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:right;vertical-align:top}td{white-space:nowrap}
 code{white-space:nowrap;font-size:.92em}
@@ -348,6 +349,11 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
                       r.get("stack", {}).get("description", "")] for n, r in zip(names, runs)], left_cols=2))
     for s in skipped or []:
         h.append(f"<p class='note'>{escape(s['column'])}: not run: {escape(s['reason'])}</p>")
+    for n, r in zip(names, runs):
+        lines = does_not_fit(r)
+        if lines:
+            h.append(f"<p class='dnf'><b>{escape(n)}: {escape(lines[0])}</b>"
+                     + "".join(f"<br>{escape(x.strip())}" for x in lines[1:]) + "</p>")
 
     h.append("<h2>At a glance</h2>")
     h.append(_latency_chart(runs, names, scol, budgets))

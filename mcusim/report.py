@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .board import Board
+from .oversize import summary as does_not_fit
 from .elf import Elf
 from .errors import McusimError
 from .machine import RunResult, WindowStats
@@ -373,4 +374,8 @@ def compare_markdown(cmp: dict[str, Any]) -> str:
         out.append(f"- `{lab}`: {r['stack']['description']}" if "stack" in r else f"- `{lab}`")
     for s in cmp["skipped"]:
         out.append(f"- `{s['column']}` not run: {s['reason']}")
+    for lab, r in zip(labels, runs):
+        lines = does_not_fit(r)
+        if lines:
+            out.append(f"- **`{lab}`: {lines[0]}**: " + "; ".join(x.strip() for x in lines[1:]))
     return "\n".join(out) + "\n"

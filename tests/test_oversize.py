@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -140,8 +141,15 @@ def test_run_and_compare_flag_a_model_that_does_not_fit(tmp_path, capsys):
     assert rep["fit"]["fits"] is False and [b["what"] for b in rep["fit"]["breaches"]] == ["RAM"]
     assert rep["cycles"] > 0 and rep["reference_match"]
     assert "DOES NOT FIT stm32f301k8@72mhz" in capsys.readouterr().out
-    assert main(["compare", KWS, "--paths", "classic", "--board", "stm32f301k8"]) == 0
+    md, page = tmp_path / "cmp.md", tmp_path / "cmp.html"
+    assert main(["compare", KWS, "--paths", "classic", "--board", "stm32f301k8", "--markdown", str(md),
+                 "--html", str(page)]) == 0
     assert "DOES NOT FIT" in capsys.readouterr().out
+    # the Markdown and the HTML say it too, with the breach and its bytes
+    assert "**`classic/opt`: DOES NOT FIT stm32f301k8@72mhz" in md.read_text()
+    assert re.search(r"RAM: [\d,]+ B needed, the part has 16,384 B \(\d+%\): [\d,]+ B over", md.read_text())
+    html = page.read_text()
+    assert "class='dnf'" in html and "DOES NOT FIT stm32f301k8@72mhz" in html
 
 
 @needs_gcc
