@@ -121,8 +121,32 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
         }
         return;
     }
-    /* C % 4 != 0: stage the window as int8 (padding = the zero point, 0 after the offset) */
     const int8_t zp = (int8_t)(-g->in_off);
+    if ((run & 3) == 0) { /* C % 4 != 0 but a window row is whole groups (KW*C % 4 == 0) */
+        const int x_inside = g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w;
+        for (int32_t ky = 0; ky < g->k_h; ++ky, col += 2 * run) {
+            const int32_t y = y0 + ky * g->dil_h;
+            if (y < 0 || y >= g->in_h) {
+                mcu_conv_zero(col, run);
+                continue;
+            }
+            const int8_t *src = g->in_b + y * g->row;
+            if (x_inside) {
+                mcu_conv_widen(src + x0 * ch, col, run, g->off2);
+                continue;
+            }
+            int8_t *s = g->stage; /* the row staged tap by tap, the zero point outside */
+            for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
+                const int32_t x = x0 + kx * g->dil_w;
+                const int inside = x >= 0 && x < g->in_w;
+                for (int32_t i = 0; i < ch; ++i)
+                    s[i] = inside ? src[x * ch + i] : zp;
+            }
+            mcu_conv_widen(g->stage, col, run, g->off2);
+        }
+        return;
+    }
+    /* else stage the whole window as int8 (padding = the zero point, 0 after the offset) */
     const int32_t k4 = g->k & ~3;
     int8_t *s = g->stage;
     if (g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w && y0 >= 0 &&
@@ -161,7 +185,7 @@ static void mcu_conv_stage_edge(const mcu_conv_geo *g, int32_t y0, int32_t x0, i
     }
 }
 
-/* Both pixels of a pair whose windows lie inside the input in the same rows (C % 4 == 0,
+/* Both pixels of a pair whose windows lie inside the input in the same rows (KW*C % 4 == 0,
  * dilation.w == 1): per window row, two runs of KW*C bytes (the second d bytes after the
  * first) widened into the interleaved columns, four groups of each per step (two at a time:
  * four loads back to back, eight SXTAB16, eight single-cycle stores). Returns 0 (nothing
@@ -171,7 +195,7 @@ static int mcu_conv_im2col_pair(const mcu_conv_geo *g, int32_t oy, int32_t ox0, 
 {
     const int32_t y0 = oy * g->stride_h - g->pad_h;
     const int32_t x0 = ox0 * g->stride_w - g->pad_w, x1 = ox1 * g->stride_w - g->pad_w;
-    if (g->stage || g->dil_w != 1 || x0 < 0 || x1 < x0 || x1 + g->k_w > g->in_w || y0 < 0 ||
+    if ((g->run & 3) || g->dil_w != 1 || x0 < 0 || x1 < x0 || x1 + g->k_w > g->in_w || y0 < 0 ||
         y0 + (g->k_h - 1) * g->dil_h >= g->in_h)
         return 0;
     const int32_t run = g->run, d = (x1 - x0) * g->ch, step = g->dil_h * g->row;
