@@ -1,7 +1,7 @@
 """Every stack on the real models: flash, peak RAM, cycles per model, and mcusim's own `opt`
 kernels against real CMSIS-NN per op type. Rewrites the marked section of docs/benchmarks.md.
 
-    python benchmarks/stacks.py                 # the six models of ../shared/models, stm32f411ce
+    python benchmarks/stacks.py                 # ../shared/models and models/, stm32f411ce
     python benchmarks/stacks.py --jobs 2 --board stm32f411ce --models ../shared/models/kws_ref_model.tflite
     python benchmarks/stacks.py --no-write      # print the Markdown only
 
@@ -26,6 +26,7 @@ from mcusim.runner import run_model  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models"
+REPO_MODELS = ROOT / "models"
 STACKS = (("tflm", "cmsis-nn"), ("tflm", "ref"), ("classic", "cmsis-nn"), ("classic", "opt"), ("tinyml", "opt"))
 BASELINE = ("tflm", "cmsis-nn")
 BEGIN, END = "<!-- stacks:begin (python benchmarks/stacks.py) -->", "<!-- stacks:end -->"
@@ -57,7 +58,7 @@ def op_kind(graph, index: int) -> str:
 def markdown(models: list[Path], reports: dict, board: str, command: str) -> str:
     out = [BEGIN, "", f"Measured with `{command}` on {board} (-O2; TFLM 90b983c2, CMSIS-NN 4ab83cc3 from "
            "../shared/third_party; outputs bit-exact with the int8 reference in every cell).", "",
-           "### Every stack on the real models", "",
+           "### Every stack on the models (../shared/models, then models/)", "",
            "| model | stack | flash (B) | peak RAM (B) | cycles | vs tflm/cmsis-nn | dispatch | fallbacks |",
            "|---|---|---:|---:|---:|---:|---:|---|"]
     for m in models:
@@ -81,8 +82,8 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
         by_b = {o["index"]: o for o in b["ops"]}
         for o in a["ops"]:
             ob = by_b.get(o["index"])
-            if ob is None or not ob["cycles"]:
-                continue
+            if ob is None or not ob["cycles"] or ob.get("fallback"):
+                continue  # CMSIS-NN lacks the op: both columns would be mcusim's kernel
             kind = op_kind(graph, o["index"])
             s = sums[kind]
             s[0] += o["cycles"]
@@ -93,7 +94,8 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
                 worst[kind] = (r, f"{m.stem} op {o['index']}")
     out += ["", "### mcusim's opt kernels against CMSIS-NN, per op type", "",
             "Both columns are the classic path (the same generated C), so the difference is the kernels. "
-            "Cycles summed over every layer of that type in the models above.", "",
+            "Cycles summed over every layer of that type in the models above; layers CMSIS-NN cannot run "
+            "(the fallbacks column above: mcusim's kernel in both columns) are left out.", "",
             "| op type | layers | classic/opt cycles | classic/cmsis-nn cycles | opt / CMSIS-NN | worst layer |",
             "|---|---:|---:|---:|---:|---|"]
     for kind, (co, cc, n) in sorted(sums.items()):
@@ -105,7 +107,8 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="*", type=Path, default=sorted(SHARED_MODELS.glob("*.tflite")))
+    ap.add_argument("--models", nargs="*", type=Path,
+                    default=sorted(SHARED_MODELS.glob("*.tflite")) + sorted(REPO_MODELS.glob("*.tflite")))
     ap.add_argument("--board", default="stm32f411ce")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
