@@ -25,7 +25,9 @@ from mcusim.board import get_board  # noqa: E402
 from mcusim.runner import run_model  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
-SHARED_MODELS = ROOT.parent / "shared" / "models"
+# ../shared/models from the main checkout (/work/main) and from a worktree (/work/wt/<name>)
+SHARED_MODELS = next((d for d in (ROOT.parent / "shared" / "models", ROOT.parents[1] / "shared" / "models")
+                      if d.is_dir()), ROOT.parent / "shared" / "models")
 REPO_MODELS = ROOT / "models"
 STACKS = (("tflm", "cmsis-nn"), ("tflm", "ref"), ("classic", "cmsis-nn"), ("classic", "opt"), ("tinyml", "opt"))
 BASELINE = ("tflm", "cmsis-nn")

@@ -173,14 +173,10 @@ static void mcu_conv_stage_edge(const mcu_conv_geo *g, int32_t y0, int32_t x0, i
         const int32_t y = y0 + ky * g->dil_h;
         for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
             const int32_t x = x0 + kx * g->dil_w;
-            if (y >= 0 && y < g->in_h && x >= 0 && x < g->in_w) {
-                const int8_t *src = g->in_b + y * g->row + x * ch;
-                for (int32_t i = 0; i < ch; ++i)
-                    s[i] = src[i];
-            } else {
-                for (int32_t i = 0; i < ch; ++i)
-                    s[i] = zp;
-            }
+            const int inside = y >= 0 && y < g->in_h && x >= 0 && x < g->in_w;
+            const int8_t *src = g->in_b + (inside ? y * g->row + x * ch : 0);
+            for (int32_t i = 0; i < ch; ++i) /* not memcpy/memset: C is small here */
+                s[i] = inside ? src[i] : zp;
         }
     }
 }
