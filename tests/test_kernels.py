@@ -317,14 +317,15 @@ def test_fully_connected_few_rows(units: int) -> None:
 @needs_arm
 @pytest.mark.toolchain
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-def test_add_scale_ratio_one_half_and_broadcast(flavour: str) -> None:
+@pytest.mark.parametrize("kernel", ["add", "mul"])
+def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> None:
     """ADD as the real models quantize it (one input at twice the other's scale: input shift 0,
-    the optimized kernel's SMMLAR form), with and without broadcasting, odd sizes."""
-    runner = sim_runner("add", flavour, M4)
+    the optimized kernel's SMMLAR form) and MUL, with and without broadcasting, odd sizes."""
+    runner = sim_runner(kernel, flavour, M4)
     for n, (h, w, c, broadcast) in enumerate([(3, 5, 7, False), (4, 4, 16, False), (2, 3, 5, True),
                                               (5, 1, 9, True), (1, 1, 13, True)]):
         for seed in range(4):
-            case = CASES["add"]({"n": 1, "h": h, "w": w, "c": c, "broadcast": broadcast},
+            case = CASES[kernel]({"n": 1, "h": h, "w": w, "c": c, "broadcast": broadcast},
                                 np.random.default_rng(100 * n + seed))
             check(runner, case)
 
