@@ -13,7 +13,8 @@
  * 2x2 block is requantized, clamped and stored right after its loop (mcu_conv_out2x2: SMMLAR
  * per output, mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay
  * within 2^29 (checked per call); otherwise through mcu_rq (any shift).
- * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4).
+ * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4, KW*C
+ * bytes when KW*C is).
  * Grouped convolution, and cores without the DSP extension, use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -37,8 +38,11 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
 {
     if (filter_dims->c != input_dims->c)
         return 0; /* grouped: reference kernel, no scratch */
-    const int32_t col = mcu_conv_col_len(filter_dims);
-    return 2 * col * (int32_t)sizeof(int16_t) + ((input_dims->c & 3) ? col : 0);
+    const int32_t col = mcu_conv_col_len(filter_dims), run = filter_dims->w * filter_dims->c;
+    /* int8 staging when C % 4 != 0: a whole window, or one window row when rows are whole
+     * groups of 4 taps (mcu_conv_im2col) */
+    const int32_t stage = (input_dims->c & 3) ? ((run & 3) ? col : run) : 0;
+    return 2 * col * (int32_t)sizeof(int16_t) + stage;
 }
 
 /* Geometry of one call, computed once. */
