@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcusim.board import get_board  # noqa: E402
+from mcusim.errors import McusimError  # noqa: E402
 from mcusim.runner import run_model  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
@@ -35,9 +36,13 @@ BEGIN, END = "<!-- stacks:begin (python benchmarks/stacks.py) -->", "<!-- stacks
 
 
 def _run(job: tuple[str, str, str, str]) -> dict:
+    """The run's report, or {"error": the one-line reason} when the stack cannot build or run it."""
     model, path, kernels, board = job
     t0 = time.time()
-    rep = run_model(model, path, get_board(board), kernels).report
+    try:
+        rep = run_model(model, path, get_board(board), kernels).report
+    except McusimError as e:
+        rep = {"error": str(e).splitlines()[0]}
     rep["_seconds"] = time.time() - t0
     return rep
 
@@ -65,9 +70,13 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
            "|---|---|---:|---:|---:|---:|---:|---|"]
     for m in models:
         base = reports.get((m.name, *BASELINE))
+        base = None if base is None or "error" in base else base
         for stack in STACKS:
             r = reports.get((m.name, *stack))
             if r is None:
+                continue
+            if "error" in r:
+                out.append(f"| {m.stem} | {stack[0]}/{stack[1]} | - | - | - | - | - | does not run: {r['error']} |")
                 continue
             ratio = f"{r['cycles'] / base['cycles']:.2f}x" if base else "-"
             fb = ", ".join(f"{f['type']}" for f in r.get("fallbacks", [])) or "-"
@@ -78,7 +87,7 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
     worst: dict[str, tuple[float, str]] = {}
     for m in models:
         a, b = reports.get((m.name, "classic", "opt")), reports.get((m.name, "classic", "cmsis-nn"))
-        if a is None or b is None:
+        if a is None or b is None or "error" in a or "error" in b:
             continue
         graph = load_model(m)
         by_b = {o["index"]: o for o in b["ops"]}
@@ -120,8 +129,9 @@ def main() -> int:
     with ProcessPoolExecutor(args.jobs) as pool:
         for job, rep in zip(jobs, pool.map(_run, jobs)):
             reports[(Path(job[0]).name, job[1], job[2])] = rep
-            print(f"{Path(job[0]).stem} {job[1]}/{job[2]}: {rep['cycles']:,} cycles, {rep['flash_bytes']:,} B flash, "
-                  f"{rep['ram_peak_bytes']:,} B RAM ({rep['_seconds']:.0f} s)", flush=True)
+            what = (f"does not run: {rep['error']}" if "error" in rep else
+                    f"{rep['cycles']:,} cycles, {rep['flash_bytes']:,} B flash, {rep['ram_peak_bytes']:,} B RAM")
+            print(f"{Path(job[0]).stem} {job[1]}/{job[2]}: {what} ({rep['_seconds']:.0f} s)", flush=True)
     command = "python benchmarks/stacks.py" + ("" if args.board == "stm32f411ce" else f" --board {args.board}")
     text = markdown(args.models, reports, args.board, command)
     print(text)
