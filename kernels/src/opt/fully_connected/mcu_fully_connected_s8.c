@@ -7,9 +7,9 @@
  * pipeline: 6 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed
  * to two SMLADs: 18 cycles for 12 MACs, unrolled 8 times (three rows is what 13 registers
  * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
- * over run two (or one) at a time. Layers of one or two rows skip the conversion and its
- * scratch: the rows read the int8 input with SXTAB16 (mcu_fc_direct2). A non-zero filter offset is folded in as
- * filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
+ * over run two (or one) at a time. Layers of at most four rows skip the conversion and its
+ * scratch: the rows read the int8 input with SXTAB16 (mcu_fc_direct2, two rows per pass).
+ * A non-zero filter offset is folded in as filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
  * output (mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay within
  * 2^29 (checked per call), else mcu_rq (any shift).
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
@@ -23,7 +23,7 @@
 
 /* Layers of at most this many output rows read the int8 input directly (mcu_fc_direct2):
  * widening it first costs more than the few rows that would share it. */
-#define MCU_FC_DIRECT_ROWS 2
+#define MCU_FC_DIRECT_ROWS 4
 
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
@@ -51,7 +51,8 @@ static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
 }
 
 /* Requantizes, clamps and stores row o's accumulator. */
-static inline void mcu_fc_store(const mcu_fc_ctx *c, int32_t o, int32_t acc)
+static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+                                                              int32_t acc)
 {
     if (c->fused) {
         mcu_rq2 q = c->q2;
@@ -269,11 +270,15 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
                 c.fold *= params->filter_offset;
             }
             c.out = output;
-            int32_t acc[2] = {mcu_fc_init(&c, 0), out_ch > 1 ? mcu_fc_init(&c, 1) : 0};
-            mcu_fc_direct2(input, filter, filter + (out_ch - 1) * depth, depth,
-                           params->input_offset, acc);
-            for (int32_t o = 0; o < out_ch; ++o)
-                mcu_fc_store(&c, o, acc[o]);
+            for (int32_t o = 0; o < out_ch; o += 2) {
+                const int32_t o1 = o + 1 < out_ch ? o + 1 : o;
+                int32_t acc[2] = {mcu_fc_init(&c, o), mcu_fc_init(&c, o1)};
+                mcu_fc_direct2(input, filter + o * depth, filter + o1 * depth, depth,
+                               params->input_offset, acc);
+                mcu_fc_store(&c, o, acc[0]);
+                if (o1 != o)
+                    mcu_fc_store(&c, o1, acc[1]);
+            }
         }
         return MCU_OK;
     }
