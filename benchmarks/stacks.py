@@ -1,7 +1,7 @@
 """Every stack on the real models: flash, peak RAM, cycles per model, and mcusim's own `opt`
 kernels against real CMSIS-NN per op type. Rewrites the marked section of docs/benchmarks.md.
 
-    python benchmarks/stacks.py                 # the six models of ../shared/models, stm32f411ce
+    python benchmarks/stacks.py                 # ../shared/models and models/, stm32f411ce
     python benchmarks/stacks.py --jobs 2 --board stm32f411ce --models ../shared/models/kws_ref_model.tflite
     python benchmarks/stacks.py --no-write      # print the Markdown only
 
@@ -22,18 +22,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mcusim import api  # noqa: E402
+from mcusim.errors import McusimError  # noqa: E402
 from mcusim.tflite import load_model  # noqa: E402
 
-SHARED_MODELS = ROOT.parent / "shared" / "models"
+# ../shared/models from the main checkout (/work/main) and from a worktree (/work/wt/<name>)
+SHARED_MODELS = next((d for d in (ROOT.parent / "shared" / "models", ROOT.parents[1] / "shared" / "models")
+                      if d.is_dir()), ROOT.parent / "shared" / "models")
+REPO_MODELS = ROOT / "models"
 STACKS = (("tflm", "cmsis-nn"), ("tflm", "ref"), ("classic", "cmsis-nn"), ("classic", "opt"), ("tinyml", "opt"))
 BASELINE = ("tflm", "cmsis-nn")
 BEGIN, END = "<!-- stacks:begin (python benchmarks/stacks.py) -->", "<!-- stacks:end -->"
 
 
 def _run(job: tuple[str, str, str, str]) -> dict:
+    """The run's report, or {"error": the one-line reason} when the stack cannot build or run it."""
     model, path, kernels, board = job
     t0 = time.time()
-    rep = api.run(model, path, board=board, kernels=kernels).to_dict()
+    try:
+        rep = api.run(model, path, board=board, kernels=kernels).to_dict()
+    except McusimError as e:
+        rep = {"error": str(e).splitlines()[0]}
     rep["_seconds"] = time.time() - t0
     return rep
 
@@ -56,14 +64,18 @@ def op_kind(graph, index: int) -> str:
 def markdown(models: list[Path], reports: dict, board: str, command: str) -> str:
     out = [BEGIN, "", f"Measured with `{command}` on {board} (-O2; TFLM 90b983c2, CMSIS-NN 4ab83cc3 from "
            "../shared/third_party; outputs bit-exact with the int8 reference in every cell).", "",
-           "### Every stack on the real models", "",
+           "### Every stack on the models (../shared/models, then models/)", "",
            "| model | stack | flash (B) | peak RAM (B) | cycles | vs tflm/cmsis-nn | dispatch | fallbacks |",
            "|---|---|---:|---:|---:|---:|---:|---|"]
     for m in models:
         base = reports.get((m.name, *BASELINE))
+        base = None if base is None or "error" in base else base
         for stack in STACKS:
             r = reports.get((m.name, *stack))
             if r is None:
+                continue
+            if "error" in r:
+                out.append(f"| {m.stem} | {stack[0]}/{stack[1]} | - | - | - | - | - | does not run: {r['error']} |")
                 continue
             ratio = f"{r['cycles'] / base['cycles']:.2f}x" if base else "-"
             fb = ", ".join(f"{f['type']}" for f in r.get("fallbacks", [])) or "-"
@@ -74,14 +86,14 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
     worst: dict[str, tuple[float, str]] = {}
     for m in models:
         a, b = reports.get((m.name, "classic", "opt")), reports.get((m.name, "classic", "cmsis-nn"))
-        if a is None or b is None:
+        if a is None or b is None or "error" in a or "error" in b:
             continue
         graph = load_model(m)
         by_b = {o["index"]: o for o in b["ops"]}
         for o in a["ops"]:
             ob = by_b.get(o["index"])
-            if ob is None or not ob["cycles"]:
-                continue
+            if ob is None or not ob["cycles"] or ob.get("fallback"):
+                continue  # CMSIS-NN lacks the op: both columns would be mcusim's kernel
             kind = op_kind(graph, o["index"])
             s = sums[kind]
             s[0] += o["cycles"]
@@ -92,7 +104,8 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
                 worst[kind] = (r, f"{m.stem} op {o['index']}")
     out += ["", "### mcusim's opt kernels against CMSIS-NN, per op type", "",
             "Both columns are the classic path (the same generated C), so the difference is the kernels. "
-            "Cycles summed over every layer of that type in the models above.", "",
+            "Cycles summed over every layer of that type in the models above; layers CMSIS-NN cannot run "
+            "(the fallbacks column above: mcusim's kernel in both columns) are left out.", "",
             "| op type | layers | classic/opt cycles | classic/cmsis-nn cycles | opt / CMSIS-NN | worst layer |",
             "|---|---:|---:|---:|---:|---|"]
     for kind, (co, cc, n) in sorted(sums.items()):
@@ -104,7 +117,8 @@ def markdown(models: list[Path], reports: dict, board: str, command: str) -> str
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="*", type=Path, default=sorted(SHARED_MODELS.glob("*.tflite")))
+    ap.add_argument("--models", nargs="*", type=Path,
+                    default=sorted(SHARED_MODELS.glob("*.tflite")) + sorted(REPO_MODELS.glob("*.tflite")))
     ap.add_argument("--board", default="stm32f411ce")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
@@ -114,8 +128,9 @@ def main() -> int:
     with ProcessPoolExecutor(args.jobs) as pool:
         for job, rep in zip(jobs, pool.map(_run, jobs)):
             reports[(Path(job[0]).name, job[1], job[2])] = rep
-            print(f"{Path(job[0]).stem} {job[1]}/{job[2]}: {rep['cycles']:,} cycles, {rep['flash_bytes']:,} B flash, "
-                  f"{rep['ram_peak_bytes']:,} B RAM ({rep['_seconds']:.0f} s)", flush=True)
+            what = (f"does not run: {rep['error']}" if "error" in rep else
+                    f"{rep['cycles']:,} cycles, {rep['flash_bytes']:,} B flash, {rep['ram_peak_bytes']:,} B RAM")
+            print(f"{Path(job[0]).stem} {job[1]}/{job[2]}: {what} ({rep['_seconds']:.0f} s)", flush=True)
     command = "python benchmarks/stacks.py" + ("" if args.board == "stm32f411ce" else f" --board {args.board}")
     text = markdown(args.models, reports, args.board, command)
     print(text)

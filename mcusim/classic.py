@@ -277,7 +277,8 @@ class _Generator:
         if step.op.type == "PRELU":
             roles = ["input", "alpha"]
         lines = [f"op {step.op.index}: {step.op.type}"]
-        wino = step.kernel == "mcu_conv_wino_s8"
+        wino = step.kernel == "mcu_conv_wino_s8" or (step.op.type == "DEPTHWISE_CONV_2D"
+                                                     and step.kernel == "mcu_conv_s8")
         lines += [self.describe(i, roles[n] if n < len(roles) else "input",
                                 self.wino_names[i] if wino and n == 1 else None)
                   for n, i in enumerate(step.reads)]
@@ -458,14 +459,39 @@ class _Generator:
             self.wino_names[index] = name
         return self.wino_names[index]
 
+    def _dw_as_conv_able(self, op: Op, p: ref.ConvParams) -> bool:
+        """A DEPTHWISE_CONV_2D of one input channel into M > 1 outputs with a host-known filter
+        is a CONV_2D of 1 input channel: emitted as mcu_conv_s8 on the filter transposed on the
+        host (the optimized depthwise kernel would transpose it into scratch on every call)."""
+        x, w = self.t[op.inputs[0]], self.t[op.inputs[1]]
+        return op.type == "DEPTHWISE_CONV_2D" and p.depth_multiplier > 1 and len(x.shape) == 4 \
+            and x.shape[3] == 1 and len(w.shape) == 4 and self._known(op.inputs[1])
+
+    def _transposed_filter(self, op: Op) -> str:
+        """Emit op's depthwise filter [1][KH][KW][M] as a convolution filter [M][KH][KW][1] to
+        weights.c (once per filter tensor); returns its symbol."""
+        index = op.inputs[1]
+        if index not in self.wino_names:
+            wt = self.t[index]
+            name = f"op{op.index}_filter_conv"
+            values = np.ascontiguousarray(np.asarray(self.values[index]).astype(np.int8)[0].transpose(2, 0, 1))
+            decl = f"const int8_t {name}[{values.size}] __attribute__((aligned(4)))"
+            self.extra_weights.append((f"extern {decl};", [
+                f"/* tensor {index} {_clean(wt.name)}: {_shape(wt.shape)} {_quant(wt)}, transposed to a "
+                f"convolution filter [M][KH][KW][1] */",
+                f"{decl} = {{", *_array_c(values.reshape(-1), 16), "};"]))
+            self.wino_names[index] = name
+        return self.wino_names[index]
+
     def _conv_like(self, op: Op) -> _Step:
-        depthwise = op.type == "DEPTHWISE_CONV_2D"
         p = ref.prepare_conv(self.g, op)
+        as_conv = self._dw_as_conv_able(op, p)
+        depthwise = op.type == "DEPTHWISE_CONV_2D" and not as_conv
         wino = self._winograd_able(op, p)
         x = self.data(op, 0, "input")
-        if wino:
+        if wino or as_conv:
             w = op.inputs[1]
-            filter_sym = self._winograd_filter(op)
+            filter_sym = self._winograd_filter(op) if wino else self._transposed_filter(op)
         else:
             w = self.data(op, 1, "filter")
             filter_sym = ""
@@ -474,6 +500,8 @@ class _Generator:
         where = f"op {op.index} ({op.type})"
         in_d, out_d = _dims4(self.t[x].shape, where), _dims4(out.shape, where)
         f_d = (int(wt.shape[0]), int(wt.shape[1]), int(wt.shape[2]), int(wt.shape[3]))
+        if as_conv:
+            f_d = (f_d[3], f_d[1], f_d[2], 1)
         per_channel = wt.is_per_channel
         quant = self._requant_arrays(op, p.requant.multiplier, p.requant.shift, per_channel)
         rq = p.requant
@@ -490,9 +518,12 @@ class _Generator:
                  f"out_dims = {_dims_c(out_d)};"]
         extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
                  f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
-                 + (f", depth multiplier {p.depth_multiplier}" if depthwise else ""),
+                 + (f", depth multiplier {p.depth_multiplier}" if depthwise or as_conv else ""),
                  f"fused activation {_activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
                  self._requant_comment(rq.multiplier, rq.shift, per_channel)]
+        if as_conv:
+            extra.append(f"one input channel into {p.depth_multiplier} outputs: runs as a convolution "
+                         f"(mcu_conv_s8) on the filter transposed on the host, {filter_sym}")
         if wino:
             extra.append(f"runs by Winograd F(2x2,3x3) (mcu_conv_wino_s8, bit-exact with mcu_conv_s8): "
                          f"16 multiplies per input channel and 2x2 output tile instead of 36; filter "

@@ -334,3 +334,25 @@ def test_exported_project_builds_with_make(tmp_path: Path) -> None:
     assert m.run().exit_code == 0
     got = take_outputs(m, fw, graph)[0]
     assert np.array_equal(got.reshape(-1), run_graph(graph, inputs)[0].reshape(-1))
+
+
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_depthwise_of_one_channel_runs_as_a_convolution(tmp_path: Path, flavour: str) -> None:
+    """A DEPTHWISE_CONV_2D of one input channel into M = 8 outputs (micro_speech's and
+    person_detect's first layer, smaller) is emitted as mcu_conv_s8 on a filter transposed on the
+    host: bit-exact with the numpy reference and tflite-micro, and the report names the kernel."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 13, 11, 1), scale=0.04, zero_point=-3)
+    w = b.tensor((1, 5, 4, 8), scale=list(rng.uniform(0.005, 0.02, 8)), zero_point=[0] * 8,
+                 quantized_dimension=3, data=rng.integers(-127, 128, (1, 5, 4, 8)))
+    bias = b.tensor((8,), "INT32", data=rng.integers(-2000, 2000, 8))
+    y = b.tensor((1, 7, 6, 8), scale=0.05, zero_point=-10)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], padding="SAME", stride_w=2, stride_h=2,
+         depth_multiplier=8, fused_activation_function="RELU")
+    path = tmp_path / "dw_c1_m8.tflite"
+    path.write_bytes(b.io([x], [y]).build())
+    report = _check_bit_exact(path, flavour)
+    (op,) = report["ops"]
+    assert op["type"] == "DEPTHWISE_CONV_2D" and op["kernel"] == "mcu_conv_s8"

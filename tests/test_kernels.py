@@ -104,7 +104,7 @@ def dw_specs(draw: Any, big: bool = False) -> dict[str, Any]:
     return _valid_window({
         "n": draw(st.integers(1, 2)), "h": draw(st.integers(1, 10 if big else 6)),
         "w": draw(st.integers(1, 10 if big else 6)), "c": draw(st.integers(1, 20 if big else 9)),
-        "mult": draw(st.sampled_from([1, 1, 1, 2, 3])),
+        "mult": draw(st.sampled_from([1, 1, 1, 2, 3, 4, 8])),
         "kh": draw(st.integers(1, 3)), "kw": draw(st.integers(1, 3)),
         "sh": draw(st.integers(1, 2)), "sw": draw(st.integers(1, 2)),
         "dh": draw(st.integers(1, 2)), "dw": draw(st.integers(1, 2)),
@@ -256,6 +256,78 @@ def test_opt_flavour_uses_smlad_on_cortex_m4(kernel: str) -> None:
     assert res.status == MCU_OK
     smlad = sum(s.count for m, s in res.run.mnemonics.items() if m.startswith("smlad"))
     assert smlad * 2 >= case.macs * 0.9  # nearly every MAC goes through SMLAD
+
+
+# Depth multipliers > 1 as the real models use them (micro_speech: 1 channel x 8, a 10x8
+# filter, stride 2; person_detect: 1 channel x 8, 3x3, stride 2), smaller maps, and several
+# input channels (odd counts) with multipliers 2, 4, 8 and one not a multiple of 4.
+DW_MULT_SPECS = [
+    {"n": 1, "h": 15, "w": 12, "c": 1, "mult": 8, "kh": 10, "kw": 8, "sh": 2, "sw": 2, "padding": "SAME"},
+    {"n": 1, "h": 11, "w": 10, "c": 1, "mult": 8, "kh": 3, "kw": 3, "sh": 2, "sw": 2, "padding": "SAME"},
+    {"n": 2, "h": 6, "w": 7, "c": 1, "mult": 2, "kh": 2, "kw": 3, "sh": 1, "sw": 1, "dh": 2, "dw": 2,
+     "padding": "SAME"},
+    {"n": 1, "h": 6, "w": 5, "c": 3, "mult": 2, "kh": 3, "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"},
+    {"n": 1, "h": 5, "w": 6, "c": 5, "mult": 4, "kh": 3, "kw": 2, "sh": 2, "sw": 1, "padding": "VALID"},
+    {"n": 2, "h": 4, "w": 5, "c": 7, "mult": 8, "kh": 3, "kw": 3, "sh": 1, "sw": 2, "dh": 2, "dw": 1,
+     "padding": "SAME"},
+    {"n": 1, "h": 5, "w": 5, "c": 3, "mult": 6, "kh": 3, "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"},
+]
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("spec", DW_MULT_SPECS, ids=lambda s: f"c{s['c']}x{s['mult']}k{s['kh']}x{s['kw']}")
+def test_depthwise_channel_multiplier(spec: dict[str, Any], flavour: str) -> None:
+    for per_channel, bias, seed in ((True, True, 1), (False, False, 2)):
+        case = CASES["depthwise_conv"](dict(spec, per_channel=per_channel, bias=bias),
+                                       np.random.default_rng(seed))
+        check(sim_runner("depthwise_conv", flavour, M4), case)
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_opt_depthwise_multiplier_is_not_the_reference_code() -> None:
+    """The optimized flavour runs multiplier > 1 layers with SMLAD (one input channel, through
+    mcu_conv_s8) or SMLABB/SMLATB (several), in a fraction of the reference kernel's cycles."""
+    for spec, mnemonic in ((DW_MULT_SPECS[0], "smlad"), (DW_MULT_SPECS[5], "smlatb")):
+        case = CASES["depthwise_conv"](dict(spec, per_channel=True, bias=True), np.random.default_rng(3))
+        ref_run = sim_runner("depthwise_conv", "ref", M4).run(case.blob)
+        opt_run = sim_runner("depthwise_conv", "opt", M4).run(case.blob)
+        for res in (ref_run, opt_run):
+            assert np.array_equal(res.array(case.out_offset, case.expected.shape), case.expected)
+        assert any(m.startswith(mnemonic) for m in opt_run.run.mnemonics)
+        assert opt_run.run.cycles * 2 < ref_run.run.cycles
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("units", [1, 2, 3, 4, 5])
+def test_fully_connected_few_rows(units: int) -> None:
+    """Layers of at most four rows read the int8 input directly and need no scratch; five rows
+    widen it (2 bytes per input, depth rounded up to 4)."""
+    runner = sim_runner("fully_connected", "opt", M4)
+    for depth, filter_zp, seed in ((256, False, 1), (61, True, 2), (3, False, 3)):
+        case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units, "per_channel": True,
+                                         "filter_zp": filter_zp, "bias": True}, np.random.default_rng(seed))
+        check(runner, case)
+        assert runner.run(case.blob).scratch_bytes == (0 if units <= 4 else 2 * ((depth + 3) & ~3))
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("kernel", ["add", "mul"])
+def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> None:
+    """ADD as the real models quantize it (one input at twice the other's scale: input shift 0,
+    the optimized kernel's SMMLAR form) and MUL, with and without broadcasting, odd sizes."""
+    runner = sim_runner(kernel, flavour, M4)
+    for n, (h, w, c, broadcast) in enumerate([(3, 5, 7, False), (4, 4, 16, False), (2, 3, 5, True),
+                                              (5, 1, 9, True), (1, 1, 13, True)]):
+        for seed in range(4):
+            case = CASES[kernel]({"n": 1, "h": h, "w": w, "c": c, "broadcast": broadcast},
+                                np.random.default_rng(100 * n + seed))
+            check(runner, case)
 
 
 # --- error contract --------------------------------------------------------------------------

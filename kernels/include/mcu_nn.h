@@ -200,7 +200,9 @@ typedef struct {
 
 /* Output channel oc = ic * M + m reads input channel ic.
  * input_dims {N, H, W, C}; filter_dims {n = 1, h = KH, w = KW, c = C*M}, layout
- * [1][KH][KW][C*M]; output_dims {N, OH, OW, C*M}; bias C*M values or NULL. */
+ * [1][KH][KW][C*M]; output_dims {N, OH, OW, C*M}; bias C*M values or NULL.
+ * The optimized flavour runs C = 1, M > 1 as mcu_conv_s8 on a filter transposed into its
+ * scratch, so a build of it must link kernels/src/opt/conv/mcu_conv_s8.c as well. */
 mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_params *params,
                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
                                  const int8_t *input, const mcu_dims *filter_dims,

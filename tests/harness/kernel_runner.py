@@ -54,6 +54,9 @@ KERNEL_FILES = {
     "lut": "quantize/mcu_lut_s8.c",
 }
 
+# kernel name -> the other kernel files its optimized flavour calls (linked into its harness)
+KERNEL_CALLS = {"depthwise_conv": ["conv/mcu_conv_s8.c"]}
+
 MCU_OK, MCU_ERR_ARG, MCU_ERR_BUFFER, MCU_ERR_UNSUPPORTED = 0, -1, -2, -3
 
 
@@ -171,7 +174,8 @@ class SimRunner:
         self.board = get_board(board)
         self.arena_bytes = arena_bytes
         sources = [HARNESS / "harness_main.c", HARNESS / f"{kernel}.c",
-                   KERNELS / "src" / flavour / KERNEL_FILES[kernel]]
+                   KERNELS / "src" / flavour / KERNEL_FILES[kernel],
+                   *(KERNELS / "src" / flavour / f for f in KERNEL_CALLS.get(kernel, []))]
         built = build_elf(sources, self.board, include_dirs=(KERNELS / "include", HARNESS),
                           defines={"HARNESS_ARENA_BYTES": arena_bytes,
                                    "MCU_SOURCES_HASH": "0x" + sources_hash()[:8]},

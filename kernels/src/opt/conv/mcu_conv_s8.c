@@ -13,7 +13,8 @@
  * 2x2 block is requantized, clamped and stored right after its loop (mcu_conv_out2x2: SMMLAR
  * per output, mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay
  * within 2^29 (checked per call); otherwise through mcu_rq (any shift).
- * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4).
+ * Scratch: 2 columns x K int16 (+ K bytes of int8 staging when C is not a multiple of 4, KW*C
+ * bytes when KW*C is).
  * Grouped convolution, and cores without the DSP extension, use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -37,8 +38,11 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
 {
     if (filter_dims->c != input_dims->c)
         return 0; /* grouped: reference kernel, no scratch */
-    const int32_t col = mcu_conv_col_len(filter_dims);
-    return 2 * col * (int32_t)sizeof(int16_t) + ((input_dims->c & 3) ? col : 0);
+    const int32_t col = mcu_conv_col_len(filter_dims), run = filter_dims->w * filter_dims->c;
+    /* int8 staging when C % 4 != 0: a whole window, or one window row when rows are whole
+     * groups of 4 taps (mcu_conv_im2col) */
+    const int32_t stage = (input_dims->c & 3) ? ((run & 3) ? col : run) : 0;
+    return 2 * col * (int32_t)sizeof(int16_t) + stage;
 }
 
 /* Geometry of one call, computed once. */
@@ -121,8 +125,32 @@ static void mcu_conv_im2col(const mcu_conv_geo *g, int32_t oy, int32_t ox, int16
         }
         return;
     }
-    /* C % 4 != 0: stage the window as int8 (padding = the zero point, 0 after the offset) */
     const int8_t zp = (int8_t)(-g->in_off);
+    if ((run & 3) == 0) { /* C % 4 != 0 but a window row is whole groups (KW*C % 4 == 0) */
+        const int x_inside = g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w;
+        for (int32_t ky = 0; ky < g->k_h; ++ky, col += 2 * run) {
+            const int32_t y = y0 + ky * g->dil_h;
+            if (y < 0 || y >= g->in_h) {
+                mcu_conv_zero(col, run);
+                continue;
+            }
+            const int8_t *src = g->in_b + y * g->row;
+            if (x_inside) {
+                mcu_conv_widen(src + x0 * ch, col, run, g->off2);
+                continue;
+            }
+            int8_t *s = g->stage; /* the row staged tap by tap, the zero point outside */
+            for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
+                const int32_t x = x0 + kx * g->dil_w;
+                const int inside = x >= 0 && x < g->in_w;
+                for (int32_t i = 0; i < ch; ++i)
+                    s[i] = inside ? src[x * ch + i] : zp;
+            }
+            mcu_conv_widen(g->stage, col, run, g->off2);
+        }
+        return;
+    }
+    /* else stage the whole window as int8 (padding = the zero point, 0 after the offset) */
     const int32_t k4 = g->k & ~3;
     int8_t *s = g->stage;
     if (g->dil_w == 1 && x0 >= 0 && x0 + k_w <= g->in_w && y0 >= 0 &&
@@ -149,19 +177,15 @@ static void mcu_conv_stage_edge(const mcu_conv_geo *g, int32_t y0, int32_t x0, i
         const int32_t y = y0 + ky * g->dil_h;
         for (int32_t kx = 0; kx < k_w; ++kx, s += ch) {
             const int32_t x = x0 + kx * g->dil_w;
-            if (y >= 0 && y < g->in_h && x >= 0 && x < g->in_w) {
-                const int8_t *src = g->in_b + y * g->row + x * ch;
-                for (int32_t i = 0; i < ch; ++i)
-                    s[i] = src[i];
-            } else {
-                for (int32_t i = 0; i < ch; ++i)
-                    s[i] = zp;
-            }
+            const int inside = y >= 0 && y < g->in_h && x >= 0 && x < g->in_w;
+            const int8_t *src = g->in_b + (inside ? y * g->row + x * ch : 0);
+            for (int32_t i = 0; i < ch; ++i) /* not memcpy/memset: C is small here */
+                s[i] = inside ? src[i] : zp;
         }
     }
 }
 
-/* Both pixels of a pair whose windows lie inside the input in the same rows (C % 4 == 0,
+/* Both pixels of a pair whose windows lie inside the input in the same rows (KW*C % 4 == 0,
  * dilation.w == 1): per window row, two runs of KW*C bytes (the second d bytes after the
  * first) widened into the interleaved columns, four groups of each per step (two at a time:
  * four loads back to back, eight SXTAB16, eight single-cycle stores). Returns 0 (nothing
@@ -171,7 +195,7 @@ static int mcu_conv_im2col_pair(const mcu_conv_geo *g, int32_t oy, int32_t ox0, 
 {
     const int32_t y0 = oy * g->stride_h - g->pad_h;
     const int32_t x0 = ox0 * g->stride_w - g->pad_w, x1 = ox1 * g->stride_w - g->pad_w;
-    if (g->stage || g->dil_w != 1 || x0 < 0 || x1 < x0 || x1 + g->k_w > g->in_w || y0 < 0 ||
+    if ((g->run & 3) || g->dil_w != 1 || x0 < 0 || x1 < x0 || x1 + g->k_w > g->in_w || y0 < 0 ||
         y0 + (g->k_h - 1) * g->dil_h >= g->in_h)
         return 0;
     const int32_t run = g->run, d = (x1 - x0) * g->ch, step = g->dil_h * g->row;

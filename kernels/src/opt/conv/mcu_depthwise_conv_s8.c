@@ -12,9 +12,17 @@
  * does the 9 taps, the four requantizations and a packed clamp (mcu_dw_group3x3, about 145
  * cycles for 36 MACs). A window that leaves the input runs the same block on a copied window.
  * Other filters, shifts or biases: the same tap loop in C, requantization by mcu_rq.
- * Depth multiplier > 1, and cores without the DSP extension, use the reference kernel.
+ * Depth multiplier M > 1 with one input channel (micro_speech's and person_detect's first
+ * layer) is an ordinary convolution of 1 input channel into M outputs: the filter is
+ * transposed once per call from [KH][KW][M] to [M][KH][KW] in scratch and the layer runs
+ * through mcu_conv_s8 (im2col + 2x2-blocked SMLAD). M > 1 with several input channels: per
+ * output pixel and input channel, four of its M outputs at a time (one weight word, SXTB16
+ * plain and ROR #8, SMLABB/SMLATB against the input value: 8 instructions per 4 MACs), the
+ * M % 4 others one by one (mcu_dw_mult).
+ * Cores without the DSP extension use the reference kernel.
  * Scratch: the records (34 words per 4 channels for 3x3, plus C bytes of zero points; else
- * 2 words per tap per 4 channels).
+ * 2 words per tap per 4 channels); for M > 1 and C = 1 the transposed filter (rounded up to
+ * 4 bytes) plus mcu_conv_s8's scratch; else none.
  */
 #if !defined(__ARM_FEATURE_DSP)
 #include "../../ref/conv/mcu_depthwise_conv_s8.c"
@@ -34,12 +42,22 @@ static int32_t mcu_dw_rec_words(const mcu_dims *f)
     return f->h == 3 && f->w == 3 ? MCU_DW_REC3X3 : 2 * f->h * f->w;
 }
 
-/* Scratch: one record per group of 4 channels (multiplier 1 only). */
+/* The transposed filter of a multiplier > 1, one input channel layer, 4-byte aligned. */
+static int32_t mcu_dw_filter_bytes(const mcu_dims *f)
+{
+    return (f->h * f->w * f->c + 3) & ~3;
+}
+
+/* Scratch: one record per group of 4 channels (multiplier 1); see the file comment for M > 1. */
 int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
                                               const mcu_dims *filter_dims)
 {
-    if (filter_dims->c != input_dims->c)
-        return 0; /* depth multiplier > 1: reference kernel */
+    if (filter_dims->c != input_dims->c) { /* depth multiplier > 1 */
+        if (input_dims->c != 1)
+            return 0;
+        const mcu_dims cf = {filter_dims->c, filter_dims->h, filter_dims->w, 1};
+        return mcu_dw_filter_bytes(filter_dims) + mcu_conv_s8_get_buffer_size(input_dims, &cf);
+    }
     const int32_t groups = filter_dims->c >> 2, words = mcu_dw_rec_words(filter_dims);
     /* + for a 3x3 filter a row of zero points (mcu_dw_border3x3) */
     return (words + (words == MCU_DW_REC3X3 ? 1 : 0)) * groups * (int32_t)sizeof(int32_t);
@@ -324,6 +342,114 @@ static void mcu_dw_store(const int32_t *acc, int32_t n, const mcu_rq *rq, int32_
         out[i] = mcu_rq_out(acc[i], rq, out_off, lo, hi);
 }
 
+/* One input channel, M outputs: a convolution with the filter transposed to [M][KH][KW][1]. */
+static mcu_status mcu_dw_as_conv(const mcu_context *ctx, const mcu_dw_conv_params *params,
+                                 const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                 const int8_t *input, const mcu_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias,
+                                 const mcu_dims *output_dims, int8_t *output)
+{
+    void *scratch;
+    const mcu_status st = mcu_scratch(
+        ctx, mcu_depthwise_conv_s8_get_buffer_size(input_dims, filter_dims), &scratch);
+    if (st != MCU_OK)
+        return st;
+    const int32_t m = filter_dims->c, taps = filter_dims->h * filter_dims->w;
+    const int32_t fbytes = mcu_dw_filter_bytes(filter_dims);
+    int8_t *wt = (int8_t *)scratch;
+    for (int32_t t = 0; t < taps; ++t)
+        for (int32_t o = 0; o < m; ++o)
+            wt[o * taps + t] = filter[t * m + o];
+    const mcu_dims cf = {m, filter_dims->h, filter_dims->w, 1};
+    mcu_conv_params cp;
+    cp.input_offset = params->input_offset;
+    cp.output_offset = params->output_offset;
+    cp.stride = params->stride;
+    cp.padding = params->padding;
+    cp.dilation = params->dilation;
+    cp.activation = params->activation;
+    const mcu_context cctx = {wt + fbytes, ctx->size - fbytes};
+    return mcu_conv_s8(&cctx, &cp, quant, input_dims, input, &cf, wt, bias, output_dims, output);
+}
+
+/* Multiplier M > 1, C > 1 input channels: per output pixel and input channel, its M outputs
+ * four at a time (weights of one tap adjacent in the filter: one word, SXTB16 plain and
+ * ROR #8, SMLABB/SMLATB against the input value held in the bottom half), then M % 4 one by
+ * one. No scratch. */
+static mcu_status mcu_dw_mult(const mcu_dw_conv_params *params, const mcu_quant_params *quant,
+                              const mcu_dims *input_dims, const int8_t *input,
+                              const mcu_dims *filter_dims, const int8_t *filter,
+                              const int32_t *bias, const mcu_dims *output_dims, int8_t *output)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = filter_dims->c;
+    const int32_t mult = params->ch_mult, m4 = mult & ~3;
+    const int32_t dil_h = params->dilation.h, dil_w = params->dilation.w;
+    const int32_t in_off = params->input_offset, out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    const int32_t tap_x = dil_w * ch, tap_y = dil_h * in_w * ch;
+    const int32_t wrow = k_w * out_c;
+    for (int32_t b = 0; b < output_dims->n; ++b) {
+        const int8_t *in_b = input + b * in_h * in_w * ch;
+        for (int32_t oy = 0; oy < output_dims->h; ++oy) {
+            const int32_t y0 = oy * params->stride.h - params->padding.h;
+            int32_t ky0, ky1;
+            mcu_dw_tap_range(y0, dil_h, k_h, in_h, &ky0, &ky1);
+            for (int32_t ox = 0; ox < output_dims->w; ++ox) {
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                int32_t kx0, kx1;
+                mcu_dw_tap_range(x0, dil_w, k_w, in_w, &kx0, &kx1);
+                const int32_t nky = ky1 - ky0, nkx = kx1 - kx0;
+                const int8_t *in0 =
+                    in_b + ((y0 + ky0 * dil_h) * in_w + x0 + kx0 * dil_w) * ch;
+                const int8_t *w0 = filter + ky0 * wrow + kx0 * out_c;
+                for (int32_t ic = 0; ic < ch; ++ic, in0 += 1, w0 += mult) {
+                    int32_t oc = ic * mult, m = 0;
+                    for (; m < m4; m += 4, oc += 4) {
+                        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                        if (bias) {
+                            a0 = bias[oc];
+                            a1 = bias[oc + 1];
+                            a2 = bias[oc + 2];
+                            a3 = bias[oc + 3];
+                        }
+                        const int8_t *ip = in0, *wp = w0 + m;
+                        for (int32_t i = nky; i > 0; --i, ip += tap_y, wp += wrow) {
+                            const int8_t *p = ip, *q = wp;
+                            for (int32_t j = nkx; j > 0; --j, p += tap_x, q += out_c) {
+                                const int32_t x = *p + in_off, w = mcu_read_s8x4(q);
+                                const int32_t w02 = __sxtb16(w), w13 = mcu_sxtb16_ror8(w);
+                                a0 = __smlabb(w02, x, a0);
+                                a2 = __smlatb(w02, x, a2);
+                                a1 = __smlabb(w13, x, a1);
+                                a3 = __smlatb(w13, x, a3);
+                            }
+                        }
+                        const int32_t acc[4] = {a0, a1, a2, a3};
+                        for (int32_t i = 0; i < 4; ++i)
+                            output[oc + i] = mcu_output_s8(acc[i], mcu_quant_mult(quant, oc + i),
+                                                           mcu_quant_shift(quant, oc + i),
+                                                           out_off, lo, hi);
+                    }
+                    for (; m < mult; ++m, ++oc) {
+                        int32_t acc = bias ? bias[oc] : 0;
+                        const int8_t *ip = in0, *wp = w0 + m;
+                        for (int32_t i = nky; i > 0; --i, ip += tap_y, wp += wrow) {
+                            const int8_t *p = ip, *q = wp;
+                            for (int32_t j = nkx; j > 0; --j, p += tap_x, q += out_c)
+                                acc += (*p + in_off) * *q;
+                        }
+                        output[oc] = mcu_output_s8(acc, mcu_quant_mult(quant, oc),
+                                                   mcu_quant_shift(quant, oc), out_off, lo, hi);
+                    }
+                }
+                output += out_c;
+            }
+        }
+    }
+    return MCU_OK;
+}
+
 mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_params *params,
                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
                                  const int8_t *input, const mcu_dims *filter_dims,
@@ -335,8 +461,10 @@ mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_param
     if (st != MCU_OK)
         return st;
     if (params->ch_mult != 1)
-        return mcu_depthwise_conv_s8_ref(ctx, params, quant, input_dims, input, filter_dims,
-                                         filter, bias, output_dims, output);
+        return input_dims->c == 1 ? mcu_dw_as_conv(ctx, params, quant, input_dims, input,
+                                                   filter_dims, filter, bias, output_dims, output)
+                                  : mcu_dw_mult(params, quant, input_dims, input, filter_dims,
+                                                filter, bias, output_dims, output);
     void *scratch;
     st = mcu_scratch(ctx, mcu_depthwise_conv_s8_get_buffer_size(input_dims, filter_dims),
                      &scratch);

@@ -7,8 +7,9 @@
  * pipeline: 6 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed
  * to two SMLADs: 18 cycles for 12 MACs, unrolled 8 times (three rows is what 13 registers
  * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
- * over run two (or one) at a time. A non-zero filter offset is folded in as
- * filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
+ * over run two (or one) at a time. Layers of at most four rows skip the conversion and its
+ * scratch: the rows read the int8 input with SXTAB16 (mcu_fc_direct2, two rows per pass).
+ * A non-zero filter offset is folded in as filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
  * output (mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay within
  * 2^29 (checked per call), else mcu_rq (any shift).
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
@@ -20,8 +21,14 @@
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
 
+/* Layers of at most this many output rows read the int8 input directly (mcu_fc_direct2):
+ * widening it first costs more than the few rows that would share it. */
+#define MCU_FC_DIRECT_ROWS 4
+
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
+    if (filter_dims->n <= MCU_FC_DIRECT_ROWS)
+        return 0;
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
 }
@@ -44,7 +51,8 @@ static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
 }
 
 /* Requantizes, clamps and stores row o's accumulator. */
-static inline void mcu_fc_store(const mcu_fc_ctx *c, int32_t o, int32_t acc)
+static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+                                                              int32_t acc)
 {
     if (c->fused) {
         mcu_rq2 q = c->q2;
@@ -184,6 +192,32 @@ static inline int32_t mcu_fc_dot1(const int8_t *w, const int16_t *x, int32_t dep
     return s;
 }
 
+/* Rows w0 and w1 (w1 may equal w0) against the int8 input, the offset added by SXTAB16:
+ * per 4 inputs three loads, two SXTAB16, four SXTB16, four SMLAD. */
+static void mcu_fc_direct2(const int8_t *in, const int8_t *w0, const int8_t *w1, int32_t depth,
+                           int32_t in_off, int32_t *acc)
+{
+    const int32_t off2 = mcu_dup16(in_off);
+    int32_t s0 = acc[0], s1 = acc[1];
+    for (int32_t k = depth >> 2; k > 0; --k) {
+        const int32_t x = mcu_read_s8x4(in), a = mcu_read_s8x4(w0), b = mcu_read_s8x4(w1);
+        in += 4;
+        w0 += 4;
+        w1 += 4;
+        const int32_t x02 = __sxtab16(off2, x), x13 = mcu_sxtab16_ror8(off2, x);
+        s0 = __smlad(__sxtb16(a), x02, s0);
+        s0 = __smlad(mcu_sxtb16_ror8(a), x13, s0);
+        s1 = __smlad(__sxtb16(b), x02, s1);
+        s1 = __smlad(mcu_sxtb16_ror8(b), x13, s1);
+    }
+    for (int32_t k = 0; k < (depth & 3); ++k) {
+        s0 += w0[k] * (in[k] + in_off);
+        s1 += w1[k] * (in[k] + in_off);
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+}
+
 mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                   const mcu_quant_params *quant, const mcu_dims *input_dims,
                                   const int8_t *input, const mcu_dims *filter_dims,
@@ -227,6 +261,27 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     if (c.fused)
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
+    if (out_ch <= MCU_FC_DIRECT_ROWS) {
+        for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
+            c.fold = 0;
+            if (params->filter_offset != 0) {
+                for (int32_t k = 0; k < depth; ++k)
+                    c.fold += input[k] + params->input_offset;
+                c.fold *= params->filter_offset;
+            }
+            c.out = output;
+            for (int32_t o = 0; o < out_ch; o += 2) {
+                const int32_t o1 = o + 1 < out_ch ? o + 1 : o;
+                int32_t acc[2] = {mcu_fc_init(&c, o), mcu_fc_init(&c, o1)};
+                mcu_fc_direct2(input, filter + o * depth, filter + o1 * depth, depth,
+                               params->input_offset, acc);
+                mcu_fc_store(&c, o, acc[0]);
+                if (o1 != o)
+                    mcu_fc_store(&c, o1, acc[1]);
+            }
+        }
+        return MCU_OK;
+    }
     for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
         mcu_s8_to_s16_reordered(input, x16, depth4, off2, 4);
         for (int32_t k = depth4; k < depth; ++k)
