@@ -430,24 +430,13 @@ def cmd_ops(args: argparse.Namespace, console: Console) -> int:
     if args.markdown:
         write_text(args.markdown, ops_markdown(r.report))
     stacks = r.report["stacks"]
-    t = Table(title="operators per stack (yes: runs; (N): cases handled another way, listed with --markdown; "
-                    "— : not supported)")
-    t.add_column("op", no_wrap=True)
-    for st in stacks:
-        t.add_column(st, no_wrap=True)
-    for row in r.report["ops"]:
-        cells = []
-        for st in stacks:
-            c = row["stacks"][st]
-            cells.append("no tree" if c is None else "—" if not c["supported"]
-                         else "yes" + (f" ({len(c['limits'])})" if c["limits"] else ""))
-        t.add_row(row["op"], *cells)
-    console.print(t)
     if args.op:
         want = args.op.upper()
         row = next((o for o in r.report["ops"] if o["op"] == want), None)
         if row is None:
-            raise McusimError(f"--op {args.op}: not an operator mcusim accepts; see the table")
+            raise McusimError(f"--op {args.op}: not an operator mcusim accepts; it accepts "
+                              + ", ".join(o["op"] for o in r.report["ops"]))
+        console.print(want, style="bold", highlight=False)
         for st in stacks:
             c = row["stacks"][st]
             if c is None:
@@ -456,6 +445,20 @@ def cmd_ops(args: argparse.Namespace, console: Console) -> int:
             console.print(f"{st}: {c['runs'] if c['supported'] else 'not supported'}", highlight=False, markup=False)
             for lim in c["limits"]:
                 console.print(f"    {lim}", highlight=False, markup=False, soft_wrap=True)
+    else:
+        t = Table(title="operators per stack (yes: runs; (N): cases handled another way, listed with --op OP or "
+                        "--markdown; — : not supported)")
+        t.add_column("op", no_wrap=True)
+        for st in stacks:
+            t.add_column(st, no_wrap=True)
+        for row in r.report["ops"]:
+            cells = []
+            for st in stacks:
+                c = row["stacks"][st]
+                cells.append("no tree" if c is None else "—" if not c["supported"]
+                             else "yes" + (f" ({len(c['limits'])})" if c["limits"] else ""))
+            t.add_row(row["op"], *cells)
+        console.print(t)
     if r.report["tflm_missing"]:
         console.print(f"tflm columns: {r.report['tflm_missing']}", highlight=False, markup=False, soft_wrap=True)
     return 0

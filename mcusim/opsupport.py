@@ -113,20 +113,31 @@ def _raised(source: str) -> list[str]:
 
 
 def _text(v: ast.expr) -> str | None:
-    """A string constant or f-string (its fields as {…}); string concatenations joined."""
+    """A string constant or f-string (its fields as ‹name›); string concatenations joined."""
     if isinstance(v, ast.Constant) and isinstance(v.value, str):
         return v.value
     if isinstance(v, ast.JoinedStr):
-        return "".join(p.value if isinstance(p, ast.Constant) else "{" + ast.unparse(p.value) + "}"
-                       for p in v.values)
+        return "".join(p.value if isinstance(p, ast.Constant) else _field(p.value) for p in v.values)
     if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
         a, b = _text(v.left), _text(v.right)
         return a + b if a is not None and b is not None else None
     return None
 
 
+def _field(e: ast.expr) -> str:
+    """An f-string field as a reader sees it: ``{gen.t[i].dtype}`` -> ``‹dtype›``, ``{len(widths)}`` ->
+    ``‹widths›`` (the last name in the expression that is not a call)."""
+    calls = {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+             for n in ast.walk(e) if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
+    names = [n.id if isinstance(n, ast.Name) else n.attr
+             for n in ast.walk(e) if isinstance(n, (ast.Name, ast.Attribute))]
+    names = [n for n in names if n not in calls]
+    # ast.walk is breadth-first: the outermost attribute comes first
+    return f"‹{names[0] if names else ast.unparse(e)}›"
+
+
 def _returned_reasons(fn: Any) -> list[str]:
-    """The string constants (f-strings with their fields as {…}) that ``fn`` returns."""
+    """The string constants (f-strings with their fields as ‹name›) that ``fn`` returns."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     out = []
     for node in ast.walk(tree):
@@ -154,13 +165,14 @@ def _classic(op: str) -> dict[str, dict[str, Any]]:
         out["classic/cmsis-nn"] = {"supported": True, "runs": special, "limits": []}
     elif emitter is None:
         out["classic/cmsis-nn"] = {"supported": True, "runs": f"mcusim opt: {how}",
-                                   "limits": [*refused, _returned_reasons(cmsisnn.emit)[0].replace("{op.type}", op)
+                                   "limits": [*refused, _returned_reasons(cmsisnn.emit)[0].replace("‹type›", op)
                                               + " (falls back to mcusim's opt kernel)"]}
     else:
         calls = _arm_calls(op, emitter)
         reasons = _returned_reasons(emitter)
         out["classic/cmsis-nn"] = {"supported": True, "runs": "CMSIS-NN " + ", ".join(calls),
-                                   "limits": [*refused, *(f"mcusim's opt kernel when {r}" for r in reasons)]}
+                                   "limits": [*refused, *(f"mcusim's opt kernel when {r.replace('_‹type›_', f'_{op.lower()}_')}"
+                                                        for r in reasons)]}
     return out
 
 
