@@ -102,8 +102,21 @@ def _run(img: Image, raw: bytes, inputs: list[bytes], record: bool = False) -> O
     m = Machine(elf, img.fw.board)
     m._decoder = img.decoder  # disassembly cache shared by the runs of one image
     write_model(m, raw)
-    for sym, x in zip(img.fw.input_symbols, inputs):
-        m.write_symbol(sym, x[:m.elf.symbol(sym).size])
+    # The image's inputs and outputs are tensors in the arena (tinyml.give_inputs): its symbols
+    # point at them once start-up has bound them, and the INPUTS_READY probe says when.
+    in_sizes = [t.nbytes for t in img.graph.input_tensors()]
+    out_sizes = [t.nbytes for t in img.graph.output_tensors()]
+    assert img.fw.io_ready_probe is not None
+
+    def pointer(mm: Machine, sym: str) -> int:
+        return int.from_bytes(mm.read_symbol(sym, 4), "little")
+
+    def give(value: int, mm: Machine) -> None:
+        if value == img.fw.io_ready_probe:
+            for sym, x, n in zip(img.fw.input_symbols, inputs, in_sizes):
+                mm.uc.mem_write(pointer(mm, sym), x[:n])
+
+    m.on_probe = give
 
     b = m.board
     syms = m.elf.symbols
@@ -112,7 +125,7 @@ def _run(img: Image, raw: bytes, inputs: list[bytes], record: bool = False) -> O
     stack_lo = syms["_end"].addr
     stack_hi = int.from_bytes(m.read(b.flash_origin, 4), "little")  # initial MSP
     statics = [s for s in m.elf.ram_sections() if s.name in (".data", ".bss")]
-    outputs = [(syms[s].addr, syms[s].addr + syms[s].size) for s in img.fw.output_symbols]
+    outputs = [(syms[s].addr, syms[s].addr + syms[s].size) for s in img.fw.output_symbols]  # the pointers
     objects = _ram_objects(m)
     allowed = objects if record else img.allowed_statics
     region = syms[MODEL_SYMBOL].addr
@@ -155,7 +168,7 @@ def _run(img: Image, raw: bytes, inputs: list[bytes], record: bool = False) -> O
     res = m.run(max_instructions=MAX_INSTRUCTIONS)  # FirmwareFault / BudgetExceeded fail the test
     out.status = res.exit_code
     if out.status == 0:
-        out.outputs = [m.read(lo, hi - lo) for lo, hi in outputs]
+        out.outputs = [m.read(pointer(m, sym), n) for sym, n in zip(img.fw.output_symbols, out_sizes)]
     return out
 
 
