@@ -649,12 +649,9 @@ OUTPUT_OPTIONS = ("json", "html", "markdown", "output", "csv", "plot")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import report
-
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
-    report.COMMAND_LINE = ["mcusim", *argv]
     # Not a terminal (CI logs, pipes): wide enough that tables do not elide names. With
     # `--json -` (or any other report to -) standard output carries the report alone, so
     # tables go to stderr; `check --format json|markdown|junit` without --output likewise.
@@ -664,8 +661,11 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(file=out if to_stderr else None, width=None if out.isatty() else 160)
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
     try:
+        # Imported here, inside the Ctrl-C handling: report pulls in numpy and Unicorn.
+        from . import report
         from .report import check_output_path
 
+        report.COMMAND_LINE = ["mcusim", *argv]
         to_stdout = [o for o in OUTPUT_OPTIONS if getattr(args, o, None) == "-"]
         if len(to_stdout) > 1:
             raise McusimError(f"only one report can go to standard output: --{to_stdout[0]} - and "
@@ -690,7 +690,9 @@ def main(argv: list[str] | None = None) -> int:
                   highlight=False, soft_wrap=True)
         return 70
     finally:
-        report.COMMAND_LINE = None
+        report = sys.modules.get(f"{__package__}.report")
+        if report is not None:
+            report.COMMAND_LINE = None
 
 
 if __name__ == "__main__":
