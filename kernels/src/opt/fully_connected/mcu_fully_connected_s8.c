@@ -61,21 +61,28 @@ static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
     return c->fold + (c->bias ? c->bias[o] : 0);
 }
 
-/* Requantizes, clamps and stores row o's accumulator. */
-static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+/* Row o's accumulator requantized and clamped (returned, not stored: the int8 store could
+ * alias the context, so several rows' outputs are computed before any is stored). */
+static inline __attribute__((always_inline)) int8_t mcu_fc_out(const mcu_fc_ctx *c, int32_t o,
                                                               int32_t acc)
 {
     if (c->fused) {
         mcu_rq2 q = c->q2;
         if (c->per_ch)
             mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
-        c->out[o] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
-    } else {
-        mcu_rq q = c->q;
-        if (c->per_ch)
-            mcu_rq_init(&q, c->mult[o], c->shift[o]);
-        c->out[o] = mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
     }
+    mcu_rq q = c->q;
+    if (c->per_ch)
+        mcu_rq_init(&q, c->mult[o], c->shift[o]);
+    return mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+}
+
+/* Requantizes, clamps and stores row o's accumulator. */
+static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+                                                              int32_t acc)
+{
+    c->out[o] = mcu_fc_out(c, o, acc);
 }
 
 /* One group of 4 inputs (x + o) for three weight rows (w0 + o, w1 + o, w2 + o). */
@@ -136,9 +143,12 @@ mcu_fc_rows3(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
             s1 += w1[k] * x[k];
             s2 += w2[k] * x[k];
         }
-        mcu_fc_store(ctx, o, s0);
-        mcu_fc_store(ctx, o + 1, s1);
-        mcu_fc_store(ctx, o + 2, s2);
+        const int8_t y0 = mcu_fc_out(ctx, o, s0), y1 = mcu_fc_out(ctx, o + 1, s1);
+        const int8_t y2 = mcu_fc_out(ctx, o + 2, s2);
+        int8_t *out = ctx->out + o;
+        out[0] = y0;
+        out[1] = y1;
+        out[2] = y2;
     }
 }
 #undef MCU_FC_3
@@ -409,8 +419,9 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
             acc[0] = mcu_fc_init(&c, o);
             acc[1] = mcu_fc_init(&c, o + 1);
             mcu_fc_dot2(w, depth, x16, acc);
-            mcu_fc_store(&c, o, acc[0]);
-            mcu_fc_store(&c, o + 1, acc[1]);
+            const int8_t y0 = mcu_fc_out(&c, o, acc[0]), y1 = mcu_fc_out(&c, o + 1, acc[1]);
+            c.out[o] = y0;
+            c.out[o + 1] = y1;
         }
         if (o < out_ch)
             mcu_fc_store(&c, o, mcu_fc_dot1(w, x16, depth, mcu_fc_init(&c, o)));
