@@ -248,6 +248,26 @@ static void mcu_fc_direct2(const int8_t *in, const int8_t *w0, const int8_t *w1,
         s = __smlad(mcu_sxtb16_ror8(wv), x[2 * g + 1], s);                                    \
     }
 
+/* Rows [o, out_ch) of a short layer through mcu_rq (not `fused`, or past the SMMLAR bound:
+ * rare, so one copy for every G). */
+__attribute__((noinline)) static void mcu_fc_short_rest(const mcu_fc_ctx *c, const int32_t *x,
+                                                        const int8_t *w, int32_t o,
+                                                        int32_t out_ch, int G)
+{
+    for (; o < out_ch; ++o) {
+        int32_t s = mcu_fc_init(c, o);
+        for (int g = 0; g < G; ++g, w += 4) {
+            const int32_t wv = mcu_read_s8x4(w);
+            s = __smlad(__sxtb16(wv), x[2 * g], s);
+            s = __smlad(mcu_sxtb16_ror8(wv), x[2 * g + 1], s);
+        }
+        mcu_rq q = c->q;
+        if (c->per_ch)
+            mcu_rq_init(&q, c->mult[o], c->shift[o]);
+        c->out[o] = mcu_rq_out(s, &q, c->out_off, c->lo, c->hi);
+    }
+}
+
 /* Every row against a short input (depth 4 * G, G <= 4) widened once into x[0 .. 2G): per row
  * G weight loads, 2G SXTB16 and 2G SMLAD, then the output stage. With requantization by
  * mcu_rq2 (right shifts of 1..23: `fused`, here the shift check only) the stage keeps its
@@ -289,14 +309,8 @@ mcu_fc_short_g(const mcu_fc_ctx *c, const int8_t *in, const int8_t *w, int32_t o
         }
         o = (int32_t)(out - c->out);
     }
-    for (; o < out_ch; ++o, w += 4 * G) { /* mcu_rq: the bias bound was not checked */
-        int32_t s = mcu_fc_init(c, o);
-        MCU_FC_SHORT_DOT(s)
-        mcu_rq q = c->q;
-        if (c->per_ch)
-            mcu_rq_init(&q, c->mult[o], c->shift[o]);
-        c->out[o] = mcu_rq_out(s, &q, c->out_off, c->lo, c->hi);
-    }
+    if (o < out_ch)
+        mcu_fc_short_rest(c, x, w, o, out_ch, G);
 }
 #undef MCU_FC_SHORT_DOT
 
