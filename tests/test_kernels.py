@@ -342,6 +342,23 @@ def test_fully_connected_short_depth(depth: int) -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+def test_conv_stack_follows_output_channels() -> None:
+    """mcu_conv_s8 keeps the requantization constants of up to 32 output channels on the stack
+    (12 bytes each), sized to the layer: 8 channels (micro_speech's and person_detect's first
+    layer) take 24 x 12 bytes less stack than 32."""
+    runner = sim_runner("conv", "opt", M4)
+    stack = {}
+    for oc in (8, 32):
+        case = CASES["conv"]({"n": 1, "h": 5, "w": 5, "c": 4, "oc": oc, "kh": 3, "kw": 3, "sh": 1,
+                              "sw": 1, "padding": "SAME", "per_channel": True},
+                             np.random.default_rng(oc))
+        check(runner, case)
+        stack[oc] = runner.run(case.blob).run.stack_bytes
+    assert stack[8] + 24 * 12 <= stack[32]
+
+
+@needs_arm
+@pytest.mark.toolchain
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: bool) -> None:
     """A row whose accumulator leaves [-2^29, 2^29] (a bias of +-6e8) sends it and the rows

@@ -585,7 +585,9 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
             max_bias = b < 0 ? -b : b;
     }
     fused &= max_bias <= MCU_RQ2_MAX_ACC && k <= (MCU_RQ2_MAX_ACC - max_bias) / (128 * 255);
-    mcu_rq2 rq[MCU_CONV_CHUNK]; /* of channels [c0, c0 + 32): once per call if out_c <= 32 */
+    /* of channels [c0, c0 + 32): once per call if out_c <= 32; sized to the layer (a
+     * variable-length array) so that few output channels take little stack */
+    mcu_rq2 rq[out_c < MCU_CONV_CHUNK ? out_c : MCU_CONV_CHUNK];
     if (fused)
         mcu_conv_rq2(quant, 0, out_c, out_off, rq);
     uint32_t lohi[2];
