@@ -355,6 +355,10 @@ def test_conv_stack_follows_output_channels() -> None:
         check(runner, case)
         stack[oc] = runner.run(case.blob).run.stack_bytes
     assert stack[8] + 24 * 12 <= stack[32]
+    # one output channel, per tensor: the table still holds the pair the blocks read
+    check(runner, CASES["conv"]({"n": 1, "h": 5, "w": 5, "c": 4, "oc": 1, "kh": 3, "kw": 3, "sh": 1,
+                                 "sw": 1, "padding": "SAME", "per_channel": False},
+                                np.random.default_rng(1)))
 
 
 @needs_arm
