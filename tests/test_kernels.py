@@ -363,6 +363,22 @@ def test_conv_stack_follows_output_channels() -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+def test_depthwise_multiplier_stack_is_mostly_the_convolution() -> None:
+    """A multiplier > 1 layer on one input channel runs mcu_conv_s8; the multiplier-1 body has
+    its own frame, so the call chain adds less than 400 bytes of stack to the convolution's
+    (it added 768 when that body shared the entry point's frame)."""
+    g = {"n": 1, "h": 11, "w": 10, "kh": 3, "kw": 3, "sh": 2, "sw": 2, "padding": "SAME",
+         "per_channel": True}
+    dw = CASES["depthwise_conv"](dict(g, c=1, mult=8), np.random.default_rng(0))
+    cv = CASES["conv"](dict(g, c=1, oc=8), np.random.default_rng(0))
+    dw_runner, cv_runner = sim_runner("depthwise_conv", "opt", M4), sim_runner("conv", "opt", M4)
+    check(dw_runner, dw)
+    check(cv_runner, cv)
+    assert dw_runner.run(dw.blob).run.stack_bytes < cv_runner.run(cv.blob).run.stack_bytes + 400
+
+
+@needs_arm
+@pytest.mark.toolchain
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: bool) -> None:
     """A row whose accumulator leaves [-2^29, 2^29] (a bias of +-6e8) sends it and the rows
