@@ -316,6 +316,97 @@ def test_fully_connected_few_rows(units: int) -> None:
 
 @needs_arm
 @pytest.mark.toolchain
+@pytest.mark.parametrize("depth", [4, 8, 12, 16])
+def test_fully_connected_short_depth(depth: int) -> None:
+    """Depths 4, 8, 12, 16 (the models/ autoencoders' 8 -> 64 layer) keep the widened input in
+    registers (mcu_fc_short) and need no scratch; per tensor and per channel, with and without
+    an activation clamp (SSAT #8 or not), bias, filter offset, two batches. Depth 20 (the
+    3-row passes) still widens into scratch."""
+    runner = sim_runner("fully_connected", "opt", M4)
+    seed = 0
+    for units in (64, 5, 3):
+        for per_channel in (False, True):
+            for act in ("none", "relu"):
+                for filter_zp, bias in ((False, True), (True, False)):
+                    seed += 1
+                    case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units,
+                                                     "per_channel": per_channel, "act": act,
+                                                     "filter_zp": filter_zp, "bias": bias},
+                                                    np.random.default_rng(seed))
+                    check(runner, case)
+                    assert runner.run(case.blob).scratch_bytes == 0
+    case = CASES["fully_connected"]({"n": 1, "depth": 20, "units": 8}, np.random.default_rng(9))
+    check(runner, case)
+    assert runner.run(case.blob).scratch_bytes == 40
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_conv_stack_follows_output_channels() -> None:
+    """mcu_conv_s8 keeps the requantization constants of up to 32 output channels on the stack
+    (12 bytes each), sized to the layer: 8 channels (micro_speech's and person_detect's first
+    layer) take 24 x 12 bytes less stack than 32."""
+    runner = sim_runner("conv", "opt", M4)
+    stack = {}
+    for oc in (8, 32):
+        case = CASES["conv"]({"n": 1, "h": 5, "w": 5, "c": 4, "oc": oc, "kh": 3, "kw": 3, "sh": 1,
+                              "sw": 1, "padding": "SAME", "per_channel": True},
+                             np.random.default_rng(oc))
+        check(runner, case)
+        stack[oc] = runner.run(case.blob).run.stack_bytes
+    assert stack[8] + 24 * 12 <= stack[32]
+    # one output channel, per tensor: the table still holds the pair the blocks read
+    check(runner, CASES["conv"]({"n": 1, "h": 5, "w": 5, "c": 4, "oc": 1, "kh": 3, "kw": 3, "sh": 1,
+                                 "sw": 1, "padding": "SAME", "per_channel": False},
+                                np.random.default_rng(1)))
+
+
+@needs_arm
+@pytest.mark.toolchain
+def test_depthwise_multiplier_stack_is_mostly_the_convolution() -> None:
+    """A multiplier > 1 layer on one input channel runs mcu_conv_s8; the multiplier-1 body has
+    its own frame, so the call chain adds less than 400 bytes of stack to the convolution's
+    (it added 768 when that body shared the entry point's frame)."""
+    g = {"n": 1, "h": 11, "w": 10, "kh": 3, "kw": 3, "sh": 2, "sw": 2, "padding": "SAME",
+         "per_channel": True}
+    dw = CASES["depthwise_conv"](dict(g, c=1, mult=8), np.random.default_rng(0))
+    cv = CASES["conv"](dict(g, c=1, oc=8), np.random.default_rng(0))
+    dw_runner, cv_runner = sim_runner("depthwise_conv", "opt", M4), sim_runner("conv", "opt", M4)
+    check(dw_runner, dw)
+    check(cv_runner, cv)
+    assert dw_runner.run(dw.blob).run.stack_bytes < cv_runner.run(cv.blob).run.stack_bytes + 400
+
+
+@needs_arm
+@pytest.mark.toolchain
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: bool) -> None:
+    """A row whose accumulator leaves [-2^29, 2^29] (a bias of +-6e8) sends it and the rows
+    after it to the general output stage (mcu_rq); the result stays bit-exact."""
+    from mcusim import reference as ref
+
+    case = CASES["fully_connected"]({"n": 1, "depth": 8, "units": 16, "per_channel": per_channel,
+                                     "act": "none"}, np.random.default_rng(11))
+    blob = copy.deepcopy(case.blob)
+    p = blob.params  # scratch (2), offsets and clamp (5), multiplier, shift, per channel, dims
+    x = np.frombuffer(bytes(blob.arena[p[22]:p[22] + 8]), np.int8).reshape(1, 8)
+    w = np.frombuffer(bytes(blob.arena[p[23]:p[23] + 128]), np.int8).reshape(16, 8)
+    bias = np.frombuffer(bytes(blob.arena[p[24]:p[24] + 64]), "<i4").copy()
+    bias[5], bias[9] = 600_000_000, -600_000_000
+    blob.arena[p[24]:p[24] + 64] = bias.tobytes()
+    n = 16 if per_channel else 1
+    mult = np.frombuffer(bytes(blob.arena[p[7]:p[7] + 4 * n]), "<i4").astype(np.int64)
+    shift = np.frombuffer(bytes(blob.arena[p[8]:p[8] + 4 * n]), "<i4").astype(np.int64)
+    rq = ref.Requant(mult, shift, p[4], p[5], p[6])
+    want = ref.fully_connected(x, w, bias, ref.FullyConnectedParams(p[2], p[3], rq))
+    res = sim_runner("fully_connected", "opt", M4).run(blob)
+    assert res.status == MCU_OK
+    np.testing.assert_array_equal(res.array(case.out_offset, want.shape), want)
+    np.testing.assert_array_equal(want[0, 5], 127)
+
+
+@needs_arm
+@pytest.mark.toolchain
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
 @pytest.mark.parametrize("kernel", ["add", "mul"])
 def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> None:

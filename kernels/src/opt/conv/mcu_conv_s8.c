@@ -515,6 +515,21 @@ static void mcu_conv_store(const int32_t *acc, int32_t c0, int32_t n,
     }
 }
 
+/* Both pixels' channels through the general output stage, MCU_CONV_GCHUNK at a time (its
+ * accumulators on the stack only while it runs). */
+__attribute__((noinline)) static void
+mcu_conv_general(const int8_t *filter, int32_t k, const int16_t *cols, int32_t out_c,
+                 const int32_t *bias, const mcu_quant_params *quant, int32_t out_off, int32_t lo,
+                 int32_t hi, int8_t *out0, int8_t *out1)
+{
+    int32_t acc[2 * MCU_CONV_GCHUNK];
+    for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_GCHUNK) {
+        const int32_t n = out_c - c0 < MCU_CONV_GCHUNK ? out_c - c0 : MCU_CONV_GCHUNK;
+        mcu_conv_mac(filter + c0 * k, k, cols, n, bias ? bias + c0 : 0, acc);
+        mcu_conv_store(acc, c0, n, quant, out_off, lo, hi, out0, out1);
+    }
+}
+
 /* The mcu_rq2 constants of channels [c0, c0 + 32) (per tensor: rq[0] = rq[1], the pair
  * every block reads). */
 static void mcu_conv_rq2(const mcu_quant_params *quant, int32_t c0, int32_t out_c,
@@ -585,13 +600,15 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
             max_bias = b < 0 ? -b : b;
     }
     fused &= max_bias <= MCU_RQ2_MAX_ACC && k <= (MCU_RQ2_MAX_ACC - max_bias) / (128 * 255);
-    mcu_rq2 rq[MCU_CONV_CHUNK]; /* of channels [c0, c0 + 32): once per call if out_c <= 32 */
+    /* of channels [c0, c0 + 32): once per call if out_c <= 32; sized to the layer (a
+     * variable-length array, at least the per-tensor pair) so that few output channels take
+     * little stack */
+    mcu_rq2 rq[out_c < 2 ? 2 : out_c < MCU_CONV_CHUNK ? out_c : MCU_CONV_CHUNK];
     if (fused)
         mcu_conv_rq2(quant, 0, out_c, out_off, rq);
     uint32_t lohi[2];
     lohi[0] = 0x01010101u * (uint8_t)lo;
     lohi[1] = 0x01010101u * (uint8_t)hi;
-    int32_t acc[2 * MCU_CONV_GCHUNK];
 
     for (int32_t b = 0; b < input_dims->n; ++b) {
         g.in_b = input + b * g.in_h * g.row;
@@ -630,11 +647,7 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
                 }
                 continue;
             }
-            for (int32_t c0 = 0; c0 < out_c; c0 += MCU_CONV_GCHUNK) {
-                const int32_t n = out_c - c0 < MCU_CONV_GCHUNK ? out_c - c0 : MCU_CONV_GCHUNK;
-                mcu_conv_mac(filter + c0 * k, k, cols, n, bias ? bias + c0 : 0, acc);
-                mcu_conv_store(acc, c0, n, quant, out_off, lo, hi, out0, out1);
-            }
+            mcu_conv_general(filter, k, cols, out_c, bias, quant, out_off, lo, hi, out0, out1);
         }
     }
     return MCU_OK;

@@ -450,6 +450,12 @@ static mcu_status mcu_dw_mult(const mcu_dw_conv_params *params, const mcu_quant_
     return MCU_OK;
 }
 
+static mcu_status mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
+                               const mcu_quant_params *quant, const mcu_dims *input_dims,
+                               const int8_t *input, const mcu_dims *filter_dims,
+                               const int8_t *filter, const int32_t *bias,
+                               const mcu_dims *output_dims, int8_t *output);
+
 mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_params *params,
                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
                                  const int8_t *input, const mcu_dims *filter_dims,
@@ -465,6 +471,19 @@ mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_param
                                                    filter_dims, filter, bias, output_dims, output)
                                   : mcu_dw_mult(params, quant, input_dims, input, filter_dims,
                                                 filter, bias, output_dims, output);
+    return mcu_dw_mult1(ctx, params, quant, input_dims, input, filter_dims, filter, bias,
+                        output_dims, output);
+}
+
+/* Multiplier 1 (in its own frame: the multiplier > 1 paths above, which call mcu_conv_s8, do
+ * not carry its stack). */
+__attribute__((noinline)) static mcu_status
+mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
+             const mcu_quant_params *quant, const mcu_dims *input_dims, const int8_t *input,
+             const mcu_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+             const mcu_dims *output_dims, int8_t *output)
+{
+    mcu_status st;
     void *scratch;
     st = mcu_scratch(ctx, mcu_depthwise_conv_s8_get_buffer_size(input_dims, filter_dims),
                      &scratch);

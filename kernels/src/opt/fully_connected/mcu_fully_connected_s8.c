@@ -9,6 +9,10 @@
  * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
  * over run two (or one) at a time. Layers of at most four rows skip the conversion and its
  * scratch: the rows read the int8 input with SXTAB16 (mcu_fc_direct2, two rows per pass).
+ * Layers of depth 4, 8, 12 or 16 need no scratch either: the widened input (at most 8 words)
+ * is computed once into registers and each row costs its weight loads, SXTB16s and SMLADs and
+ * an output stage with every constant in a register (mcu_fc_short; the 3-row passes' set-up
+ * and output stages would outweigh the few MACs per row).
  * A non-zero filter offset is folded in as filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
  * output (mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay within
  * 2^29 (checked per call), else mcu_rq (any shift).
@@ -24,12 +28,19 @@
 /* Layers of at most this many output rows read the int8 input directly (mcu_fc_direct2):
  * widening it first costs more than the few rows that would share it. */
 #define MCU_FC_DIRECT_ROWS 4
+/* Layers of depth a multiple of 4 up to this keep the widened input in registers. */
+#define MCU_FC_SHORT_DEPTH 16
+
+static inline int mcu_fc_short_depth(int32_t depth)
+{
+    return depth <= MCU_FC_SHORT_DEPTH && (depth & 3) == 0;
+}
 
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
-    if (filter_dims->n <= MCU_FC_DIRECT_ROWS)
-        return 0;
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
+    if (filter_dims->n <= MCU_FC_DIRECT_ROWS || mcu_fc_short_depth(depth))
+        return 0;
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
 }
 
@@ -50,21 +61,28 @@ static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
     return c->fold + (c->bias ? c->bias[o] : 0);
 }
 
-/* Requantizes, clamps and stores row o's accumulator. */
-static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+/* Row o's accumulator requantized and clamped (returned, not stored: the int8 store could
+ * alias the context, so several rows' outputs are computed before any is stored). */
+static inline __attribute__((always_inline)) int8_t mcu_fc_out(const mcu_fc_ctx *c, int32_t o,
                                                               int32_t acc)
 {
     if (c->fused) {
         mcu_rq2 q = c->q2;
         if (c->per_ch)
             mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
-        c->out[o] = (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
-    } else {
-        mcu_rq q = c->q;
-        if (c->per_ch)
-            mcu_rq_init(&q, c->mult[o], c->shift[o]);
-        c->out[o] = mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
     }
+    mcu_rq q = c->q;
+    if (c->per_ch)
+        mcu_rq_init(&q, c->mult[o], c->shift[o]);
+    return mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+}
+
+/* Requantizes, clamps and stores row o's accumulator. */
+static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx *c, int32_t o,
+                                                              int32_t acc)
+{
+    c->out[o] = mcu_fc_out(c, o, acc);
 }
 
 /* One group of 4 inputs (x + o) for three weight rows (w0 + o, w1 + o, w2 + o). */
@@ -125,9 +143,12 @@ mcu_fc_rows3(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
             s1 += w1[k] * x[k];
             s2 += w2[k] * x[k];
         }
-        mcu_fc_store(ctx, o, s0);
-        mcu_fc_store(ctx, o + 1, s1);
-        mcu_fc_store(ctx, o + 2, s2);
+        const int8_t y0 = mcu_fc_out(ctx, o, s0), y1 = mcu_fc_out(ctx, o + 1, s1);
+        const int8_t y2 = mcu_fc_out(ctx, o + 2, s2);
+        int8_t *out = ctx->out + o;
+        out[0] = y0;
+        out[1] = y1;
+        out[2] = y2;
     }
 }
 #undef MCU_FC_3
@@ -218,6 +239,107 @@ static void mcu_fc_direct2(const int8_t *in, const int8_t *w0, const int8_t *w1,
     acc[1] = s1;
 }
 
+/* One row of a short layer: G weight words against x[0 .. 2G). */
+#define MCU_FC_SHORT_DOT(s)                                                                   \
+    _Pragma("GCC unroll 4") for (int g = 0; g < G; ++g)                                       \
+    {                                                                                         \
+        const int32_t wv = mcu_read_s8x4(w + 4 * g);                                          \
+        s = __smlad(__sxtb16(wv), x[2 * g], s);                                               \
+        s = __smlad(mcu_sxtb16_ror8(wv), x[2 * g + 1], s);                                    \
+    }
+
+/* Rows [o, out_ch) of a short layer through mcu_rq (not `fused`, or past the SMMLAR bound:
+ * rare, so one copy for every G). */
+__attribute__((noinline)) static void mcu_fc_short_rest(const mcu_fc_ctx *c, const int32_t *x,
+                                                        const int8_t *w, int32_t o,
+                                                        int32_t out_ch, int G)
+{
+    for (; o < out_ch; ++o) {
+        int32_t s = mcu_fc_init(c, o);
+        for (int g = 0; g < G; ++g, w += 4) {
+            const int32_t wv = mcu_read_s8x4(w);
+            s = __smlad(__sxtb16(wv), x[2 * g], s);
+            s = __smlad(mcu_sxtb16_ror8(wv), x[2 * g + 1], s);
+        }
+        mcu_rq q = c->q;
+        if (c->per_ch)
+            mcu_rq_init(&q, c->mult[o], c->shift[o]);
+        c->out[o] = mcu_rq_out(s, &q, c->out_off, c->lo, c->hi);
+    }
+}
+
+/* Every row against a short input (depth 4 * G, G <= 4) widened once into x[0 .. 2G): per row
+ * G weight loads, 2G SXTB16 and 2G SMLAD, then the output stage. With requantization by
+ * mcu_rq2 (right shifts of 1..23: `fused`, here the shift check only) the stage keeps its
+ * constants in registers (per channel: derived per row) and checks the accumulator bound per
+ * row (a row beyond 2^29, and every row after it, takes mcu_rq). */
+static inline __attribute__((always_inline)) void
+mcu_fc_short_g(const mcu_fc_ctx *c, const int8_t *in, const int8_t *w, int32_t out_ch,
+               int32_t in_off, const int G, const int pc, const int ssat8)
+{
+    const int32_t off2 = mcu_dup16(in_off);
+    int32_t x[8];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+        const int32_t v = mcu_read_s8x4(in + 4 * g);
+        x[2 * g] = __sxtab16(off2, v);
+        x[2 * g + 1] = mcu_sxtab16_ror8(off2, v);
+    }
+    int32_t o = 0;
+    if (c->fused) {
+        int32_t m = c->q2.m, a = c->q2.a, r = c->q2.r;
+        const int32_t lo = c->lo, hi = c->hi, out_off = c->out_off;
+        const int32_t fold = c->fold, *mult = c->mult, *shift = c->shift;
+        const int32_t *bias = c->bias;
+        int8_t *out = c->out, *end = out + out_ch;
+        for (; out != end; ++out, w += 4 * G) {
+            int32_t s = fold + (bias ? *bias : 0);
+            MCU_FC_SHORT_DOT(s)
+            if ((uint32_t)s + MCU_RQ2_MAX_ACC > 2u * MCU_RQ2_MAX_ACC)
+                break; /* this row and the rest: mcu_rq */
+            bias += bias ? 1 : 0;
+            if (pc) {
+                r = -*shift++;
+                m = *mult++;
+                a = (1 << (r - 1)) + (int32_t)((uint32_t)out_off << r);
+            }
+            const int32_t s2 = (int32_t)((uint32_t)s << 1);
+            const int32_t y = (mcu_smmlar(s2, m, a) + (s2 >> 31)) >> r;
+            *out = (int8_t)(ssat8 ? __ssat(y, 8) : mcu_rq_clamp(y, lo, hi));
+        }
+        o = (int32_t)(out - c->out);
+    }
+    if (o < out_ch)
+        mcu_fc_short_rest(c, x, w, o, out_ch, G);
+}
+#undef MCU_FC_SHORT_DOT
+
+__attribute__((noinline)) static void mcu_fc_short(const mcu_fc_ctx *c, const int8_t *in,
+                                                   const int8_t *w, int32_t depth,
+                                                   int32_t out_ch, int32_t in_off)
+{
+    /* no activation clamp beyond int8's range: SSAT #8 */
+    const int s8 = c->lo == -128 && c->hi == 127, pc = c->per_ch;
+    switch (depth >> 2) {
+    case 1: mcu_fc_short_g(c, in, w, out_ch, in_off, 1, pc, s8); break;
+    case 2:
+        if (pc) {
+            if (s8)
+                mcu_fc_short_g(c, in, w, out_ch, in_off, 2, 1, 1);
+            else
+                mcu_fc_short_g(c, in, w, out_ch, in_off, 2, 1, 0);
+        } else {
+            if (s8)
+                mcu_fc_short_g(c, in, w, out_ch, in_off, 2, 0, 1);
+            else
+                mcu_fc_short_g(c, in, w, out_ch, in_off, 2, 0, 0);
+        }
+        break;
+    case 3: mcu_fc_short_g(c, in, w, out_ch, in_off, 3, pc, s8); break;
+    default: mcu_fc_short_g(c, in, w, out_ch, in_off, 4, pc, s8); break;
+    }
+}
+
 mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                   const mcu_quant_params *quant, const mcu_dims *input_dims,
                                   const int8_t *input, const mcu_dims *filter_dims,
@@ -249,19 +371,23 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
     /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: bounded by
      * |bias| + depth * 255 * 255 (weights plus filter offset times inputs plus input offset) */
-    int32_t max_bias = 0;
-    c.fused = 1;
-    for (int32_t o = 0; o < out_ch; ++o) {
-        const int32_t b = bias ? bias[o] : 0;
-        if (b > max_bias || -b > max_bias)
-            max_bias = b < 0 ? -b : b;
-        c.fused &= mcu_rq2_ok(c.shift[o * c.per_ch]);
-    }
-    c.fused &= max_bias <= MCU_RQ2_MAX_ACC && depth <= (MCU_RQ2_MAX_ACC - max_bias) / (255 * 255);
+    const int short_depth = mcu_fc_short_depth(depth);
+    int32_t max_bias = 0; /* b ^ (b >> 31) is |b| or |b| - 1: max |b| <= max_bias + 1 */
+    if (bias && !short_depth) /* the short path checks its accumulators per row */
+        for (int32_t o = 0; o < out_ch; ++o) {
+            const int32_t b = bias[o] ^ (bias[o] >> 31);
+            max_bias = b > max_bias ? b : max_bias;
+        }
+    c.fused = mcu_rq2_ok(c.shift[0]);
+    if (c.per_ch)
+        for (int32_t o = 1; o < out_ch; ++o)
+            c.fused &= mcu_rq2_ok(c.shift[o]);
+    c.fused &= short_depth || (max_bias < MCU_RQ2_MAX_ACC &&
+               depth <= (MCU_RQ2_MAX_ACC - max_bias - 1) / (255 * 255));
     if (c.fused)
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
-    if (out_ch <= MCU_FC_DIRECT_ROWS) {
+    if (out_ch <= MCU_FC_DIRECT_ROWS || short_depth) {
         for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
             c.fold = 0;
             if (params->filter_offset != 0) {
@@ -270,6 +396,10 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
                 c.fold *= params->filter_offset;
             }
             c.out = output;
+            if (short_depth) {
+                mcu_fc_short(&c, input, filter, depth, out_ch, params->input_offset);
+                continue;
+            }
             for (int32_t o = 0; o < out_ch; o += 2) {
                 const int32_t o1 = o + 1 < out_ch ? o + 1 : o;
                 int32_t acc[2] = {mcu_fc_init(&c, o), mcu_fc_init(&c, o1)};
@@ -303,8 +433,9 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
             acc[0] = mcu_fc_init(&c, o);
             acc[1] = mcu_fc_init(&c, o + 1);
             mcu_fc_dot2(w, depth, x16, acc);
-            mcu_fc_store(&c, o, acc[0]);
-            mcu_fc_store(&c, o + 1, acc[1]);
+            const int8_t y0 = mcu_fc_out(&c, o, acc[0]), y1 = mcu_fc_out(&c, o + 1, acc[1]);
+            c.out[o] = y0;
+            c.out[o + 1] = y1;
         }
         if (o < out_ch)
             mcu_fc_store(&c, o, mcu_fc_dot1(w, x16, depth, mcu_fc_init(&c, o)));
