@@ -56,18 +56,8 @@ class Report:
 
 
 @dataclass
-class RunReport(Report):
-    """One model on one stack (``mcusim run``)."""
-
-    outputs: list[np.ndarray] = field(default_factory=list)
-    """The output tensors, as the firmware left them (checked bit for bit against the reference)."""
-    board: "Board | None" = None
-    """The board it ran on (with ``place`` applied)."""
-
-    @property
-    def output(self) -> np.ndarray:
-        """The first output tensor."""
-        return self.outputs[0]
+class _Measured(Report):
+    """The figures every run of firmware has (run and sim reports)."""
 
     @property
     def cycles(self) -> int:
@@ -86,6 +76,21 @@ class RunReport(Report):
     @property
     def latency_ms(self) -> float:
         return float(self.report["latency_ms"])
+
+
+@dataclass
+class RunReport(_Measured):
+    """One model on one stack (``mcusim run``)."""
+
+    outputs: list[np.ndarray] = field(default_factory=list)
+    """The output tensors, as the firmware left them (checked bit for bit against the reference)."""
+    board: "Board | None" = None
+    """The board it ran on (with ``place`` applied)."""
+
+    @property
+    def output(self) -> np.ndarray:
+        """The first output tensor."""
+        return self.outputs[0]
 
     @property
     def energy_uj(self) -> float:
@@ -167,24 +172,8 @@ class FitReport(Report):
 
 
 @dataclass
-class SimReport(Report):
+class SimReport(_Measured):
     """A bare-metal ELF run (``mcusim sim --json``)."""
-
-    @property
-    def cycles(self) -> int:
-        return int(self.report["cycles"])
-
-    @property
-    def flash(self) -> int:
-        return int(self.report["flash_bytes"])
-
-    @property
-    def ram(self) -> int:
-        return int(self.report["ram_peak_bytes"])
-
-    @property
-    def latency_ms(self) -> float:
-        return float(self.report["latency_ms"])
 
     @property
     def exit_code(self) -> int:

@@ -168,6 +168,27 @@ def ops_c(graph: Graph) -> str:
     return "\n".join(lines)
 
 
+_MAIN = f"""int main(void)
+{{
+    mcu_interpreter *rt = &interpreter;
+    const uint32_t size = mcu_model.size <= mcu_model.capacity ? mcu_model.size : 0;
+    mcusim_probe(MCUSIM_TAG_STARTUP_BEGIN);
+    mcu_rt_status st = mcu_rt_init(rt, mcu_model.data, size, {ARENA_SYMBOL}, MCU_ARENA_SIZE);
+    mcusim_probe(MCUSIM_TAG_STARTUP_END);
+    mcu_arena_used = rt->used;
+    mcu_arena_head = rt->head;
+    mcu_arena_tail = rt->tail;
+    if (st == MCU_RT_OK)
+        st = run(rt);
+    mcu_error_op = rt->error_op;
+    mcu_error_detail = rt->error_detail;
+    return (int)st;
+}}
+"""
+"""main() of both applications (static I/O buffers or I/O in the arena): start-up between its
+probes, the arena figures for the host, then ``run``."""
+
+
 def main_c(inputs: list[tuple[str, int]], outputs: list[tuple[str, int]], arena_size: int,
            stop_after_init: bool = False, io_in_arena: bool = False) -> str:
     """The application: ``inputs``/``outputs`` are (symbol, bytes) of its I/O buffers; a model
@@ -238,23 +259,7 @@ static mcu_rt_status run(mcu_interpreter *rt)
     return st != MCU_RT_OK ? st : copy_io(rt, 0);
 }}
 
-int main(void)
-{{
-    mcu_interpreter *rt = &interpreter;
-    const uint32_t size = mcu_model.size <= mcu_model.capacity ? mcu_model.size : 0;
-    mcusim_probe(MCUSIM_TAG_STARTUP_BEGIN);
-    mcu_rt_status st = mcu_rt_init(rt, mcu_model.data, size, {ARENA_SYMBOL}, MCU_ARENA_SIZE);
-    mcusim_probe(MCUSIM_TAG_STARTUP_END);
-    mcu_arena_used = rt->used;
-    mcu_arena_head = rt->head;
-    mcu_arena_tail = rt->tail;
-    if (st == MCU_RT_OK)
-        st = run(rt);
-    mcu_error_op = rt->error_op;
-    mcu_error_detail = rt->error_detail;
-    return (int)st;
-}}
-"""
+{_MAIN}"""
 
 
 def _main_c_in_arena(inputs: list[tuple[str, int]], outputs: list[tuple[str, int]], arena_size: int,
@@ -314,23 +319,7 @@ static mcu_rt_status run(mcu_interpreter *rt)
     return st;
 }}
 
-int main(void)
-{{
-    mcu_interpreter *rt = &interpreter;
-    const uint32_t size = mcu_model.size <= mcu_model.capacity ? mcu_model.size : 0;
-    mcusim_probe(MCUSIM_TAG_STARTUP_BEGIN);
-    mcu_rt_status st = mcu_rt_init(rt, mcu_model.data, size, {ARENA_SYMBOL}, MCU_ARENA_SIZE);
-    mcusim_probe(MCUSIM_TAG_STARTUP_END);
-    mcu_arena_used = rt->used;
-    mcu_arena_head = rt->head;
-    mcu_arena_tail = rt->tail;
-    if (st == MCU_RT_OK)
-        st = run(rt);
-    mcu_error_op = rt->error_op;
-    mcu_error_detail = rt->error_detail;
-    return (int)st;
-}}
-"""
+{_MAIN}"""
 
 
 def _write(workdir: Path, name: str, text: str) -> Path:
