@@ -21,9 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from mcusim.board import get_board  # noqa: E402
 from mcusim.runner import run_model  # noqa: E402
+from stacks import SHARED_MODELS, write_section  # noqa: E402  (benchmarks/stacks.py, beside this script)
 
-SHARED_MODELS = next((d / "shared" / "models" for d in (ROOT.parent, ROOT.parent.parent)
-                      if (d / "shared" / "models").is_dir()), ROOT.parent / "shared" / "models")
 STACKS = (("tflm", "cmsis-nn"), ("tinyml", "opt"), ("classic", "opt"), ("classic", "cmsis-nn"))
 BEGIN, END = "<!-- memory:begin (python benchmarks/memory.py) -->", "<!-- memory:end -->"
 
@@ -99,13 +98,7 @@ def main() -> int:
     text = markdown(args.models, reports, args.board, command)
     print(text)
     if not args.no_write:
-        doc = ROOT / "docs" / "benchmarks.md"
-        s = doc.read_text()
-        if BEGIN in s:
-            s = s[: s.index(BEGIN)] + text + s[s.index(END) + len(END):]
-        else:
-            s += "\n## Peak RAM: every stack on every model\n\n" + text + "\n"
-        doc.write_text(s)
+        write_section(text, BEGIN, END, "Peak RAM: every stack on every model")
     return 0
 
 

@@ -135,14 +135,20 @@ def main() -> int:
     text = markdown(args.models, reports, args.board, command)
     print(text)
     if not args.no_write:
-        doc = ROOT / "docs" / "benchmarks.md"
-        s = doc.read_text()
-        if BEGIN in s:
-            s = s[: s.index(BEGIN)] + text + s[s.index(END) + len(END):]
-        else:
-            s += "\n## The real stacks and mcusim's own\n\n" + text + "\n"
-        doc.write_text(s)
+        write_section(text, BEGIN, END, "The real stacks and mcusim's own")
     return 0
+
+
+def write_section(text: str, begin: str, end: str, heading: str) -> None:
+    """Put ``text`` (which starts with ``begin`` and ends with ``end``) in docs/benchmarks.md in
+    place of the section between those markers, or append it under ``heading``."""
+    doc = ROOT / "docs" / "benchmarks.md"
+    s = doc.read_text()
+    if begin in s:
+        s = s[: s.index(begin)] + text + s[s.index(end) + len(end):]
+    else:
+        s += f"\n## {heading}\n\n" + text + "\n"
+    doc.write_text(s)
 
 
 if __name__ == "__main__":
