@@ -300,6 +300,9 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         ops.add_row("", "(between ops: framework)", "", "", f"{b:,}", "", f"{b / rep['cycles']:.1%}" if rep["cycles"] else "",
                     *(("",) if named else ()))
     console.print(ops)
+    if "stack" in rep:
+        console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
+                      soft_wrap=True)
     render_fallbacks(console, rep)
 
 

@@ -148,7 +148,7 @@ def run_model(model: str | Path, path: str, board: Board, kernels: str | None = 
                 f"({int(np.sum(got != np.asarray(want).reshape(got.shape)))} of {got.size} values): an mcusim bug"
             )
     result.report["model"] = str(model)
-    result.report["stack"] = {"label": label(path, kernels), "description": describe(path, kernels),
+    result.report["stack"] = {"label": label(path, kernels), "description": describe(path, kernels, board.dsp),
                               "real": is_real(path, kernels)}
     result.report["reference_match"] = True
     result.report["fit"] = part_fit(result.report, [(s.addr, s.size) for s in result.elf.ram_sections()],

@@ -42,9 +42,14 @@ def label(path: str, kernels: str) -> str:
     return f"{path}/{kernels}"
 
 
-def describe(path: str, kernels: str) -> str:
-    """What runs on the target, in words: which parts are the real libraries, which mcusim's."""
-    return f"{_RUNTIME[path]} + {_KERNELS[(path, kernels)]}"
+def describe(path: str, kernels: str, dsp: bool = True) -> str:
+    """What runs on the target, in words: which parts are the real libraries, which mcusim's.
+    ``dsp``: the core has the DSP extension. Without it mcusim's optimized kernel files compile
+    to their reference code (kernels/README.md), and the description says so."""
+    text = f"{_RUNTIME[path]} + {_KERNELS[(path, kernels)]}"
+    if kernels == "opt" and not dsp:
+        text += " (compiled as the reference kernels: the core has no DSP extension)"
+    return text
 
 
 def is_real(path: str, kernels: str) -> bool:

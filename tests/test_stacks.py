@@ -43,6 +43,10 @@ def test_descriptions_say_what_is_real():
     assert not is_real("tinyml", "opt") and not is_real("classic", "opt")
     assert "real TensorFlow Lite Micro" in describe("tflm", "cmsis-nn") and "real CMSIS-NN" in describe("tflm", "cmsis-nn")
     assert "mcusim's own" in describe("classic", "opt")
+    # no DSP extension: the opt flavour is the reference code, and the description says so
+    assert "reference kernels" not in describe("tinyml", "opt")
+    assert "compiled as the reference kernels" in describe("tinyml", "opt", dsp=False)
+    assert describe("tinyml", "ref", dsp=False) == describe("tinyml", "ref")
 
 
 @pytest.mark.toolchain
@@ -73,3 +77,17 @@ def test_compare_with_a_broken_tree_is_an_error(tmp_path, capsys):
     model = ROOT / "models" / "kws_fc.tflite"
     assert main(["compare", str(model), "--tflm-dir", str(tmp_path)]) == 2
     assert "is not a TensorFlow Lite Micro tree" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+def test_opt_on_a_core_without_dsp_says_it_runs_the_reference_code(capsys):
+    """On the Cortex-M0+ the optimized kernel files compile to their reference code: the run
+    report's stack description and the terminal say so (no silent opt -> ref)."""
+    from mcusim.cli import main
+
+    assert main(["run", str(ROOT / "models" / "kws_fc.tflite"), "--path", "classic", "--board", "stm32g071rb",
+                 "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    rep = json.loads(captured.out)
+    assert "compiled as the reference kernels: the core has no DSP extension" in rep["stack"]["description"]
+    assert "compiled as the reference kernels" in captured.err
