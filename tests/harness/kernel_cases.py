@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from mcusim import quant as q
-from mcusim import reference as ref
-from mcusim import winograd
-
+from mcusim.frontend import quant as q
+from mcusim.frontend import reference as ref
+from mcusim.stacks import winograd
 from kernel_runner import Blob
 
 I8 = np.int8

@@ -1,0 +1,1 @@
+"""The operator registry: one spec per operator, one module per family."""
