@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcusim.simulator.board import Board, FlashInterface, get_board  # noqa: E402
+from mcusim.simulator.board import Board, get_board  # noqa: E402
 from mcusim.simulator.machine import Machine  # noqa: E402
 
 

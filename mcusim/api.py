@@ -28,7 +28,7 @@ from .errors import McusimError
 
 if TYPE_CHECKING:
     from .analysis.budget import Breach, CheckResult
-    from .frontend.tflite import Graph
+    from .frontend.graph import Graph
     from .simulator.board import Board
 
 ModelLike = Union[str, Path, bytes]

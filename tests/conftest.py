@@ -10,10 +10,9 @@ is missing (it is always present in CI)."""
 from __future__ import annotations
 
 import pytest
-
-from mcusim.simulator.board import Board, get_board
 from simhelpers import zero_wait
 
+from mcusim.simulator.board import Board, get_board
 
 LAYERS = ("unit", "emulator", "e2e")
 

@@ -34,8 +34,9 @@ from rich.table import Table
 
 from ..build.toolchain import cache_dir, compiler_version, core_flags, kernel_tree_key
 from ..errors import DoesNotFit, McusimError
+from ..frontend.graph import Graph
 from ..frontend.graphinfo import default_inputs
-from ..frontend.tflite import Graph, load_model
+from ..frontend.tflite import load_model
 from ..simulator.board import Board, all_boards, get_board
 from ..stacks import KERNELS, check_kernels, default_kernels, label
 from ..stacks.deploy import DeployResult, Firmware, build_firmware, run_firmware

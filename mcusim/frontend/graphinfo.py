@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tflite import Graph, Op
+from .. import operators
+from .graph import Graph, Op
 
 
 def op_macs(graph: Graph, op: Op) -> int:
     """Multiply-accumulates of one operator (0 for ops without a weight product)."""
+    spec = operators.get(op.type)
+    if spec is not None:
+        return spec.macs(graph, op) if spec.macs else 0
     t = graph.tensors
     out = t[op.outputs[0]]
     if op.type == "FULLY_CONNECTED":

@@ -26,136 +26,30 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mcusim.errors import McusimError, ModelError
-from mcusim.frontend.tflite import MAX_TENSOR_ELEMENTS, Graph, Op, Tensor
-
+from .. import operators
+from ..errors import McusimError, ModelError
+from ..operators import Values
+from ..operators._common import (
+    I8_MAX,
+    I8_MIN,
+    Requant,
+)
+from ..operators._common import activation_range as _activation_range
+from ..operators._common import exact_dot as _exact_dot
+from ..operators._common import i64 as _i64
+from ..operators._common import inp as _inp
+from ..operators._common import multipliers as _multipliers
+from ..operators._common import optional_input as _optional_input
+from ..operators._common import out as _out
+from ..operators._common import qparams as _qparams
+from ..operators._common import spatial as _spatial
+from ..operators._common import to_i8 as _to_i8
+from ..operators._common import value as _value
+from ..operators._common import windows as _windows
 from . import quant as q
-
-I8_MIN, I8_MAX = -128, 127
-
-
-def _i64(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x).astype(np.int64)
+from .graph import Graph, Op
 
 
-def _to_i8(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x).astype(np.int8)
-
-
-# --- shared parameter records ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Requant:
-    """Output stage: ``clamp(MBQM(acc, multiplier, shift) + output_zero_point)``.
-
-    ``multiplier`` and ``shift`` are int64 arrays: length 1 (per-tensor) or one per output
-    channel.
-    """
-
-    multiplier: np.ndarray
-    shift: np.ndarray
-    output_zero_point: int
-    act_min: int
-    act_max: int
-
-    def apply(self, acc: np.ndarray) -> np.ndarray:
-        """Requantize int32 accumulators (channel last); returns int8."""
-        return _to_i8(q.requantize(acc, self.multiplier, self.shift, self.output_zero_point,
-                                   self.act_min, self.act_max))
-
-
-def _qparams(t: Tensor) -> tuple[float, int]:
-    return float(t.scale[0]), int(t.zero_point[0])
-
-
-def _inp(graph: Graph, op: Op, pos: int) -> Tensor:
-    return graph.tensors[op.inputs[pos]]
-
-
-def _out(graph: Graph, op: Op, pos: int = 0) -> Tensor:
-    return graph.tensors[op.outputs[pos]]
-
-
-def _optional_input(graph: Graph, op: Op, pos: int) -> Tensor | None:
-    if pos < len(op.inputs) and op.inputs[pos] >= 0:
-        return graph.tensors[op.inputs[pos]]
-    return None
-
-
-def _activation_range(op: Op, out: Tensor) -> tuple[int, int]:
-    activation = op.options.get("fused_activation_function", "NONE")
-    try:
-        return q.activation_range(activation, *_qparams(out))
-    except ValueError as err:
-        raise ModelError(f"op {op.index} ({op.type}): {err}") from None
-
-
-def _multipliers(real: list[float]) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [q.quantize_multiplier(r) for r in real]
-    return (np.array([m for m, _ in pairs], np.int64), np.array([s for _, s in pairs], np.int64))
-
-
-# --- padding --------------------------------------------------------------------------------
-def compute_out_size(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int:
-    """Output extent along one spatial axis for SAME / VALID padding (TFLM's formula)."""
-    effective = (filter_size - 1) * dilation + 1
-    if stride <= 0:
-        return 0
-    if padding == "SAME":
-        return (image + stride - 1) // stride
-    return (image + stride - effective) // stride
-
-
-def compute_padding(image: int, filter_size: int, stride: int, dilation: int, out: int) -> int:
-    """Padding before the first row/column (the extra odd pixel, if any, goes after)."""
-    effective = (filter_size - 1) * dilation + 1
-    total = max(0, (out - 1) * stride + effective - image)
-    return total // 2
-
-
-def _spatial(op: Op, in_shape: tuple[int, ...], kh: int, kw: int, out: Tensor) -> tuple[int, int, int, int]:
-    """(pad_h, pad_w, out_h, out_w), checking the output tensor's shape agrees."""
-    o = op.options
-    sh, sw = o["stride_h"], o["stride_w"]
-    dh, dw = o.get("dilation_h_factor", 1), o.get("dilation_w_factor", 1)
-    if min(sh, sw, dh, dw) <= 0:
-        raise ModelError(f"op {op.index} ({op.type}) has a non-positive stride or dilation")
-    out_h = compute_out_size(o["padding"], in_shape[1], kh, sh, dh)
-    out_w = compute_out_size(o["padding"], in_shape[2], kw, sw, dw)
-    if len(out.shape) != 4 or (out.shape[1], out.shape[2]) != (out_h, out_w):
-        raise ModelError(f"op {op.index} ({op.type}) output shape {list(out.shape)} does not match "
-                         f"the computed {out_h}x{out_w}")
-    return (compute_padding(in_shape[1], kh, sh, dh, out_h),
-            compute_padding(in_shape[2], kw, sw, dw, out_w), out_h, out_w)
-
-
-def _windows(x: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
-             pad_h: int, pad_w: int, out_h: int, out_w: int, fill: int) -> np.ndarray:
-    """Patches of an NHWC array: shape (N, out_h, out_w, kh, kw, C); outside pixels = fill."""
-    n, h, w, c = x.shape
-    need_h = (out_h - 1) * sh + (kh - 1) * dh + 1
-    need_w = (out_w - 1) * sw + (kw - 1) * dw + 1
-    padded_size = n * max(need_h, pad_h + h) * max(need_w, pad_w + w) * c
-    if max(padded_size, n * out_h * out_w * kh * kw * c) > MAX_TENSOR_ELEMENTS:
-        raise ModelError(f"a {kh}x{kw} window with strides {sh}x{sw} and dilation {dh}x{dw} over "
-                         f"{list(x.shape)} is too large to evaluate")
-    padded = np.full((n, max(need_h, pad_h + h), max(need_w, pad_w + w), c), fill, x.dtype)
-    padded[:, pad_h:pad_h + h, pad_w:pad_w + w, :] = x
-    rows = []
-    for ky in range(kh):
-        cols = []
-        for kx in range(kw):
-            y0, x0 = ky * dh, kx * dw
-            cols.append(padded[:, y0:y0 + (out_h - 1) * sh + 1:sh, x0:x0 + (out_w - 1) * sw + 1:sw, :])
-        rows.append(np.stack(cols, axis=3))
-    return np.stack(rows, axis=3)
-
-
-def _exact_dot(a: np.ndarray, b: np.ndarray, axes: Any) -> np.ndarray:
-    """Integer tensordot through float64 BLAS; exact while every partial sum is below 2^53."""
-    return np.rint(np.tensordot(a.astype(np.float64), b.astype(np.float64), axes=axes)).astype(np.int64)
-
-
-# --- CONV_2D / DEPTHWISE_CONV_2D -------------------------------------------------------------
 @dataclass(frozen=True)
 class ConvParams:
     """Convolution geometry and quantization (also used for depthwise)."""
@@ -650,37 +544,6 @@ def hard_swish(x: np.ndarray, p: HardSwishParams) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class LeakyReluParams:
-    """TFLM int8 LEAKY_RELU: separate multipliers for x >= 0 (identity) and x < 0 (alpha)."""
-
-    input_zero_point: int
-    output_zero_point: int
-    output_multiplier_identity: int
-    output_shift_identity: int
-    output_multiplier_alpha: int
-    output_shift_alpha: int
-
-
-def prepare_leaky_relu(graph: Graph, op: Op) -> LeakyReluParams:
-    """Ratios computed in float32 (in_scale * alpha / out_scale), as TFLM does."""
-    x, out = _inp(graph, op, 0), _out(graph, op)
-    sx, so = np.float32(x.scale[0]), np.float32(out.scale[0])
-    alpha = np.float32(op.options.get("alpha", 0.0))
-    ma, sa = q.quantize_multiplier(float(sx * alpha / so))
-    mi, si = q.quantize_multiplier(float(sx / so))
-    return LeakyReluParams(int(x.zero_point[0]), int(out.zero_point[0]), mi, si, ma, sa)
-
-
-def leaky_relu(x: np.ndarray, p: LeakyReluParams) -> np.ndarray:
-    """int8 leaky ReLU."""
-    v = _i64(x) - p.input_zero_point
-    pos = q.multiply_by_quantized_multiplier(v, p.output_multiplier_identity, p.output_shift_identity)
-    neg = q.multiply_by_quantized_multiplier(v, p.output_multiplier_alpha, p.output_shift_alpha)
-    out = np.where(v >= 0, pos, neg) + p.output_zero_point
-    return _to_i8(np.clip(out, I8_MIN, I8_MAX))
-
-
-@dataclass(frozen=True)
 class PreluParams:
     """TFLM int8 PRELU: in/out multiplier for x >= 0, in*alpha/out multiplier for x < 0."""
 
@@ -823,15 +686,7 @@ def apply_lut(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 
 # --- graph evaluation -----------------------------------------------------------------------
-Values = dict[int, np.ndarray]
 
-
-def _value(values: Values, graph: Graph, op: Op, pos: int) -> np.ndarray:
-    index = op.inputs[pos]
-    if index not in values:
-        raise ModelError(f"op {op.index} ({op.type}) reads tensor {graph.tensors[index].name!r} "
-                         "before any op produced it")
-    return values[index]
 
 
 def _optional_value(values: Values, graph: Graph, op: Op, pos: int) -> np.ndarray | None:
@@ -911,7 +766,6 @@ _HANDLERS: dict[str, _Handler] = {
     "LOGISTIC": lambda g, o, v: logistic(_value(v, g, o, 0), prepare_sigmoid(g, o)),
     "TANH": lambda g, o, v: tanh(_value(v, g, o, 0), prepare_sigmoid(g, o)),
     "HARD_SWISH": lambda g, o, v: hard_swish(_value(v, g, o, 0), prepare_hard_swish(g, o)),
-    "LEAKY_RELU": lambda g, o, v: leaky_relu(_value(v, g, o, 0), prepare_leaky_relu(g, o)),
     "PRELU": lambda g, o, v: prelu(_value(v, g, o, 0), _value(v, g, o, 1), prepare_prelu(g, o)),
     "RELU": lambda g, o, v: relu(_value(v, g, o, 0), prepare_relu(g, o)),
     "RELU6": lambda g, o, v: relu6(_value(v, g, o, 0), *prepare_relu6(g, o)),
@@ -924,6 +778,16 @@ _HANDLERS: dict[str, _Handler] = {
     "STRIDED_SLICE": _eval_strided_slice,
     "PACK": _eval_pack,
 }
+
+
+def evaluate_op(graph: Graph, op: Op, values: Values) -> np.ndarray | list[np.ndarray]:
+    """One operator on ``values`` (tensor index -> value, its inputs present): its output, or
+    the list of its outputs for an op with several."""
+    spec = operators.get(op.type)
+    handler = spec.reference if spec is not None else _HANDLERS.get(op.type)
+    if handler is None:
+        raise ModelError(f"model uses op {op.type} (op {op.index}), which the reference does not implement")
+    return handler(graph, op, values)
 
 
 def _check_inputs(graph: Graph, inputs: list[np.ndarray]) -> Values:
@@ -948,15 +812,16 @@ def trace_graph(graph: Graph, inputs: list[np.ndarray]) -> dict[int, np.ndarray]
     values: Values = {t.index: t.data for t in graph.tensors if t.data is not None}
     values.update(_check_inputs(graph, inputs))
     for op in graph.ops:
-        handler = _HANDLERS.get(op.type)
-        if handler is None:
-            raise ModelError(f"model uses op {op.type} (op {op.index}), which the reference does not implement")
-        result = handler(graph, op, values)
-        out = _out(graph, op)
-        if result.size != out.size:
-            raise ModelError(f"op {op.index} ({op.type}) produced {result.size} values for output "
-                             f"{out.name!r} of shape {list(out.shape)}")
-        values[op.outputs[0]] = np.asarray(result).reshape(out.shape).astype(out.numpy_dtype)
+        result = evaluate_op(graph, op, values)
+        results = result if isinstance(result, list) else [result]
+        if len(results) != len(op.outputs):
+            raise ModelError(f"op {op.index} ({op.type}) produced {len(results)} outputs, the model has {len(op.outputs)}")
+        for index, r in zip(op.outputs, results):
+            out = graph.tensors[index]
+            if r.size != out.size:
+                raise ModelError(f"op {op.index} ({op.type}) produced {r.size} values for output "
+                                 f"{out.name!r} of shape {list(out.shape)}")
+            values[index] = np.asarray(r).reshape(out.shape).astype(out.numpy_dtype)
     return values
 
 

@@ -28,13 +28,17 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from mcusim.errors import ModelError
+from .. import operators
+from ..errors import ModelError
+from ..operators import Field as _Field
+from ..operators import Options
+from .graph import ACTIVATIONS, PADDINGS, TENSOR_TYPES, Graph, Op, Tensor
+from .validate import validate_graph
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -82,34 +86,19 @@ BUILTIN_OPERATORS: tuple[str, ...] = (
     "STABLEHLO_SHIFT_LEFT", "STABLEHLO_CBRT", "STABLEHLO_CASE",
 )
 
-# TensorType enum of schema.fbs: name and numpy dtype (None: mcusim cannot hold its data).
-TENSOR_TYPES: tuple[tuple[str, Any], ...] = (
-    ("FLOAT32", np.float32), ("FLOAT16", np.float16), ("INT32", np.int32),
-    ("UINT8", np.uint8), ("INT64", np.int64), ("STRING", None), ("BOOL", np.bool_),
-    ("INT16", np.int16), ("COMPLEX64", np.complex64), ("INT8", np.int8),
-    ("FLOAT64", np.float64), ("COMPLEX128", np.complex128), ("UINT64", np.uint64),
-    ("RESOURCE", None), ("VARIANT", None), ("UINT32", np.uint32), ("UINT16", np.uint16),
-    ("INT4", None), ("BFLOAT16", None), ("INT2", None), ("UINT4", None),
-    ("FLOAT8_E4M3FN", None), ("FLOAT8_E5M2", None),
-)
-
 # Far beyond any microcontroller's memory; a larger tensor means a corrupt or wrong model.
 MAX_TENSOR_ELEMENTS = 1 << 26
-
-ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
-PADDINGS = ("SAME", "VALID")
 
 # The operators mcusim runs (reference, tinyml and classic paths alike).
 SUPPORTED_OPS: tuple[str, ...] = (
     "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE",
-    "EXPAND_DIMS", "FULLY_CONNECTED", "HARD_SWISH", "LEAKY_RELU", "LOGISTIC", "MAX_POOL_2D",
+    "EXPAND_DIMS", "FULLY_CONNECTED", "HARD_SWISH", "LOGISTIC", "MAX_POOL_2D",
     "MEAN", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "RELU", "RELU6", "RESHAPE", "SHAPE",
     "SOFTMAX", "SQUEEZE", "STRIDED_SLICE", "TANH",
 )
 
 # --- builtin options tables -----------------------------------------------------------------
 # Each field: (snake_case name, vtable slot, kind, default). Kinds decode the stored scalar.
-_Field = tuple[str, int, str, Any]
 _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
     1: ("Conv2DOptions", (
         ("padding", 0, "padding", "SAME"), ("stride_w", 1, "i32", 0), ("stride_h", 2, "i32", 0),
@@ -149,7 +138,6 @@ _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
     52: ("ExpandDimsOptions", ()),
     55: ("ShapeOptions", (("out_type", 0, "tensor_type", "FLOAT32"),)),
     59: ("PackOptions", (("values_count", 0, "i32", 0), ("axis", 1, "i32", 0))),
-    75: ("LeakyReluOptions", (("alpha", 0, "f32", 0.0),)),
     89: ("QuantizeOptions", ()),
     91: ("HardSwishOptions", ()),
 }
@@ -159,108 +147,9 @@ _OP_OPTIONS: dict[str, int] = {
     "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "AVERAGE_POOL_2D": 5, "MAX_POOL_2D": 5,
     "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "ADD": 11, "RESHAPE": 17,
     "MUL": 21, "PAD": 22, "MEAN": 27, "SQUEEZE": 30, "STRIDED_SLICE": 32, "DEQUANTIZE": 38,
-    "EXPAND_DIMS": 52, "SHAPE": 55, "PACK": 59, "LEAKY_RELU": 75, "QUANTIZE": 89,
+    "EXPAND_DIMS": 52, "SHAPE": 55, "PACK": 59, "QUANTIZE": 89,
     "HARD_SWISH": 91,
 }
-
-
-# --- IR -------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Tensor:
-    """One tensor of subgraph 0.
-
-    ``scale`` (float32) and ``zero_point`` (int64) are empty for an unquantized tensor, length
-    1 for per-tensor and length ``shape[quantized_dimension]`` for per-channel quantization.
-    ``data`` is the constant contents (numpy array of ``shape``) or ``None`` for activations.
-    """
-
-    index: int
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-    scale: np.ndarray
-    zero_point: np.ndarray
-    quantized_dimension: int
-    data: np.ndarray | None
-    buffer: int
-    is_variable: bool = False
-
-    @property
-    def is_constant(self) -> bool:
-        """True when the tensor's contents are stored in the model."""
-        return self.data is not None
-
-    @property
-    def is_quantized(self) -> bool:
-        """True when the tensor carries at least one scale."""
-        return self.scale.size > 0
-
-    @property
-    def is_per_channel(self) -> bool:
-        """True when the tensor has more than one scale."""
-        return self.scale.size > 1
-
-    @property
-    def numpy_dtype(self) -> Any:
-        """The numpy dtype matching :attr:`dtype` (None for types without one)."""
-        return dict(TENSOR_TYPES).get(self.dtype)
-
-    @property
-    def size(self) -> int:
-        """Number of elements."""
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes the tensor occupies (elements times element size)."""
-        dtype = self.numpy_dtype
-        return self.size * (np.dtype(dtype).itemsize if dtype is not None else 0)
-
-    def scale_value(self) -> float:
-        """The per-tensor scale as a Python float (the float32 value, widened)."""
-        return float(self.scale[0])
-
-    def zero_point_value(self) -> int:
-        """The per-tensor zero point as a Python int."""
-        return int(self.zero_point[0])
-
-
-@dataclass(frozen=True, eq=False)
-class Op:
-    """One operator of subgraph 0, in execution order."""
-
-    index: int
-    type: str
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    options: dict[str, Any]
-    version: int = 1
-
-
-@dataclass(frozen=True, eq=False)
-class Graph:
-    """Subgraph 0 of a ``.tflite`` model plus the file-level facts mcusim reports."""
-
-    tensors: list[Tensor]
-    ops: list[Op]
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-    raw: bytes = field(repr=False)
-    version: int
-    description: str
-    subgraph_count: int = 1
-
-    def op_types(self) -> list[str]:
-        """Distinct op types used, sorted (what an op registry must register)."""
-        return sorted({op.type for op in self.ops})
-
-    def input_tensors(self) -> list[Tensor]:
-        """The graph's input tensors, in order."""
-        return [self.tensors[i] for i in self.inputs]
-
-    def output_tensors(self) -> list[Tensor]:
-        """The graph's output tensors, in order."""
-        return [self.tensors[i] for i in self.outputs]
 
 
 # --- flatbuffer walking ---------------------------------------------------------------------
@@ -523,16 +412,25 @@ def _read_op(table: _Table, index: int, op_codes: list[tuple[str, int]]) -> Op:
     outputs = _index_tuple(table.scalar_vector(2, "i", f"{what} outputs"))
     options_type = int(table.scalar(3, "B", 0))
     options: dict[str, Any] = {}
-    expected = _OP_OPTIONS.get(op_type)
+    expected = _options_of(op_type)
     if expected is not None:
-        if options_type not in (0, expected):
+        if options_type not in (0, expected.union_type):
             raise ModelError(
                 f"malformed .tflite: {what} ({op_type}) carries options of union type "
-                f"{options_type}, expected {_OPTIONS_TABLES[expected][0]}")
+                f"{options_type}, expected {expected.table}")
         options_table = table.table(4, f"{what} builtin_options") if options_type else None
-        options = _read_options(options_table, _OPTIONS_TABLES[expected][1], what)
+        options = _read_options(options_table, expected.fields, what)
     return Op(index=index, type=op_type, inputs=inputs, outputs=outputs, options=options,
               version=version)
+
+
+def _options_of(op_type: str) -> Options | None:
+    """The options table ``op_type`` carries: its registry spec's (legacy table otherwise)."""
+    spec = operators.get(op_type)
+    if spec is not None:
+        return spec.options
+    union = _OP_OPTIONS.get(op_type)
+    return None if union is None else Options(union, *_OPTIONS_TABLES[union])
 
 
 _DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {
@@ -567,259 +465,3 @@ def _read_options(table: _Table | None, fields: tuple[_Field, ...], what: str) -
     return options
 
 
-# --- validation -----------------------------------------------------------------------------
-# Per op: which input positions are int8 data, int8 constant weights, int32 constant bias,
-# int32 constant parameters; and whether each may be absent (-1).
-_INT8_IO_OPS = {
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "HARD_SWISH", "LEAKY_RELU", "LOGISTIC",
-    "MAX_POOL_2D", "MUL", "RELU", "RELU6", "SOFTMAX", "TANH",
-}
-_SHAPE_OPS = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "SHAPE"}
-
-
-def validate_graph(graph: Graph) -> None:
-    """Check that mcusim can run ``graph``: known, supported ops, int8 tensors where needed,
-    indices in range. Raises :class:`ModelError` naming the first problem; returns None."""
-    n = len(graph.tensors)
-    for role, indices in (("input", graph.inputs), ("output", graph.outputs)):
-        if not indices:
-            raise ModelError(f"malformed .tflite: subgraph 0 has no {role} tensors")
-        for i in indices:
-            if not 0 <= i < n:
-                raise ModelError(f"malformed .tflite: graph {role} refers to tensor {i} of {n}")
-    for op in graph.ops:
-        _check_op_known(op)
-        for pos, i in enumerate(op.inputs):
-            if not -1 <= i < n:
-                raise ModelError(f"malformed .tflite: op {op.index} ({op.type}) input {pos} refers to tensor {i} of {n}")
-        for pos, i in enumerate(op.outputs):
-            if not 0 <= i < n:
-                raise ModelError(f"malformed .tflite: op {op.index} ({op.type}) output {pos} refers to tensor {i} of {n}")
-        _check_op_types(graph, op)
-    _check_graph_io(graph)
-
-
-def _check_op_known(op: Op) -> None:
-    if op.type.startswith("UNKNOWN:"):
-        raise ModelError(
-            f"model uses operator code {op.type.split(':')[1]} (op {op.index}), which is not a "
-            "TFLite builtin operator this version of mcusim knows")
-    if op.type.startswith("CUSTOM:"):
-        raise ModelError(
-            f"model uses custom op {op.type.split(':', 1)[1]!r} (op {op.index}), which mcusim "
-            f"does not support; supported: {', '.join(SUPPORTED_OPS)}")
-    if op.type not in SUPPORTED_OPS:
-        raise ModelError(
-            f"model uses op {op.type} (op {op.index}), which mcusim does not support; "
-            f"supported: {', '.join(SUPPORTED_OPS)}")
-
-
-def _tensor(graph: Graph, op: Op, pos: int, *, optional: bool = False) -> Tensor | None:
-    if pos >= len(op.inputs):
-        if optional:
-            return None
-        raise ModelError(f"op {op.index} ({op.type}) has {len(op.inputs)} inputs, needs at least {pos + 1}")
-    i = op.inputs[pos]
-    if i == -1:
-        if optional:
-            return None
-        raise ModelError(f"op {op.index} ({op.type}) input {pos} is missing")
-    return graph.tensors[i]
-
-
-def _require(t: Tensor, op: Op, role: str, dtypes: tuple[str, ...], *, constant: bool = False,
-             quantized: bool = False) -> None:
-    where = f"op {op.index} ({op.type}) {role} {t.name!r}"
-    if t.dtype not in dtypes:
-        raise ModelError(f"{where} is {t.dtype}; mcusim needs {' or '.join(dtypes)} (int8 models only)")
-    if constant and not t.is_constant:
-        raise ModelError(f"{where} must be a constant in the model")
-    if quantized and t.dtype == "INT8":
-        _check_quantization(t, where)
-
-
-def _check_quantization(t: Tensor, where: str) -> None:
-    if not t.is_quantized:
-        raise ModelError(f"{where} is INT8 without quantization parameters")
-    if not np.all(np.isfinite(t.scale)) or np.any(t.scale <= 0):
-        raise ModelError(f"{where} has a non-positive or non-finite scale")
-    if np.any(t.zero_point < -128) or np.any(t.zero_point > 127):
-        raise ModelError(f"{where} has a zero point outside the int8 range")
-    if t.is_per_channel:
-        if not 0 <= t.quantized_dimension < len(t.shape) or t.shape[t.quantized_dimension] != t.scale.size:
-            raise ModelError(f"{where} has {t.scale.size} per-channel scales that do not match its shape {list(t.shape)}")
-
-
-def _check_activation_tensor(t: Tensor, op: Op, role: str) -> None:
-    _require(t, op, role, ("INT8",), quantized=True)
-    if t.is_per_channel:
-        raise ModelError(f"op {op.index} ({op.type}) {role} {t.name!r} is per-channel quantized; activations must be per-tensor")
-
-
-_MIN_INPUTS = {
-    "ADD": 2, "MUL": 2, "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
-    "FULLY_CONNECTED": 2, "STRIDED_SLICE": 3, "EXPAND_DIMS": 2, "CONCATENATION": 1, "PACK": 1,
-}
-
-
-def _check_op_types(graph: Graph, op: Op) -> None:
-    if len(op.outputs) != 1:
-        raise ModelError(f"op {op.index} ({op.type}) has {len(op.outputs)} outputs, expected 1")
-    if len(op.inputs) < _MIN_INPUTS.get(op.type, 1):
-        raise ModelError(f"op {op.index} ({op.type}) has {len(op.inputs)} inputs, needs at "
-                         f"least {_MIN_INPUTS.get(op.type, 1)}")
-    out = graph.tensors[op.outputs[0]]
-    kind = op.type
-    _check_shapes(graph, op, out)
-    if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-        _check_activation_tensor(_must(graph, op, 0), op, "input")
-        _require(_must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
-        bias = _tensor(graph, op, 2, optional=True)
-        if bias is not None:
-            _require(bias, op, "bias", ("INT32",), constant=True)
-        _check_activation_tensor(out, op, "output")
-    elif kind == "QUANTIZE":
-        _require(_must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
-        _check_activation_tensor(out, op, "output")
-    elif kind == "DEQUANTIZE":
-        _check_activation_tensor(_must(graph, op, 0), op, "input")
-        _require(out, op, "output", ("FLOAT32",))
-    elif kind == "PRELU":
-        _check_activation_tensor(_must(graph, op, 0), op, "input")
-        _require(_must(graph, op, 1), op, "alpha", ("INT8",), quantized=True)
-        _check_activation_tensor(out, op, "output")
-    elif kind in ("PAD", "MEAN"):
-        _check_activation_tensor(_must(graph, op, 0), op, "input")
-        _require(_must(graph, op, 1), op, "parameter", ("INT32",), constant=True)
-        _check_activation_tensor(out, op, "output")
-    elif kind in _INT8_IO_OPS:
-        for pos in range(len(op.inputs)):
-            _check_activation_tensor(_must(graph, op, pos), op, f"input {pos}")
-        _check_activation_tensor(out, op, "output")
-    elif kind in _SHAPE_OPS:
-        _check_shape_op(graph, op, out)
-
-
-def _must(graph: Graph, op: Op, pos: int) -> Tensor:
-    t = _tensor(graph, op, pos)
-    assert t is not None
-    return t
-
-
-def _check_shape_op(graph: Graph, op: Op, out: Tensor) -> None:
-    data = _must(graph, op, 0)
-    if op.type == "SHAPE":
-        _require(out, op, "output", ("INT32",))
-        return
-    if op.type in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE") and data.size != out.size:
-        raise ModelError(
-            f"op {op.index} ({op.type}) turns {data.size} elements of {data.name!r} into "
-            f"{out.name!r} of shape {list(out.shape)}: the model has a dynamic shape; convert "
-            "it with a fixed input shape (batch 1)")
-    if op.type == "PACK":
-        for pos in range(len(op.inputs)):
-            _require(_must(graph, op, pos), op, f"input {pos}", ("INT8", "INT32"), quantized=True)
-    else:
-        _require(data, op, "input", ("INT8", "INT32"), quantized=True)
-        for pos in range(1, len(op.inputs)):
-            param = _tensor(graph, op, pos, optional=True)
-            if param is not None:
-                _require(param, op, f"input {pos}", ("INT32",))
-    _require(out, op, "output", (data.dtype,), quantized=True)
-
-
-def _check_graph_io(graph: Graph) -> None:
-    consumers: dict[int, list[Op]] = {}
-    producers: dict[int, Op] = {}
-    for op in graph.ops:
-        for i in op.inputs:
-            consumers.setdefault(i, []).append(op)
-        for i in op.outputs:
-            producers[i] = op
-    for i in graph.inputs:
-        t = graph.tensors[i]
-        if t.dtype == "FLOAT32":
-            if not all(op.type == "QUANTIZE" for op in consumers.get(i, [])):
-                raise ModelError(f"graph input {t.name!r} is FLOAT32 but not consumed only by QUANTIZE; mcusim needs int8 models")
-        elif t.dtype != "INT8":
-            raise ModelError(f"graph input {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 into QUANTIZE)")
-    for i in graph.outputs:
-        t = graph.tensors[i]
-        if t.dtype == "FLOAT32":
-            producer = producers.get(i)
-            if producer is None or producer.type != "DEQUANTIZE":
-                raise ModelError(f"graph output {t.name!r} is FLOAT32 but not produced by DEQUANTIZE; mcusim needs int8 models")
-        elif t.dtype != "INT8":
-            raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE)")
-
-
-def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
-    """Shape agreement the integer kernels rely on (weights, bias, channels, windows)."""
-    where = f"op {op.index} ({op.type})"
-    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        x, w = _must(graph, op, 0), _must(graph, op, 1)
-        if len(x.shape) != 4 or len(w.shape) != 4 or len(out.shape) != 4:
-            raise ModelError(f"{where} needs 4-D input, filter and output")
-        if op.type == "CONV_2D":
-            ok = w.shape[3] > 0 and x.shape[3] % w.shape[3] == 0 and w.shape[0] == out.shape[3] \
-                and out.shape[3] % (x.shape[3] // w.shape[3] or 1) == 0
-        else:
-            multiplier = op.options.get("depth_multiplier") or 1
-            ok = w.shape[0] == 1 and w.shape[3] == out.shape[3] == x.shape[3] * multiplier
-        if not ok:
-            raise ModelError(f"{where} filter {list(w.shape)} does not fit input {list(x.shape)} "
-                             f"and output {list(out.shape)}")
-        _check_bias(graph, op, out.shape[3])
-    elif op.type == "FULLY_CONNECTED":
-        x, w = _must(graph, op, 0), _must(graph, op, 1)
-        if len(w.shape) != 2 or w.shape[1] == 0 or x.size % w.shape[1] != 0 \
-                or out.size != (x.size // w.shape[1]) * w.shape[0]:
-            raise ModelError(f"{where} weights {list(w.shape)} do not fit input {list(x.shape)} "
-                             f"and output {list(out.shape)}")
-        _check_bias(graph, op, w.shape[0])
-    elif op.type in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-        x = _must(graph, op, 0)
-        if len(x.shape) != 4 or len(out.shape) != 4 or x.shape[3] != out.shape[3] \
-                or x.shape[0] != out.shape[0]:
-            raise ModelError(f"{where} needs 4-D input and output with matching batch and channels")
-    elif op.type in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "LEAKY_RELU",
-                     "QUANTIZE", "DEQUANTIZE", "SOFTMAX"):
-        if _must(graph, op, 0).shape != out.shape:
-            raise ModelError(f"{where} input and output shapes differ")
-    elif op.type in ("ADD", "MUL", "PRELU"):
-        a, b = _must(graph, op, 0).shape, _must(graph, op, 1).shape
-        try:
-            broadcast = np.broadcast_shapes(a, b)
-        except ValueError:
-            raise ModelError(f"{where} cannot broadcast {list(a)} with {list(b)}") from None
-        if tuple(broadcast) != out.shape:
-            raise ModelError(f"{where} output shape {list(out.shape)} is not the broadcast of "
-                             f"{list(a)} and {list(b)}")
-    elif op.type in ("CONCATENATION", "PACK"):
-        _check_join(graph, op, out)
-
-
-def _check_join(graph: Graph, op: Op, out: Tensor) -> None:
-    shapes = [_must(graph, op, i).shape for i in range(len(op.inputs))]
-    rank = len(shapes[0])
-    axis = int(op.options.get("axis", 0))
-    out_rank = rank + 1 if op.type == "PACK" else rank
-    axis = axis + out_rank if axis < 0 else axis
-    if not 0 <= axis < out_rank or any(len(s) != rank for s in shapes):
-        raise ModelError(f"op {op.index} ({op.type}) axis {op.options.get('axis')} does not fit "
-                         f"inputs of rank {rank}")
-    if op.type == "PACK":
-        expected = shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
-        same = all(s == shapes[0] for s in shapes)
-    else:
-        expected = shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
-        same = all(s[:axis] + s[axis + 1:] == shapes[0][:axis] + shapes[0][axis + 1:] for s in shapes)
-    if not same or expected != out.shape:
-        raise ModelError(f"op {op.index} ({op.type}) joins {[list(s) for s in shapes]} into "
-                         f"{list(out.shape)}, which do not fit")
-
-
-def _check_bias(graph: Graph, op: Op, channels: int) -> None:
-    bias = _tensor(graph, op, 2, optional=True)
-    if bias is not None and bias.size != channels:
-        raise ModelError(f"op {op.index} ({op.type}) bias has {bias.size} values for {channels} output channels")

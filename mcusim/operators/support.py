@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.toolchain import KERNELS
+from . import get
 
 STACKS = ("tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "classic/cmsis-nn", "tflm/ref", "tflm/cmsis-nn")
 _KERNEL_NAME = re.compile(r"\b(mcu_\w+_s8)\b")
@@ -64,13 +65,14 @@ def _for_op(op: str, kernels: list[str]) -> list[str]:
 
 
 def _tinyml(op: str) -> dict[str, dict[str, Any]] | None:
-    from ..stacks.tinyml import ALIAS_OPS, OP_GLUE, RUNTIME_DIR
+    from ..stacks.tinyml import RUNTIME_DIR, glue_of
 
-    if op not in OP_GLUE:
+    g = glue_of(op)
+    if g is None:
         return None
-    register, glue = OP_GLUE[op]
+    register, glue = g.registration, g.glue
     kernels = _for_op(op, _kernels_in((RUNTIME_DIR / "ops" / glue).read_text(errors="replace")))
-    how = ", ".join(kernels) if kernels else ("a view of its input (no copy)" if op in ALIAS_OPS else "glue only")
+    how = ", ".join(kernels) if kernels else ("a view of its input (no copy)" if g.alias else "glue only")
     out = {}
     for flavour in ("ref", "opt"):
         limits = [x for k in kernels for x in _opt_limits(k)] if flavour == "opt" else []
@@ -78,22 +80,27 @@ def _tinyml(op: str) -> dict[str, dict[str, Any]] | None:
     return out
 
 
+ACCESSORS = frozenset({"data", "optional", "const", "ptr", "describe"})
+"""Generator methods every emitter calls to reach tensors: their errors are not the op's limits."""
+
+
 def _classic_emitter(op: str) -> tuple[list[str], str, list[str]] | None:
     """For ``op`` on the classic path: the mcu_nn kernels its emitter calls, how it is handled
     when it has no emitter (folded, a view), and the cases it refuses (the ModelError messages
     of the emitter and of the generator methods it calls); None when it has no emitter."""
-    from ..stacks.classic import FOLDABLE_OPS, VIEW_OPS, _Generator
+    from ..stacks.classic import _foldable, _Generator, _is_view
 
-    emitter = getattr(_Generator, f"_op_{op.lower()}", None)
+    spec = get(op)
+    emitter = spec.classic if spec is not None else getattr(_Generator, f"_op_{op.lower()}", None)
     if emitter is None:
-        if op in VIEW_OPS:
+        if _is_view(op):
             return [], "a view of its input (no code)", []
-        if op in FOLDABLE_OPS:
+        if _foldable(op):
             return [], "folded at build time (no code)", []
         return None
     source = inspect.getsource(emitter)
-    helpers = [getattr(_Generator, n) for n in sorted(set(re.findall(r"self\.(_\w+)\(", source)))
-               if callable(getattr(_Generator, n, None))]
+    called = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
+    helpers = [getattr(_Generator, n) for n in sorted(called) if callable(getattr(_Generator, n, None))]
     sources = [source, *(inspect.getsource(h) for h in helpers)]
     kernels = _for_op(op, _kernels_in("\n".join(sources)))
     refused = [m for src in sources for m in _raised(src)]
@@ -160,7 +167,8 @@ def _classic(op: str) -> dict[str, dict[str, Any]]:
     out = {"classic/ref": {"supported": True, "runs": how, "limits": list(refused)},
            "classic/opt": {"supported": True, "runs": how,
                            "limits": [*refused, *(x for k in kernels for x in _opt_limits(k))]}}
-    emitter = cmsisnn._EMITTERS.get(op)
+    spec = get(op)
+    emitter = spec.cmsis_nn if spec is not None else cmsisnn._EMITTERS.get(op)
     if special:
         out["classic/cmsis-nn"] = {"supported": True, "runs": special, "limits": []}
     elif emitter is None:
@@ -224,7 +232,7 @@ def ops_table(tflm_dir: str | Path | None = None) -> dict[str, Any]:
     """The ``mcusim.ops/1`` report: per operator the front end accepts, for each stack whether
     it runs, what runs it, and its limits. The tflm columns need a TFLM tree (``tflm_dir``,
     MCUSIM_TFLM_DIR or the config); without one they are ``null`` and ``tflm_missing`` says why."""
-    from ..frontend.tflite import SUPPORTED_OPS
+    from ..frontend.validate import supported_ops
     from ..stacks.tflmtree import TflmTreeError, find_tree
 
     try:
@@ -233,7 +241,7 @@ def ops_table(tflm_dir: str | Path | None = None) -> dict[str, Any]:
     except TflmTreeError as e:
         tree, missing = None, str(e)
     rows = []
-    for op in SUPPORTED_OPS:
+    for op in supported_ops():
         stacks: dict[str, Any] = {}
         stacks.update(_tinyml(op) or {f"tinyml/{k}": {"supported": False, "runs": "",
                                                        "limits": ["not in the runtime's op registry"]}
@@ -246,7 +254,7 @@ def ops_table(tflm_dir: str | Path | None = None) -> dict[str, Any]:
     return {"schema": "mcusim.ops/1", "stacks": list(STACKS), "ops": rows,
             "tflm_tree": str(tree.root) if tree is not None else None, "tflm_missing": missing,
             "notes": [
-                "Every stack runs only the operators of tflite.SUPPORTED_OPS: the front end refuses any other.",
+                "Every stack runs only the operators of the registry (mcusim/operators/): the front end refuses any other.",
                 "classic/cmsis-nn, any op: mcusim's opt kernel when "
                 + "; or when ".join(_returned_reasons(emit)[1:]),
                 "opt kernels on cores without the DSP extension (Cortex-M0+, M3) are the reference kernels.",

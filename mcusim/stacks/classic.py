@@ -57,11 +57,13 @@ import json
 import math
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from .. import operators
 from ..build.toolchain import (
     COMMON_FLAGS,
     KERNELS,
@@ -77,7 +79,7 @@ from ..build.toolchain import (
 from ..errors import McusimError, ModelError
 from ..fileio import write_if_changed
 from ..frontend import reference as ref
-from ..frontend.tflite import Graph, Op, Tensor
+from ..frontend.graph import Graph, Op, Tensor
 from ..simulator.board import Board
 from . import winograd as wg
 from .deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources, mcu_flavour
@@ -91,6 +93,16 @@ TAG_INPUTS_READY = 0x5EED0010
 
 VIEW_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
 FOLDABLE_OPS = VIEW_OPS + ("SHAPE", "STRIDED_SLICE", "PACK")
+
+
+def _is_view(op_type: str) -> bool:
+    spec = operators.get(op_type)
+    return spec.view if spec is not None else op_type in VIEW_OPS
+
+
+def _foldable(op_type: str) -> bool:
+    spec = operators.get(op_type)
+    return (spec.foldable or spec.view) if spec is not None else op_type in FOLDABLE_OPS
 
 _C_TYPES = {"INT8": "int8_t", "INT32": "int32_t", "FLOAT32": "float", "INT64": "int64_t",
             "INT16": "int16_t", "UINT8": "uint8_t"}
@@ -299,7 +311,7 @@ class _Generator:
     def run(self) -> None:
         swish = self._swish_pairs() if self.lut_activations else {}
         for op in self.g.ops:
-            if op.type in FOLDABLE_OPS and self._fold(op):
+            if _foldable(op.type) and self._fold(op):
                 continue
             if op.index in self.fused:
                 self.folded.append((op, f"fused into the swish lookup table of op {swish[op.index]}"))
@@ -317,7 +329,9 @@ class _Generator:
                 continue
             step, why = self._cmsis_nn_step(op) if self.cmsis_nn else (None, "")
             if step is None:
-                emit = getattr(self, f"_op_{op.type.lower()}", None)
+                spec = operators.get(op.type)
+                emit = (partial(spec.classic, self) if spec.classic else None) if spec else \
+                    getattr(self, f"_op_{op.type.lower()}", None)
                 if emit is None:
                     raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
                                      "(kernels/include/mcu_nn.h) and no generated form")
@@ -338,7 +352,13 @@ class _Generator:
         """``op`` as a CMSIS-NN call, or (None, why CMSIS-NN cannot run it)."""
         from . import cmsisnn
 
-        result = cmsisnn.emit(self, op)
+        spec = operators.get(op.type)
+        if spec is not None:
+            if spec.cmsis_nn is None:
+                return None, f"CMSIS-NN has no int8 {op.type} kernel"
+            result = spec.cmsis_nn(self, op)
+        else:
+            result = cmsisnn.emit(self, op)
         return (result, "") if isinstance(result, _Step) else (None, str(result))
 
     def _fallback(self, op: Op, reason: str) -> None:
@@ -364,7 +384,7 @@ class _Generator:
             self.locs[out.index] = _Loc("const", out.index)
             self.folded.append((op, "evaluated on the host: " + _clean(str(self.values[out.index].reshape(-1).tolist()), 40)))
             return True
-        if op.type in VIEW_OPS:
+        if _is_view(op.type):
             self.locs[out.index] = self._loc(x)
             self.folded.append((op, f"view of tensor {x} ({_shape(self.t[x].shape)} -> {_shape(out.shape)})"))
             return True
@@ -387,7 +407,10 @@ class _Generator:
 
     def _evaluate(self, op: Op) -> np.ndarray:
         v = self.values
-        if op.type in VIEW_OPS:
+        spec = operators.get(op.type)
+        if spec is not None:
+            return np.asarray(spec.reference(self.g, op, v))
+        if _is_view(op.type):
             return v[op.inputs[0]]
         if op.type == "PACK":
             arrays = [v[i] for i in op.inputs]
@@ -762,7 +785,7 @@ class _Generator:
 
         return _Step(op, [x], out.index, extra, decls, render, "mcu_pad_s8")
 
-    def _unary(self, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str],
+    def unary(self, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str],
                dims: tuple[int, int, int, int] | None = None) -> _Step:
         """A pointwise kernel ``kernel(ctx, &params, &dims, in, out)``."""
         x = self.data(op, 0, "input")
@@ -790,7 +813,7 @@ class _Generator:
         x = np.arange(-128, 128, dtype=np.int8)
         values = {i: self.t[i].data for i in op.inputs if i >= 0 and self.t[i].data is not None}
         values[op.inputs[0]] = x
-        return np.asarray(ref._HANDLERS[op.type](self.g, op, values)).reshape(256).astype(np.int8)
+        return np.asarray(ref.evaluate_op(self.g, op, values)).reshape(256).astype(np.int8)
 
     def _swish_pairs(self) -> dict[int, int]:
         """LOGISTIC op index -> MUL op index for every x * sigmoid(x) whose sigmoid feeds only it."""
@@ -816,9 +839,9 @@ class _Generator:
     def _swish_table(self, mul: Op) -> np.ndarray:
         sig = next(o for o in self.g.ops if o.index in self.fused and o.outputs[0] in mul.inputs)
         x = np.arange(-128, 128, dtype=np.int8)
-        s = np.asarray(ref._HANDLERS["LOGISTIC"](self.g, sig, {sig.inputs[0]: x})).astype(np.int8)
+        s = np.asarray(ref.evaluate_op(self.g, sig, {sig.inputs[0]: x})).astype(np.int8)
         values = {sig.inputs[0]: x, sig.outputs[0]: s}
-        return np.asarray(ref._HANDLERS["MUL"](self.g, mul, values)).reshape(256).astype(np.int8)
+        return np.asarray(ref.evaluate_op(self.g, mul, values)).reshape(256).astype(np.int8)
 
     def _lut_step(self, op: Op, table: np.ndarray, what: str) -> _Step:
         x = op.inputs[0]
@@ -842,7 +865,7 @@ class _Generator:
         p = ref.prepare_softmax(self.g, op)
         out = self.t[op.outputs[0]]
         depth = out.shape[-1] if out.shape else 1
-        return self._unary(op, "mcu_softmax_s8", "mcu_softmax_params",
+        return self.unary(op, "mcu_softmax_s8", "mcu_softmax_params",
                            [f".input_multiplier = {p.input_multiplier}", f".input_left_shift = {p.input_left_shift}",
                             f".diff_min = {p.diff_min}"],
                            [f"softmax over the last axis ({depth} values per row), beta "
@@ -852,7 +875,7 @@ class _Generator:
     def _sigmoid_like(self, op: Op) -> _Step:
         p = ref.prepare_sigmoid(self.g, op)
         kernel = "mcu_logistic_s8" if op.type == "LOGISTIC" else "mcu_tanh_s8"
-        return self._unary(op, kernel, "mcu_sigmoid_params",
+        return self.unary(op, kernel, "mcu_sigmoid_params",
                            [f".input_zero_point = {p.input_zero_point}", f".input_range_radius = {p.input_range_radius}",
                             f".input_multiplier = {p.input_multiplier}", f".input_left_shift = {p.input_left_shift}"],
                            ["input rescaled to Q4.27, gemmlowp fixed-point " + op.type.lower()])
@@ -862,7 +885,7 @@ class _Generator:
 
     def _op_hard_swish(self, op: Op) -> _Step:
         p = ref.prepare_hard_swish(self.g, op)
-        return self._unary(op, "mcu_hard_swish_s8", "mcu_hard_swish_params",
+        return self.unary(op, "mcu_hard_swish_s8", "mcu_hard_swish_params",
                            [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                             f".reluish_multiplier = {p.reluish_multiplier_fixedpoint_int16}",
                             f".reluish_exponent = {p.reluish_multiplier_exponent}",
@@ -870,19 +893,9 @@ class _Generator:
                             f".output_exponent = {p.output_multiplier_exponent}"],
                            ["x * relu6(x + 3) / 6 in TFLM's 16-bit fixed point"])
 
-    def _op_leaky_relu(self, op: Op) -> _Step:
-        p = ref.prepare_leaky_relu(self.g, op)
-        return self._unary(op, "mcu_leaky_relu_s8", "mcu_leaky_relu_params",
-                           [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                            f".identity_multiplier = {p.output_multiplier_identity}",
-                            f".identity_shift = {p.output_shift_identity}",
-                            f".alpha_multiplier = {p.output_multiplier_alpha}",
-                            f".alpha_shift = {p.output_shift_alpha}"],
-                           [f"alpha {float(op.options.get('alpha', 0.0)):g}"])
-
     def _op_relu(self, op: Op) -> _Step:
         p = ref.prepare_relu(self.g, op)
-        return self._unary(op, "mcu_quantize_s8", "mcu_requantize_params",
+        return self.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
                            [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                             f".multiplier = {p.output_multiplier}", f".shift = {p.output_shift}",
                             f".activation = {{{p.act_min}, {p.act_max}}}"],
@@ -929,7 +942,7 @@ class _Generator:
         if xt.dtype == "FLOAT32":
             return self._quantize_float(op, x)
         p = ref.prepare_requantize(self.g, op)
-        return self._unary(op, "mcu_quantize_s8", "mcu_requantize_params",
+        return self.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
                            [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                             f".multiplier = {p.multiplier}", f".shift = {p.shift}", ".activation = {-128, 127}"],
                            [f"int8 -> int8 requantization, multiplier {p.multiplier}, shift {p.shift}"])
@@ -949,7 +962,7 @@ class _Generator:
     def _op_dequantize(self, op: Op) -> _Step:
         x = self.data(op, 0, "input")
         xt = self.t[x]
-        return self._unary(op, "mcu_dequantize_s8", "mcu_dequantize_params",
+        return self.unary(op, "mcu_dequantize_s8", "mcu_dequantize_params",
                            [f".zero_point = {int(xt.zero_point[0])}", f".scale = {_float_c(float(xt.scale[0]))}"],
                            ["int8 -> float32: scale * (x - zero point)"])
 

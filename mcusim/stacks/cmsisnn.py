@@ -21,7 +21,7 @@ import numpy as np
 
 from ..build.toolchain import compile_objects
 from ..frontend import reference as ref
-from ..frontend.tflite import Op
+from ..frontend.graph import Op
 from ..simulator.board import Board
 from .tflmtree import (
     TflmTree,

@@ -27,12 +27,17 @@ import numpy as np
 from ..build.flashmap import ComponentMap, parse_map
 from ..build.toolchain import KERNELS, STARTUP, build_elf
 from ..errors import DoesNotFit, FirmwareFault, McusimError
+from ..frontend.graph import Graph
 from ..frontend.graphinfo import op_macs, op_memory, op_shape
-from ..frontend.tflite import Graph
 from ..present.report import mix_dict
 from ..simulator.board import Board
 from ..simulator.elf import Elf
-from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult, WindowStats
+from ..simulator.machine import (
+    DEFAULT_MAX_INSTRUCTIONS,
+    Machine,
+    RunResult,
+    WindowStats,
+)
 
 TAG_STARTUP_BEGIN, TAG_STARTUP_END = 0x5EED0000, 0x5EED0001
 TAG_INVOKE_BEGIN, TAG_INVOKE_END = 0x5EED0002, 0x5EED0003

@@ -11,8 +11,9 @@ import numpy as np
 
 from ..build.toolchain import cache_dir
 from ..errors import McusimError, ModelError
+from ..frontend.graph import Graph
 from ..frontend.graphinfo import default_inputs
-from ..frontend.tflite import Graph, load_model
+from ..frontend.tflite import load_model
 from ..simulator.board import Board
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS
 from . import check_kernels, default_kernels, describe, is_real, label

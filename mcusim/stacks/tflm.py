@@ -52,7 +52,7 @@ from ..build.toolchain import (
     make_archive,
 )
 from ..errors import DoesNotFit, McusimError
-from ..frontend.tflite import Graph
+from ..frontend.graph import Graph
 from ..simulator.board import Board
 from ..simulator.elf import Elf
 from ..simulator.machine import Machine

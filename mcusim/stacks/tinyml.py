@@ -36,10 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import operators
 from ..build.toolchain import KERNELS, cache_dir
 from ..errors import DoesNotFit, FirmwareFault, McusimError
 from ..fileio import write_atomic
-from ..frontend.tflite import Graph
+from ..frontend.graph import Graph
+from ..operators import Tinyml
 from ..simulator.board import Board
 from ..simulator.elf import Elf
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult
@@ -63,7 +65,6 @@ OP_GLUE: dict[str, tuple[str, str]] = {
     "EXPAND_DIMS": ("mcu_op_expand_dims", "reshape.c"),
     "FULLY_CONNECTED": ("mcu_op_fully_connected", "fully_connected.c"),
     "HARD_SWISH": ("mcu_op_hard_swish", "hard_swish.c"),
-    "LEAKY_RELU": ("mcu_op_leaky_relu", "leaky_relu.c"),
     "LOGISTIC": ("mcu_op_logistic", "sigmoid.c"),
     "MAX_POOL_2D": ("mcu_op_max_pool_2d", "pooling.c"),
     "MEAN": ("mcu_op_mean", "mean.c"),
@@ -108,6 +109,28 @@ STACK_RESERVE = 4096
 """RAM left for the stack and the static data when choosing the generous arena of the sizing image."""
 
 
+def glue_of(op_type: str) -> Tinyml | None:
+    """The op's tinyml registration: its registry spec's (the legacy table's otherwise)."""
+    spec = operators.get(op_type)
+    if spec is not None:
+        return spec.tinyml
+    if op_type not in OP_GLUE:
+        return None
+    return Tinyml(*OP_GLUE[op_type], alias=op_type in ALIAS_OPS)
+
+
+def runtime_ops() -> list[str]:
+    """Every operator the tinyml runtime has glue for."""
+    return sorted({*(n for n, s in operators.registry().items() if s.tinyml), *OP_GLUE})
+
+
+def _glue(types: list[str] | set[str]) -> list[Tinyml]:
+    missing = sorted(t for t in types if glue_of(t) is None)
+    if missing:
+        raise McusimError(f"the tinyml runtime has no op {', '.join(missing)}; it has: {', '.join(runtime_ops())}")
+    return [g for t in sorted(types) if (g := glue_of(t)) is not None]
+
+
 def input_symbols(graph: Graph) -> list[str]:
     return [f"mcu_input_{i}" for i in range(len(graph.inputs))]
 
@@ -119,15 +142,11 @@ def output_symbols(graph: Graph) -> list[str]:
 def op_registrations(graph: Graph) -> list[str]:
     """Registration symbols of the model's op set, in a stable order; raises McusimError naming
     any op the runtime has no glue for."""
-    missing = sorted({op.type for op in graph.ops if op.type not in OP_GLUE})
-    if missing:
-        raise McusimError(
-            f"the tinyml runtime has no op {', '.join(missing)}; it has: {', '.join(sorted(OP_GLUE))}")
-    return sorted({OP_GLUE[t][0] for t in graph.op_types()})
+    return sorted({g.registration for g in _glue(set(graph.op_types()))})
 
 
 def glue_sources(graph: Graph) -> list[Path]:
-    return sorted({RUNTIME_DIR / "ops" / OP_GLUE[t][1] for t in graph.op_types()})
+    return sorted({RUNTIME_DIR / "ops" / g.glue for g in _glue(set(graph.op_types()))})
 
 
 # --- generated C ------------------------------------------------------------------------------
@@ -446,11 +465,9 @@ def build_updatable(board: Board, kernels: str = "opt", *, op_types: list[str] |
     every op the runtime has), an empty model region of ``model_capacity`` bytes, and I/O
     buffers of ``io_bytes`` each. Any model of that op set that fits runs on it once its
     bytes are written to the region (:func:`write_model`): the field-update case."""
-    types = sorted(op_types if op_types is not None else OP_GLUE)
-    unknown = [t for t in types if t not in OP_GLUE]
-    if unknown:
-        raise McusimError(f"the tinyml runtime has no op {', '.join(unknown)}")
-    regs = sorted({OP_GLUE[t][0] for t in types})
+    types = sorted(op_types if op_types is not None else runtime_ops())
+    glues = _glue(types)
+    regs = sorted({g.registration for g in glues})
     key = hashlib.sha256(f"{regs}/{model_capacity}/{arena_size}/{io_bytes}/{max_inputs}/{max_outputs}/"
                          f"{kernels}/{board.qualified_name}".encode()).hexdigest()[:20]
     workdir = Path(workdir) if workdir is not None else cache_dir() / "generated" / f"tinyml-updatable-{key}"
@@ -461,7 +478,7 @@ def build_updatable(board: Board, kernels: str = "opt", *, op_types: list[str] |
         "const mcu_op_registration *const mcu_op_registry[] = {",
         *(f"    &{r}," for r in regs), "};",
         f"const uint32_t mcu_op_registry_count = {len(regs)};", ""])
-    glue = sorted({RUNTIME_DIR / "ops" / OP_GLUE[t][1] for t in types})
+    glue = sorted({RUNTIME_DIR / "ops" / g.glue for g in glues})
     io = ([(f"mcu_input_{i}", io_bytes) for i in range(max_inputs)],
           [(f"mcu_output_{i}", io_bytes) for i in range(max_outputs)])
     fw = _firmware(board, kernels, workdir, registry, glue, model_data_c(b"", model_capacity, "no model"),
@@ -546,7 +563,7 @@ def plan_head_bytes(graph: Graph, scratch: dict[int, int] | None = None) -> int:
     constant = {t.index for t in tensors if t.is_constant}
     root = list(range(nt))
     for op in ops:
-        if op.type in ALIAS_OPS and op.inputs and op.inputs[0] >= 0:
+        if (g := glue_of(op.type)) is not None and g.alias and op.inputs and op.inputs[0] >= 0:
             if op.inputs[0] in constant:
                 constant.add(op.outputs[0])
             else:

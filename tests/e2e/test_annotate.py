@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mcusim.cli import main
 from simhelpers import needs_gcc
+
+from mcusim.cli import main
 
 pytestmark = needs_gcc
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from simhelpers import needs_gcc
 
 import mcusim
+from mcusim.build.toolchain import KERNELS
 from mcusim.cli import build_parser, main
 from mcusim.errors import BudgetExceeded, McusimError
-from mcusim.build.toolchain import KERNELS
-from simhelpers import needs_gcc
 
 ROOT = Path(__file__).resolve().parents[2]
 KWS = "models/kws_fc.tflite"
@@ -81,9 +81,9 @@ def test_run_to_dict_equals_cli_json(tmp_path):
 
 @needs_gcc
 def test_run_takes_bytes_and_numpy_inputs(tmp_path):
-    from mcusim.simulator.board import get_board
     from mcusim.frontend.graphinfo import default_inputs
     from mcusim.frontend.tflite import load_model
+    from mcusim.simulator.board import get_board
 
     data = (ROOT / KWS).read_bytes()
     x = default_inputs(load_model(ROOT / KWS))[0]
@@ -149,8 +149,8 @@ def test_sim_to_dict_equals_cli_json(tmp_path):
     r = mcusim.sim(src, board="stm32f411ce")
     assert r.exit_code == 8192 and r.cycles > 0  # kernels/examples/dsp_dot.c
     assert r.to_dict() == cli_json(["sim", str(src), "--board", "stm32f411ce"], tmp_path)
-    from mcusim.simulator.board import get_board
     from mcusim.build.toolchain import build_elf
+    from mcusim.simulator.board import get_board
 
     elf = build_elf([src], get_board("stm32f411ce")).elf
     from_bytes = mcusim.sim(Path(elf).read_bytes())

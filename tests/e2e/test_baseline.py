@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from simhelpers import needs_gcc
 
 from mcusim.analysis.baseline import Allowance, compare, load_baseline, parse_growth
 from mcusim.cli import build_parser, main
 from mcusim.errors import McusimError
-from simhelpers import needs_gcc
 
 ROOT = Path(__file__).resolve().parents[2]
 KWS = str(ROOT / "models" / "kws_dscnn.tflite")

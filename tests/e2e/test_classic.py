@@ -19,20 +19,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.stacks.classic import build_classic, export_classic, generate_classic
-from mcusim.stacks.deploy import FLAVOURS, Firmware, build_firmware, run_firmware
-from mcusim.simulator.elf import Elf
-from mcusim.errors import ModelError
-from mcusim.simulator.machine import Machine
-from mcusim.stacks.planner import find_conflicts
-from mcusim.frontend.reference import run_graph
-from mcusim.stacks.runner import workdir_for
-from mcusim.frontend.tflite import Graph, load_model, parse_model
-from mcusim.stacks.tinyml import give_inputs, take_outputs
 from simhelpers import needs_gcc
 from tflite_builder import ModelBuilder, tflm_refusal
+
+from mcusim.errors import ModelError
+from mcusim.frontend.graph import Graph
+from mcusim.frontend.reference import run_graph
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.simulator.board import get_board
+from mcusim.simulator.elf import Elf
+from mcusim.simulator.machine import Machine
+from mcusim.stacks.classic import build_classic, export_classic, generate_classic
+from mcusim.stacks.deploy import FLAVOURS, Firmware, build_firmware, run_firmware
+from mcusim.stacks.planner import find_conflicts
+from mcusim.stacks.runner import workdir_for
+from mcusim.stacks.tinyml import give_inputs, take_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.tflite"))

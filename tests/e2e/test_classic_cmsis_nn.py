@@ -17,17 +17,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.stacks.classic import export_classic
-from mcusim.cli import main
-from mcusim.simulator.elf import Elf
-from mcusim.errors import McusimError
-from mcusim.stacks.runner import run_model
-from mcusim.frontend.tflite import load_model
-from mcusim.stacks.tflmtree import TflmTree, TflmTreeError, cmsis_nn_sources, find_tree
 from simhelpers import needs_gcc
 from tflite_builder import single_op_model
+
+from mcusim.cli import main
+from mcusim.errors import McusimError
+from mcusim.frontend.tflite import load_model
+from mcusim.simulator.board import get_board
+from mcusim.simulator.elf import Elf
+from mcusim.stacks.classic import export_classic
+from mcusim.stacks.runner import run_model
+from mcusim.stacks.tflmtree import TflmTree, TflmTreeError, cmsis_nn_sources, find_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 OP_MODELS = sorted((ROOT / "tests" / "data").glob("op_*.tflite"))

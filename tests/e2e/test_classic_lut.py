@@ -9,14 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.errors import McusimError
-from mcusim.frontend.graphinfo import default_inputs
-from mcusim.stacks.runner import run_model
-from mcusim.frontend.tflite import load_model
 from simhelpers import needs_gcc
 from tflite_builder import ModelBuilder
+
+from mcusim.errors import McusimError
+from mcusim.frontend.graphinfo import default_inputs
+from mcusim.frontend.tflite import load_model
+from mcusim.simulator.board import get_board
+from mcusim.stacks.runner import run_model
 
 pytestmark = needs_gcc
 BOARD = get_board("stm32f411ce")

@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 
 import pytest
+from simhelpers import needs_gcc
 
 import mcusim
-from mcusim.simulator.board import all_boards, get_board
+from mcusim.build.toolchain import KERNELS
 from mcusim.cli import build_parser, main
 from mcusim.present.report import json_text, write_json, write_text
-from mcusim.build.toolchain import KERNELS
-from simhelpers import needs_gcc
+from mcusim.simulator.board import all_boards, get_board
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,8 +118,16 @@ def test_boards_show_flash_interface_and_wait_states(capsys):
 def test_query_cheapest_honours_the_spec_budgets(tmp_path, capsys):
     """A cell the sweep recorded over the spec's budget is not an answer, however small its
     part (the issue: stm32g071rb at 111.5 ms although the spec says max_latency_ms = 20)."""
-    from mcusim.sweep import InlineEngine, ResultsDB, cheapest, load_spec, query, run_sweep
     from test_sweep import fake_cell, write_models, write_spec
+
+    from mcusim.sweep import (
+        InlineEngine,
+        ResultsDB,
+        cheapest,
+        load_spec,
+        query,
+        run_sweep,
+    )
 
     write_models(tmp_path)
     write_spec(tmp_path, 'models = ["models/*.tflite"]\nboards = ["stm32g071rb", "stm32f301k8", "stm32f411ce", '

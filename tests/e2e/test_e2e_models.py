@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from simhelpers import needs_gcc
 
-from mcusim.simulator.board import get_board
 from mcusim.errors import DoesNotFit
 from mcusim.frontend.graphinfo import default_inputs
-from mcusim.stacks.runner import run_model
 from mcusim.frontend.tflite import load_model
-from simhelpers import needs_gcc
+from mcusim.simulator.board import get_board
+from mcusim.stacks.runner import run_model
 
 pytestmark = needs_gcc
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ import re
 import subprocess
 
 import pytest
+from simhelpers import needs_gcc
 
+from mcusim.build.toolchain import KERNELS, build_elf
 from mcusim.simulator.board import get_board
 from mcusim.simulator.elf import Elf
-from mcusim.build.toolchain import KERNELS, build_elf
-from simhelpers import needs_gcc
 
 pytestmark = needs_gcc
 

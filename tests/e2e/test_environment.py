@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-
 from simhelpers import needs_gcc
 
 pytestmark = needs_gcc

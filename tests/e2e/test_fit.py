@@ -9,13 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.cli import main
-from mcusim.analysis.partfit import FLOOR_MODEL, fit, largest_activation, resolve_boards, runtime_floor, weights_bytes
-from mcusim.stacks.runner import run_model
-from mcusim.frontend.tflite import load_model, parse_model
 from simhelpers import needs_gcc
+
+from mcusim.analysis.partfit import (
+    FLOOR_MODEL,
+    fit,
+    largest_activation,
+    resolve_boards,
+    runtime_floor,
+    weights_bytes,
+)
+from mcusim.cli import main
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.simulator.board import get_board
+from mcusim.stacks.runner import run_model
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))

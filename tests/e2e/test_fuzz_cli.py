@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simhelpers import needs_gcc
 
 from mcusim.cli import main
-from simhelpers import needs_gcc
 
 pytestmark = needs_gcc
 ROOT = Path(__file__).resolve().parents[2]

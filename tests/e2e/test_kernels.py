@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402

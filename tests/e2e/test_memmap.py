@@ -14,14 +14,20 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from simhelpers import ROOT, build_asm, needs_gcc
 
-from mcusim.simulator.board import BOARDS_DIR, all_boards, get_board, parse_place, validate
 from mcusim.analysis.budget import battery
+from mcusim.build.toolchain import build_elf, memory_ld
 from mcusim.cli import main
 from mcusim.errors import BoardError, McusimError
+from mcusim.simulator.board import (
+    BOARDS_DIR,
+    all_boards,
+    get_board,
+    parse_place,
+    validate,
+)
 from mcusim.simulator.isa import Decoder, build_mismatch, core_isa, undefined_reason
-from mcusim.build.toolchain import build_elf, memory_ld
-from simhelpers import ROOT, build_asm, needs_gcc
 
 MODEL = ROOT / "models" / "kws_fc.tflite"
 
@@ -390,8 +396,8 @@ def test_double_precision_executes_on_the_m7(tmp_path):
     # The H743's FPv5-D16 computes in double precision (VMUL.F64, VCVT.F64.F32...). Unicorn runs
     # them only when its Cortex-M7 model is really selected: with UC_MODE_MCLASS it forces its
     # Cortex-M33 (single-precision FPU) and they were undefined (TFLM's Prepare faulted).
-    from mcusim.simulator.machine import Machine
     from mcusim.build.toolchain import build_elf
+    from mcusim.simulator.machine import Machine
 
     src = tmp_path / "dp.c"
     src.write_text("volatile double x = 1.5; volatile float f = 0.25f;\n"

@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from simhelpers import needs_gcc
 
-from mcusim.simulator.board import get_board
 from mcusim.analysis.budget import check, check_json, check_junit, check_markdown
+from mcusim.analysis.oversize import enlarged, growth, measure, part_fit
 from mcusim.cli import main
 from mcusim.errors import DoesNotFit
-from mcusim.analysis.oversize import enlarged, growth, measure, part_fit
-from simhelpers import needs_gcc
+from mcusim.simulator.board import get_board
 
 ROOT = Path(__file__).resolve().parents[2]
 KWS = str(ROOT / "models" / "kws_dscnn.tflite")

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from mcusim.simulator.board import all_boards
-from mcusim.cli import main
 from simhelpers import needs_gcc
+
+from mcusim.cli import main
+from mcusim.simulator.board import all_boards
 
 pytestmark = needs_gcc
 ROOT = Path(__file__).resolve().parents[2]

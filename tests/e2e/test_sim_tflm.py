@@ -13,17 +13,16 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
+from simhelpers import ROOT, needs_gcc
+from vendorfw import FIRMWARE
 
+from mcusim.build.toolchain import cache_dir
 from mcusim.cli import main
 from mcusim.frontend.graphinfo import default_inputs
 from mcusim.frontend.reference import run_graph
 from mcusim.frontend.tflite import load_model
 from mcusim.stacks.tflmtree import DOWNLOADS, TflmTreeError, find_tree
-from mcusim.build.toolchain import cache_dir
-from simhelpers import ROOT, needs_gcc
-from vendorfw import FIRMWARE
 
 pytestmark = [needs_gcc, pytest.mark.slow]
 ARCH = ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mthumb", "-mfloat-abi=hard"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mcusim.simulator.board import get_board
 from mcusim.cli import main
 from mcusim.errors import McusimError
+from mcusim.simulator.board import get_board
 from mcusim.stacks import compare_columns, default_kernels, describe, is_real
 
 M4 = get_board("stm32f411ce")

@@ -21,12 +21,25 @@ from pathlib import Path
 
 import pytest
 
-from mcusim import sweep
-from mcusim.simulator.board import board_names, get_board
 from mcusim.cli import main
 from mcusim.errors import DoesNotFit, McusimError, ModelError
-from mcusim.sweep import (Cell, InlineEngine, ProcessEngine, ResultsDB, SweepAborted, cheapest, dominates,
-                          load_spec, make_engine, mark_pareto, pareto_flags, pareto_svg, query, run_sweep, to_csv)
+from mcusim.simulator.board import board_names, get_board
+from mcusim.sweep import (
+    Cell,
+    InlineEngine,
+    ProcessEngine,
+    ResultsDB,
+    SweepAborted,
+    cheapest,
+    dominates,
+    load_spec,
+    make_engine,
+    mark_pareto,
+    pareto_flags,
+    pareto_svg,
+    query,
+    run_sweep,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_DASK = importlib.util.find_spec("distributed") is not None

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from mcusim.stacks import tflm
-from mcusim.simulator.board import get_board
-from mcusim.cli import main
-from mcusim.stacks.deploy import build_firmware
-from mcusim.stacks.runner import run_model
-from mcusim.stacks import default_kernels
-from mcusim.frontend.tflite import load_model
-from mcusim.stacks.tflmtree import TflmTreeError, cmsis_nn_build, find_tree
 from simhelpers import needs_gcc
 from test_elf_sizes import size_tool
+
+from mcusim.cli import main
+from mcusim.frontend.tflite import load_model
+from mcusim.simulator.board import get_board
+from mcusim.stacks import default_kernels, tflm
+from mcusim.stacks.deploy import build_firmware
+from mcusim.stacks.runner import run_model
+from mcusim.stacks.tflmtree import TflmTreeError, cmsis_nn_build, find_tree
 
 pytestmark = needs_gcc
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,20 +26,31 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from simhelpers import needs_gcc
 
-from mcusim.frontend import quant as q
-from mcusim.simulator.board import get_board
-from mcusim.stacks.deploy import Firmware, build_firmware, run_firmware
+from mcusim.build.toolchain import KERNELS
 from mcusim.errors import FirmwareFault
+from mcusim.frontend import quant as q
+from mcusim.frontend.graph import Graph
+from mcusim.frontend.reference import run_graph
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.simulator.board import get_board
 from mcusim.simulator.isa import Decoder
 from mcusim.simulator.machine import Machine
-from mcusim.frontend.reference import run_graph
-from mcusim.frontend.tflite import Graph, load_model, parse_model
-from mcusim.stacks.tinyml import (FRAMEWORK_SOURCES, MODEL_SYMBOL, OP_GLUE, RUNTIME_DIR, STATUS_MESSAGES,
-                           build_tinyml, build_updatable, give_inputs, model_update_flash,
-                           plan_head_bytes, take_outputs, write_model)
-from mcusim.build.toolchain import KERNELS
-from simhelpers import needs_gcc
+from mcusim.stacks.deploy import Firmware, build_firmware, run_firmware
+from mcusim.stacks.tinyml import (
+    FRAMEWORK_SOURCES,
+    MODEL_SYMBOL,
+    RUNTIME_DIR,
+    STATUS_MESSAGES,
+    build_tinyml,
+    build_updatable,
+    give_inputs,
+    model_update_flash,
+    plan_head_bytes,
+    take_outputs,
+    write_model,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.tflite"))
@@ -528,10 +539,12 @@ def test_framework_flash_is_at_most_7_kb() -> None:
 
 
 def test_every_frontend_op_has_glue() -> None:
-    from mcusim.frontend.tflite import SUPPORTED_OPS
-    assert sorted(OP_GLUE) == sorted(SUPPORTED_OPS)
-    for _, source in OP_GLUE.values():
-        assert (RUNTIME_DIR / "ops" / source).is_file()
+    from mcusim.frontend.validate import supported_ops
+    from mcusim.stacks.tinyml import glue_of, runtime_ops
+
+    assert runtime_ops() == sorted(supported_ops())
+    for op in runtime_ops():
+        assert (RUNTIME_DIR / "ops" / glue_of(op).glue).is_file()
 
 
 # --- slow: more inputs, every op model built on its own --------------------------------------

@@ -33,19 +33,26 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from simhelpers import needs_gcc
 from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE
 from unicorn.arm_const import UC_ARM_REG_PC
 
-from mcusim.simulator.board import get_board
-from mcusim.stacks.deploy import Firmware, build_firmware
 from mcusim.errors import ModelError
+from mcusim.frontend.graph import Graph
+from mcusim.frontend.reference import run_graph
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.simulator.board import get_board
 from mcusim.simulator.isa import Decoder
 from mcusim.simulator.machine import Machine
-from mcusim.frontend.reference import run_graph
-from mcusim.frontend.tflite import Graph, load_model, parse_model
-from mcusim.stacks.tinyml import (ARENA_SYMBOL, MODEL_HEADER_BYTES, MODEL_SYMBOL, STATUS_MESSAGES,
-                           build_tinyml, write_model)
-from simhelpers import needs_gcc
+from mcusim.stacks.deploy import Firmware, build_firmware
+from mcusim.stacks.tinyml import (
+    ARENA_SYMBOL,
+    MODEL_HEADER_BYTES,
+    MODEL_SYMBOL,
+    STATUS_MESSAGES,
+    build_tinyml,
+    write_model,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = get_board("stm32g071rb")
@@ -358,7 +365,7 @@ def test_valid_model_touches_only_model_arena_stack_and_statics(name: str) -> No
 def test_structural_corruptions(name: str) -> None:
     cases = structural_cases(_raw(name), _fields(name))
     statuses = {label: check(name, raw, f"{name}/structural") for label, raw in cases.items()}
-    assert statuses[f"root=0xfffffff0"] != 0
+    assert statuses["root=0xfffffff0"] != 0
     assert all(statuses[f"truncate@{c}"] != 0 for c in (0, 4, 8, 16)), statuses
 
 

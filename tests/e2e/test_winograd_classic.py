@@ -10,16 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from simhelpers import needs_gcc
+from tflite_builder import ModelBuilder
 
-from mcusim.stacks import winograd
-from mcusim.simulator.board import Board, get_board
 from mcusim.cli import main
 from mcusim.errors import McusimError
 from mcusim.frontend.graphinfo import default_inputs
-from mcusim.stacks.runner import build_path, run_model
 from mcusim.frontend.tflite import load_model
-from simhelpers import needs_gcc
-from tflite_builder import ModelBuilder
+from mcusim.simulator.board import Board, get_board
+from mcusim.stacks import winograd
+from mcusim.stacks.runner import build_path, run_model
 
 pytestmark = needs_gcc
 ROOT = Path(__file__).resolve().parents[2]

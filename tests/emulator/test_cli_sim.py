@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 
-from mcusim.simulator.board import get_board
-from mcusim.cli import main
-from mcusim.build.toolchain import KERNELS, build_elf
 from simhelpers import needs_gcc
+
+from mcusim.build.toolchain import KERNELS, build_elf
+from mcusim.cli import main
+from mcusim.simulator.board import get_board
 
 
 def example_elf():

@@ -9,10 +9,9 @@ import json
 import sys
 
 import pytest
+from simhelpers import ROOT
 
 from mcusim.simulator.board import get_board
-
-from simhelpers import ROOT
 
 spec = importlib.util.spec_from_file_location("fidelity", ROOT / "benchmarks" / "fidelity.py")
 fidelity = importlib.util.module_from_spec(spec)

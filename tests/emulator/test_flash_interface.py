@@ -12,16 +12,14 @@ that a skipped load is not charged. The stall asserted is the snippet's own (sta
 from __future__ import annotations
 
 import dataclasses
-
-import pytest
-
 import tomllib
 
-from mcusim.simulator.board import FlashInterface, _from_dict, BOARDS_DIR, get_board
-from mcusim.errors import BoardError
-from mcusim.simulator.machine import Machine
-
+import pytest
 from simhelpers import build_asm, needs_gcc
+
+from mcusim.errors import BoardError
+from mcusim.simulator.board import BOARDS_DIR, FlashInterface, _from_dict, get_board
+from mcusim.simulator.machine import Machine
 
 WS = 5  # stm32l4r5zi@120mhz
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from hostile_firmware import CATEGORIES, build, case
-from mcusim.cli import main
 from simhelpers import needs_gcc
+
+from mcusim.cli import main
 
 pytestmark = needs_gcc
 SAMPLE = range(0, 2 * len(CATEGORIES))

@@ -15,10 +15,10 @@ import sys
 import time
 
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.build.toolchain import build_elf
 from simhelpers import ROOT, needs_gcc
+
+from mcusim.build.toolchain import build_elf
+from mcusim.simulator.board import get_board
 
 pytestmark = needs_gcc
 

@@ -8,13 +8,12 @@ Costs are those of docs/cost-model.md (Arm DDI 0439D Table 3-1/3-2, §3.3.2).
 from __future__ import annotations
 
 import pytest
+from simhelpers import build_asm, needs_gcc, zero_wait
 
+from mcusim.errors import BudgetExceeded, FirmwareFault
 from mcusim.simulator.board import get_board
 from mcusim.simulator.costmodel import get_core
-from mcusim.errors import BudgetExceeded, FirmwareFault
 from mcusim.simulator.machine import Machine
-
-from simhelpers import build_asm, needs_gcc, zero_wait
 
 pytestmark = needs_gcc
 RET = 3  # bx lr: 1 + P (P = 2)

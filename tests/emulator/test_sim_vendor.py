@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from mcusim.simulator.board import get_board
-from mcusim.cli import main
-from mcusim.simulator.elf import Elf
-from mcusim.errors import FirmwareFault, McusimError
-from mcusim.simulator.machine import Machine, parse_window
 from simhelpers import needs_gcc, zero_wait
 from vendorfw import FIRMWARE, berkeley_size, build_vendor, size_of
+
+from mcusim.cli import main
+from mcusim.errors import FirmwareFault
+from mcusim.simulator.board import get_board
+from mcusim.simulator.elf import Elf
+from mcusim.simulator.machine import Machine, parse_window
 
 pytestmark = needs_gcc
 BOARD = get_board("stm32f411ce")

@@ -167,8 +167,8 @@ class SimRunner:
 
     def __init__(self, kernel: str, flavour: str, board: str, arena_bytes: int = ARENA_BYTES,
                  opt: str = "-O2") -> None:
-        from mcusim.simulator.board import get_board
         from mcusim.build.toolchain import build_elf
+        from mcusim.simulator.board import get_board
 
         self.kernel, self.flavour = kernel, flavour
         self.board = get_board(board)

@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from mcusim.simulator.board import BOARDS_DIR, Board, all_boards, board_names, get_board
 from mcusim.errors import BoardError, McusimError
+from mcusim.simulator.board import BOARDS_DIR, Board, all_boards, board_names, get_board
 
 # Core keys that mcusim knows how to build for (see mcusim/build/toolchain.py CORE_FLAGS).
 KNOWN_CORES = {"cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"}

@@ -6,10 +6,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from mcusim.simulator.board import get_board
-from mcusim.analysis.budget import (battery, check, check_json, check_junit, check_markdown, load_budget_files,
-                           normalise_budgets, parse_size, verdict)
+from mcusim.analysis.budget import (
+    battery,
+    check,
+    check_json,
+    check_junit,
+    check_markdown,
+    load_budget_files,
+    normalise_budgets,
+    parse_size,
+    verdict,
+)
 from mcusim.errors import McusimError
+from mcusim.simulator.board import get_board
 
 REPORT = {"model": "m.tflite", "path": "tinyml", "board": "stm32f301k8@72mhz", "flash_bytes": 50_000,
           "ram_peak_bytes": 12_000, "latency_ms": 2.0, "energy_uj": 30.0, "startup_ms": 1.0}

@@ -14,9 +14,19 @@ import zlib
 import numpy as np
 import pytest
 
+from mcusim.present.html import (
+    FLASH_COLOURS,
+    HEADROOM_COLOUR,
+    MIX_COLOURS,
+    PART_COLOUR,
+    RAM_COLOURS,
+    STACK_COLOURS,
+    Axis,
+    bytes_axis,
+    colours,
+    render_html,
+)
 from mcusim.simulator.board import get_board
-from mcusim.present.html import (FLASH_COLOURS, HEADROOM_COLOUR, MIX_COLOURS, PART_COLOUR, RAM_COLOURS, STACK_COLOURS,
-                         Axis, bytes_axis, colours, render_html)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",

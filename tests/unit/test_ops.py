@@ -10,8 +10,8 @@ import pytest
 
 import mcusim
 from mcusim.cli import main
+from mcusim.frontend.validate import supported_ops
 from mcusim.operators.support import STACKS, ops_markdown, ops_table
-from mcusim.frontend.tflite import SUPPORTED_OPS
 from mcusim.stacks.tflmtree import TflmTreeError, find_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def cell(table: dict, op: str, stack: str) -> dict:
 
 def test_rows_are_the_front_end_ops_and_columns_every_stack():
     t = mcusim.ops().to_dict()
-    assert [o["op"] for o in t["ops"]] == list(SUPPORTED_OPS)
+    assert [o["op"] for o in t["ops"]] == list(supported_ops())
     assert t["stacks"] == list(STACKS) and all(set(o["stacks"]) == set(STACKS) for o in t["ops"])
 
 
@@ -50,11 +50,16 @@ def test_limits_come_from_the_code():
 
 
 def test_a_new_registry_entry_shows_up(monkeypatch):
-    from mcusim.stacks import tinyml
-    monkeypatch.setitem(tinyml.OP_GLUE, "SOFTMAX", ("mcu_op_my_softmax", "softmax.c"))
-    assert cell(ops_table(), "SOFTMAX", "tinyml/opt")["runs"].startswith("mcu_op_my_softmax (softmax.c)")
-    monkeypatch.delitem(tinyml.OP_GLUE, "SOFTMAX")
-    assert not cell(ops_table(), "SOFTMAX", "tinyml/opt")["supported"]
+    from dataclasses import replace
+
+    from mcusim import operators
+
+    reg = operators.registry()
+    leaky = reg["LEAKY_RELU"]
+    monkeypatch.setitem(reg, "LEAKY_RELU", replace(leaky, tinyml=operators.Tinyml("mcu_op_my_leaky", "leaky_relu.c")))
+    assert cell(ops_table(), "LEAKY_RELU", "tinyml/opt")["runs"].startswith("mcu_op_my_leaky (leaky_relu.c)")
+    monkeypatch.setitem(reg, "LEAKY_RELU", replace(leaky, tinyml=None))
+    assert not cell(ops_table(), "LEAKY_RELU", "tinyml/opt")["supported"]
 
 
 def test_tflm_columns_from_the_tree():

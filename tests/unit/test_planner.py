@@ -9,8 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcusim.errors import McusimError
-from mcusim.stacks.planner import (Buffer, align_up, find_conflicts, greedy_by_size, lifetimes_overlap,
-                            lower_bound, plan_memory)
+from mcusim.stacks.planner import (
+    Buffer,
+    align_up,
+    find_conflicts,
+    greedy_by_size,
+    lifetimes_overlap,
+    lower_bound,
+    plan_memory,
+)
 
 
 @st.composite

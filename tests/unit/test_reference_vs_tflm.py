@@ -14,10 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-
-from mcusim.frontend.reference import run_graph, trace_graph
-from mcusim.frontend.tflite import Graph, parse_model
 from tflite_builder import ModelBuilder, single_op_model, tflm_refusal
+
+from mcusim.frontend.graph import Graph
+from mcusim.frontend.reference import run_graph, trace_graph
+from mcusim.frontend.tflite import parse_model
 
 runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
 
@@ -205,7 +206,7 @@ for kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
         def _pool(kind: str = kind, padding: str = padding, stride: int = stride,
                   size: int = size, act: str = act) -> bytes:
             h, w = 9, 7
-            from mcusim.frontend.reference import compute_out_size
+            from mcusim.operators._common import compute_out_size
             oh = compute_out_size(padding, h, size, stride, 1)
             ow = compute_out_size(padding, w, size, stride, 1)
             return single_op_model(kind, [(1, h, w, 4)], (1, oh, ow, 4), in_q=[(0.05, -3)],
@@ -217,7 +218,7 @@ for kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
 
 def _conv(kind: str, groups: int = 1, dilation: int = 1, padding: str = "SAME",
           stride: int = 2, per_channel: bool = True, depth_multiplier: int = 2) -> bytes:
-    from mcusim.frontend.reference import compute_out_size
+    from mcusim.operators._common import compute_out_size
     rng = np.random.default_rng(7)
     h, w, cin = 9, 8, 4
     k = 3
@@ -329,7 +330,7 @@ def test_single_op_matches_tflm(name: str) -> None:
 
 def test_every_supported_op_is_covered() -> None:
     """The single-op cases (plus converter models, when present) exercise every op."""
-    from mcusim.frontend.tflite import SUPPORTED_OPS
+    from mcusim.frontend.validate import supported_ops
 
     covered = {op.type for data in (fn() for fn in CASES.values()) for op in parse_model(data).ops}
-    assert set(SUPPORTED_OPS) - covered == set()
+    assert set(supported_ops()) - covered == set()

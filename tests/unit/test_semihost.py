@@ -7,7 +7,13 @@ import struct
 
 import pytest
 
-from mcusim.simulator.semihost import ADP_STOPPED_APPLICATION_EXIT, FEATURES, Exit, Semihost, SemihostingError
+from mcusim.simulator.semihost import (
+    ADP_STOPPED_APPLICATION_EXIT,
+    FEATURES,
+    Exit,
+    Semihost,
+    SemihostingError,
+)
 
 
 class Memory:

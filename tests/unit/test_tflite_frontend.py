@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tflite_builder import ModelBuilder, single_op_model, tflm_refusal
 
 from mcusim.errors import McusimError, ModelError
+from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph
-from mcusim.frontend.tflite import SUPPORTED_OPS, Graph, load_model, parse_model
-from tflite_builder import ModelBuilder, single_op_model, tflm_refusal
+from mcusim.frontend.validate import supported_ops
+from mcusim.frontend.tflite import load_model, parse_model
 
 fb = pytest.importorskip("tflite_micro.tensorflow.lite.micro.python.schema_py_generated")
 
@@ -107,7 +109,7 @@ def test_every_model_file_parses_like_the_schema(path: Path) -> None:
         assert tflm_refusal(data) is not None, f"mcusim rejects a model TFLM runs: {err}"
         return
     _compare_with_schema(graph, data)
-    assert set(graph.op_types()) <= set(SUPPORTED_OPS)
+    assert set(graph.op_types()) <= set(supported_ops())
 
 
 def test_tiny_model_fields() -> None:

@@ -6,8 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mcusim.operators._common import compute_out_size, compute_padding
 from mcusim.frontend import reference as ref
 from mcusim.stacks import winograd
+
+
 def _direct(x: np.ndarray, w: np.ndarray, off: int, pad_h: int, pad_w: int, oh: int, ow: int) -> np.ndarray:
     n, h, wd, c = x.shape
     big = np.zeros((n, h + 2 * pad_h + 4, wd + 2 * pad_w + 4, c), np.int64)
@@ -29,8 +32,8 @@ def test_f2x2_3x3_equals_the_direct_sum(n: int, h: int, w: int, c: int, o: int, 
     wts = rng.integers(-128, 128, (o, 3, 3, c)).astype(np.int8)  # -128 too: the bound holds
     off = int(rng.integers(-127, 129))
     pad = "SAME" if same or h < 3 or w < 3 else "VALID"
-    oh, ow = ref.compute_out_size(pad, h, 3, 1, 1), ref.compute_out_size(pad, w, 3, 1, 1)
-    ph, pw = ref.compute_padding(h, 3, 1, 1, oh), ref.compute_padding(w, 3, 1, 1, ow)
+    oh, ow = compute_out_size(pad, h, 3, 1, 1), compute_out_size(pad, w, 3, 1, 1)
+    ph, pw = compute_padding(h, 3, 1, 1, oh), compute_padding(w, 3, 1, 1, ow)
     got = winograd.conv_accumulators(x, wts, off, ph, pw, oh, ow)
     np.testing.assert_array_equal(got, _direct(x, wts, off, ph, pw, oh, ow))
 
