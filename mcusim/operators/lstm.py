@@ -83,7 +83,7 @@ SIGMOID_TABLE: tuple[int, ...] = (
 interpolate in (tanh(x) = 2 sigmoid(2x) - 1). These are TFLite's numbers
 (tensorflow/lite/kernels/internal/common.h, ``sigmoid_table_uint16``), not the rounded
 samples: up to 1.1 off them, tuned for the interpolation, and bit-exactness needs them. The
-kernels' copy is kernels/src/common/mcu_nn_sigmoid_table.h; a test checks both against a TFLM
+kernels' copy is kernels/src/common/mcu_nn_s16_act.h; a test checks both against a TFLM
 tree."""
 
 
@@ -342,7 +342,7 @@ UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(
     macs=_lstm_macs,
     classic=_lstm_classic,
     tinyml=Tinyml("mcu_op_unidirectional_sequence_lstm", "lstm.c"),
-    kernels=("mcu_lstm_s8", "mcu_lstm_gate_s8"),
+    kernels=("mcu_lstm_s8", "mcu_lstm_gates_s8"),
 )
 
 SPECS = (UNIDIRECTIONAL_SEQUENCE_LSTM,)
