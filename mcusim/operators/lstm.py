@@ -326,7 +326,32 @@ def lstm_params_c(p: LstmParams) -> list[str]:
 
 
 def _lstm_classic(gen: Any, op: Op) -> Any:
-    return gen.lstm(op, prepare_lstm(gen.g, op))
+    p = prepare_lstm(gen.g, op)
+    x = gen.data(op, INPUT, "input")
+    weights = {pos: gen.data(op, pos, f"{kind}_{gate}") for kind, positions in
+               (("weights", INPUT_WEIGHTS), ("recurrent", RECURRENT_WEIGHTS), ("bias", BIASES))
+               for gate, pos in zip(GATES, positions)}
+    hidden, cell = gen.data(op, HIDDEN_STATE, "hidden"), gen.data(op, CELL_STATE, "cell")
+
+    def pointers(positions: tuple[int, ...]) -> str:
+        return ", ".join(gen.ptr(weights[k]) for k in positions)
+
+    decls = [f"static const mcu_lstm_params params = {{{', '.join(lstm_params_c(p))}}};",
+             f"static const mcu_lstm_weights weights = {{.input = {{{pointers(INPUT_WEIGHTS)}}}, "
+             f".recurrent = {{{pointers(RECURRENT_WEIGHTS)}}}, .bias = {{{pointers(BIASES)}}}}};"]
+    extra = [f"{p.batches} x {p.steps} steps{' (time-major)' if p.time_major else ''}: "
+             f"{p.input_size} inputs -> {p.state_size} units; gates Q3.12 -> Q0.15, cell 2^{p.cell_scale_power}"
+             + (f", clipped to +-{p.cell_clip}" if p.cell_clip else ""),
+             f"state: {gen.ptr(hidden)} (hidden, int8), {gen.ptr(cell)} (cell, int16), static"]
+    reads = [x, *weights.values(), hidden, cell]
+    return gen.call(op, reads, "mcu_lstm_s8", decls, ["ctx", "&params", "&weights", x, hidden, cell, op.outputs[0]],
+                    extra, "mcu_lstm_s8_get_buffer_size(&params)", decls[:1])
+
+
+def _lstm_cmsis_nn(gen: Any, op: Op) -> str:
+    # CMSIS-NN has arm_lstm_unidirectional_s8 (TFLM's cmsis_nn/unidirectional_sequence_lstm.cc
+    # calls it with its own effective-scale parameters); mcusim does not emit that call yet.
+    return "mcusim does not call CMSIS-NN's arm_lstm_unidirectional_s8 yet"
 
 
 UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(
@@ -341,6 +366,7 @@ UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(
     check=_check_lstm,
     macs=_lstm_macs,
     classic=_lstm_classic,
+    cmsis_nn=_lstm_cmsis_nn,
     tinyml=Tinyml("mcu_op_unidirectional_sequence_lstm", "lstm.c"),
     kernels=("mcu_lstm_s8", "mcu_lstm_gates_s8"),
 )

@@ -173,8 +173,9 @@ def _array_c(values: np.ndarray, per_line: int) -> list[str]:
 @dataclass
 class _Loc:
     """Where a tensor's bytes are: ``kind`` is ``input`` / ``output`` (key = graph position),
-    ``arena`` (key = root tensor index), or ``const`` (key = tensor index of a host-known
-    value); ``offset`` is in elements from the root's start."""
+    ``arena`` (key = root tensor index), ``const`` (key = tensor index of a host-known
+    value) or ``state`` (a variable tensor: a static buffer of its own that keeps its value, set
+    to its reset value at start-up); ``offset`` is in elements from the root's start."""
 
     kind: str
     key: int
@@ -255,6 +256,9 @@ class _Generator:
             self.locs[i] = _Loc("arena", i)
         for i in self.values:
             self.locs[i] = _Loc("const", i)
+        for t in graph.tensors:  # an LSTM's state: static, reset at start-up as TFLM resets it
+            if t.is_variable and t.data is None:
+                self.locs[t.index] = _Loc("state", t.index)
 
     # -- names ----------------------------------------------------------------------------
     def const(self, index: int, name: str) -> str:
@@ -282,6 +286,8 @@ class _Generator:
         loc = self.locs[index]
         if loc.kind == "arena":
             base = f"T{loc.key}"
+        elif loc.kind == "state":
+            base = f"S{loc.key}"
         else:
             base = self.const_names.get(loc.key, "(host constant)")
         return f"({base} + {loc.offset})" if loc.offset else base
@@ -785,6 +791,20 @@ class _Generator:
 
         return _Step(op, [x], out.index, extra, decls, render, "mcu_pad_s8")
 
+    def call(self, op: Op, reads: list[int], kernel: str, decls: list[str], args: list[str | int],
+             extra: list[str], scratch_call: str | None = None, sizing_decls: list[str] | None = None) -> _Step:
+        """A kernel call ``kernel(args)`` writing output 0: an int argument is that tensor's
+        pointer, ``"ctx"`` the scratch context; ``scratch_call`` sizes the scratch over
+        ``sizing_decls`` (the declarations it reads)."""
+        out = op.outputs[0]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            text = [ptr(a) if isinstance(a, int) else (ctx if a == "ctx" else a) for a in args]
+            return [f"st = {kernel}({', '.join(text)});"]
+
+        return _Step(op, reads, out, extra, decls, render, kernel, scratch_call,
+                     sizing_decls=sizing_decls)
+
     def unary(self, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str],
                dims: tuple[int, int, int, int] | None = None) -> _Step:
         """A pointwise kernel ``kernel(ctx, &params, &dims, in, out)``."""
@@ -1126,6 +1146,15 @@ def _model_files(gen: _Generator, plan: Plan, buffers: list[Buffer], naive: int,
         t = g.tensors[r]
         c.append(f"#define T{r} (({_ctype(t)} *)(model_arena + {plan.offsets[f't{r}']})) "
                  f"/* {_shape(t.shape)} {_clean(t.name, 40)} */")
+    states = sorted({loc.key for loc in gen.locs.values() if loc.kind == "state"})
+    if states:
+        c += ["", "/* Variable tensors (recurrent state): static, set at start-up to TFLM's reset value",
+              " * (an int8 tensor's zero point, else 0), carried from one inference to the next. */"]
+    for i in states:
+        t = g.tensors[i]
+        fill = int(t.zero_point[0]) if t.dtype == "INT8" and t.zero_point.size else 0
+        init = f" = {{{', '.join([str(fill)] * t.size)}}}" if fill else ""
+        c.append(f"static {_ctype(t)} S{i}[{t.size}]{init}; /* {_shape(t.shape)} {_clean(t.name, 40)} */")
     c += ["", "/* The inputs and outputs are tensors in the arena (or constants): no copies. */"]
     c += [f"{_ctype(g.tensors[i])} *const model_input{k}_tensor = {gen.ptr(i)};" for k, i in enumerate(g.inputs)]
     c += [f"const {_ctype(g.tensors[i])} *const model_output{k}_tensor = {gen.ptr(i)};"
