@@ -1,0 +1,71 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM (mcusim/operators/lstm.py) on every stack: the converter's LSTM
+models in tests/data (made by tests/data/make_op_models.py: a full sequence, the last step
+sliced off, and a small keyword-style classifier) run on tinyml and classic with both kernel
+flavours and on tflm, outputs bit-exact with the tflite-micro Python interpreter on random
+inputs. The state tensors are reset at start-up as TFLM resets them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from simhelpers import needs_gcc
+
+from mcusim.errors import ModelError
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.operators import lstm
+from mcusim.simulator.board import get_board
+from mcusim.stacks.runner import run_model
+
+ROOT = Path(__file__).resolve().parents[2]
+LSTM_MODELS = [ROOT / "tests" / "data" / n for n in
+               ("op_lstm_sequences.tflite", "op_lstm_last.tflite", "net_lstm_kws.tflite")]
+BOARD = get_board("stm32f411ce")
+TFLM = Path("/work/shared/third_party/tflite-micro")
+
+
+def _random_inputs(model: Path, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-128, 128, t.shape).astype(np.int8) for t in load_model(model).input_tensors()]
+
+
+def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model.read_bytes())
+    for i, x in enumerate(inputs):
+        it.set_input(x, i)
+    it.invoke()
+    return [np.asarray(it.get_output(i)) for i in range(len(load_model(model).outputs))]
+
+
+@needs_gcc
+@pytest.mark.parametrize("stack", ["tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "tflm/ref"])
+@pytest.mark.parametrize("model", LSTM_MODELS, ids=lambda p: p.stem)
+def test_lstm_bit_exact_with_tflm(model: Path, stack: str) -> None:
+    path, kernels = stack.split("/")
+    inputs = _random_inputs(model, 7)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+    op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+    assert op["cycles"] > 0
+
+
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["classic/cmsis-nn", "tflm/cmsis-nn"])
+def test_lstm_cmsis_nn_stacks(stack: str) -> None:
+    """classic/cmsis-nn runs the LSTM on mcusim's opt kernel and names the fallback; tflm's
+    CMSIS-NN port runs its own (arm_lstm_unidirectional_s8)."""
+    path, kernels = stack.split("/")
+    model = LSTM_MODELS[2]
+    inputs = _random_inputs(model, 3)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+    if path == "classic":
+        assert any(f["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM" and "arm_lstm_unidirectional_s8" in f["reason"]
+                   for f in result.report["fallbacks"])
