@@ -348,10 +348,60 @@ def _lstm_classic(gen: Any, op: Op) -> Any:
                     extra, "mcu_lstm_s8_get_buffer_size(&params)", decls[:1])
 
 
-def _lstm_cmsis_nn(gen: Any, op: Op) -> str:
-    # CMSIS-NN has arm_lstm_unidirectional_s8 (TFLM's cmsis_nn/unidirectional_sequence_lstm.cc
-    # calls it with its own effective-scale parameters); mcusim does not emit that call yet.
-    return "mcusim does not call CMSIS-NN's arm_lstm_unidirectional_s8 yet"
+def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
+    """CMSIS-NN's arm_lstm_unidirectional_s8 with the parameters TFLM's
+    cmsis_nn/unidirectional_sequence_lstm.cc gives it; the "effective biases" (bias plus the
+    weight row sums times the input offset, and the recurrent row sums times -zp_h) that TFLM
+    computes with arm_vector_sum_s8 in Prepare are computed here, into weights.c. The state is
+    mcusim's static state buffers (CMSIS-NN's hidden_state/cell_state), so it carries across
+    inferences as on the other flavours."""
+    from ..stacks.classic import _array_c
+
+    p = prepare_lstm(gen.g, op)
+    if not p.cell_clip:
+        return ("no cell clip: arm_lstm_unidirectional_s8 always clamps the cell state to "
+                "+-cell_clip (TFLM would pass 0)")
+    x = gen.data(op, INPUT, "input")
+    ptrs = {pos: gen.ptr(gen.data(op, pos, f"{kind}_{gate}")) for kind, positions in
+            (("weights", INPUT_WEIGHTS), ("recurrent", RECURRENT_WEIGHTS), ("bias", BIASES))
+            for gate, pos in zip(GATES, positions)}
+    hidden, cell = gen.data(op, HIDDEN_STATE, "hidden"), gen.data(op, CELL_STATE, "cell")
+    name, n = f"op{op.index}_lstm_effective_bias", p.state_size
+    sums = []
+    for k in range(4):
+        wx, wh = (i64(inp(gen.g, op, pos).data) for pos in (INPUT_WEIGHTS[k], RECURRENT_WEIGHTS[k]))
+        sums.append(i64(inp(gen.g, op, BIASES[k]).data) + wx.sum(axis=1) * -p.input_zero_point)
+        sums.append(wh.sum(axis=1) * -p.hidden_zero_point)
+    gen.extra_weights.append((f"extern const int32_t {name}[8][{n}];",
+                              [f"/* op {op.index} {op.type}: per gate (input, forget, cell, output) the input "
+                               "and recurrent effective biases for CMSIS-NN */",
+                               f"const int32_t {name}[8][{n}] = {{", *_array_c(np.stack(sums), 8), "};"]))
+
+    def gate(k: int, act: str) -> str:
+        (mx, sx), (mh, sh) = p.input_multiplier[k], p.recurrent_multiplier[k]
+        return (f"{{{mx}, {sx}, {ptrs[INPUT_WEIGHTS[k]]}, {name}[{2 * k}], {mh}, {sh}, "
+                f"{ptrs[RECURRENT_WEIGHTS[k]]}, {name}[{2 * k + 1}], {ptrs[BIASES[k]]}, {act}}}")
+
+    fields = [str(int(p.time_major)), str(p.batches), str(p.steps), str(p.input_size), str(n),
+              str(-p.input_zero_point), *map(str, p.forget_multiplier), *map(str, p.input_gate_multiplier),
+              str(p.cell_clip), str(p.cell_scale_power), *map(str, p.hidden_multiplier), str(p.hidden_zero_point),
+              gate(1, "ARM_SIGMOID"), gate(0, "ARM_SIGMOID"), gate(2, "ARM_TANH"), gate(3, "ARM_SIGMOID")]
+    decls = [f"static const cmsis_nn_lstm_params params = {{{', '.join(fields)}}};"]
+    scratch = 2 * 2 * p.batches * n  # temp1, temp2: int16 per batch and unit
+    out = op.outputs[0]
+
+    def render(ptr: Any, ctx: str) -> list[str]:
+        return [f"cmsis_nn_lstm_context buffers = {{({ctx})->buf, (int16_t *)({ctx})->buf + {p.batches * n}, "
+                f"{ptr(cell)}, {ptr(hidden)}}};",
+                f"st = (mcu_status)arm_lstm_unidirectional_s8({ptr(x)}, {ptr(out)}, &params, &buffers);"]
+
+    from ..stacks.classic import _Step
+    from ..stacks.cmsisnn import COMPONENT
+
+    extra = [f"{p.batches} x {p.steps} steps: {p.input_size} inputs -> {n} units, CMSIS-NN "
+             "arm_lstm_unidirectional_s8; effective biases in weights.c; state: static buffers"]
+    return _Step(op, [x, hidden, cell], out, extra, decls, render, "arm_lstm_unidirectional_s8",
+                 str(scratch), library=COMPONENT, sizing_decls=[])
 
 
 UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(

@@ -6,16 +6,13 @@ inputs. The state tensors are reset at start-up as TFLM resets them."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from simhelpers import needs_gcc
 
-from mcusim.errors import ModelError
-from mcusim.frontend.tflite import load_model, parse_model
-from mcusim.operators import lstm
+from mcusim.frontend.tflite import load_model
 from mcusim.simulator.board import get_board
 from mcusim.stacks.runner import run_model
 
@@ -23,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LSTM_MODELS = [ROOT / "tests" / "data" / n for n in
                ("op_lstm_sequences.tflite", "op_lstm_last.tflite", "net_lstm_kws.tflite")]
 BOARD = get_board("stm32f411ce")
-TFLM = Path("/work/shared/third_party/tflite-micro")
 
 
 def _random_inputs(model: Path, seed: int) -> list[np.ndarray]:
@@ -58,8 +54,8 @@ def test_lstm_bit_exact_with_tflm(model: Path, stack: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("stack", ["classic/cmsis-nn", "tflm/cmsis-nn"])
 def test_lstm_cmsis_nn_stacks(stack: str) -> None:
-    """classic/cmsis-nn runs the LSTM on mcusim's opt kernel and names the fallback; tflm's
-    CMSIS-NN port runs its own (arm_lstm_unidirectional_s8)."""
+    """classic/cmsis-nn calls CMSIS-NN's arm_lstm_unidirectional_s8 (effective biases from the
+    host), as TFLM's CMSIS-NN port does; both bit-exact."""
     path, kernels = stack.split("/")
     model = LSTM_MODELS[2]
     inputs = _random_inputs(model, 3)
@@ -67,5 +63,6 @@ def test_lstm_cmsis_nn_stacks(stack: str) -> None:
     for got, want in zip(result.outputs, _tflm(model, inputs)):
         np.testing.assert_array_equal(got, want.reshape(got.shape))
     if path == "classic":
-        assert any(f["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM" and "arm_lstm_unidirectional_s8" in f["reason"]
-                   for f in result.report["fallbacks"])
+        op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+        assert op["kernel"] == "arm_lstm_unidirectional_s8"
+        assert not any(f["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM" for f in result.report.get("fallbacks", []))

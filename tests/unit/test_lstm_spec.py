@@ -84,3 +84,25 @@ def test_refuses_another_cell_activation() -> None:
     options = {**g.ops[i].options, "fused_activation_function": "RELU"}
     with pytest.raises(ModelError, match="TANH"):
         validate_graph(_with(g, i, options=options))
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+def test_time_major_is_the_same_recurrence(time_major: bool) -> None:
+    """The reference on a [T, B, I] layout equals it on [B, T, I] transposed: batches are
+    independent rows (TFLM runs all batches per step when time-major, one batch at a time
+    otherwise)."""
+    g = load_model(ROOT / "tests" / "data" / "op_lstm_sequences.tflite")
+    op = g.ops[0]
+    p = lstm.prepare_lstm(g, op)
+    rng = np.random.default_rng(1)
+    x = rng.integers(-128, 128, (3, p.steps, p.input_size)).astype(np.int8)
+    args = ([g.tensors[op.inputs[k]].data for k in lstm.INPUT_WEIGHTS],
+            [g.tensors[op.inputs[k]].data for k in lstm.RECURRENT_WEIGHTS],
+            [g.tensors[op.inputs[k]].data for k in lstm.BIASES])
+    batch_major = lstm.lstm(dataclasses.replace(p, batches=3), x, *args)
+    if time_major:
+        y = lstm.lstm(dataclasses.replace(p, batches=3, time_major=True), np.swapaxes(x, 0, 1), *args)
+        np.testing.assert_array_equal(np.swapaxes(y, 0, 1), batch_major)
+    else:  # each batch row alone gives the same sequence
+        for b in range(3):
+            np.testing.assert_array_equal(lstm.lstm(p, x[b:b + 1], *args)[0], batch_major[b])
