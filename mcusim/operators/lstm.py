@@ -348,11 +348,18 @@ def _lstm_classic(gen: Any, op: Op) -> Any:
                     extra, "mcu_lstm_s8_get_buffer_size(&params)", decls[:1])
 
 
+def _cmsis_gate(p: LstmParams, ptrs: dict[int, str], sums: str, k: int, act: str) -> str:
+    """Gate k's ``cmsis_nn_lstm_gate`` initializer (CMSIS-NN orders them forget, input, cell, output)."""
+    (mx, sx), (mh, sh) = p.input_multiplier[k], p.recurrent_multiplier[k]
+    return (f"{{{mx}, {sx}, {ptrs[INPUT_WEIGHTS[k]]}, {sums}[{2 * k}], {mh}, {sh}, "
+            f"{ptrs[RECURRENT_WEIGHTS[k]]}, {sums}[{2 * k + 1}], {ptrs[BIASES[k]]}, {act}}}")
+
+
 def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
-    """CMSIS-NN's arm_lstm_unidirectional_s8 with the parameters TFLM's
-    cmsis_nn/unidirectional_sequence_lstm.cc gives it; the "effective biases" (bias plus the
-    weight row sums times the input offset, and the recurrent row sums times -zp_h) that TFLM
-    computes with arm_vector_sum_s8 in Prepare are computed here, into weights.c. The state is
+    """CMSIS-NN's LSTM kernel with the parameters TFLM's cmsis_nn/unidirectional_sequence_lstm.cc
+    gives it; the "effective biases" (bias plus the weight row sums times the input offset, and
+    the recurrent row sums times -zp_h) that TFLM computes with CMSIS-NN's vector sum in Prepare
+    are computed here, into weights.c. The state is
     mcusim's static state buffers (CMSIS-NN's hidden_state/cell_state), so it carries across
     inferences as on the other flavours."""
     from ..stacks.classic import _array_c
@@ -377,15 +384,11 @@ def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
                                "and recurrent effective biases for CMSIS-NN */",
                                f"const int32_t {name}[8][{n}] = {{", *_array_c(np.stack(sums), 8), "};"]))
 
-    def gate(k: int, act: str) -> str:
-        (mx, sx), (mh, sh) = p.input_multiplier[k], p.recurrent_multiplier[k]
-        return (f"{{{mx}, {sx}, {ptrs[INPUT_WEIGHTS[k]]}, {name}[{2 * k}], {mh}, {sh}, "
-                f"{ptrs[RECURRENT_WEIGHTS[k]]}, {name}[{2 * k + 1}], {ptrs[BIASES[k]]}, {act}}}")
-
     fields = [str(int(p.time_major)), str(p.batches), str(p.steps), str(p.input_size), str(n),
               str(-p.input_zero_point), *map(str, p.forget_multiplier), *map(str, p.input_gate_multiplier),
               str(p.cell_clip), str(p.cell_scale_power), *map(str, p.hidden_multiplier), str(p.hidden_zero_point),
-              gate(1, "ARM_SIGMOID"), gate(0, "ARM_SIGMOID"), gate(2, "ARM_TANH"), gate(3, "ARM_SIGMOID")]
+              *(_cmsis_gate(p, ptrs, name, k, act) for k, act in
+                ((1, "ARM_SIGMOID"), (0, "ARM_SIGMOID"), (2, "ARM_TANH"), (3, "ARM_SIGMOID")))]
     decls = [f"static const cmsis_nn_lstm_params params = {{{', '.join(fields)}}};"]
     scratch = 2 * 2 * p.batches * n  # temp1, temp2: int16 per batch and unit
     out = op.outputs[0]
