@@ -66,3 +66,26 @@ def test_lstm_cmsis_nn_stacks(stack: str) -> None:
         op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
         assert op["kernel"] == "arm_lstm_unidirectional_s8"
         assert not any(f["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM" for f in result.report.get("fallbacks", []))
+
+
+CORNERS = {  # tests/tflite_builder.lstm_model: layouts and quantizations the converter models lack
+    "time_major_b2": dict(args=(2, 4, 3, 6), time_major=True),
+    "clip_cell2^-11_b3": dict(args=(3, 5, 4, 5), cell_power=-11, cell_clip=3.0),
+    "cell2^-15_odd_sizes": dict(args=(1, 8, 9, 5), cell_power=-15, w_scale=0.05, x_q=(0.1, -20)),
+}
+
+
+@needs_gcc
+@pytest.mark.parametrize("stack", ["tinyml/ref", "tinyml/opt", "classic/opt"])
+@pytest.mark.parametrize("corner", sorted(CORNERS))
+def test_lstm_corners_bit_exact(corner: str, stack: str, tmp_path: Path) -> None:
+    from tflite_builder import lstm_model
+
+    kw = dict(CORNERS[corner])
+    model = tmp_path / f"lstm_{corner}.tflite"
+    model.write_bytes(lstm_model(*kw.pop("args"), **kw))
+    path, kernels = stack.split("/")
+    inputs = _random_inputs(model, 11)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
