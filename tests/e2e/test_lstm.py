@@ -89,3 +89,14 @@ def test_lstm_corners_bit_exact(corner: str, stack: str, tmp_path: Path) -> None
     result = run_model(model, path, BOARD, kernels, inputs=inputs)
     for got, want in zip(result.outputs, _tflm(model, inputs)):
         np.testing.assert_array_equal(got, want.reshape(got.shape))
+
+
+@needs_gcc
+def test_lstm_on_cortex_m0plus() -> None:
+    """Without the DSP extension the opt gate kernel is the reference code (Armv6-M has no
+    SMLAD): still bit-exact."""
+    model = LSTM_MODELS[2]
+    inputs = _random_inputs(model, 5)
+    result = run_model(model, "classic", get_board("stm32g071rb"), "opt", inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))

@@ -58,7 +58,7 @@ static inline __attribute__((always_inline)) void mcu_lstm_dot2(const int8_t *w0
 
 static inline int32_t mcu_sat16(int32_t v)
 {
-    return __ssat(v, 16);
+    return (int32_t)__ssat(v, 16);
 }
 
 mcu_status mcu_lstm_gates_s8(const mcu_context *ctx, const mcu_lstm_params *p,
