@@ -1,21 +1,28 @@
-"""Regenerate the single-op int8 test models ``tests/data/op_*.tflite`` (and the README).
+"""Regenerate the converter-made test models ``tests/data/*.tflite``, ``op_models.json`` and
+the README.
 
 TensorFlow is needed ONLY to regenerate these files; the tests use the committed files and
 never import TensorFlow.  Use the same separate virtualenv as ``models/make_models.py``:
 
     python3 -m venv /opt/tfenv
     /opt/tfenv/bin/pip install tensorflow-cpu==2.21.0
-    /opt/tfenv/bin/python tests/data/make_op_models.py     # from the repository root
+    /opt/tfenv/bin/python tests/data/make_op_models.py             # from the repository root
+    /opt/tfenv/bin/python tests/data/make_op_models.py 'op16x8_*'  # only the matching cases
 
 Each case builds a tiny Keras model or ``tf.function`` around one operator (sometimes two or
 three when the operator cannot exist alone), gives it deterministic random weights (nonzero
 biases, so bias handling is exercised), and converts it with full-integer quantization exactly
 like the real models (``Optimize.DEFAULT``, representative dataset, ``TFLITE_BUILTINS_INT8``,
 int8 input/output unless the case is about float edges).  The file therefore holds the ops *as
-the converter really emits them*.  Each file is then read back: its op list goes into
-``tests/data/README.md``, and it is run in TensorFlow Lite Micro (system python's
-``tflite_micro``; ``TFLM_PYTHON`` overrides) and compared with TensorFlow Lite's reference
-kernels on fixed random inputs.
+the converter really emits them*.  File prefixes (GROUPS): ``op_`` int8 single-op models,
+``op16x8_`` the same in the converter's 16x8 mode
+(``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8``, int16 input/output),
+``net_`` / ``net16x8_`` small models combining ops, ``io_`` float / uint8 / several-input and
+several-output interfaces.  Each file is then read back: its op list goes into
+``tests/data/README.md`` and ``op_models.json``, and it is run in TensorFlow Lite Micro
+(system python's ``tflite_micro``; ``TFLM_PYTHON`` overrides) and compared with TensorFlow
+Lite's reference kernels on fixed random inputs.  A case the converter cannot convert is
+recorded as refused (no file).
 
 What the converter does to some ops (TF 2.21; the README records the real outcome per file):
   * fixed-shape RESHAPE / EXPAND_DIMS / SQUEEZE / SHAPE / STRIDED_SLICE / PACK on *constant*
@@ -26,7 +33,9 @@ What the converter does to some ops (TF 2.21; the README records the real outcom
   * fused activations (relu, relu6) and BatchNorm disappear into CONV_2D / FULLY_CONNECTED;
   * FULLY_CONNECTED weights are per-channel by default (set
     ``_experimental_disable_per_channel_quantization_for_dense_layers`` for per-tensor);
-  * a zero bias is dropped from FULLY_CONNECTED (bias input index -1).
+  * a zero bias is dropped from FULLY_CONNECTED (bias input index -1);
+  * Keras 3's LSTM layer becomes a WHILE loop, not the fused LSTM (see lstm());
+  * LayerNormalization keeps a float NEG between DEQUANTIZE and QUANTIZE (net_layernorm).
 """
 
 from __future__ import annotations
@@ -916,7 +925,8 @@ def build_entry(stem, targets, build, how) -> dict:
                 "refused": last[-1].strip()}
     path.write_bytes(data)
     info = mm.describe_tflite(data)
-    io = lambda i: {"shape": list(info.tensors[i].shape), "dtype": info.tensors[i].dtype.lower()}  # noqa: E731
+    io = lambda i: {"name": info.tensors[i].name, "shape": list(info.tensors[i].shape),  # noqa: E731
+                    "dtype": info.tensors[i].dtype.lower()}
     return {"file": path.name, "case": stem, "group": group_of(stem), "ops": info.op_names,
             "inputs": [io(i) for i in info.inputs], "outputs": [io(i) for i in info.outputs],
             "bytes": info.size, "how": how, "missing": [t for t in targets if t not in info.op_set],
@@ -963,6 +973,9 @@ def write_readme(all_entries) -> None:
     notes = [f"{e['file']}: the TF graph had {', '.join(e['targets'])}; the converter wrote {', '.join(e['ops'])}"
              for e in entries if e["missing"]]
     failures = [f"{e['file']}: {e['tflm']['error']}" for e in entries if not e["tflm"]["runs"]]
+    # argument names sort in argument order here (a, b; keras_tensor, keras_tensor_1)
+    swapped = [e["file"].removesuffix(".tflite") for e in entries
+               if [t["name"] for t in e["inputs"]] != sorted(t["name"] for t in e["inputs"])]
     tables = []
     for _, title in GROUPS:
         rows = []
@@ -1014,9 +1027,10 @@ float N(0,1)) and compared element by element with TensorFlow Lite's reference k
 
 """ + ("\n".join(f"- {n}" for n in notes) if notes else "- nothing: every target op is present.") + """
 - The order of a model's inputs in the file is not always the order of the Keras/TF
-  arguments (op_add_broadcast, op_mul_broadcast, op_concatenation and most two-input files
-  after them have them swapped); the table lists them in file order, which is the order
-  `set_input(x, i)` uses.  The calibrator takes a representative sample given as a *list* in
+  arguments; the table lists them in file order, which is the order `set_input(x, i)` uses,
+  and `op_models.json` gives each input's tensor name (`serving_default_<argument>:0`).
+  Files whose inputs are in the reverse order of the arguments: """ + ", ".join(swapped) + """.
+  The calibrator takes a representative sample given as a *list* in
   file order, so the first files (op_add ... op_pack, `rep_by_position=True` in the script)
   were calibrated with each input's ranges given to the other; the later ones feed the samples
   by signature input name (a list fails outright when the shapes differ, e.g. io_two_inputs).
