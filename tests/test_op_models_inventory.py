@@ -26,7 +26,7 @@ TYPE_NAMES = {code: name.lower() for name, code in vars(fb.TensorType).items() i
 
 def test_every_file_has_one_readme_row_and_one_record() -> None:
     files = sorted(p.name for p in DATA.glob("*.tflite"))
-    rows = re.findall(r"^\| `([^`]+\.tflite)` \|", (DATA / "README.md").read_text(), re.M)
+    rows = re.findall(r"^\| `([^`]+\.tflite)` \|", (DATA / "README.md").read_text(), re.MULTILINE)
     records = [r["file"] for r in RECORDS if r["file"]]
     assert sorted(rows) == files
     assert sorted(records) == files

@@ -56,6 +56,7 @@ _spec.loader.exec_module(mm)   # sets the TF environment variables, then imports
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from tensorflow.lite.python.convert_phase import ConverterError  # noqa: E402
 
 L = tf.keras.layers
 CASES = []   # (name, target ops, builder, how)
@@ -893,7 +894,8 @@ def tflm_text(c: dict) -> str:
 def op_notes(info) -> list:
     """Tensor types and options worth a line in the README, per op of the file."""
     notes = [q.split(":", 1)[1] for q in mm.quant_notes(info)]
-    dt = lambda i: info.tensors[i].dtype.lower() if i >= 0 else "none"  # noqa: E731
+    def dt(i):
+        return info.tensors[i].dtype.lower() if i >= 0 else "none"
     for op in info.ops:
         o, ins = op.options, op.inputs
         if op.name == "TRANSPOSE_CONV":   # inputs: output_shape, weights, input, bias
@@ -930,15 +932,16 @@ def build_entry(stem, targets, build, how) -> dict:
     path = HERE / f"{stem}.tflite"
     try:
         data = build()
-    except Exception as e:  # the converter's errors have no common type; the message is the result
+    except (ConverterError, RuntimeError, ValueError) as e:  # conversion / calibration failures
         path.unlink(missing_ok=True)
         last = [ln for ln in str(e).strip().splitlines() if ln.strip()] or [type(e).__name__]
         return {"file": None, "case": stem, "group": group_of(stem), "how": how, "targets": targets,
                 "refused": last[-1].strip()}
     path.write_bytes(data)
     info = mm.describe_tflite(data)
-    io = lambda i: {"name": info.tensors[i].name, "shape": list(info.tensors[i].shape),  # noqa: E731
-                    "dtype": info.tensors[i].dtype.lower()}
+    def io(i):
+        t = info.tensors[i]
+        return {"name": t.name, "shape": list(t.shape), "dtype": t.dtype.lower()}
     return {"file": path.name, "case": stem, "group": group_of(stem), "ops": info.op_names,
             "inputs": [io(i) for i in info.inputs], "outputs": [io(i) for i in info.outputs],
             "bytes": info.size, "how": how, "missing": [t for t in targets if t not in info.op_set],
