@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcusim.board import Board, FlashInterface, get_board  # noqa: E402
-from mcusim.machine import Machine  # noqa: E402
+from mcusim.simulator.board import Board, get_board  # noqa: E402
+from mcusim.simulator.machine import Machine  # noqa: E402
 
 
 def _shared() -> Path:
@@ -193,7 +193,7 @@ def render(results: dict, command: str) -> str:
         "",
         "Flash stall cycles of the whole run (start-up, AllocateTensors and Invoke) with the full model",
         "(instruction fetch / data loads), and the executions of loads whose address the load plan",
-        "could not rebuild (charged nothing; mcusim/loadplan.py): in the whole run and inside `Invoke()`:",
+        "could not rebuild (charged nothing; mcusim/simulator/loadplan.py): in the whole run and inside `Invoke()`:",
         "",
         "| model | Invoke cycles | fetch stall | data stall | unresolved load executions (run / Invoke) | instructions (run) |",
         "|---|---:|---:|---:|---:|---:|",

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 from kernel_cases import CASES  # noqa: E402
 from kernel_runner import MCU_OK, SimRunner  # noqa: E402
 
-from mcusim.elf import Elf  # noqa: E402
+from mcusim.simulator.elf import Elf  # noqa: E402
 
 ARENA = 96 * 1024
 HARNESS_FUNCTIONS = {"Reset_Handler", "main", "harness_main", "harness_run", "stop",
@@ -115,8 +115,8 @@ def _kernel_mix(run: object, elf: object) -> tuple[int, int, int, int]:
 
 def _print_hot_loop(title: str, runner: SimRunner, run: object, function: str) -> None:
     """The instructions of `function` executed at least a fifth as often as its hottest one."""
-    from mcusim.annotate import annotate
-    from mcusim.elf import Elf
+    from mcusim.present.annotate import annotate
+    from mcusim.simulator.elf import Elf
 
     lines = annotate(run, run, Elf(runner.elf), function)[function]
     top = max(ln.count for ln in lines)

@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcusim.board import get_board  # noqa: E402
-from mcusim.runner import run_model  # noqa: E402
 from stacks import SHARED_MODELS, write_section  # noqa: E402  (benchmarks/stacks.py, beside this script)
+
+from mcusim.simulator.board import get_board  # noqa: E402
+from mcusim.stacks.runner import run_model  # noqa: E402
 
 STACKS = (("tflm", "cmsis-nn"), ("tinyml", "opt"), ("classic", "opt"), ("classic", "cmsis-nn"))
 BEGIN, END = "<!-- memory:begin (python benchmarks/memory.py) -->", "<!-- memory:end -->"

@@ -22,10 +22,10 @@ def run(model: str, path: str, kernels: str) -> dict:
 
 def soft_double(report: dict) -> list[str]:
     """__aeabi_d* helpers linked into the image (none expected on a single-precision FPU)."""
-    from mcusim.board import get_board
-    from mcusim.deploy import build_firmware
-    from mcusim.runner import build_path
-    from mcusim.tflite import load_model
+    from mcusim.frontend.tflite import load_model
+    from mcusim.simulator.board import get_board
+    from mcusim.stacks.deploy import build_firmware
+    from mcusim.stacks.runner import build_path
 
     g = load_model(ROOT / report["model"])
     fw = build_path(g, report["path"], get_board(report["board"]), report["kernels"])

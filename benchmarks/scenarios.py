@@ -26,9 +26,11 @@ sys.path.insert(0, str(ROOT))
 from mcusim import api  # noqa: E402
 from mcusim.cli import build_parser  # noqa: E402
 from mcusim.errors import McusimError  # noqa: E402
-from mcusim.reference import quantize_float  # noqa: E402
-from mcusim.reference import run_graph  # noqa: E402
-from mcusim.tflite import load_model  # noqa: E402
+from mcusim.frontend.reference import (
+    quantize_float,  # noqa: E402
+    run_graph,  # noqa: E402
+)
+from mcusim.frontend.tflite import load_model  # noqa: E402
 
 COMMANDS: list[str] = []
 COLUMNS = ("tflm/cmsis-nn", "classic/cmsis-nn", "tinyml/opt", "classic/opt")
@@ -205,7 +207,7 @@ def scenario_latency() -> str:
             f"{c['cycles'] - c['kernel_cycles']:,}: its framework (`Invoke`, the invoke loop,",
             f"allocator resets, the harness; {t.get('between_ops_cycles', 0):,} of it between ops) "
             f"{db.get('framework', 0):,}, its kernel files {db.get('kernel_glue', 0):,}.",
-            f"Most of that is ops the generated C does not run at all: the shape-only ops it folds at generation",
+            "Most of that is ops the generated C does not run at all: the shape-only ops it folds at generation",
             f"time ({', '.join(folded_types) or 'none'}: {len(folded)} ops) cost TFLM {folded_cycles:,} cycles, "
             f"copying tensors that the C's memory plan never moves.",
         ]
@@ -285,7 +287,7 @@ def scenario_dispatch(quick: bool) -> str:
         flash = [t["flash_bytes"] for _, _, t, _, _ in res]
         lacking = sorted({fb["type"] for _, _, _, c, _ in res if c for fb in c.get("fallbacks", [])})
         text = [
-            f"**Claim: interpreter dispatch reaches 40% with many op types — by TFLM's `dispatch_share` (everything",
+            "**Claim: interpreter dispatch reaches 40% with many op types — by TFLM's `dispatch_share` (everything",
             f"outside CMSIS-NN) {'yes' if over else 'no'}, {len(over)} of {len(res)} models exceed 40% "
             f"(up to {pct(mx[1])}, {mx[0]}); as",
             f"interpreter cost, {'yes' if mf[1] > 0.40 else 'no'}: TFLM's framework takes at most {pct(mf[1])} ({mf[0]}).**",
@@ -360,7 +362,7 @@ def scenario_energy() -> str:
             "this operating point, so it differs exactly as the cycles do: both run the same CMSIS-NN functions",
             f"({t['kernel_cycles']:,} and {c['kernel_cycles']:,} cycles), TFLM adds its framework and kernel glue "
             f"({t['cycles'] - t['kernel_cycles']:,} cycles against the C's {c['cycles'] - c['kernel_cycles']:,}).",
-            f"**Battery-life example:** at 1,000 inferences a day from 500 mAh the generated C lasts",
+            "**Battery-life example:** at 1,000 inferences a day from 500 mAh the generated C lasts",
             f"{c['battery']['battery_days']:,.0f} days against TFLM's {t['battery']['battery_days']:,.0f} ({days:+.2%}):",
             "the part is asleep more than 99.9% of the time and the sleep current, not the inference, sets the",
             "battery life, so the energy saving per inference barely shows in days — unless the part is powered",

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from mcusim import api  # noqa: E402
 from mcusim.errors import McusimError  # noqa: E402
-from mcusim.tflite import load_model  # noqa: E402
+from mcusim.frontend.tflite import load_model  # noqa: E402
 
 # ../shared/models from the main checkout (/work/main) and from a worktree (/work/wt/<name>)
 SHARED_MODELS = next((d for d in (ROOT.parent / "shared" / "models", ROOT.parents[1] / "shared" / "models")

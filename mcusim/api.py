@@ -27,9 +27,9 @@ import numpy as np
 from .errors import McusimError
 
 if TYPE_CHECKING:
-    from .board import Board
-    from .budget import Breach, CheckResult
-    from .tflite import Graph
+    from .analysis.budget import Breach, CheckResult
+    from .frontend.graph import Graph
+    from .simulator.board import Board
 
 ModelLike = Union[str, Path, bytes]
 BoardLike = Union[str, "Board"]
@@ -202,7 +202,7 @@ class OpsReport(Report):
 def _board(spec: BoardLike = DEFAULT_BOARD, place: str | None = None) -> "Board":
     """A board by name (``NAME``, ``NAME@OP``, ``path/to/board.toml[@OP]``) or as given, with
     ``place`` (``arena=dtcm,stack=sram1``) applied."""
-    from .board import Board, get_board, parse_place
+    from .simulator.board import Board, get_board, parse_place
 
     if isinstance(spec, Board):
         b = spec
@@ -215,7 +215,7 @@ def _board(spec: BoardLike = DEFAULT_BOARD, place: str | None = None) -> "Board"
 
 def boards() -> list["Board"]:
     """Every built-in board profile at its default operating point (``mcusim boards``)."""
-    from .board import all_boards
+    from .simulator.board import all_boards
 
     return all_boards()
 
@@ -223,14 +223,14 @@ def boards() -> list["Board"]:
 def ops(*, tflm_dir: str | Path | None = None) -> OpsReport:
     """The operators per stack and kernel flavour, read from the code (``mcusim ops``); the
     tflm columns from the TFLM tree (``tflm_dir``, else MCUSIM_TFLM_DIR or the config)."""
-    from .opsupport import ops_table
+    from .operators.support import ops_table
 
     return OpsReport(ops_table(tflm_dir))
 
 
 def _model(model: ModelLike) -> tuple["Graph", str]:
     """The parsed model and the name reports give it (its path, or ``<bytes>``)."""
-    from .tflite import load_model, parse_model
+    from .frontend.tflite import load_model, parse_model
 
     if isinstance(model, (bytes, bytearray, memoryview)):
         return parse_model(bytes(model)), BYTES_MODEL
@@ -259,7 +259,7 @@ def _inputs(graph: "Graph", inputs: InputsLike) -> list[np.ndarray] | None:
         arrays = list(inputs)
     else:
         raise McusimError(f"inputs: a numpy array, a list or a dict of them, not {type(inputs).__name__}")
-    from .runner import check_inputs
+    from .stacks.runner import check_inputs
 
     return check_inputs(graph, [np.asarray(a) for a in arrays])
 
@@ -281,7 +281,7 @@ def _check_battery(duty: float | None, battery_mah: float | None, sleep_current:
 def _battery(report: dict[str, Any], b: "Board", duty: float | None, battery_mah: float | None,
              sleep_current: float | None, cold: bool) -> None:
     """Add ``battery`` (duty-cycled battery life) to ``report`` when asked for."""
-    from .budget import battery
+    from .analysis.budget import battery
 
     if duty is not None and battery_mah is not None:
         report["battery"] = battery(report, b, duty, battery_mah, sleep_current, cold)
@@ -298,8 +298,8 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
     ``cold``: start-up paid at each wake). An image larger than the part is measured on an
     enlarged memory map: the report's ``fit`` says what it needs against what the part has."""
-    from .runner import run_model
     from .stacks import check_kernels, default_kernels
+    from .stacks.runner import run_model
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
@@ -324,9 +324,9 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
     one are listed in ``skipped``; named ones are an error. ``on_column(label)`` is called
     before each column runs (progress)."""
-    from .report import compare_report
+    from .present.report import compare_report
     from .stacks import compare_columns, label, needs_tflm_tree
-    from .tflmtree import TflmTreeMissing, find_tree
+    from .stacks.tflmtree import TflmTreeMissing, find_tree
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
@@ -367,8 +367,8 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
     the files), and with a ``baseline`` report (``max_growth`` ``flash=1%,ram=0,cycles=2%``).
     ``ok`` False when the part is too small, a budget is exceeded or a metric grew past its
     allowance; the exception only for bad input."""
-    from .budget import check as check_budgets
-    from .budget import check_json, load_budget_files, normalise_budgets
+    from .analysis.budget import check as check_budgets
+    from .analysis.budget import check_json, load_budget_files, normalise_budgets
     from .stacks import default_kernels
 
     graph, name = _model(model)
@@ -388,7 +388,8 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
     b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
     kernels = kernels or raw.get("kernels") or default_kernels(path, b)
     if baseline:
-        from .baseline import compare as against, load_baseline, parse_growth
+        from .analysis.baseline import compare as against
+        from .analysis.baseline import load_baseline, parse_growth
 
         allowances = parse_growth(max_growth)
         base = load_baseline(baseline, path, kernels, b.qualified_name, name)
@@ -408,8 +409,8 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
     boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
-    from .partfit import fit as fit_model
-    from .partfit import resolve_boards
+    from .analysis.partfit import fit as fit_model
+    from .analysis.partfit import resolve_boards
 
     if paths is not None and not isinstance(paths, str):
         paths = ",".join(paths)
@@ -448,13 +449,13 @@ def sim(firmware: str | Path | bytes, *, board: BoardLike = DEFAULT_BOARD, windo
 
 def _sim_file(path: Path, b: "Board", window: str | None, max_instructions: int,
               on_output: Callable[[int, bytes], None] | None) -> SimReport:
-    from .elf import Elf
-    from .machine import Machine, check_vector_table, parse_window
-    from .report import sim_report
+    from .present.report import sim_report
+    from .simulator.elf import Elf
+    from .simulator.machine import Machine, check_vector_table, parse_window
 
     flash = (b.flash_origin, b.flash_origin + b.flash_size)
     if path.suffix in (".c", ".S", ".s"):
-        from .toolchain import build_elf
+        from .build.toolchain import build_elf
 
         elf = Elf(build_elf([path], b).elf, flash=flash)
     else:

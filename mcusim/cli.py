@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
-from .board import get_board, parse_place
 from .errors import McusimError
+from .simulator.board import get_board, parse_place
 
 
 def _int_with_suffix(text: str) -> int:
@@ -44,7 +44,7 @@ def _board(spec: str, place: str | None = None):  # noqa: ANN202 - a Board
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     from .api import boards
 
-    t = Table(title="board profiles (mcusim/boards/*.toml, sources in docs/boards.md)")
+    t = Table(title="board profiles (mcusim/simulator/boards/*.toml, sources in docs/boards.md)")
     for col in ("board@op", "core", "clock", "WS", "flash", "RAM", "run current", "VDD", "sleep"):
         t.add_column(col, no_wrap=True)
     parts = boards()
@@ -86,7 +86,7 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_sim(args: argparse.Namespace, console: Console) -> int:
     from .api import sim
-    from .report import render_sim, write_json
+    from .present.report import render_sim, write_json
 
     # Semihosting output goes to the terminal as the firmware writes it (to stderr when
     # stdout carries the JSON report).
@@ -124,8 +124,8 @@ class _Discard:
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     from dataclasses import asdict
 
-    from .bench import run_bench
-    from .report import write_json
+    from .present.report import write_json
+    from .simulator.bench import run_bench
 
     board = get_board(args.board)
     r = run_bench(board, repeat=args.repeat, rounds=args.rounds)
@@ -163,7 +163,7 @@ class _Quiet:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .api import run
-    from .report import render_run, write_json
+    from .present.report import render_run, write_json
 
     with _progress(console, f"building and simulating {args.model} ({args.path})"):
         r = run(args.model, args.path, board=args.board, kernels=args.kernels, inputs=_input_arrays(args.input),
@@ -180,7 +180,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
     """Say which runs do not fit their part (mcusim.oversize); 1 when one does not, else 0."""
-    from .oversize import summary
+    from .analysis.oversize import summary
 
     lines = [(line[:len(line) - len(line.lstrip())] + f"{r['stack']['label']}: " + line.lstrip()
               if len(reports) > 1 else line) for r in reports for line in summary(r)]
@@ -208,9 +208,9 @@ def _input_arrays(input_file: str | None) -> list | None:  # noqa: ANN401 - nump
 def _write_html(path: str, runs: list[dict], title: str, board: "Board | None", model: str,  # noqa: F821
                 skipped: list[dict] | None = None) -> None:
     """The HTML report, with the budgets of mcusim.toml / pyproject.toml drawn when there are any."""
-    from .budget import load_budget_files, normalise_budgets
-    from .html import render_html
-    from .report import write_text
+    from .analysis.budget import load_budget_files, normalise_budgets
+    from .present.html import render_html
+    from .present.report import write_text
 
     budgets = normalise_budgets(load_budget_files(Path(model))[0])
     write_text(path, render_html(runs, title, board, budgets, skipped))
@@ -218,7 +218,7 @@ def _write_html(path: str, runs: list[dict], title: str, board: "Board | None", 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .api import compare
-    from .report import compare_markdown, render_compare, write_json, write_text
+    from .present.report import compare_markdown, render_compare, write_json, write_text
 
     status = _progress(console, f"building and simulating {args.model}")
     with status:
@@ -242,9 +242,9 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from .analysis.budget import check_junit, check_markdown, check_text
     from .api import check
-    from .budget import check_junit, check_markdown, check_text
-    from .report import json_text, write_text
+    from .present.report import json_text, write_text
 
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
@@ -268,9 +268,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_fit(args: argparse.Namespace, console: Console) -> int:
+    from .analysis.partfit import anything_fits, render_fit
     from .api import fit
-    from .partfit import anything_fits, render_fit
-    from .report import write_json
+    from .present.report import write_json
     from .sweep import default_workers
 
     status = _progress(console, f"fit: {args.model}")
@@ -284,14 +284,14 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
-    from .annotate import annotate, render, saturation_by_function
+    from .present.annotate import annotate, render, saturation_by_function
 
     board = get_board(args.board)
     target = Path(args.target)
     if not target.is_file():
         raise McusimError(f"{target}: no such file")
     if target.suffix == ".tflite":
-        from .runner import run_model
+        from .stacks.runner import run_model
 
         if args.path is None or args.op is None:
             raise McusimError("annotating a model needs --path tinyml|classic and --op N")
@@ -308,9 +308,9 @@ def cmd_annotate(args: argparse.Namespace, console: Console) -> int:
         title = f"{target.name} op {args.op} ({op_type}), {args.path}/{args.kernels} on {board.qualified_name}"
         machine = res.machine
     else:
-        from .elf import Elf
-        from .machine import Machine
-        from .toolchain import build_elf
+        from .build.toolchain import build_elf
+        from .simulator.elf import Elf
+        from .simulator.machine import Machine
 
         elf = Elf(build_elf([target], board).elf) if target.suffix in (".c", ".S", ".s") else Elf(target)
         machine = Machine(elf, board, track_saturation=True)
@@ -358,10 +358,18 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_query(args: argparse.Namespace, console: Console) -> int:
-    from .budget import normalise_budgets
-    from .report import write_json, write_text
-    from .sweep import (ResultsDB, cheapest, pareto_svg, query, query_json, render_cheapest, render_rows,
-                        to_csv)
+    from .analysis.budget import normalise_budgets
+    from .present.report import write_json, write_text
+    from .sweep import (
+        ResultsDB,
+        cheapest,
+        pareto_svg,
+        query,
+        query_json,
+        render_cheapest,
+        render_rows,
+        to_csv,
+    )
 
     budgets = normalise_budgets({"max_flash": args.max_flash, "max_ram": args.max_ram,
                                  "max_latency_ms": args.max_latency_ms, "max_energy_uj": args.max_energy_uj})
@@ -387,8 +395,8 @@ def cmd_query(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from .frontend.tflite import load_model
     from .stacks import check_kernels, default_kernels
-    from .tflite import load_model
 
     board = _board(args.board, args.place)
     kernels = args.kernels or default_kernels(args.path, board)
@@ -398,20 +406,20 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
     if args.path == "tinyml":
-        from .tinyml import export_tinyml
+        from .stacks.tinyml import export_tinyml
 
         export_tinyml(graph, board, kernels, out, Path(args.model).name)
     elif args.path == "tflm":
-        from .tflm import export_tflm
-        from .tflmtree import find_tree
+        from .stacks.tflm import export_tflm
+        from .stacks.tflmtree import find_tree
 
         export_tflm(graph, board, find_tree(args.tflm_dir, Path(args.model)), kernels, out, name=Path(args.model).name)
     else:
-        from .classic import export_classic
+        from .stacks.classic import export_classic
 
         tree = None
         if kernels == "cmsis-nn":
-            from .tflmtree import find_tree
+            from .stacks.tflmtree import find_tree
 
             tree = find_tree(args.tflm_dir, Path(args.model))
         export_classic(graph, board, kernels, out, tflm_tree=tree)
@@ -421,8 +429,8 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_ops(args: argparse.Namespace, console: Console) -> int:
     from .api import ops
-    from .opsupport import ops_markdown
-    from .report import write_json, write_text
+    from .operators.support import ops_markdown
+    from .present.report import write_json, write_text
 
     r = ops(tflm_dir=args.tflm_dir)
     if args.json:
@@ -662,8 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
     try:
         # Imported here, inside the Ctrl-C handling: report pulls in numpy and Unicorn.
-        from . import report
-        from .report import check_output_path
+        from .present import report
+        from .present.report import check_output_path
 
         report.COMMAND_LINE = ["mcusim", *argv]
         to_stdout = [o for o in OUTPUT_OPTIONS if getattr(args, o, None) == "-"]

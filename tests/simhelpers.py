@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mcusim.board import Board
-from mcusim.toolchain import build_elf
+from mcusim.build.toolchain import build_elf
+from mcusim.simulator.board import Board
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
  *
  * Both deployment paths call these functions: the generated C of the classic path and the
  * on-target micro-interpreter of the tinyml path. Every kernel is bit-exact with TensorFlow
- * Lite Micro's int8 reference kernels (and with mcusim/reference.py, the living spec).
+ * Lite Micro's int8 reference kernels (and with mcusim/frontend/reference.py, the living spec).
  *
  * FLAVOURS. Two directories implement the SAME function names:
  *   kernels/src/ref/  portable C for any core (the specification in C);

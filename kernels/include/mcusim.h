@@ -36,7 +36,7 @@ static inline void mcusim_probe(uint32_t tag)
 }
 
 /*
- * Probe tags of the deployment protocol (both paths use it; mcusim/deploy.py reads it):
+ * Probe tags of the deployment protocol (both paths use it; mcusim/stacks/deploy.py reads it):
  *   MCUSIM_TAG_STARTUP_BEGIN / _END   one-off start-up work (tinyml: parse, plan, prepare)
  *   MCUSIM_TAG_INVOKE_BEGIN / _END    one inference
  *   MCUSIM_TAG_OP_BEGIN(i) / _END(i)  operator i of the model (its eval, glue included)

@@ -13,7 +13,7 @@
  *   placement: first fit (lowest offset with room), or best fit (the smallest gap with room,
  *              else on top of everything alive).
  * "size, first fit" is TFLM's planner, so the head is never larger than TFLM's would be for
- * the same buffers. mcusim/tinyml.py has the same algorithm in Python (plan_head_bytes) to
+ * the same buffers. mcusim/stacks/tinyml.py has the same algorithm in Python (plan_head_bytes) to
  * check the firmware's plan.
  *
  * The planner's lists live in the head itself, before any tensor does (see arena.c).

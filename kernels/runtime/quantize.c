@@ -1,6 +1,6 @@
 /*
  * quantize.c - exact integer replacement for the double arithmetic of TFLM's prepare
- * functions (mcu_rt_quant.h explains the method). Checked against mcusim/quant.py on random
+ * functions (mcu_rt_quant.h explains the method). Checked against mcusim/frontend/quant.py on random
  * scales by tests/test_tinyml.py (host-compiled copy of this file).
  */
 #include "mcu_rt_quant.h"

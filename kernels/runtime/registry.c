@@ -1,6 +1,6 @@
 /*
  * registry.c - the op resolver: a builtin operator code to its registration.
- * The table itself (mcu_op_registry) is generated per model by mcusim/tinyml.py, listing
+ * The table itself (mcu_op_registry) is generated per model by mcusim/stacks/tinyml.py, listing
  * only the ops the model uses, so the linker keeps only their glue and kernels.
  */
 #include "mcu_rt_op.h"

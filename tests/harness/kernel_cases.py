@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from mcusim import quant as q
-from mcusim import reference as ref
-from mcusim import winograd
-
 from kernel_runner import Blob
+
+from mcusim.frontend import quant as q
+from mcusim.frontend import reference as ref
+from mcusim.operators import _common as common
+from mcusim.operators import activation
+from mcusim.stacks import winograd
 
 I8 = np.int8
 
@@ -66,10 +67,10 @@ def _spatial(spec: dict[str, Any]) -> tuple[int, int, int, int]:
     """(out_h, out_w, pad_h, pad_w) of a windowed op, TFLite SAME/VALID rules."""
     pad = spec.get("padding", "VALID")
     dh, dw = spec.get("dh", 1), spec.get("dw", 1)
-    oh = ref.compute_out_size(pad, spec["h"], spec["kh"], spec["sh"], dh)
-    ow = ref.compute_out_size(pad, spec["w"], spec["kw"], spec["sw"], dw)
-    return (oh, ow, ref.compute_padding(spec["h"], spec["kh"], spec["sh"], dh, oh),
-            ref.compute_padding(spec["w"], spec["kw"], spec["sw"], dw, ow))
+    oh = common.compute_out_size(pad, spec["h"], spec["kh"], spec["sh"], dh)
+    ow = common.compute_out_size(pad, spec["w"], spec["kw"], spec["sw"], dw)
+    return (oh, ow, common.compute_padding(spec["h"], spec["kh"], spec["sh"], dh, oh),
+            common.compute_padding(spec["w"], spec["kw"], spec["sw"], dw, ow))
 
 
 def _quant_blob(b: Blob, mult: np.ndarray, shift: np.ndarray) -> None:
@@ -413,11 +414,11 @@ def leaky_relu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
     mi, si = _mult(rng, -2, 1)
     ma, sa = _mult(rng, -6, 0)
-    p = ref.LeakyReluParams(_zp(rng), _zp(rng), mi, si, ma, sa)
+    p = activation.LeakyReluParams(_zp(rng), _zp(rng), mi, si, ma, sa)
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.output_zero_point, mi, si, ma, sa)
-    return _unary("leaky_relu", b, x, ref.leaky_relu(x, p))
+    return _unary("leaky_relu", b, x, activation.leaky_relu(x, p))
 
 
 def prelu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:

@@ -167,8 +167,8 @@ class SimRunner:
 
     def __init__(self, kernel: str, flavour: str, board: str, arena_bytes: int = ARENA_BYTES,
                  opt: str = "-O2") -> None:
-        from mcusim.board import get_board
-        from mcusim.toolchain import build_elf
+        from mcusim.build.toolchain import build_elf
+        from mcusim.simulator.board import get_board
 
         self.kernel, self.flavour = kernel, flavour
         self.board = get_board(board)
@@ -183,7 +183,7 @@ class SimRunner:
         self.elf = built.elf if hasattr(built, "elf") else built
 
     def run(self, blob: Blob) -> Result:
-        from mcusim.machine import Machine
+        from mcusim.simulator.machine import Machine
 
         if len(blob.params) > PARAMS or len(blob.arena) > self.arena_bytes:
             raise ValueError("harness call too large")

@@ -1,6 +1,6 @@
 /*
  * quant_exports.c - entry points over quantize.c for a host-compiled check against
- * mcusim/quant.py (tests/test_tinyml.py, via ctypes). Scales travel as float32 bit patterns.
+ * mcusim/frontend/quant.py (tests/test_tinyml.py, via ctypes). Scales travel as float32 bit patterns.
  */
 #include "mcu_rt_quant.h"
 

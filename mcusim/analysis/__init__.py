@@ -1,0 +1,1 @@
+"""Answers on top of runs: budgets and check, baselines, fit, does-not-fit."""

@@ -1,0 +1,1 @@
+"""The toolchain: arm-none-eabi-gcc per core, caches, linker maps."""

@@ -1,0 +1,1 @@
+"""Rendering of results: JSON, rich tables, HTML, annotate. Never imports the emulator."""

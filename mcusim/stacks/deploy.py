@@ -1,0 +1,312 @@
+"""Running a model's firmware (either path) and measuring it.
+
+A path builder (``tinyml.build_tinyml``, ``classic.build_classic``) returns a
+:class:`Firmware`: its sources with the flash component of each, the symbols the host writes
+inputs into and reads outputs from, and what its status codes mean. :func:`run_firmware`
+adds the kernel library and startup, builds, runs with probe snapshots, and turns the
+probes of the deployment protocol (kernels/include/mcusim.h) into the report:
+
+    STARTUP_BEGIN .. STARTUP_END      one-off start-up (tinyml: parse, plan, prepare)
+    INVOKE_BEGIN  .. INVOKE_END       one inference: `cycles`, latency, energy, mix
+    OP_BEGIN(i)   .. OP_END(i)        per-operator cycles
+The dispatch share is the part of the invoke window spent outside the kernel library
+(interpreter loop, op glue, calls): the machine counts the time from entering a kernel-library
+function until returning out of it (its callees, e.g. libgcc helpers, included) in native
+code, from the same shadow call stack that gives backtraces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..build.flashmap import ComponentMap, parse_map
+from ..build.toolchain import KERNELS, STARTUP, build_elf
+from ..errors import DoesNotFit, FirmwareFault, McusimError
+from ..frontend.graph import Graph
+from ..frontend.graphinfo import op_macs, op_memory, op_shape
+from ..present.report import mix_dict
+from ..simulator.board import Board
+from ..simulator.elf import Elf
+from ..simulator.machine import (
+    DEFAULT_MAX_INSTRUCTIONS,
+    Machine,
+    RunResult,
+    WindowStats,
+)
+
+TAG_STARTUP_BEGIN, TAG_STARTUP_END = 0x5EED0000, 0x5EED0001
+TAG_INVOKE_BEGIN, TAG_INVOKE_END = 0x5EED0002, 0x5EED0003
+TAG_OP_BEGIN, TAG_OP_END = 0x0B000000, 0x0E000000
+KERNEL_COMPONENT = "kernels"
+FLAVOURS = ("ref", "opt")
+CMSIS_NN = "cmsis-nn"
+"""The classic path's third kernel choice: Arm CMSIS-NN from a TFLM tree (mcusim/stacks/cmsisnn.py),
+with mcusim's ``opt`` kernels for the ops CMSIS-NN lacks."""
+
+
+@dataclass
+class Firmware:
+    path: str
+    """``tinyml`` or ``classic``."""
+    kernels: str
+    """Kernel flavour: ``ref``, ``opt`` or (classic) ``cmsis-nn``."""
+    board: Board
+    sources: dict[Path, str]
+    """C source -> flash component (``runtime``, ``model``, ``code``, ``weights``...)."""
+    include_dirs: list[Path] = field(default_factory=list)
+    defines: dict[str, str | int] = field(default_factory=dict)
+    input_symbols: list[str] = field(default_factory=list)
+    output_symbols: list[str] = field(default_factory=list)
+    io_ready_probe: int | None = None
+    """None: the I/O symbols are the buffers. Else they are pointers the firmware fills: the host
+    writes each input where its pointer points when the firmware stores this probe value, and
+    reads each output where its pointer points at the end."""
+    arena_symbol: str | None = None
+    status_messages: dict[int, str] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+    opt: str = "-O2"
+    libraries: dict[str, list[tuple[Path, Path]]] = field(default_factory=dict)
+    """Flash component -> (object, source) pairs built with their own flags (CMSIS-NN); their
+    code counts as kernel time like mcusim's kernel library."""
+    op_info: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Graph op index -> extra fields of its ``ops`` entry (classic: ``kernel``, ``fallback``)."""
+    objects: dict[Path, tuple[Path, str]] = field(default_factory=dict)
+    """Objects built elsewhere (e.g. C++ with another stack's flags): object -> (source, component)."""
+    archives: dict[Path, dict[str, tuple[Path, str]]] = field(default_factory=dict)
+    """Static libraries linked after everything else: library -> {member: (source, component)}."""
+    cxx: bool = False
+    """Link with arm-none-eabi-g++ (C++ objects: libstdc++/libsupc++)."""
+    mcusim_kernels: bool = True
+    """Link mcusim's kernel library of the ``kernels`` flavour (kernels/src/<flavour>)."""
+    kernel_components: tuple[str, ...] = (KERNEL_COMPONENT,)
+    """Components whose code is kernel time (inclusive: callees included) for the dispatch share."""
+    glue_components: tuple[str, ...] | None = None
+    """Components whose own cycles are kernel glue in ``dispatch_breakdown`` and
+    ``between_ops_cycles`` (None: neither is reported)."""
+    split_libraries: bool = False
+    """Name libgcc and libstdc++ apart from libc in the flash breakdown."""
+
+
+@dataclass
+class DeployResult:
+    outputs: list[np.ndarray]
+    report: dict[str, Any]
+    result: RunResult
+    elf: Elf
+
+
+def mcu_flavour(kernels: str) -> str:
+    """The mcu_nn flavour linked for a kernel choice: ``cmsis-nn`` falls back to ``opt``."""
+    return "opt" if kernels == CMSIS_NN else kernels
+
+
+def kernel_sources(flavour: str) -> list[Path]:
+    """The kernel library's C files of one flavour (kernels/src/<flavour>/**)."""
+    flavour = mcu_flavour(flavour)
+    if flavour not in FLAVOURS:
+        raise McusimError(f"unknown kernel flavour {flavour!r}; use ref or opt")
+    return sorted((KERNELS / "src" / flavour).rglob("*.c"))
+
+
+def _components(fw: Firmware) -> dict[Path, str]:
+    """The C sources mcusim compiles for ``fw`` -> their flash component."""
+    comps = {Path(p).resolve(): c for p, c in fw.sources.items()}
+    if fw.mcusim_kernels:
+        for src in kernel_sources(fw.kernels):
+            comps[src.resolve()] = KERNEL_COMPONENT
+    comps[STARTUP] = "startup"
+    return comps
+
+
+def kernel_components(fw: Firmware) -> tuple[str, ...]:
+    """Components whose code is kernel time (the rest of the invoke window is dispatch)."""
+    return (*fw.kernel_components, *fw.libraries)
+
+
+def build_firmware(fw: Firmware) -> tuple[Elf, ComponentMap]:
+    comps = _components(fw)
+    build = build_elf(list(comps), fw.board, include_dirs=fw.include_dirs, defines=fw.defines,
+                      opt=fw.opt, startup=False,
+                      objects={**{o: src for pairs in fw.libraries.values() for o, src in pairs},
+                               **{o: src for o, (src, _) in fw.objects.items()}},
+                      archives={lib: {m: src for m, (src, _) in members.items()} for lib, members in fw.archives.items()},
+                      cxx=fw.cxx)
+    for component, pairs in fw.libraries.items():
+        for _, src in pairs:
+            comps[Path(src)] = component
+    for src, comp in fw.objects.values():
+        comps[src] = comp
+    for members in fw.archives.values():
+        comps.update({src: comp for src, comp in members.values()})
+    elf = _elf(build.elf)
+    return elf, ComponentMap(elf, parse_map(build.map_file), build.objects, comps, fw.split_libraries)
+
+
+@lru_cache(maxsize=16)
+def _elf(path: Path) -> Elf:
+    """The parsed image: images in the build cache never change (content-addressed, renamed
+    into place), and parsing the symbols of a large one costs more than linking it again."""
+    return Elf(path)
+
+
+def _probe_index(result: RunResult, tag: int, start: int = 0) -> int | None:
+    for i in range(start, len(result.probes)):
+        if result.probes[i][1] == tag:
+            return i
+    return None
+
+
+def _window(result: RunResult, begin: int, end: int) -> tuple[int, int, WindowStats] | None:
+    a = _probe_index(result, begin)
+    if a is None:
+        return None
+    b = _probe_index(result, end, a + 1)
+    if b is None:
+        raise McusimError(f"firmware probe 0x{begin:08x} has no matching end 0x{end:08x}")
+    return a, b, result.window(a, b)
+
+
+def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
+                 max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, track_saturation: bool = False) -> DeployResult:
+    """Build ``fw``, run it once on ``inputs``, and return outputs plus the JSON report."""
+    elf, cmap = build_firmware(fw)
+    board = fw.board
+    if elf.flash_bytes > board.flash_size or elf.static_ram_bytes > board.ram_size:
+        raise DoesNotFit(
+            f"{fw.path} image does not fit {board.name}: flash {elf.flash_bytes:,} of {board.flash_size:,} B, "
+            f"static RAM {elf.static_ram_bytes:,} of {board.ram_size:,} B",
+            {**({"flash": elf.flash_bytes - board.flash_size} if elf.flash_bytes > board.flash_size else {}),
+             **({r.name: None for r in board.ram_regions} if elf.static_ram_bytes > board.ram_size else {})},
+        )
+    m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
+                kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])
+    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
+
+    def where(mm: Machine, sym: str) -> int:
+        return int.from_bytes(mm.read_symbol(sym, 4), "little")
+
+    if fw.io_ready_probe is None:
+        for sym, d in zip(fw.input_symbols, data):
+            m.write_symbol(sym, d)
+    else:
+        def write_inputs(value: int, mm: Machine) -> None:
+            if value == fw.io_ready_probe:
+                for sym, d in zip(fw.input_symbols, data):
+                    mm.uc.mem_write(where(mm, sym), d)
+
+        m.on_probe = write_inputs
+    res = m.run(max_instructions=max_instructions)
+    if res.exit_code != 0:
+        msg = fw.status_messages.get(res.exit_code, f"firmware returned status {res.exit_code}")
+        raise FirmwareFault(f"{fw.path} firmware stopped: {msg}")
+    outputs = [
+        np.frombuffer(m.read_symbol(sym, t.nbytes) if fw.io_ready_probe is None else m.read(where(m, sym), t.nbytes),
+                      dtype=t.numpy_dtype).reshape(t.shape).copy()
+        for sym, t in zip(fw.output_symbols, graph.output_tensors())
+    ]
+    return DeployResult(outputs, _report(fw, graph, elf, cmap, res, outputs), res, elf)
+
+
+def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunResult,
+            outputs: list[np.ndarray]) -> dict[str, Any]:
+    board = fw.board
+    inv = _window(res, TAG_INVOKE_BEGIN, TAG_INVOKE_END)
+    if inv is None:
+        raise McusimError(f"{fw.path} firmware recorded no INVOKE probes")
+    inv_a, inv_b, w = inv
+    kernel = w.kernel_cycles
+    ops = []
+    for op in graph.ops:
+        a = _probe_index(res, TAG_OP_BEGIN | op.index, inv_a)
+        b = _probe_index(res, TAG_OP_END | op.index, inv_a)
+        if a is None or b is None or b > inv_b:
+            continue  # folded away (classic path: shape-only ops)
+        cyc = res.probes[b][0] - res.probes[a][0]
+        macs = op_macs(graph, op)
+        extra = dict(fw.op_info.get(op.index, {}))
+        if fw.libraries:
+            # Which library functions the op ran (e.g. the kernel a CMSIS-NN wrapper picked), measured.
+            ran = res.window(a, b).functions
+            extra["kernel_functions"] = [n for n, f in sorted(ran.items(), key=lambda kv: -kv[1].cycles)
+                                         if _component_of(n, elf, cmap) in kernel_components(fw)]
+        ops.append({
+            "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs, **op_memory(graph, op),
+            "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
+            **extra,
+        })
+    startup = _window(res, TAG_STARTUP_BEGIN, TAG_STARTUP_END)
+    startup_cycles = startup[2].cycles if startup else 0
+    arena = 0
+    if fw.arena_symbol:
+        arena = elf.symbol(fw.arena_symbol).size
+    static = elf.static_ram_bytes
+    dsp = w.instruction_mix.get("dsp_mac")
+    functions = [{"name": n, "cycles": f.cycles, "component": _component_of(n, elf, cmap)}
+                 for n, f in sorted(w.functions.items(), key=lambda kv: -kv[1].cycles)]
+    extra: dict[str, Any] = {}
+    if fw.glue_components is not None:
+        glue = sum(f["cycles"] for f in functions if f["component"] in fw.glue_components)
+        extra["dispatch_breakdown"] = {"framework": w.cycles - kernel - glue, "kernel_glue": glue, "kernels": kernel}
+        extra["between_ops_cycles"] = w.cycles - sum(o["cycles"] for o in ops)
+    return {
+        "schema": "mcusim.run/1",
+        "path": fw.path,
+        "board": board.qualified_name,
+        "core": board.core,
+        "kernels": fw.kernels,
+        "clock_hz": board.op.clock_hz,
+        "flash_bytes": elf.flash_bytes,
+        "flash_breakdown": dict(sorted(cmap.flash.items(), key=lambda kv: -kv[1])),
+        "ram_peak_bytes": static + res.heap_bytes + res.stack_bytes,
+        "ram_breakdown": {"static": static - arena, "arena": arena, "stack": res.stack_bytes, "heap": res.heap_bytes},
+        "cycles": w.cycles,
+        "instructions": w.instructions,
+        "taken_branches": w.taken_branches,
+        "branch_refill_cycles": w.refill_cycles,
+        "wait_state_cycles": w.stall_cycles,
+        "latency_ms": board.latency_ms(w.cycles),
+        "energy_uj": board.energy_uj(w.cycles),
+        "kernel_cycles": kernel,
+        "dispatch_share": (w.cycles - kernel) / w.cycles if w.cycles else 0.0,
+        "startup_cycles": startup_cycles,
+        "startup_ms": board.latency_ms(startup_cycles),
+        "startup_energy_uj": board.energy_uj(startup_cycles),
+        "instruction_mix": mix_dict(w),
+        "dsp_mac_share": (dsp.count / w.instructions) if dsp and w.instructions else 0.0,
+        "functions": functions,
+        "ops": ops,
+        "outputs": [o.reshape(-1).tolist() for o in outputs],
+        "placement": placement_of(elf, board),
+        **extra,
+        **fw.notes,
+    }
+
+
+def placement_of(elf: Elf, board: Board) -> dict[str, str]:
+    """Where the image put the stack (its initial MSP), the tensor arena (.arena), static data
+    (.data/.bss/.noinit) and the weights (.weights): region names of ``board``, read from the
+    linked ELF (``flash`` for the code flash)."""
+    def region(addr: int) -> str:
+        r = board.region_at(addr)
+        return "?" if r is None else "flash" if r.kind == "flash" else r.name
+
+    secs = {s.name: s for s in elf.sections}
+    vt = board.flash_origin
+    seg = next(g for g in elf.segments if g.paddr <= vt < g.paddr + len(g.data))
+    msp = int.from_bytes(seg.data[vt - seg.paddr: vt - seg.paddr + 4], "little")
+    out = {"stack": region(msp - 4)}
+    for what, names in (("arena", (".arena",)), ("data", (".data", ".bss", ".noinit")), ("weights", (".weights",))):
+        sec = next((secs[n] for n in names if n in secs and secs[n].size), None)
+        if sec is not None:
+            out[what] = region(sec.addr)
+    return out
+
+
+def _component_of(name: str, elf: Elf, cmap: ComponentMap) -> str:
+    sym = elf.symbols.get(name)
+    return cmap.component_at(sym.addr) if sym is not None else "other"

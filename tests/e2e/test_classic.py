@@ -1,0 +1,359 @@
+"""The classic path (mcusim/stacks/classic.py): generated C, static memory plan, export.
+
+End to end (needs arm-none-eabi-gcc): every model in models/ and every single-op model in
+tests/data/ is generated, built for the STM32F411 (Cortex-M4F) with both kernel flavours and run
+in the simulator on random int8 inputs; the outputs must equal the numpy reference AND the
+tflite-micro Python interpreter bit for bit. One model also runs on the Cortex-M0+ board, and
+an exported project is built with plain ``make``. Builds are cached by content (toolchain.py),
+so a second run of this file compiles nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from simhelpers import needs_gcc
+from tflite_builder import ModelBuilder, tflm_refusal
+
+from mcusim.errors import ModelError
+from mcusim.frontend.graph import Graph
+from mcusim.frontend.reference import run_graph
+from mcusim.frontend.tflite import load_model, parse_model
+from mcusim.simulator.board import get_board
+from mcusim.simulator.elf import Elf
+from mcusim.simulator.machine import Machine
+from mcusim.stacks.classic import build_classic, export_classic, generate_classic
+from mcusim.stacks.deploy import FLAVOURS, Firmware, build_firmware, run_firmware
+from mcusim.stacks.planner import find_conflicts
+from mcusim.stacks.runner import workdir_for
+from mcusim.stacks.tinyml import give_inputs, take_outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = sorted((ROOT / "models").glob("*.tflite"))
+OP_MODELS = sorted((ROOT / "tests" / "data").glob("op_*.tflite"))
+BOARD = "stm32f411ce"   # Cortex-M4F: the opt flavour uses the DSP extension
+M0PLUS = "stm32g071rb"  # Cortex-M0+: no DSP, opt falls back to the reference kernels
+SEEDS = (0, 1)
+
+# (file stem, flavour) -> why it is skipped, naming the mcu_nn kernel at fault. Empty: every
+# model and op passes in both flavours. Kernels are another engineer's; never patch them here.
+KNOWN_KERNEL_ISSUES: dict[tuple[str, str], str] = {}
+
+
+def _inputs(graph: Graph, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in graph.input_tensors():
+        if t.dtype == "INT8":
+            out.append(rng.integers(-128, 128, t.size).astype(np.int8).reshape(t.shape))
+        else:
+            out.append(rng.normal(0.0, 2.0, t.size).astype(np.float32).reshape(t.shape))
+    return out
+
+
+def _tflm(data: bytes, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """tflite-micro's outputs, or None when its interpreter refuses the model."""
+    runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
+    if tflm_refusal(data) is not None:
+        return None
+    interp = runtime.Interpreter.from_bytes(data, arena_size=16 << 20)
+    for i, x in enumerate(inputs):
+        interp.set_input(x, i)
+    interp.invoke()
+    return [np.asarray(interp.get_output(i)) for i in range(len(parse_model(data).outputs))]
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.size != b.size or a.dtype != b.dtype:
+        return False
+    a, b = a.reshape(-1), b.reshape(-1)
+    return bool(np.array_equal(a.view(np.uint8), b.view(np.uint8)) if a.dtype.kind == "f" else np.array_equal(a, b))
+
+
+def _diff(got: np.ndarray, want: np.ndarray) -> str:
+    g, w = np.asarray(got).reshape(-1), np.asarray(want).reshape(-1)
+    if g.shape != w.shape:
+        return f"shape {got.shape} vs {np.shape(want)}"
+    bad = np.flatnonzero(g != w)
+    return f"{len(bad)} of {g.size} values differ, first at {bad[0]}: got {g[bad[0]]}, want {w[bad[0]]}"
+
+
+@functools.cache
+def _firmware(path: Path, flavour: str, board_name: str) -> tuple[Graph, Firmware]:
+    graph = load_model(path)
+    board = get_board(board_name)
+    fw = build_classic(graph, board, flavour, workdir_for(graph, "classic", flavour, board), path.name)
+    return graph, fw
+
+
+def _check_bit_exact(path: Path, flavour: str, board_name: str = BOARD,
+                     seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
+    reason = KNOWN_KERNEL_ISSUES.get((path.stem, flavour))
+    if reason:
+        pytest.skip(reason)
+    graph, fw = _firmware(path, flavour, board_name)
+    data = path.read_bytes()
+    report: dict[str, Any] = {}
+    for seed in seeds:
+        inputs = _inputs(graph, seed)
+        result = run_firmware(fw, graph, inputs)
+        report = result.report
+        for name, expected in (("numpy reference", run_graph(graph, inputs)), ("tflite-micro", _tflm(data, inputs))):
+            if expected is None:
+                continue
+            for k, (got, want) in enumerate(zip(result.outputs, expected)):
+                assert _same(got, want), (f"{path.name} classic/{flavour} on {board_name}, seed {seed}: "
+                                          f"output {k} differs from {name}: {_diff(got, want)}")
+    return report
+
+
+def _ids(p: Path) -> str:
+    return f"{p.parent.name}/{p.stem}"
+
+
+# --- bit-exactness ----------------------------------------------------------------------------
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", MODELS, ids=_ids)
+def test_model_is_bit_exact(path: Path, flavour: str) -> None:
+    report = _check_bit_exact(path, flavour)
+    assert report["path"] == "classic" and report["kernels"] == flavour
+    assert report["arena_bytes"] <= report["arena_naive_bytes"]
+
+
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", OP_MODELS, ids=_ids)
+def test_op_model_is_bit_exact(path: Path, flavour: str) -> None:
+    _check_bit_exact(path, flavour, seeds=SEEDS[:1])
+
+
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_runs_on_cortex_m0plus(flavour: str) -> None:
+    report = _check_bit_exact(ROOT / "models" / "har_cnn_pc.tflite", flavour, M0PLUS, seeds=SEEDS[:1])
+    assert report["core"] == "cortex-m0plus"
+    # The opt flavour falls back to the reference kernels without the DSP extension, and the
+    # scratch sizes (computed by the kernels' own get_buffer_size, in C) follow: none.
+    assert report["scratch_bytes"] == 0
+
+
+@needs_gcc
+def test_kws_dscnn_on_cortex_m0plus() -> None:
+    _check_bit_exact(ROOT / "models" / "kws_dscnn.tflite", "opt", M0PLUS, seeds=SEEDS[:1])
+
+
+# --- corner cases built here ------------------------------------------------------------------
+def _two_outputs_one_buffer() -> bytes:
+    """Two graph outputs that are the same bytes (a RELU6 result and a reshape of it)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 4, 6), scale=0.05, zero_point=3)
+    y = b.tensor((1, 4, 6), scale=0.05, zero_point=3)
+    shape = b.tensor((2,), "INT32", data=np.array([1, 24], np.int32))
+    z = b.tensor((1, 24), scale=0.05, zero_point=3)
+    b.op("RELU6", [x], [y])
+    b.op("RESHAPE", [y, shape], [z], new_shape=[1, 24])
+    return b.io([x], [y, z]).build()
+
+
+def _slice_views() -> bytes:
+    """A strided slice that is one contiguous run (a view with an offset) feeding a kernel, and
+    one that is not (a generated gather loop)."""
+    b = ModelBuilder()
+    i32 = lambda v: b.tensor((len(v),), "INT32", data=np.array(v, np.int32))  # noqa: E731
+    x = b.tensor((1, 8, 4), scale=0.1, zero_point=-2)
+    rows = b.tensor((1, 3, 4), scale=0.1, zero_point=-2)
+    b.op("STRIDED_SLICE", [x, i32([0, 2, 0]), i32([1, 5, 4]), i32([1, 1, 1])], [rows])
+    every_other = b.tensor((1, 4, 2), scale=0.1, zero_point=-2)
+    b.op("STRIDED_SLICE", [x, i32([0, 0, 1]), i32([1, 8, 4]), i32([1, 2, 2])], [every_other])
+    r6a = b.tensor((1, 3, 4), scale=0.1, zero_point=-2)
+    r6b = b.tensor((1, 4, 2), scale=0.1, zero_point=-2)
+    b.op("RELU6", [rows], [r6a])
+    b.op("RELU6", [every_other], [r6b])
+    return b.io([x], [r6a, r6b]).build()
+
+
+CORNERS = {"two_outputs_one_buffer": _two_outputs_one_buffer, "slice_views": _slice_views}
+
+
+@needs_gcc
+@pytest.mark.parametrize("name", sorted(CORNERS))
+def test_corner_models(name: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(CORNERS[name]())
+    _check_bit_exact(path, "opt", seeds=SEEDS[:1])
+
+
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
+    """Every single-op corner of tests/test_reference_vs_tflm.py through the classic path."""
+    from test_reference_vs_tflm import CASES
+
+    failures = []
+    for name, make in sorted(CASES.items()):
+        path = tmp_path / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.tflite"
+        path.write_bytes(make())
+        try:
+            _check_bit_exact(path, flavour, seeds=SEEDS[:1])
+        except (AssertionError, ModelError) as err:
+            failures.append(f"{name}: {err}")
+    assert not failures, "\n".join(failures)
+
+
+def test_unsupported_mean_axes_name_the_op(tmp_path: Path) -> None:
+    b = ModelBuilder()
+    x = b.tensor((1, 4, 5, 6), scale=0.05, zero_point=0)
+    axes = b.tensor((2,), "INT32", data=np.array([1, 3], np.int32))
+    out = b.tensor((1, 5), scale=0.05, zero_point=0)
+    b.op("MEAN", [x, axes], [out], keep_dims=False)
+    graph = parse_model(b.io([x], [out]).build())
+    with pytest.raises(ModelError, match=r"op 0 \(MEAN\)"):
+        generate_classic(graph, get_board(BOARD), "ref", tmp_path)
+
+
+# --- the memory plan ------------------------------------------------------------------------
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", MODELS, ids=_ids)
+def test_plan_has_no_live_overlap_and_beats_naive(path: Path, flavour: str, tmp_path: Path) -> None:
+    graph = load_model(path)
+    cm = generate_classic(graph, get_board(BOARD), flavour, tmp_path)
+    assert find_conflicts(cm.buffers, cm.plan) == []
+    assert cm.plan.lower_bound <= cm.plan.size <= cm.notes["arena_naive_bytes"]
+    assert cm.notes["arena_bytes"] == cm.plan.size
+    # every arena tensor is live from the op writing it to the last op reading it
+    for b in cm.buffers:
+        assert b.first <= b.last
+
+
+@needs_gcc
+def test_arena_symbol_is_the_planned_size() -> None:
+    graph, fw = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
+    elf, _ = build_firmware(fw)
+    assert fw.arena_symbol == "model_arena"
+    assert elf.symbol("model_arena").size == fw.notes["arena_bytes"]
+    assert fw.notes["arena_bytes"] < fw.notes["arena_naive_bytes"]
+
+
+@needs_gcc
+def test_inputs_and_outputs_are_arena_tensors() -> None:
+    """No I/O buffers besides the arena: the input and output pointers point into it, the input
+    is planned from step 0 (so its bytes are reused once it is dead) and the output to the
+    end, and static RAM outside the arena is the two pointers."""
+    graph, fw = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
+    result = run_firmware(fw, graph, _inputs(graph, 0))
+    arena = result.elf.symbol("model_arena")
+    m = Machine(result.elf, get_board(BOARD))
+    for sym, t in zip(fw.input_symbols + fw.output_symbols, graph.input_tensors() + graph.output_tensors()):
+        at = int.from_bytes(m.read_symbol(f"{sym}_tensor", 4), "little")
+        assert arena.addr <= at and at + t.nbytes <= arena.addr + arena.size, sym
+    (tin,) = graph.inputs
+    (tout,) = graph.outputs
+    bufs = {b.name: b for b in generate_classic(graph, get_board(BOARD), "opt", fw.include_dirs[0]).buffers}
+    assert bufs[f"t{tin}"].first == 0
+    assert bufs[f"t{tout}"].last == len(graph.ops) - 1
+    assert result.report["ram_breakdown"]["static"] == 8
+
+
+@needs_gcc
+def test_scratch_sizes_come_from_the_kernels() -> None:
+    """opt conv/FC on the M4 need scratch (their get_buffer_size says so); ref kernels none."""
+    _, opt = _firmware(ROOT / "models" / "kws_dscnn.tflite", "opt", BOARD)
+    _, ref = _firmware(ROOT / "models" / "kws_dscnn.tflite", "ref", BOARD)
+    assert opt.notes["scratch_bytes"] > 0
+    assert ref.notes["scratch_bytes"] == 0
+    assert "C" in opt.notes["scratch_sizing"]
+
+
+# --- the generated code -----------------------------------------------------------------------
+@needs_gcc
+@pytest.mark.parametrize("path", MODELS, ids=_ids)
+def test_generated_code_is_commented_per_layer(path: Path) -> None:
+    graph, fw = _firmware(path, "opt", BOARD)
+    src = Path(next(p for p, c in fw.sources.items() if c == "code")).read_text()
+    folded = {f["index"] for f in fw.notes["folded_ops"]}
+    for op in graph.ops:
+        if op.index in folded:
+            assert f"/* op {op.index}: {op.type} -- folded" in src
+            continue
+        m = re.search(rf"/\* op {op.index}: {op.type}\n(.*?)\*/", src, re.S)
+        assert m, f"no comment for op {op.index} ({op.type})"
+        comment = m.group(1)
+        out = graph.tensors[op.outputs[0]]
+        assert "x".join(map(str, out.shape)) in comment, f"op {op.index}: output shape missing"
+        assert "scale" in comment, f"op {op.index}: quantization missing"
+        assert f"MCUSIM_TAG_OP_BEGIN({op.index})" in src and f"MCUSIM_TAG_OP_END({op.index})" in src
+    weights = Path(next(p for p, c in fw.sources.items() if c == "weights")).read_text()
+    arrays = re.findall(r"^(.*)\[\d+\] = \{", weights, re.M)
+    assert arrays and all(a.startswith("const ") for a in arrays), "weights must all be const"
+    for banned in ("malloc", "flatbuffer", "tflite"):
+        assert banned not in src.lower().replace(".tflite", ""), banned
+
+
+@needs_gcc
+def test_report_lists_only_the_ops_that_run() -> None:
+    path = ROOT / "models" / "anomaly_cnn1d.tflite"
+    report = _check_bit_exact(path, "opt", seeds=SEEDS[:1])
+    graph, fw = _firmware(path, "opt", BOARD)
+    folded = {f["index"] for f in fw.notes["folded_ops"]}
+    assert {op.index for op in graph.ops if op.type in ("RESHAPE", "EXPAND_DIMS", "SHAPE", "STRIDED_SLICE", "PACK")} == folded
+    assert [r["index"] for r in report["ops"]] == [op.index for op in graph.ops if op.index not in folded]
+    assert report["dispatch_share"] < 0.05
+    assert {"weights", "code", "kernels", "runtime", "startup"} <= set(report["flash_breakdown"])
+    assert report["ram_breakdown"]["arena"] == report["arena_bytes"]
+
+
+# --- export ---------------------------------------------------------------------------------
+@needs_gcc
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_exported_project_builds_with_make(tmp_path: Path) -> None:
+    path = ROOT / "models" / "har_cnn_pc.tflite"
+    graph = load_model(path)
+    board = get_board(BOARD)
+    fw = export_classic(graph, board, "opt", tmp_path / "export", path.name)
+    proc = subprocess.run(["make", "-j4"], cwd=tmp_path / "export", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    made = Elf(tmp_path / "export" / "build" / "firmware.elf")
+    ours, _ = build_firmware(fw)
+    assert made.flash_bytes == ours.flash_bytes
+    assert made.static_ram_bytes == ours.static_ram_bytes
+    # Same code and data, byte for byte (debug info differs only in paths).
+    assert [(s.paddr, s.data) for s in made.segments] == [(s.paddr, s.data) for s in ours.segments]
+    inputs = _inputs(graph, 0)
+    m = Machine(made, board)
+    give_inputs(m, fw, graph, inputs)
+    assert m.run().exit_code == 0
+    got = take_outputs(m, fw, graph)[0]
+    assert np.array_equal(got.reshape(-1), run_graph(graph, inputs)[0].reshape(-1))
+
+
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_depthwise_of_one_channel_runs_as_a_convolution(tmp_path: Path, flavour: str) -> None:
+    """A DEPTHWISE_CONV_2D of one input channel into M = 8 outputs (micro_speech's and
+    person_detect's first layer, smaller) is emitted as mcu_conv_s8 on a filter transposed on the
+    host: bit-exact with the numpy reference and tflite-micro, and the report names the kernel."""
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 13, 11, 1), scale=0.04, zero_point=-3)
+    w = b.tensor((1, 5, 4, 8), scale=list(rng.uniform(0.005, 0.02, 8)), zero_point=[0] * 8,
+                 quantized_dimension=3, data=rng.integers(-127, 128, (1, 5, 4, 8)))
+    bias = b.tensor((8,), "INT32", data=rng.integers(-2000, 2000, 8))
+    y = b.tensor((1, 7, 6, 8), scale=0.05, zero_point=-10)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], padding="SAME", stride_w=2, stride_h=2,
+         depth_multiplier=8, fused_activation_function="RELU")
+    path = tmp_path / "dw_c1_m8.tflite"
+    path.write_bytes(b.io([x], [y]).build())
+    report = _check_bit_exact(path, flavour)
+    (op,) = report["ops"]
+    assert op["type"] == "DEPTHWISE_CONV_2D" and op["kernel"] == "mcu_conv_s8"
