@@ -40,6 +40,7 @@ What the converter does to some ops (TF 2.21; the README records the real outcom
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import inspect
 import json
@@ -949,21 +950,19 @@ def build_entry(stem, targets, build, how) -> dict:
 
 
 def main(argv) -> int:
-    """No arguments: regenerate every file (stale generated files are deleted).  Arguments are
-    glob patterns over file stems (``op_sub*``): only those cases are rebuilt, the other rows come
-    from ``op_models.json``."""
-    import fnmatch
+    """No arguments: regenerate every file (this script's files of removed cases are deleted;
+    other scripts in tests/data keep theirs).  Arguments are glob patterns over file stems
+    (``op_sub*``): only those cases are rebuilt, the other rows come from ``op_models.json``."""
     chosen = [c for c in CASES if not argv or any(fnmatch.fnmatch(c[0], a) for a in argv)]
     if argv and not chosen:
         print(f"no case matches {argv}", file=sys.stderr)
         return 2
-    old = {} if not argv or not INVENTORY.exists() else \
-        {e["case"]: e for e in json.loads(INVENTORY.read_text())}
-    if not argv:
+    old = {e["case"]: e for e in json.loads(INVENTORY.read_text())} if INVENTORY.exists() else {}
+    if not argv:   # delete this script's files whose case is gone (never other scripts' files)
         names = {f"{c[0]}.tflite" for c in CASES}
-        for f in HERE.glob("*.tflite"):
-            if f.name not in names and any(f.name.startswith(p) for p, _ in GROUPS):
-                f.unlink()
+        for f in {e["file"] for e in old.values() if e["file"]} - names:
+            (HERE / f).unlink(missing_ok=True)
+        old = {}
     for stem, targets, build, how in chosen:
         e = build_entry(stem, targets, build, how)
         old[stem] = e
