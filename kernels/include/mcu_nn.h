@@ -6,14 +6,15 @@
  * Lite Micro's int8 reference kernels (and with mcusim/reference.py, the living spec).
  *
  * FLAVOURS. Two directories implement the SAME function names:
- *   kernels/src/ref/  portable C for any core (the specification in C);
+ *   kernels/src/ref/  portable C for any core (the specification in C), every kernel;
  *   kernels/src/opt/  C with the Cortex-M DSP instructions (SXTB16, SMLAD, SSAT, ...) through
- *                     arm_acle.h, under `#if defined(__ARM_FEATURE_DSP)`.
- * A build picks the flavour by compiling every .c under exactly one of the two directories
- * (with -I kernels/include); never both. An optimized file, compiled for a core without the
- * DSP extension (Cortex-M0+/M3), includes the reference file of the same kernel instead, so
- * the opt flavour builds and is correct everywhere. Ops with no optimized algorithm have an
- * opt file that only includes the reference one.
+ *                     arm_acle.h, under `#if defined(__ARM_FEATURE_DSP)`, for the kernels
+ *                     that have an optimized algorithm.
+ * A build picks the flavour per file (with -I kernels/include): ref compiles every .c under
+ * src/ref/; opt compiles every .c under src/opt/ plus each src/ref/ file with no src/opt/
+ * file of the same name. Never both files of one kernel. An optimized file, compiled for a
+ * core without the DSP extension (Cortex-M0+/M3), includes the reference file of the same
+ * kernel instead, so the opt flavour builds and is correct everywhere.
  *
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
