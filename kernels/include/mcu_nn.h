@@ -113,7 +113,7 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
  *   pair_sums[o] = sum_{j < K/4} (w[o][4j] w[o][4j+1] + w[o][4j+2] w[o][4j+3])
  * (raw int8 weights, whole groups of 4 only), is a constant of the model, prepared once (on
  * the host by the classic path's code generator, or on the target) by
- * mcu_fully_connected_wip_s8_prepare: O int32 values, |value| <= 2^15 K / 4, so the filter
+ * mcu_fully_connected_wino_s8_prepare: O int32 values, |value| <= 2^15 K / 4, so the filter
  * keeps its TFLite [O][K] layout and costs 4 extra bytes per output row. The last K % 4
  * inputs are multiplied directly; a non-zero filter_offset is folded in as
  * filter_offset * sum_k (x_k + input_offset). Intermediate sums wrap modulo 2^32 (harmless:
@@ -125,15 +125,15 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
  * int16 (2 bytes per input) and 4 bytes per output row of its 8-row blocks. On the DSP
  * extension each weight word costs one load, two SXTAB16 and one SMLAD for four MACs
  * (SXTB16 + SMLAD needs two more instructions). */
-mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
+mcu_status mcu_fully_connected_wino_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums);
-mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
+mcu_status mcu_fully_connected_wino_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                       const mcu_quant_params *quant, const mcu_dims *input_dims,
                                       const int8_t *input, const mcu_dims *filter_dims,
                                       const int8_t *filter, const int32_t *pair_sums,
                                       const int32_t *bias, const mcu_dims *output_dims,
                                       int8_t *output);
-int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims);
+int32_t mcu_fully_connected_wino_s8_get_buffer_size(const mcu_dims *filter_dims);
 
 /* ------------------------------------------------------------------------------------------ */
 /* CONV_2D (also 1xN / Conv1D: pass h = 1)                                                    */

@@ -31,7 +31,7 @@ ARENA_BYTES = 24576
 # kernel name -> its file inside kernels/src/ref/ (and kernels/src/opt/ when it has an optimized one)
 KERNEL_FILES = {
     "fully_connected": "fully_connected/mcu_fully_connected_s8.c",
-    "fully_connected_wip": "fully_connected/mcu_fully_connected_wip_s8.c",
+    "fully_connected_wino": "fully_connected/mcu_fully_connected_wino_s8.c",
     "conv": "conv/mcu_conv_s8.c",
     "conv_wino": "conv/mcu_conv_wino_s8.c",
     "depthwise_conv": "conv/mcu_depthwise_conv_s8.c",
