@@ -42,11 +42,13 @@ static mcu_rt_status resolve(mcu_interpreter *rt, const mcu_model_tables *m, int
 static mcu_rt_status prepare_nodes(mcu_interpreter *rt)
 {
     mcu_node *node = rt->nodes;
-    for (int32_t i = 0; i < rt->n_ops; ++i, ++node)
-        if (node->reg->data_bytes && !(node->user_data = mcu_rt_alloc_persistent(rt, node->reg->data_bytes))) {
+    for (int32_t i = 0; i < rt->n_ops; ++i, ++node) {
+        const uint32_t bytes = node->reg->data_bytes;
+        if (bytes && !(node->user_data = mcu_rt_alloc_persistent(rt, bytes))) {
             rt->error_op = i;
             return MCU_RT_ARENA_TOO_SMALL;
         }
+    }
     node = rt->nodes;
     for (int32_t i = 0; i < rt->n_ops; ++i, ++node) {
         rt->options = mcu_fb_table(&rt->fb, mcu_fb_vector_table(&rt->fb, rt->operators, (uint32_t)i),

@@ -212,9 +212,9 @@ typedef struct {
  * the window size (pooling). The output's H and W are checked against SAME/VALID (TFLM's
  * formulas) and its N against the input's (else CORRUPT_MODEL). The results go straight into
  * the op data, so prepare's stack holds no copy. */
-mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node, const mcu_window_slots *slots,
-                            mcu_mac_tensors *t, mcu_dims *dims, mcu_hw *stride, mcu_hw *padding,
-                            mcu_hw *third);
+mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
+                            const mcu_window_slots *slots, mcu_mac_tensors *t, mcu_dims *dims,
+                            mcu_hw *stride, mcu_hw *padding, mcu_hw *third);
 
 /* Binary elementwise ops (ADD, MUL; SUB, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE): int8 inputs 0
  * and 1 and int8 output, their NHWC dims (rank <= 4, each input broadcasting to the output:

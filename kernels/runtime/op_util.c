@@ -192,9 +192,9 @@ mcu_rt_status mcu_rt_mac_tensors(mcu_interpreter *rt, const mcu_node *node, mcu_
     return mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out);
 }
 
-mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node, const mcu_window_slots *slots,
-                            mcu_mac_tensors *t, mcu_dims *dims, mcu_hw *stride, mcu_hw *padding,
-                            mcu_hw *third)
+mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
+                            const mcu_window_slots *slots, mcu_mac_tensors *t, mcu_dims *dims,
+                            mcu_hw *stride, mcu_hw *padding, mcu_hw *third)
 {
     const int pooling = slots->filter_w != MCU_RT_NO_OPTION;
     mcu_rt_status st;
@@ -238,7 +238,8 @@ mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binar
                             mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims)
 {
     mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &t->a)) || (st = mcu_rt_check_int8(rt, node, 1, &t->b)) ||
+    if ((st = mcu_rt_check_int8(rt, node, 0, &t->a)) ||
+        (st = mcu_rt_check_int8(rt, node, 1, &t->b)) ||
         (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out)))
         return st;
     return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);

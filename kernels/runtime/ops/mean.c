@@ -66,4 +66,5 @@ static mcu_rt_status mean_eval(mcu_interpreter *rt, mcu_node *node)
                         &d->out_dims, (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_mean = {TFL_OP_MEAN, 0, sizeof(mean_data), mean_prepare, mean_eval};
+const mcu_op_registration mcu_op_mean = {
+    TFL_OP_MEAN, 0, sizeof(mean_data), mean_prepare, mean_eval};

@@ -57,4 +57,5 @@ static mcu_rt_status pack_eval(mcu_interpreter *rt, mcu_node *node)
     return MCU_RT_OK;
 }
 
-const mcu_op_registration mcu_op_pack = {TFL_OP_PACK, 0, sizeof(pack_data), pack_prepare, pack_eval};
+const mcu_op_registration mcu_op_pack = {
+    TFL_OP_PACK, 0, sizeof(pack_data), pack_prepare, pack_eval};

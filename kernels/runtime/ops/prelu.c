@@ -45,4 +45,5 @@ static mcu_rt_status prelu_eval(mcu_interpreter *rt, mcu_node *node)
                          (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_prelu = {TFL_OP_PRELU, 0, sizeof(prelu_data), prelu_prepare, prelu_eval};
+const mcu_op_registration mcu_op_prelu = {
+    TFL_OP_PRELU, 0, sizeof(prelu_data), prelu_prepare, prelu_eval};

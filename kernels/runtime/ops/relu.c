@@ -45,5 +45,7 @@ static mcu_rt_status relu6_eval(mcu_interpreter *rt, mcu_node *node)
                          (const int8_t *)MCU_RT_IN(rt, node, 0), (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_relu = {TFL_OP_RELU, 0, sizeof(relu_data), relu_prepare, relu_eval};
-const mcu_op_registration mcu_op_relu6 = {TFL_OP_RELU6, 0, sizeof(relu_data), relu_prepare, relu6_eval};
+const mcu_op_registration mcu_op_relu = {
+    TFL_OP_RELU, 0, sizeof(relu_data), relu_prepare, relu_eval};
+const mcu_op_registration mcu_op_relu6 = {
+    TFL_OP_RELU6, 0, sizeof(relu_data), relu_prepare, relu6_eval};

@@ -34,4 +34,5 @@ static mcu_rt_status shape_eval(mcu_interpreter *rt, mcu_node *node)
     return MCU_RT_OK;
 }
 
-const mcu_op_registration mcu_op_shape = {TFL_OP_SHAPE, 0, sizeof(shape_data), shape_prepare, shape_eval};
+const mcu_op_registration mcu_op_shape = {
+    TFL_OP_SHAPE, 0, sizeof(shape_data), shape_prepare, shape_eval};

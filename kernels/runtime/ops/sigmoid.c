@@ -48,4 +48,5 @@ static mcu_rt_status tanh_eval(mcu_interpreter *rt, mcu_node *node)
 
 const mcu_op_registration mcu_op_logistic = {
     TFL_OP_LOGISTIC, 0, sizeof(sigmoid_data), sigmoid_prepare, logistic_eval};
-const mcu_op_registration mcu_op_tanh = {TFL_OP_TANH, 0, sizeof(sigmoid_data), sigmoid_prepare, tanh_eval};
+const mcu_op_registration mcu_op_tanh = {
+    TFL_OP_TANH, 0, sizeof(sigmoid_data), sigmoid_prepare, tanh_eval};
