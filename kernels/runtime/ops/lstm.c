@@ -15,11 +15,6 @@ typedef struct {
     mcu_lstm_weights weights;
 } lstm_data;
 
-static mcu_rt_status lstm_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(lstm_data));
-}
-
 /* TFLM's gate multiplier: the two float32 scales multiplied in float32, over 2^-12. */
 static void gate_multiplier(const mcu_tensor_info *x, const mcu_tensor_info *w, int32_t *m, int32_t *s)
 {
@@ -124,4 +119,4 @@ static mcu_rt_status lstm_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_unidirectional_sequence_lstm = {
-    TFL_OP_UNIDIRECTIONAL_SEQUENCE_LSTM, 0, lstm_init, lstm_prepare, lstm_eval};
+    TFL_OP_UNIDIRECTIONAL_SEQUENCE_LSTM, 0, sizeof(lstm_data), lstm_prepare, lstm_eval};
