@@ -342,7 +342,8 @@ def _lstm_classic(gen: Any, op: Op) -> Any:
     extra = [f"{p.batches} x {p.steps} steps{' (time-major)' if p.time_major else ''}: "
              f"{p.input_size} inputs -> {p.state_size} units; gates Q3.12 -> Q0.15, cell 2^{p.cell_scale_power}"
              + (f", clipped to +-{p.cell_clip}" if p.cell_clip else ""),
-             f"state: {gen.ptr(hidden)} (hidden, int8), {gen.ptr(cell)} (cell, int16), static"]
+             f"state: {gen.ptr(hidden)} (hidden, int8), {gen.ptr(cell)} (cell, int16), static",
+             "gate matmuls: mcu_lstm_gates_s8 (SMLAD in the opt flavour)"]
     reads = [x, *weights.values(), hidden, cell]
     return gen.call(op, reads, "mcu_lstm_s8", decls, ["ctx", "&params", "&weights", x, hidden, cell, op.outputs[0]],
                     extra, "mcu_lstm_s8_get_buffer_size(&params)", decls[:1])

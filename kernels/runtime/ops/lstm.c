@@ -3,7 +3,8 @@
  * (or [T, B, I] time-major), int8 per-tensor weights (inputs 1-8), int32 gate biases (12-15),
  * int8 hidden state (18) and int16 cell state (19) as variable tensors (persistent, reset at
  * start-up by the interpreter). Peepholes, projection and layer normalization are refused
- * (UNSUPPORTED_PARAMS), as TFLM refuses them.
+ * (UNSUPPORTED_PARAMS), as TFLM refuses them. Kernel: mcu_lstm_s8, whose gate matmuls are
+ * mcu_lstm_gates_s8 (the part the opt flavour optimizes).
  */
 #include "mcu_rt_op.h"
 #include "mcu_rt_quant.h"
