@@ -88,19 +88,19 @@ def _classic_emitter(op: str) -> tuple[list[str], str, list[str]] | None:
     """For ``op`` on the classic path: the mcu_nn kernels its emitter calls, how it is handled
     when it has no emitter (folded, a view), and the cases it refuses (the ModelError messages
     of the emitter and of the generator methods it calls); None when it has no emitter."""
-    from ..stacks.classic import _foldable, _Generator, _is_view
+    from ..stacks.classic.generator import Generator, foldable, is_view
 
     spec = get(op)
-    emitter = spec.classic if spec is not None else getattr(_Generator, f"_op_{op.lower()}", None)
+    emitter = spec.classic if spec is not None else getattr(Generator, f"_op_{op.lower()}", None)
     if emitter is None:
-        if _is_view(op):
+        if is_view(op):
             return [], "a view of its input (no code)", []
-        if _foldable(op):
+        if foldable(op):
             return [], "folded at build time (no code)", []
         return None
     source = inspect.getsource(emitter)
     called = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
-    helpers = [getattr(_Generator, n) for n in sorted(called) if callable(getattr(_Generator, n, None))]
+    helpers = [getattr(Generator, n) for n in sorted(called) if callable(getattr(Generator, n, None))]
     sources = [source, *(inspect.getsource(h) for h in helpers)]
     kernels = _for_op(op, _kernels_in("\n".join(sources)))
     refused = [m for src in sources for m in _raised(src)]

@@ -23,6 +23,7 @@ from ..build.toolchain import compile_objects
 from ..frontend import reference as ref
 from ..frontend.graph import Op
 from ..simulator.board import Board
+from .classic.cgen import Step, activation, array_c, dims4, dims_c
 from .tflmtree import (
     TflmTree,
     cmsis_nn_defines,
@@ -47,13 +48,13 @@ def objects(tree: TflmTree, board: Board) -> list[tuple[Path, Path]]:
 
 
 # --- the classic generator's CMSIS-NN calls ----------------------------------------------------
-# Each emitter returns the op as a _Step calling CMSIS-NN, or a string: why CMSIS-NN cannot run
+# Each emitter returns the op as a Step calling CMSIS-NN, or a string: why CMSIS-NN cannot run
 # it, which the generator reports as a fallback to mcusim's own kernel. The parameters are the
 # ones TFLM's kernels/cmsis_nn/*.cc pass (offsets = -zero point for inputs, +zero point for the
 # output; per-channel multipliers and shifts for every output channel of a convolution).
 
 def emit(gen: Any, op: Op) -> Any:
-    """``op`` as a CMSIS-NN call (a classic ``_Step``) or the reason it falls back."""
+    """``op`` as a CMSIS-NN call (a classic ``Step``) or the reason it falls back."""
     emitter = _EMITTERS.get(op.type)
     if emitter is None:
         return f"CMSIS-NN has no int8 {op.type} kernel"
@@ -69,8 +70,6 @@ def _tile(h: int, w: int) -> str:
 
 def _quant_arrays(gen: Any, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) -> tuple[str, str]:
     """``op<i>_multiplier`` / ``op<i>_shift`` (n int32 each) in weights.c; returns their names."""
-    from .classic import _array_c as array_c
-
     base = f"op{op.index}"
     m, s = np.resize(np.asarray(mult), n), np.resize(np.asarray(shift), n)
     lines = [f"/* op {op.index} {op.type}: requantization for CMSIS-NN, {n} value(s) (multiplier Q31, "
@@ -82,8 +81,6 @@ def _quant_arrays(gen: Any, op: Op, mult: np.ndarray, shift: np.ndarray, n: int)
 
 
 def _conv(gen: Any, op: Op) -> Any:
-    from .classic import _activation, _dims_c, _Step
-
     depthwise = op.type == "DEPTHWISE_CONV_2D"
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8":
@@ -108,14 +105,14 @@ def _conv(gen: Any, op: Op) -> Any:
     ptype = "cmsis_nn_dw_conv_params" if depthwise else "cmsis_nn_conv_params"
     f_dims = (1, wt.shape[1], wt.shape[2], oc) if depthwise else tuple(int(d) for d in wt.shape)
     params = f"static const {ptype} params = {{{', '.join(fields)}}};"
-    dims = (f"static const cmsis_nn_dims in_dims = {_dims_c((n, h, w, c))}, filter_dims = {_dims_c(f_dims)}, "
-            f"bias_dims = {_dims_c((1, 1, 1, oc))}, out_dims = {_dims_c(tuple(out.shape))};")
+    dims = (f"static const cmsis_nn_dims in_dims = {dims_c((n, h, w, c))}, filter_dims = {dims_c(f_dims)}, "
+            f"bias_dims = {dims_c((1, 1, 1, oc))}, out_dims = {dims_c(tuple(out.shape))};")
     quant = f"static const cmsis_nn_per_channel_quant_params quant = {{(int32_t *){mult}, (int32_t *){shift}}};"
     kernel = "arm_depthwise_conv_wrapper_s8" if depthwise else "arm_convolve_wrapper_s8"
     extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
              f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
              + (f", depth multiplier {p.depth_multiplier}" if depthwise else ""),
-             f"fused activation {_activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
+             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
              f"requantization per output channel: {mult}, {shift} in weights.c",
              f"CMSIS-NN {kernel} (it picks the specialised kernel for this geometry)"]
     reads = [x, wi] + ([b] if b is not None else [])
@@ -125,14 +122,12 @@ def _conv(gen: Any, op: Op) -> Any:
         return [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
                 f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
 
-    return _Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
+    return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
                  f"{kernel}_get_buffer_size(&params, &in_dims, &filter_dims, &out_dims)",
                  library=COMPONENT, sizing_decls=[params, dims])
 
 
 def _fully_connected(gen: Any, op: Op) -> Any:
-    from .classic import _activation, _Step
-
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8" or len(wt.shape) != 2:
         return f"weights are {wt.dtype} {list(wt.shape)}; arm_fully_connected_wrapper_s8 takes 2-D int8"
@@ -158,7 +153,7 @@ def _fully_connected(gen: Any, op: Op) -> Any:
     qtype = "cmsis_nn_per_channel_quant_params" if per_channel else "cmsis_nn_per_tensor_quant_params"
     quant = (f"static const {qtype} quant = {{(int32_t *){mult}, (int32_t *){shift}}};" if per_channel else
              f"static const {qtype} quant = {{{int(rq.multiplier[0])}, {int(rq.shift[0])}}};")
-    extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {_activation(op)} "
+    extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
              f"-> clamp [{rq.act_min}, {rq.act_max}]",
              (f"requantization per channel: {mult}, {shift} in weights.c" if per_channel else
               f"requantization per tensor: multiplier {int(rq.multiplier[0])}, shift {int(rq.shift[0])}"),
@@ -174,14 +169,12 @@ def _fully_connected(gen: Any, op: Op) -> Any:
                 f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
                 f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
 
-    return _Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
+    return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
                  "arm_fully_connected_s8_get_buffer_size(&filter_dims)", library=COMPONENT,
                  sizing_decls=[dims])
 
 
 def _pool(gen: Any, op: Op) -> Any:
-    from .classic import _dims_c, _Step
-
     p = ref.prepare_pool(gen.g, op)
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
@@ -189,8 +182,8 @@ def _pool(gen: Any, op: Op) -> Any:
     kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
     params = (f"static const cmsis_nn_pool_params params = {{.stride = {_tile(p.stride_h, p.stride_w)}, "
               f".padding = {_tile(p.pad_h, p.pad_w)}, .activation = {{.min = {p.act_min}, .max = {p.act_max}}}}};")
-    dims = (f"static const cmsis_nn_dims in_dims = {_dims_c(tuple(xt.shape))}, filter_dims = "
-            f"{_dims_c((1, p.filter_h, p.filter_w, 1))}, out_dims = {_dims_c(tuple(out.shape))};")
+    dims = (f"static const cmsis_nn_dims in_dims = {dims_c(tuple(xt.shape))}, filter_dims = "
+            f"{dims_c((1, p.filter_h, p.filter_w, 1))}, out_dims = {dims_c(tuple(out.shape))};")
     extra = [f"window {p.filter_h}x{p.filter_w}, stride {p.stride_h}x{p.stride_w}, padding "
              f"{op.options.get('padding')} (top {p.pad_h}, left {p.pad_w}), clamp [{p.act_min}, {p.act_max}]",
              f"CMSIS-NN {kernel}"]
@@ -200,13 +193,11 @@ def _pool(gen: Any, op: Op) -> Any:
                 f"{ptr(out.index)});"]
 
     sizing = f"arm_avgpool_s8_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
-    return _Step(op, [x], out.index, extra, [params, dims], render, kernel, sizing, library=COMPONENT,
+    return Step(op, [x], out.index, extra, [params, dims], render, kernel, sizing, library=COMPONENT,
                  sizing_decls=[])
 
 
 def _binary(gen: Any, op: Op) -> Any:
-    from .classic import _activation, _Step
-
     a_t, b_t, out = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
     if b_t.dtype != "INT8":
         return f"input 2 is {b_t.dtype}"
@@ -227,18 +218,16 @@ def _binary(gen: Any, op: Op) -> Any:
         args = f"{m.input1_offset}, {m.input2_offset}"
         tail = f"{m.output_offset}, {m.output_multiplier}, {m.output_shift}, {m.act_min}, {m.act_max}, {out.size}"
         act = (m.act_min, m.act_max)
-    extra = [f"elementwise over {out.size} values, fused activation {_activation(op)} -> clamp "
+    extra = [f"elementwise over {out.size} values, fused activation {activation(op)} -> clamp "
              f"[{act[0]}, {act[1]}]", f"CMSIS-NN {kernel}"]
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"st = (mcu_status){kernel}({ptr(a)}, {ptr(b)}, {args}, {ptr(out.index)}, {tail});"]
 
-    return _Step(op, [a, b], out.index, extra, [], render, kernel, library=COMPONENT)
+    return Step(op, [a, b], out.index, extra, [], render, kernel, library=COMPONENT)
 
 
 def _softmax(gen: Any, op: Op) -> Any:
-    from .classic import _Step
-
     p = ref.prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
@@ -251,12 +240,10 @@ def _softmax(gen: Any, op: Op) -> Any:
         return [f"arm_softmax_s8({ptr(x)}, {rows}, {depth}, {p.input_multiplier}, {p.input_left_shift}, "
                 f"{p.diff_min}, {ptr(out.index)});", "st = MCU_OK;"]
 
-    return _Step(op, [x], out.index, extra, [], render, "arm_softmax_s8", library=COMPONENT)
+    return Step(op, [x], out.index, extra, [], render, "arm_softmax_s8", library=COMPONENT)
 
 
 def _pad(gen: Any, op: Op) -> Any:
-    from .classic import _dims_c, _Step
-
     xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
     if not gen._known(op.inputs[1]):
         return "run-time paddings"
@@ -271,21 +258,19 @@ def _pad(gen: Any, op: Op) -> Any:
     value = int(out.zero_point[0])
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         value = int(np.asarray(gen.values[op.inputs[2]]).reshape(-1)[0])
-    dims = (f"static const cmsis_nn_dims in_dims = {_dims_c(size)}, pre_pad = {_dims_c(before)}, "
-            f"post_pad = {_dims_c(after)};")
+    dims = (f"static const cmsis_nn_dims in_dims = {dims_c(size)}, pre_pad = {dims_c(before)}, "
+            f"post_pad = {dims_c(after)};")
     extra = [f"paddings (before, after) per axis {widths}, border value {value}", "CMSIS-NN arm_pad_s8"]
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"st = (mcu_status)arm_pad_s8({ptr(x)}, {ptr(out.index)}, {value}, &in_dims, &pre_pad, &post_pad);"]
 
-    return _Step(op, [x], out.index, extra, [dims], render, "arm_pad_s8", library=COMPONENT)
+    return Step(op, [x], out.index, extra, [dims], render, "arm_pad_s8", library=COMPONENT)
 
 
 def _concatenation(gen: Any, op: Op) -> Any:
-    from .classic import _activation, _dims4, _Step
-
     out = gen.t[op.outputs[0]]
-    if _activation(op) != "NONE":
+    if activation(op) != "NONE":
         return "a fused activation (arm_concatenation_s8_* copy bytes)"
     rank = len(out.shape)
     if rank > 4:
@@ -295,7 +280,7 @@ def _concatenation(gen: Any, op: Op) -> Any:
     axis = int(op.options.get("axis", 0))
     axis4 = (axis + rank if axis < 0 else axis) + 4 - rank
     where = f"op {op.index} (CONCATENATION)"
-    out_d = _dims4(out.shape, where)
+    out_d = dims4(out.shape, where)
     if max(out_d) > 65535:
         return "a dimension above 65535 (the functions take uint16 sizes)"
     # CMSIS-NN's x is the innermost axis: NHWC (n, h, w, c) is (w, z, y, x).
@@ -303,7 +288,7 @@ def _concatenation(gen: Any, op: Op) -> Any:
     ins = [gen.data(op, i, f"input{i}") for i in range(len(op.inputs))]
     calls, offset = [], 0
     for i in ins:
-        n, h, w, c = _dims4(gen.t[i].shape, where)
+        n, h, w, c = dims4(gen.t[i].shape, where)
         size = [] if axis4 == 0 else [str(out_d[axis4])]
         calls.append((i, f"{c}, {w}, {h}, {n}", ", ".join([*size, str(offset)])))
         offset += (n, h, w, c)[axis4]
@@ -313,7 +298,7 @@ def _concatenation(gen: Any, op: Op) -> Any:
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"{fn}({ptr(i)}, {dims}, {ptr(out.index)}, {tail});" for i, dims, tail in calls] + ["st = MCU_OK;"]
 
-    return _Step(op, ins, out.index, extra, [], render, fn, library=COMPONENT)
+    return Step(op, ins, out.index, extra, [], render, fn, library=COMPONENT)
 
 
 _EMITTERS: dict[str, Callable[[Any, Op], Any]] = {

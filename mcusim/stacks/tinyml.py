@@ -642,7 +642,7 @@ def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
         core_flags,
         memory_ld,
     )
-    from .classic import _MAKEFILE
+    from .classic.build import _MAKEFILE
     from .deploy import kernel_sources, mcu_flavour
 
     out = Path(out_dir)
