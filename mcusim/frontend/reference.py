@@ -217,76 +217,6 @@ def average_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
     return _to_i8(np.clip(avg, p.act_min, p.act_max))
 
 
-# --- elementwise binary ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class AddParams:
-    """TFLM int8 ADD: both inputs scaled to 2^20 times twice the larger input scale."""
-
-    input1_offset: int
-    input2_offset: int
-    left_shift: int
-    input1_multiplier: int
-    input1_shift: int
-    input2_multiplier: int
-    input2_shift: int
-    output_multiplier: int
-    output_shift: int
-    output_offset: int
-    act_min: int
-    act_max: int
-
-
-def prepare_add(graph: Graph, op: Op) -> AddParams:
-    """Host-side parameters of int8 ADD (left shift 20)."""
-    a, b, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    (sa, za), (sb, zb), (so, zo) = _qparams(a), _qparams(b), _qparams(out)
-    left_shift = 20
-    twice_max = 2.0 * max(sa, sb)
-    m1, s1 = q.quantize_multiplier(sa / twice_max)
-    m2, s2 = q.quantize_multiplier(sb / twice_max)
-    mo, so_ = q.quantize_multiplier(twice_max / ((1 << left_shift) * so))
-    return AddParams(-za, -zb, left_shift, m1, s1, m2, s2, mo, so_, zo, *_activation_range(op, out))
-
-
-def add(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
-    """int8 ADD with numpy broadcasting; returns int8."""
-    x1 = q.wrap_int32((_i64(a) + p.input1_offset) << p.left_shift)
-    x2 = q.wrap_int32((_i64(b) + p.input2_offset) << p.left_shift)
-    s1 = q.multiply_by_quantized_multiplier_smaller_than_one_exp(x1, p.input1_multiplier, p.input1_shift)
-    s2 = q.multiply_by_quantized_multiplier_smaller_than_one_exp(x2, p.input2_multiplier, p.input2_shift)
-    raw = q.multiply_by_quantized_multiplier_smaller_than_one_exp(
-        q.wrap_int32(s1 + s2), p.output_multiplier, p.output_shift) + p.output_offset
-    return _to_i8(np.clip(raw, p.act_min, p.act_max))
-
-
-@dataclass(frozen=True)
-class MulParams:
-    """TFLM int8 MUL: one multiplier for in1_scale * in2_scale / out_scale."""
-
-    input1_offset: int
-    input2_offset: int
-    output_multiplier: int
-    output_shift: int
-    output_offset: int
-    act_min: int
-    act_max: int
-
-
-def prepare_mul(graph: Graph, op: Op) -> MulParams:
-    """Host-side parameters of int8 MUL."""
-    a, b, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    (sa, za), (sb, zb), (so, zo) = _qparams(a), _qparams(b), _qparams(out)
-    m, s = q.quantize_multiplier(sa * sb / so)
-    return MulParams(-za, -zb, m, s, zo, *_activation_range(op, out))
-
-
-def mul(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
-    """int8 MUL with numpy broadcasting; returns int8."""
-    prod = (_i64(a) + p.input1_offset) * (_i64(b) + p.input2_offset)
-    raw = q.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset
-    return _to_i8(np.clip(raw, p.act_min, p.act_max))
-
-
 # --- MEAN -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanParams:
@@ -758,8 +688,6 @@ _HANDLERS: dict[str, _Handler] = {
     "MAX_POOL_2D": _eval_pool,
     "AVERAGE_POOL_2D": _eval_pool,
     "MEAN": lambda g, o, v: mean(_value(v, g, o, 0), prepare_mean(g, o)),
-    "ADD": lambda g, o, v: add(_value(v, g, o, 0), _value(v, g, o, 1), prepare_add(g, o)),
-    "MUL": lambda g, o, v: mul(_value(v, g, o, 0), _value(v, g, o, 1), prepare_mul(g, o)),
     "CONCATENATION": _eval_concat,
     "PAD": _eval_pad,
     "SOFTMAX": lambda g, o, v: softmax(_value(v, g, o, 0), prepare_softmax(g, o)),

@@ -91,9 +91,9 @@ MAX_TENSOR_ELEMENTS = 1 << 26
 
 # The operators mcusim runs (reference, tinyml and classic paths alike).
 SUPPORTED_OPS: tuple[str, ...] = (
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE",
+    "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE",
     "EXPAND_DIMS", "FULLY_CONNECTED", "HARD_SWISH", "LOGISTIC", "MAX_POOL_2D",
-    "MEAN", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "RELU", "RELU6", "RESHAPE", "SHAPE",
+    "MEAN", "PACK", "PAD", "PRELU", "QUANTIZE", "RELU", "RELU6", "RESHAPE", "SHAPE",
     "SOFTMAX", "SQUEEZE", "STRIDED_SLICE", "TANH",
 )
 
@@ -122,11 +122,7 @@ _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
     9: ("SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
     10: ("ConcatenationOptions", (
         ("axis", 0, "i32", 0), ("fused_activation_function", 1, "activation", "NONE"))),
-    11: ("AddOptions", (
-        ("fused_activation_function", 0, "activation", "NONE"),
-        ("pot_scale_int16", 1, "bool", True))),
     17: ("ReshapeOptions", (("new_shape", 0, "i32_vector", ()),)),
-    21: ("MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
     22: ("PadOptions", ()),
     27: ("ReducerOptions", (("keep_dims", 0, "bool", False),)),
     30: ("SqueezeOptions", (("squeeze_dims", 0, "i32_vector", ()),)),
@@ -145,8 +141,8 @@ _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
 # Which options table each supported op carries (absent: the op has no options table).
 _OP_OPTIONS: dict[str, int] = {
     "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "AVERAGE_POOL_2D": 5, "MAX_POOL_2D": 5,
-    "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "ADD": 11, "RESHAPE": 17,
-    "MUL": 21, "PAD": 22, "MEAN": 27, "SQUEEZE": 30, "STRIDED_SLICE": 32, "DEQUANTIZE": 38,
+    "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "RESHAPE": 17,
+    "PAD": 22, "MEAN": 27, "SQUEEZE": 30, "STRIDED_SLICE": 32, "DEQUANTIZE": 38,
     "EXPAND_DIMS": 52, "SHAPE": 55, "PACK": 59, "QUANTIZE": 89,
     "HARD_SWISH": 91,
 }

@@ -20,8 +20,8 @@ def supported_ops() -> tuple[str, ...]:
 # Per op: which input positions are int8 data, int8 constant weights, int32 constant bias,
 # int32 constant parameters; and whether each may be absent (-1).
 _INT8_IO_OPS = {
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "HARD_SWISH", "LOGISTIC",
-    "MAX_POOL_2D", "MUL", "RELU", "RELU6", "SOFTMAX", "TANH",
+    "AVERAGE_POOL_2D", "CONCATENATION", "HARD_SWISH", "LOGISTIC",
+    "MAX_POOL_2D", "RELU", "RELU6", "SOFTMAX", "TANH",
 }
 _SHAPE_OPS = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "SHAPE"}
 
@@ -115,7 +115,7 @@ def check_pointwise(graph: Graph, op: Op) -> None:
 
 
 _MIN_INPUTS = {
-    "ADD": 2, "MUL": 2, "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
+    "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
     "FULLY_CONNECTED": 2, "STRIDED_SLICE": 3, "EXPAND_DIMS": 2, "CONCATENATION": 1, "PACK": 1,
 }
 
@@ -262,7 +262,7 @@ def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
                      "QUANTIZE", "DEQUANTIZE", "SOFTMAX"):
         if must(graph, op, 0).shape != out.shape:
             raise ModelError(f"{where} input and output shapes differ")
-    elif op.type in ("ADD", "MUL", "PRELU"):
+    elif op.type == "PRELU":
         a, b = must(graph, op, 0).shape, must(graph, op, 1).shape
         try:
             broadcast = np.broadcast_shapes(a, b)

@@ -98,13 +98,26 @@ def _classic_emitter(op: str) -> tuple[list[str], str, list[str]] | None:
         if foldable(op):
             return [], "folded at build time (no code)", []
         return None
-    source = inspect.getsource(emitter)
-    called = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
-    helpers = [getattr(Generator, n) for n in sorted(called) if callable(getattr(Generator, n, None))]
-    sources = [source, *(inspect.getsource(h) for h in helpers)]
+    sources = _sources(emitter)
     kernels = _for_op(op, _kernels_in("\n".join(sources)))
     refused = [m for src in sources for m in _raised(src)]
     return kernels, "", [f"refused: {m}" for m in dict.fromkeys(refused)]
+
+
+def _sources(fn: Any) -> list[str]:
+    """The source of an emitter and of the helpers it calls: the generator's methods
+    (``gen.<name>(``, its accessors aside) and the functions it passes the generator to
+    (``<name>(gen, ...``, e.g. a family's shared ``binary_step``)."""
+    from ..stacks.classic.generator import Generator
+
+    source = inspect.getsource(fn)
+    methods = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
+    helpers = [getattr(Generator, n) for n in sorted(methods) if callable(getattr(Generator, n, None))]
+    for name in dict.fromkeys(re.findall(r"(?<![\w.])(\w+)\(gen\b", source)):
+        helper = getattr(fn, "__globals__", {}).get(name)
+        if inspect.isfunction(helper) and helper is not fn:
+            helpers.append(helper)
+    return [source, *(inspect.getsource(h) for h in helpers)]
 
 
 def _raised(source: str) -> list[str]:
@@ -144,14 +157,15 @@ def _field(e: ast.expr) -> str:
 
 
 def _returned_reasons(fn: Any) -> list[str]:
-    """The string constants (f-strings with their fields as ‹name›) that ``fn`` returns."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    """The string constants (f-strings with their fields as ‹name›) that ``fn`` and the helpers
+    it passes the generator to return."""
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Return) and node.value is not None:
-            text = _text(node.value)
-            if text is not None:
-                out.append(text)
+    for source in _sources(fn):
+        for node in ast.walk(ast.parse(textwrap.dedent(source))):
+            if isinstance(node, ast.Return) and node.value is not None:
+                text = _text(node.value)
+                if text is not None:
+                    out.append(text)
     return out
 
 

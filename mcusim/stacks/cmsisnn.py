@@ -197,36 +197,6 @@ def _pool(gen: Any, op: Op) -> Any:
                  sizing_decls=[])
 
 
-def _binary(gen: Any, op: Op) -> Any:
-    a_t, b_t, out = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
-    if b_t.dtype != "INT8":
-        return f"input 2 is {b_t.dtype}"
-    if not (a_t.size == b_t.size == out.size):
-        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_s8 "
-                "takes equal shapes (TFLM runs its reference broadcast here too)")
-    a, b = gen.data(op, 0, "a"), gen.data(op, 1, "b")
-    if op.type == "ADD":
-        q = ref.prepare_add(gen.g, op)
-        kernel = "arm_elementwise_add_s8"
-        args = (f"{q.input1_offset}, {q.input1_multiplier}, {q.input1_shift}, {q.input2_offset}, "
-                f"{q.input2_multiplier}, {q.input2_shift}, {q.left_shift}")
-        tail = f"{q.output_offset}, {q.output_multiplier}, {q.output_shift}, {q.act_min}, {q.act_max}, {out.size}"
-        act = (q.act_min, q.act_max)
-    else:
-        m = ref.prepare_mul(gen.g, op)
-        kernel = "arm_elementwise_mul_s8"
-        args = f"{m.input1_offset}, {m.input2_offset}"
-        tail = f"{m.output_offset}, {m.output_multiplier}, {m.output_shift}, {m.act_min}, {m.act_max}, {out.size}"
-        act = (m.act_min, m.act_max)
-    extra = [f"elementwise over {out.size} values, fused activation {activation(op)} -> clamp "
-             f"[{act[0]}, {act[1]}]", f"CMSIS-NN {kernel}"]
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"st = (mcu_status){kernel}({ptr(a)}, {ptr(b)}, {args}, {ptr(out.index)}, {tail});"]
-
-    return Step(op, [a, b], out.index, extra, [], render, kernel, library=COMPONENT)
-
-
 def _softmax(gen: Any, op: Op) -> Any:
     p = ref.prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
@@ -304,5 +274,5 @@ def _concatenation(gen: Any, op: Op) -> Any:
 _EMITTERS: dict[str, Callable[[Any, Op], Any]] = {
     "PAD": _pad, "CONCATENATION": _concatenation,
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "ADD": _binary, "MUL": _binary, "SOFTMAX": _softmax,
+    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "SOFTMAX": _softmax,
 }

@@ -56,7 +56,6 @@ FRAMEWORK_SOURCES = tuple(
 
 # op type -> (registration symbol, glue file under kernels/runtime/ops/)
 OP_GLUE: dict[str, tuple[str, str]] = {
-    "ADD": ("mcu_op_add", "add.c"),
     "AVERAGE_POOL_2D": ("mcu_op_average_pool_2d", "pooling.c"),
     "CONCATENATION": ("mcu_op_concatenation", "concatenation.c"),
     "CONV_2D": ("mcu_op_conv_2d", "conv.c"),
@@ -68,7 +67,6 @@ OP_GLUE: dict[str, tuple[str, str]] = {
     "LOGISTIC": ("mcu_op_logistic", "sigmoid.c"),
     "MAX_POOL_2D": ("mcu_op_max_pool_2d", "pooling.c"),
     "MEAN": ("mcu_op_mean", "mean.c"),
-    "MUL": ("mcu_op_mul", "mul.c"),
     "PACK": ("mcu_op_pack", "pack.c"),
     "PAD": ("mcu_op_pad", "pad.c"),
     "PRELU": ("mcu_op_prelu", "prelu.c"),

@@ -17,7 +17,7 @@ from kernel_runner import Blob
 from mcusim.frontend import quant as q
 from mcusim.frontend import reference as ref
 from mcusim.operators import _common as common
-from mcusim.operators import activation
+from mcusim.operators import activation, arithmetic
 from mcusim.stacks import winograd
 
 I8 = np.int8
@@ -254,8 +254,8 @@ def add_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     m2, sh2 = q.quantize_multiplier(s2 / twice_max)
     mo, sho = q.quantize_multiplier(twice_max / ((1 << 20) * so))
     act = _act(rng, zo, spec.get("act"))
-    p = ref.AddParams(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
-    expected = ref.add(x1, x2, p)
+    p = arithmetic.AddParams(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    expected = arithmetic.add(x1, x2, p)
     b = Blob()
     b.scratch(0)
     b.val(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
@@ -274,8 +274,8 @@ def mul_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     z1, z2, zo = _zp(rng), _zp(rng), _zp(rng)
     m, s = _mult(rng, -16, -6)
     act = _act(rng, zo, spec.get("act"))
-    p = ref.MulParams(-z1, -z2, m, s, zo, *act)
-    expected = ref.mul(x1, x2, p)
+    p = arithmetic.MulParams(-z1, -z2, m, s, zo, *act)
+    expected = arithmetic.mul(x1, x2, p)
     b = Blob()
     b.scratch(0)
     b.val(-z1, -z2, m, s, zo, *act)

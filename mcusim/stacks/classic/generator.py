@@ -174,6 +174,9 @@ class Generator:
         if spec is not None:
             if spec.cmsis_nn is None:
                 return None, f"CMSIS-NN has no int8 {op.type} kernel"
+            for i in [*op.inputs[:1], *op.outputs]:
+                if self.t[i].dtype != "INT8":
+                    return None, f"tensor {self.t[i].name!r} is {self.t[i].dtype}; the CMSIS-NN kernels used here take int8"
             result = spec.cmsis_nn(self, op)
         else:
             result = cmsisnn.emit(self, op)
@@ -504,41 +507,6 @@ class Generator:
 
         return Step(op, [x], out.index, extra, decls, render, "mcu_mean_s8",
                      "mcu_mean_s8_get_buffer_size(&in_dims)")
-
-    def _binary(self, op: Op) -> Step:
-        a, b = self.data(op, 0, "a"), self.data(op, 1, "b")
-        out = self.t[op.outputs[0]]
-        where = f"op {op.index} ({op.type})"
-        if op.type == "ADD":
-            p = ref.prepare_add(self.g, op)
-            fields = [f".input1_offset = {p.input1_offset}", f".input2_offset = {p.input2_offset}",
-                      f".left_shift = {p.left_shift}",
-                      f".input1_multiplier = {p.input1_multiplier}", f".input1_shift = {p.input1_shift}",
-                      f".input2_multiplier = {p.input2_multiplier}", f".input2_shift = {p.input2_shift}",
-                      f".output_multiplier = {p.output_multiplier}", f".output_shift = {p.output_shift}",
-                      f".output_offset = {p.output_offset}", f".activation = {{{p.act_min}, {p.act_max}}}"]
-            ptype, kernel = "mcu_add_params", "mcu_add_s8"
-            act = (p.act_min, p.act_max)
-        else:
-            q = ref.prepare_mul(self.g, op)
-            fields = [f".input1_offset = {q.input1_offset}", f".input2_offset = {q.input2_offset}",
-                      f".output_multiplier = {q.output_multiplier}", f".output_shift = {q.output_shift}",
-                      f".output_offset = {q.output_offset}", f".activation = {{{q.act_min}, {q.act_max}}}"]
-            ptype, kernel = "mcu_mul_params", "mcu_mul_s8"
-            act = (q.act_min, q.act_max)
-        decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
-                 f"static const mcu_dims a_dims = {dims_c(dims4(self.t[a].shape, where))}, "
-                 f"b_dims = {dims_c(dims4(self.t[b].shape, where))}, "
-                 f"out_dims = {dims_c(dims4(out.shape, where))};"]
-        extra = [f"elementwise with broadcasting, fused activation {activation(op)} -> clamp [{act[0]}, {act[1]}]"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = {kernel}({ctx}, &params, &a_dims, {ptr(a)}, &b_dims, {ptr(b)}, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, [a, b], out.index, extra, decls, render, kernel)
-
-    _op_add = _binary
-    _op_mul = _binary
 
     def _join(self, op: Op, axis: int, in_shapes: list[tuple[int, ...]], note: str) -> Step:
         """CONCATENATION (and PACK, as a concatenation along the new axis) by mcu_concatenation_s8."""
