@@ -92,9 +92,9 @@ MAX_TENSOR_ELEMENTS = 1 << 26
 # The operators mcusim runs (reference, tinyml and classic paths alike).
 SUPPORTED_OPS: tuple[str, ...] = (
     "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE",
-    "EXPAND_DIMS", "FULLY_CONNECTED", "HARD_SWISH", "LOGISTIC", "MAX_POOL_2D",
-    "MEAN", "PACK", "PAD", "PRELU", "QUANTIZE", "RELU", "RELU6", "RESHAPE", "SHAPE",
-    "SOFTMAX", "SQUEEZE", "STRIDED_SLICE", "TANH",
+    "EXPAND_DIMS", "FULLY_CONNECTED", "MAX_POOL_2D",
+    "MEAN", "PACK", "PAD", "QUANTIZE", "RESHAPE", "SHAPE",
+    "SQUEEZE", "STRIDED_SLICE",
 )
 
 # --- builtin options tables -----------------------------------------------------------------
@@ -119,7 +119,6 @@ _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
         ("weights_format", 1, "weights_format", "DEFAULT"),
         ("keep_num_dims", 2, "bool", False), ("asymmetric_quantize_inputs", 3, "bool", False),
         ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
-    9: ("SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
     10: ("ConcatenationOptions", (
         ("axis", 0, "i32", 0), ("fused_activation_function", 1, "activation", "NONE"))),
     17: ("ReshapeOptions", (("new_shape", 0, "i32_vector", ()),)),
@@ -135,16 +134,14 @@ _OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
     55: ("ShapeOptions", (("out_type", 0, "tensor_type", "FLOAT32"),)),
     59: ("PackOptions", (("values_count", 0, "i32", 0), ("axis", 1, "i32", 0))),
     89: ("QuantizeOptions", ()),
-    91: ("HardSwishOptions", ()),
 }
 
 # Which options table each supported op carries (absent: the op has no options table).
 _OP_OPTIONS: dict[str, int] = {
     "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "AVERAGE_POOL_2D": 5, "MAX_POOL_2D": 5,
-    "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "RESHAPE": 17,
+    "FULLY_CONNECTED": 8, "CONCATENATION": 10, "RESHAPE": 17,
     "PAD": 22, "MEAN": 27, "SQUEEZE": 30, "STRIDED_SLICE": 32, "DEQUANTIZE": 38,
     "EXPAND_DIMS": 52, "SHAPE": 55, "PACK": 59, "QUANTIZE": 89,
-    "HARD_SWISH": 91,
 }
 
 

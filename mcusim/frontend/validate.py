@@ -19,10 +19,7 @@ def supported_ops() -> tuple[str, ...]:
 
 # Per op: which input positions are int8 data, int8 constant weights, int32 constant bias,
 # int32 constant parameters; and whether each may be absent (-1).
-_INT8_IO_OPS = {
-    "AVERAGE_POOL_2D", "CONCATENATION", "HARD_SWISH", "LOGISTIC",
-    "MAX_POOL_2D", "RELU", "RELU6", "SOFTMAX", "TANH",
-}
+_INT8_IO_OPS = {"AVERAGE_POOL_2D", "CONCATENATION", "MAX_POOL_2D"}
 _SHAPE_OPS = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "SHAPE"}
 
 
@@ -115,7 +112,7 @@ def check_pointwise(graph: Graph, op: Op) -> None:
 
 
 _MIN_INPUTS = {
-    "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
+    "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
     "FULLY_CONNECTED": 2, "STRIDED_SLICE": 3, "EXPAND_DIMS": 2, "CONCATENATION": 1, "PACK": 1,
 }
 
@@ -146,10 +143,6 @@ def _check_op_types(graph: Graph, op: Op) -> None:
     elif kind == "DEQUANTIZE":
         check_activation_tensor(must(graph, op, 0), op, "input")
         require(out, op, "output", ("FLOAT32",))
-    elif kind == "PRELU":
-        check_activation_tensor(must(graph, op, 0), op, "input")
-        require(must(graph, op, 1), op, "alpha", ("INT8",), quantized=True)
-        check_activation_tensor(out, op, "output")
     elif kind in ("PAD", "MEAN"):
         check_activation_tensor(must(graph, op, 0), op, "input")
         require(must(graph, op, 1), op, "parameter", ("INT32",), constant=True)
@@ -258,19 +251,9 @@ def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
         if len(x.shape) != 4 or len(out.shape) != 4 or x.shape[3] != out.shape[3] \
                 or x.shape[0] != out.shape[0]:
             raise ModelError(f"{where} needs 4-D input and output with matching batch and channels")
-    elif op.type in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH",
-                     "QUANTIZE", "DEQUANTIZE", "SOFTMAX"):
+    elif op.type in ("QUANTIZE", "DEQUANTIZE"):
         if must(graph, op, 0).shape != out.shape:
             raise ModelError(f"{where} input and output shapes differ")
-    elif op.type == "PRELU":
-        a, b = must(graph, op, 0).shape, must(graph, op, 1).shape
-        try:
-            broadcast = np.broadcast_shapes(a, b)
-        except ValueError:
-            raise ModelError(f"{where} cannot broadcast {list(a)} with {list(b)}") from None
-        if tuple(broadcast) != out.shape:
-            raise ModelError(f"{where} output shape {list(out.shape)} is not the broadcast of "
-                             f"{list(a)} and {list(b)}")
     elif op.type in ("CONCATENATION", "PACK"):
         _check_join(graph, op, out)
 

@@ -111,9 +111,9 @@ def _sources(fn: Any) -> list[str]:
     from ..stacks.classic.generator import Generator
 
     source = inspect.getsource(fn)
-    methods = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
+    methods = {a or b for a, b in re.findall(r"self\.(\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
     helpers = [getattr(Generator, n) for n in sorted(methods) if callable(getattr(Generator, n, None))]
-    for name in dict.fromkeys(re.findall(r"(?<![\w.])(\w+)\(gen\b", source)):
+    for name in dict.fromkeys(re.findall(r"(?<![\w.])(\w+)\(gen[,)]", source)):
         helper = getattr(fn, "__globals__", {}).get(name)
         if inspect.isfunction(helper) and helper is not fn:
             helpers.append(helper)

@@ -40,7 +40,6 @@ FLAGS = ("-std=c17", "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-
 """TFLM's C flags for CMSIS-NN (besides -mcpu/-mfpu/-mfloat-abi, which come from the core)."""
 
 
-
 def objects(tree: TflmTree, board: Board) -> list[tuple[Path, Path]]:
     """(object, source) of every CMSIS-NN source of ``tree``, compiled for ``board``'s core."""
     return compile_objects(cmsis_nn_sources(tree), board, FLAGS, cmsis_nn_include_dirs(tree),
@@ -197,25 +196,9 @@ def _pool(gen: Any, op: Op) -> Any:
                  sizing_decls=[])
 
 
-def _softmax(gen: Any, op: Op) -> Any:
-    p = ref.prepare_softmax(gen.g, op)
-    x = gen.data(op, 0, "input")
-    out = gen.t[op.outputs[0]]
-    depth = out.shape[-1] if out.shape else 1
-    rows = out.size // depth
-    extra = [f"softmax over the last axis ({rows} row(s) of {depth}), beta {float(op.options.get('beta', 1.0)):g}",
-             "CMSIS-NN arm_softmax_s8 (returns nothing)"]
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"arm_softmax_s8({ptr(x)}, {rows}, {depth}, {p.input_multiplier}, {p.input_left_shift}, "
-                f"{p.diff_min}, {ptr(out.index)});", "st = MCU_OK;"]
-
-    return Step(op, [x], out.index, extra, [], render, "arm_softmax_s8", library=COMPONENT)
-
-
 def _pad(gen: Any, op: Op) -> Any:
     xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
-    if not gen._known(op.inputs[1]):
+    if not gen.known(op.inputs[1]):
         return "run-time paddings"
     widths = np.asarray(gen.values[op.inputs[1]]).reshape(-1, 2).astype(int).tolist()
     if len(widths) > 4:
@@ -274,5 +257,5 @@ def _concatenation(gen: Any, op: Op) -> Any:
 _EMITTERS: dict[str, Callable[[Any, Op], Any]] = {
     "PAD": _pad, "CONCATENATION": _concatenation,
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool, "SOFTMAX": _softmax,
+    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool,
 }

@@ -63,22 +63,15 @@ OP_GLUE: dict[str, tuple[str, str]] = {
     "DEQUANTIZE": ("mcu_op_dequantize", "dequantize.c"),
     "EXPAND_DIMS": ("mcu_op_expand_dims", "reshape.c"),
     "FULLY_CONNECTED": ("mcu_op_fully_connected", "fully_connected.c"),
-    "HARD_SWISH": ("mcu_op_hard_swish", "hard_swish.c"),
-    "LOGISTIC": ("mcu_op_logistic", "sigmoid.c"),
     "MAX_POOL_2D": ("mcu_op_max_pool_2d", "pooling.c"),
     "MEAN": ("mcu_op_mean", "mean.c"),
     "PACK": ("mcu_op_pack", "pack.c"),
     "PAD": ("mcu_op_pad", "pad.c"),
-    "PRELU": ("mcu_op_prelu", "prelu.c"),
     "QUANTIZE": ("mcu_op_quantize", "quantize.c"),
-    "RELU": ("mcu_op_relu", "relu.c"),
-    "RELU6": ("mcu_op_relu6", "relu.c"),
     "RESHAPE": ("mcu_op_reshape", "reshape.c"),
     "SHAPE": ("mcu_op_shape", "shape.c"),
-    "SOFTMAX": ("mcu_op_softmax", "softmax.c"),
     "SQUEEZE": ("mcu_op_squeeze", "reshape.c"),
     "STRIDED_SLICE": ("mcu_op_strided_slice", "strided_slice.c"),
-    "TANH": ("mcu_op_tanh", "sigmoid.c"),
 }
 ALIAS_OPS = frozenset({"RESHAPE", "EXPAND_DIMS", "SQUEEZE"})
 """Ops whose output the runtime's planner makes a view of input 0 (MCU_OP_ALIAS)."""

@@ -362,17 +362,17 @@ def softmax_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
     beta = float(spec.get("beta", 1.0))
     m, s = q.preprocess_softmax_scaling(beta, 2.0 ** rng.uniform(-7, 0), 5)
-    p = ref.SoftmaxParams(m, s, -q.calculate_input_radius(5, s))
+    p = activation.SoftmaxParams(m, s, -q.calculate_input_radius(5, s))
     b = Blob()
     b.scratch(0)
     b.val(p.input_multiplier, p.input_left_shift, p.diff_min)
-    return _unary("softmax", b, x, ref.softmax(x, p))
+    return _unary("softmax", b, x, activation.softmax(x, p))
 
 
-def _sigmoid_params(rng: np.random.Generator) -> ref.SigmoidParams:
+def _sigmoid_params(rng: np.random.Generator) -> activation.SigmoidParams:
     scale = 2.0 ** rng.uniform(-8, -1)
     m, s = q.quantize_multiplier_frexp_only(scale * float(1 << 27))
-    return ref.SigmoidParams(_zp(rng), q.calculate_input_radius(4, s, 31), m, s)
+    return activation.SigmoidParams(_zp(rng), q.calculate_input_radius(4, s, 31), m, s)
 
 
 def logistic_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -381,7 +381,7 @@ def logistic_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
-    return _unary("logistic", b, x, ref.logistic(x, p))
+    return _unary("logistic", b, x, activation.logistic(x, p))
 
 
 def tanh_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -390,7 +390,7 @@ def tanh_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
-    return _unary("tanh", b, x, ref.tanh(x, p))
+    return _unary("tanh", b, x, activation.tanh(x, p))
 
 
 def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -400,14 +400,14 @@ def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     hires = np.float32(1.0 / 128.0) * s_in
     om, oe = q.quantize_multiplier(float(hires / s_out))
     rm, re_ = q.quantize_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
-    p = ref.HardSwishParams(_zp(rng), _zp(rng), q.downscale_int32_to_int16_multiplier(om), oe,
+    p = activation.HardSwishParams(_zp(rng), _zp(rng), q.downscale_int32_to_int16_multiplier(om), oe,
                             q.downscale_int32_to_int16_multiplier(rm), re_)
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.output_zero_point, p.reluish_multiplier_fixedpoint_int16,
           p.reluish_multiplier_exponent, p.output_multiplier_fixedpoint_int16,
           p.output_multiplier_exponent)
-    return _unary("hard_swish", b, x, ref.hard_swish(x, p))
+    return _unary("hard_swish", b, x, activation.hard_swish(x, p))
 
 
 def leaky_relu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -428,8 +428,8 @@ def prelu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     alpha = _i8(rng, alpha_shape)
     m1, s1 = _mult(rng, -2, 1)
     m2, s2 = _mult(rng, -10, -4)
-    p = ref.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
-    expected = ref.prelu(x, alpha, p)
+    p = activation.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
+    expected = activation.prelu(x, alpha, p)
     b = Blob()
     b.scratch(0)
     b.val(p.input_offset, p.alpha_offset, p.output_offset, m1, s1, m2, s2)
@@ -449,7 +449,7 @@ def clamp_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(zero, six)
-    return _unary("clamp", b, x, ref.relu6(x, zero, six))
+    return _unary("clamp", b, x, activation.relu6(x, zero, six))
 
 
 def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -459,9 +459,9 @@ def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     if spec.get("relu"):  # TFLM RELU with requantization
-        p = ref.ReluParams(zi, zo, m, s, max(-128, zo), 127)
+        p = activation.ReluParams(zi, zo, m, s, max(-128, zo), 127)
         b.val(zi, zo, m, s, p.act_min, p.act_max)
-        return _unary("quantize", b, x, ref.relu(x, p))
+        return _unary("quantize", b, x, activation.relu(x, p))
     b.val(zi, zo, m, s, -128, 127)
     return _unary("quantize", b, x, ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
 

@@ -74,6 +74,14 @@ def array_c(values: np.ndarray, per_line: int) -> list[str]:
     return ["    " + ", ".join(flat[i:i + per_line]) + "," for i in range(0, len(flat), per_line)]
 
 
+
+def requant_comment(mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> str:
+    """The layer comment's line on its output requantization."""
+    if per_channel:
+        return f"requantization per channel: {len(mult)} multipliers and shifts in weights.c"
+    return f"requantization per tensor: multiplier {int(mult[0])}, shift {int(shift[0])}"
+
+
 # --- the generator's model of where every tensor lives ----------------------------------------
 @dataclass
 class Loc:

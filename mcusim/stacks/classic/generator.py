@@ -28,6 +28,7 @@ from .cgen import (
     dims_c,
     float_c,
     quant_text,
+    requant_comment,
     shape_text,
 )
 
@@ -186,7 +187,7 @@ class Generator:
         if self.cmsis_nn:
             self.fallbacks.append({"index": op.index, "type": op.type, "used": "mcusim opt", "reason": reason})
 
-    def _known(self, index: int) -> bool:
+    def known(self, index: int) -> bool:
         return index in self.values
 
     def _fold(self, op: Op) -> bool:
@@ -199,7 +200,7 @@ class Generator:
             self.locs[out.index] = Loc("const", out.index)
             self.folded.append((op, f"shape of tensor {x} = {list(self.t[x].shape)}"))
             return True
-        inputs_known = all(i < 0 or self._known(i) for i in op.inputs)
+        inputs_known = all(i < 0 or self.known(i) for i in op.inputs)
         if inputs_known:
             self.values[out.index] = self._evaluate(op).astype(dtype).reshape(out.shape)
             self.locs[out.index] = Loc("const", out.index)
@@ -238,34 +239,34 @@ class Generator:
             axis = int(op.options.get("axis", 0))
             return np.stack(arrays, axis=axis + arrays[0].ndim + 1 if axis < 0 else axis)
         assert op.type == "STRIDED_SLICE"
-        return ref.strided_slice(v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], self._strides(op), op.options)
+        return ref.strided_slice(v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], self.strides(op), op.options)
 
-    def _strides(self, op: Op) -> np.ndarray:
+    def strides(self, op: Op) -> np.ndarray:
         if len(op.inputs) > 3 and op.inputs[3] >= 0:
-            if not self._known(op.inputs[3]):
+            if not self.known(op.inputs[3]):
                 raise ModelError(f"op {op.index} (STRIDED_SLICE) has run-time strides; the classic path needs them constant")
             return self.values[op.inputs[3]]
         return np.ones(len(self.t[op.inputs[0]].shape), np.int64)
 
-    def _slice_indices(self, op: Op) -> np.ndarray:
+    def slice_indices(self, op: Op) -> np.ndarray:
         """Flat input index of every output element of a STRIDED_SLICE (begin/end/strides
         must be known on the host)."""
         x = self.t[op.inputs[0]]
         for pos in (1, 2):
-            if not self._known(op.inputs[pos]):
+            if not self.known(op.inputs[pos]):
                 raise ModelError(f"op {op.index} (STRIDED_SLICE) has a run-time begin/end; the classic path needs them constant")
         grid = np.arange(x.size, dtype=np.int64).reshape(x.shape)
         return ref.strided_slice(grid, self.values[op.inputs[1]], self.values[op.inputs[2]],
-                                 self._strides(op), op.options).reshape(-1)
+                                 self.strides(op), op.options).reshape(-1)
 
     def _slice_view(self, op: Op) -> int | None:
-        idx = self._slice_indices(op)
+        idx = self.slice_indices(op)
         if idx.size and np.array_equal(idx, idx[0] + np.arange(idx.size)):
             return int(idx[0])
         return None
 
     # -- operators ------------------------------------------------------------------------
-    def _requant_arrays(self, op: Op, mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> str:
+    def requant_arrays(self, op: Op, mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> str:
         """Emit op<i>_multiplier / op<i>_shift / op<i>_quant to weights.c; returns the quant name."""
         n = len(mult) if per_channel else 1
         base = f"op{op.index}"
@@ -277,16 +278,11 @@ class Generator:
         self.extra_weights.append((f"extern const mcu_quant_params {base}_quant;", lines))
         return f"{base}_quant"
 
-    def _requant_comment(self, mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> str:
-        if per_channel:
-            return f"requantization per channel: {len(mult)} multipliers and shifts in weights.c"
-        return f"requantization per tensor: multiplier {int(mult[0])}, shift {int(shift[0])}"
-
-    def _winograd_able(self, op: Op, p: ref.ConvParams) -> bool:
+    def winograd_able(self, op: Op, p: ref.ConvParams) -> bool:
         """Whether the ``winograd`` option turns this op into an mcu_conv_wino_s8 call: a
         CONV_2D whose geometry the kernel takes, whose filter is known on the host, and whose
         output map is large enough for the kernel to be the faster one (winograd.worthwhile)."""
-        if not self.winograd or op.type != "CONV_2D" or not self._known(op.inputs[1]):
+        if not self.winograd or op.type != "CONV_2D" or not self.known(op.inputs[1]):
             return False
         x, w = self.t[op.inputs[0]], self.t[op.inputs[1]]
         if x.dtype != "INT8" or w.dtype != "INT8" or len(x.shape) != 4 or len(w.shape) != 4 \
@@ -295,7 +291,7 @@ class Generator:
         return wg.supported(tuple(w.shape), (p.stride_h, p.stride_w), (p.dilation_h, p.dilation_w),
                             x.shape[3] // w.shape[3]) and wg.worthwhile(p.out_h, p.out_w)
 
-    def _winograd_filter(self, op: Op) -> str:
+    def winograd_filter(self, op: Op) -> str:
         """Emit the int16 Winograd transform of op's filter to weights.c (once per filter
         tensor); returns its symbol. The int8 filter itself is not emitted for this op."""
         index = op.inputs[1]
@@ -313,15 +309,15 @@ class Generator:
             self.wino_names[index] = name
         return self.wino_names[index]
 
-    def _dw_as_conv_able(self, op: Op, p: ref.ConvParams) -> bool:
+    def dw_as_conv_able(self, op: Op, p: ref.ConvParams) -> bool:
         """A DEPTHWISE_CONV_2D of one input channel into M > 1 outputs with a host-known filter
         is a CONV_2D of 1 input channel: emitted as mcu_conv_s8 on the filter transposed on the
         host (the optimized depthwise kernel would transpose it into scratch on every call)."""
         x, w = self.t[op.inputs[0]], self.t[op.inputs[1]]
         return op.type == "DEPTHWISE_CONV_2D" and p.depth_multiplier > 1 and len(x.shape) == 4 \
-            and x.shape[3] == 1 and len(w.shape) == 4 and self._known(op.inputs[1])
+            and x.shape[3] == 1 and len(w.shape) == 4 and self.known(op.inputs[1])
 
-    def _transposed_filter(self, op: Op) -> str:
+    def transposed_filter(self, op: Op) -> str:
         """Emit op's depthwise filter [1][KH][KW][M] as a convolution filter [M][KH][KW][1] to
         weights.c (once per filter tensor); returns its symbol."""
         index = op.inputs[1]
@@ -339,13 +335,13 @@ class Generator:
 
     def _conv_like(self, op: Op) -> Step:
         p = ref.prepare_conv(self.g, op)
-        as_conv = self._dw_as_conv_able(op, p)
+        as_conv = self.dw_as_conv_able(op, p)
         depthwise = op.type == "DEPTHWISE_CONV_2D" and not as_conv
-        wino = self._winograd_able(op, p)
+        wino = self.winograd_able(op, p)
         x = self.data(op, 0, "input")
         if wino or as_conv:
             w = op.inputs[1]
-            filter_sym = self._winograd_filter(op) if wino else self._transposed_filter(op)
+            filter_sym = self.winograd_filter(op) if wino else self.transposed_filter(op)
         else:
             w = self.data(op, 1, "filter")
             filter_sym = ""
@@ -357,7 +353,7 @@ class Generator:
         if as_conv:
             f_d = (f_d[3], f_d[1], f_d[2], 1)
         per_channel = wt.is_per_channel
-        quant = self._requant_arrays(op, p.requant.multiplier, p.requant.shift, per_channel)
+        quant = self.requant_arrays(op, p.requant.multiplier, p.requant.shift, per_channel)
         rq = p.requant
         fields = [f".input_offset = {p.input_offset}", f".output_offset = {rq.output_zero_point}"]
         if depthwise:
@@ -374,7 +370,7 @@ class Generator:
                  f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
                  + (f", depth multiplier {p.depth_multiplier}" if depthwise or as_conv else ""),
                  f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
-                 self._requant_comment(rq.multiplier, rq.shift, per_channel)]
+                 requant_comment(rq.multiplier, rq.shift, per_channel)]
         if as_conv:
             extra.append(f"one input channel into {p.depth_multiplier} outputs: runs as a convolution "
                          f"(mcu_conv_s8) on the filter transposed on the host, {filter_sym}")
@@ -396,17 +392,17 @@ class Generator:
     _op_conv_2d = _conv_like
     _op_depthwise_conv_2d = _conv_like
 
-    def _wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
+    def wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
         """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
         mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0, and a layer
         large enough for the kernel to be the faster one (winograd.fc_worthwhile)."""
-        if not self.winograd or not self._known(op.inputs[1]) or p.weights_offset != 0:
+        if not self.winograd or not self.known(op.inputs[1]) or p.weights_offset != 0:
             return False
         w = self.t[op.inputs[1]]
         return w.dtype == "INT8" and len(w.shape) == 2 and 1 <= w.shape[1] <= 65535 \
             and wg.fc_worthwhile(w.shape[1], w.shape[0])
 
-    def _pair_sums(self, op: Op) -> str:
+    def pair_sums(self, op: Op) -> str:
         """Emit the pair sums of op's weights (Winograd's inner-product identity) to weights.c,
         once per weights tensor; returns its symbol."""
         index = op.inputs[1]
@@ -425,17 +421,17 @@ class Generator:
 
     def _op_fully_connected(self, op: Op) -> Step:
         p = ref.prepare_fully_connected(self.g, op)
-        wip = self._wip_able(op, p)
+        wip = self.wip_able(op, p)
         x = self.data(op, 0, "input")
         w = self.data(op, 1, "weights")
         b = self.optional(op, 2, "bias")
-        pairs = self._pair_sums(op) if wip else ""
+        pairs = self.pair_sums(op) if wip else ""
         wt, out = self.t[w], self.t[op.outputs[0]]
         units, depth = int(wt.shape[0]), int(wt.shape[1])
         batches = self.t[x].size // depth
         per_channel = wt.is_per_channel
         rq = p.requant
-        quant = self._requant_arrays(op, rq.multiplier, rq.shift, per_channel)
+        quant = self.requant_arrays(op, rq.multiplier, rq.shift, per_channel)
         decls = [f"static const mcu_fc_params params = {{.input_offset = {p.input_offset}, "
                  f".filter_offset = {p.weights_offset}, .output_offset = {rq.output_zero_point}, "
                  f".activation = {{{rq.act_min}, {rq.act_max}}}}};",
@@ -443,7 +439,7 @@ class Generator:
                  f"{{{units}, 1, 1, {depth}}}, out_dims = {{{batches}, 1, 1, {units}}};"]
         extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
                  f"-> clamp [{rq.act_min}, {rq.act_max}]",
-                 self._requant_comment(rq.multiplier, rq.shift, per_channel)]
+                 requant_comment(rq.multiplier, rq.shift, per_channel)]
         if wip:
             extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wip_s8, "
                          f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
@@ -549,7 +545,7 @@ class Generator:
         x = self.data(op, 0, "input")
         out = self.t[op.outputs[0]]
         where = f"op {op.index} (PAD)"
-        if not self._known(op.inputs[1]):
+        if not self.known(op.inputs[1]):
             raise ModelError(f"{where} has run-time paddings; the classic path needs them constant")
         widths = np.asarray(self.values[op.inputs[1]]).reshape(-1, 2).astype(int).tolist()
         rank = len(widths)
@@ -647,81 +643,6 @@ class Generator:
                    "(bit-exact by construction), in weights.c"]
         return Step(op, [x], out.index, comment, decls, render, "mcu_lut_s8")
 
-    def _op_softmax(self, op: Op) -> Step:
-        p = ref.prepare_softmax(self.g, op)
-        out = self.t[op.outputs[0]]
-        depth = out.shape[-1] if out.shape else 1
-        return self.unary(op, "mcu_softmax_s8", "mcu_softmax_params",
-                           [f".input_multiplier = {p.input_multiplier}", f".input_left_shift = {p.input_left_shift}",
-                            f".diff_min = {p.diff_min}"],
-                           [f"softmax over the last axis ({depth} values per row), beta "
-                            f"{float(op.options.get('beta', 1.0)):g}"],
-                           (out.size // depth, 1, 1, depth))
-
-    def _sigmoid_like(self, op: Op) -> Step:
-        p = ref.prepare_sigmoid(self.g, op)
-        kernel = "mcu_logistic_s8" if op.type == "LOGISTIC" else "mcu_tanh_s8"
-        return self.unary(op, kernel, "mcu_sigmoid_params",
-                           [f".input_zero_point = {p.input_zero_point}", f".input_range_radius = {p.input_range_radius}",
-                            f".input_multiplier = {p.input_multiplier}", f".input_left_shift = {p.input_left_shift}"],
-                           ["input rescaled to Q4.27, gemmlowp fixed-point " + op.type.lower()])
-
-    _op_logistic = _sigmoid_like
-    _op_tanh = _sigmoid_like
-
-    def _op_hard_swish(self, op: Op) -> Step:
-        p = ref.prepare_hard_swish(self.g, op)
-        return self.unary(op, "mcu_hard_swish_s8", "mcu_hard_swish_params",
-                           [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                            f".reluish_multiplier = {p.reluish_multiplier_fixedpoint_int16}",
-                            f".reluish_exponent = {p.reluish_multiplier_exponent}",
-                            f".output_multiplier = {p.output_multiplier_fixedpoint_int16}",
-                            f".output_exponent = {p.output_multiplier_exponent}"],
-                           ["x * relu6(x + 3) / 6 in TFLM's 16-bit fixed point"])
-
-    def _op_relu(self, op: Op) -> Step:
-        p = ref.prepare_relu(self.g, op)
-        return self.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
-                           [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                            f".multiplier = {p.output_multiplier}", f".shift = {p.output_shift}",
-                            f".activation = {{{p.act_min}, {p.act_max}}}"],
-                           [f"rescale to the output scale, then clamp [{p.act_min}, {p.act_max}] (TFLM ReluQuantized)"])
-
-    def _op_relu6(self, op: Op) -> Step:
-        zero, six = ref.prepare_relu6(self.g, op)
-        x = self.data(op, 0, "input")
-        out = self.t[op.outputs[0]]
-        decls = [f"static const mcu_range range = {{{zero}, {six}}};",
-                 f"static const mcu_dims dims = {{1, 1, 1, {out.size}}};"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = mcu_clamp_s8({ctx}, &range, &dims, {ptr(x)}, {ptr(out.index)});"]
-
-        return Step(op, [x], out.index,
-                     [f"clamp to [{zero}, {six}] (0 and 6.0 on the input scale)"],
-                     decls, render, "mcu_clamp_s8")
-
-    def _op_prelu(self, op: Op) -> Step:
-        p = ref.prepare_prelu(self.g, op)
-        x, alpha = self.data(op, 0, "input"), self.data(op, 1, "alpha")
-        out = self.t[op.outputs[0]]
-        where = f"op {op.index} (PRELU)"
-        decls = [f"static const mcu_prelu_params params = {{.input_offset = {p.input_offset}, "
-                 f".alpha_offset = {p.alpha_offset}, .output_offset = {p.output_offset}, "
-                 f".positive_multiplier = {p.output_multiplier_1}, .positive_shift = {p.output_shift_1}, "
-                 f".negative_multiplier = {p.output_multiplier_2}, .negative_shift = {p.output_shift_2}}};",
-                 f"static const mcu_dims in_dims = {dims_c(dims4(self.t[x].shape, where))}, "
-                 f"alpha_dims = {dims_c(dims4(self.t[alpha].shape, where))}, "
-                 f"out_dims = {dims_c(dims4(out.shape, where))};"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = mcu_prelu_s8({ctx}, &params, &in_dims, {ptr(x)}, &alpha_dims, {ptr(alpha)}, "
-                    f"&out_dims, {ptr(out.index)});"]
-
-        return Step(op, [x, alpha], out.index,
-                     ["x >= 0: x rescaled; x < 0: x * alpha rescaled"],
-                     decls, render, "mcu_prelu_s8")
-
     def _op_quantize(self, op: Op) -> Step:
         x = self.data(op, 0, "input")
         xt, out = self.t[x], self.t[op.outputs[0]]
@@ -756,7 +677,7 @@ class Generator:
         """A strided slice that is not one contiguous run: a generated gather loop."""
         x = self.data(op, 0, "input")
         out = self.t[op.outputs[0]]
-        idx = self._slice_indices(op).reshape(out.shape if out.shape else (1,))
+        idx = self.slice_indices(op).reshape(out.shape if out.shape else (1,))
         base = int(idx.reshape(-1)[0])
         loops: list[tuple[int, int]] = []  # (count, stride in input elements)
         for axis, n in enumerate(idx.shape):
