@@ -41,7 +41,6 @@ from ..operators._common import inp as _inp
 from ..operators._common import multipliers as _multipliers
 from ..operators._common import optional_input as _optional_input
 from ..operators._common import out as _out
-from ..operators._common import qparams as _qparams
 from ..operators._common import spatial as _spatial
 from ..operators._common import to_i8 as _to_i8
 from ..operators._common import value as _value
@@ -163,107 +162,9 @@ def fully_connected(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None,
 
 
 # --- pooling --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PoolParams:
-    """Window geometry and activation clamp of MAX_POOL_2D / AVERAGE_POOL_2D."""
-
-    filter_h: int
-    filter_w: int
-    stride_h: int
-    stride_w: int
-    pad_h: int
-    pad_w: int
-    out_h: int
-    out_w: int
-    act_min: int
-    act_max: int
-
-
-def prepare_pool(graph: Graph, op: Op) -> PoolParams:
-    """Host-side parameters of a 2-D pooling op."""
-    x, out = _inp(graph, op, 0), _out(graph, op)
-    o = op.options
-    if len(x.shape) != 4:
-        raise ModelError(f"op {op.index} ({op.type}) needs a 4-D input")
-    fh, fw = o["filter_height"], o["filter_width"]
-    if fh <= 0 or fw <= 0:
-        raise ModelError(f"op {op.index} ({op.type}) has an empty pooling window")
-    pad_h, pad_w, out_h, out_w = _spatial(op, x.shape, fh, fw, out)
-    return PoolParams(fh, fw, o["stride_h"], o["stride_w"], pad_h, pad_w, out_h, out_w,
-                      *_activation_range(op, out))
-
-
-def _pool_windows(x: np.ndarray, p: PoolParams, fill: int) -> np.ndarray:
-    return _windows(x, p.filter_h, p.filter_w, p.stride_h, p.stride_w, 1, 1,
-                    p.pad_h, p.pad_w, p.out_h, p.out_w, fill)
-
-
-def max_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
-    """Max over the in-image part of each window, then the activation clamp; int8 NHWC."""
-    windows = _pool_windows(_i64(x), p, I8_MIN - 1)
-    return _to_i8(np.clip(windows.max(axis=(3, 4)), p.act_min, p.act_max))
-
-
-def average_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
-    """Mean over the in-image pixels of each window (padding not counted), rounded half away
-    from zero by integer division, then clamped; int8 NHWC. No zero-point handling: input
-    and output share quantization."""
-    windows = _pool_windows(_i64(x), p, 0)
-    ones = _pool_windows(np.ones((1,) + x.shape[1:3] + (1,), np.int64), p, 0)
-    acc = windows.sum(axis=(3, 4))
-    count = ones.sum(axis=(3, 4))
-    half = count // 2
-    avg = np.where(acc > 0, q.c_div(acc + half, count), q.c_div(acc - half, count))
-    return _to_i8(np.clip(avg, p.act_min, p.act_max))
 
 
 # --- MEAN -----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MeanParams:
-    """int8 MEAN: reduced axes and the multiplier/shift of in_scale / out_scale."""
-
-    axes: tuple[int, ...]
-    input_zero_point: int
-    output_zero_point: int
-    multiplier: int
-    shift: int
-
-
-def prepare_mean(graph: Graph, op: Op) -> MeanParams:
-    """Host-side parameters of MEAN; the axis tensor must be constant."""
-    x, axis, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    assert axis.data is not None
-    axes: list[int] = []
-    for a in axis.data.reshape(-1).tolist():
-        a = a + len(x.shape) if a < 0 else a
-        if not 0 <= a < len(x.shape):
-            raise ModelError(f"op {op.index} (MEAN) reduces axis {a} of a {len(x.shape)}-D tensor")
-        if a not in axes:
-            axes.append(a)
-    (si, zi), (so, zo) = _qparams(x), _qparams(out)
-    m, s = q.quantize_multiplier(si / so)
-    return MeanParams(tuple(axes), zi, zo, m, s)
-
-
-def mean(x: np.ndarray, p: MeanParams) -> np.ndarray:
-    """int8 mean over ``p.axes`` (keep_dims handled by the caller's reshape).
-
-    TFLM folds 1/count into the multiplier: ``(multiplier << s) / count`` with
-    s = min(floor(log2(count)), 32, 31 + shift), shift reduced by s, then requantizes the
-    zero-point-corrected int32 sum. It does so even when input and output share
-    quantization: older TFLM had a plain truncating ``sum / count`` path for that case, the
-    tflite-micro build mcusim is checked against does not (verified by
-    tests/test_reference_vs_tflm.py, ``mean_same_*``).
-    """
-    total = _i64(x).sum(axis=p.axes)
-    count = int(np.prod([x.shape[a] for a in p.axes], dtype=np.int64))
-    if count == 0:
-        return _to_i8(np.zeros_like(total))
-    shift = min(count.bit_length() - 1, 32, 31 + p.shift)
-    multiplier = (p.multiplier << shift) // count
-    shifted = q.wrap_int32(total - p.input_zero_point * count)
-    out = q.multiply_by_quantized_multiplier(shifted, multiplier, p.shift - shift) + p.output_zero_point
-    return _to_i8(np.clip(out, I8_MIN, I8_MAX))
 
 
 # --- CONCATENATION / PAD / shape ops --------------------------------------------------------
@@ -344,38 +245,6 @@ def _slice_stop(e: int, stride: int, dim: int, masked: bool) -> int:
 
 
 # --- QUANTIZE / DEQUANTIZE ------------------------------------------------------------------
-def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 -> int8: round_half_away(x / float32(scale)) + zero point, clamped."""
-    scaled = np.asarray(x, np.float32) / np.float32(scale)
-    return _to_i8(np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, I8_MIN, I8_MAX))
-
-
-@dataclass(frozen=True)
-class RequantizeParams:
-    """int8 -> int8 QUANTIZE: multiplier of in_scale / out_scale."""
-
-    input_zero_point: int
-    output_zero_point: int
-    multiplier: int
-    shift: int
-
-
-def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
-    """Host-side parameters of an int8 -> int8 QUANTIZE."""
-    (si, zi), (so, zo) = _qparams(_inp(graph, op, 0)), _qparams(_out(graph, op))
-    m, s = q.quantize_multiplier(si / so)
-    return RequantizeParams(zi, zo, m, s)
-
-
-def requantize(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
-    """int8 -> int8 rescale."""
-    v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
-    return _to_i8(np.clip(v + p.output_zero_point, I8_MIN, I8_MAX))
-
-
-def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """int8 -> float32: float32(scale) * (x - zero point), in float32."""
-    return (np.float32(scale) * (_i64(x) - zero_point).astype(np.float32)).astype(np.float32)
 
 
 # --- mcusim's LUT extension (classic path custom activations; not TFLM ops) ----------------
@@ -434,12 +303,6 @@ def _eval_fc(graph: Graph, op: Op, v: Values) -> np.ndarray:
                            _optional_value(v, graph, op, 2), p)
 
 
-def _eval_pool(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    p = prepare_pool(graph, op)
-    kernel = max_pool_2d if op.type == "MAX_POOL_2D" else average_pool_2d
-    return kernel(_value(v, graph, op, 0), p)
-
-
 def _eval_concat(graph: Graph, op: Op, v: Values) -> np.ndarray:
     if op.options.get("fused_activation_function", "NONE") != "NONE":
         raise ModelError(f"op {op.index} (CONCATENATION) with a fused activation is not supported")
@@ -452,13 +315,6 @@ def _eval_pad(graph: Graph, op: Op, v: Values) -> np.ndarray:
     constant = _optional_value(v, graph, op, 2)
     value = int(constant.reshape(-1)[0]) if constant is not None else _out(graph, op).zero_point_value()
     return pad(_value(v, graph, op, 0), _value(v, graph, op, 1), value)
-
-
-def _eval_quantize(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    x = _inp(graph, op, 0)
-    if x.dtype == "FLOAT32":
-        return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
-    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op))
 
 
 def _eval_strided_slice(graph: Graph, op: Op, v: Values) -> np.ndarray:
@@ -483,13 +339,8 @@ _HANDLERS: dict[str, _Handler] = {
     "CONV_2D": _eval_conv,
     "DEPTHWISE_CONV_2D": _eval_conv,
     "FULLY_CONNECTED": _eval_fc,
-    "MAX_POOL_2D": _eval_pool,
-    "AVERAGE_POOL_2D": _eval_pool,
-    "MEAN": lambda g, o, v: mean(_value(v, g, o, 0), prepare_mean(g, o)),
     "CONCATENATION": _eval_concat,
     "PAD": _eval_pad,
-    "QUANTIZE": _eval_quantize,
-    "DEQUANTIZE": lambda g, o, v: dequantize(_value(v, g, o, 0), *_qparams(_inp(g, o, 0))),
     "RESHAPE": _reshape_to_output,
     "EXPAND_DIMS": _reshape_to_output,
     "SQUEEZE": _reshape_to_output,

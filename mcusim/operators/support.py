@@ -208,10 +208,13 @@ def _arm_calls(op: str, emitter: Any) -> list[str]:
     op's name the others lack, else drop those with such a word of another's."""
     from ..stacks.cmsisnn import _EMITTERS
 
+    from . import registry
+
     calls = sorted({c + "*" if c.endswith("_") else c  # arm_concatenation_s8_{axis}
                     for c in re.findall(r"\barm_\w+_s8\w*", inspect.getsource(emitter))
                     if not c.endswith("_get_buffer_size")})
-    others = [o for o, e in _EMITTERS.items() if e is emitter and o != op]
+    emitters = {**_EMITTERS, **{o: s.cmsis_nn for o, s in registry().items()}}
+    others = [o for o, e in emitters.items() if e is emitter and o != op]
     if not others:
         return calls
     mine = _tokens(op) - set().union(*(_tokens(o) for o in others))

@@ -63,7 +63,7 @@ def emit(gen: Any, op: Op) -> Any:
     return emitter(gen, op)
 
 
-def _tile(h: int, w: int) -> str:
+def tile(h: int, w: int) -> str:
     return f"{{.w = {w}, .h = {h}}}"
 
 
@@ -98,8 +98,8 @@ def _conv(gen: Any, op: Op) -> Any:
     fields = [f".input_offset = {p.input_offset}", f".output_offset = {rq.output_zero_point}"]
     if depthwise:
         fields.append(f".ch_mult = {p.depth_multiplier}")
-    fields += [f".stride = {_tile(p.stride_h, p.stride_w)}", f".padding = {_tile(p.pad_h, p.pad_w)}",
-               f".dilation = {_tile(p.dilation_h, p.dilation_w)}",
+    fields += [f".stride = {tile(p.stride_h, p.stride_w)}", f".padding = {tile(p.pad_h, p.pad_w)}",
+               f".dilation = {tile(p.dilation_h, p.dilation_w)}",
                f".activation = {{.min = {rq.act_min}, .max = {rq.act_max}}}"]
     ptype = "cmsis_nn_dw_conv_params" if depthwise else "cmsis_nn_conv_params"
     f_dims = (1, wt.shape[1], wt.shape[2], oc) if depthwise else tuple(int(d) for d in wt.shape)
@@ -173,29 +173,6 @@ def _fully_connected(gen: Any, op: Op) -> Any:
                  sizing_decls=[dims])
 
 
-def _pool(gen: Any, op: Op) -> Any:
-    p = ref.prepare_pool(gen.g, op)
-    x = gen.data(op, 0, "input")
-    xt, out = gen.t[x], gen.t[op.outputs[0]]
-    avg = op.type == "AVERAGE_POOL_2D"
-    kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
-    params = (f"static const cmsis_nn_pool_params params = {{.stride = {_tile(p.stride_h, p.stride_w)}, "
-              f".padding = {_tile(p.pad_h, p.pad_w)}, .activation = {{.min = {p.act_min}, .max = {p.act_max}}}}};")
-    dims = (f"static const cmsis_nn_dims in_dims = {dims_c(tuple(xt.shape))}, filter_dims = "
-            f"{dims_c((1, p.filter_h, p.filter_w, 1))}, out_dims = {dims_c(tuple(out.shape))};")
-    extra = [f"window {p.filter_h}x{p.filter_w}, stride {p.stride_h}x{p.stride_w}, padding "
-             f"{op.options.get('padding')} (top {p.pad_h}, left {p.pad_w}), clamp [{p.act_min}, {p.act_max}]",
-             f"CMSIS-NN {kernel}"]
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"st = (mcu_status){kernel}({ctx}, &params, &in_dims, {ptr(x)}, &filter_dims, &out_dims, "
-                f"{ptr(out.index)});"]
-
-    sizing = f"arm_avgpool_s8_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
-    return Step(op, [x], out.index, extra, [params, dims], render, kernel, sizing, library=COMPONENT,
-                 sizing_decls=[])
-
-
 def _pad(gen: Any, op: Op) -> Any:
     xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
     if not gen.known(op.inputs[1]):
@@ -257,5 +234,4 @@ def _concatenation(gen: Any, op: Op) -> Any:
 _EMITTERS: dict[str, Callable[[Any, Op], Any]] = {
     "PAD": _pad, "CONCATENATION": _concatenation,
     "CONV_2D": _conv, "DEPTHWISE_CONV_2D": _conv, "FULLY_CONNECTED": _fully_connected,
-    "AVERAGE_POOL_2D": _pool, "MAX_POOL_2D": _pool,
 }

@@ -56,18 +56,13 @@ FRAMEWORK_SOURCES = tuple(
 
 # op type -> (registration symbol, glue file under kernels/runtime/ops/)
 OP_GLUE: dict[str, tuple[str, str]] = {
-    "AVERAGE_POOL_2D": ("mcu_op_average_pool_2d", "pooling.c"),
     "CONCATENATION": ("mcu_op_concatenation", "concatenation.c"),
     "CONV_2D": ("mcu_op_conv_2d", "conv.c"),
     "DEPTHWISE_CONV_2D": ("mcu_op_depthwise_conv_2d", "depthwise_conv.c"),
-    "DEQUANTIZE": ("mcu_op_dequantize", "dequantize.c"),
     "EXPAND_DIMS": ("mcu_op_expand_dims", "reshape.c"),
     "FULLY_CONNECTED": ("mcu_op_fully_connected", "fully_connected.c"),
-    "MAX_POOL_2D": ("mcu_op_max_pool_2d", "pooling.c"),
-    "MEAN": ("mcu_op_mean", "mean.c"),
     "PACK": ("mcu_op_pack", "pack.c"),
     "PAD": ("mcu_op_pad", "pad.c"),
-    "QUANTIZE": ("mcu_op_quantize", "quantize.c"),
     "RESHAPE": ("mcu_op_reshape", "reshape.c"),
     "SHAPE": ("mcu_op_shape", "shape.c"),
     "SQUEEZE": ("mcu_op_squeeze", "reshape.c"),

@@ -17,7 +17,7 @@ from kernel_runner import Blob
 from mcusim.frontend import quant as q
 from mcusim.frontend import reference as ref
 from mcusim.operators import _common as common
-from mcusim.operators import activation, arithmetic
+from mcusim.operators import activation, arithmetic, pooling, quantize, reduce
 from mcusim.stacks import winograd
 
 I8 = np.int8
@@ -191,8 +191,8 @@ def _pool_case(kernel: str, spec: dict[str, Any], rng: np.random.Generator) -> C
     oh, ow, pad_h, pad_w = _spatial(spec)
     x = _i8(rng, (n, h, w_, c))
     act = _act(rng, _zp(rng), spec.get("act"))
-    p = ref.PoolParams(spec["kh"], spec["kw"], spec["sh"], spec["sw"], pad_h, pad_w, oh, ow, *act)
-    expected = ref.max_pool_2d(x, p) if kernel == "max_pool" else ref.average_pool_2d(x, p)
+    p = pooling.PoolParams(spec["kh"], spec["kw"], spec["sh"], spec["sw"], pad_h, pad_w, oh, ow, *act)
+    expected = pooling.max_pool_2d(x, p) if kernel == "max_pool" else pooling.average_pool_2d(x, p)
     b = Blob()
     reserved = 4 * c + 64
     b.scratch(reserved)
@@ -220,8 +220,8 @@ def mean_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
         zout, (m, s) = zin, q.quantize_multiplier(1.0)
     else:
         zout, (m, s) = _zp(rng), _mult(rng, -3, 3)
-    p = ref.MeanParams((1, 2), zin, zout, m, s)
-    expected = ref.mean(x, p).reshape(n, 1, 1, c)
+    p = reduce.MeanParams((1, 2), zin, zout, m, s)
+    expected = reduce.mean(x, p).reshape(n, 1, 1, c)
     b = Blob()
     reserved = 4 * c + 64
     b.scratch(reserved)
@@ -307,7 +307,7 @@ def concatenation_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
             zi = _zp(rng)
             m, s = _mult(rng, -2, 1)
             rqs.append((zi, m, s))
-            parts.append(ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+            parts.append(quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
         else:
             rqs.append((0, 0, 0))
             parts.append(x)
@@ -463,7 +463,7 @@ def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
         b.val(zi, zo, m, s, p.act_min, p.act_max)
         return _unary("quantize", b, x, activation.relu(x, p))
     b.val(zi, zo, m, s, -128, 127)
-    return _unary("quantize", b, x, ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+    return _unary("quantize", b, x, quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
 
 
 def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -473,7 +473,7 @@ def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(zp, int(np.array([scale], "<f4").view("<i4")[0]))
-    return _unary("dequantize", b, x, ref.dequantize(x, float(scale), zp), np.float32)
+    return _unary("dequantize", b, x, quantize.dequantize(x, float(scale), zp), np.float32)
 
 
 def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:

@@ -5,7 +5,6 @@ Winograd routing and the weights.c arrays the emitters ask for are its public me
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any, Callable
 
@@ -26,7 +25,6 @@ from .cgen import (
     ctype,
     dims4,
     dims_c,
-    float_c,
     quant_text,
     requant_comment,
     shape_text,
@@ -456,54 +454,6 @@ class Generator:
         return Step(op, reads, out.index, extra, decls, render, kernel,
                      f"{kernel}_get_buffer_size(&filter_dims)")
 
-    def _pool(self, op: Op) -> Step:
-        p = ref.prepare_pool(self.g, op)
-        x = self.data(op, 0, "input")
-        out = self.t[op.outputs[0]]
-        where = f"op {op.index} ({op.type})"
-        kernel = "mcu_max_pool_s8" if op.type == "MAX_POOL_2D" else "mcu_avg_pool_s8"
-        decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
-                 f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
-                 f".activation = {{{p.act_min}, {p.act_max}}}}};",
-                 f"static const mcu_dims in_dims = {dims_c(dims4(self.t[x].shape, where))}, "
-                 f"out_dims = {dims_c(dims4(out.shape, where))};"]
-        extra = [f"window {p.filter_h}x{p.filter_w}, stride {p.stride_h}x{p.stride_w}, padding "
-                 f"{op.options.get('padding')} (top {p.pad_h}, left {p.pad_w}), clamp [{p.act_min}, {p.act_max}]"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = {kernel}({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
-
-        scratch = "mcu_avg_pool_s8_get_buffer_size(&in_dims)" if kernel == "mcu_avg_pool_s8" else None
-        return Step(op, [x], out.index, extra, decls, render, kernel, scratch)
-
-    _op_max_pool_2d = _pool
-    _op_average_pool_2d = _pool
-
-    def _op_mean(self, op: Op) -> Step:
-        p = ref.prepare_mean(self.g, op)
-        x = self.data(op, 0, "input")
-        xt, out = self.t[x], self.t[op.outputs[0]]
-        axes = sorted(p.axes)
-        if axes != list(range(axes[0], axes[-1] + 1)):
-            raise ModelError(f"classic path: op {op.index} (MEAN) over axes {axes}: mcu_mean_s8 reduces "
-                             "one contiguous block of axes")
-        shape = xt.shape
-        outer = math.prod(shape[:axes[0]])
-        count = math.prod(shape[axes[0]:axes[-1] + 1])
-        inner = math.prod(shape[axes[-1] + 1:])
-        decls = [f"static const mcu_mean_params params = {{.input_zero_point = {p.input_zero_point}, "
-                 f".output_zero_point = {p.output_zero_point}, .multiplier = {p.multiplier}, .shift = {p.shift}}};",
-                 f"static const mcu_dims in_dims = {{{outer}, {count}, 1, {inner}}}, "
-                 f"out_dims = {{{outer}, 1, 1, {inner}}};"]
-        extra = [f"mean over axes {list(p.axes)} ({count} values each), multiplier {p.multiplier}, "
-                 f"shift {p.shift} (1/{count} folded in by the kernel)"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = mcu_mean_s8({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, [x], out.index, extra, decls, render, "mcu_mean_s8",
-                     "mcu_mean_s8_get_buffer_size(&in_dims)")
-
     def _join(self, op: Op, axis: int, in_shapes: list[tuple[int, ...]], note: str) -> Step:
         """CONCATENATION (and PACK, as a concatenation along the new axis) by mcu_concatenation_s8."""
         out = self.t[op.outputs[0]]
@@ -642,36 +592,6 @@ class Generator:
         comment = [f"{what}: 256-entry int8 table built on the host from the reference op "
                    "(bit-exact by construction), in weights.c"]
         return Step(op, [x], out.index, comment, decls, render, "mcu_lut_s8")
-
-    def _op_quantize(self, op: Op) -> Step:
-        x = self.data(op, 0, "input")
-        xt, out = self.t[x], self.t[op.outputs[0]]
-        if xt.dtype == "FLOAT32":
-            return self._quantize_float(op, x)
-        p = ref.prepare_requantize(self.g, op)
-        return self.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
-                           [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                            f".multiplier = {p.multiplier}", f".shift = {p.shift}", ".activation = {-128, 127}"],
-                           [f"int8 -> int8 requantization, multiplier {p.multiplier}, shift {p.shift}"])
-
-    def _quantize_float(self, op: Op, x: int) -> Step:
-        out = self.t[op.outputs[0]]
-        scale, zp = float(out.scale[0]), int(out.zero_point[0])
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"classic_quantize_f32({ptr(x)}, {ptr(out.index)}, {out.size}, {float_c(scale)}, {zp});",
-                    "st = MCU_OK;"]
-
-        extra = ["float32 -> int8: round(x / scale) half away from zero, + zero point, saturate "
-                 "(no mcu_nn kernel: generated helper classic_quantize_f32)"]
-        return Step(op, [x], out.index, extra, [], render)
-
-    def _op_dequantize(self, op: Op) -> Step:
-        x = self.data(op, 0, "input")
-        xt = self.t[x]
-        return self.unary(op, "mcu_dequantize_s8", "mcu_dequantize_params",
-                           [f".zero_point = {int(xt.zero_point[0])}", f".scale = {float_c(float(xt.scale[0]))}"],
-                           ["int8 -> float32: scale * (x - zero point)"])
 
     def _op_strided_slice(self, op: Op) -> Step:
         """A strided slice that is not one contiguous run: a generated gather loop."""
