@@ -21,7 +21,6 @@ are mcusim's own extension for the classic path's custom activations, not TFLM o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -32,133 +31,17 @@ from ..operators import Values
 from ..operators._common import (
     I8_MAX,
     I8_MIN,
-    Requant,
+    optional_value,
 )
-from ..operators._common import activation_range as _activation_range
-from ..operators._common import exact_dot as _exact_dot
 from ..operators._common import i64 as _i64
 from ..operators._common import inp as _inp
-from ..operators._common import multipliers as _multipliers
-from ..operators._common import optional_input as _optional_input
 from ..operators._common import out as _out
-from ..operators._common import spatial as _spatial
 from ..operators._common import to_i8 as _to_i8
 from ..operators._common import value as _value
-from ..operators._common import windows as _windows
 from . import quant as q
 from .graph import Graph, Op
 
-
-@dataclass(frozen=True)
-class ConvParams:
-    """Convolution geometry and quantization (also used for depthwise)."""
-
-    stride_h: int
-    stride_w: int
-    dilation_h: int
-    dilation_w: int
-    pad_h: int
-    pad_w: int
-    out_h: int
-    out_w: int
-    input_offset: int      # -input zero point
-    depth_multiplier: int  # depthwise only (1 for CONV_2D)
-    requant: Requant
-
-
-def _conv_requant(graph: Graph, op: Op) -> Requant:
-    """Per-channel multipliers: double(in_scale) * double(filter_scale[c]) / double(out_scale)."""
-    x, w, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    channels = out.shape[-1]
-    scales = [float(s) for s in w.scale] if w.is_per_channel else [float(w.scale[0])] * channels
-    real = [float(x.scale[0]) * s / float(out.scale[0]) for s in scales]
-    mult, shift = _multipliers(real)
-    return Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
-
-
-def prepare_conv(graph: Graph, op: Op) -> ConvParams:
-    """Host-side parameters of CONV_2D or DEPTHWISE_CONV_2D."""
-    x, w, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    if len(x.shape) != 4 or len(w.shape) != 4:
-        raise ModelError(f"op {op.index} ({op.type}) needs 4-D input and filter")
-    pad_h, pad_w, out_h, out_w = _spatial(op, x.shape, w.shape[1], w.shape[2], out)
-    o = op.options
-    dm = int(o.get("depth_multiplier", 1) or 1) if op.type == "DEPTHWISE_CONV_2D" else 1
-    return ConvParams(o["stride_h"], o["stride_w"], o.get("dilation_h_factor", 1),
-                      o.get("dilation_w_factor", 1), pad_h, pad_w, out_h, out_w,
-                      -int(x.zero_point[0]), dm, _conv_requant(graph, op))
-
-
-def conv_2d(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None, p: ConvParams) -> np.ndarray:
-    """int8 NHWC convolution; weights [OC, KH, KW, IC/groups], bias int32 [OC] or None.
-
-    Padding pixels contribute nothing (not the zero point): TFLM skips them.
-    """
-    oc, kh, kw, ic_per_group = weights.shape
-    groups = x.shape[3] // ic_per_group
-    patches = _windows(_i64(x) + p.input_offset, kh, kw, p.stride_h, p.stride_w,
-                       p.dilation_h, p.dilation_w, p.pad_h, p.pad_w, p.out_h, p.out_w, 0)
-    n = x.shape[0]
-    patches = patches.reshape(n, p.out_h, p.out_w, kh, kw, groups, ic_per_group)
-    w = _i64(weights).reshape(groups, oc // groups, kh, kw, ic_per_group)
-    acc = np.concatenate([_exact_dot(patches[..., g, :], w[g], axes=([3, 4, 5], [1, 2, 3]))
-                          for g in range(groups)], axis=-1)
-    if bias is not None:
-        acc = acc + _i64(bias)
-    return p.requant.apply(acc)
-
-
-def depthwise_conv_2d(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None,
-                      p: ConvParams) -> np.ndarray:
-    """int8 NHWC depthwise convolution; weights [1, KH, KW, IC*M], output channel ic*M+m."""
-    _, kh, kw, _ = weights.shape
-    patches = _windows(_i64(x) + p.input_offset, kh, kw, p.stride_h, p.stride_w,
-                       p.dilation_h, p.dilation_w, p.pad_h, p.pad_w, p.out_h, p.out_w, 0)
-    patches = np.repeat(patches, p.depth_multiplier, axis=-1)
-    acc = np.einsum("nyxhwc,hwc->nyxc", patches, _i64(weights[0]))
-    if bias is not None:
-        acc = acc + _i64(bias)
-    return p.requant.apply(acc)
-
-
 # --- FULLY_CONNECTED ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FullyConnectedParams:
-    """Offsets and output stage of FULLY_CONNECTED."""
-
-    input_offset: int
-    weights_offset: int
-    requant: Requant
-
-
-def prepare_fully_connected(graph: Graph, op: Op) -> FullyConnectedParams:
-    """Per-tensor multiplier: double(float32(in_scale * w_scale)) / double(out_scale), as TFLM
-    (float32 product); per-channel weights use the double product per channel."""
-    x, w, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
-    if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
-        raise ModelError(f"op {op.index} (FULLY_CONNECTED) uses shuffled weights, which mcusim does not support")
-    in_s = float(x.scale[0])
-    if w.is_per_channel:
-        real = [in_s * float(s) / float(out.scale[0]) for s in w.scale]
-    else:
-        real = [float(np.float32(x.scale[0]) * np.float32(w.scale[0])) / float(out.scale[0])]
-    mult, shift = _multipliers(real)
-    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
-    return FullyConnectedParams(-int(x.zero_point[0]), -int(w.zero_point[0]), requant)
-
-
-def fully_connected(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None,
-                    p: FullyConnectedParams) -> np.ndarray:
-    """int8 matrix-vector product; x flattened to (batches, depth), weights [units, depth].
-
-    Returns int8 (batches, units); the caller reshapes to the output tensor's shape.
-    """
-    depth = weights.shape[1]
-    xs = _i64(x).reshape(-1, depth) + p.input_offset
-    acc = _exact_dot(xs, _i64(weights) + p.weights_offset, axes=([1], [1]))
-    if bias is not None:
-        acc = acc + _i64(bias)
-    return p.requant.apply(acc)
 
 
 # --- pooling --------------------------------------------------------------------------------
@@ -286,23 +169,6 @@ def apply_lut(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
 # --- graph evaluation -----------------------------------------------------------------------
 
 
-def _optional_value(values: Values, graph: Graph, op: Op, pos: int) -> np.ndarray | None:
-    t = _optional_input(graph, op, pos)
-    return None if t is None else _value(values, graph, op, pos)
-
-
-def _eval_conv(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    p = prepare_conv(graph, op)
-    kernel = conv_2d if op.type == "CONV_2D" else depthwise_conv_2d
-    return kernel(_value(v, graph, op, 0), _value(v, graph, op, 1), _optional_value(v, graph, op, 2), p)
-
-
-def _eval_fc(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    p = prepare_fully_connected(graph, op)
-    return fully_connected(_value(v, graph, op, 0), _value(v, graph, op, 1),
-                           _optional_value(v, graph, op, 2), p)
-
-
 def _eval_concat(graph: Graph, op: Op, v: Values) -> np.ndarray:
     if op.options.get("fused_activation_function", "NONE") != "NONE":
         raise ModelError(f"op {op.index} (CONCATENATION) with a fused activation is not supported")
@@ -312,14 +178,14 @@ def _eval_concat(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 
 def _eval_pad(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    constant = _optional_value(v, graph, op, 2)
+    constant = optional_value(v, graph, op, 2)
     value = int(constant.reshape(-1)[0]) if constant is not None else _out(graph, op).zero_point_value()
     return pad(_value(v, graph, op, 0), _value(v, graph, op, 1), value)
 
 
 def _eval_strided_slice(graph: Graph, op: Op, v: Values) -> np.ndarray:
     ones = np.ones(len(_inp(graph, op, 0).shape), np.int64)
-    strides = _optional_value(v, graph, op, 3)
+    strides = optional_value(v, graph, op, 3)
     return strided_slice(_value(v, graph, op, 0), _value(v, graph, op, 1), _value(v, graph, op, 2),
                          ones if strides is None else strides, op.options)
 
@@ -336,9 +202,6 @@ def _reshape_to_output(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 _Handler = Callable[[Graph, Op, Values], np.ndarray]
 _HANDLERS: dict[str, _Handler] = {
-    "CONV_2D": _eval_conv,
-    "DEPTHWISE_CONV_2D": _eval_conv,
-    "FULLY_CONNECTED": _eval_fc,
     "CONCATENATION": _eval_concat,
     "PAD": _eval_pad,
     "RESHAPE": _reshape_to_output,

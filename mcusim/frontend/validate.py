@@ -102,6 +102,17 @@ def check_activation_tensor(t: Tensor, op: Op, role: str) -> None:
         raise ModelError(f"op {op.index} ({op.type}) {role} {t.name!r} is per-channel quantized; activations must be per-tensor")
 
 
+def check_weighted(graph: Graph, op: Op) -> None:
+    """An op with weights: int8 input and output per-tensor, constant int8 quantized weights
+    (input 1), an optional constant int32 bias (input 2)."""
+    check_activation_tensor(must(graph, op, 0), op, "input")
+    require(must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
+    bias = tensor(graph, op, 2, optional=True)
+    if bias is not None:
+        require(bias, op, "bias", ("INT32",), constant=True)
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+
+
 def check_pointwise(graph: Graph, op: Op) -> None:
     """An elementwise op of one int8 input: input and output int8, per-tensor, same shape."""
     x, out = must(graph, op, 0), graph.tensors[op.outputs[0]]
@@ -238,14 +249,14 @@ def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
         if not ok:
             raise ModelError(f"{where} filter {list(w.shape)} does not fit input {list(x.shape)} "
                              f"and output {list(out.shape)}")
-        _check_bias(graph, op, out.shape[3])
+        check_bias(graph, op, out.shape[3])
     elif op.type == "FULLY_CONNECTED":
         x, w = must(graph, op, 0), must(graph, op, 1)
         if len(w.shape) != 2 or w.shape[1] == 0 or x.size % w.shape[1] != 0 \
                 or out.size != (x.size // w.shape[1]) * w.shape[0]:
             raise ModelError(f"{where} weights {list(w.shape)} do not fit input {list(x.shape)} "
                              f"and output {list(out.shape)}")
-        _check_bias(graph, op, w.shape[0])
+        check_bias(graph, op, w.shape[0])
     elif op.type in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
         x = must(graph, op, 0)
         if len(x.shape) != 4 or len(out.shape) != 4 or x.shape[3] != out.shape[3] \
@@ -278,7 +289,8 @@ def _check_join(graph: Graph, op: Op, out: Tensor) -> None:
                          f"{list(out.shape)}, which do not fit")
 
 
-def _check_bias(graph: Graph, op: Op, channels: int) -> None:
+def check_bias(graph: Graph, op: Op, channels: int) -> None:
+    """The optional bias (input 2) has one value per output channel."""
     bias = tensor(graph, op, 2, optional=True)
     if bias is not None and bias.size != channels:
         raise ModelError(f"op {op.index} ({op.type}) bias has {bias.size} values for {channels} output channels")

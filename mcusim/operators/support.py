@@ -207,7 +207,6 @@ def _arm_calls(op: str, emitter: Any) -> list[str]:
     (CONV_2D and DEPTHWISE_CONV_2D) names all their functions: keep those with a word of this
     op's name the others lack, else drop those with such a word of another's."""
     from ..stacks.cmsisnn import _EMITTERS
-
     from . import registry
 
     calls = sorted({c + "*" if c.endswith("_") else c  # arm_concatenation_s8_{axis}

@@ -17,7 +17,7 @@ from kernel_runner import Blob
 from mcusim.frontend import quant as q
 from mcusim.frontend import reference as ref
 from mcusim.operators import _common as common
-from mcusim.operators import activation, arithmetic, pooling, quantize, reduce
+from mcusim.operators import activation, arithmetic, conv, fully_connected, pooling, quantize, reduce
 from mcusim.stacks import winograd
 
 I8 = np.int8
@@ -89,8 +89,8 @@ def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wip: bo
     wzp = int(rng.integers(-10, 11)) if spec.get("filter_zp") else 0
     mult, shift = _requant(rng, units, spec.get("per_channel", False), -13, -6)
     act = _act(rng, zout, spec.get("act"))
-    p = ref.FullyConnectedParams(-zin, -wzp, ref.Requant(mult, shift, zout, *act))
-    expected = ref.fully_connected(x, w, bias, p)
+    p = fully_connected.FullyConnectedParams(-zin, -wzp, common.Requant(mult, shift, zout, *act))
+    expected = fully_connected.fully_connected(x, w, bias, p)
     b = Blob()
     reserved = 2 * depth + 64 + (8 * units if wip else 0)  # + the row records of the Winograd kernel
     b.scratch(reserved)
@@ -127,9 +127,9 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False
     # output stages), a "requant" range reaching above 0 exercises the general ones
     mult, shift = _requant(rng, oc, spec.get("per_channel", True), *spec.get("requant", (-14, -6)))
     act = _act(rng, zout, spec.get("act"))
-    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
-                       oh, ow, -zin, 1, ref.Requant(mult, shift, zout, *act))
-    expected = ref.conv_2d(x, wts, bias, p)
+    p = conv.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, 1, common.Requant(mult, shift, zout, *act))
+    expected = conv.conv_2d(x, wts, bias, p)
     b = Blob()
     k = kh * kw * (c // groups)
     cp = (c + 3) & ~3
@@ -167,9 +167,9 @@ def depthwise_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     zin, zout = _zp(rng), _zp(rng)
     mult, shift = _requant(rng, c * m, spec.get("per_channel", True), -12, -5)
     act = _act(rng, zout, spec.get("act"))
-    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
-                       oh, ow, -zin, m, ref.Requant(mult, shift, zout, *act))
-    expected = ref.depthwise_conv_2d(x, wts, bias, p)
+    p = conv.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, m, common.Requant(mult, shift, zout, *act))
+    expected = conv.depthwise_conv_2d(x, wts, bias, p)
     b = Blob()
     reserved = 4 * kh * kw * c * m + 64
     b.scratch(reserved)

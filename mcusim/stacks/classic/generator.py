@@ -6,7 +6,7 @@ Winograd routing and the weights.c arrays the emitters ask for are its public me
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -26,9 +26,12 @@ from .cgen import (
     dims4,
     dims_c,
     quant_text,
-    requant_comment,
     shape_text,
 )
+
+if TYPE_CHECKING:
+    from ...operators.conv import ConvParams
+    from ...operators.fully_connected import FullyConnectedParams
 
 VIEW_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
 FOLDABLE_OPS = VIEW_OPS + ("SHAPE", "STRIDED_SLICE", "PACK")
@@ -276,7 +279,7 @@ class Generator:
         self.extra_weights.append((f"extern const mcu_quant_params {base}_quant;", lines))
         return f"{base}_quant"
 
-    def winograd_able(self, op: Op, p: ref.ConvParams) -> bool:
+    def winograd_able(self, op: Op, p: ConvParams) -> bool:
         """Whether the ``winograd`` option turns this op into an mcu_conv_wino_s8 call: a
         CONV_2D whose geometry the kernel takes, whose filter is known on the host, and whose
         output map is large enough for the kernel to be the faster one (winograd.worthwhile)."""
@@ -307,7 +310,7 @@ class Generator:
             self.wino_names[index] = name
         return self.wino_names[index]
 
-    def dw_as_conv_able(self, op: Op, p: ref.ConvParams) -> bool:
+    def dw_as_conv_able(self, op: Op, p: ConvParams) -> bool:
         """A DEPTHWISE_CONV_2D of one input channel into M > 1 outputs with a host-known filter
         is a CONV_2D of 1 input channel: emitted as mcu_conv_s8 on the filter transposed on the
         host (the optimized depthwise kernel would transpose it into scratch on every call)."""
@@ -331,66 +334,7 @@ class Generator:
             self.wino_names[index] = name
         return self.wino_names[index]
 
-    def _conv_like(self, op: Op) -> Step:
-        p = ref.prepare_conv(self.g, op)
-        as_conv = self.dw_as_conv_able(op, p)
-        depthwise = op.type == "DEPTHWISE_CONV_2D" and not as_conv
-        wino = self.winograd_able(op, p)
-        x = self.data(op, 0, "input")
-        if wino or as_conv:
-            w = op.inputs[1]
-            filter_sym = self.winograd_filter(op) if wino else self.transposed_filter(op)
-        else:
-            w = self.data(op, 1, "filter")
-            filter_sym = ""
-        b = self.optional(op, 2, "bias")
-        wt, out = self.t[w], self.t[op.outputs[0]]
-        where = f"op {op.index} ({op.type})"
-        in_d, out_d = dims4(self.t[x].shape, where), dims4(out.shape, where)
-        f_d = (int(wt.shape[0]), int(wt.shape[1]), int(wt.shape[2]), int(wt.shape[3]))
-        if as_conv:
-            f_d = (f_d[3], f_d[1], f_d[2], 1)
-        per_channel = wt.is_per_channel
-        quant = self.requant_arrays(op, p.requant.multiplier, p.requant.shift, per_channel)
-        rq = p.requant
-        fields = [f".input_offset = {p.input_offset}", f".output_offset = {rq.output_zero_point}"]
-        if depthwise:
-            fields.append(f".ch_mult = {p.depth_multiplier}")
-        fields += [f".stride = {{{p.stride_h}, {p.stride_w}}}", f".padding = {{{p.pad_h}, {p.pad_w}}}",
-                   f".dilation = {{{p.dilation_h}, {p.dilation_w}}}",
-                   f".activation = {{{rq.act_min}, {rq.act_max}}}"]
-        ptype = "mcu_dw_conv_params" if depthwise else "mcu_conv_params"
-        kernel = "mcu_depthwise_conv_s8" if depthwise else "mcu_conv_wino_s8" if wino else "mcu_conv_s8"
-        decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
-                 f"static const mcu_dims in_dims = {dims_c(in_d)}, filter_dims = {dims_c(f_d)}, "
-                 f"out_dims = {dims_c(out_d)};"]
-        extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
-                 f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
-                 + (f", depth multiplier {p.depth_multiplier}" if depthwise or as_conv else ""),
-                 f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
-                 requant_comment(rq.multiplier, rq.shift, per_channel)]
-        if as_conv:
-            extra.append(f"one input channel into {p.depth_multiplier} outputs: runs as a convolution "
-                         f"(mcu_conv_s8) on the filter transposed on the host, {filter_sym}")
-        if wino:
-            extra.append(f"runs by Winograd F(2x2,3x3) (mcu_conv_wino_s8, bit-exact with mcu_conv_s8): "
-                         f"16 multiplies per input channel and 2x2 output tile instead of 36; filter "
-                         f"transformed on the host, int16 {filter_sym} ({wg.filter_bytes(f_d)} "
-                         f"bytes, int8 form {wt.size})")
-        reads = [x, w] + ([b] if b is not None else [])
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            bias = ptr(b) if b is not None else "NULL"
-            return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, &filter_dims, "
-                    f"{filter_sym or ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, reads, out.index, extra, decls, render, kernel,
-                     f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
-
-    _op_conv_2d = _conv_like
-    _op_depthwise_conv_2d = _conv_like
-
-    def wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
+    def wip_able(self, op: Op, p: FullyConnectedParams) -> bool:
         """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
         mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0, and a layer
         large enough for the kernel to be the faster one (winograd.fc_worthwhile)."""
@@ -417,42 +361,6 @@ class Generator:
             self.pair_names[index] = name
         return self.pair_names[index]
 
-    def _op_fully_connected(self, op: Op) -> Step:
-        p = ref.prepare_fully_connected(self.g, op)
-        wip = self.wip_able(op, p)
-        x = self.data(op, 0, "input")
-        w = self.data(op, 1, "weights")
-        b = self.optional(op, 2, "bias")
-        pairs = self.pair_sums(op) if wip else ""
-        wt, out = self.t[w], self.t[op.outputs[0]]
-        units, depth = int(wt.shape[0]), int(wt.shape[1])
-        batches = self.t[x].size // depth
-        per_channel = wt.is_per_channel
-        rq = p.requant
-        quant = self.requant_arrays(op, rq.multiplier, rq.shift, per_channel)
-        decls = [f"static const mcu_fc_params params = {{.input_offset = {p.input_offset}, "
-                 f".filter_offset = {p.weights_offset}, .output_offset = {rq.output_zero_point}, "
-                 f".activation = {{{rq.act_min}, {rq.act_max}}}}};",
-                 f"static const mcu_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
-                 f"{{{units}, 1, 1, {depth}}}, out_dims = {{{batches}, 1, 1, {units}}};"]
-        extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
-                 f"-> clamp [{rq.act_min}, {rq.act_max}]",
-                 requant_comment(rq.multiplier, rq.shift, per_channel)]
-        if wip:
-            extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wip_s8, "
-                         f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
-                         f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
-        reads = [x, w] + ([b] if b is not None else [])
-        kernel = "mcu_fully_connected_wip_s8" if wip else "mcu_fully_connected_s8"
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            bias = ptr(b) if b is not None else "NULL"
-            more = f"{pairs}, " if wip else ""
-            return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
-                    f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, reads, out.index, extra, decls, render, kernel,
-                     f"{kernel}_get_buffer_size(&filter_dims)")
 
     def _join(self, op: Op, axis: int, in_shapes: list[tuple[int, ...]], note: str) -> Step:
         """CONCATENATION (and PACK, as a concatenation along the new axis) by mcu_concatenation_s8."""
