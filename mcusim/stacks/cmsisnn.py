@@ -15,14 +15,14 @@ generated code reaches, so the image holds what a hand-written deployment would.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..build.toolchain import compile_objects
 from ..frontend.graph import Op
 from ..simulator.board import Board
-from .classic.cgen import Step, activation, array_c, dims4, dims_c
+from .classic.cgen import array_c
 from .tflmtree import (
     TflmTree,
     cmsis_nn_defines,
@@ -45,24 +45,14 @@ def objects(tree: TflmTree, board: Board) -> list[tuple[Path, Path]]:
                            cmsis_nn_defines(board.core), f"tflm-tree:{tree.key()}")
 
 
-# --- the classic generator's CMSIS-NN calls ----------------------------------------------------
+# --- shared by the operators' CMSIS-NN emitters (mcusim/operators/, ``cmsis_nn=``) ------------
 # Each emitter returns the op as a Step calling CMSIS-NN, or a string: why CMSIS-NN cannot run
 # it, which the generator reports as a fallback to mcusim's own kernel. The parameters are the
 # ones TFLM's kernels/cmsis_nn/*.cc pass (offsets = -zero point for inputs, +zero point for the
 # output; per-channel multipliers and shifts for every output channel of a convolution).
 
-def emit(gen: Any, op: Op) -> Any:
-    """``op`` as a CMSIS-NN call (a classic ``Step``) or the reason it falls back."""
-    emitter = _EMITTERS.get(op.type)
-    if emitter is None:
-        return f"CMSIS-NN has no int8 {op.type} kernel"
-    for i in [*op.inputs[:1], *op.outputs]:
-        if gen.t[i].dtype != "INT8":
-            return f"tensor {gen.t[i].name!r} is {gen.t[i].dtype}; the CMSIS-NN kernels used here take int8"
-    return emitter(gen, op)
-
-
 def tile(h: int, w: int) -> str:
+    """A cmsis_nn_tile initializer (height, width)."""
     return f"{{.w = {w}, .h = {h}}}"
 
 
@@ -77,65 +67,3 @@ def quant_arrays(gen: Any, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) 
     gen.extra_weights.append((f"extern const int32_t {base}_multiplier[{n}], {base}_shift[{n}];", lines))
     return f"{base}_multiplier", f"{base}_shift"
 
-
-def _pad(gen: Any, op: Op) -> Any:
-    xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
-    if not gen.known(op.inputs[1]):
-        return "run-time paddings"
-    widths = np.asarray(gen.values[op.inputs[1]]).reshape(-1, 2).astype(int).tolist()
-    if len(widths) > 4:
-        return f"{len(widths)}-D input; arm_pad_s8 takes up to 4 dimensions"
-    x = gen.data(op, 0, "input")
-    lead = 4 - len(widths)
-    size = (1,) * lead + tuple(int(d) for d in xt.shape)
-    before = (0,) * lead + tuple(w[0] for w in widths)
-    after = (0,) * lead + tuple(w[1] for w in widths)
-    value = int(out.zero_point[0])
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        value = int(np.asarray(gen.values[op.inputs[2]]).reshape(-1)[0])
-    dims = (f"static const cmsis_nn_dims in_dims = {dims_c(size)}, pre_pad = {dims_c(before)}, "
-            f"post_pad = {dims_c(after)};")
-    extra = [f"paddings (before, after) per axis {widths}, border value {value}", "CMSIS-NN arm_pad_s8"]
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"st = (mcu_status)arm_pad_s8({ptr(x)}, {ptr(out.index)}, {value}, &in_dims, &pre_pad, &post_pad);"]
-
-    return Step(op, [x], out.index, extra, [dims], render, "arm_pad_s8", library=COMPONENT)
-
-
-def _concatenation(gen: Any, op: Op) -> Any:
-    out = gen.t[op.outputs[0]]
-    if activation(op) != "NONE":
-        return "a fused activation (arm_concatenation_s8_* copy bytes)"
-    rank = len(out.shape)
-    if rank > 4:
-        return f"{rank}-D output; arm_concatenation_s8_* take up to 4 dimensions"
-    if any(gen.t[i].dtype != "INT8" for i in op.inputs):
-        return "an input is not int8"
-    axis = int(op.options.get("axis", 0))
-    axis4 = (axis + rank if axis < 0 else axis) + 4 - rank
-    where = f"op {op.index} (CONCATENATION)"
-    out_d = dims4(out.shape, where)
-    if max(out_d) > 65535:
-        return "a dimension above 65535 (the functions take uint16 sizes)"
-    # CMSIS-NN's x is the innermost axis: NHWC (n, h, w, c) is (w, z, y, x).
-    fn = "arm_concatenation_s8_" + "wzyx"[axis4]
-    ins = [gen.data(op, i, f"input{i}") for i in range(len(op.inputs))]
-    calls, offset = [], 0
-    for i in ins:
-        n, h, w, c = dims4(gen.t[i].shape, where)
-        size = [] if axis4 == 0 else [str(out_d[axis4])]
-        calls.append((i, f"{c}, {w}, {h}, {n}", ", ".join([*size, str(offset)])))
-        offset += (n, h, w, c)[axis4]
-    extra = [f"concatenation along axis {axis} (NHWC axis {axis4}) of {len(ins)} inputs: one {fn} per "
-             "input (bytes are copied; TFLM's int8 concatenation does not requantize either)"]
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"{fn}({ptr(i)}, {dims}, {ptr(out.index)}, {tail});" for i, dims, tail in calls] + ["st = MCU_OK;"]
-
-    return Step(op, ins, out.index, extra, [], render, fn, library=COMPONENT)
-
-
-_EMITTERS: dict[str, Callable[[Any, Op], Any]] = {
-    "PAD": _pad, "CONCATENATION": _concatenation,
-}

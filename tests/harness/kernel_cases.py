@@ -17,7 +17,7 @@ from kernel_runner import Blob
 from mcusim.frontend import quant as q
 from mcusim.frontend import reference as ref
 from mcusim.operators import _common as common
-from mcusim.operators import activation, arithmetic, conv, fully_connected, pooling, quantize, reduce
+from mcusim.operators import activation, arithmetic, conv, fully_connected, layout, pooling, quantize, reduce
 from mcusim.stacks import winograd
 
 I8 = np.int8
@@ -313,7 +313,7 @@ def concatenation_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
             parts.append(x)
     expected = np.concatenate(parts, axis=axis)
     if not requant:
-        assert np.array_equal(expected, ref.concatenation(xs, axis))
+        assert np.array_equal(expected, layout.concatenation(xs, axis))
     b = Blob()
     b.scratch(0)
     b.val(axis, k, zo, int(requant))
@@ -333,7 +333,7 @@ def pad_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     if not spec.get("pad_batch_channel", False):
         widths[0] = widths[3] = 0
     value = _zp(rng)
-    expected = ref.pad(x, widths, value)
+    expected = layout.pad(x, widths, value)
     b = Blob()
     b.scratch(0)
     b.dims(tuple(widths[:, 0]))

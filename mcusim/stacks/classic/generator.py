@@ -5,7 +5,6 @@ Winograd routing and the weights.c arrays the emitters ask for are its public me
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -19,11 +18,8 @@ from ..planner import Buffer
 from .cgen import (
     Loc,
     Step,
-    activation,
     array_c,
     clean,
-    ctype,
-    dims4,
     dims_c,
     quant_text,
     shape_text,
@@ -33,18 +29,27 @@ if TYPE_CHECKING:
     from ...operators.conv import ConvParams
     from ...operators.fully_connected import FullyConnectedParams
 
-VIEW_OPS = ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
-FOLDABLE_OPS = VIEW_OPS + ("SHAPE", "STRIDED_SLICE", "PACK")
-
-
 def is_view(op_type: str) -> bool:
+    """The op's output is its input reinterpreted (reshape-like): a view, no code."""
     spec = operators.get(op_type)
-    return spec.view if spec is not None else op_type in VIEW_OPS
+    return spec is not None and spec.view
 
 
 def foldable(op_type: str) -> bool:
+    """The op may be computed on the host (or made a view) instead of emitted."""
     spec = operators.get(op_type)
-    return (spec.foldable or spec.view) if spec is not None else op_type in FOLDABLE_OPS
+    return spec is not None and (spec.foldable or spec.view)
+
+
+def cmsis_nn_refusal(gen: Generator, op: Op) -> str | None:
+    """Why ``op`` has no CMSIS-NN call before its own emitter is asked (None: ask it)."""
+    spec = operators.get(op.type)
+    if spec is None or spec.cmsis_nn is None:
+        return f"CMSIS-NN has no int8 {op.type} kernel"
+    for i in [*op.inputs[:1], *op.outputs]:
+        if gen.t[i].dtype != "INT8":
+            return f"tensor {gen.t[i].name!r} is {gen.t[i].dtype}; the CMSIS-NN kernels used here take int8"
+    return None
 
 
 # Pointwise int8 -> int8 ops: output[i] depends only on input[i] and constant quantization
@@ -150,12 +155,10 @@ class Generator:
             step, why = self._cmsis_nn_step(op) if self.cmsis_nn else (None, "")
             if step is None:
                 spec = operators.get(op.type)
-                emit = (partial(spec.classic, self) if spec.classic else None) if spec else \
-                    getattr(self, f"_op_{op.type.lower()}", None)
-                if emit is None:
+                if spec is None or spec.classic is None:
                     raise ModelError(f"classic path: op {op.index} ({op.type}) has no kernel in mcu_nn "
                                      "(kernels/include/mcu_nn.h) and no generated form")
-                step = emit(op)
+                step = spec.classic(self, op)
                 if why and step.kernel.startswith("mcu_"):
                     self._fallback(op, why)
             out = op.outputs[0]
@@ -170,18 +173,10 @@ class Generator:
 
     def _cmsis_nn_step(self, op: Op) -> tuple[Step | None, str]:
         """``op`` as a CMSIS-NN call, or (None, why CMSIS-NN cannot run it)."""
-        from .. import cmsisnn
-
-        spec = operators.get(op.type)
-        if spec is not None:
-            if spec.cmsis_nn is None:
-                return None, f"CMSIS-NN has no int8 {op.type} kernel"
-            for i in [*op.inputs[:1], *op.outputs]:
-                if self.t[i].dtype != "INT8":
-                    return None, f"tensor {self.t[i].name!r} is {self.t[i].dtype}; the CMSIS-NN kernels used here take int8"
-            result = spec.cmsis_nn(self, op)
-        else:
-            result = cmsisnn.emit(self, op)
+        why = cmsis_nn_refusal(self, op)
+        if why is not None:
+            return None, why
+        result = operators.registry()[op.type].cmsis_nn(self, op)  # type: ignore[misc]
         return (result, "") if isinstance(result, Step) else (None, str(result))
 
     def _fallback(self, op: Op, reason: str) -> None:
@@ -229,18 +224,7 @@ class Generator:
         return Loc(loc.kind, loc.key, loc.offset)
 
     def _evaluate(self, op: Op) -> np.ndarray:
-        v = self.values
-        spec = operators.get(op.type)
-        if spec is not None:
-            return np.asarray(spec.reference(self.g, op, v))
-        if is_view(op.type):
-            return v[op.inputs[0]]
-        if op.type == "PACK":
-            arrays = [v[i] for i in op.inputs]
-            axis = int(op.options.get("axis", 0))
-            return np.stack(arrays, axis=axis + arrays[0].ndim + 1 if axis < 0 else axis)
-        assert op.type == "STRIDED_SLICE"
-        return ref.strided_slice(v[op.inputs[0]], v[op.inputs[1]], v[op.inputs[2]], self.strides(op), op.options)
+        return np.asarray(ref.evaluate_op(self.g, op, self.values))
 
     def strides(self, op: Op) -> np.ndarray:
         if len(op.inputs) > 3 and op.inputs[3] >= 0:
@@ -252,13 +236,15 @@ class Generator:
     def slice_indices(self, op: Op) -> np.ndarray:
         """Flat input index of every output element of a STRIDED_SLICE (begin/end/strides
         must be known on the host)."""
+        from ...operators.layout import strided_slice
+
         x = self.t[op.inputs[0]]
         for pos in (1, 2):
             if not self.known(op.inputs[pos]):
                 raise ModelError(f"op {op.index} (STRIDED_SLICE) has a run-time begin/end; the classic path needs them constant")
         grid = np.arange(x.size, dtype=np.int64).reshape(x.shape)
-        return ref.strided_slice(grid, self.values[op.inputs[1]], self.values[op.inputs[2]],
-                                 self.strides(op), op.options).reshape(-1)
+        return strided_slice(grid, self.values[op.inputs[1]], self.values[op.inputs[2]],
+                             self.strides(op), op.options).reshape(-1)
 
     def _slice_view(self, op: Op) -> int | None:
         idx = self.slice_indices(op)
@@ -362,69 +348,6 @@ class Generator:
         return self.pair_names[index]
 
 
-    def _join(self, op: Op, axis: int, in_shapes: list[tuple[int, ...]], note: str) -> Step:
-        """CONCATENATION (and PACK, as a concatenation along the new axis) by mcu_concatenation_s8."""
-        out = self.t[op.outputs[0]]
-        where = f"op {op.index} ({op.type})"
-        rank = len(out.shape)
-        axis = axis + rank if axis < 0 else axis
-        out_d = dims4(out.shape, where)
-        if rank > 4:
-            raise ModelError(f"{where}: {rank}-D output; mcu_concatenation_s8 takes NHWC")
-        axis4 = axis + 4 - rank
-        ins = [self.data(op, i, f"input{i}") for i in range(len(op.inputs))]
-        dims = ", ".join(dims_c(dims4(s, where)) for s in in_shapes)
-        zp = int(out.zero_point[0]) if out.is_quantized else 0
-        decls = [f"static const mcu_concat_params params = {{.axis = {axis4}, .num_inputs = {len(ins)}, "
-                 f".output_zero_point = {zp}, .requant = NULL}};",
-                 f"static const mcu_dims in_dims[{len(ins)}] = {{{dims}}}, out_dims = {dims_c(out_d)};"]
-        extra = [f"{note} along axis {axis} (NHWC axis {axis4}); bytes are copied (TFLM's int8 "
-                 "concatenation does not requantize)"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"const int8_t *const inputs[{len(ins)}] = {{{', '.join(ptr(i) for i in ins)}}};",
-                    f"st = mcu_concatenation_s8({ctx}, &params, in_dims, inputs, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, ins, out.index, extra, decls, render, "mcu_concatenation_s8")
-
-    def _op_concatenation(self, op: Op) -> Step:
-        if activation(op) != "NONE":
-            raise ModelError(f"classic path: op {op.index} (CONCATENATION) with a fused activation is not supported")
-        return self._join(op, int(op.options.get("axis", 0)), [self.t[i].shape for i in op.inputs], "concatenation")
-
-    def _op_pack(self, op: Op) -> Step:
-        out = self.t[op.outputs[0]]
-        axis = int(op.options.get("axis", 0))
-        axis = axis + len(out.shape) if axis < 0 else axis
-        shape = tuple(1 if d == axis else s for d, s in enumerate(out.shape))
-        return self._join(op, axis, [shape] * len(op.inputs), f"pack of {len(op.inputs)} tensors")
-
-    def _op_pad(self, op: Op) -> Step:
-        x = self.data(op, 0, "input")
-        out = self.t[op.outputs[0]]
-        where = f"op {op.index} (PAD)"
-        if not self.known(op.inputs[1]):
-            raise ModelError(f"{where} has run-time paddings; the classic path needs them constant")
-        widths = np.asarray(self.values[op.inputs[1]]).reshape(-1, 2).astype(int).tolist()
-        rank = len(widths)
-        if rank > 4:
-            raise ModelError(f"{where}: {rank}-D input; mcu_pad_s8 takes NHWC")
-        before = [0] * (4 - rank) + [w[0] for w in widths]
-        after = [0] * (4 - rank) + [w[1] for w in widths]
-        value = int(out.zero_point[0])
-        if len(op.inputs) > 2 and op.inputs[2] >= 0:
-            value = int(np.asarray(self.values[op.inputs[2]]).reshape(-1)[0])
-        decls = [f"static const mcu_pad_params params = {{.before = {dims_c(tuple(before))}, "  # type: ignore[arg-type]
-                 f".after = {dims_c(tuple(after))}, .pad_value = {value}}};",  # type: ignore[arg-type]
-                 f"static const mcu_dims in_dims = {dims_c(dims4(self.t[x].shape, where))}, "
-                 f"out_dims = {dims_c(dims4(out.shape, where))};"]
-        extra = [f"paddings (before, after) per axis {widths}, border value {value}"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            return [f"st = mcu_pad_s8({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
-
-        return Step(op, [x], out.index, extra, decls, render, "mcu_pad_s8")
-
     def unary(self, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str],
                dims: tuple[int, int, int, int] | None = None) -> Step:
         """A pointwise kernel ``kernel(ctx, &params, &dims, in, out)``."""
@@ -501,41 +424,6 @@ class Generator:
                    "(bit-exact by construction), in weights.c"]
         return Step(op, [x], out.index, comment, decls, render, "mcu_lut_s8")
 
-    def _op_strided_slice(self, op: Op) -> Step:
-        """A strided slice that is not one contiguous run: a generated gather loop."""
-        x = self.data(op, 0, "input")
-        out = self.t[op.outputs[0]]
-        idx = self.slice_indices(op).reshape(out.shape if out.shape else (1,))
-        base = int(idx.reshape(-1)[0])
-        loops: list[tuple[int, int]] = []  # (count, stride in input elements)
-        for axis, n in enumerate(idx.shape):
-            if n == 1:
-                continue
-            step = np.zeros(idx.ndim, int)
-            step[axis] = 1
-            loops.append((n, int(idx[tuple(step)]) - base))
-        # A strided slice is always a regular grid: index = base + sum(i_d * stride_d).
-        axes = [a for a, n in enumerate(idx.shape) if n > 1]
-        grids = np.indices(idx.shape)
-        affine = base + sum((grids[a] * s for a, (_, s) in zip(axes, loops)), np.zeros(idx.shape, np.int64))
-        if not np.array_equal(affine, idx):
-            raise ModelError(f"op {op.index} (STRIDED_SLICE): the selection is not a regular grid")
-        c_type = ctype(out)
-        extra = [f"not a contiguous view: generated gather loop, {len(loops)} nested loop(s), "
-                 f"start {base}, strides {[s for _, s in loops]} (input elements)"]
-
-        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-            lines = [f"const {c_type} *src = {ptr(x)} + {base};", f"{c_type} *dst = {ptr(out.index)};"]
-            index = " + ".join(f"i{d} * {s}" for d, (_, s) in enumerate(loops)) or "0"
-            indent = ""
-            for d, (n, _) in enumerate(loops):
-                lines.append(f"{indent}for (int32_t i{d} = 0; i{d} < {n}; ++i{d})")
-                indent += "    "
-            lines.append(f"{indent}*dst++ = src[{index}];")
-            lines.append("st = MCU_OK;")
-            return lines
-
-        return Step(op, [x], out.index, extra, [], render)
 
     # -- memory ---------------------------------------------------------------------------
     def lifetimes(self) -> list[Buffer]:
