@@ -395,7 +395,8 @@ def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
     return Step(op, [x], out.index, extra, [], render, "arm_softmax_s8", library=COMPONENT)
 
 
-def _ref(kernel: Callable[..., np.ndarray], prepare: Callable[[Graph, Op], Any]) -> Callable[[Graph, Op, Values], np.ndarray]:
+def _ref(kernel: Callable[..., np.ndarray],
+         prepare: Callable[[Graph, Op], Any]) -> Callable[[Graph, Op, Values], np.ndarray]:
     """The reference of a one-input op: ``kernel(x, prepare(graph, op))``."""
     return lambda g, o, v: kernel(value(v, g, o, 0), prepare(g, o))
 
@@ -414,7 +415,8 @@ HARD_SWISH = OpSpec("HARD_SWISH", _ref(hard_swish, prepare_hard_swish), options=
 PRELU = OpSpec("PRELU", lambda g, o, v: prelu(value(v, g, o, 0), value(v, g, o, 1), prepare_prelu(g, o)),
                min_inputs=2, check=_check_prelu, classic=_prelu_classic,
                tinyml=Tinyml("mcu_op_prelu", "prelu.c"), kernels=("mcu_prelu_s8",))
-SOFTMAX = OpSpec("SOFTMAX", _ref(softmax, prepare_softmax), options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
+SOFTMAX = OpSpec("SOFTMAX", _ref(softmax, prepare_softmax),
+                 options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
                  check=check_unary, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
                  tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8",))
 

@@ -19,11 +19,9 @@ from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, must
 from ..stacks.classic.cgen import Step, activation, dims4, dims_c
+from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import activation_range, i64, inp, out, qparams, to_i8, value
-
-CMSIS_NN = "cmsis-nn"
-"""The classic step's library for CMSIS-NN calls (stacks/cmsisnn.py COMPONENT)."""
 
 
 # --- shared by the binary ops ----------------------------------------------------------------
@@ -88,7 +86,7 @@ def cmsis_nn_binary_step(gen: Any, op: Op, kernel: str, args: str, tail: str, ac
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"st = (mcu_status){kernel}({ptr(a)}, {ptr(b)}, {args}, {ptr(o.index)}, {tail});"]
 
-    return Step(op, [a, b], o.index, extra, [], render, kernel, library=CMSIS_NN)
+    return Step(op, [a, b], o.index, extra, [], render, kernel, library=COMPONENT)
 
 
 # --- ADD -------------------------------------------------------------------------------------
@@ -155,7 +153,8 @@ def _add_cmsis_nn(gen: Any, op: Op) -> Any:
     p = prepare_add(gen.g, op)
     args = (f"{p.input1_offset}, {p.input1_multiplier}, {p.input1_shift}, {p.input2_offset}, "
             f"{p.input2_multiplier}, {p.input2_shift}, {p.left_shift}")
-    tail = f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, {gen.t[op.outputs[0]].size}"
+    tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
+            f"{gen.t[op.outputs[0]].size}")
     return cmsis_nn_binary_step(gen, op, "arm_elementwise_add_s8", args, tail, (p.act_min, p.act_max))
 
 
@@ -219,7 +218,8 @@ def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
         return why
     p = prepare_mul(gen.g, op)
     args = f"{p.input1_offset}, {p.input2_offset}"
-    tail = f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, {gen.t[op.outputs[0]].size}"
+    tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
+            f"{gen.t[op.outputs[0]].size}")
     return cmsis_nn_binary_step(gen, op, "arm_elementwise_mul_s8", args, tail, (p.act_min, p.act_max))
 
 

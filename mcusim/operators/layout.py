@@ -356,13 +356,14 @@ def _concatenation_cmsis_nn(gen: Any, op: Op) -> Any:
     return Step(op, ins, out.index, extra, [], render, fn, library=COMPONENT)
 
 
-_VIEW = Tinyml("mcu_op_reshape", "reshape.c", alias=True)
-RESHAPE = OpSpec("RESHAPE", _reshape_to_output, options=Options(17, "ReshapeOptions", (("new_shape", 0, "i32_vector", ()),)),
-                 check=_check_shape_op, view=True, tinyml=_VIEW)
+RESHAPE = OpSpec("RESHAPE", _reshape_to_output,
+                 options=Options(17, "ReshapeOptions", (("new_shape", 0, "i32_vector", ()),)),
+                 check=_check_shape_op, view=True, tinyml=Tinyml("mcu_op_reshape", "reshape.c", alias=True))
 EXPAND_DIMS = OpSpec("EXPAND_DIMS", _reshape_to_output, options=Options(52, "ExpandDimsOptions"), min_inputs=2,
                      check=_check_shape_op, view=True,
                      tinyml=Tinyml("mcu_op_expand_dims", "reshape.c", alias=True))
-SQUEEZE = OpSpec("SQUEEZE", _reshape_to_output, options=Options(30, "SqueezeOptions", (("squeeze_dims", 0, "i32_vector", ()),)),
+SQUEEZE = OpSpec("SQUEEZE", _reshape_to_output,
+                 options=Options(30, "SqueezeOptions", (("squeeze_dims", 0, "i32_vector", ()),)),
                  check=_check_shape_op, view=True, tinyml=Tinyml("mcu_op_squeeze", "reshape.c", alias=True))
 SHAPE = OpSpec("SHAPE", lambda g, o, v: np.array(_inp(g, o, 0).shape, np.int32),
                options=Options(55, "ShapeOptions", (("out_type", 0, "tensor_type", "FLOAT32"),)),
@@ -375,15 +376,18 @@ STRIDED_SLICE = OpSpec(
         ("offset", 5, "bool", False))),
     min_inputs=3, check=_check_shape_op, classic=_strided_slice_classic, foldable=True,
     tinyml=Tinyml("mcu_op_strided_slice", "strided_slice.c"))
-PACK = OpSpec("PACK", _pack_reference, options=Options(59, "PackOptions", (("values_count", 0, "i32", 0), ("axis", 1, "i32", 0))),
+PACK = OpSpec("PACK", _pack_reference,
+              options=Options(59, "PackOptions", (("values_count", 0, "i32", 0), ("axis", 1, "i32", 0))),
               check=_check_pack, classic=_pack_classic, foldable=True,
               tinyml=Tinyml("mcu_op_pack", "pack.c"), kernels=("mcu_concatenation_s8",))
 CONCATENATION = OpSpec(
     "CONCATENATION", _concatenation_reference,
-    options=Options(10, "ConcatenationOptions", (("axis", 0, "i32", 0), ("fused_activation_function", 1, "activation", "NONE"))),
+    options=Options(10, "ConcatenationOptions", (("axis", 0, "i32", 0),
+                                                  ("fused_activation_function", 1, "activation", "NONE"))),
     check=_check_concatenation, classic=_concatenation_classic, cmsis_nn=_concatenation_cmsis_nn,
     tinyml=Tinyml("mcu_op_concatenation", "concatenation.c"), kernels=("mcu_concatenation_s8",))
 PAD = OpSpec("PAD", _pad_reference, options=Options(22, "PadOptions"), min_inputs=2, check=_check_pad,
-             classic=_pad_classic, cmsis_nn=_pad_cmsis_nn, tinyml=Tinyml("mcu_op_pad", "pad.c"), kernels=("mcu_pad_s8",))
+             classic=_pad_classic, cmsis_nn=_pad_cmsis_nn, tinyml=Tinyml("mcu_op_pad", "pad.c"),
+             kernels=("mcu_pad_s8",))
 
 SPECS = (RESHAPE, EXPAND_DIMS, SQUEEZE, SHAPE, STRIDED_SLICE, PACK, CONCATENATION, PAD)

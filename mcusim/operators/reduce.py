@@ -106,6 +106,7 @@ def _mean_classic(gen: Any, op: Op) -> Step:
 
 MEAN = OpSpec("MEAN", lambda g, o, v: mean(_value(v, g, o, 0), prepare_mean(g, o)),
               options=Options(27, "ReducerOptions", (("keep_dims", 0, "bool", False),)), min_inputs=2,
-              check=_check_mean, classic=_mean_classic, tinyml=Tinyml("mcu_op_mean", "mean.c"), kernels=("mcu_mean_s8",))
+              check=_check_mean, classic=_mean_classic, tinyml=Tinyml("mcu_op_mean", "mean.c"),
+              kernels=("mcu_mean_s8",))
 
 SPECS = (MEAN,)
