@@ -1,12 +1,14 @@
 """The classic path: a model as plain generated C, in the style of hand-written CMSIS-NN code.
 
-:func:`build_classic` turns a :class:`~mcusim.tflite.Graph` into four C files in a build
-directory (plus ``weights.h``):
+:func:`build_classic` turns a :class:`~mcusim.frontend.graph.Graph` into four C files in a build
+directory (plus ``weights.h``). Each operator's C comes from its spec's ``classic`` emitter
+(mcusim/operators/, written with :mod:`.cgen`); :mod:`.generator` walks the graph,
+:mod:`.files` writes the text and :mod:`.build` sizes, plans, builds and exports:
 
 * ``weights.c`` -- every constant the kernels read, ``const`` so it stays in flash: int8
   weights, int32 biases, PReLU alphas, and the requantization multipliers and shifts (one
   pair per output channel where the model is per-channel), all computed on the host by
-  :mod:`mcusim.reference`'s ``prepare_*`` functions, the same numbers the numpy reference uses;
+  the operators' ``prepare_*`` functions, the same numbers the numpy reference uses;
 * ``model.c`` / ``model.h`` -- ``model_invoke()``: the kernel calls of ``kernels/include/
   mcu_nn.h`` in graph order, one block per layer under a comment naming the op, its shapes and
   quantization, with the deployment protocol's probes around each (kernels/include/mcusim.h);
@@ -24,27 +26,28 @@ emit no code and no probes. A strided slice that is not a view and a float -> in
 
 Activation memory -- the graph inputs and outputs included -- is one static arena
 (``model_arena``) whose offsets come from
-:mod:`mcusim.planner` (tensor lifetimes over the op sequence); each op's kernel scratch is one
+:mod:`mcusim.stacks.planner` (tensor lifetimes over the op sequence); each op's kernel scratch is one
 more buffer live only during that op. Scratch sizes are computed **in C**, by the very
 ``mcu_*_get_buffer_size`` functions of the kernel flavour and core being built: a small sizing
 program calls them for every op and runs in the simulator before the plan is made, so the plan
 never mirrors a kernel's formula by hand (and a kernel that asks for more still fails cleanly
 with MCU_ERR_BUFFER, which ``model_invoke`` returns as a status).
 
-``kernels="cmsis-nn"`` makes the layers call Arm CMSIS-NN instead (mcusim/stacks/cmsisnn.py: the
-library built from a TFLM tree, the calls TFLM's CMSIS-NN kernels make); an op CMSIS-NN has no
-kernel for keeps its mcu_nn (opt) call and is listed in ``notes["fallbacks"]``.
+``kernels="cmsis-nn"`` makes the layers call Arm CMSIS-NN instead (the library built from a TFLM
+tree by mcusim/stacks/cmsisnn.py; each spec's ``cmsis_nn`` emitter makes the calls TFLM's CMSIS-NN
+kernels make); an op CMSIS-NN has no kernel for keeps its mcu_nn (opt) call and is listed in
+``notes["fallbacks"]``.
 
 Two generator options trade flash for speed. ``lut_activations``: pointwise activations (and
 x * sigmoid(x)) become 256-entry tables built on the host. ``winograd``: every CONV_2D that
-:func:`mcusim.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
-filter) with an output map of at least 4x4 (:func:`mcusim.winograd.worthwhile`: below that the
+:func:`mcusim.stacks.winograd.supported` accepts (3x3, stride 1, dilation 1, ungrouped, constant
+filter) with an output map of at least 4x4 (:func:`mcusim.stacks.winograd.worthwhile`: below that the
 direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
 ``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 and at
-least 8 output rows and 512 MACs (:func:`mcusim.winograd.fc_worthwhile`) calls
+least 8 output rows and 512 MACs (:func:`mcusim.stacks.winograd.fc_worthwhile`) calls
 ``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
-sums computed here (:func:`mcusim.winograd.pair_sums`, 4 bytes per output row).
+sums computed here (:func:`mcusim.stacks.winograd.pair_sums`, 4 bytes per output row).
 
 :func:`export_classic` writes the same sources, the kernel library, startup code, linker
 script and a Makefile with mcusim's compiler flags, so ``make`` builds the same image.
