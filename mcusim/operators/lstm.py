@@ -363,7 +363,7 @@ def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
     are computed here, into weights.c. The state is
     mcusim's static state buffers (CMSIS-NN's hidden_state/cell_state), so it carries across
     inferences as on the other flavours."""
-    from ..stacks.classic import _array_c
+    from ..stacks.classic.cgen import array_c
 
     p = prepare_lstm(gen.g, op)
     if not p.cell_clip:
@@ -383,7 +383,7 @@ def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
     gen.extra_weights.append((f"extern const int32_t {name}[8][{n}];",
                               [f"/* op {op.index} {op.type}: per gate (input, forget, cell, output) the input "
                                "and recurrent effective biases for CMSIS-NN */",
-                               f"const int32_t {name}[8][{n}] = {{", *_array_c(np.stack(sums), 8), "};"]))
+                               f"const int32_t {name}[8][{n}] = {{", *array_c(np.stack(sums), 8), "};"]))
 
     fields = [str(int(p.time_major)), str(p.batches), str(p.steps), str(p.input_size), str(n),
               str(-p.input_zero_point), *map(str, p.forget_multiplier), *map(str, p.input_gate_multiplier),
@@ -399,12 +399,12 @@ def _lstm_cmsis_nn(gen: Any, op: Op) -> Any:
                 f"{ptr(cell)}, {ptr(hidden)}}};",
                 f"st = (mcu_status)arm_lstm_unidirectional_s8({ptr(x)}, {ptr(out)}, &params, &buffers);"]
 
-    from ..stacks.classic import _Step
+    from ..stacks.classic.cgen import Step
     from ..stacks.cmsisnn import COMPONENT
 
     extra = [f"{p.batches} x {p.steps} steps: {p.input_size} inputs -> {n} units, CMSIS-NN "
              "arm_lstm_unidirectional_s8; effective biases in weights.c; state: static buffers"]
-    return _Step(op, [x, hidden, cell], out, extra, decls, render, "arm_lstm_unidirectional_s8",
+    return Step(op, [x, hidden, cell], out, extra, decls, render, "arm_lstm_unidirectional_s8",
                  str(scratch), library=COMPONENT, sizing_decls=[])
 
 
