@@ -179,9 +179,15 @@ def test_activation_bound_rounds_like_float32_division(quant_lib: ctypes.CDLL, s
 def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("gcc") is None:
         pytest.skip("host gcc not installed")
-    sources = [*FRAMEWORK_SOURCES, *sorted((RUNTIME_DIR / "ops").glob("*.c")),
+    from mcusim.stacks.tinyml import glue_of, registry_c, runtime_ops
+
+    work = tmp_path_factory.mktemp("host")
+    glue = [glue_of(op) for op in runtime_ops()]
+    registry = work / "ops.c"
+    registry.write_text(registry_c(sorted({g.registration for g in glue}), "every op the runtime has"))
+    sources = [*FRAMEWORK_SOURCES, *sorted({RUNTIME_DIR / "ops" / g.glue for g in glue}), registry,
                RUNTIME_DIR / "tests" / "host_run.c", *sorted((KERNELS / "src" / "ref").rglob("*.c"))]
-    return _host_compile(tmp_path_factory.mktemp("host") / "host_run", sources,
+    return _host_compile(work / "host_run", sources,
                          "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 
 
@@ -196,12 +202,21 @@ def _host_run(exe: Path, tmp: Path, raw: bytes, inputs: list[np.ndarray]) -> tup
     return p.returncode, p.stdout, err
 
 
+@functools.cache
 def _corner_cases() -> dict[str, Any]:
+    """The single-op corner cases of tests/unit/test_reference_vs_tflm.py (a module of another
+    folder: loaded from its file)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "unit" / "test_reference_vs_tflm.py"
+    spec = importlib.util.spec_from_file_location("reference_corner_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
     try:
-        from test_reference_vs_tflm import CASES
-    except (ImportError, pytest.skip.Exception):  # tflite-micro missing: no builder either
+        spec.loader.exec_module(module)
+    except pytest.skip.Exception:  # tflite-micro missing: no builder either
         return {}
-    return dict(CASES)
+    return dict(module.CASES)
 
 
 @pytest.mark.parametrize("case", sorted(_corner_cases()))
