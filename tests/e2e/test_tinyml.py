@@ -325,7 +325,7 @@ def _model_firmware(path: Path, kernels: str) -> Firmware:
 
 @functools.cache
 def _updatable(kernels: str) -> Firmware:
-    return build_updatable(BOARD, kernels, model_capacity=64 * 1024, arena_size=32 * 1024)
+    return build_updatable(BOARD, kernels, model_capacity=64 * 1024, arena_size=32 * 1024, max_outputs=4)
 
 
 @needs_gcc

@@ -23,7 +23,9 @@ static _Alignas(16) uint8_t arena[4 << 20];
     X(mcu_op_fully_connected) X(mcu_op_hard_swish) X(mcu_op_leaky_relu) X(mcu_op_logistic)     \
     X(mcu_op_max_pool_2d) X(mcu_op_mean) X(mcu_op_mul) X(mcu_op_pack) X(mcu_op_pad)            \
     X(mcu_op_prelu) X(mcu_op_quantize) X(mcu_op_relu) X(mcu_op_relu6) X(mcu_op_reshape)        \
-    X(mcu_op_shape) X(mcu_op_softmax) X(mcu_op_squeeze) X(mcu_op_strided_slice) X(mcu_op_tanh)
+    X(mcu_op_shape) X(mcu_op_softmax) X(mcu_op_squeeze) X(mcu_op_strided_slice) X(mcu_op_tanh)  \
+    X(mcu_op_transpose) X(mcu_op_split) X(mcu_op_split_v) X(mcu_op_slice) X(mcu_op_gather)     \
+    X(mcu_op_resize_nearest_neighbor) X(mcu_op_resize_bilinear)
 #define DECLARE(name) extern const mcu_op_registration name;
 #define ADDRESS(name) &name,
 OPS(DECLARE)
