@@ -141,7 +141,7 @@ def _bilinear_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 def _classic(kernel: str) -> Any:
     def emit(gen: Any, op: Op) -> Any:
         p = prepare_resize(gen.g, op)
-        return gen.copy_op(op, kernel, "mcu_resize_params",
+        return gen.dims_op(op, kernel, "mcu_resize_params",
                            [f".align_corners = {int(p.align_corners)}",
                             f".half_pixel_centers = {int(p.half_pixel_centers)}"],
                            [f"to {p.out_h}x{p.out_w}, align_corners {p.align_corners}, "

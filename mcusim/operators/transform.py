@@ -214,7 +214,7 @@ def _transpose_classic(gen: Any, op: Op) -> Any:
     if sorted(perm4) != [0, 1, 2, 3]:
         raise ModelError(f"classic path: {_where(op)} permutation {list(perm)} moves one of the "
                          "leading axes beyond 4; mcu_transpose_s8 takes NHWC")
-    return gen.copy_op(op, "mcu_transpose_s8", "mcu_transpose_params",
+    return gen.dims_op(op, "mcu_transpose_s8", "mcu_transpose_params",
                        [".perm = {%d, %d, %d, %d}" % tuple(perm4)],
                        [f"permutation {list(perm)} (NHWC {perm4})"])
 
@@ -233,7 +233,7 @@ def _slice_classic(gen: Any, op: Op) -> Any:
     b4 = ([0] * 4 + begin)[-4:]
     if any(begin[:-4]):
         raise ModelError(f"classic path: {_where(op)} begins past 0 on a leading axis beyond 4")
-    return gen.copy_op(op, "mcu_slice_s8", "mcu_slice_params", [".begin = {%d, %d, %d, %d}" % tuple(b4)],
+    return gen.dims_op(op, "mcu_slice_s8", "mcu_slice_params", [".begin = {%d, %d, %d, %d}" % tuple(b4)],
                        [f"begin {begin}, size {size}: a copy of the box"])
 
 

@@ -56,7 +56,7 @@ import hashlib
 import json
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -102,7 +102,7 @@ def _is_view(op_type: str) -> bool:
 
 def _foldable(op_type: str) -> bool:
     spec = operators.get(op_type)
-    return (spec.foldable or spec.view) if spec is not None else op_type in FOLDABLE_OPS
+    return (spec.foldable or spec.view or spec.selects is not None) if spec is not None else op_type in FOLDABLE_OPS
 
 _C_TYPES = {"INT8": "int8_t", "INT32": "int32_t", "FLOAT32": "float", "INT64": "int64_t",
             "INT16": "int16_t", "UINT8": "uint8_t"}
@@ -204,6 +204,12 @@ class _Step:
     """Whose function ``kernel`` is: ``mcu_nn`` (mcusim's) or ``cmsis-nn``."""
     sizing_decls: list[str] | None = None
     """The declarations ``scratch_call`` needs (default: the ``mcu_dims`` ones of ``decls``)."""
+    also_writes: list[int] = field(default_factory=list)
+    """The op's outputs after the first (SPLIT)."""
+
+    @property
+    def writes(self) -> list[int]:
+        return [self.write, *self.also_writes]
 
 
 @dataclass
@@ -304,7 +310,8 @@ class _Generator:
         lines += [self.describe(i, roles[n] if n < len(roles) else "input",
                                 self.wino_names[i] if wino and n == 1 else None)
                   for n, i in enumerate(step.reads)]
-        lines.append(self.describe(step.write, "output"))
+        lines += [self.describe(w, "output" if len(step.writes) == 1 else f"output{n}")
+                  for n, w in enumerate(step.writes)]
         return lines + step.comment
 
     # -- walking the graph ----------------------------------------------------------------
@@ -338,8 +345,8 @@ class _Generator:
                 step = emit(op)
                 if why and step.kernel.startswith("mcu_"):
                     self._fallback(op, why)
-            out = op.outputs[0]
-            self.locs[out] = _Loc("arena", out)
+            for out in op.outputs:
+                self.locs[out] = _Loc("arena", out)
             self.steps.append(step)
         for k, index in enumerate(self.g.outputs):
             loc = self.locs.get(index)
@@ -380,10 +387,16 @@ class _Generator:
             return True
         inputs_known = all(i < 0 or self._known(i) for i in op.inputs)
         if inputs_known:
-            self.values[out.index] = self._evaluate(op).astype(dtype).reshape(out.shape)
-            self.locs[out.index] = _Loc("const", out.index)
+            result = self._evaluate(op)
+            for index, r in zip(op.outputs, result if isinstance(result, list) else [result]):
+                t = self.t[index]
+                self.values[index] = np.asarray(r).astype(t.numpy_dtype).reshape(t.shape)
+                self.locs[index] = _Loc("const", index)
             self.folded.append((op, "evaluated on the host: " + _clean(str(self.values[out.index].reshape(-1).tolist()), 40)))
             return True
+        spec = operators.get(op.type)
+        if spec is not None and spec.selects is not None:
+            return self._selection_view(op, spec.selects)
         if _is_view(op.type):
             self.locs[out.index] = self._loc(x)
             self.folded.append((op, f"view of tensor {x} ({_shape(self.t[x].shape)} -> {_shape(out.shape)})"))
@@ -405,11 +418,36 @@ class _Generator:
         loc = self.locs[index]
         return _Loc(loc.kind, loc.key, loc.offset)
 
-    def _evaluate(self, op: Op) -> np.ndarray:
+    def _selection_view(self, op: Op, data: int) -> bool:
+        """Make every output of a data-movement op (OpSpec.selects) a view of its data input
+        when its parameters are known and each output is one contiguous run of that input:
+        the op runs on an index grid (its reference works on any dtype)."""
+        x = op.inputs[data]
+        if not all(i < 0 or i == x or self._known(i) for i in op.inputs):
+            return False
+        xt = self.t[x]
+        values = dict(self.values)
+        values[x] = np.arange(xt.size, dtype=np.int64).reshape(xt.shape)
+        result = operators.get(op.type).reference(self.g, op, values)  # type: ignore[union-attr]
+        starts = []
+        for r in result if isinstance(result, list) else [result]:
+            idx = np.asarray(r).reshape(-1)
+            if idx.size and not np.array_equal(idx, idx[0] + np.arange(idx.size)):
+                return False
+            starts.append(int(idx[0]) if idx.size else 0)
+        base = self._loc(x)
+        for index, start in zip(op.outputs, starts):
+            self.locs[index] = _Loc(base.kind, base.key, base.offset + start)
+        where = f"element {starts[0]}" if len(starts) == 1 else f"elements {starts}"
+        self.folded.append((op, f"view of tensor {x} at {where}"))
+        return True
+
+    def _evaluate(self, op: Op) -> np.ndarray | list[np.ndarray]:
         v = self.values
         spec = operators.get(op.type)
         if spec is not None:
-            return np.asarray(spec.reference(self.g, op, v))
+            result = spec.reference(self.g, op, v)
+            return result if isinstance(result, list) else np.asarray(result)
         if _is_view(op.type):
             return v[op.inputs[0]]
         if op.type == "PACK":
@@ -799,6 +837,49 @@ class _Generator:
 
         return _Step(op, [x], out.index, extra, decls, render, kernel)
 
+    def dims_op(self, op: Op, kernel: str, ptype: str, fields: list[str], extra: list[str]) -> _Step:
+        """A kernel ``kernel(ctx, &params, &in_dims, in, &out_dims, out)`` over input 0 and
+        output 0 as NHWC (TRANSPOSE, SLICE, the resizes)."""
+        x = self.data(op, 0, "input")
+        out = self.t[op.outputs[0]]
+        where = f"op {op.index} ({op.type})"
+        decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
+                 f"static const mcu_dims in_dims = {_dims_c(_dims4(self.t[x].shape, where))}, "
+                 f"out_dims = {_dims_c(_dims4(out.shape, where))};"]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            return [f"st = {kernel}({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
+
+        return _Step(op, [x], out.index, extra, decls, render, kernel)
+
+    def split_op(self, op: Op, data: int, kernel: str, fields: list[str], extra: list[str]) -> _Step:
+        """A kernel ``kernel(ctx, &params, &in_dims, in, out_dims, outputs)`` writing every
+        output of the op (SPLIT, SPLIT_V)."""
+        x = self.data(op, data, "input")
+        outs = list(op.outputs)
+        where = f"op {op.index} ({op.type})"
+        dims = ", ".join(_dims_c(_dims4(self.t[o].shape, where)) for o in outs)
+        decls = [f"static const mcu_split_params params = {{{', '.join(fields)}}};",
+                 f"static const mcu_dims in_dims = {_dims_c(_dims4(self.t[x].shape, where))}, "
+                 f"out_dims[{len(outs)}] = {{{dims}}};"]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            return [f"int8_t *const outputs[{len(outs)}] = {{{', '.join(ptr(o) for o in outs)}}};",
+                    f"st = {kernel}({ctx}, &params, &in_dims, {ptr(x)}, out_dims, outputs);"]
+
+        return _Step(op, [x], outs[0], extra, decls, render, kernel, also_writes=outs[1:])
+
+    def gather_op(self, op: Op, kernel: str, fields: list[str], extra: list[str]) -> _Step:
+        """``kernel(ctx, &params, in, indices, out)`` (GATHER: constant or computed indices)."""
+        x, idx = self.data(op, 0, "input"), self.data(op, 1, "indices")
+        out = self.t[op.outputs[0]]
+        decls = [f"static const mcu_gather_params params = {{{', '.join(fields)}}};"]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            return [f"st = {kernel}({ctx}, &params, {ptr(x)}, {ptr(idx)}, {ptr(out.index)});"]
+
+        return _Step(op, [x, idx], out.index, extra, decls, render, kernel)
+
     # -- lookup-table activations (mcusim's extension for the classic path) -------------------
     def _lut_able(self, op: Op) -> bool:
         if op.type not in LUT_OPS:
@@ -1019,10 +1100,11 @@ class _Generator:
                 loc = self.locs[r]
                 if loc.kind == "arena":
                     last[loc.key] = max(last.get(loc.key, when), when)
-            if step.write >= 0 and self.locs[step.write].kind == "arena":
-                key = self.locs[step.write].key
-                first.setdefault(key, when)
-                last[key] = max(last.get(key, when), when)
+            for w in step.writes:
+                if w >= 0 and self.locs[w].kind == "arena":
+                    key = self.locs[w].key
+                    first.setdefault(key, when)
+                    last[key] = max(last.get(key, when), when)
         for index in self.g.outputs:
             loc = self.locs[index]
             if loc.kind == "arena":
