@@ -219,6 +219,31 @@ def _transpose_classic(gen: Any, op: Op) -> Any:
                        [f"permutation {list(perm)} (NHWC {perm4})"])
 
 
+def _transpose_cmsis_nn(gen: Any, op: Op) -> Any:
+    """arm_transpose_s8 with what TFLM's cmsis_nn/transpose.cc passes: the dims in the tensor's
+    own order (here padded with 1s on the right), the permutation of its rank."""
+    from ..stacks.classic import _Step
+    from ..stacks.cmsisnn import COMPONENT
+
+    x = gen.data(op, 0, "input")
+    xt, out = gen.t[x], gen.t[op.outputs[0]]
+    rank = len(xt.shape)
+    if rank > 4:
+        return f"{rank}-D input; arm_transpose_s8 takes up to 4 dimensions"
+    perm = transpose_perm(gen.g, op)
+    pad = (1,) * (4 - rank)
+    decls = [f"static const uint32_t perm[{rank}] = {{{', '.join(map(str, perm))}}};",
+             f"static const cmsis_nn_transpose_params params = {{{rank}, perm}};",
+             "static const cmsis_nn_dims in_dims = {%d, %d, %d, %d}, " % (tuple(xt.shape) + pad)
+             + "out_dims = {%d, %d, %d, %d};" % (tuple(out.shape) + pad)]
+
+    def render(ptr: Any, ctx: str) -> list[str]:
+        return [f"st = (mcu_status)arm_transpose_s8({ptr(x)}, {ptr(out.index)}, &in_dims, &out_dims, &params);"]
+
+    return _Step(op, [x], out.index, [f"permutation {list(perm)}", "CMSIS-NN arm_transpose_s8"], decls, render,
+                 "arm_transpose_s8", library=COMPONENT)
+
+
 def _split_classic(gen: Any, op: Op) -> Any:
     data, axis, sizes = split_layout(gen.g, op)
     axis4 = _axis4(len(gen.t[op.inputs[data]].shape), axis)
@@ -253,7 +278,7 @@ _SELECTION = ("the classic path makes a selection that is one contiguous run of 
 TRANSPOSE = OpSpec(
     "TRANSPOSE", _transpose_reference,
     options=Options(26, "TransposeOptions"),
-    min_inputs=2, check=_transpose_check, classic=_transpose_classic, selects=0,
+    min_inputs=2, check=_transpose_check, classic=_transpose_classic, cmsis_nn=_transpose_cmsis_nn, selects=0,
     tinyml=Tinyml("mcu_op_transpose", "transpose.c"),
     kernels=("mcu_transpose_s8",),
 )

@@ -51,7 +51,7 @@ from ..build.toolchain import (
     kernel_tree_key,
     make_archive,
 )
-from ..errors import DoesNotFit, McusimError
+from ..errors import DoesNotFit, FirmwareFault, McusimError
 from ..frontend.graph import Graph
 from ..simulator.board import Board
 from ..simulator.elf import Elf
@@ -419,6 +419,16 @@ def _startup_run(elf: Elf, board: Board, arena_size: int) -> tuple[int, int]:
     return res.exit_code, int.from_bytes(m.read_symbol("mcu_tflm_arena_used", 4), "little")
 
 
+def _fits(elf: Elf, board: Board, arena_size: int) -> bool:
+    """Whether start-up succeeds with ``arena_size`` bytes. An arena too small may also fault:
+    a release TFLM does not check every temporary allocation (TransposePrepare and SlicePrepare
+    dereference a failed AllocateTempInputTensor)."""
+    try:
+        return _startup_run(elf, board, arena_size)[0] == 0
+    except FirmwareFault:
+        return False
+
+
 def size_arena(elf: Elf, board: Board, generous: int, flavour: str) -> tuple[int, int]:
     """(arena_used_bytes() with a generous arena, the smallest arena (a multiple of 16) with
     which AllocateTensors succeeds). TFLM's figure leaves out the planner's temporary
@@ -435,16 +445,14 @@ def size_arena(elf: Elf, board: Board, generous: int, flavour: str) -> tuple[int
     hi = generous // align
     step = 1
     while lo + step < hi:                     # grow from the used bytes, then bisect
-        status, _ = _startup_run(elf, board, (lo + step) * align)
-        if status == 0:
+        if _fits(elf, board, (lo + step) * align):
             hi = lo + step
             break
         lo += step
         step *= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        status, _ = _startup_run(elf, board, mid * align)
-        lo, hi = (lo, mid) if status == 0 else (mid, hi)
+        lo, hi = (lo, mid) if _fits(elf, board, mid * align) else (mid, hi)
     return used, hi * align
 
 
