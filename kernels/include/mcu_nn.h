@@ -18,7 +18,8 @@
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
  *    returning mcu_status. Nothing is allocated; nothing touches floating point except
- *    mcu_dequantize_s8. Kernels never write outside `out` and the scratch of `ctx`.
+ *    mcu_dequantize_s8 (and mcu_resize_nearest_s8's source indices, float32 as in TFLM). Kernels
+ *    never write outside `out` and the scratch of `ctx`.
  *  - Tensors are NHWC, densely packed, int8 (bias int32). A tensor of lower rank is passed with
  *    leading dimensions of 1 (a [batch, depth] FC input is {n=batch, h=1, w=1, c=depth}).
  *  - Offsets follow TFLite's ArithmeticParams: an *input* offset is the NEGATED zero point

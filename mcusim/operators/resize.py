@@ -138,15 +138,21 @@ def _bilinear_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 
 # --- classic emitters --------------------------------------------------------------------------
-def _classic(kernel: str) -> Any:
-    def emit(gen: Any, op: Op) -> Any:
-        p = prepare_resize(gen.g, op)
-        return gen.dims_op(op, kernel, "mcu_resize_params",
-                           [f".align_corners = {int(p.align_corners)}",
-                            f".half_pixel_centers = {int(p.half_pixel_centers)}"],
-                           [f"to {p.out_h}x{p.out_w}, align_corners {p.align_corners}, "
-                            f"half_pixel_centers {p.half_pixel_centers}"])
-    return emit
+def _resize_classic(gen: Any, op: Op, kernel: str) -> Any:
+    p = prepare_resize(gen.g, op)
+    return gen.dims_op(op, kernel, "mcu_resize_params",
+                       [f".align_corners = {int(p.align_corners)}",
+                        f".half_pixel_centers = {int(p.half_pixel_centers)}"],
+                       [f"to {p.out_h}x{p.out_w}, align_corners {p.align_corners}, "
+                        f"half_pixel_centers {p.half_pixel_centers}"])
+
+
+def _nearest_classic(gen: Any, op: Op) -> Any:
+    return _resize_classic(gen, op, "mcu_resize_nearest_s8")
+
+
+def _bilinear_classic(gen: Any, op: Op) -> Any:
+    return _resize_classic(gen, op, "mcu_resize_bilinear_s8")
 
 
 _OPTIONS_FIELDS = (("align_corners", 0, "bool", False), ("half_pixel_centers", 1, "bool", False))
@@ -154,7 +160,7 @@ _OPTIONS_FIELDS = (("align_corners", 0, "bool", False), ("half_pixel_centers", 1
 RESIZE_NEAREST_NEIGHBOR = OpSpec(
     "RESIZE_NEAREST_NEIGHBOR", _nearest_reference,
     options=Options(74, "ResizeNearestNeighborOptions", _OPTIONS_FIELDS),
-    min_inputs=2, check=_check, classic=_classic("mcu_resize_nearest_s8"),
+    min_inputs=2, check=_check, classic=_nearest_classic,
     tinyml=Tinyml("mcu_op_resize_nearest_neighbor", "resize.c"),
     kernels=("mcu_resize_nearest_s8",),
 )
@@ -164,7 +170,7 @@ RESIZE_BILINEAR = OpSpec(
     # slots 0 and 1 are the deprecated new_height / new_width
     options=Options(15, "ResizeBilinearOptions", (("align_corners", 2, "bool", False),
                                                   ("half_pixel_centers", 3, "bool", False))),
-    min_inputs=2, check=_check, classic=_classic("mcu_resize_bilinear_s8"),
+    min_inputs=2, check=_check, classic=_bilinear_classic,
     tinyml=Tinyml("mcu_op_resize_bilinear", "resize.c"),
     kernels=("mcu_resize_bilinear_s8",),
 )
