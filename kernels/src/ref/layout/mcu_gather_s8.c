@@ -1,8 +1,10 @@
 /*
  * mcu_gather_s8 - reference flavour (portable C).
- * GATHER as TFLM's loops: per batch and outer position, one inner block per index. Every
+ * GATHER as TFLM's loops: per batch and outer position, one inner block (memcpy) per index. Every
  * index is checked before anything is written.
  */
+#include <string.h>
+
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 
@@ -25,9 +27,8 @@ mcu_status mcu_gather_s8(const mcu_context *ctx, const mcu_gather_params *params
         for (int32_t o = 0; o < params->outer; ++o) {
             const int8_t *base = input + (b * params->outer + o) * params->axis_size * inner;
             for (int32_t k = 0; k < params->num_indices; ++k) {
-                const int8_t *src = base + idx[k] * inner;
-                for (int32_t i = 0; i < inner; ++i)
-                    *output++ = src[i];
+                memcpy(output, base + idx[k] * inner, (size_t)inner);
+                output += inner;
             }
         }
     }

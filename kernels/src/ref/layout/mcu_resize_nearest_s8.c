@@ -2,8 +2,10 @@
  * mcu_resize_nearest_s8 - reference flavour (portable C).
  * RESIZE_NEAREST_NEIGHBOR as TFLM's reference: the source row and column of each output pixel
  * in float32 (the scale, then (index + offset) * scale, floored or rounded half away from
- * zero), then the pixel's C bytes copied.
+ * zero), then the pixel's C bytes copied (memcpy).
  */
+#include <string.h>
+
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 
@@ -42,9 +44,8 @@ mcu_status mcu_resize_nearest_s8(const mcu_context *ctx, const mcu_resize_params
         for (int32_t y = 0; y < output_dims->h; ++y) {
             const int8_t *row = image + mcu_nearest_source(y, scale_h, in_h, params) * in_w * c;
             for (int32_t x = 0; x < output_dims->w; ++x) {
-                const int8_t *src = row + mcu_nearest_source(x, scale_w, in_w, params) * c;
-                for (int32_t k = 0; k < c; ++k)
-                    *output++ = src[k];
+                memcpy(output, row + mcu_nearest_source(x, scale_w, in_w, params) * c, (size_t)c);
+                output += c;
             }
         }
     }

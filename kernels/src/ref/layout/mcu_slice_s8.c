@@ -1,7 +1,9 @@
 /*
  * mcu_slice_s8 - reference flavour (portable C).
- * SLICE: the box of output_dims at params->begin, copied row by row (rows along c).
+ * SLICE: the box of output_dims at params->begin, copied row by row (rows along c, memcpy).
  */
+#include <string.h>
+
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 
@@ -19,10 +21,9 @@ mcu_status mcu_slice_s8(const mcu_context *ctx, const mcu_slice_params *params,
     for (int32_t n = 0; n < o->n; ++n)
         for (int32_t h = 0; h < o->h; ++h)
             for (int32_t w = 0; w < o->w; ++w) {
-                const int8_t *src =
-                    input + (((b->n + n) * i->h + b->h + h) * i->w + b->w + w) * i->c + b->c;
-                for (int32_t c = 0; c < o->c; ++c)
-                    *output++ = src[c];
+                memcpy(output, input + (((b->n + n) * i->h + b->h + h) * i->w + b->w + w) * i->c + b->c,
+                       (size_t)o->c);
+                output += o->c;
             }
     return MCU_OK;
 }

@@ -1,8 +1,10 @@
 /*
  * mcu_split_s8 - reference flavour (portable C).
  * SPLIT / SPLIT_V along one NHWC axis: per outer index, each output takes the next block of
- * (its extent along the axis x inner) bytes of the input, as TFLM's SplitImpl.
+ * (its extent along the axis x inner) bytes of the input, as TFLM's SplitImpl (memcpy).
  */
+#include <string.h>
+
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 
@@ -40,9 +42,7 @@ mcu_status mcu_split_s8(const mcu_context *ctx, const mcu_split_params *params,
     for (int32_t o = 0; o < outer; ++o)
         for (int32_t k = 0; k < params->num_outputs; ++k) {
             const int32_t block = mcu_dim_at(&output_dims[k], axis) * inner;
-            int8_t *dst = outputs[k] + o * block;
-            for (int32_t i = 0; i < block; ++i)
-                dst[i] = input[i];
+            memcpy(outputs[k] + o * block, input, (size_t)block);
             input += block;
         }
     return MCU_OK;

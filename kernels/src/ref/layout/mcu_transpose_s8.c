@@ -1,8 +1,11 @@
 /*
  * mcu_transpose_s8 - reference flavour (portable C).
  * TRANSPOSE of an NHWC int8 tensor: the output is walked in order, the input by the strides
- * of the permuted axes (innermost loop: one input stride per byte).
+ * of the permuted axes (innermost loop: one input stride per byte; rows by memcpy when the
+ * innermost axis stays).
  */
+#include <string.h>
+
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 
@@ -28,6 +31,11 @@ mcu_status mcu_transpose_s8(const mcu_context *ctx, const mcu_transpose_params *
         for (int32_t i1 = 0; i1 < out[1]; ++i1)
             for (int32_t i2 = 0; i2 < out[2]; ++i2) {
                 const int8_t *src = input + i0 * s[0] + i1 * s[1] + i2 * s[2];
+                if (s[3] == 1) { /* the innermost axis stays: whole rows */
+                    memcpy(output, src, (size_t)out[3]);
+                    output += out[3];
+                    continue;
+                }
                 for (int32_t i3 = 0; i3 < out[3]; ++i3)
                     *output++ = src[i3 * s[3]];
             }
