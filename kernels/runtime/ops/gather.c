@@ -5,11 +5,6 @@
  */
 #include "mcu_rt_op.h"
 
-static mcu_rt_status gather_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(mcu_gather_params));
-}
-
 static int32_t product(const int32_t *dims, int32_t from, int32_t to)
 {
     int32_t p = 1;
@@ -58,4 +53,5 @@ static mcu_rt_status gather_eval(mcu_interpreter *rt, mcu_node *node)
                           (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_gather = {TFL_OP_GATHER, 0, gather_init, gather_prepare, gather_eval};
+const mcu_op_registration mcu_op_gather = {TFL_OP_GATHER, 0, sizeof(mcu_gather_params), gather_prepare,
+                                           gather_eval};

@@ -9,11 +9,6 @@ typedef struct {
     mcu_dims in_dims, out_dims;
 } resize_data;
 
-static mcu_rt_status resize_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(resize_data));
-}
-
 static mcu_rt_status resize_prepare(mcu_interpreter *rt, mcu_node *node, uint32_t align_slot,
                                     uint32_t half_slot)
 {
@@ -66,6 +61,6 @@ static mcu_rt_status bilinear_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_resize_nearest_neighbor = {
-    TFL_OP_RESIZE_NEAREST_NEIGHBOR, 0, resize_init, nearest_prepare, nearest_eval};
+    TFL_OP_RESIZE_NEAREST_NEIGHBOR, 0, sizeof(resize_data), nearest_prepare, nearest_eval};
 const mcu_op_registration mcu_op_resize_bilinear = {
-    TFL_OP_RESIZE_BILINEAR, 0, resize_init, bilinear_prepare, bilinear_eval};
+    TFL_OP_RESIZE_BILINEAR, 0, sizeof(resize_data), bilinear_prepare, bilinear_eval};

@@ -9,11 +9,6 @@ typedef struct {
     mcu_dims in_dims, out_dims;
 } slice_data;
 
-static mcu_rt_status slice_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(slice_data));
-}
-
 static mcu_rt_status slice_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     slice_data *d = (slice_data *)node->user_data;
@@ -48,4 +43,4 @@ static mcu_rt_status slice_eval(mcu_interpreter *rt, mcu_node *node)
                          &d->out_dims, (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_slice = {TFL_OP_SLICE, 0, slice_init, slice_prepare, slice_eval};
+const mcu_op_registration mcu_op_slice = {TFL_OP_SLICE, 0, sizeof(slice_data), slice_prepare, slice_eval};

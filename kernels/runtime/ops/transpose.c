@@ -9,11 +9,6 @@ typedef struct {
     mcu_dims in_dims, out_dims;
 } transpose_data;
 
-static mcu_rt_status transpose_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(transpose_data));
-}
-
 static mcu_rt_status transpose_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     transpose_data *d = (transpose_data *)node->user_data;
@@ -47,4 +42,4 @@ static mcu_rt_status transpose_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_transpose = {
-    TFL_OP_TRANSPOSE, 0, transpose_init, transpose_prepare, transpose_eval};
+    TFL_OP_TRANSPOSE, 0, sizeof(transpose_data), transpose_prepare, transpose_eval};
