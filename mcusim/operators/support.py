@@ -36,7 +36,7 @@ def _opt_limits(kernel: str) -> list[str]:
     """Sentences of the optimized kernel's header comment that say when it runs the
     reference code instead; for a kernel without an optimized file (the opt flavour links its
     reference file, deploy.kernel_sources), that."""
-    from .deploy import reference_only_kernels
+    from ..stacks.deploy import reference_only_kernels
 
     if kernel in reference_only_kernels():
         return [f"{kernel}: no optimized file: the reference kernel in both flavours"]
