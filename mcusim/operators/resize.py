@@ -19,6 +19,7 @@ from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, require
 from . import OpSpec, Options, Tinyml, Values
 from ._common import inp, out, value
+from .transform import dims_step
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def _bilinear_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 # --- classic emitters --------------------------------------------------------------------------
 def _resize_classic(gen: Any, op: Op, kernel: str) -> Any:
     p = prepare_resize(gen.g, op)
-    return gen.dims_op(op, kernel, "mcu_resize_params",
+    return dims_step(gen, op, kernel, "mcu_resize_params",
                        [f".align_corners = {int(p.align_corners)}",
                         f".half_pixel_centers = {int(p.half_pixel_centers)}"],
                        [f"to {p.out_h}x{p.out_w}, align_corners {p.align_corners}, "

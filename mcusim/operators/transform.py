@@ -13,6 +13,7 @@ leading ones are 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend.graph import Graph, Op, Tensor
 from ..frontend.validate import check_activation_tensor, require
+from ..stacks.classic.cgen import Step, dims4, dims_c
+from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import inp, out, value
 
@@ -201,6 +204,22 @@ def _gather_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 
 # --- classic emitters --------------------------------------------------------------------------
+def dims_step(gen: Any, op: Op, kernel: str, ptype: str, fields: list[str], extra: list[str]) -> Step:
+    """A kernel ``kernel(ctx, &params, &in_dims, in, &out_dims, out)`` over input 0 and output 0
+    as NHWC (TRANSPOSE, SLICE, the resizes)."""
+    x = gen.data(op, 0, "input")
+    out = gen.t[op.outputs[0]]
+    where = f"op {op.index} ({op.type})"
+    decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
+             f"static const mcu_dims in_dims = {dims_c(dims4(gen.t[x].shape, where))}, "
+             f"out_dims = {dims_c(dims4(out.shape, where))};"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = {kernel}({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
+
+    return Step(op, [x], out.index, extra, decls, render, kernel)
+
+
 def _axis4(rank: int, axis: int) -> int:
     """An axis of a rank-``rank`` tensor as an NHWC axis (leading 1s added or dropped)."""
     return axis + 4 - rank
@@ -214,7 +233,7 @@ def _transpose_classic(gen: Any, op: Op) -> Any:
     if sorted(perm4) != [0, 1, 2, 3]:
         raise ModelError(f"classic path: {_where(op)} permutation {list(perm)} moves one of the "
                          "leading axes beyond 4; mcu_transpose_s8 takes NHWC")
-    return gen.dims_op(op, "mcu_transpose_s8", "mcu_transpose_params",
+    return dims_step(gen, op, "mcu_transpose_s8", "mcu_transpose_params",
                        [".perm = {%d, %d, %d, %d}" % tuple(perm4)],
                        [f"permutation {list(perm)} (NHWC {perm4})"])
 
@@ -222,9 +241,6 @@ def _transpose_classic(gen: Any, op: Op) -> Any:
 def _transpose_cmsis_nn(gen: Any, op: Op) -> Any:
     """arm_transpose_s8 with what TFLM's cmsis_nn/transpose.cc passes: the dims in the tensor's
     own order (here padded with 1s on the right), the permutation of its rank."""
-    from ..stacks.classic import _Step
-    from ..stacks.cmsisnn import COMPONENT
-
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
     rank = len(xt.shape)
@@ -237,10 +253,10 @@ def _transpose_cmsis_nn(gen: Any, op: Op) -> Any:
              "static const cmsis_nn_dims in_dims = {%d, %d, %d, %d}, " % (tuple(xt.shape) + pad)
              + "out_dims = {%d, %d, %d, %d};" % (tuple(out.shape) + pad)]
 
-    def render(ptr: Any, ctx: str) -> list[str]:
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"st = (mcu_status)arm_transpose_s8({ptr(x)}, {ptr(out.index)}, &in_dims, &out_dims, &params);"]
 
-    return _Step(op, [x], out.index, [f"permutation {list(perm)}", "CMSIS-NN arm_transpose_s8"], decls, render,
+    return Step(op, [x], out.index, [f"permutation {list(perm)}", "CMSIS-NN arm_transpose_s8"], decls, render,
                  "arm_transpose_s8", library=COMPONENT)
 
 
@@ -249,8 +265,20 @@ def _split_classic(gen: Any, op: Op) -> Any:
     axis4 = _axis4(len(gen.t[op.inputs[data]].shape), axis)
     if axis4 < 0:
         raise ModelError(f"classic path: {_where(op)} splits a leading axis beyond 4")
-    return gen.split_op(op, data, "mcu_split_s8", [f".axis = {axis4}", f".num_outputs = {len(op.outputs)}"],
-                        [f"along axis {axis} (NHWC axis {axis4}) into {sizes}; bytes are copied"])
+    x = gen.data(op, data, "input")
+    outs = list(op.outputs)
+    where = f"op {op.index} ({op.type})"
+    dims = ", ".join(dims_c(dims4(gen.t[o].shape, where)) for o in outs)
+    decls = [f"static const mcu_split_params params = {{.axis = {axis4}, .num_outputs = {len(outs)}}};",
+             f"static const mcu_dims in_dims = {dims_c(dims4(gen.t[x].shape, where))}, "
+             f"out_dims[{len(outs)}] = {{{dims}}};"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"int8_t *const outputs[{len(outs)}] = {{{', '.join(ptr(o) for o in outs)}}};",
+                f"st = mcu_split_s8({ctx}, &params, &in_dims, {ptr(x)}, out_dims, outputs);"]
+
+    return Step(op, [x], outs[0], [f"along axis {axis} (NHWC axis {axis4}) into {sizes}; bytes are copied"],
+                decls, render, "mcu_split_s8", also_writes=outs[1:])
 
 
 def _slice_classic(gen: Any, op: Op) -> Any:
@@ -258,7 +286,7 @@ def _slice_classic(gen: Any, op: Op) -> Any:
     b4 = ([0] * 4 + begin)[-4:]
     if any(begin[:-4]):
         raise ModelError(f"classic path: {_where(op)} begins past 0 on a leading axis beyond 4")
-    return gen.dims_op(op, "mcu_slice_s8", "mcu_slice_params", [".begin = {%d, %d, %d, %d}" % tuple(b4)],
+    return dims_step(gen, op, "mcu_slice_s8", "mcu_slice_params", [".begin = {%d, %d, %d, %d}" % tuple(b4)],
                        [f"begin {begin}, size {size}: a copy of the box"])
 
 
@@ -267,9 +295,15 @@ def _gather_classic(gen: Any, op: Op) -> Any:
     x = gen.t[op.inputs[0]]
     fields = [f".batches = {batches}", f".outer = {outer}", f".axis_size = {x.shape[axis]}",
               f".inner = {inner}", f".num_indices = {coords}"]
-    return gen.gather_op(op, "mcu_gather_s8", fields,
-                         [f"axis {axis}, batch_dims {batch_dims}: {batches} x {outer} x {coords} "
-                          f"blocks of {inner} bytes"])
+    data, idx = gen.data(op, 0, "input"), gen.data(op, 1, "indices")
+    out = gen.t[op.outputs[0]]
+    decls = [f"static const mcu_gather_params params = {{{', '.join(fields)}}};"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = mcu_gather_s8({ctx}, &params, {ptr(data)}, {ptr(idx)}, {ptr(out.index)});"]
+
+    return Step(op, [data, idx], out.index, [f"axis {axis}, batch_dims {batch_dims}: {batches} x {outer} x "
+                                             f"{coords} blocks of {inner} bytes"], decls, render, "mcu_gather_s8")
 
 
 _SELECTION = ("the classic path makes a selection that is one contiguous run of the input a view "

@@ -19,7 +19,7 @@ from tflite_builder import ModelBuilder
 from mcusim.frontend.reference import run_graph
 from mcusim.frontend.tflite import load_model, parse_model
 from mcusim.simulator.board import get_board
-from mcusim.stacks.classic import _Generator
+from mcusim.stacks.classic.generator import Generator
 from mcusim.stacks.runner import run_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +47,9 @@ def test_real_tflm_runs_them_bit_exact(stem: str) -> None:
     assert [op["type"] for op in rep["ops"]] == [op.type for op in load_model(DATA / f"{stem}.tflite").ops]
 
 
-def _generated(raw_or_path: bytes | Path) -> _Generator:
+def _generated(raw_or_path: bytes | Path) -> Generator:
     graph = load_model(raw_or_path) if isinstance(raw_or_path, Path) else parse_model(raw_or_path)
-    gen = _Generator(graph, "m")
+    gen = Generator(graph, "m")
     gen.run()
     return gen
 
