@@ -152,6 +152,12 @@ int32_t mcu_rt_padding(int32_t in, int32_t filter, int32_t stride, int32_t dilat
 /* The kernel status as a runtime status (error_detail keeps the kernel's code). */
 mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st);
 
+/* Constant int32 (or int64 holding int32 values) input k of at most 4 values, e.g. a
+ * permutation, axis, begin or size: into values[], their number into *count; BAD_TENSOR_TYPE
+ * when it is not such a constant, UNSUPPORTED_PARAMS for more than 4 values. */
+mcu_rt_status mcu_rt_const_ints(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                int32_t values[4], int32_t *count);
+
 /* Element count and layout checks. */
 static inline int mcu_rt_same_shape(const mcu_tensor_info *a, const mcu_tensor_info *b)
 {

@@ -292,3 +292,28 @@ mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st)
 {
     return st == MCU_OK ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_KERNEL_ERROR, st);
 }
+
+mcu_rt_status mcu_rt_const_ints(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                int32_t values[4], int32_t *count)
+{
+    mcu_tensor_info t;
+    const mcu_rt_status st = mcu_rt_input_info(rt, node, k, &t);
+    if (st != MCU_RT_OK)
+        return st;
+    if (!t.data || (t.type != TFL_INT32 && t.type != TFL_INT64))
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1 + k]);
+    if (t.count > 4)
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    const int32_t words = t.type == TFL_INT64 ? 2 : 1;
+    for (int32_t i = 0; i < t.count; ++i) {
+        const uint8_t *p = t.data + 4 * words * i; /* little-endian: the low word first */
+        const int32_t v = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                    (uint32_t)p[3] << 24);
+        if (words == 2 && (int32_t)((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+                                    (uint32_t)p[7] << 24) != (v < 0 ? -1 : 0))
+            return MCU_RT_UNSUPPORTED_PARAMS; /* beyond int32 */
+        values[i] = v;
+    }
+    *count = t.count;
+    return MCU_RT_OK;
+}

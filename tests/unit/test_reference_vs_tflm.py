@@ -289,6 +289,70 @@ case("strided_slice_shrink")(lambda: _slice_model(
     (4, 6, 5), [2, 1, 0], [3, 5, 5], [1, 1, 1], (4, 5), shrink_axis_mask=0b001))
 
 
+# --- data movement and resizing (operators/transform.py, resize.py) ---------------------------
+def _i32(v: Any) -> tuple[str, np.ndarray]:
+    return ("INT32", np.array(v, np.int32))
+
+
+case("transpose_2d")(lambda: single_op_model("TRANSPOSE", [(6, 5)], (5, 6), in_q=[(0.1, 3)], out_q=(0.1, 3),
+                                             consts={1: _i32([1, 0])}))
+case("transpose_4d_nchw")(lambda: single_op_model("TRANSPOSE", [(2, 3, 4, 5)], (2, 5, 3, 4), in_q=[(0.1, 3)],
+                                                  out_q=(0.1, 3), consts={1: _i32([0, 3, 1, 2])}))
+case("slice_size_minus_one")(lambda: single_op_model("SLICE", [(2, 5, 6, 3)], (1, 3, 4, 3), in_q=[(0.1, 0)],
+                                                     out_q=(0.1, 0), consts={1: _i32([1, 2, 1, 0]),
+                                                                             2: _i32([1, -1, 4, -1])}))
+case("gather_batch_dims")(lambda: single_op_model("GATHER", [(2, 5, 3)], (2, 4, 3), in_q=[(0.1, 0)], out_q=(0.1, 0),
+                                                  consts={1: _i32([[4, 0, 0, 2], [1, 3, 2, 4]])},
+                                                  axis=1, batch_dims=1))
+case("gather_last_axis")(lambda: single_op_model("GATHER", [(3, 7)], (3, 2, 2), in_q=[(0.1, 0)], out_q=(0.1, 0),
+                                                 consts={1: _i32([[6, 0], [3, 3]])}, axis=-1))
+for _align, _half in ((False, False), (True, False), (False, True)):
+    for _h, _w in ((3, 2), (9, 13)):  # down and up
+        case(f"resize_nearest_{_h}x{_w}_{int(_align)}{int(_half)}")(
+            lambda a=_align, hp=_half, h=_h, w=_w: single_op_model(
+                "RESIZE_NEAREST_NEIGHBOR", [(1, 7, 5, 3)], (1, h, w, 3), in_q=[(0.1, -3)], out_q=(0.1, -3),
+                consts={1: _i32([h, w])}, align_corners=a, half_pixel_centers=hp))
+        case(f"resize_bilinear_{_h}x{_w}_{int(_align)}{int(_half)}")(
+            lambda a=_align, hp=_half, h=_h, w=_w: single_op_model(
+                "RESIZE_BILINEAR", [(2, 7, 5, 3)], (2, h, w, 3), in_q=[(0.1, -3)], out_q=(0.1, -3),
+                consts={1: _i32([h, w])}, align_corners=a, half_pixel_centers=hp))
+
+
+def _split_join(op_type: str) -> bytes:
+    """SPLIT / SPLIT_V inside a graph: the parts are added back in another order (several
+    outputs of one op, live together, read by later ops)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 6, 4, 3), scale=0.1, zero_point=1)
+    parts = [b.tensor((1, 2, 4, 3), scale=0.1, zero_point=1) for _ in range(3)]
+    if op_type == "SPLIT":
+        axis = b.tensor((), "INT32", data=np.array(1, np.int32))
+        b.op("SPLIT", [axis, x], parts, num_splits=3)
+    else:
+        sizes = b.tensor((3,), "INT32", data=np.array([2, -1, 2], np.int32))
+        axis = b.tensor((), "INT32", data=np.array(-3, np.int32))
+        b.op("SPLIT_V", [x, sizes, axis], parts, num_splits=3)
+    s = b.tensor((1, 2, 4, 3), scale=0.2, zero_point=0)
+    y = b.tensor((1, 2, 4, 6), scale=0.1, zero_point=1)
+    b.op("ADD", [parts[2], parts[0]], [s])
+    b.op("CONCATENATION", [parts[1], parts[0]], [y], axis=3)
+    return b.io([x], [s, y]).build()
+
+
+case("split_into_add")(lambda: _split_join("SPLIT"))
+case("split_v_into_add")(lambda: _split_join("SPLIT_V"))
+
+
+@case("split_channels")
+def _() -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 2, 5), scale=0.1, zero_point=1)
+    parts = [b.tensor((1, 3, 2, n), scale=0.1, zero_point=1) for n in (1, 4)]
+    sizes = b.tensor((2,), "INT32", data=np.array([1, 4], np.int32))
+    axis = b.tensor((), "INT32", data=np.array(3, np.int32))
+    b.op("SPLIT_V", [x, sizes, axis], parts, num_splits=2)
+    return b.io([x], parts).build()
+
+
 @case("reshape_squeeze_expand_pack")
 def _() -> bytes:
     b = ModelBuilder()
