@@ -1,7 +1,7 @@
 /*
  * mcu_squared_difference_s8 - optimized flavour (Cortex-M DSP extension).
  * TFLM int8 SQUARED_DIFFERENCE: (a_1 - a_2)^2 of the inputs on a common scale, as the reference kernel, with each
- * requantization one SMLAL and a shift (mcu_nn_dsp.h's mcu_rq) and an input broadcast along the
+ * input rescaled by one SMMLAR, the output by one SMLAL, and an input broadcast along the
  * channels rescaled once per row (mcu_nn_rescale.h). No scratch.
  * Cores without the DSP extension use the reference kernel.
  */
@@ -23,9 +23,7 @@ mcu_status mcu_squared_difference_s8(const mcu_context *ctx, const mcu_add_param
         !mcu_broadcast_strides(input2_dims, output_dims, &s2) ||
         !mcu_range_valid(&params->activation) || params->left_shift < 0 || params->left_shift > 7 || params->input1_shift > 0 || params->input2_shift > 0)
         return MCU_ERR_ARG;
-    mcu_rescale_k k;
-    mcu_rescale_init(&k, params);
-    mcu_rescale_run(&k, input1_dims, input1, input2_dims, input2, output_dims, output, &s1, &s2,
+    mcu_rescale_run(params, input1_dims, input1, input2_dims, input2, output_dims, output, &s1, &s2,
                     MCU_RESCALE_SQDIFF);
     return MCU_OK;
 }
