@@ -47,10 +47,10 @@ def _firmware(model: Path, path: str, kernels: str) -> tuple[Graph, Firmware]:
     return graph, build_path(graph, path, get_board(BOARD), kernels, False, False, None, model)
 
 
-def _check(model: Path, path: str, kernels: str) -> dict:
+def _check(model: Path, path: str, kernels: str, seeds: tuple[int, ...] = SEEDS) -> dict:
     graph, fw = _firmware(model, path, kernels)
     report: dict = {}
-    for seed in SEEDS:
+    for seed in seeds:
         inputs = _inputs(graph, seed)
         result = run_firmware(fw, graph, inputs)
         for name, want in (("tflite-micro", _tflite_micro(model, inputs)), ("numpy reference", run_graph(graph, inputs))):
@@ -72,11 +72,12 @@ def test_layernorm_block_is_bit_exact(model: Path, path: str, kernels: str) -> N
     assert ("NEG" in ran) == (model.stem == "net_layernorm") and ("SUB" in ran) != (model.stem == "net_layernorm")
 
 
-@pytest.mark.parametrize("kernels", ["ref", "cmsis-nn"])
+@pytest.mark.parametrize("kernels", ["cmsis-nn", pytest.param("ref", marks=pytest.mark.slow)])
 def test_layernorm_block_runs_on_tflm(kernels: str) -> None:
-    """TFLM's own kernels for the new ops (sub.cc, squared_difference.cc, elementwise.cc's RSQRT,
-    neg.cc), registered in the generated resolver, on the simulator."""
-    report = _check(MODELS[0], "tflm", kernels)
+    """TFLM's own kernels for the new ops (squared_difference.cc, elementwise.cc's RSQRT, neg.cc,
+    cmsis_nn/maximum_minimum.cc), registered in the generated resolver, on the simulator (about
+    45 s: the exact arena search re-runs start-up)."""
+    report = _check(MODELS[0], "tflm", kernels, seeds=(0,))
     assert report["path"] == "tflm" and report["kernels"] == kernels
 
 
