@@ -72,12 +72,21 @@ def test_layernorm_block_is_bit_exact(model: Path, path: str, kernels: str) -> N
     assert ("NEG" in ran) == (model.stem == "net_layernorm") and ("SUB" in ran) != (model.stem == "net_layernorm")
 
 
-@pytest.mark.parametrize("kernels", ["cmsis-nn", pytest.param("ref", marks=pytest.mark.slow)])
-def test_layernorm_block_runs_on_tflm(kernels: str) -> None:
-    """TFLM's own kernels for the new ops (squared_difference.cc, elementwise.cc's RSQRT, neg.cc,
-    cmsis_nn/maximum_minimum.cc), registered in the generated resolver, on the simulator (about
-    45 s: the exact arena search re-runs start-up)."""
-    report = _check(MODELS[0], "tflm", kernels, seeds=(0,))
+_SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("stem", "kernels"), [
+    ("net_layernorm", "cmsis-nn"),
+    pytest.param("net_layernorm", "ref", marks=_SLOW),
+    pytest.param("net_layernorm_written_out", "cmsis-nn", marks=_SLOW),
+    pytest.param("op_maximum_broadcast", "cmsis-nn", marks=_SLOW),
+    pytest.param("op_minimum", "ref", marks=_SLOW),
+])
+def test_new_ops_run_on_tflm(stem: str, kernels: str) -> None:
+    """TFLM's own kernels for the new ops (sub.cc, squared_difference.cc, elementwise.cc's RSQRT,
+    neg.cc, maximum_minimum.cc or its cmsis_nn twin), registered in the generated resolver, on
+    the simulator (about 45 s each: the exact arena search re-runs start-up)."""
+    report = _check(DATA / f"{stem}.tflite", "tflm", kernels, seeds=(0,))
     assert report["path"] == "tflm" and report["kernels"] == kernels
 
 
