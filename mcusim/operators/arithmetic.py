@@ -200,26 +200,34 @@ SQUARED_DIFFERENCE = OpSpec(
 
 
 # --- MAXIMUM, MINIMUM ------------------------------------------------------------------------
-def _extremum(kind: str) -> OpSpec:
-    """TFLM int8 MAXIMUM/MINIMUM compare the raw int8 values with broadcasting; the tensors'
-    quantization is not read (the converter gives inputs and output one scale)."""
-    pick = np.maximum if kind == "MAXIMUM" else np.minimum
-    kernel = f"mcu_{kind.lower()}_s8"
+# TFLM int8 MAXIMUM/MINIMUM compare the raw int8 values with broadcasting; the tensors'
+# quantization is not read (the converter gives inputs and output one scale).
+def _maximum_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
+    return to_i8(np.maximum(value(values, graph, op, 0), value(values, graph, op, 1)))
 
-    def reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
-        return to_i8(pick(value(values, graph, op, 0), value(values, graph, op, 1)))
 
-    def classic(gen: Any, op: Op) -> Any:
-        return binary_step(gen, op, kernel, None, [],
-                           [f"{_shapes(gen, op)} {kind.lower()} of the raw int8 values (TFLM reads no "
-                            "quantization)"])
+def _minimum_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
+    return to_i8(np.minimum(value(values, graph, op, 0), value(values, graph, op, 1)))
 
-    def cmsis_nn(gen: Any, op: Op) -> Any:
-        return _extremum_cmsis_nn(gen, op, f"arm_{kind.lower()}_s8")
 
-    return OpSpec(kind, reference, options=Options(39, "MaximumMinimumOptions"), min_inputs=2,
-                  check=check_binary, classic=classic, cmsis_nn=cmsis_nn,
-                  tinyml=Tinyml(f"mcu_op_{kind.lower()}", "maximum_minimum.c"), kernels=(kernel,))
+def _extremum_note(gen: Any, op: Op) -> list[str]:
+    return [f"{_shapes(gen, op)} {op.type.lower()} of the raw int8 values (TFLM reads no quantization)"]
+
+
+def _maximum_classic(gen: Any, op: Op) -> Any:
+    return binary_step(gen, op, "mcu_maximum_s8", None, [], _extremum_note(gen, op))
+
+
+def _minimum_classic(gen: Any, op: Op) -> Any:
+    return binary_step(gen, op, "mcu_minimum_s8", None, [], _extremum_note(gen, op))
+
+
+def _maximum_cmsis_nn(gen: Any, op: Op) -> Any:
+    return _extremum_cmsis_nn(gen, op, "arm_maximum_s8")
+
+
+def _minimum_cmsis_nn(gen: Any, op: Op) -> Any:
+    return _extremum_cmsis_nn(gen, op, "arm_minimum_s8")
 
 
 def _extremum_cmsis_nn(gen: Any, op: Op, kernel: str) -> Any:
@@ -248,8 +256,12 @@ def _extremum_cmsis_nn(gen: Any, op: Op, kernel: str) -> Any:
     return _Step(op, [a, b], o.index, extra, decls, render, kernel, library=COMPONENT)
 
 
-MAXIMUM = _extremum("MAXIMUM")
-MINIMUM = _extremum("MINIMUM")
+MAXIMUM = OpSpec("MAXIMUM", _maximum_reference, options=Options(39, "MaximumMinimumOptions"), min_inputs=2,
+                 check=check_binary, classic=_maximum_classic, cmsis_nn=_maximum_cmsis_nn,
+                 tinyml=Tinyml("mcu_op_maximum", "maximum_minimum.c"), kernels=("mcu_maximum_s8",))
+MINIMUM = OpSpec("MINIMUM", _minimum_reference, options=Options(39, "MaximumMinimumOptions"), min_inputs=2,
+                 check=check_binary, classic=_minimum_classic, cmsis_nn=_minimum_cmsis_nn,
+                 tinyml=Tinyml("mcu_op_minimum", "maximum_minimum.c"), kernels=("mcu_minimum_s8",))
 
 
 # --- RSQRT -----------------------------------------------------------------------------------
