@@ -8,20 +8,11 @@ typedef struct {
     mcu_dims dims1, dims2, out_dims;
 } extremum_data;
 
-static mcu_rt_status extremum_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(extremum_data));
-}
-
 static mcu_rt_status extremum_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     extremum_data *d = (extremum_data *)node->user_data;
-    mcu_tensor_info a, b, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &a)) || (st = mcu_rt_check_int8(rt, node, 1, &b)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
-        return st;
-    return mcu_rt_broadcast_dims(&a, &b, &out, &d->dims1, &d->dims2, &d->out_dims);
+    mcu_binary t;
+    return mcu_rt_binary(rt, node, &t, &d->dims1, &d->dims2, &d->out_dims);
 }
 
 static mcu_rt_status maximum_eval(mcu_interpreter *rt, mcu_node *node)
@@ -42,7 +33,7 @@ static mcu_rt_status minimum_eval(mcu_interpreter *rt, mcu_node *node)
                            (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_maximum = {TFL_OP_MAXIMUM, 0, extremum_init, extremum_prepare,
-                                            maximum_eval};
-const mcu_op_registration mcu_op_minimum = {TFL_OP_MINIMUM, 0, extremum_init, extremum_prepare,
-                                            minimum_eval};
+const mcu_op_registration mcu_op_maximum = {TFL_OP_MAXIMUM, 0, sizeof(extremum_data),
+                                            extremum_prepare, maximum_eval};
+const mcu_op_registration mcu_op_minimum = {TFL_OP_MINIMUM, 0, sizeof(extremum_data),
+                                            extremum_prepare, minimum_eval};

@@ -11,11 +11,6 @@ typedef struct {
     mcu_dims dims;
 } rsqrt_data;
 
-static mcu_rt_status rsqrt_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(rsqrt_data));
-}
-
 /* floor(sqrt(x)) of a 64-bit integer, bit by bit. */
 static uint32_t isqrt64(uint64_t x)
 {
@@ -58,20 +53,16 @@ static mcu_real sqrt_f32(mcu_real x)
 static mcu_rt_status rsqrt_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     rsqrt_data *d = (rsqrt_data *)node->user_data;
-    mcu_tensor_info in, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    mcu_unary t;
+    const mcu_rt_status st = mcu_rt_unary(rt, node, TFL_INT8, TFL_INT8, &t, &d->dims);
+    if (st != MCU_RT_OK)
         return st;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
     mcu_rsqrt_params *p = &d->params;
-    p->input_zero_point = in.zero_point;
-    p->output_zero_point = out.zero_point;
-    const mcu_real root = sqrt_f32(mcu_real_from_f32(in.scales[0]));
+    p->input_zero_point = t.in.zero_point;
+    p->output_zero_point = t.out.zero_point;
+    const mcu_real root = sqrt_f32(mcu_real_from_f32(t.in.scales[0]));
     const mcu_real product =
-        mcu_real_round(mcu_real_mul(root, mcu_real_from_f32(out.scales[0])), MCU_REAL_FLOAT);
+        mcu_real_round(mcu_real_mul(root, mcu_real_from_f32(t.out.scales[0])), MCU_REAL_FLOAT);
     mcu_quantize_multiplier(mcu_real_div(mcu_real_int(1, 0), product, MCU_REAL_DOUBLE),
                             &p->multiplier, &p->shift);
     return MCU_RT_OK;
@@ -85,4 +76,5 @@ static mcu_rt_status rsqrt_eval(mcu_interpreter *rt, mcu_node *node)
                          (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_rsqrt = {TFL_OP_RSQRT, 0, rsqrt_init, rsqrt_prepare, rsqrt_eval};
+const mcu_op_registration mcu_op_rsqrt = {TFL_OP_RSQRT, 0, sizeof(rsqrt_data), rsqrt_prepare,
+                                          rsqrt_eval};
