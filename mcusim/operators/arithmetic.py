@@ -1,18 +1,23 @@
-"""Elementwise arithmetic: binary ops with broadcasting (SUB, SQUARED_DIFFERENCE, MAXIMUM,
-MINIMUM) and the unary RSQRT and NEG — the operators a converted LayerNormalization is made of
-(MEAN, SQUARED_DIFFERENCE, ADD, RSQRT, MUL, SUB; Keras's own layer adds a float NEG between a
-DEQUANTIZE and a QUANTIZE).
+"""Elementwise arithmetic of two int8 tensors with numpy-style broadcasting (ADD, MUL, SUB,
+SQUARED_DIFFERENCE, MAXIMUM, MINIMUM) and the unary RSQRT and float NEG: with MEAN, what a
+converted LayerNormalization is made of (MEAN, SQUARED_DIFFERENCE, ADD, RSQRT, MUL, SUB; Keras's
+own layer negates its mean in float, between a DEQUANTIZE and a QUANTIZE).
 
-SUB and SQUARED_DIFFERENCE share ADD's arithmetic (TFLM ``ArithmeticParams``: both inputs
-rescaled to twice the larger input scale with a left-shift headroom) and its kernel parameter
-record ``mcu_add_params``; they differ in how TFLM computes the multipliers (see each
-``prepare_*``) and in what is done with the two rescaled values.
+The shared pieces are public for every binary operator of this family: :func:`check_binary`
+(types and the broadcast shape), :func:`binary_step` (the classic emitter of a broadcasting
+``kernel(ctx, [&params,] &a_dims, a, &b_dims, b, &out_dims, out)`` call) and
+:func:`cmsis_nn_binary_refusal` (why a CMSIS-NN ``arm_elementwise_*_s8`` cannot take the op).
+ADD, SUB and SQUARED_DIFFERENCE share TFLM's ``ArithmeticParams`` rescaling (:class:`AddParams`,
+both inputs moved to twice the larger input scale with a left-shift headroom; the C record
+``mcu_add_params``); they differ in how TFLM computes the multipliers (see each ``prepare_*``)
+and in what is done with the two rescaled values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,15 +25,97 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
+from ..stacks.classic.cgen import Step, activation, dims4, dims_c
+from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
-from ._common import I8_MAX, I8_MIN, activation_range, i64, inp, out, to_i8, value
+from ._common import (
+    I8_MAX,
+    I8_MIN,
+    activation_range,
+    i64,
+    inp,
+    out,
+    qparams,
+    to_i8,
+    value,
+)
 
 
-# --- shared by the binary ops ------------------------------------------------------------------
+# --- shared by the binary ops ----------------------------------------------------------------
+def check_broadcast(graph: Graph, op: Op) -> None:
+    """Inputs 0 and 1 broadcast (numpy rules) to exactly the output's shape."""
+    where = f"op {op.index} ({op.type})"
+    a, b = must(graph, op, 0).shape, must(graph, op, 1).shape
+    try:
+        broadcast = np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ModelError(f"{where} cannot broadcast {list(a)} with {list(b)}") from None
+    if tuple(broadcast) != graph.tensors[op.outputs[0]].shape:
+        raise ModelError(f"{where} output shape {list(graph.tensors[op.outputs[0]].shape)} is not the broadcast of "
+                         f"{list(a)} and {list(b)}")
+
+
+def check_binary(graph: Graph, op: Op) -> None:
+    """A broadcasting op over int8 tensors: the broadcast shape, then every input and the
+    output int8, per-tensor."""
+    check_broadcast(graph, op)
+    for pos in range(len(op.inputs)):
+        check_activation_tensor(must(graph, op, pos), op, f"input {pos}")
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+
+
+def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[str], act: tuple[int, int],
+                extra: list[str] | None = None) -> Step:
+    """The classic call of a broadcasting binary kernel:
+    ``kernel(ctx, &params, &a_dims, a, &b_dims, b, &out_dims, out)`` (no ``&params`` when
+    ``ptype`` is None); ``extra``: the layer comment (default: the broadcast and the clamp)."""
+    a, b = gen.data(op, 0, "a"), gen.data(op, 1, "b")
+    o = gen.t[op.outputs[0]]
+    where = f"op {op.index} ({op.type})"
+    decls = ([f"static const {ptype} params = {{{', '.join(fields)}}};"] if ptype else []) + \
+        [f"static const mcu_dims a_dims = {dims_c(dims4(gen.t[a].shape, where))}, "
+         f"b_dims = {dims_c(dims4(gen.t[b].shape, where))}, "
+         f"out_dims = {dims_c(dims4(o.shape, where))};"]
+    extra = extra or [f"elementwise with broadcasting, fused activation {activation(op)} -> clamp "
+                      f"[{act[0]}, {act[1]}]"]
+    params = "&params, " if ptype else ""
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = {kernel}({ctx}, {params}&a_dims, {ptr(a)}, &b_dims, {ptr(b)}, &out_dims, {ptr(o.index)});"]
+
+    return Step(op, [a, b], o.index, extra, decls, render, kernel)
+
+
+def cmsis_nn_binary_refusal(gen: Any, op: Op) -> str | None:
+    """Why CMSIS-NN's arm_elementwise_<op>_s8 cannot take ``op`` (None: it can)."""
+    a_t, b_t, o = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
+    if b_t.dtype != "INT8":
+        return f"input 2 is {b_t.dtype}"
+    if not (a_t.size == b_t.size == o.size):
+        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_s8 "
+                "takes equal shapes (TFLM runs its reference broadcast here too)")
+    return None
+
+
+def cmsis_nn_binary_step(gen: Any, op: Op, kernel: str, args: str, tail: str, act: tuple[int, int]) -> Step:
+    """``st = kernel(a, b, args, out, tail)``: CMSIS-NN's elementwise call."""
+    a, b = gen.data(op, 0, "a"), gen.data(op, 1, "b")
+    o = gen.t[op.outputs[0]]
+    extra = [f"elementwise over {o.size} values, fused activation {activation(op)} -> clamp "
+             f"[{act[0]}, {act[1]}]", f"CMSIS-NN {kernel}"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = (mcu_status){kernel}({ptr(a)}, {ptr(b)}, {args}, {ptr(o.index)}, {tail});"]
+
+    return Step(op, [a, b], o.index, extra, [], render, kernel, library=COMPONENT)
+
+
+# --- ADD -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RescaleParams:
-    """TFLM ``ArithmeticParams`` of a two-input op that first moves both inputs to one scale
-    (``a_i = MBQM((x_i + offset_i) << left_shift, m_i, s_i)``); the C record is ``mcu_add_params``."""
+class AddParams:
+    """TFLM ``ArithmeticParams`` of ADD (left shift 20), SUB (20) and SQUARED_DIFFERENCE (7):
+    ``a_i = MBQM((x_i + offset_i) << left_shift, m_i, s_i)``, both inputs on twice the larger
+    input scale; the C record ``mcu_add_params``."""
 
     input1_offset: int
     input2_offset: int
@@ -60,40 +147,122 @@ class RescaleParams:
                 q.multiply_by_quantized_multiplier_smaller_than_one_exp(x2, self.input2_multiplier, self.input2_shift))
 
 
-def check_binary(graph: Graph, op: Op) -> None:
-    """Two int8 per-tensor inputs and an int8 output of their broadcast shape (rank <= 4)."""
-    a, b, o = must(graph, op, 0), must(graph, op, 1), out(graph, op)
-    check_activation_tensor(a, op, "input 1")
-    check_activation_tensor(b, op, "input 2")
-    check_activation_tensor(o, op, "output")
-    where = f"op {op.index} ({op.type})"
-    try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ModelError(f"{where} cannot broadcast {list(a.shape)} with {list(b.shape)}") from None
-    if tuple(shape) != o.shape:
-        raise ModelError(f"{where} output shape {list(o.shape)} is not the broadcast of "
-                         f"{list(a.shape)} and {list(b.shape)}")
-    if len(o.shape) > 4:
-        raise ModelError(f"{where}: {len(o.shape)}-D tensors; the kernels broadcast up to 4-D")
+def prepare_add(graph: Graph, op: Op) -> AddParams:
+    """Host-side parameters of int8 ADD (left shift 20)."""
+    a, b, o = inp(graph, op, 0), inp(graph, op, 1), out(graph, op)
+    (sa, za), (sb, zb), (so, zo) = qparams(a), qparams(b), qparams(o)
+    left_shift = 20
+    twice_max = 2.0 * max(sa, sb)
+    m1, s1 = q.quantize_multiplier(sa / twice_max)
+    m2, s2 = q.quantize_multiplier(sb / twice_max)
+    mo, so_ = q.quantize_multiplier(twice_max / ((1 << left_shift) * so))
+    return AddParams(-za, -zb, left_shift, m1, s1, m2, s2, mo, so_, zo, *activation_range(op, o))
 
 
-def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str]) -> Any:
-    """Classic path: ``kernel(ctx, [&params,] &a_dims, a, &b_dims, b, &out_dims, out)``."""
-    from ..stacks.classic import _dims4, _dims_c, _Step
+def add(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
+    """int8 ADD with numpy broadcasting; returns int8."""
+    s1, s2 = p.rescaled(a, b)
+    raw = q.multiply_by_quantized_multiplier_smaller_than_one_exp(
+        q.wrap_int32(s1 + s2), p.output_multiplier, p.output_shift) + p.output_offset
+    return to_i8(np.clip(raw, p.act_min, p.act_max))
 
-    a, b = gen.data(op, 0, "a"), gen.data(op, 1, "b")
-    o = gen.t[op.outputs[0]]
-    where = f"op {op.index} ({op.type})"
-    decls = ([f"static const {ptype} params = {{{', '.join(fields)}}};"] if ptype else []) + \
-        [f"static const mcu_dims a_dims = {_dims_c(_dims4(gen.t[a].shape, where))}, "
-         f"b_dims = {_dims_c(_dims4(gen.t[b].shape, where))}, out_dims = {_dims_c(_dims4(o.shape, where))};"]
-    params = "&params, " if ptype else ""
 
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"st = {kernel}({ctx}, {params}&a_dims, {ptr(a)}, &b_dims, {ptr(b)}, &out_dims, {ptr(o.index)});"]
+def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
+    return add(value(values, graph, op, 0), value(values, graph, op, 1), prepare_add(graph, op))
 
-    return _Step(op, [a, b], o.index, extra, decls, render, kernel)
+
+def _add_classic(gen: Any, op: Op) -> Step:
+    p = prepare_add(gen.g, op)
+    return binary_step(gen, op, "mcu_add_s8", "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+
+
+def _add_cmsis_nn(gen: Any, op: Op) -> Any:
+    why = cmsis_nn_binary_refusal(gen, op)
+    if why:
+        return why
+    p = prepare_add(gen.g, op)
+    args = (f"{p.input1_offset}, {p.input1_multiplier}, {p.input1_shift}, {p.input2_offset}, "
+            f"{p.input2_multiplier}, {p.input2_shift}, {p.left_shift}")
+    tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
+            f"{gen.t[op.outputs[0]].size}")
+    return cmsis_nn_binary_step(gen, op, "arm_elementwise_add_s8", args, tail, (p.act_min, p.act_max))
+
+
+ADD = OpSpec(
+    "ADD", _add_reference,
+    options=Options(11, "AddOptions", (("fused_activation_function", 0, "activation", "NONE"),
+                                       ("pot_scale_int16", 1, "bool", True))),
+    min_inputs=2,
+    check=check_binary,
+    classic=_add_classic,
+    cmsis_nn=_add_cmsis_nn,
+    tinyml=Tinyml("mcu_op_add", "add.c"),
+    kernels=("mcu_add_s8",),
+)
+
+
+# --- MUL -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MulParams:
+    """TFLM int8 MUL: one multiplier for in1_scale * in2_scale / out_scale."""
+
+    input1_offset: int
+    input2_offset: int
+    output_multiplier: int
+    output_shift: int
+    output_offset: int
+    act_min: int
+    act_max: int
+
+
+def prepare_mul(graph: Graph, op: Op) -> MulParams:
+    """Host-side parameters of int8 MUL."""
+    a, b, o = inp(graph, op, 0), inp(graph, op, 1), out(graph, op)
+    (sa, za), (sb, zb), (so, zo) = qparams(a), qparams(b), qparams(o)
+    m, s = q.quantize_multiplier(sa * sb / so)
+    return MulParams(-za, -zb, m, s, zo, *activation_range(op, o))
+
+
+def mul(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
+    """int8 MUL with numpy broadcasting; returns int8."""
+    prod = (i64(a) + p.input1_offset) * (i64(b) + p.input2_offset)
+    raw = q.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset
+    return to_i8(np.clip(raw, p.act_min, p.act_max))
+
+
+def _mul_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
+    return mul(value(values, graph, op, 0), value(values, graph, op, 1), prepare_mul(graph, op))
+
+
+def _mul_classic(gen: Any, op: Op) -> Step:
+    p = prepare_mul(gen.g, op)
+    fields = [f".input1_offset = {p.input1_offset}", f".input2_offset = {p.input2_offset}",
+              f".output_multiplier = {p.output_multiplier}", f".output_shift = {p.output_shift}",
+              f".output_offset = {p.output_offset}", f".activation = {{{p.act_min}, {p.act_max}}}"]
+    return binary_step(gen, op, "mcu_mul_s8", "mcu_mul_params", fields, (p.act_min, p.act_max))
+
+
+def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
+    why = cmsis_nn_binary_refusal(gen, op)
+    if why:
+        return why
+    p = prepare_mul(gen.g, op)
+    args = f"{p.input1_offset}, {p.input2_offset}"
+    tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
+            f"{gen.t[op.outputs[0]].size}")
+    return cmsis_nn_binary_step(gen, op, "arm_elementwise_mul_s8", args, tail, (p.act_min, p.act_max))
+
+
+MUL = OpSpec(
+    "MUL", _mul_reference,
+    options=Options(21, "MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
+    min_inputs=2,
+    check=check_binary,
+    classic=_mul_classic,
+    cmsis_nn=_mul_cmsis_nn,
+    tinyml=Tinyml("mcu_op_mul", "mul.c"),
+    kernels=("mcu_mul_s8",),
+)
 
 
 def _shapes(gen: Any, op: Op) -> str:
@@ -102,7 +271,7 @@ def _shapes(gen: Any, op: Op) -> str:
 
 
 # --- SUB -------------------------------------------------------------------------------------
-def prepare_sub(graph: Graph, op: Op) -> RescaleParams:
+def prepare_sub(graph: Graph, op: Op) -> AddParams:
     """TFLM int8 SUB: ADD's parameters (left shift 20), but the real multipliers are computed
     in float32 (``input_scale / twice_max`` and ``twice_max / (2^20 * output_scale)`` are float
     divisions in sub_common.cc, double ones in add_common.cc), then widened to double."""
@@ -113,11 +282,11 @@ def prepare_sub(graph: Graph, op: Op) -> RescaleParams:
     m1, s1 = q.quantize_multiplier(float(sa / twice_max))
     m2, s2 = q.quantize_multiplier(float(sb / twice_max))
     mo, s_o = q.quantize_multiplier(float(twice_max / (np.float32(1 << left_shift) * so)))
-    return RescaleParams(-int(a.zero_point[0]), -int(b.zero_point[0]), left_shift, m1, s1, m2, s2, mo, s_o,
+    return AddParams(-int(a.zero_point[0]), -int(b.zero_point[0]), left_shift, m1, s1, m2, s2, mo, s_o,
                          int(o.zero_point[0]), *activation_range(op, o))
 
 
-def sub(a: np.ndarray, b: np.ndarray, p: RescaleParams) -> np.ndarray:
+def sub(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
     """int8 SUB with numpy broadcasting (reference_ops::Sub / BroadcastQuantSubSlow)."""
     s1, s2 = p.rescaled(a, b)
     raw = q.multiply_by_quantized_multiplier_smaller_than_one_exp(
@@ -132,7 +301,7 @@ def _sub_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 def _sub_classic(gen: Any, op: Op) -> Any:
     p = prepare_sub(gen.g, op)
     act = op.options.get("fused_activation_function", "NONE")
-    return binary_step(gen, op, "mcu_sub_s8", "mcu_add_params", p.fields(),
+    return binary_step(gen, op, "mcu_sub_s8", "mcu_add_params", p.fields(), (p.act_min, p.act_max),
                        [f"{_shapes(gen, op)} a - b on a common scale (left shift {p.left_shift}, float32 "
                         f"multipliers as TFLM's SUB), fused activation {act} -> clamp [{p.act_min}, {p.act_max}]"])
 
@@ -150,7 +319,7 @@ SUB = OpSpec(
 
 
 # --- SQUARED_DIFFERENCE ----------------------------------------------------------------------
-def prepare_squared_difference(graph: Graph, op: Op) -> RescaleParams:
+def prepare_squared_difference(graph: Graph, op: Op) -> AddParams:
     """TFLM int8 SQUARED_DIFFERENCE (squared_difference.cc): left shift 7, the multipliers in
     double; the output multiplier twice_max^2 / (2^14 * output_scale) may exceed 1
     (QuantizeMultiplier, not the smaller-than-one form); no fused activation: [-128, 127]."""
@@ -162,11 +331,11 @@ def prepare_squared_difference(graph: Graph, op: Op) -> RescaleParams:
     m2, s2 = q.quantize_multiplier(sb / twice_max)
     denominator = float(np.float32(1 << (2 * left_shift)) * np.float32(o.scale[0]))  # int * float in C++
     mo, s_o = q.quantize_multiplier(twice_max * twice_max / denominator)
-    return RescaleParams(-int(a.zero_point[0]), -int(b.zero_point[0]), left_shift, m1, s1, m2, s2, mo, s_o,
+    return AddParams(-int(a.zero_point[0]), -int(b.zero_point[0]), left_shift, m1, s1, m2, s2, mo, s_o,
                          int(o.zero_point[0]), I8_MIN, I8_MAX)
 
 
-def squared_difference(a: np.ndarray, b: np.ndarray, p: RescaleParams) -> np.ndarray:
+def squared_difference(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
     """int8 (a - b)^2 with numpy broadcasting; the squared difference of the rescaled values
     (|d| < 2^15) is an int32, requantized by TFLM's MultiplyByQuantizedMultiplier."""
     s1, s2 = p.rescaled(a, b)
@@ -183,7 +352,7 @@ def _squared_difference_reference(graph: Graph, op: Op, values: Values) -> np.nd
 
 def _squared_difference_classic(gen: Any, op: Op) -> Any:
     p = prepare_squared_difference(gen.g, op)
-    return binary_step(gen, op, "mcu_squared_difference_s8", "mcu_add_params", p.fields(),
+    return binary_step(gen, op, "mcu_squared_difference_s8", "mcu_add_params", p.fields(), (p.act_min, p.act_max),
                        [f"{_shapes(gen, op)} (a - b)^2 on a common scale (left shift {p.left_shift}), "
                         f"output multiplier {p.output_multiplier} shift {p.output_shift}"])
 
@@ -215,11 +384,11 @@ def _extremum_note(gen: Any, op: Op) -> list[str]:
 
 
 def _maximum_classic(gen: Any, op: Op) -> Any:
-    return binary_step(gen, op, "mcu_maximum_s8", None, [], _extremum_note(gen, op))
+    return binary_step(gen, op, "mcu_maximum_s8", None, [], (-128, 127), _extremum_note(gen, op))
 
 
 def _minimum_classic(gen: Any, op: Op) -> Any:
-    return binary_step(gen, op, "mcu_minimum_s8", None, [], _extremum_note(gen, op))
+    return binary_step(gen, op, "mcu_minimum_s8", None, [], (-128, 127), _extremum_note(gen, op))
 
 
 def _maximum_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -233,15 +402,12 @@ def _minimum_cmsis_nn(gen: Any, op: Op) -> Any:
 def _extremum_cmsis_nn(gen: Any, op: Op, kernel: str) -> Any:
     """arm_maximum_s8 / arm_minimum_s8 as TFLM's cmsis_nn/maximum_minimum.cc calls them: NHWC
     dims of each input padded to rank 4 (the function broadcasts), no scratch."""
-    from ..stacks.classic import _dims4, _Step
-    from ..stacks.cmsisnn import COMPONENT
-
     a, b = gen.data(op, 0, "a"), gen.data(op, 1, "b")
     o = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
 
     def dims(shape: tuple[int, ...]) -> str:
-        n, h, w, c = _dims4(shape, where)
+        n, h, w, c = dims4(shape, where)
         return f"{{.n = {n}, .h = {h}, .w = {w}, .c = {c}}}"
 
     decls = [f"static const cmsis_nn_dims a_dims = {dims(gen.t[a].shape)}, b_dims = {dims(gen.t[b].shape)}, "
@@ -253,7 +419,7 @@ def _extremum_cmsis_nn(gen: Any, op: Op, kernel: str) -> Any:
                 f"  st = (mcu_status){kernel}(&none, {ptr(a)}, &a_dims, {ptr(b)}, &b_dims, {ptr(o.index)}, "
                 "&out_dims); }"]
 
-    return _Step(op, [a, b], o.index, extra, decls, render, kernel, library=COMPONENT)
+    return Step(op, [a, b], o.index, extra, decls, render, kernel, library=COMPONENT)
 
 
 MAXIMUM = OpSpec("MAXIMUM", _maximum_reference, options=Options(39, "MaximumMinimumOptions"), min_inputs=2,
@@ -371,16 +537,14 @@ def _neg_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 
 def _neg_classic(gen: Any, op: Op) -> Any:
-    from ..stacks.classic import _dims_c, _Step
-
     x = gen.data(op, 0, "input")
     o = gen.t[op.outputs[0]]
-    decls = [f"static const mcu_dims dims = {_dims_c((1, 1, 1, o.size))};"]
+    decls = [f"static const mcu_dims dims = {dims_c((1, 1, 1, o.size))};"]
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         return [f"st = mcu_neg_f32({ctx}, &dims, (const float *){ptr(x)}, (float *){ptr(o.index)});"]
 
-    return _Step(op, [x], o.index, ["float32 -x (the sign bit flipped)"], decls, render, "mcu_neg_f32")
+    return Step(op, [x], o.index, ["float32 -x (the sign bit flipped)"], decls, render, "mcu_neg_f32")
 
 
 NEG = OpSpec(
@@ -392,4 +556,4 @@ NEG = OpSpec(
     kernels=("mcu_neg_f32",),
 )
 
-SPECS = (SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RSQRT, NEG)
+SPECS = (ADD, MUL, SUB, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RSQRT, NEG)
