@@ -36,6 +36,7 @@ _OPTIONS = {
     "TRANSPOSE": "TransposeOptions", "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions",
     "SLICE": "SliceOptions", "GATHER": "GatherOptions",
     "RESIZE_BILINEAR": "ResizeBilinearOptions", "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "SUB": "SubOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
 }
 _ENUMS = {"padding": {"SAME": 0, "VALID": 1},

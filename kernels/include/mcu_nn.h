@@ -19,8 +19,8 @@
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
  *    returning mcu_status. Nothing is allocated; nothing touches floating point except
- *    mcu_dequantize_s8 (and mcu_resize_nearest_s8's source indices, float32 as in TFLM). Kernels
- *    never write outside `out` and the scratch of `ctx`.
+ *    mcu_dequantize_s8, mcu_neg_f32 (a float sign flip) and mcu_resize_nearest_s8's source
+ *    indices (float32 as in TFLM). Kernels never write outside `out` and the scratch of `ctx`.
  *  - Tensors are NHWC, densely packed, int8 (bias int32). A tensor of lower rank is passed with
  *    leading dimensions of 1 (a [batch, depth] FC input is {n=batch, h=1, w=1, c=depth}).
  *  - Offsets follow TFLite's ArithmeticParams: an *input* offset is the NEGATED zero point
@@ -290,6 +290,51 @@ mcu_status mcu_mul_s8(const mcu_context *ctx, const mcu_mul_params *params,
                       const mcu_dims *input1_dims, const int8_t *input1,
                       const mcu_dims *input2_dims, const int8_t *input2,
                       const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM int8 SUB: ADD's record and arithmetic with out = clamp(MBQM(a_1 - a_2, m_out, s_out)
+ * + output_offset). TFLM computes SUB's real multipliers in float32 (ADD's in double). */
+mcu_status mcu_sub_s8(const mcu_context *ctx, const mcu_add_params *params,
+                      const mcu_dims *input1_dims, const int8_t *input1,
+                      const mcu_dims *input2_dims, const int8_t *input2,
+                      const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM int8 SQUARED_DIFFERENCE, in ADD's record: left_shift 7 (0..7), input shifts <= 0,
+ * d = a_1 - a_2; out = clamp(MBQM(d * d, m_out, s_out) + output_offset), where
+ * m_out, s_out = QuantizeMultiplier(twice_max^2 / (2^14 * s_out)) (the shift may be positive)
+ * and the activation is [-128, 127]. */
+mcu_status mcu_squared_difference_s8(const mcu_context *ctx, const mcu_add_params *params,
+                                     const mcu_dims *input1_dims, const int8_t *input1,
+                                     const mcu_dims *input2_dims, const int8_t *input2,
+                                     const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM int8 MAXIMUM / MINIMUM: the larger / smaller raw int8 value (no quantization: the
+ * converter gives both inputs and the output one scale and zero point). */
+mcu_status mcu_maximum_s8(const mcu_context *ctx, const mcu_dims *input1_dims,
+                          const int8_t *input1, const mcu_dims *input2_dims, const int8_t *input2,
+                          const mcu_dims *output_dims, int8_t *output);
+mcu_status mcu_minimum_s8(const mcu_context *ctx, const mcu_dims *input1_dims,
+                          const int8_t *input1, const mcu_dims *input2_dims, const int8_t *input2,
+                          const mcu_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* RSQRT (int8), NEG (float32)                                                                */
+
+typedef struct {
+    int32_t input_zero_point, output_zero_point; /* the zero points themselves */
+    int32_t multiplier, shift; /* QuantizeMultiplier(1 / (sqrtf(s_in) * s_out)), float32 product */
+} mcu_rsqrt_params;
+
+/* TFLM int8 RSQRT: v = x - input_zero_point; v == 0 -> 127; else
+ * out = clamp(MBQM(MBQM(1, inv, inv_shift + 20), multiplier, shift - 20) + output_zero_point)
+ * with (inv, inv_shift) = TFLM's GetInvSqrtQuantizedMultiplierExp(v) (fixed-point Newton).
+ * Any x < input_zero_point (a negative number, which TFLM refuses): MCU_ERR_ARG. */
+mcu_status mcu_rsqrt_s8(const mcu_context *ctx, const mcu_rsqrt_params *params,
+                        const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* TFLM NEG (float32 only; Keras's LayerNormalization negates its mean between a DEQUANTIZE and
+ * a QUANTIZE): out = -in, by flipping the sign bit. Output may alias input. */
+mcu_status mcu_neg_f32(const mcu_context *ctx, const mcu_dims *dims, const float *input,
+                       float *output);
 
 /* ------------------------------------------------------------------------------------------ */
 /* CONCATENATION, PAD                                                                         */

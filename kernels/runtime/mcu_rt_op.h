@@ -233,10 +233,12 @@ typedef struct {
 mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
                             mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims);
 
-/* ADD's requantization (TFLM, also SUB's): offsets, both inputs rescaled to twice the larger
- * input scale with `left_shift` bits of headroom, the result to the output scale. Fills every
- * field of *p but the activation. */
-void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p);
+/* ADD's requantization (TFLM; also SUB's and SQUARED_DIFFERENCE's inputs): offsets, both inputs
+ * rescaled to twice the larger input scale with `left_shift` bits of headroom, the result to
+ * the output scale; the divisions rounded to `bits` (MCU_REAL_DOUBLE for ADD, MCU_REAL_FLOAT
+ * for SUB: TFLM divides the float scales in float32 there). Fills every field of *p but the
+ * activation. */
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, int32_t bits, mcu_add_params *p);
 
 /* Input k (or MCU_RT_OUTPUT) of a node, of type `type`: TFL_INT8 is an int8 activation
  * (mcu_rt_check_int8), another type must match exactly (else BAD_TENSOR_TYPE),

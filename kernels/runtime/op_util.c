@@ -245,26 +245,26 @@ mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binar
     return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);
 }
 
-void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p)
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, int32_t bits, mcu_add_params *p)
 {
     p->input1_offset = -t->a.zero_point;
     p->input2_offset = -t->b.zero_point;
     p->output_offset = t->out.zero_point;
     p->left_shift = left_shift;
-    /* TFLM, in double: twice_max = 2 * max(s1, s2); s1 / twice_max, s2 / twice_max,
-     * twice_max / (2^left_shift * s_out). Scaling by powers of two is exact. */
+    /* TFLM, in double (ADD) or float32 (SUB): twice_max = 2 * max(s1, s2); s1 / twice_max,
+     * s2 / twice_max, twice_max / (2^left_shift * s_out). Scaling by powers of two is exact. */
     const uint32_t b1 = t->a.scales[0], b2 = t->b.scales[0];
     const mcu_real s1 = mcu_real_from_f32(b1), s2 = mcu_real_from_f32(b2);
     mcu_real twice_max = b1 > b2 ? s1 : s2; /* positive floats order as ints */
     twice_max.e += 1;
     mcu_real out_scale = mcu_real_from_f32(t->out.scales[0]);
     out_scale.e += left_shift;
-    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, MCU_REAL_DOUBLE), &p->input1_multiplier,
+    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, bits), &p->input1_multiplier,
                             &p->input1_shift);
-    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, MCU_REAL_DOUBLE), &p->input2_multiplier,
+    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, bits), &p->input2_multiplier,
                             &p->input2_shift);
-    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, MCU_REAL_DOUBLE),
-                            &p->output_multiplier, &p->output_shift);
+    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, bits), &p->output_multiplier,
+                            &p->output_shift);
 }
 
 mcu_rt_status mcu_rt_typed(mcu_interpreter *rt, const mcu_node *node, int32_t k, int32_t type,

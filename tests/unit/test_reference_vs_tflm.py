@@ -140,6 +140,42 @@ for in_scale, beta, depth in ((0.1, 1.0, 10), (0.02, 1.0, 37), (0.5, 0.7, 5), (1
         "SOFTMAX", [(3, d)], (3, d), in_q=[(s, 4)], out_q=(1 / 256, -128), beta=b))
 
 
+# SUB's multipliers are float32 divisions in TFLM (ADD's are double): scales whose ratios round
+# differently in the two, a relu clamp, and broadcasting both ways.
+for k, (qa, qb, qo, sa, sb, act) in enumerate((
+        ((0.0371, 3), (0.0113, -20), (0.043, 7), (1, 4, 4, 8), (1, 4, 4, 8), "NONE"),
+        ((0.00913, -128), (0.0713, 11), (0.0291, -3), (1, 4, 4, 8), (1, 1, 1, 8), "RELU"),
+        ((0.3, 0), (0.1003, 5), (0.41, 40), (1, 4, 1), (1, 4, 16), "RELU6"),
+        ((0.0123, 2), (0.0123, 2), (0.0077, 0), (2, 3, 1, 5), (1, 1, 4, 1), "NONE"))):
+    out_shape = tuple(np.broadcast_shapes(sa, sb))
+    case(f"sub_{k}")(lambda qa=qa, qb=qb, qo=qo, sa=sa, sb=sb, act=act, o=out_shape: single_op_model(
+        "SUB", [sa, sb], o, in_q=[qa, qb], out_q=qo, fused_activation_function=act))
+    case(f"squared_difference_{k}")(lambda qa=qa, qb=qb, qo=qo, sa=sa, sb=sb, o=out_shape: single_op_model(
+        "SQUARED_DIFFERENCE", [sa, sb], o, in_q=[qa, qb], out_q=(qo[0] * 3, -128)))
+    for op in ("MAXIMUM", "MINIMUM"):
+        case(f"{op.lower()}_{k}")(lambda op=op, qa=qa, sa=sa, sb=sb, o=out_shape: single_op_model(
+            op, [sa, sb], o, in_q=[qa, qa], out_q=qa))
+
+# RSQRT: the input's zero point is -128 so every int8 value is >= it (a value below fails TFLM's
+# invoke); scales with output shifts of either sign.
+for k, (qi, qo) in enumerate((((0.0101, -128), (0.0104, -128)), ((0.5, -128), (0.01, -100)),
+                              ((0.0003, -128), (0.25, -128)), ((2e-6, -128), (3.0, -128)))):
+    case(f"rsqrt_{k}")(lambda qi=qi, qo=qo: single_op_model("RSQRT", [(1, 256)], (1, 256), in_q=[qi], out_q=qo))
+
+
+@case("neg_float_between_dequantize_and_quantize")
+def _() -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 4, 1), "INT8", scale=0.0061, zero_point=-3)
+    f = b.tensor((1, 4, 1), "FLOAT32")
+    n = b.tensor((1, 4, 1), "FLOAT32")
+    y = b.tensor((1, 4, 1), "INT8", scale=0.0061, zero_point=2)
+    b.op("DEQUANTIZE", [x], [f])
+    b.op("NEG", [f], [n])
+    b.op("QUANTIZE", [n], [y])
+    return b.io([x], [y]).build()
+
+
 @case("quantize_float_to_int8")
 def _() -> bytes:
     return single_op_model("QUANTIZE", [(1, 300)], (1, 300), in_q=[(1.0, 0)],
