@@ -86,11 +86,11 @@ def _fully_connected_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 def _fully_connected_classic(gen: Any, op: Op) -> Step:
     p = prepare_fully_connected(gen.g, op)
-    wip = gen.wip_able(op, p)
+    inner_product = gen.winograd_fc_able(op, p)
     x = gen.data(op, 0, "input")
     w = gen.data(op, 1, "weights")
     b = gen.optional(op, 2, "bias")
-    pairs = gen.pair_sums(op) if wip else ""
+    pairs = gen.pair_sums(op) if inner_product else ""
     wt, out = gen.t[w], gen.t[op.outputs[0]]
     units, depth = int(wt.shape[0]), int(wt.shape[1])
     batches = gen.t[x].size // depth
@@ -105,16 +105,16 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
     extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
              f"-> clamp [{rq.act_min}, {rq.act_max}]",
              requant_comment(rq.multiplier, rq.shift, per_channel)]
-    if wip:
-        extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wip_s8, "
+    if inner_product:
+        extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wino_s8, "
                      f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
                      f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
     reads = [x, w] + ([b] if b is not None else [])
-    kernel = "mcu_fully_connected_wip_s8" if wip else "mcu_fully_connected_s8"
+    kernel = "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8"
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         bias = ptr(b) if b is not None else "NULL"
-        more = f"{pairs}, " if wip else ""
+        more = f"{pairs}, " if inner_product else ""
         return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
                 f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
 
@@ -178,7 +178,7 @@ FULLY_CONNECTED = OpSpec(
         ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
     min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
     cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
-    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wip_s8"),
+    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8"),
 )
 
 SPECS = (FULLY_CONNECTED,)

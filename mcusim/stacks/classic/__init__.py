@@ -46,7 +46,7 @@ direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter tra
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
 ``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 and at
 least 8 output rows and 512 MACs (:func:`mcusim.stacks.winograd.fc_worthwhile`) calls
-``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
+``mcu_fully_connected_wino_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
 sums computed here (:func:`mcusim.stacks.winograd.pair_sums`, 4 bytes per output row).
 
 :func:`export_classic` writes the same sources, the kernel library, startup code, linker

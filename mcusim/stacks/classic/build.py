@@ -125,7 +125,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
     ``tflm_tree``, mcusim's opt kernels for the ops it lacks, listed in ``notes["fallbacks"]``).
     ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
     stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters, fully
-    connected layers by mcu_fully_connected_wip_s8 with host-computed pair sums."""
+    connected layers by mcu_fully_connected_wino_s8 with host-computed pair sums."""
     if kernels not in (*FLAVOURS, CMSIS_NN):
         raise McusimError(f"unknown kernels {kernels!r}; use ref, opt or cmsis-nn")
     libraries: dict[str, list[tuple[Path, Path]]] = {}
@@ -180,7 +180,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "lut_activations": lut_activations,
         "winograd": winograd,
         "winograd_ops": [s.op.index for s in gen.steps if s.op is not None
-                         and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wip_s8")],
+                         and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wino_s8")],
     }
     if gen.cmsis_nn:
         notes["fallbacks"] = gen.fallbacks

@@ -320,9 +320,9 @@ class Generator:
             self.wino_names[index] = name
         return self.wino_names[index]
 
-    def wip_able(self, op: Op, p: FullyConnectedParams) -> bool:
+    def winograd_fc_able(self, op: Op, p: FullyConnectedParams) -> bool:
         """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
-        mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0, and a layer
+        mcu_fully_connected_wino_s8 call: constant int8 weights, weights offset 0, and a layer
         large enough for the kernel to be the faster one (winograd.fc_worthwhile)."""
         if not self.winograd or not self.known(op.inputs[1]) or p.weights_offset != 0:
             return False
