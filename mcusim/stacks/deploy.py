@@ -292,6 +292,7 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         "functions": functions,
         "ops": ops,
         "outputs": [o.reshape(-1).tolist() for o in outputs],
+        "input_tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in graph.input_tensors()],
         "output_tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in graph.output_tensors()],
         "placement": placement_of(elf, board),
         **extra,
