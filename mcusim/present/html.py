@@ -394,10 +394,11 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
                   for c in _order({c for r in runs for c, v in r["ram_breakdown"].items() if v}, RAM_COLOURS)]
     h.append(_table(["bytes"] + heads, comp_rows))
 
-    h.append("<h2>Outputs</h2>")
-    h.append(_table(["output", "shape, type and values"], [list(row) for row in output_rows(base)], left_cols=2))
-    h.append("<p class='note'>" + ("The same in every column: " if len(runs) > 1 else "")
-             + "checked element by element against the int8 reference; the JSON report has every value.</p>")
+    if output_rows(base):
+        h.append("<h2>Outputs</h2>")
+        h.append(_table(["output", "shape, type and values"], [list(row) for row in output_rows(base)], left_cols=2))
+        h.append("<p class='note'>" + ("The same in every column: " if len(runs) > 1 else "")
+                 + "checked element by element against the int8 reference; the JSON report has every value.</p>")
 
     h.append("<h2>Per operator</h2>")
     h.append(_ops(runs, names, scol))
