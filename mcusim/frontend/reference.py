@@ -632,16 +632,18 @@ class RequantizeParams:
 
 
 def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
-    """Host-side parameters of an int8 -> int8 QUANTIZE."""
+    """Host-side parameters of an int8 -> int8, uint8 -> int8 or int8 -> uint8 QUANTIZE."""
     (si, zi), (so, zo) = _qparams(_inp(graph, op, 0)), _qparams(_out(graph, op))
     m, s = q.quantize_multiplier(si / so)
     return RequantizeParams(zi, zo, m, s)
 
 
-def requantize(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
-    """int8 -> int8 rescale."""
+def requantize(x: np.ndarray, p: RequantizeParams, dtype: type = np.int8) -> np.ndarray:
+    """int8 -> int8 rescale (TFLM Requantize), or between int8 and uint8 (``x`` uint8, or
+    ``dtype`` np.uint8): the same formula, saturated to the output type."""
     v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
-    return _to_i8(np.clip(v + p.output_zero_point, I8_MIN, I8_MAX))
+    info = np.iinfo(dtype)
+    return np.clip(v + p.output_zero_point, info.min, info.max).astype(dtype)
 
 
 def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -730,7 +732,7 @@ def _eval_quantize(graph: Graph, op: Op, v: Values) -> np.ndarray:
     x = _inp(graph, op, 0)
     if x.dtype == "FLOAT32":
         return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
-    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op))
+    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op), _out(graph, op).numpy_dtype)
 
 
 def _eval_strided_slice(graph: Graph, op: Op, v: Values) -> np.ndarray:

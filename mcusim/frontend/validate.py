@@ -87,6 +87,28 @@ def require(t: Tensor, op: Op, role: str, dtypes: tuple[str, ...], *, constant: 
         _check_quantization(t, where)
 
 
+def check_quantize_types(x: Tensor, out: Tensor, op: Op) -> None:
+    """QUANTIZE's types: float32 -> int8 and int8 -> int8, and as the converter's uint8
+    interface writes them (TFLM Requantize), uint8 -> int8 and int8 -> uint8."""
+    require(x, op, "input", ("FLOAT32", "INT8", "UINT8"), quantized=True)
+    if x.dtype == "UINT8":
+        _check_uint8(x, op, "input")
+    if out.dtype == "UINT8" and x.dtype == "INT8":
+        _check_uint8(out, op, "output")
+    else:
+        check_activation_tensor(out, op, "output")
+
+
+def _check_uint8(t: Tensor, op: Op, role: str) -> None:
+    """A uint8 tensor at the model's edge: one scale, a zero point in [0, 255]."""
+    where = f"op {op.index} ({op.type}) {role} {t.name!r}"
+    if t.scale.size != 1 or t.zero_point.size != 1:
+        raise ModelError(f"{where} is UINT8 without one scale and zero point")
+    if not 0 <= int(t.zero_point[0]) <= 255 or not float(t.scale[0]) > 0:
+        raise ModelError(f"{where} is UINT8 with zero point {int(t.zero_point[0])}, scale {float(t.scale[0])}; "
+                         "needs a zero point in [0, 255] and a positive scale")
+
+
 def _check_quantization(t: Tensor, where: str) -> None:
     if not t.is_quantized:
         raise ModelError(f"{where} is INT8 without quantization parameters")
@@ -141,8 +163,7 @@ def _check_op_types(graph: Graph, op: Op) -> None:
             require(bias, op, "bias", ("INT32",), constant=True)
         check_activation_tensor(out, op, "output")
     elif kind == "QUANTIZE":
-        require(must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
-        check_activation_tensor(out, op, "output")
+        check_quantize_types(must(graph, op, 0), out, op)
     elif kind == "DEQUANTIZE":
         check_activation_tensor(must(graph, op, 0), op, "input")
         require(out, op, "output", ("FLOAT32",))

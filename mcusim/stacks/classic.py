@@ -942,10 +942,13 @@ class _Generator:
         if xt.dtype == "FLOAT32":
             return self._quantize_float(op, x)
         p = ref.prepare_requantize(self.g, op)
-        return self.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
+        suffix = {("UINT8", "INT8"): "u8_s8", ("INT8", "UINT8"): "s8_u8"}.get((xt.dtype, out.dtype), "s8")
+        lo, hi = (0, 255) if out.dtype == "UINT8" else (-128, 127)
+        return self.unary(op, f"mcu_quantize_{suffix}", "mcu_requantize_params",
                            [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                            f".multiplier = {p.multiplier}", f".shift = {p.shift}", ".activation = {-128, 127}"],
-                           [f"int8 -> int8 requantization, multiplier {p.multiplier}, shift {p.shift}"])
+                            f".multiplier = {p.multiplier}", f".shift = {p.shift}", f".activation = {{{lo}, {hi}}}"],
+                           [f"{xt.dtype.lower()} -> {out.dtype.lower()} requantization, multiplier {p.multiplier}, "
+                            f"shift {p.shift}"])
 
     def _quantize_float(self, op: Op, x: int) -> _Step:
         out = self.t[op.outputs[0]]
