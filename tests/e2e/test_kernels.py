@@ -163,6 +163,7 @@ SPECS = {
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
     "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
+    "quantize_u8_s8": unary_specs, "quantize_s8_u8": unary_specs,
 }
 ALL_KERNELS = list(CASES)
 MAIN_KERNELS = ["fully_connected", "fully_connected_wip", "conv", "conv_wino", "depthwise_conv", "max_pool",
