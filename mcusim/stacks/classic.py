@@ -942,9 +942,10 @@ class _Generator:
         if xt.dtype == "FLOAT32":
             return self._quantize_float(op, x)
         p = ref.prepare_requantize(self.g, op)
-        suffix = {("UINT8", "INT8"): "u8_s8", ("INT8", "UINT8"): "s8_u8"}.get((xt.dtype, out.dtype), "s8")
+        kernel = {("UINT8", "INT8"): "mcu_quantize_u8_s8",
+                  ("INT8", "UINT8"): "mcu_quantize_s8_u8"}.get((xt.dtype, out.dtype), "mcu_quantize_s8")
         lo, hi = (0, 255) if out.dtype == "UINT8" else (-128, 127)
-        return self.unary(op, f"mcu_quantize_{suffix}", "mcu_requantize_params",
+        return self.unary(op, kernel, "mcu_requantize_params",
                            [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                             f".multiplier = {p.multiplier}", f".shift = {p.shift}", f".activation = {{{lo}, {hi}}}"],
                            [f"{xt.dtype.lower()} -> {out.dtype.lower()} requantization, multiplier {p.multiplier}, "
