@@ -9,7 +9,8 @@ Read from the code itself, never from a hand-kept list:
 - classic/cmsis-nn: ``cmsisnn._EMITTERS``, and the reasons each emitter returns when CMSIS-NN
   cannot take an op (the generator then calls mcusim's opt kernel and names it in the report);
 - opt: the sentences of each optimized kernel's header comment that say when it runs the
-  reference kernel instead (e.g. depth multiplier > 1);
+  reference kernel instead (e.g. depth multiplier > 1), and the kernels that have no optimized
+  file at all (the opt flavour builds their reference file);
 - tflm: the TFLM tree's ``MicroMutableOpResolver`` methods and the ``Register_*`` functions of
   its ``kernels/`` and ``kernels/cmsis_nn/`` (needs the tree; without one the columns say so).
 """
@@ -33,7 +34,12 @@ _REF_SENTENCE = re.compile(r"reference kernel|plain C", re.I)
 
 def _opt_limits(kernel: str) -> list[str]:
     """Sentences of the optimized kernel's header comment that say when it runs the
-    reference code instead."""
+    reference code instead; for a kernel without an optimized file (the opt flavour links its
+    reference file, deploy.kernel_sources), that."""
+    from ..stacks.deploy import reference_only_kernels
+
+    if kernel in reference_only_kernels():
+        return [f"{kernel}: no optimized file: the reference kernel in both flavours"]
     files = sorted((KERNELS / "src" / "opt").rglob(f"{kernel}.c"))
     if not files:
         return []

@@ -43,7 +43,7 @@ direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter tra
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
 ``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 and at
 least 8 output rows and 512 MACs (:func:`mcusim.winograd.fc_worthwhile`) calls
-``mcu_fully_connected_wip_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
+``mcu_fully_connected_wino_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
 sums computed here (:func:`mcusim.winograd.pair_sums`, 4 bytes per output row).
 
 :func:`export_classic` writes the same sources, the kernel library, startup code, linker
@@ -575,9 +575,9 @@ class _Generator:
     _op_conv_2d = _conv_like
     _op_depthwise_conv_2d = _conv_like
 
-    def _wip_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
+    def _winograd_fc_able(self, op: Op, p: ref.FullyConnectedParams) -> bool:
         """Whether the ``winograd`` option turns this FULLY_CONNECTED into an
-        mcu_fully_connected_wip_s8 call: constant int8 weights, weights offset 0, and a layer
+        mcu_fully_connected_wino_s8 call: constant int8 weights, weights offset 0, and a layer
         large enough for the kernel to be the faster one (winograd.fc_worthwhile)."""
         if not self.winograd or not self._known(op.inputs[1]) or p.weights_offset != 0:
             return False
@@ -604,11 +604,11 @@ class _Generator:
 
     def _op_fully_connected(self, op: Op) -> _Step:
         p = ref.prepare_fully_connected(self.g, op)
-        wip = self._wip_able(op, p)
+        inner_product = self._winograd_fc_able(op, p)
         x = self.data(op, 0, "input")
         w = self.data(op, 1, "weights")
         b = self.optional(op, 2, "bias")
-        pairs = self._pair_sums(op) if wip else ""
+        pairs = self._pair_sums(op) if inner_product else ""
         wt, out = self.t[w], self.t[op.outputs[0]]
         units, depth = int(wt.shape[0]), int(wt.shape[1])
         batches = self.t[x].size // depth
@@ -623,16 +623,16 @@ class _Generator:
         extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {_activation(op)} "
                  f"-> clamp [{rq.act_min}, {rq.act_max}]",
                  self._requant_comment(rq.multiplier, rq.shift, per_channel)]
-        if wip:
-            extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wip_s8, "
+        if inner_product:
+            extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wino_s8, "
                          f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
                          f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
         reads = [x, w] + ([b] if b is not None else [])
-        kernel = "mcu_fully_connected_wip_s8" if wip else "mcu_fully_connected_s8"
+        kernel = "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8"
 
         def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
             bias = ptr(b) if b is not None else "NULL"
-            more = f"{pairs}, " if wip else ""
+            more = f"{pairs}, " if inner_product else ""
             return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
                     f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
 
@@ -1285,7 +1285,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
     ``tflm_tree``, mcusim's opt kernels for the ops it lacks, listed in ``notes["fallbacks"]``).
     ``lut_activations``: pointwise activations as host-built tables; ``winograd``: 3x3 /
     stride-1 convolutions by mcu_conv_wino_s8 with host-transformed int16 filters, fully
-    connected layers by mcu_fully_connected_wip_s8 with host-computed pair sums."""
+    connected layers by mcu_fully_connected_wino_s8 with host-computed pair sums."""
     if kernels not in (*FLAVOURS, CMSIS_NN):
         raise McusimError(f"unknown kernels {kernels!r}; use ref, opt or cmsis-nn")
     libraries: dict[str, list[tuple[Path, Path]]] = {}
@@ -1340,7 +1340,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "lut_activations": lut_activations,
         "winograd": winograd,
         "winograd_ops": [s.op.index for s in gen.steps if s.op is not None
-                         and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wip_s8")],
+                         and s.kernel in ("mcu_conv_wino_s8", "mcu_fully_connected_wino_s8")],
     }
     if gen.cmsis_nn:
         notes["fallbacks"] = gen.fallbacks

@@ -80,7 +80,7 @@ def _quant_blob(b: Blob, mult: np.ndarray, shift: np.ndarray) -> None:
 
 
 # --- FULLY_CONNECTED / CONV / DEPTHWISE -----------------------------------------------------
-def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wip: bool = False) -> Case:
+def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False) -> Case:
     batches, depth, units = spec["n"], spec["depth"], spec["units"]
     x = _i8(rng, (batches, depth))
     w = _i8(rng, (units, depth), -127, 127)
@@ -92,7 +92,7 @@ def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wip: bo
     p = ref.FullyConnectedParams(-zin, -wzp, ref.Requant(mult, shift, zout, *act))
     expected = ref.fully_connected(x, w, bias, p)
     b = Blob()
-    reserved = 2 * depth + 64 + (8 * units if wip else 0)  # + the row records of the Winograd kernel
+    reserved = 2 * depth + 64 + (8 * units if wino else 0)  # + the row records of the Winograd kernel
     b.scratch(reserved)
     b.val(-zin, -wzp, zout, *act)
     _quant_blob(b, mult, shift)
@@ -102,17 +102,17 @@ def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wip: bo
     b.buf(x)
     b.buf(w)
     b.buf(bias)
-    if wip:  # the region the harness prepares the pair sums into (before the output)
+    if wino:  # the region the harness prepares the pair sums into (before the output)
         b.out(4 * units)
     off = b.out(expected.size)
-    return Case("fully_connected_wip" if wip else "fully_connected", b, expected, off, reserved,
+    return Case("fully_connected_wino" if wino else "fully_connected", b, expected, off, reserved,
                 batches * depth * units)
 
 
-def fully_connected_wip_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
-    """FULLY_CONNECTED through mcu_fully_connected_wip_s8 (Winograd's inner-product identity;
+def fully_connected_wino_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    """FULLY_CONNECTED through mcu_fully_connected_wino_s8 (Winograd's inner-product identity;
     the pair sums prepared on the target): the same layer as fully_connected_case draws."""
-    return fully_connected_case(spec, rng, wip=True)
+    return fully_connected_case(spec, rng, wino=True)
 
 
 def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False) -> Case:
@@ -506,7 +506,7 @@ def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
 
 CASES = {
     "fully_connected": fully_connected_case,
-    "fully_connected_wip": fully_connected_wip_case,
+    "fully_connected_wino": fully_connected_wino_case,
     "conv": conv_case,
     "conv_wino": conv_wino_case,
     "depthwise_conv": depthwise_conv_case,

@@ -24,43 +24,33 @@ static mcu_rt_status check_uint8(mcu_interpreter *rt, int32_t index, const mcu_t
     return MCU_RT_OK;
 }
 
-static mcu_rt_status quantize_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(quantize_data));
-}
-
 static mcu_rt_status quantize_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     quantize_data *d = (quantize_data *)node->user_data;
-    mcu_tensor_info in, out;
+    mcu_unary t;
     mcu_rt_status st;
-    if ((st = mcu_rt_input_info(rt, node, 0, &in)) || (st = mcu_rt_output_info(rt, node, &out)))
+    if ((st = mcu_rt_unary(rt, node, MCU_RT_ANY_TYPE, MCU_RT_ANY_TYPE, &t, &d->dims)))
         return st;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
-    const int to_u8 = out.type == TFL_UINT8 && in.type == TFL_INT8;
-    if ((st = to_u8 ? check_uint8(rt, node->outputs[1], &out) : mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    const int to_u8 = t.out.type == TFL_UINT8 && t.in.type == TFL_INT8;
+    if ((st = to_u8 ? check_uint8(rt, node->outputs[1], &t.out)
+                    : mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t.out)))
         return st;
     mcu_requantize_params *p = &d->params;
-    p->output_zero_point = out.zero_point;
+    p->output_zero_point = t.out.zero_point;
     p->activation.min = to_u8 ? 0 : -128;
     p->activation.max = to_u8 ? 255 : 127;
-    if (in.type == TFL_FLOAT32) {
+    if (t.in.type == TFL_FLOAT32) {
         d->kind = QUANTIZE_F32;
-        const uint32_t bits = out.scales[0];
+        const uint32_t bits = t.out.scales[0];
         __builtin_memcpy(&d->scale, &bits, sizeof bits);
         return MCU_RT_OK;
     }
-    d->kind = to_u8 ? QUANTIZE_S8_U8 : in.type == TFL_UINT8 ? QUANTIZE_U8_S8 : QUANTIZE_S8;
-    if ((st = d->kind == QUANTIZE_U8_S8 ? check_uint8(rt, mcu_rt_in_index(node, 0), &in)
-                                        : mcu_rt_check_int8(rt, node, 0, &in)))
+    d->kind = to_u8 ? QUANTIZE_S8_U8 : t.in.type == TFL_UINT8 ? QUANTIZE_U8_S8 : QUANTIZE_S8;
+    if ((st = d->kind == QUANTIZE_U8_S8 ? check_uint8(rt, mcu_rt_in_index(node, 0), &t.in)
+                                        : mcu_rt_check_int8(rt, node, 0, &t.in)))
         return st;
-    p->input_zero_point = in.zero_point;
-    mcu_quantize_multiplier(mcu_real_div(mcu_real_from_f32(in.scales[0]),
-                                         mcu_real_from_f32(out.scales[0]), MCU_REAL_DOUBLE),
-                            &p->multiplier, &p->shift);
+    p->input_zero_point = t.in.zero_point;
+    mcu_rt_rescale(&t.in, &t.out, &p->multiplier, &p->shift);
     return MCU_RT_OK;
 }
 
@@ -88,8 +78,8 @@ static mcu_rt_status quantize_eval(mcu_interpreter *rt, mcu_node *node)
         return mcu_rt_kernel_status(rt, mcu_quantize_u8_s8(0, &d->params, &d->dims, x, y));
     if (d->kind == QUANTIZE_S8_U8)
         return mcu_rt_kernel_status(rt, mcu_quantize_s8_u8(0, &d->params, &d->dims, x, y));
-    const float *in = (const float *)(const void *)MCU_RT_IN(rt, node, 0);
-    int8_t *out = (int8_t *)MCU_RT_OUT(rt, node);
+    const float *in = (const float *)x;
+    int8_t *out = (int8_t *)y;
     for (int32_t i = 0; i < d->dims.c; ++i) {
         const int32_t q = round_float(in[i] / d->scale) + d->params.output_zero_point;
         out[i] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
@@ -98,4 +88,4 @@ static mcu_rt_status quantize_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_quantize = {
-    TFL_OP_QUANTIZE, 0, quantize_init, quantize_prepare, quantize_eval};
+    TFL_OP_QUANTIZE, 0, sizeof(quantize_data), quantize_prepare, quantize_eval};
