@@ -116,8 +116,8 @@ def _quantize_classic(gen: Any, op: Op) -> Step:
     return gen.unary(op, kernel, "mcu_requantize_params",
                        [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                         f".multiplier = {p.multiplier}", f".shift = {p.shift}", f".activation = {{{lo}, {hi}}}"],
-                       [f"{xt.dtype.lower()} -> {out.dtype.lower()} requantization, multiplier {p.multiplier}, "
-                        f"shift {p.shift}"])
+                       [f"{xt.dtype.lower()} -> {out.dtype.lower()} requantization, multiplier {p.multiplier}, shift "
+                        + str(p.shift)])
 
 
 def _quantize_float(gen: Any, op: Op, x: int) -> Step:

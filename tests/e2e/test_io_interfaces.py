@@ -15,12 +15,12 @@ import pytest
 from simhelpers import needs_gcc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tflite_builder import ModelBuilder  # noqa: E402
+from tflite_builder import ModelBuilder
 
-import mcusim  # noqa: E402
-from mcusim.cli import main  # noqa: E402
-from mcusim.frontend.graphinfo import default_inputs  # noqa: E402
-from mcusim.frontend.tflite import load_model, parse_model  # noqa: E402
+import mcusim
+from mcusim.cli import main
+from mcusim.frontend.graphinfo import default_inputs
+from mcusim.frontend.tflite import load_model, parse_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -171,8 +171,8 @@ def test_cli_npz_refusals(models, tmp_path, capsys):
     i0, i1 = load_model(model).input_tensors()
     a, b = np.zeros(i0.shape, np.int8), np.zeros(i1.shape, np.int8)
     cases = {
-        "count.npz": ((a,), {}, "1 input array(s) given; the model has 2 input(s): "
-                               f"{i0.name!r} 1x6 INT8, {i1.name!r} 1x8x8x2 INT8"),
+        "count.npz": ((a,), {}, ("1 input array(s) given; the model has 2 input(s): "
+                                f"{i0.name!r} 1x6 INT8, {i1.name!r} 1x8x8x2 INT8")),
         "swapped.npz": ((b, a), {}, "swapped.npz[arr_0]: shape (1, 8, 8, 2), the model's input 0"),
         "dtype.npz": ((a.astype(np.float32), b), {}, "dtype.npz[arr_0]: dtype float32, the model's input 0"),
         "key.npz": ((), {"image": b, "features": a}, "array 'features': the keys must be arr_0, arr_1"),
