@@ -472,7 +472,9 @@ def quantize_uint8_case(spec: dict[str, Any], rng: np.random.Generator, to_uint8
     x = _i8(rng, shape).astype(np.uint8) if not to_uint8 else _i8(rng, shape)
     zu = int(rng.integers(0, 256))
     zi, zo = (_zp(rng), zu) if to_uint8 else (zu, _zp(rng))
-    m, s = _mult(rng, -3, 3) if rng.random() < 0.75 else q.quantize_multiplier(1.0)  # 1.0: the converter's
+    m, s = _mult(rng, -3, 3) if rng.random() < 0.5 else q.quantize_multiplier(1.0)  # 1.0: the converter's
+    if (m, s) == q.quantize_multiplier(1.0) and rng.random() < 0.5:  # and zero points 128 apart: the fast path
+        zi, zo = (zu - 128, zu) if to_uint8 else (zu, zu - 128)
     b = Blob()
     b.scratch(0)
     b.val(zi, zo, m, s, *((0, 255) if to_uint8 else (-128, 127)))
