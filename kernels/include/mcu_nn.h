@@ -538,6 +538,14 @@ typedef struct {
 mcu_status mcu_quantize_s8(const mcu_context *ctx, const mcu_requantize_params *params,
                            const mcu_dims *dims, const int8_t *input, int8_t *output);
 
+/* QUANTIZE uint8 -> int8 and int8 -> uint8 (TFLM Requantize; the converter's uint8 model input
+ * and output): the same formula, the activation range within the output type's ([-128, 127] or
+ * [0, 255] for QUANTIZE). */
+mcu_status mcu_quantize_u8_s8(const mcu_context *ctx, const mcu_requantize_params *params,
+                              const mcu_dims *dims, const uint8_t *input, int8_t *output);
+mcu_status mcu_quantize_s8_u8(const mcu_context *ctx, const mcu_requantize_params *params,
+                              const mcu_dims *dims, const int8_t *input, uint8_t *output);
+
 typedef struct {
     int32_t zero_point;
     float scale;

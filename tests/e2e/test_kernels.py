@@ -29,7 +29,11 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
+<<<<<<< HEAD
 sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
+=======
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
+>>>>>>> io
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
@@ -165,6 +169,7 @@ SPECS = {
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
     "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
+    "quantize_u8_s8": unary_specs, "quantize_s8_u8": unary_specs,
 }
 ALL_KERNELS = list(CASES)
 MAIN_KERNELS = ["fully_connected", "fully_connected_wino", "conv", "conv_wino", "depthwise_conv", "max_pool",

@@ -534,6 +534,23 @@ def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     return _unary("quantize", b, x, quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
 
 
+def quantize_uint8_case(spec: dict[str, Any], rng: np.random.Generator, to_uint8: bool) -> Case:
+    """QUANTIZE uint8 -> int8 or int8 -> uint8 (the converter's uint8 model input and output)."""
+    shape = _shape(spec)
+    x = _i8(rng, shape).astype(np.uint8) if not to_uint8 else _i8(rng, shape)
+    zu = int(rng.integers(0, 256))
+    zi, zo = (_zp(rng), zu) if to_uint8 else (zu, _zp(rng))
+    m, s = _mult(rng, -3, 3) if rng.random() < 0.5 else q.quantize_multiplier(1.0)  # 1.0: the converter's
+    if (m, s) == q.quantize_multiplier(1.0) and rng.random() < 0.5:  # and zero points 128 apart: the fast path
+        zi, zo = (zu - 128, zu) if to_uint8 else (zu, zu - 128)
+    b = Blob()
+    b.scratch(0)
+    b.val(zi, zo, m, s, *((0, 255) if to_uint8 else (-128, 127)))
+    dtype = np.uint8 if to_uint8 else np.int8
+    expected = quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s), dtype)
+    return _unary("quantize_s8_u8" if to_uint8 else "quantize_u8_s8", b, x, expected, dtype)
+
+
 def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
     scale = np.float32(2.0 ** rng.uniform(-10, 2))
@@ -584,6 +601,8 @@ CASES = {
     "prelu": prelu_case,
     "clamp": clamp_case,
     "quantize": quantize_case,
+    "quantize_u8_s8": lambda spec, rng: quantize_uint8_case(spec, rng, False),
+    "quantize_s8_u8": lambda spec, rng: quantize_uint8_case(spec, rng, True),
     "dequantize": dequantize_case,
     "lut": lut_case,
 }
