@@ -29,11 +29,7 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
-<<<<<<< HEAD
-sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
-=======
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
->>>>>>> io
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
