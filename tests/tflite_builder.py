@@ -33,6 +33,7 @@ _OPTIONS = {
     "EXPAND_DIMS": "ExpandDimsOptions", "PACK": "PackOptions", "LEAKY_RELU": "LeakyReluOptions",
     "SHAPE": "ShapeOptions", "QUANTIZE": "QuantizeOptions", "DEQUANTIZE": "DequantizeOptions",
     "HARD_SWISH": "HardSwishOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+    "TRANSPOSE_CONV": "TransposeConvOptions",
 }
 _ENUMS = {"padding": {"SAME": 0, "VALID": 1},
           "fused_activation_function": {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}}
