@@ -178,11 +178,9 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
     from ..stacks.cmsisnn import COMPONENT, _quant_arrays
 
     p = prepare_transpose_conv(gen.g, op)
-    if len(op.inputs) > BIAS and op.inputs[BIAS] >= 0 and gen.t[op.inputs[BIAS]].dtype != "INT32":
-        return "bias is not int32; arm_transpose_conv_s8 takes int32"
     x, w, b = gen.data(op, INPUT, "input"), gen.data(op, FILTER, "filter"), gen.optional(op, BIAS, "bias")
     wt, y = gen.t[w], gen.t[op.outputs[0]]
-    n, _, _, c = gen.t[x].shape
+    c = gen.t[x].shape[3]
     oc = int(wt.shape[0])
     rq = p.requant
     mult, shift = _quant_arrays(gen, op, rq.multiplier, rq.shift, oc)
@@ -217,7 +215,6 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
                 f"&filter_dims, {ptr(w)}, &bias_dims, {bias}, &out_dims, {ptr(y.index)});",
                 "}"]
 
-    del n
     return _Step(op, reads, y.index, extra, [params, quant, dims], render, kernel,
                  f"(({first} + 3) & ~3) + {second}", library=COMPONENT, sizing_decls=[params, dims])
 

@@ -2,7 +2,7 @@
  * mcu_transpose_conv_s8 - optimized flavour (Cortex-M DSP extension).
  * Split by stride phase: output row oy receives filter rows ky = ry + j*stride (ry =
  * (oy + pad) mod stride) from input rows iy = (oy + pad) / stride - j, so all outputs of one
- * phase (ry, rx) are a plain correlation of the input with that phase's taps. Per phase, the
+ * phase (ry, rx) are an ordinary correlation of the input with that phase's taps. Per phase, the
  * taps of every output channel are copied once into the scratch as one row of D = taps * C
  * int8 (padded with zeros to a multiple of 4); per output pixel of the phase, the input values
  * its taps read are widened once to int16 with the input offset added (0 where a tap falls
