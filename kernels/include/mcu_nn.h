@@ -261,9 +261,9 @@ typedef struct {
  *                      + output_offset), per-tensor quant (multiplier[0], shift[0]).
  * Dims as stored: lhs {n = B0, h = B1, w, c} is [M][K] (adj_x: [K][M]); rhs {B0, B1, w, c} is
  * [K][N] (adj_y: [N][K]); output {B0, B1, M, N}. Each batch dimension of lhs and rhs equals
- * the output's or is 1 (broadcast). K <= 65535. The optimized flavour transposes what is not
- * already in [M][K] / [N][K] rows into its scratch and runs mcu_fully_connected_s8 per batch,
- * so a build of it must link kernels/src/opt/fully_connected/mcu_fully_connected_s8.c too. */
+ * the output's or is 1 (broadcast). K <= 65535. Scratch (get_buffer_size): 0 in the
+ * reference flavour; the optimized one lays the rhs out as N rows of K (padded to a multiple
+ * of 4) and keeps one widened int16 lhs row: N * K4 + 2 * K4 bytes. */
 mcu_status mcu_batch_matmul_s8(const mcu_context *ctx, const mcu_batch_matmul_params *params,
                                const mcu_quant_params *quant, const mcu_dims *lhs_dims,
                                const int8_t *lhs, const mcu_dims *rhs_dims, const int8_t *rhs,
