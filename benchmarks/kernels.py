@@ -4,7 +4,7 @@
 
 Runs four fixed layers through the same harnesses the tests use (tests/harness/), with the
 tensors in RAM (the fully connected layer twice: direct, mcu_fully_connected_s8, and by
-Winograd's inner-product identity, mcu_fully_connected_wip_s8; the 3x3 convolution twice:
+Winograd's inner-product identity, mcu_fully_connected_wino_s8; the 3x3 convolution twice:
 direct, mcu_conv_s8, and by Winograd F(2x2,3x3), mcu_conv_wino_s8; each pair on the same data),
 and prints per flavour: kernel cycles (every cycle of the run outside the harness and start-up
 code, and outside one-time preparation such as the Winograd filter transform or the pair sums,
@@ -39,12 +39,12 @@ HARNESS_FUNCTIONS = {"Reset_Handler", "main", "harness_main", "harness_run", "st
                      "Fault_Handler"}
 # One-time preparation the harness runs before the kernel (the classic path does it on the
 # host and stores the result in flash): not kernel time, reported on its own.
-PREPARE_FUNCTIONS = {"mcu_conv_wino_s8_transform", "mcu_fully_connected_wip_s8_prepare"}
+PREPARE_FUNCTIONS = {"mcu_conv_wino_s8_transform", "mcu_fully_connected_wino_s8_prepare"}
 
 LAYERS = {
     "FULLY_CONNECTED 256->64": ("fully_connected",
                                 {"n": 1, "depth": 256, "units": 64, "per_channel": False}),
-    "FULLY_CONNECTED 256->64, Winograd inner product": ("fully_connected_wip",
+    "FULLY_CONNECTED 256->64, Winograd inner product": ("fully_connected_wino",
                                                         {"n": 1, "depth": 256, "units": 64,
                                                          "per_channel": False}),
     "CONV_2D 3x3 16->16, 32x32 SAME": ("conv",

@@ -1,5 +1,5 @@
 """Where the Winograd kernels stop paying: mcu_conv_wino_s8 against mcu_conv_s8 on 3x3 /
-stride-1 SAME layers, and mcu_fully_connected_wip_s8 against mcu_fully_connected_s8 (per-channel),
+stride-1 SAME layers, and mcu_fully_connected_wino_s8 against mcu_fully_connected_s8 (per-channel),
 of several sizes (optimized flavours, Cortex-M4 model, same data for both kernels of a row).
 
     python benchmarks/winograd_crossover.py [--board stm32f411ce]
@@ -27,7 +27,7 @@ from kernel_cases import CASES  # noqa: E402
 from kernel_runner import MCU_OK, SimRunner  # noqa: E402
 
 SKIP = {"Reset_Handler", "main", "harness_main", "harness_run", "stop", "Fault_Handler",
-        "mcu_conv_wino_s8_transform", "mcu_fully_connected_wip_s8_prepare"}
+        "mcu_conv_wino_s8_transform", "mcu_fully_connected_wino_s8_prepare"}
 # (out_h, out_w, in channels, out channels): SAME padding, so the input has the same size
 SHAPES = [(2, 2, 16, 16), (2, 3, 16, 16), (3, 3, 16, 16), (1, 8, 16, 16), (3, 4, 16, 16),
           (2, 4, 32, 32), (4, 4, 8, 8), (4, 4, 32, 32), (5, 5, 32, 32), (6, 6, 3, 16),
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--board", default="stm32f411ce")
     args = ap.parse_args(argv)
     runners = {k: SimRunner(k, "opt", args.board, arena_bytes=96 * 1024)
-               for k in ("conv", "conv_wino", "fully_connected", "fully_connected_wip")}
+               for k in ("conv", "conv_wino", "fully_connected", "fully_connected_wino")}
     print("| output | C -> O | mcu_conv_s8 cycles | mcu_conv_wino_s8 cycles | Winograd / direct |")
     print("|---|---|---:|---:|---:|")
     for h, w, c, o in SHAPES:
@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {h}x{w} | {c} -> {o} | {cycles[0]:,} | {cycles[1]:,} | {cycles[1] / cycles[0]:.2f} |")
     print()
     print("| FC depth -> units | MACs | mcu_fully_connected_s8 cycles | "
-          "mcu_fully_connected_wip_s8 cycles | inner product / direct |")
+          "mcu_fully_connected_wino_s8 cycles | inner product / direct |")
     print("|---|---:|---:|---:|---:|")
     for depth, units in FC_SHAPES:
         spec = {"n": 1, "depth": depth, "units": units, "per_channel": True}
         cycles = [_kernel_cycles(runners[k], CASES[k](dict(spec), np.random.default_rng(0)))
-                  for k in ("fully_connected", "fully_connected_wip")]
+                  for k in ("fully_connected", "fully_connected_wino")]
         print(f"| {depth} -> {units} | {depth * units:,} | {cycles[0]:,} | {cycles[1]:,} | "
               f"{cycles[1] / cycles[0]:.2f} |")
     return 0

@@ -37,7 +37,7 @@ def _bmm(lhs: tuple[int, ...], rhs: tuple[int, ...], out: tuple[int, ...], *, ad
          adj_y: bool = False, const_lhs: bool = False, const_rhs: bool = False, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     b = ModelBuilder()
-    data = lambda s: rng.integers(-128, 128, s).astype(np.int8)  # noqa: E731
+    data = lambda s: rng.integers(-128, 128, s).astype(np.int8)
     a = b.tensor(lhs, scale=0.04, zero_point=-9, data=data(lhs) if const_lhs else None)
     c = b.tensor(rhs, scale=0.03, zero_point=17, data=data(rhs) if const_rhs else None)
     y = b.tensor(out, scale=0.25, zero_point=3)

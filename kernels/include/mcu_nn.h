@@ -6,14 +6,15 @@
  * Lite Micro's int8 reference kernels (and with mcusim/frontend/reference.py, the living spec).
  *
  * FLAVOURS. Two directories implement the SAME function names:
- *   kernels/src/ref/  portable C for any core (the specification in C);
+ *   kernels/src/ref/  portable C for any core (the specification in C), every kernel;
  *   kernels/src/opt/  C with the Cortex-M DSP instructions (SXTB16, SMLAD, SSAT, ...) through
- *                     arm_acle.h, under `#if defined(__ARM_FEATURE_DSP)`.
- * A build picks the flavour by compiling every .c under exactly one of the two directories
- * (with -I kernels/include); never both. An optimized file, compiled for a core without the
- * DSP extension (Cortex-M0+/M3), includes the reference file of the same kernel instead, so
- * the opt flavour builds and is correct everywhere. Ops with no optimized algorithm have an
- * opt file that only includes the reference one.
+ *                     arm_acle.h, under `#if defined(__ARM_FEATURE_DSP)`, for the kernels
+ *                     that have an optimized algorithm.
+ * A build picks the flavour per file (with -I kernels/include): ref compiles every .c under
+ * src/ref/; opt compiles every .c under src/opt/ plus each src/ref/ file with no src/opt/
+ * file of the same name. Never both files of one kernel. An optimized file, compiled for a
+ * core without the DSP extension (Cortex-M0+/M3), includes the reference file of the same
+ * kernel instead, so the opt flavour builds and is correct everywhere.
  *
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
@@ -112,7 +113,7 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
  *   pair_sums[o] = sum_{j < K/4} (w[o][4j] w[o][4j+1] + w[o][4j+2] w[o][4j+3])
  * (raw int8 weights, whole groups of 4 only), is a constant of the model, prepared once (on
  * the host by the classic path's code generator, or on the target) by
- * mcu_fully_connected_wip_s8_prepare: O int32 values, |value| <= 2^15 K / 4, so the filter
+ * mcu_fully_connected_wino_s8_prepare: O int32 values, |value| <= 2^15 K / 4, so the filter
  * keeps its TFLite [O][K] layout and costs 4 extra bytes per output row. The last K % 4
  * inputs are multiplied directly; a non-zero filter_offset is folded in as
  * filter_offset * sum_k (x_k + input_offset). Intermediate sums wrap modulo 2^32 (harmless:
@@ -124,15 +125,15 @@ int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
  * int16 (2 bytes per input) and 4 bytes per output row of its 8-row blocks. On the DSP
  * extension each weight word costs one load, two SXTAB16 and one SMLAD for four MACs
  * (SXTB16 + SMLAD needs two more instructions). */
-mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
+mcu_status mcu_fully_connected_wino_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums);
-mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
+mcu_status mcu_fully_connected_wino_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                       const mcu_quant_params *quant, const mcu_dims *input_dims,
                                       const int8_t *input, const mcu_dims *filter_dims,
                                       const int8_t *filter, const int32_t *pair_sums,
                                       const int32_t *bias, const mcu_dims *output_dims,
                                       int8_t *output);
-int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims);
+int32_t mcu_fully_connected_wino_s8_get_buffer_size(const mcu_dims *filter_dims);
 
 /* ------------------------------------------------------------------------------------------ */
 /* CONV_2D (also 1xN / Conv1D: pass h = 1)                                                    */

@@ -15,7 +15,8 @@
  *
  * Every allocation is aligned to a pointer (4 bytes on Cortex-M).
  *
- * The tail is allocated first (init, prepare), the head last (plan), so the head never has
+ * The tail is allocated first (every node's op data, then what prepare asks for), the head
+ * last (plan), so the head never has
  * to move. Bytes needed = max(head, planner temp) + tail: rt->used, which the host reads
  * to size the arena exactly.
  */
@@ -30,10 +31,4 @@ void *mcu_rt_alloc_persistent(mcu_interpreter *rt, uint32_t bytes)
     }
     rt->tail += bytes;
     return rt->arena + rt->arena_size - rt->tail;
-}
-
-mcu_rt_status mcu_rt_alloc_op_data(mcu_interpreter *rt, mcu_node *node, uint32_t bytes)
-{
-    node->user_data = mcu_rt_alloc_persistent(rt, bytes);
-    return node->user_data ? MCU_RT_OK : MCU_RT_ARENA_TOO_SMALL;
 }

@@ -1,5 +1,5 @@
 /*
- * interpreter.c - start-up (parse, resolve, init, prepare, plan) and the invoke loop.
+ * interpreter.c - start-up (parse, resolve, op data, prepare, plan) and the invoke loop.
  */
 #include "mcu_rt_internal.h"
 #include "mcusim.h"
@@ -37,15 +37,23 @@ static mcu_rt_status resolve(mcu_interpreter *rt, const mcu_model_tables *m, int
     return MCU_RT_OK;
 }
 
-/* Run every node's init (prepare == 0) or prepare, stopping at the first error. */
-static mcu_rt_status for_each_node(mcu_interpreter *rt, int prepare)
+/* Allocate every node's op data (reg->data_bytes), then run every prepare, stopping at the
+ * first error. */
+static mcu_rt_status prepare_nodes(mcu_interpreter *rt)
 {
     mcu_node *node = rt->nodes;
     for (int32_t i = 0; i < rt->n_ops; ++i, ++node) {
-        const mcu_op_fn fn = prepare ? node->reg->prepare : node->reg->init;
+        const uint32_t bytes = node->reg->data_bytes;
+        if (bytes && !(node->user_data = mcu_rt_alloc_persistent(rt, bytes))) {
+            rt->error_op = i;
+            return MCU_RT_ARENA_TOO_SMALL;
+        }
+    }
+    node = rt->nodes;
+    for (int32_t i = 0; i < rt->n_ops; ++i, ++node) {
         rt->options = mcu_fb_table(&rt->fb, mcu_fb_vector_table(&rt->fb, rt->operators, (uint32_t)i),
                                    TFL_OP_BUILTIN_OPTIONS);
-        const mcu_rt_status st = fn ? fn(rt, node) : MCU_RT_OK;
+        const mcu_rt_status st = node->reg->prepare ? node->reg->prepare(rt, node) : MCU_RT_OK;
         if (st != MCU_RT_OK) {
             rt->error_op = i;
             return st;
@@ -85,9 +93,7 @@ static mcu_rt_status start(mcu_interpreter *rt)
             return st;
         }
     }
-    st = for_each_node(rt, 0);
-    if (st == MCU_RT_OK)
-        st = for_each_node(rt, 1);
+    st = prepare_nodes(rt);
     return st == MCU_RT_OK ? mcu_rt_plan(rt) : st;
 }
 

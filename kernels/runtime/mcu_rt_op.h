@@ -1,13 +1,15 @@
 /*
  * mcu_rt_op.h - the contract between the interpreter and the op glue (kernels/runtime/ops/).
  *
- * An op is a registration of three functions, as in TensorFlow Lite Micro:
- *   init     once, before prepare: allocate the op's persistent data (may be NULL);
+ * An op is a registration: the size of its persistent data and two functions, as in
+ * TensorFlow Lite Micro (whose `init` here is the size: the interpreter allocates
+ * `data_bytes` in the arena's tail for every node before any prepare runs, node->user_data):
  *   prepare  once, at start-up: check types and shapes, compute the kernel parameters
  *            (multipliers and shifts with mcu_rt_quant.h, never floating point), request
  *            scratch memory;
  *   eval     every inference: call the kernel of mcu_nn.h with what prepare stored.
- * Glue stays thin: anything computable at prepare is computed at prepare.
+ * Glue stays thin: anything computable at prepare is computed at prepare, and the checks
+ * the ops of one pattern share are one helper each (window, binary, unary: below).
  */
 #ifndef MCU_RT_OP_H
 #define MCU_RT_OP_H
@@ -20,7 +22,7 @@
 
 typedef struct mcu_node {
     const struct mcu_op_registration *reg;
-    void *user_data;           /* the op's persistent data (init) */
+    void *user_data;           /* the op's persistent data (reg->data_bytes, before prepare) */
     const int32_t *inputs;     /* [count, tensor index or -1...], in the flatbuffer */
     const int32_t *outputs;    /* [count, tensor index...] */
     void *scratch;             /* planned scratch memory (valid in eval) */
@@ -36,7 +38,8 @@ enum { MCU_OP_ALIAS = 1 };
 typedef struct mcu_op_registration {
     int32_t builtin_code;
     uint32_t flags;
-    mcu_op_fn init, prepare, eval;
+    uint32_t data_bytes;       /* op data allocated before prepare (0: none, user_data NULL) */
+    mcu_op_fn prepare, eval;
 } mcu_op_registration;
 
 /* The op resolver: generated per model (ops.c), only the registrations the model needs. */
@@ -102,11 +105,12 @@ mcu_rt_status mcu_rt_fail(mcu_interpreter *rt, mcu_rt_status status, int32_t det
 #define MCU_RT_ALIGN ((uint32_t)sizeof(void *))
 
 /* Persistent memory from the arena's tail (MCU_RT_ALIGN-aligned), NULL when the arena is full
- * (the interpreter then reports ARENA_TOO_SMALL with the size it would have needed). */
+ * (the interpreter then reports ARENA_TOO_SMALL with the size it would have needed). For op
+ * data whose size prepare computes (CONCATENATION: per input); a fixed size belongs in the
+ * registration's data_bytes. */
 void *mcu_rt_alloc_persistent(mcu_interpreter *rt, uint32_t bytes);
-mcu_rt_status mcu_rt_alloc_op_data(mcu_interpreter *rt, mcu_node *node, uint32_t bytes);
 
-/* Fields of the builtin options table of the op being initialised or prepared (defaults
+/* Fields of the builtin options table of the op being prepared (defaults
  * when the table or the field is absent). Options are read at start-up only, so nodes do not
  * keep them: the interpreter points rt->options at the current op's table. */
 static inline int32_t mcu_rt_option_i32(mcu_interpreter *rt, const mcu_node *node,
@@ -144,14 +148,6 @@ int32_t mcu_rt_out_size(int32_t padding, int32_t in, int32_t filter, int32_t str
 int32_t mcu_rt_padding(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
                        int32_t out);
 
-/* Per-channel requantization for CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED: fills
- * multiplier/shift arrays of `channels` entries (persistent) from input, filter and output
- * scales, TFLM's PopulateConvolutionQuantizationParams. float32_product: FC per-tensor
- * rounds the input x filter product to float32 first, as TFLM does. */
-mcu_rt_status mcu_rt_conv_quant(mcu_interpreter *rt, const mcu_tensor_info *in,
-                                const mcu_tensor_info *filter, const mcu_tensor_info *out,
-                                int32_t channels, int float32_product, mcu_quant_params *q);
-
 /* The kernel status as a runtime status (error_detail keeps the kernel's code). */
 mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st);
 
@@ -165,5 +161,107 @@ static inline int mcu_rt_same_shape(const mcu_tensor_info *a, const mcu_tensor_i
             return 0;
     return 1;
 }
+
+/* ---- prepare helpers of the shared op patterns (op_util.c) ------------------------------ */
+
+#define MCU_RT_NO_OPTION (-1) /* an option slot the op does not have */
+
+/* MAC ops (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): int8 input 0, constant int8 weights
+ * (input 1, per-tensor or per-channel scales), int8 output. */
+typedef struct {
+    mcu_tensor_info in, filter, out;
+} mcu_mac_tensors;
+
+mcu_rt_status mcu_rt_mac_tensors(mcu_interpreter *rt, const mcu_node *node, mcu_mac_tensors *t);
+
+/* Multipliers and shifts of `channels` outputs (persistent; one pair when the filter has one
+ * scale) from input, filter and output scales: TFLM's PopulateConvolutionQuantizationParams.
+ * float32_product: FULLY_CONNECTED per-tensor rounds the input x filter scale product to
+ * float32 first, as TFLM does. */
+mcu_rt_status mcu_rt_mac_multipliers(mcu_interpreter *rt, const mcu_mac_tensors *t,
+                                     int32_t channels, int float32_product, mcu_quant_params *q);
+
+/* The requantization of a MAC op: the fused activation of option `activation_slot`, the
+ * multipliers (above) and the optional constant int32 bias (input 2) of `channels` values
+ * (NULL when absent). Inline: prepare's stack stays what it was before the helper. */
+static inline mcu_rt_status mcu_rt_mac_quant(mcu_interpreter *rt, const mcu_node *node,
+                                             const mcu_mac_tensors *t, uint32_t activation_slot,
+                                             int32_t channels, int float32_product,
+                                             mcu_range *activation, mcu_quant_params *q,
+                                             const int32_t **bias)
+{
+    mcu_rt_status st;
+    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, activation_slot, TFL_ACT_NONE), &t->out,
+                                activation)) ||
+        (st = mcu_rt_mac_multipliers(rt, t, channels, float32_product, q)))
+        return st;
+    return mcu_rt_bias(rt, node, 2, channels, bias);
+}
+
+/* Window ops (CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D): the option slots of
+ * their geometry. Pooling: no dilation (MCU_RT_NO_OPTION), the window size from filter_w/h;
+ * conv: filter_w/h MCU_RT_NO_OPTION, the window is the filter tensor's KH x KW. */
+typedef struct {
+    int8_t padding, stride_w, stride_h, dilation_w, dilation_h, filter_w, filter_h;
+} mcu_window_slots;
+
+/* A window op's shared prepare: the tensors (mcu_rt_mac_tensors for conv; for pooling int8
+ * input 0 and output, t->filter unset), all of rank 4 (else UNSUPPORTED_PARAMS), their NHWC
+ * dims into dims[] ({input, filter, output} for conv, {input, output} for pooling); stride
+ * and the leading padding into the kernel's params, and into *third the dilation (conv) or
+ * the window size (pooling). The output's H and W are checked against SAME/VALID (TFLM's
+ * formulas) and its N against the input's (else CORRUPT_MODEL). The results go straight into
+ * the op data, so prepare's stack holds no copy. */
+mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
+                            const mcu_window_slots *slots, mcu_mac_tensors *t, mcu_dims *dims,
+                            mcu_hw *stride, mcu_hw *padding, mcu_hw *third);
+
+/* Binary elementwise ops (ADD, MUL; SUB, MINIMUM, MAXIMUM, SQUARED_DIFFERENCE): int8 inputs 0
+ * and 1 and int8 output, their NHWC dims (rank <= 4, each input broadcasting to the output:
+ * mcu_rt_broadcast_dims). The fused activation is the op's: mcu_rt_activation. */
+typedef struct {
+    mcu_tensor_info a, b, out;
+} mcu_binary;
+
+mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
+                            mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims);
+
+/* ADD's requantization (TFLM, also SUB's): offsets, both inputs rescaled to twice the larger
+ * input scale with `left_shift` bits of headroom, the result to the output scale. Fills every
+ * field of *p but the activation. */
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p);
+
+/* Input k (or MCU_RT_OUTPUT) of a node, of type `type`: TFL_INT8 is an int8 activation
+ * (mcu_rt_check_int8), another type must match exactly (else BAD_TENSOR_TYPE),
+ * MCU_RT_ANY_TYPE is not checked. */
+#define MCU_RT_ANY_TYPE (-1)
+mcu_rt_status mcu_rt_typed(mcu_interpreter *rt, const mcu_node *node, int32_t k, int32_t type,
+                           mcu_tensor_info *t);
+
+/* Unary elementwise ops (activations, QUANTIZE, DEQUANTIZE): input 0 and output 0 (types as
+ * mcu_rt_typed) of equal element count (else CORRUPT_MODEL), viewed flat as dims
+ * {1, 1, 1, count}. Inline: prepare's stack stays what it was before the helper. */
+typedef struct {
+    mcu_tensor_info in, out;
+} mcu_unary;
+
+static inline mcu_rt_status mcu_rt_unary(mcu_interpreter *rt, const mcu_node *node,
+                                         int32_t in_type, int32_t out_type, mcu_unary *t,
+                                         mcu_dims *dims)
+{
+    mcu_rt_status st;
+    if ((st = mcu_rt_typed(rt, node, 0, in_type, &t->in)) ||
+        (st = mcu_rt_typed(rt, node, MCU_RT_OUTPUT, out_type, &t->out)))
+        return st;
+    if (t->out.count != t->in.count)
+        return MCU_RT_CORRUPT_MODEL;
+    dims->n = dims->h = dims->w = 1;
+    dims->c = t->in.count;
+    return MCU_RT_OK;
+}
+
+/* The multiplier and shift of a plain rescale, QuantizeMultiplier(s_in / s_out) in double. */
+void mcu_rt_rescale(const mcu_tensor_info *in, const mcu_tensor_info *out, int32_t *multiplier,
+                    int32_t *shift);
 
 #endif /* MCU_RT_OP_H */

@@ -5,8 +5,9 @@
  *   mcu_rt_init()    reads the flatbuffer in place (identifier "TFL3", schema version 3,
  *                    bounds-checked), resolves every operator through the op registry
  *                    (mcu_op_registry[], generated per model: only the ops it needs),
- *                    runs each op's init and prepare (quantization multipliers computed
- *                    here, on target, in integer arithmetic), and plans the tensor arena.
+ *                    allocates each op's data and runs its prepare (quantization
+ *                    multipliers computed here, on target, in integer arithmetic), and
+ *                    plans the tensor arena.
  *   mcu_rt_invoke()  runs the operators in order through their eval function pointers,
  *                    with a probe pair around each (mcusim.h: MCUSIM_TAG_OP_BEGIN/END(i)).
  *

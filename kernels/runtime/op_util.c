@@ -1,6 +1,7 @@
 /*
  * op_util.c - what several ops' prepare functions share: reading and checking tensors,
- * NHWC dims, fused activation ranges, padding, and the requantization of the MAC ops.
+ * NHWC dims, fused activation ranges, padding, requantization, and the prepare of each op
+ * pattern (MAC, window, binary, unary) over those.
  */
 #include "mcu_rt_op.h"
 #include "mcu_rt_quant.h"
@@ -155,23 +156,22 @@ int32_t mcu_rt_padding(int32_t in, int32_t filter, int32_t stride, int32_t dilat
     return total > 0 ? total / 2 : 0;
 }
 
-mcu_rt_status mcu_rt_conv_quant(mcu_interpreter *rt, const mcu_tensor_info *in,
-                                const mcu_tensor_info *filter, const mcu_tensor_info *out,
-                                int32_t channels, int float32_product, mcu_quant_params *q)
+/* TFLM's PopulateConvolutionQuantizationParams: (double)in * (double)filter / (double)out per
+ * channel; FULLY_CONNECTED per-tensor multiplies the two float32 scales in float32 first. */
+mcu_rt_status mcu_rt_mac_multipliers(mcu_interpreter *rt, const mcu_mac_tensors *t,
+                                     int32_t channels, int float32_product, mcu_quant_params *q)
 {
-    const int32_t n = filter->n_scales;
+    const int32_t n = t->filter.n_scales;
     if (n != 1 && n != channels)
         return MCU_RT_CORRUPT_MODEL;
     int32_t *mult = (int32_t *)mcu_rt_alloc_persistent(rt, 8u * (uint32_t)n);
     if (!mult)
         return MCU_RT_ARENA_TOO_SMALL;
     int32_t *shift = mult + n;
-    const mcu_real in_scale = mcu_real_from_f32(in->scales[0]);
-    const mcu_real out_scale = mcu_real_from_f32(out->scales[0]);
+    const mcu_real in_scale = mcu_real_from_f32(t->in.scales[0]);
+    const mcu_real out_scale = mcu_real_from_f32(t->out.scales[0]);
     for (int32_t c = 0; c < n; ++c) {
-        /* TFLM: (double)in * (double)filter / (double)out; FC per-tensor multiplies the two
-         * float32 scales in float32 first. */
-        mcu_real product = mcu_real_mul(in_scale, mcu_real_from_f32(filter->scales[c]));
+        mcu_real product = mcu_real_mul(in_scale, mcu_real_from_f32(t->filter.scales[c]));
         if (float32_product && n == 1)
             product = mcu_real_round(product, MCU_REAL_FLOAT);
         mcu_quantize_multiplier(mcu_real_div(product, out_scale, MCU_REAL_DOUBLE), &mult[c],
@@ -181,6 +181,111 @@ mcu_rt_status mcu_rt_conv_quant(mcu_interpreter *rt, const mcu_tensor_info *in,
     q->shift = shift;
     q->per_channel = n > 1;
     return MCU_RT_OK;
+}
+
+mcu_rt_status mcu_rt_mac_tensors(mcu_interpreter *rt, const mcu_node *node, mcu_mac_tensors *t)
+{
+    mcu_rt_status st;
+    if ((st = mcu_rt_check_int8(rt, node, 0, &t->in)) ||
+        (st = mcu_rt_check_weights(rt, node, 1, &t->filter)))
+        return st;
+    return mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out);
+}
+
+mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
+                            const mcu_window_slots *slots, mcu_mac_tensors *t, mcu_dims *dims,
+                            mcu_hw *stride, mcu_hw *padding, mcu_hw *third)
+{
+    const int pooling = slots->filter_w != MCU_RT_NO_OPTION;
+    mcu_rt_status st;
+    if (!pooling)
+        st = mcu_rt_mac_tensors(rt, node, t);
+    else if ((st = mcu_rt_check_int8(rt, node, 0, &t->in)) == MCU_RT_OK)
+        st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out);
+    if (st != MCU_RT_OK)
+        return st;
+    if (t->in.rank != 4 || t->out.rank != 4 || (!pooling && t->filter.rank != 4))
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    mcu_dims *in = &dims[0], *out = &dims[pooling ? 1 : 2];
+    mcu_rt_dims4(&t->in, in);
+    mcu_rt_dims4(&t->out, out);
+    mcu_hw window, dilation = {1, 1};
+    if (pooling) {
+        window.w = mcu_rt_option_i32(rt, node, (uint32_t)slots->filter_w, 0);
+        window.h = mcu_rt_option_i32(rt, node, (uint32_t)slots->filter_h, 0);
+        *third = window;
+    } else {
+        mcu_rt_dims4(&t->filter, &dims[1]);
+        window.h = dims[1].h;
+        window.w = dims[1].w;
+        dilation.w = mcu_rt_option_i32(rt, node, (uint32_t)slots->dilation_w, 1);
+        dilation.h = mcu_rt_option_i32(rt, node, (uint32_t)slots->dilation_h, 1);
+        *third = dilation;
+    }
+    const int32_t pad = mcu_rt_option_u8(rt, node, (uint32_t)slots->padding, TFL_PADDING_SAME);
+    stride->w = mcu_rt_option_i32(rt, node, (uint32_t)slots->stride_w, 0);
+    stride->h = mcu_rt_option_i32(rt, node, (uint32_t)slots->stride_h, 0);
+    const int32_t oh = mcu_rt_out_size(pad, in->h, window.h, stride->h, dilation.h);
+    const int32_t ow = mcu_rt_out_size(pad, in->w, window.w, stride->w, dilation.w);
+    if (oh != out->h || ow != out->w || out->n != in->n)
+        return MCU_RT_CORRUPT_MODEL;
+    padding->h = mcu_rt_padding(in->h, window.h, stride->h, dilation.h, oh);
+    padding->w = mcu_rt_padding(in->w, window.w, stride->w, dilation.w, ow);
+    return MCU_RT_OK;
+}
+
+mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
+                            mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims)
+{
+    mcu_rt_status st;
+    if ((st = mcu_rt_check_int8(rt, node, 0, &t->a)) ||
+        (st = mcu_rt_check_int8(rt, node, 1, &t->b)) ||
+        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out)))
+        return st;
+    return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);
+}
+
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p)
+{
+    p->input1_offset = -t->a.zero_point;
+    p->input2_offset = -t->b.zero_point;
+    p->output_offset = t->out.zero_point;
+    p->left_shift = left_shift;
+    /* TFLM, in double: twice_max = 2 * max(s1, s2); s1 / twice_max, s2 / twice_max,
+     * twice_max / (2^left_shift * s_out). Scaling by powers of two is exact. */
+    const uint32_t b1 = t->a.scales[0], b2 = t->b.scales[0];
+    const mcu_real s1 = mcu_real_from_f32(b1), s2 = mcu_real_from_f32(b2);
+    mcu_real twice_max = b1 > b2 ? s1 : s2; /* positive floats order as ints */
+    twice_max.e += 1;
+    mcu_real out_scale = mcu_real_from_f32(t->out.scales[0]);
+    out_scale.e += left_shift;
+    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, MCU_REAL_DOUBLE), &p->input1_multiplier,
+                            &p->input1_shift);
+    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, MCU_REAL_DOUBLE), &p->input2_multiplier,
+                            &p->input2_shift);
+    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, MCU_REAL_DOUBLE),
+                            &p->output_multiplier, &p->output_shift);
+}
+
+mcu_rt_status mcu_rt_typed(mcu_interpreter *rt, const mcu_node *node, int32_t k, int32_t type,
+                           mcu_tensor_info *t)
+{
+    if (type == TFL_INT8)
+        return mcu_rt_check_int8(rt, node, k, t);
+    const mcu_rt_status st = k == MCU_RT_OUTPUT ? mcu_rt_output_info(rt, node, t)
+                                                : mcu_rt_input_info(rt, node, k, t);
+    if (st != MCU_RT_OK || type == MCU_RT_ANY_TYPE || t->type == type)
+        return st;
+    return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE,
+                       k == MCU_RT_OUTPUT ? node->outputs[1] : node->inputs[1 + k]);
+}
+
+void mcu_rt_rescale(const mcu_tensor_info *in, const mcu_tensor_info *out, int32_t *multiplier,
+                    int32_t *shift)
+{
+    mcu_quantize_multiplier(mcu_real_div(mcu_real_from_f32(in->scales[0]),
+                                         mcu_real_from_f32(out->scales[0]), MCU_REAL_DOUBLE),
+                            multiplier, shift);
 }
 
 mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st)

@@ -20,6 +20,8 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op, Tensor
 from ..frontend.validate import check_activation_tensor
+from ..stacks.classic.cgen import Step, array_c
+from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import I8_MAX, I8_MIN, i64, inp, out, to_i8, value
 
@@ -130,8 +132,6 @@ def _dims_c(d: tuple[int, ...]) -> str:
 def _transposed_const(gen: Any, op: Op, index: int, stored: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     """A constant rhs stored [.., K, N], transposed on the host into [.., N, K] rows in
     weights.c (what TFLM does once at its first invoke); returns (symbol, dims)."""
-    from ..stacks.classic import _array_c
-
     t: Tensor = gen.t[index]
     data = np.asarray(gen.values[index]).astype(np.int8).reshape(stored)
     rows = np.ascontiguousarray(np.swapaxes(data, -1, -2))
@@ -139,26 +139,24 @@ def _transposed_const(gen: Any, op: Op, index: int, stored: tuple[int, ...]) -> 
     decl = f"const int8_t {name}[{rows.size}]"
     gen.extra_weights.append((f"extern {decl};", [
         f"/* tensor {index} {t.name[:40]}: the constant rhs transposed on the host into {rows.shape[-2]} rows "
-        f"of {rows.shape[-1]} (adj_y form) */", f"{decl} = {{", *_array_c(rows.reshape(-1), 16), "};"]))
+        f"of {rows.shape[-1]} (adj_y form) */", f"{decl} = {{", *array_c(rows.reshape(-1), 16), "};"]))
     return name, (*stored[:2], stored[3], stored[2])
 
 
 def _classic(gen: Any, op: Op) -> Any:
-    from ..stacks.classic import _Step
-
     p = prepare_batch_matmul(gen.g, op)
     ld, rd, od = kernel_dims(gen.g, op)
     lhs = gen.data(op, 0, "lhs")
     adj_y = p.adj_y
     rhs_sym = ""
-    if not adj_y and gen._known(op.inputs[1]):
+    if not adj_y and gen.known(op.inputs[1]):
         rhs = op.inputs[1]
         rhs_sym, rd = _transposed_const(gen, op, rhs, rd)
         adj_y = True
     else:
         rhs = gen.data(op, 1, "rhs")
     y = gen.t[op.outputs[0]]
-    quant = gen._requant_arrays(op, np.array([p.multiplier]), np.array([p.shift]), False)
+    quant = gen.requant_arrays(op, np.array([p.multiplier]), np.array([p.shift]), False)
     decls = [f"static const mcu_batch_matmul_params params = {{.lhs_offset = {p.lhs_offset}, "
              f".rhs_offset = {p.rhs_offset}, .output_offset = {p.output_zero_point}, .adj_x = {int(p.adj_x)}, "
              f".adj_y = {int(adj_y)}, .activation = {{-128, 127}}}};",
@@ -173,7 +171,7 @@ def _classic(gen: Any, op: Op) -> Any:
         return [f"st = {kernel}({ctx}, &params, &{quant}, &lhs_dims, {ptr(lhs)}, &rhs_dims, "
                 f"{rhs_sym or ptr(rhs)}, &out_dims, {ptr(y.index)});"]
 
-    return _Step(op, [lhs, rhs], y.index, extra, decls, render, kernel,
+    return Step(op, [lhs, rhs], y.index, extra, decls, render, kernel,
                  f"{kernel}_get_buffer_size(&params, &lhs_dims, &rhs_dims)", sizing_decls=decls)
 
 
@@ -182,13 +180,10 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
     rhs as [N, K] rows and the lhs as [M, K]: TFLM transposes them into persistent buffers
     first; here a constant rhs is transposed on the host, and a run-time transpose (adj_x, or
     an activation rhs without adj_y) falls back to mcusim's kernel."""
-    from ..stacks.classic import _Step
-    from ..stacks.cmsisnn import COMPONENT
-
     p = prepare_batch_matmul(gen.g, op)
     if p.adj_x:
         return "adj_x: the lhs needs a run-time transpose, which arm_batch_matmul_s8 does not do"
-    if not p.adj_y and not gen._known(op.inputs[1]):
+    if not p.adj_y and not gen.known(op.inputs[1]):
         return "rhs is an activation without adj_y: it needs a run-time transpose, which arm_batch_matmul_s8 does not do"
     ld, rd, od = kernel_dims(gen.g, op)
     lhs = gen.data(op, 0, "lhs")
@@ -216,7 +211,7 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
         return [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &lhs_dims, {ptr(lhs)}, &rhs_dims, "
                 f"{rhs_sym or ptr(rhs)}, &out_dims, {ptr(y.index)});"]
 
-    return _Step(op, [lhs, rhs], y.index, extra, [params, quant, dims], render, kernel, None,
+    return Step(op, [lhs, rhs], y.index, extra, [params, quant, dims], render, kernel, None,
                  library=COMPONENT)
 
 

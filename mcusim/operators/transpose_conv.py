@@ -19,9 +19,20 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, require, tensor
+from ..stacks.classic.cgen import Step, activation, requant_comment
+from ..stacks.cmsisnn import COMPONENT, quant_arrays
 from . import OpSpec, Options, Tinyml, Values
-from ._common import Requant, activation_range, compute_out_size, compute_padding, i64, inp, \
-    multipliers, out, value
+from ._common import (
+    Requant,
+    activation_range,
+    compute_out_size,
+    compute_padding,
+    i64,
+    inp,
+    multipliers,
+    out,
+    value,
+)
 
 INPUT, FILTER, OUTPUT_SHAPE, BIAS = 2, 1, 0, 3
 
@@ -78,8 +89,8 @@ def _taps(in_size: int, k: int, stride: int, pad: int, out_size: int) -> np.ndar
 def transpose_conv(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None,
                    out_hw: tuple[int, int], p: TransposeConvParams) -> np.ndarray:
     """int8 NHWC transposed convolution; weights [O, KH, KW, C], bias int32 [O] or None."""
-    n, ih, iw, c = x.shape
-    o, kh, kw, _ = weights.shape
+    _, ih, iw, _ = x.shape
+    _, kh, kw, _ = weights.shape
     th = _taps(ih, kh, p.stride_h, p.pad_h, out_hw[0])
     tw = _taps(iw, kw, p.stride_w, p.pad_w, out_hw[1])
     xs = i64(x) + p.input_offset
@@ -141,13 +152,11 @@ def _dims(shape: tuple[int, ...]) -> str:
 
 
 def _classic(gen: Any, op: Op) -> Any:
-    from ..stacks.classic import _activation, _Step
-
     p = prepare_transpose_conv(gen.g, op)
     x, w, b = gen.data(op, INPUT, "input"), gen.data(op, FILTER, "filter"), gen.optional(op, BIAS, "bias")
     wt, y = gen.t[w], gen.t[op.outputs[0]]
     rq = p.requant
-    quant = gen._requant_arrays(op, rq.multiplier, rq.shift, wt.is_per_channel)
+    quant = gen.requant_arrays(op, rq.multiplier, rq.shift, wt.is_per_channel)
     decls = [f"static const mcu_transpose_conv_params params = {{.input_offset = {p.input_offset}, "
              f".output_offset = {rq.output_zero_point}, .stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .activation = {{{rq.act_min}, {rq.act_max}}}}};",
@@ -155,8 +164,8 @@ def _classic(gen: Any, op: Op) -> Any:
              f"out_dims = {_dims(y.shape)};"]
     extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
              f"left {p.pad_w}, from the output size)",
-             f"fused activation {_activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
-             gen._requant_comment(rq.multiplier, rq.shift, wt.is_per_channel)]
+             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
+             requant_comment(rq.multiplier, rq.shift, wt.is_per_channel)]
     kernel = "mcu_transpose_conv_s8"
 
     def render(ptr: Any, ctx: str) -> list[str]:
@@ -165,7 +174,7 @@ def _classic(gen: Any, op: Op) -> Any:
                 f"{bias}, &out_dims, {ptr(y.index)});"]
 
     reads = [x, w] + ([b] if b is not None else [])
-    return _Step(op, reads, y.index, extra, decls, render, kernel,
+    return Step(op, reads, y.index, extra, decls, render, kernel,
                  f"{kernel}_get_buffer_size(&params, &in_dims, &filter_dims, &out_dims)",
                  sizing_decls=decls)
 
@@ -174,16 +183,13 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
     """arm_transpose_conv_wrapper_s8 with TFLM's cmsis_nn/transpose_conv.cc parameters. Its two
     scratch buffers (the int32 column buffer, and the reversed filter of its stride <= 2 path)
     share the step's one context: the second starts after the first, rounded up to 4 bytes."""
-    from ..stacks.classic import _activation, _Step
-    from ..stacks.cmsisnn import COMPONENT, _quant_arrays
-
     p = prepare_transpose_conv(gen.g, op)
     x, w, b = gen.data(op, INPUT, "input"), gen.data(op, FILTER, "filter"), gen.optional(op, BIAS, "bias")
     wt, y = gen.t[w], gen.t[op.outputs[0]]
     c = gen.t[x].shape[3]
     oc = int(wt.shape[0])
     rq = p.requant
-    mult, shift = _quant_arrays(gen, op, rq.multiplier, rq.shift, oc)
+    mult, shift = quant_arrays(gen, op, rq.multiplier, rq.shift, oc)
     params = (f"static const cmsis_nn_transpose_conv_params params = {{.input_offset = {p.input_offset}, "
               f".output_offset = {rq.output_zero_point}, .stride = {{.w = {p.stride_w}, .h = {p.stride_h}}}, "
               f".padding = {{.w = {p.pad_w}, .h = {p.pad_h}}}, .padding_offsets = {{.w = "
@@ -198,7 +204,7 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
     second = "arm_transpose_conv_s8_get_reverse_conv_buffer_size(&params, &in_dims, &filter_dims)"
     extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
              f"left {p.pad_w}, offsets {p.pad_h_offset}, {p.pad_w_offset})",
-             f"fused activation {_activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
+             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
              f"requantization per output channel: {mult}, {shift} in weights.c",
              f"CMSIS-NN {kernel} (a stride-1 convolution of the upscaled input with the reversed "
              f"filter when the stride is at most 2 and the input has more than 16 channels, else "
@@ -215,7 +221,7 @@ def _cmsis_nn(gen: Any, op: Op) -> Any:
                 f"&filter_dims, {ptr(w)}, &bias_dims, {bias}, &out_dims, {ptr(y.index)});",
                 "}"]
 
-    return _Step(op, reads, y.index, extra, [params, quant, dims], render, kernel,
+    return Step(op, reads, y.index, extra, [params, quant, dims], render, kernel,
                  f"(({first} + 3) & ~3) + {second}", library=COMPONENT, sizing_decls=[params, dims])
 
 

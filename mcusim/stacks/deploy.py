@@ -106,11 +106,27 @@ def mcu_flavour(kernels: str) -> str:
 
 
 def kernel_sources(flavour: str) -> list[Path]:
-    """The kernel library's C files of one flavour (kernels/src/<flavour>/**)."""
+    """The kernel library's C files of one flavour, chosen per file: ``ref`` is
+    kernels/src/ref/**; ``opt`` is every file of kernels/src/opt/** plus every reference file
+    that has no optimized file of the same name (kernels/README.md)."""
     flavour = mcu_flavour(flavour)
     if flavour not in FLAVOURS:
         raise McusimError(f"unknown kernel flavour {flavour!r}; use ref or opt")
-    return sorted((KERNELS / "src" / flavour).rglob("*.c"))
+    ref = sorted((KERNELS / "src" / "ref").rglob("*.c"))
+    if flavour == "ref":
+        return ref
+    opt = sorted((KERNELS / "src" / "opt").rglob("*.c"))
+    # in the order of their paths inside the flavour (as one directory would list them)
+    return sorted([*opt, *(p for p in ref if p.stem in reference_only_kernels())],
+                  key=lambda p: p.relative_to(KERNELS / "src").parts[1:])
+
+
+@lru_cache(maxsize=1)
+def reference_only_kernels() -> frozenset[str]:
+    """The kernels (``mcu_<op>_s8``) without an optimized file: the opt flavour links their
+    reference code."""
+    opt = {p.stem for p in (KERNELS / "src" / "opt").rglob("*.c")}
+    return frozenset(p.stem for p in (KERNELS / "src" / "ref").rglob("*.c") if p.stem not in opt)
 
 
 def _components(fw: Firmware) -> dict[Path, str]:

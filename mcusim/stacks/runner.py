@@ -81,7 +81,7 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     activations, and x * sigmoid(x) fused, become 256-entry tables built on the host;
     ``winograd``, 3x3 stride-1 convolutions run by Winograd F(2x2,3x3) (mcu_conv_wino_s8) with
     the filter transformed on the host, fully connected layers by Winograd's inner-product
-    identity (mcu_fully_connected_wip_s8) with pair sums computed on the host. ``tflm_dir``: the
+    identity (mcu_fully_connected_wino_s8) with pair sums computed on the host. ``tflm_dir``: the
     TFLM tree of the tflm path and of ``kernels`` ``cmsis-nn`` (else MCUSIM_TFLM_DIR or the config
     beside ``model``; mcusim.tflmtree.find_tree)."""
     if path == "tflm":

@@ -12,7 +12,7 @@ stores it as a ``const int16_t`` array, so the target never runs the transform);
 :func:`conv_accumulators` is the same algorithm in numpy, for tests that compare it with the
 direct form of ``mcusim.reference``.
 
-:func:`pair_sums` is the host half of ``mcu_fully_connected_wip_s8`` (FULLY_CONNECTED by
+:func:`pair_sums` is the host half of ``mcu_fully_connected_wino_s8`` (FULLY_CONNECTED by
 Winograd's 1968 inner-product identity): the per-row weight term the classic path stores.
 """
 
@@ -39,7 +39,7 @@ def worthwhile(out_h: int, out_w: int) -> bool:
 
 
 def fc_worthwhile(depth: int, units: int) -> bool:
-    """Whether the classic path's ``--winograd`` should use ``mcu_fully_connected_wip_s8`` on a
+    """Whether the classic path's ``--winograd`` should use ``mcu_fully_connected_wino_s8`` on a
     FULLY_CONNECTED of this size: with fewer than 8 output rows the kernel has no 8-row block
     to run and with fewer than 512 MACs its per-call work is not paid back (measured:
     `python benchmarks/winograd_crossover.py`, docs/benchmarks.md)."""
@@ -110,7 +110,7 @@ def conv_accumulators(x: np.ndarray, weights: np.ndarray, input_offset: int, pad
 
 def pair_sums(weights: np.ndarray) -> np.ndarray:
     """The weight term of Winograd's inner-product identity (S. Winograd, "A new algorithm for
-    inner product", IEEE Trans. Computers, 1968), what ``mcu_fully_connected_wip_s8_prepare``
+    inner product", IEEE Trans. Computers, 1968), what ``mcu_fully_connected_wino_s8_prepare``
     writes: for an int8 filter [O, K], int32 [O] with
     ``sum_j (w[o, 4j] w[o, 4j+1] + w[o, 4j+2] w[o, 4j+3])`` over the whole groups of 4 (the last
     ``K % 4`` weights are multiplied directly by the kernel). |value| <= 2^15 K / 4."""

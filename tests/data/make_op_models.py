@@ -1022,7 +1022,7 @@ TensorFlow is needed only to regenerate:
 
 ```
 python3 -m venv /opt/tfenv && /opt/tfenv/bin/pip install tensorflow-cpu=={v['tensorflow']}
-/opt/tfenv/bin/python tests/data/make_op_models.py            # every file (about 5 minutes)
+/opt/tfenv/bin/python tests/data/make_op_models.py            # every file (about 4 CPU-minutes)
 /opt/tfenv/bin/python tests/data/make_op_models.py 'op_sub*'  # only the files matching a pattern
 ```
 

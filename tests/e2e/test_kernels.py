@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
+sys.path.insert(0, str(Path(__file__).parent / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
@@ -178,7 +178,7 @@ def bmm_specs(draw: Any, big: bool = False) -> dict[str, Any]:
 
 
 SPECS = {
-    "fully_connected": fc_specs, "fully_connected_wip": fc_specs, "conv": conv_specs, "conv_wino": wino_specs,
+    "fully_connected": fc_specs, "fully_connected_wino": fc_specs, "conv": conv_specs, "conv_wino": wino_specs,
     "depthwise_conv": dw_specs,
     "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
     "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
@@ -188,7 +188,7 @@ SPECS = {
     "transpose_conv": tconv_specs, "batch_matmul": bmm_specs,
 }
 ALL_KERNELS = list(CASES)
-MAIN_KERNELS = ["fully_connected", "fully_connected_wip", "conv", "conv_wino", "depthwise_conv", "max_pool",
+MAIN_KERNELS = ["fully_connected", "fully_connected_wino", "conv", "conv_wino", "depthwise_conv", "max_pool",
                 "avg_pool", "add", "mul", "softmax", "mean"]
 
 
@@ -395,7 +395,8 @@ def test_depthwise_multiplier_stack_is_mostly_the_convolution() -> None:
 def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: bool) -> None:
     """A row whose accumulator leaves [-2^29, 2^29] (a bias of +-6e8) sends it and the rows
     after it to the general output stage (mcu_rq); the result stays bit-exact."""
-    from mcusim.frontend import reference as ref
+    from mcusim.operators import fully_connected
+    from mcusim.operators._common import Requant
     case = CASES["fully_connected"]({"n": 1, "depth": 8, "units": 16, "per_channel": per_channel,
                                      "act": "none"}, np.random.default_rng(11))
     blob = copy.deepcopy(case.blob)
@@ -408,8 +409,8 @@ def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: b
     n = 16 if per_channel else 1
     mult = np.frombuffer(bytes(blob.arena[p[7]:p[7] + 4 * n]), "<i4").astype(np.int64)
     shift = np.frombuffer(bytes(blob.arena[p[8]:p[8] + 4 * n]), "<i4").astype(np.int64)
-    rq = ref.Requant(mult, shift, p[4], p[5], p[6])
-    want = ref.fully_connected(x, w, bias, ref.FullyConnectedParams(p[2], p[3], rq))
+    rq = Requant(mult, shift, p[4], p[5], p[6])
+    want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(p[2], p[3], rq))
     res = sim_runner("fully_connected", "opt", M4).run(blob)
     assert res.status == MCU_OK
     np.testing.assert_array_equal(res.array(case.out_offset, want.shape), want)
@@ -549,7 +550,7 @@ def test_winograd_filter_transform_on_target_matches_host() -> None:
 # FULLY_CONNECTED by Winograd's inner-product identity: the shapes every code path of the
 # optimized kernel needs (blocks of 8 rows and 1..7 rows left over, depth % 4 tails, depth < 4,
 # batches, per-channel, filter offset, no bias), each bit-exact in both flavours.
-WIP_EDGES = [
+FC_WINO_EDGES = [
     {"n": 1, "depth": 1, "units": 9},
     {"n": 2, "depth": 2, "units": 3, "filter_zp": True},
     {"n": 3, "depth": 3, "units": 16, "per_channel": True},
@@ -566,31 +567,32 @@ WIP_EDGES = [
 
 @needs_arm
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-def test_fully_connected_wip_edge_shapes(flavour: str) -> None:
-    runner = sim_runner("fully_connected_wip", flavour, M4)
-    for seed, spec in enumerate(WIP_EDGES):
-        check(runner, CASES["fully_connected_wip"](spec, np.random.default_rng(seed)))
+def test_fully_connected_wino_edge_shapes(flavour: str) -> None:
+    runner = sim_runner("fully_connected_wino", flavour, M4)
+    for seed, spec in enumerate(FC_WINO_EDGES):
+        check(runner, CASES["fully_connected_wino"](spec, np.random.default_rng(seed)))
 
 
 @needs_arm
 @pytest.mark.parametrize("opt", ["-O0", "-O1"])
-def test_fully_connected_wip_other_optimization_levels(opt: str) -> None:
+def test_fully_connected_wino_other_optimization_levels(opt: str) -> None:
     """-O0 compiles the intrinsics versions instead of the assembly (MCU_NN_ASM 0); -O1 aligns
     functions to 2 bytes only, which the computed entry into the unrolled loop must survive."""
-    runner = SimRunner("fully_connected_wip", "opt", M4, opt=opt)
-    for seed, spec in enumerate(WIP_EDGES):
-        check(runner, CASES["fully_connected_wip"](spec, np.random.default_rng(seed)))
+    runner = SimRunner("fully_connected_wino", "opt", M4, opt=opt)
+    for seed, spec in enumerate(FC_WINO_EDGES):
+        check(runner, CASES["fully_connected_wino"](spec, np.random.default_rng(seed)))
 
 
-def _fc_wip_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
+def _fc_wino_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
     """A FULLY_CONNECTED case whose per-tensor requantization does not shift right (real
     multiplier 1.5 or 0.75): the optimized kernel's general output path (mcu_rq) instead of
     SMMLAR. Small values (offsets 0, |x|, |w| <= 3) so that the outputs are not all clamped."""
     from mcusim.frontend import quant
-    from mcusim.frontend import reference as ref
+    from mcusim.operators import fully_connected
+    from mcusim.operators._common import Requant
     rng = np.random.default_rng(4)
     batches, depth, units = 2, 41, 16
-    case = CASES["fully_connected_wip"]({"n": batches, "depth": depth, "units": units}, rng)
+    case = CASES["fully_connected_wino"]({"n": batches, "depth": depth, "units": units}, rng)
     blob = copy.deepcopy(case.blob)
     p = blob.params  # scratch (2), offsets and clamp (5), multiplier, shift, per channel, dims
     p[2] = p[3] = 0
@@ -602,30 +604,30 @@ def _fc_wip_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
     for off, data in ((p[7], np.array([mult], "<i4")), (p[8], np.array([shift], "<i4")),
                       (p[22], x), (p[23], w), (p[24], bias)):
         blob.arena[off:off + data.nbytes] = data.tobytes()
-    rq = ref.Requant(np.array([mult]), np.array([shift]), p[4], p[5], p[6])
-    want = ref.fully_connected(x, w, bias, ref.FullyConnectedParams(0, 0, rq))
+    rq = Requant(np.array([mult]), np.array([shift]), p[4], p[5], p[6])
+    want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(0, 0, rq))
     return blob, want, case.out_offset
 
 
 @needs_arm
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-def test_fully_connected_wip_unfused_requantization(flavour: str) -> None:
+def test_fully_connected_wino_unfused_requantization(flavour: str) -> None:
     for shift_left in (True, False):
-        blob, want, out = _fc_wip_unfused(shift_left)
+        blob, want, out = _fc_wino_unfused(shift_left)
         assert len(np.unique(want)) > 5  # the outputs are not all clamped
-        res = sim_runner("fully_connected_wip", flavour, M4).run(blob)
+        res = sim_runner("fully_connected_wino", flavour, M4).run(blob)
         assert res.status == MCU_OK
         np.testing.assert_array_equal(res.array(out, want.shape), want)
 
 
 @needs_arm
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-def test_fully_connected_wip_pair_sums_on_target_match_host(flavour: str) -> None:
-    """mcu_fully_connected_wip_s8_prepare (target) writes exactly mcusim.winograd.pair_sums
+def test_fully_connected_wino_pair_sums_on_target_match_host(flavour: str) -> None:
+    """mcu_fully_connected_wino_s8_prepare (target) writes exactly mcusim.winograd.pair_sums
     (what the classic path stores in flash), and refuses a NULL filter."""
     spec = {"n": 1, "depth": 27, "units": 11}
-    case = CASES["fully_connected_wip"](spec, np.random.default_rng(5))
-    runner = sim_runner("fully_connected_wip", flavour, M4)
+    case = CASES["fully_connected_wino"](spec, np.random.default_rng(5))
+    runner = sim_runner("fully_connected_wino", flavour, M4)
     res = runner.run(case.blob)
     assert res.status == MCU_OK
     *_, w_off, _, ps_off, _ = case.blob.params  # ... filter, bias, pair sums, output
@@ -638,19 +640,19 @@ def test_fully_connected_wip_pair_sums_on_target_match_host(flavour: str) -> Non
 
 
 @needs_arm
-def test_fully_connected_wip_uses_the_identity_on_cortex_m4() -> None:
+def test_fully_connected_wino_uses_the_identity_on_cortex_m4() -> None:
     """One SMLAD per 4 MACs (the direct form needs two; the target's prepare adds one per 4
     weights, the input term one per 4 inputs), and faster than mcu_fully_connected_s8 on the
     same layer."""
     spec = {"n": 1, "depth": 128, "units": 32}
-    wip = CASES["fully_connected_wip"](spec, np.random.default_rng(6))
+    wino = CASES["fully_connected_wino"](spec, np.random.default_rng(6))
     direct = CASES["fully_connected"](spec, np.random.default_rng(6))
-    res = sim_runner("fully_connected_wip", "opt", M4).run(wip.blob)
+    res = sim_runner("fully_connected_wino", "opt", M4).run(wino.blob)
     base = sim_runner("fully_connected", "opt", M4).run(direct.blob)
     assert res.status == MCU_OK and base.status == MCU_OK
-    assert res.array(wip.out_offset, wip.expected.shape).tolist() == wip.expected.tolist()
+    assert res.array(wino.out_offset, wino.expected.shape).tolist() == wino.expected.tolist()
     smlad = sum(s.count for m, s in res.run.mnemonics.items() if m.startswith("smlad"))
-    assert smlad == wip.macs // 4 + wip.macs // 4 + 128 // 4
+    assert smlad == wino.macs // 4 + wino.macs // 4 + 128 // 4
     kernel = sum(s.cycles for f, s in res.run.functions.items() if f.startswith("mcu_") and
                  not f.endswith("_prepare"))
     assert kernel < 0.75 * sum(s.cycles for f, s in base.run.functions.items() if f.startswith("mcu_"))

@@ -128,7 +128,7 @@ def test_winograd_is_a_classic_option_only(capsys):
     assert len(err.strip().splitlines()) == 1 and "--winograd" in err and "Traceback" not in err
 
 
-# --- FULLY_CONNECTED by Winograd's inner-product identity (mcu_fully_connected_wip_s8) --------
+# --- FULLY_CONNECTED by Winograd's inner-product identity (mcu_fully_connected_wino_s8) --------
 KWS = ROOT / "models" / "kws_fc.tflite"  # 250 -> 64 -> 32 -> 16, per-channel, depth 250 = 4 x 62 + 2
 FC_MODELS = sorted((ROOT / "tests" / "data").glob("op_fully_connected*.tflite"))
 
@@ -144,7 +144,7 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     fcs = [op.index for op in graph.ops if op.type == "FULLY_CONNECTED"]
     assert wino.report["winograd_ops"] == fcs == [0, 1, 2]
     ran = {f["name"] for f in wino.report["functions"]}
-    assert "mcu_fully_connected_wip_s8" in ran and "mcu_fully_connected_s8" not in ran
+    assert "mcu_fully_connected_wino_s8" in ran and "mcu_fully_connected_s8" not in ran
     # 4 bytes of pair sums per output row, nothing else
     units = sum(graph.tensors[graph.ops[i].inputs[1]].shape[0] for i in fcs)
     grown = wino.report["flash_breakdown"]["weights"] - plain.report["flash_breakdown"]["weights"]
@@ -152,7 +152,7 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     if kernels == "opt":
         assert wino.report["cycles"] < 0.8 * plain.report["cycles"]
     src = generated_model_c(KWS, M4, kernels)
-    assert src.count("st = mcu_fully_connected_wip_s8(") == 3 and "mcu_fully_connected_s8(" not in src
+    assert src.count("st = mcu_fully_connected_wino_s8(") == 3 and "mcu_fully_connected_s8(" not in src
     assert "Winograd's inner-product identity" in src
     fw = build_path(graph, "classic", M4, kernels, winograd=True)
     weights_c = next(Path(p) for p in fw.sources if Path(p).name == "weights.c").read_text()
@@ -173,7 +173,7 @@ def test_fully_connected_single_op_models_bit_exact(model, monkeypatch):
         result = run_model(model, "classic", M4, kernels, graph=graph, winograd=True)
         np.testing.assert_array_equal(result.outputs[0], want.reshape(result.outputs[0].shape))
         assert result.report["winograd_ops"] == [0]
-        assert "mcu_fully_connected_wip_s8" in {f["name"] for f in result.report["functions"]}
+        assert "mcu_fully_connected_wino_s8" in {f["name"] for f in result.report["functions"]}
 
 
 def test_fully_connected_with_weights_offset_stays_direct(tmp_path, monkeypatch):
@@ -199,7 +199,7 @@ def test_fully_connected_with_weights_offset_stays_direct(tmp_path, monkeypatch)
         assert result.report["reference_match"] and result.report["winograd_ops"] == [1]
     src = generated_model_c(model, M4, "opt")
     assert src.count("st = mcu_fully_connected_s8(") == 1
-    assert src.count("st = mcu_fully_connected_wip_s8(") == 1
+    assert src.count("st = mcu_fully_connected_wino_s8(") == 1
 
 
 def test_fully_connected_kws_on_m0plus():
@@ -207,4 +207,4 @@ def test_fully_connected_kws_on_m0plus():
     result = run_model(KWS, "classic", M0PLUS, "opt", graph=graph, winograd=True)
     want = tflm(KWS.read_bytes(), default_inputs(graph)[0])
     np.testing.assert_array_equal(result.outputs[0], want.reshape(result.outputs[0].shape))
-    assert "mcu_fully_connected_wip_s8" in {f["name"] for f in result.report["functions"]}
+    assert "mcu_fully_connected_wino_s8" in {f["name"] for f in result.report["functions"]}

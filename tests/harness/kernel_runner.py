@@ -28,10 +28,10 @@ HARNESS = Path(__file__).resolve().parent
 PARAMS = 96
 ARENA_BYTES = 24576
 
-# kernel name -> its file inside kernels/src/<flavour>/
+# kernel name -> its file inside kernels/src/ref/ (and kernels/src/opt/ when it has an optimized one)
 KERNEL_FILES = {
     "fully_connected": "fully_connected/mcu_fully_connected_s8.c",
-    "fully_connected_wip": "fully_connected/mcu_fully_connected_wip_s8.c",
+    "fully_connected_wino": "fully_connected/mcu_fully_connected_wino_s8.c",
     "conv": "conv/mcu_conv_s8.c",
     "conv_wino": "conv/mcu_conv_wino_s8.c",
     "depthwise_conv": "conv/mcu_depthwise_conv_s8.c",
@@ -60,6 +60,14 @@ KERNEL_FILES = {
 KERNEL_CALLS = {"depthwise_conv": ["conv/mcu_conv_s8.c"]}
 
 MCU_OK, MCU_ERR_ARG, MCU_ERR_BUFFER, MCU_ERR_UNSUPPORTED = 0, -1, -2, -3
+
+
+def flavour_file(flavour: str, name: str) -> Path:
+    """The file a build of ``flavour`` compiles for kernel file ``name`` (family/file.c): the
+    one mcusim's own builds choose (deploy.kernel_sources: opt falls back to ref per file)."""
+    from mcusim.deploy import kernel_sources
+
+    return next(p for p in kernel_sources(flavour) if p.name == Path(name).name)
 
 
 @cache
@@ -176,8 +184,7 @@ class SimRunner:
         self.board = get_board(board)
         self.arena_bytes = arena_bytes
         sources = [HARNESS / "harness_main.c", HARNESS / f"{kernel}.c",
-                   KERNELS / "src" / flavour / KERNEL_FILES[kernel],
-                   *(KERNELS / "src" / flavour / f for f in KERNEL_CALLS.get(kernel, []))]
+                   *(flavour_file(flavour, f) for f in [KERNEL_FILES[kernel], *KERNEL_CALLS.get(kernel, [])])]
         built = build_elf(sources, self.board, include_dirs=(KERNELS / "include", HARNESS),
                           defines={"HARNESS_ARENA_BYTES": arena_bytes,
                                    "MCU_SOURCES_HASH": "0x" + sources_hash()[:8]},

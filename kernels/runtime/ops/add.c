@@ -3,47 +3,22 @@
  * larger input scale with 20 bits of headroom, summed, and rescaled to the output (TFLM).
  */
 #include "mcu_rt_op.h"
-#include "mcu_rt_quant.h"
 
 typedef struct {
     mcu_add_params params;
     mcu_dims dims1, dims2, out_dims;
 } add_data;
 
-static mcu_rt_status add_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(add_data));
-}
-
 static mcu_rt_status add_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     add_data *d = (add_data *)node->user_data;
-    mcu_tensor_info a, b, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &a)) || (st = mcu_rt_check_int8(rt, node, 1, &b)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)) ||
-        (st = mcu_rt_broadcast_dims(&a, &b, &out, &d->dims1, &d->dims2, &d->out_dims)))
+    mcu_binary t;
+    const mcu_rt_status st = mcu_rt_binary(rt, node, &t, &d->dims1, &d->dims2, &d->out_dims);
+    if (st != MCU_RT_OK)
         return st;
-    mcu_add_params *p = &d->params;
-    p->input1_offset = -a.zero_point;
-    p->input2_offset = -b.zero_point;
-    p->output_offset = out.zero_point;
-    p->left_shift = 20;
-    /* TFLM, in double: twice_max = 2 * max(s1, s2); s1 / twice_max, s2 / twice_max,
-     * twice_max / (2^20 * s_out). Scaling by powers of two is exact. */
-    const mcu_real s1 = mcu_real_from_f32(a.scales[0]), s2 = mcu_real_from_f32(b.scales[0]);
-    mcu_real twice_max = a.scales[0] > b.scales[0] ? s1 : s2; /* positive floats order as ints */
-    twice_max.e += 1;
-    mcu_real out_scale = mcu_real_from_f32(out.scales[0]);
-    out_scale.e += p->left_shift;
-    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, MCU_REAL_DOUBLE), &p->input1_multiplier,
-                            &p->input1_shift);
-    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, MCU_REAL_DOUBLE), &p->input2_multiplier,
-                            &p->input2_shift);
-    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, MCU_REAL_DOUBLE),
-                            &p->output_multiplier, &p->output_shift);
-    return mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_ADD_ACTIVATION, TFL_ACT_NONE), &out,
-                             &p->activation);
+    mcu_rt_add_quant(&t, 20, &d->params);
+    return mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_ADD_ACTIVATION, TFL_ACT_NONE), &t.out,
+                             &d->params.activation);
 }
 
 static mcu_rt_status add_eval(mcu_interpreter *rt, mcu_node *node)
@@ -55,4 +30,5 @@ static mcu_rt_status add_eval(mcu_interpreter *rt, mcu_node *node)
                        (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_add = {TFL_OP_ADD, 0, add_init, add_prepare, add_eval};
+const mcu_op_registration mcu_op_add = {
+    TFL_OP_ADD, 0, sizeof(add_data), add_prepare, add_eval};

@@ -8,26 +8,15 @@ typedef struct {
     mcu_dims dims;
 } dequantize_data;
 
-static mcu_rt_status dequantize_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(dequantize_data));
-}
-
 static mcu_rt_status dequantize_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     dequantize_data *d = (dequantize_data *)node->user_data;
-    mcu_tensor_info in, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_output_info(rt, node, &out)))
+    mcu_unary t;
+    const mcu_rt_status st = mcu_rt_unary(rt, node, TFL_INT8, TFL_FLOAT32, &t, &d->dims);
+    if (st != MCU_RT_OK)
         return st;
-    if (out.type != TFL_FLOAT32)
-        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->outputs[1]);
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
-    d->params.zero_point = in.zero_point;
-    __builtin_memcpy(&d->params.scale, &in.scales[0], sizeof(float));
+    d->params.zero_point = t.in.zero_point;
+    __builtin_memcpy(&d->params.scale, &t.in.scales[0], sizeof(float));
     return MCU_RT_OK;
 }
 
@@ -40,4 +29,4 @@ static mcu_rt_status dequantize_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_dequantize = {
-    TFL_OP_DEQUANTIZE, 0, dequantize_init, dequantize_prepare, dequantize_eval};
+    TFL_OP_DEQUANTIZE, 0, sizeof(dequantize_data), dequantize_prepare, dequantize_eval};

@@ -12,35 +12,27 @@ typedef struct {
     int32_t batches, depth, units; /* dims and quant params are built at eval: less arena */
 } fc_data;
 
-static mcu_rt_status fc_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(fc_data));
-}
-
 static mcu_rt_status fc_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     fc_data *d = (fc_data *)node->user_data;
-    mcu_tensor_info in, w, out;
+    mcu_mac_tensors t;
     mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_weights(rt, node, 1, &w)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    if ((st = mcu_rt_mac_tensors(rt, node, &t)))
         return st;
-    if (w.rank != 2 || mcu_rt_option_u8(rt, node, TFL_FC_WEIGHTS_FORMAT, 0) != 0)
+    if (t.filter.rank != 2 || mcu_rt_option_u8(rt, node, TFL_FC_WEIGHTS_FORMAT, 0) != 0)
         return MCU_RT_UNSUPPORTED_PARAMS;
-    const int32_t units = w.dims[0], depth = w.dims[1];
-    if (units < 1 || depth < 1 || in.count % depth || out.count != in.count / depth * units)
+    const int32_t units = t.filter.dims[0], depth = t.filter.dims[1];
+    if (units < 1 || depth < 1 || t.in.count % depth || t.out.count != t.in.count / depth * units)
         return MCU_RT_CORRUPT_MODEL;
-    d->batches = in.count / depth;
+    d->batches = t.in.count / depth;
     d->depth = depth;
     d->units = units;
-    d->params.input_offset = -in.zero_point;
-    d->params.filter_offset = -w.zero_point;
-    d->params.output_offset = out.zero_point;
+    d->params.input_offset = -t.in.zero_point;
+    d->params.filter_offset = -t.filter.zero_point;
+    d->params.output_offset = t.out.zero_point;
     mcu_quant_params quant;
-    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_FC_ACTIVATION, TFL_ACT_NONE), &out,
-                                &d->params.activation)) ||
-        (st = mcu_rt_conv_quant(rt, &in, &w, &out, units, 1, &quant)) ||
-        (st = mcu_rt_bias(rt, node, 2, units, &d->bias)))
+    if ((st = mcu_rt_mac_quant(rt, node, &t, TFL_FC_ACTIVATION, units, 1, &d->params.activation,
+                               &quant, &d->bias)))
         return st;
     d->multiplier = quant.multiplier;
     d->per_channel = quant.per_channel;
@@ -66,4 +58,4 @@ static mcu_rt_status fc_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_fully_connected = {
-    TFL_OP_FULLY_CONNECTED, 0, fc_init, fc_prepare, fc_eval};
+    TFL_OP_FULLY_CONNECTED, 0, sizeof(fc_data), fc_prepare, fc_eval};

@@ -10,11 +10,6 @@ typedef struct {
     mcu_dims dims;
 } hard_swish_data;
 
-static mcu_rt_status hard_swish_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(hard_swish_data));
-}
-
 /* TFLM DownScaleInt32ToInt16Multiplier */
 static int32_t to_int16_multiplier(int32_t multiplier)
 {
@@ -26,26 +21,22 @@ static int32_t to_int16_multiplier(int32_t multiplier)
 static mcu_rt_status hard_swish_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     hard_swish_data *d = (hard_swish_data *)node->user_data;
-    mcu_tensor_info in, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    mcu_unary t;
+    const mcu_rt_status st = mcu_rt_unary(rt, node, TFL_INT8, TFL_INT8, &t, &d->dims);
+    if (st != MCU_RT_OK)
         return st;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
-    mcu_real hires = mcu_real_from_f32(in.scales[0]);
+    mcu_real hires = mcu_real_from_f32(t.in.scales[0]);
     hires.e -= 7; /* input_scale / 128, exact in float32 */
     const mcu_real reluish = mcu_real_int(3, -15); /* 3 / 32768 */
     mcu_hard_swish_params *p = &d->params;
     int32_t m;
-    mcu_quantize_multiplier(mcu_real_div(hires, mcu_real_from_f32(out.scales[0]), MCU_REAL_FLOAT),
+    mcu_quantize_multiplier(mcu_real_div(hires, mcu_real_from_f32(t.out.scales[0]), MCU_REAL_FLOAT),
                             &m, &p->output_exponent);
     p->output_multiplier = to_int16_multiplier(m);
     mcu_quantize_multiplier(mcu_real_div(hires, reluish, MCU_REAL_FLOAT), &m, &p->reluish_exponent);
     p->reluish_multiplier = to_int16_multiplier(m);
-    p->input_zero_point = in.zero_point;
-    p->output_zero_point = out.zero_point;
+    p->input_zero_point = t.in.zero_point;
+    p->output_zero_point = t.out.zero_point;
     return p->output_exponent > 0 ? MCU_RT_UNSUPPORTED_PARAMS : MCU_RT_OK;
 }
 
@@ -58,4 +49,4 @@ static mcu_rt_status hard_swish_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_hard_swish = {
-    TFL_OP_HARD_SWISH, 0, hard_swish_init, hard_swish_prepare, hard_swish_eval};
+    TFL_OP_HARD_SWISH, 0, sizeof(hard_swish_data), hard_swish_prepare, hard_swish_eval};

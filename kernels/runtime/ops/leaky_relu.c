@@ -10,23 +10,15 @@ typedef struct {
     mcu_dims dims;
 } leaky_relu_data;
 
-static mcu_rt_status leaky_relu_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(leaky_relu_data));
-}
-
 static mcu_rt_status leaky_relu_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     leaky_relu_data *d = (leaky_relu_data *)node->user_data;
-    mcu_tensor_info in, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    mcu_unary t;
+    const mcu_rt_status st = mcu_rt_unary(rt, node, TFL_INT8, TFL_INT8, &t, &d->dims);
+    if (st != MCU_RT_OK)
         return st;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
-    const mcu_real s_in = mcu_real_from_f32(in.scales[0]), s_out = mcu_real_from_f32(out.scales[0]);
+    const mcu_real s_in = mcu_real_from_f32(t.in.scales[0]);
+    const mcu_real s_out = mcu_real_from_f32(t.out.scales[0]);
     const mcu_real alpha =
         mcu_real_from_f32((uint32_t)mcu_rt_option_i32(rt, node, TFL_LEAKY_RELU_ALPHA, 0));
     mcu_leaky_relu_params *p = &d->params;
@@ -35,8 +27,8 @@ static mcu_rt_status leaky_relu_prepare(mcu_interpreter *rt, mcu_node *node)
                             &p->alpha_shift);
     mcu_quantize_multiplier(mcu_real_div(s_in, s_out, MCU_REAL_FLOAT), &p->identity_multiplier,
                             &p->identity_shift);
-    p->input_zero_point = in.zero_point;
-    p->output_zero_point = out.zero_point;
+    p->input_zero_point = t.in.zero_point;
+    p->output_zero_point = t.out.zero_point;
     return MCU_RT_OK;
 }
 
@@ -49,4 +41,4 @@ static mcu_rt_status leaky_relu_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_leaky_relu = {
-    TFL_OP_LEAKY_RELU, 0, leaky_relu_init, leaky_relu_prepare, leaky_relu_eval};
+    TFL_OP_LEAKY_RELU, 0, sizeof(leaky_relu_data), leaky_relu_prepare, leaky_relu_eval};

@@ -3,17 +3,11 @@
  * axis of [N, T, C]): the input is viewed as [outer, reduced, 1, inner] for mcu_mean_s8.
  */
 #include "mcu_rt_op.h"
-#include "mcu_rt_quant.h"
 
 typedef struct {
     mcu_mean_params params;
     mcu_dims in_dims, out_dims;
 } mean_data;
-
-static mcu_rt_status mean_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(mean_data));
-}
 
 static mcu_rt_status mean_prepare(mcu_interpreter *rt, mcu_node *node)
 {
@@ -58,9 +52,7 @@ static mcu_rt_status mean_prepare(mcu_interpreter *rt, mcu_node *node)
     d->out_dims = out_dims;
     d->params.input_zero_point = in.zero_point;
     d->params.output_zero_point = out.zero_point;
-    mcu_quantize_multiplier(mcu_real_div(mcu_real_from_f32(in.scales[0]),
-                                         mcu_real_from_f32(out.scales[0]), MCU_REAL_DOUBLE),
-                            &d->params.multiplier, &d->params.shift);
+    mcu_rt_rescale(&in, &out, &d->params.multiplier, &d->params.shift);
     node->scratch_bytes = mcu_mean_s8_get_buffer_size(&d->in_dims);
     return MCU_RT_OK;
 }
@@ -74,4 +66,5 @@ static mcu_rt_status mean_eval(mcu_interpreter *rt, mcu_node *node)
                         &d->out_dims, (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_mean = {TFL_OP_MEAN, 0, mean_init, mean_prepare, mean_eval};
+const mcu_op_registration mcu_op_mean = {
+    TFL_OP_MEAN, 0, sizeof(mean_data), mean_prepare, mean_eval};

@@ -9,30 +9,23 @@ typedef struct {
     mcu_dims dims1, dims2, out_dims;
 } mul_data;
 
-static mcu_rt_status mul_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(mul_data));
-}
-
 static mcu_rt_status mul_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     mul_data *d = (mul_data *)node->user_data;
-    mcu_tensor_info a, b, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &a)) || (st = mcu_rt_check_int8(rt, node, 1, &b)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)) ||
-        (st = mcu_rt_broadcast_dims(&a, &b, &out, &d->dims1, &d->dims2, &d->out_dims)))
-        return st;
+    mcu_binary t;
     mcu_mul_params *p = &d->params;
-    p->input1_offset = -a.zero_point;
-    p->input2_offset = -b.zero_point;
-    p->output_offset = out.zero_point;
-    const mcu_real product = mcu_real_mul(mcu_real_from_f32(a.scales[0]),
-                                          mcu_real_from_f32(b.scales[0]));
+    const mcu_rt_status st = mcu_rt_binary(rt, node, &t, &d->dims1, &d->dims2, &d->out_dims);
+    if (st != MCU_RT_OK)
+        return st;
+    p->input1_offset = -t.a.zero_point;
+    p->input2_offset = -t.b.zero_point;
+    p->output_offset = t.out.zero_point;
+    const mcu_real product = mcu_real_mul(mcu_real_from_f32(t.a.scales[0]),
+                                          mcu_real_from_f32(t.b.scales[0]));
     mcu_quantize_multiplier(
-        mcu_real_div(product, mcu_real_from_f32(out.scales[0]), MCU_REAL_DOUBLE),
+        mcu_real_div(product, mcu_real_from_f32(t.out.scales[0]), MCU_REAL_DOUBLE),
         &p->output_multiplier, &p->output_shift);
-    return mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_MUL_ACTIVATION, TFL_ACT_NONE), &out,
+    return mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_MUL_ACTIVATION, TFL_ACT_NONE), &t.out,
                              &p->activation);
 }
 
@@ -45,4 +38,5 @@ static mcu_rt_status mul_eval(mcu_interpreter *rt, mcu_node *node)
                        (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_mul = {TFL_OP_MUL, 0, mul_init, mul_prepare, mul_eval};
+const mcu_op_registration mcu_op_mul = {
+    TFL_OP_MUL, 0, sizeof(mul_data), mul_prepare, mul_eval};

@@ -9,11 +9,6 @@ typedef struct {
     int32_t n;
 } pack_data;
 
-static mcu_rt_status pack_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(pack_data));
-}
-
 static mcu_rt_status pack_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     pack_data *d = (pack_data *)node->user_data;
@@ -62,4 +57,5 @@ static mcu_rt_status pack_eval(mcu_interpreter *rt, mcu_node *node)
     return MCU_RT_OK;
 }
 
-const mcu_op_registration mcu_op_pack = {TFL_OP_PACK, 0, pack_init, pack_prepare, pack_eval};
+const mcu_op_registration mcu_op_pack = {
+    TFL_OP_PACK, 0, sizeof(pack_data), pack_prepare, pack_eval};

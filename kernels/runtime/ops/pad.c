@@ -9,11 +9,6 @@ typedef struct {
     mcu_dims in_dims, out_dims;
 } pad_data;
 
-static mcu_rt_status pad_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(pad_data));
-}
-
 static mcu_rt_status pad_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     pad_data *d = (pad_data *)node->user_data;
@@ -56,4 +51,4 @@ static mcu_rt_status pad_eval(mcu_interpreter *rt, mcu_node *node)
                        &d->out_dims, (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_pad = {TFL_OP_PAD, 0, pad_init, pad_prepare, pad_eval};
+const mcu_op_registration mcu_op_pad = {TFL_OP_PAD, 0, sizeof(pad_data), pad_prepare, pad_eval};

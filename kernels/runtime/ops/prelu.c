@@ -9,11 +9,6 @@ typedef struct {
     mcu_dims in_dims, alpha_dims, out_dims;
 } prelu_data;
 
-static mcu_rt_status prelu_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(prelu_data));
-}
-
 static mcu_rt_status prelu_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     prelu_data *d = (prelu_data *)node->user_data;
@@ -50,4 +45,5 @@ static mcu_rt_status prelu_eval(mcu_interpreter *rt, mcu_node *node)
                          (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_prelu = {TFL_OP_PRELU, 0, prelu_init, prelu_prepare, prelu_eval};
+const mcu_op_registration mcu_op_prelu = {
+    TFL_OP_PRELU, 0, sizeof(prelu_data), prelu_prepare, prelu_eval};

@@ -3,7 +3,6 @@
  * input (round(x / scale) + zero point in float32, as TFLM's AffineQuantize).
  */
 #include "mcu_rt_op.h"
-#include "mcu_rt_quant.h"
 
 typedef struct {
     mcu_requantize_params params;
@@ -12,38 +11,27 @@ typedef struct {
     int32_t is_float; /* the input is float32 */
 } quantize_data;
 
-static mcu_rt_status quantize_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(quantize_data));
-}
-
 static mcu_rt_status quantize_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     quantize_data *d = (quantize_data *)node->user_data;
-    mcu_tensor_info in, out;
+    mcu_unary t;
     mcu_rt_status st;
-    if ((st = mcu_rt_input_info(rt, node, 0, &in)) || (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    if ((st = mcu_rt_unary(rt, node, MCU_RT_ANY_TYPE, TFL_INT8, &t, &d->dims)))
         return st;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
     mcu_requantize_params *p = &d->params;
-    p->output_zero_point = out.zero_point;
+    p->output_zero_point = t.out.zero_point;
     p->activation.min = -128;
     p->activation.max = 127;
-    d->is_float = in.type == TFL_FLOAT32;
+    d->is_float = t.in.type == TFL_FLOAT32;
     if (d->is_float) {
-        const uint32_t bits = out.scales[0];
+        const uint32_t bits = t.out.scales[0];
         __builtin_memcpy(&d->scale, &bits, sizeof bits);
         return MCU_RT_OK;
     }
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)))
+    if ((st = mcu_rt_check_int8(rt, node, 0, &t.in)))
         return st;
-    p->input_zero_point = in.zero_point;
-    mcu_quantize_multiplier(mcu_real_div(mcu_real_from_f32(in.scales[0]),
-                                         mcu_real_from_f32(out.scales[0]), MCU_REAL_DOUBLE),
-                            &p->multiplier, &p->shift);
+    p->input_zero_point = t.in.zero_point;
+    mcu_rt_rescale(&t.in, &t.out, &p->multiplier, &p->shift);
     return MCU_RT_OK;
 }
 
@@ -77,4 +65,4 @@ static mcu_rt_status quantize_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_quantize = {
-    TFL_OP_QUANTIZE, 0, quantize_init, quantize_prepare, quantize_eval};
+    TFL_OP_QUANTIZE, 0, sizeof(quantize_data), quantize_prepare, quantize_eval};

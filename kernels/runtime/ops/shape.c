@@ -9,11 +9,6 @@ typedef struct {
     int32_t rank;
 } shape_data;
 
-static mcu_rt_status shape_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(shape_data));
-}
-
 static mcu_rt_status shape_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     shape_data *d = (shape_data *)node->user_data;
@@ -39,4 +34,5 @@ static mcu_rt_status shape_eval(mcu_interpreter *rt, mcu_node *node)
     return MCU_RT_OK;
 }
 
-const mcu_op_registration mcu_op_shape = {TFL_OP_SHAPE, 0, shape_init, shape_prepare, shape_eval};
+const mcu_op_registration mcu_op_shape = {
+    TFL_OP_SHAPE, 0, sizeof(shape_data), shape_prepare, shape_eval};

@@ -10,29 +10,20 @@ typedef struct {
     mcu_dims dims;
 } sigmoid_data;
 
-static mcu_rt_status sigmoid_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(sigmoid_data));
-}
-
 static mcu_rt_status sigmoid_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     sigmoid_data *d = (sigmoid_data *)node->user_data;
-    mcu_tensor_info in, out;
-    mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &in)) || (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    mcu_unary t;
+    const mcu_rt_status st = mcu_rt_unary(rt, node, TFL_INT8, TFL_INT8, &t, &d->dims);
+    if (st != MCU_RT_OK)
         return st;
-    if (out.zero_point != (node->reg->builtin_code == TFL_OP_LOGISTIC ? -128 : 0))
+    if (t.out.zero_point != (node->reg->builtin_code == TFL_OP_LOGISTIC ? -128 : 0))
         return MCU_RT_UNSUPPORTED_PARAMS;
-    if (out.count != in.count)
-        return MCU_RT_CORRUPT_MODEL;
-    const mcu_dims dims = {1, 1, 1, in.count};
-    d->dims = dims;
-    mcu_real real = mcu_real_from_f32(in.scales[0]);
+    mcu_real real = mcu_real_from_f32(t.in.scales[0]);
     real.e += 27; /* input_scale * 2^(31 - 4), exact */
     mcu_sigmoid_params *p = &d->params;
     mcu_quantize_multiplier(real, &p->input_multiplier, &p->input_left_shift);
-    p->input_zero_point = in.zero_point;
+    p->input_zero_point = t.in.zero_point;
     /* CalculateInputRadius(4, shift, 31): floor(15 * 2^27 / 2^shift) */
     const int32_t shift = p->input_left_shift;
     p->input_range_radius = shift < 0 ? INT32_MAX : (int32_t)((15u << 27) >> (shift > 31 ? 31 : shift));
@@ -56,5 +47,6 @@ static mcu_rt_status tanh_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_logistic = {
-    TFL_OP_LOGISTIC, 0, sigmoid_init, sigmoid_prepare, logistic_eval};
-const mcu_op_registration mcu_op_tanh = {TFL_OP_TANH, 0, sigmoid_init, sigmoid_prepare, tanh_eval};
+    TFL_OP_LOGISTIC, 0, sizeof(sigmoid_data), sigmoid_prepare, logistic_eval};
+const mcu_op_registration mcu_op_tanh = {
+    TFL_OP_TANH, 0, sizeof(sigmoid_data), sigmoid_prepare, tanh_eval};

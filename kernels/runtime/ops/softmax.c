@@ -12,11 +12,6 @@ typedef struct {
     int32_t rows, depth;
 } softmax_data;
 
-static mcu_rt_status softmax_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(softmax_data));
-}
-
 static mcu_rt_status softmax_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     softmax_data *d = (softmax_data *)node->user_data;
@@ -55,4 +50,4 @@ static mcu_rt_status softmax_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_softmax = {
-    TFL_OP_SOFTMAX, 0, softmax_init, softmax_prepare, softmax_eval};
+    TFL_OP_SOFTMAX, 0, sizeof(softmax_data), softmax_prepare, softmax_eval};

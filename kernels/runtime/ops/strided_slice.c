@@ -11,11 +11,6 @@ typedef struct {
     int32_t elem;      /* bytes per element */
 } slice_data;
 
-static mcu_rt_status slice_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(slice_data));
-}
-
 static int32_t clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -130,4 +125,4 @@ static mcu_rt_status slice_eval(mcu_interpreter *rt, mcu_node *node)
 }
 
 const mcu_op_registration mcu_op_strided_slice = {
-    TFL_OP_STRIDED_SLICE, 0, slice_init, slice_prepare, slice_eval};
+    TFL_OP_STRIDED_SLICE, 0, sizeof(slice_data), slice_prepare, slice_eval};

@@ -1,21 +1,21 @@
 /*
- * mcu_fully_connected_wip_s8 - optimized flavour (Cortex-M DSP extension): FULLY_CONNECTED by
+ * mcu_fully_connected_wino_s8 - optimized flavour (Cortex-M DSP extension): FULLY_CONNECTED by
  * Winograd's inner-product identity (contract and exactness in mcu_nn.h and the reference
  * file). Per weight word W = (w0, w1, w2, w3) of a row, against the input converted once per
  * batch to int16 pairs X1 = (x0, x2), X2 = (x1, x3) with the input offset added:
  *   SMLAD(SXTAB16(X1, W, ROR #8), SXTAB16(X2, W)) = (x0 + w1)(x1 + w0) + (x2 + w3)(x3 + w2),
  * four MACs for one load and three single-cycle instructions (SXTB16 + SMLAD needs five).
  *
- * Rows go in blocks of 8, two passes of four rows sharing each X1/X2 load (mcu_wip_blocks,
+ * Rows go in blocks of 8, two passes of four rows sharing each X1/X2 load (mcu_fcw_blocks,
  * inline assembly). A pass needs 13 registers and a temporary, all there are: one weight base
  * and one stride e address rows base, base + e, base + 2e and base + 4e (LDR's LSL #1/#2), so
  * the passes take rows {0, 1, 2, 4} (e = +depth) and {7, 6, 5, 3} (e = -depth from row 7).
  * Per group of 4 inputs: six loads back to back (7 cycles), 12 DSP instructions, 19 cycles
- * for 16 MACs. Groups are unrolled MCU_WIP_UNROLL times; the first, partial, chunk is entered
+ * for 16 MACs. Groups are unrolled MCU_FCW_UNROLL times; the first, partial, chunk is entered
  * at a computed offset (one BX per pass) and the chunk-end test loads the end from the stack
  * in the last group's load run. The accumulators start from the rows' constants (bias - pair
  * sum) and are stored back over them, a record of 4 words per pass (scratch).
- * Output stage, rows in order (mcu_wip_out_*): the shared term (filter-offset fold minus
+ * Output stage, rows in order (mcu_fcw_out_*): the shared term (filter-offset fold minus
  * the input term) enters with the doubling of mcu_rq2 (x2 = 2 shared + 2 acc, one ADD with
  * LSL), then SMMLAR, SSAT, four outputs packed (BFI) and clamped together (SSUB8 + SEL), one
  * store: per tensor, or per channel with a = ((2 offset + 1) << r) >> 1 made per row. This
@@ -26,15 +26,15 @@
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
-#include "../../ref/fully_connected/mcu_fully_connected_wip_s8.c"
+#include "../../ref/fully_connected/mcu_fully_connected_wino_s8.c"
 #else
-#define MCU_WIP_OPTIMIZED 1
-#include "../../ref/fully_connected/mcu_fully_connected_wip_s8.c"
+#define MCU_FCW_OPTIMIZED 1
+#include "../../ref/fully_connected/mcu_fully_connected_wino_s8.c"
 #include "../../common/mcu_nn_dsp.h"
 
-#define MCU_WIP_UNROLL 16 /* groups of 4 inputs per chunk of the four-row loop */
+#define MCU_FCW_UNROLL 16 /* groups of 4 inputs per chunk of the four-row loop */
 
-int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims)
+int32_t mcu_fully_connected_wino_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3) +
@@ -43,10 +43,10 @@ int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims)
 
 /* The pair sums, a weight word at a time: SMLAD(SXTB16(w), SXTB16(w, ROR #8)) =
  * w0 w1 + w2 w3 (rows need not be word aligned: unaligned loads are allowed). */
-mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
+mcu_status mcu_fully_connected_wino_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums)
 {
-    const mcu_status st = mcu_wip_prepare_check(filter_dims, filter, pair_sums);
+    const mcu_status st = mcu_fcw_prepare_check(filter_dims, filter, pair_sums);
     if (st != MCU_OK)
         return st;
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
@@ -73,10 +73,10 @@ typedef struct {
     mcu_rq2 q2; /* per tensor */
     mcu_rq q;   /* per tensor, general path */
     int8_t *out;
-} mcu_wip_ctx;
+} mcu_fcw_ctx;
 
 /* Requantizes, clamps and stores row o's accumulator. */
-static inline void mcu_wip_store(const mcu_wip_ctx *c, int32_t o, int32_t acc)
+static inline void mcu_fcw_store(const mcu_fcw_ctx *c, int32_t o, int32_t acc)
 {
     if (c->fused) {
         mcu_rq2 q = c->q2;
@@ -92,7 +92,7 @@ static inline void mcu_wip_store(const mcu_wip_ctx *c, int32_t o, int32_t acc)
 }
 
 /* The last depth % 4 inputs (natural order in x) against row w, multiplied directly. */
-static inline uint32_t mcu_wip_tail(const mcu_wip_ctx *c, const int8_t *w)
+static inline uint32_t mcu_fcw_tail(const mcu_fcw_ctx *c, const int8_t *w)
 {
     uint32_t s = 0;
     for (int32_t k = c->groups * 4; k < c->depth; ++k)
@@ -101,22 +101,22 @@ static inline uint32_t mcu_wip_tail(const mcu_wip_ctx *c, const int8_t *w)
 }
 
 /* bias - pair sum of row o: the start of its accumulator. */
-static inline int32_t mcu_wip_constant(const mcu_wip_ctx *c, int32_t o)
+static inline int32_t mcu_fcw_constant(const mcu_fcw_ctx *c, int32_t o)
 {
     return (int32_t)((c->bias ? (uint32_t)c->bias[o] : 0u) - (uint32_t)c->pair[o]);
 }
 
 /* One group (4 inputs, X1 = x[0..1], X2 = x[2..3]) of weight word a into s. */
-#define MCU_WIP_1(s, a, X1, X2) s = __smlad(mcu_sxtab16_ror8(X1, a), __sxtab16(X2, a), s)
+#define MCU_FCW_1(s, a, X1, X2) s = __smlad(mcu_sxtab16_ror8(X1, a), __sxtab16(X2, a), s)
 
 /* The records: per block, the 4 rows of the first pass {0, 1, 2, 4}, then of the second
- * {7, 6, 5, 3}. Row r of a block is word mcu_wip_at[r] of the block's 8. */
-static const uint8_t mcu_wip_at[8] = {0, 1, 2, 7, 3, 6, 5, 4};
+ * {7, 6, 5, 3}. Row r of a block is word mcu_fcw_at[r] of the block's 8. */
+static const uint8_t mcu_fcw_at[8] = {0, 1, 2, 7, 3, 6, 5, 4};
 
 /* The records' constants, bias - pair sum per row (four rows at a time: 8 loads back to
  * back, SUB, STR). Returns an OR of |bias| - [bias < 0] over the rows (>= the largest
  * |bias| - 1: the mcu_rq2 bound check). */
-static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
+static uint32_t mcu_fcw_constants(const int32_t *pair, const int32_t *bias, int32_t blocks,
                                   int32_t *rec)
 {
     uint32_t bor = 0;
@@ -125,7 +125,7 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
     int32_t p0, p1, p2, p3, b0, b1, b2, b3;
     if (bias) {
         /* one pass's 4 rows: pair and bias at byte offsets A0..A3 of the block */
-#define MCU_WIP_C4(A0, A1, A2, A3, R)                                                         \
+#define MCU_FCW_C4(A0, A1, A2, A3, R)                                                         \
     "ldr %[p0], [%[pp], #" #A0 "]\n\t"                                                        \
     "ldr %[p1], [%[pp], #" #A1 "]\n\t"                                                        \
     "ldr %[p2], [%[pp], #" #A2 "]\n\t"                                                        \
@@ -150,7 +150,7 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
     "orr %[b1], %[b1], %[b2]\n\t"                                                             \
     "orr %[bor], %[bor], %[b3]\n\t"                                                           \
     "orr %[bor], %[bor], %[b1]\n\t"
-        __asm__ volatile("1:\n\t" MCU_WIP_C4(0, 4, 8, 16, 0) MCU_WIP_C4(28, 24, 20, 12, 16)
+        __asm__ volatile("1:\n\t" MCU_FCW_C4(0, 4, 8, 16, 0) MCU_FCW_C4(28, 24, 20, 12, 16)
                          "adds %[pp], %[pp], #32\n\t"
                          "adds %[bp], %[bp], #32\n\t"
                          "adds %[rec], %[rec], #32\n\t"
@@ -161,9 +161,9 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
                            [pp] "+r"(pair), [bp] "+r"(bias), [rec] "+r"(rec), [bor] "+r"(bor)
                          : [end] "r"(end)
                          : "cc", "memory");
-#undef MCU_WIP_C4
+#undef MCU_FCW_C4
     } else {
-#define MCU_WIP_N4(A0, A1, A2, A3, R)                                                         \
+#define MCU_FCW_N4(A0, A1, A2, A3, R)                                                         \
     "ldr %[p0], [%[pp], #" #A0 "]\n\t"                                                        \
     "ldr %[p1], [%[pp], #" #A1 "]\n\t"                                                        \
     "ldr %[p2], [%[pp], #" #A2 "]\n\t"                                                        \
@@ -176,7 +176,7 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
     "str %[p1], [%[rec], #" #R "+4]\n\t"                                                      \
     "str %[p2], [%[rec], #" #R "+8]\n\t"                                                      \
     "str %[p3], [%[rec], #" #R "+12]\n\t"
-        __asm__ volatile("1:\n\t" MCU_WIP_N4(0, 4, 8, 16, 0) MCU_WIP_N4(28, 24, 20, 12, 16)
+        __asm__ volatile("1:\n\t" MCU_FCW_N4(0, 4, 8, 16, 0) MCU_FCW_N4(28, 24, 20, 12, 16)
                          "adds %[pp], %[pp], #32\n\t"
                          "adds %[rec], %[rec], #32\n\t"
                          "cmp %[pp], %[end]\n\t"
@@ -185,14 +185,14 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
                            [pp] "+r"(pair), [rec] "+r"(rec)
                          : [end] "r"(end)
                          : "cc", "memory");
-#undef MCU_WIP_N4
+#undef MCU_FCW_N4
     }
 #else
     for (int32_t b = 0; b < blocks; ++b, pair += 8, rec += 8) {
         for (int32_t r = 0; r < 8; ++r) {
             const int32_t b_ = bias ? bias[r] : 0;
             bor |= (uint32_t)(b_ ^ (b_ >> 31));
-            rec[mcu_wip_at[r]] = (int32_t)((uint32_t)b_ - (uint32_t)pair[r]);
+            rec[mcu_fcw_at[r]] = (int32_t)((uint32_t)b_ - (uint32_t)pair[r]);
         }
         if (bias)
             bias += 8;
@@ -204,7 +204,7 @@ static uint32_t mcu_wip_constants(const int32_t *pair, const int32_t *bias, int3
 /* Every block of 8 rows, both passes: each record word += the identity's sums of its row
  * over the whole groups (groups >= 1), and the last depth % 4 inputs multiplied directly
  * (LDRSB, MLA). */
-__attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const int8_t *filter,
+__attribute__((noinline)) static void mcu_fcw_blocks(const mcu_fcw_ctx *c, const int8_t *filter,
                                                     int32_t blocks, int32_t *rec)
 {
     const int32_t d = c->depth;
@@ -213,7 +213,7 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #if MCU_NN_ASM
     /* the first, partial chunk is entered at the start of the chunk's last group minus
      * (r - 1) groups of 72 bytes (r = groups of the first chunk), with the Thumb bit */
-    int32_t back = ((c->groups - 1) % MCU_WIP_UNROLL) * 72 - 1;
+    int32_t back = ((c->groups - 1) % MCU_FCW_UNROLL) * 72 - 1;
     const int8_t *wa = filter; /* row 0 of the current block */
     const int32_t ntail = d & 3;
     int32_t s0, s1, s2, s3, X1, X2, w0, w1, w2, w3, t, e;
@@ -222,30 +222,30 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
     /* six loads back to back (post-increments last on each base: 7 cycles), then per row
      * t = (x0 + w1, x2 + w3), w = (x1 + w0, x3 + w2), s += t . w; every instruction 32-bit so
      * that a group is 72 bytes */
-#define MCU_WIP_LOADS                                                                         \
+#define MCU_FCW_LOADS                                                                         \
     "ldr.w %[X2], [%[x], #4]\n\t"                                                             \
     "ldr.w %[X1], [%[x]], #8\n\t"                                                             \
     "ldr.w %[w1], [%[w], %[e]]\n\t"                                                           \
     "ldr.w %[w2], [%[w], %[e], lsl #1]\n\t"                                                   \
     "ldr.w %[w3], [%[w], %[e], lsl #2]\n\t"                                                   \
     "ldr.w %[w0], [%[w]], #4\n\t"
-#define MCU_WIP_ROW(W, S)                                                                     \
+#define MCU_FCW_ROW(W, S)                                                                     \
     "sxtab16 %[t], %[X1], %[" #W "], ror #8\n\t"                                              \
     "sxtab16 %[" #W "], %[X2], %[" #W "]\n\t"                                                 \
     "smlad %[" #S "], %[t], %[" #W "], %[" #S "]\n\t"
-#define MCU_WIP_ROWS MCU_WIP_ROW(w0, s0) MCU_WIP_ROW(w1, s1) MCU_WIP_ROW(w2, s2) MCU_WIP_ROW(w3, s3)
-#define MCU_WIP_GROUP MCU_WIP_LOADS MCU_WIP_ROWS
-#define MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
-#if MCU_WIP_UNROLL == 8
-#define MCU_WIP_CHUNK MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
-#elif MCU_WIP_UNROLL == 16
-#define MCU_WIP_CHUNK MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_GROUP MCU_WIP_GROUP MCU_WIP_GROUP
-#elif MCU_WIP_UNROLL == 32
-#define MCU_WIP_CHUNK                                                                         \
-    MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_G4 MCU_WIP_GROUP \
-        MCU_WIP_GROUP MCU_WIP_GROUP
+#define MCU_FCW_ROWS MCU_FCW_ROW(w0, s0) MCU_FCW_ROW(w1, s1) MCU_FCW_ROW(w2, s2) MCU_FCW_ROW(w3, s3)
+#define MCU_FCW_GROUP MCU_FCW_LOADS MCU_FCW_ROWS
+#define MCU_FCW_G4 MCU_FCW_GROUP MCU_FCW_GROUP MCU_FCW_GROUP MCU_FCW_GROUP
+#if MCU_FCW_UNROLL == 8
+#define MCU_FCW_CHUNK MCU_FCW_G4 MCU_FCW_GROUP MCU_FCW_GROUP MCU_FCW_GROUP
+#elif MCU_FCW_UNROLL == 16
+#define MCU_FCW_CHUNK MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_GROUP MCU_FCW_GROUP MCU_FCW_GROUP
+#elif MCU_FCW_UNROLL == 32
+#define MCU_FCW_CHUNK                                                                         \
+    MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_G4 MCU_FCW_GROUP \
+        MCU_FCW_GROUP MCU_FCW_GROUP
 #else
-#error "MCU_WIP_UNROLL: 8, 16 or 32"
+#error "MCU_FCW_UNROLL: 8, 16 or 32"
 #endif
     /* pass: w1 = its first row, e = +d (rows 0, 1, 2, 4) or -d (rows 7, 6, 5, 3); then the
      * same block from row 7 with e = -d, or the next block */
@@ -268,10 +268,10 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      "ldr %[s3], [%[t], #12]\n\t"
                      "mov %[w], %[w1]\n\t"
                      "bx %[w0]\n\t"
-                     "1:\n\t" MCU_WIP_CHUNK
-                     "3:\n\t" MCU_WIP_LOADS
+                     "1:\n\t" MCU_FCW_CHUNK
+                     "3:\n\t" MCU_FCW_LOADS
                      "ldr %[t], %[xend]\n\t"
-                     "cmp %[x], %[t]\n\t" MCU_WIP_ROWS
+                     "cmp %[x], %[t]\n\t" MCU_FCW_ROWS
                      "bne 1b\n\t"
                      "ldr %[X1], %[ntail]\n\t"
                      "ldr %[t], %[rec]\n\t"
@@ -319,12 +319,12 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                      : [d] "m"(d), [xend] "m"(xend), [x0] "m"(x0),
                        [wend] "m"(wend), [ntail] "m"(ntail)
                      : "cc", "memory");
-#undef MCU_WIP_LOADS
-#undef MCU_WIP_ROW
-#undef MCU_WIP_ROWS
-#undef MCU_WIP_GROUP
-#undef MCU_WIP_G4
-#undef MCU_WIP_CHUNK
+#undef MCU_FCW_LOADS
+#undef MCU_FCW_ROW
+#undef MCU_FCW_ROWS
+#undef MCU_FCW_GROUP
+#undef MCU_FCW_G4
+#undef MCU_FCW_CHUNK
 #else
     for (const int8_t *wb = filter; wb != wend; wb += 8 * d) {
         for (int32_t pass = 0; pass < 2; ++pass, rec += 4) {
@@ -335,10 +335,10 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
                 const int32_t X1 = mcu_read_s16x2(x), X2 = mcu_read_s16x2(x + 2);
                 const int32_t a = mcu_read_s8x4(w), b = mcu_read_s8x4(w + e);
                 const int32_t f = mcu_read_s8x4(w + 2 * e), g = mcu_read_s8x4(w + 4 * e);
-                MCU_WIP_1(s0, a, X1, X2);
-                MCU_WIP_1(s1, b, X1, X2);
-                MCU_WIP_1(s2, f, X1, X2);
-                MCU_WIP_1(s3, g, X1, X2);
+                MCU_FCW_1(s0, a, X1, X2);
+                MCU_FCW_1(s1, b, X1, X2);
+                MCU_FCW_1(s2, f, X1, X2);
+                MCU_FCW_1(s3, g, X1, X2);
             }
             for (int32_t k = 0; k < (d & 3); ++k, ++w) {
                 s0 += w[0] * xend[k];
@@ -360,13 +360,13 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
  * bytes packed (BFI) and clamped to [lo, hi] together (SSUB8 + SEL), one store. Per tensor,
  * or per channel (m and r loaded per row, a = ((2 offset + 1) << r) >> 1). */
 #if MCU_NN_ASM
-#define MCU_WIP_RQ(Y, Q)                                                                      \
+#define MCU_FCW_RQ(Y, Q)                                                                      \
     "add %[x2], %[sh2], %[" #Y "], lsl #1\n\t"                                                \
     "smmlar %[" #Y "], %[x2], %[m], %[a]\n\t"                                                 \
     "add %[" #Y "], %[" #Y "], %[x2], asr #31\n\t"                                            \
     "asr %[" #Y "], %[" #Y "], %[" #Q "]\n\t"                                                 \
     "ssat %[" #Y "], #8, %[" #Y "]\n\t"
-#define MCU_WIP_CLAMP4                                                                        \
+#define MCU_FCW_CLAMP4                                                                        \
     "ssub8 %[x2], %[y0], %[lo4]\n\t"                                                          \
     "sel %[y0], %[y0], %[lo4]\n\t"                                                            \
     "ssub8 %[x2], %[hi4], %[y0]\n\t"                                                          \
@@ -375,7 +375,7 @@ __attribute__((noinline)) static void mcu_wip_blocks(const mcu_wip_ctx *c, const
 #endif
 
 /* Per tensor: m, a, r in registers. */
-__attribute__((noinline)) static void mcu_wip_out_tensor(const mcu_wip_ctx *c, const int32_t *rec,
+__attribute__((noinline)) static void mcu_fcw_out_tensor(const mcu_fcw_ctx *c, const int32_t *rec,
                                                         int32_t blocks)
 {
     const uint32_t sh2 = (uint32_t)c->shared << 1;
@@ -385,17 +385,17 @@ __attribute__((noinline)) static void mcu_wip_out_tensor(const mcu_wip_ctx *c, c
     const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
     const int32_t *end = rec + 8 * blocks;
     int32_t y0, y1, y2, y3, x2;
-#define MCU_WIP_WORD(A0, A1, A2, A3)                                                          \
+#define MCU_FCW_WORD(A0, A1, A2, A3)                                                          \
     "ldr %[y0], [%[rec], #" #A0 "]\n\t"                                                       \
     "ldr %[y1], [%[rec], #" #A1 "]\n\t"                                                       \
     "ldr %[y2], [%[rec], #" #A2 "]\n\t"                                                       \
-    "ldr %[y3], [%[rec], #" #A3 "]\n\t" MCU_WIP_RQ(y0, r) MCU_WIP_RQ(y1, r) MCU_WIP_RQ(y2, r)  \
-        MCU_WIP_RQ(y3, r)                                                                     \
+    "ldr %[y3], [%[rec], #" #A3 "]\n\t" MCU_FCW_RQ(y0, r) MCU_FCW_RQ(y1, r) MCU_FCW_RQ(y2, r)  \
+        MCU_FCW_RQ(y3, r)                                                                     \
     "bfi %[y0], %[y1], #8, #8\n\t"                                                            \
     "bfi %[y0], %[y2], #16, #8\n\t"                                                           \
-    "bfi %[y0], %[y3], #24, #8\n\t" MCU_WIP_CLAMP4
+    "bfi %[y0], %[y3], #24, #8\n\t" MCU_FCW_CLAMP4
     /* rows 0..3 are words 0, 1, 2, 7 of the block, rows 4..7 words 3, 6, 5, 4 */
-    __asm__ volatile("1:\n\t" MCU_WIP_WORD(0, 4, 8, 28) MCU_WIP_WORD(12, 24, 20, 16)
+    __asm__ volatile("1:\n\t" MCU_FCW_WORD(0, 4, 8, 28) MCU_FCW_WORD(12, 24, 20, 16)
                      "add %[rec], %[rec], #32\n\t"
                      "cmp %[rec], %[end]\n\t"
                      "bne 1b"
@@ -404,11 +404,11 @@ __attribute__((noinline)) static void mcu_wip_out_tensor(const mcu_wip_ctx *c, c
                      : [sh2] "r"(sh2), [m] "r"(m), [a] "r"(a), [r] "r"(r), [lo4] "r"(lo4),
                        [hi4] "r"(hi4), [end] "r"(end)
                      : "cc", "memory");
-#undef MCU_WIP_WORD
+#undef MCU_FCW_WORD
 #else
     for (int32_t b = 0; b < blocks; ++b, rec += 8, out += 8) {
         for (int32_t j = 0; j < 8; ++j) {
-            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_at[j]] << 1));
+            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_fcw_at[j]] << 1));
             const int32_t y = (mcu_smmlar(x2, m, a) + (x2 >> 31)) >> r;
             out[j] = (int8_t)mcu_rq_clamp(y, c->lo, c->hi);
         }
@@ -417,7 +417,7 @@ __attribute__((noinline)) static void mcu_wip_out_tensor(const mcu_wip_ctx *c, c
 }
 
 /* Per channel: m and the shift loaded per row (r = -shift, a from k = 2 offset + 1). */
-__attribute__((noinline)) static void mcu_wip_out_channel(const mcu_wip_ctx *c,
+__attribute__((noinline)) static void mcu_fcw_out_channel(const mcu_fcw_ctx *c,
                                                          const int32_t *rec, int32_t blocks)
 {
     const uint32_t sh2 = (uint32_t)c->shared << 1;
@@ -428,19 +428,19 @@ __attribute__((noinline)) static void mcu_wip_out_channel(const mcu_wip_ctx *c,
     const uint32_t lo4 = 0x01010101u * (uint8_t)c->lo, hi4 = 0x01010101u * (uint8_t)c->hi;
     const int32_t *end = rec + 8 * blocks;
     int32_t y0, y, x2, m, a, r;
-#define MCU_WIP_ONE(Y, A)                                                                     \
+#define MCU_FCW_ONE(Y, A)                                                                     \
     "ldr %[" #Y "], [%[rec], #" #A "]\n\t"                                                    \
     "ldr %[m], [%[mp]], #4\n\t"                                                               \
     "ldr %[r], [%[sp]], #4\n\t"                                                               \
     "rsb %[r], %[r], #0\n\t"                                                                  \
     "lsl %[a], %[k], %[r]\n\t"                                                                \
-    "asr %[a], %[a], #1\n\t" MCU_WIP_RQ(Y, r)
-#define MCU_WIP_WORD(A0, A1, A2, A3)                                                          \
-    MCU_WIP_ONE(y0, A0)                                                                       \
-    MCU_WIP_ONE(y, A1) "bfi %[y0], %[y], #8, #8\n\t" MCU_WIP_ONE(y, A2)                        \
-        "bfi %[y0], %[y], #16, #8\n\t" MCU_WIP_ONE(y, A3) "bfi %[y0], %[y], #24, #8\n\t"      \
-            MCU_WIP_CLAMP4
-    __asm__ volatile("1:\n\t" MCU_WIP_WORD(0, 4, 8, 28) MCU_WIP_WORD(12, 24, 20, 16)
+    "asr %[a], %[a], #1\n\t" MCU_FCW_RQ(Y, r)
+#define MCU_FCW_WORD(A0, A1, A2, A3)                                                          \
+    MCU_FCW_ONE(y0, A0)                                                                       \
+    MCU_FCW_ONE(y, A1) "bfi %[y0], %[y], #8, #8\n\t" MCU_FCW_ONE(y, A2)                        \
+        "bfi %[y0], %[y], #16, #8\n\t" MCU_FCW_ONE(y, A3) "bfi %[y0], %[y], #24, #8\n\t"      \
+            MCU_FCW_CLAMP4
+    __asm__ volatile("1:\n\t" MCU_FCW_WORD(0, 4, 8, 28) MCU_FCW_WORD(12, 24, 20, 16)
                      "add %[rec], %[rec], #32\n\t"
                      "ldr %[y], %[end]\n\t"
                      "cmp %[rec], %[y]\n\t"
@@ -451,14 +451,14 @@ __attribute__((noinline)) static void mcu_wip_out_channel(const mcu_wip_ctx *c,
                      : [sh2] "r"(sh2), [k] "r"(k), [lo4] "r"(lo4), [hi4] "r"(hi4),
                        [end] "m"(end)
                      : "cc", "memory");
-#undef MCU_WIP_ONE
-#undef MCU_WIP_WORD
+#undef MCU_FCW_ONE
+#undef MCU_FCW_WORD
 #else
     for (int32_t b = 0; b < blocks; ++b, rec += 8, out += 8, mp += 8, sp += 8) {
         for (int32_t j = 0; j < 8; ++j) {
             mcu_rq2 q;
             mcu_rq2_init(&q, mp[j], sp[j], c->out_off);
-            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_wip_at[j]] << 1));
+            const int32_t x2 = (int32_t)(sh2 + ((uint32_t)rec[mcu_fcw_at[j]] << 1));
             const int32_t y = (mcu_smmlar(x2, q.m, q.a) + (x2 >> 31)) >> q.r;
             out[j] = (int8_t)mcu_rq_clamp(y, c->lo, c->hi);
         }
@@ -466,33 +466,33 @@ __attribute__((noinline)) static void mcu_wip_out_channel(const mcu_wip_ctx *c,
 #endif
 }
 #if MCU_NN_ASM
-#undef MCU_WIP_RQ
-#undef MCU_WIP_CLAMP4
+#undef MCU_FCW_RQ
+#undef MCU_FCW_CLAMP4
 #endif
 
 /* Rows a and b (any two), or a alone (b < 0), in C; outputs stored. */
-static void mcu_wip_rows2(const mcu_wip_ctx *c, const int8_t *filter, int32_t a, int32_t b)
+static void mcu_fcw_rows2(const mcu_fcw_ctx *c, const int8_t *filter, int32_t a, int32_t b)
 {
     const int32_t d = c->depth;
     const int8_t *wa = filter + a * d, *wb = filter + (b < 0 ? a : b) * d;
-    int32_t sa = mcu_wip_constant(c, a), sb = b < 0 ? 0 : mcu_wip_constant(c, b);
+    int32_t sa = mcu_fcw_constant(c, a), sb = b < 0 ? 0 : mcu_fcw_constant(c, b);
     const int16_t *x = c->x;
     for (int32_t g = 0; g < c->groups; ++g, x += 4) {
         const int32_t X1 = mcu_read_s16x2(x), X2 = mcu_read_s16x2(x + 2);
         const int32_t u = mcu_read_s8x4(wa + 4 * g), v = mcu_read_s8x4(wb + 4 * g);
-        MCU_WIP_1(sa, u, X1, X2);
-        MCU_WIP_1(sb, v, X1, X2);
+        MCU_FCW_1(sa, u, X1, X2);
+        MCU_FCW_1(sb, v, X1, X2);
     }
-    mcu_wip_store(c, a, (int32_t)((uint32_t)sa + (uint32_t)c->shared + mcu_wip_tail(c, wa)));
+    mcu_fcw_store(c, a, (int32_t)((uint32_t)sa + (uint32_t)c->shared + mcu_fcw_tail(c, wa)));
     if (b >= 0)
-        mcu_wip_store(c, b, (int32_t)((uint32_t)sb + (uint32_t)c->shared + mcu_wip_tail(c, wb)));
+        mcu_fcw_store(c, b, (int32_t)((uint32_t)sb + (uint32_t)c->shared + mcu_fcw_tail(c, wb)));
 }
-#undef MCU_WIP_1
+#undef MCU_FCW_1
 
 /* Converts one input row to x16 and returns the input term sum_j (x0 x1 + x2 x3) (wrapping),
  * x = input + offset; the last depth % 4 values are stored in natural order. Four groups per
  * step: four loads back to back, 8 SXTAB16, 8 single-cycle stores, 4 SMLAD. */
-static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, int32_t off)
+static int32_t mcu_fcw_convert(const int8_t *in, int16_t *x16, int32_t depth, int32_t off)
 {
     const int32_t off2 = mcu_dup16(off), depth4 = depth & ~3;
     int32_t term = 0, k = 0;
@@ -502,7 +502,7 @@ static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, in
         const int8_t *p = in, *end = in + depth16;
         int16_t *q = x16;
         int32_t a, b, c, d, t;
-#define MCU_WIP_CV(R, O)                                                                      \
+#define MCU_FCW_CV(R, O)                                                                      \
     "sxtab16 %[t], %[off2], %[" #R "]\n\t"                                                    \
     "sxtab16 %[" #R "], %[off2], %[" #R "], ror #8\n\t"                                       \
     "str %[t], [%[q], #" #O "]\n\t"                                                           \
@@ -512,8 +512,8 @@ static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, in
                          "ldr %[b], [%[p], #4]\n\t"
                          "ldr %[c], [%[p], #8]\n\t"
                          "ldr %[d], [%[p], #12]\n\t"
-                         "ldr %[a], [%[p]], #16\n\t" MCU_WIP_CV(a, 0) MCU_WIP_CV(b, 8)
-                             MCU_WIP_CV(c, 16) MCU_WIP_CV(d, 24)
+                         "ldr %[a], [%[p]], #16\n\t" MCU_FCW_CV(a, 0) MCU_FCW_CV(b, 8)
+                             MCU_FCW_CV(c, 16) MCU_FCW_CV(d, 24)
                          "adds %[q], %[q], #32\n\t"
                          "cmp %[p], %[end]\n\t"
                          "bne 1b"
@@ -521,7 +521,7 @@ static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, in
                            [p] "+r"(p), [q] "+r"(q), [term] "+r"(term)
                          : [off2] "r"(off2), [end] "r"(end)
                          : "cc", "memory");
-#undef MCU_WIP_CV
+#undef MCU_FCW_CV
         k = depth16;
     }
 #endif
@@ -537,26 +537,26 @@ static int32_t mcu_wip_convert(const int8_t *in, int16_t *x16, int32_t depth, in
     return term;
 }
 
-mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
+mcu_status mcu_fully_connected_wino_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                       const mcu_quant_params *quant, const mcu_dims *input_dims,
                                       const int8_t *input, const mcu_dims *filter_dims,
                                       const int8_t *filter, const int32_t *pair_sums,
                                       const int32_t *bias, const mcu_dims *output_dims,
                                       int8_t *output)
 {
-    mcu_status st = mcu_wip_check(params, quant, input_dims, input, filter_dims, filter,
+    mcu_status st = mcu_fcw_check(params, quant, input_dims, input, filter_dims, filter,
                                   pair_sums, output_dims, output);
     if (st != MCU_OK)
         return st;
     void *scratch;
-    st = mcu_scratch(ctx, mcu_fully_connected_wip_s8_get_buffer_size(filter_dims), &scratch);
+    st = mcu_scratch(ctx, mcu_fully_connected_wino_s8_get_buffer_size(filter_dims), &scratch);
     if (st != MCU_OK)
         return st;
     const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
     const int32_t out_ch = filter_dims->n;
     int16_t *x16 = (int16_t *)scratch;
     int32_t *rec = (int32_t *)(void *)(x16 + ((depth + 3) & ~3));
-    mcu_wip_ctx c;
+    mcu_fcw_ctx c;
     c.x = x16;
     c.depth = depth;
     c.groups = depth >> 2;
@@ -575,7 +575,7 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
      * |bias| + depth * 255 * 255 (the final accumulator is the direct kernel's). Checked with
      * ORs (an OR bounds every term; a false "no" only costs the general path):
      * b ^ (b >> 31) >= |b| - 1, shift + 23 in [0, 22] for shifts in [-23, -1]. */
-    uint32_t bias_or = blocks ? mcu_wip_constants(pair_sums, bias, blocks, rec) : 0;
+    uint32_t bias_or = blocks ? mcu_fcw_constants(pair_sums, bias, blocks, rec) : 0;
     uint32_t shift_or = 0;
     for (int32_t o = 8 * blocks; o < out_ch && bias; ++o)
         bias_or |= (uint32_t)(bias[o] ^ (bias[o] >> 31));
@@ -587,7 +587,7 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
     for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
-        const int32_t term = mcu_wip_convert(input, x16, depth, params->input_offset);
+        const int32_t term = mcu_fcw_convert(input, x16, depth, params->input_offset);
         int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
         if (params->filter_offset != 0) {
             for (int32_t k = 0; k < depth; ++k)
@@ -598,23 +598,23 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
         c.out = output;
         if (blocks > 0) {
             if (b > 0) /* the records hold the previous batch's accumulators */
-                mcu_wip_constants(pair_sums, bias, blocks, rec);
-            mcu_wip_blocks(&c, filter, blocks, rec);
+                mcu_fcw_constants(pair_sums, bias, blocks, rec);
+            mcu_fcw_blocks(&c, filter, blocks, rec);
             if (c.fused && c.per_ch) {
-                mcu_wip_out_channel(&c, rec, blocks);
+                mcu_fcw_out_channel(&c, rec, blocks);
             } else if (c.fused) {
-                mcu_wip_out_tensor(&c, rec, blocks);
+                mcu_fcw_out_tensor(&c, rec, blocks);
             } else {
                 for (int32_t o = 0; o < 8 * blocks; ++o)
-                    mcu_wip_store(&c, o, (int32_t)((uint32_t)rec[(o & ~7) + mcu_wip_at[o & 7]] +
+                    mcu_fcw_store(&c, o, (int32_t)((uint32_t)rec[(o & ~7) + mcu_fcw_at[o & 7]] +
                                                    (uint32_t)c.shared));
             }
         }
         int32_t o = 8 * blocks;
         for (; o + 1 < out_ch; o += 2)
-            mcu_wip_rows2(&c, filter, o, o + 1);
+            mcu_fcw_rows2(&c, filter, o, o + 1);
         if (o < out_ch)
-            mcu_wip_rows2(&c, filter, o, -1);
+            mcu_fcw_rows2(&c, filter, o, -1);
     }
     return MCU_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * mcu_fully_connected_wip_s8 - reference flavour (portable C): FULLY_CONNECTED by Winograd's
+ * mcu_fully_connected_wino_s8 - reference flavour (portable C): FULLY_CONNECTED by Winograd's
  * inner-product identity (contract in mcu_nn.h). Per batch and output row o, with
  * x = input + input_offset and w the raw int8 weights of row o:
  *   acc = sum_j [(x0 + w1)(x1 + w0) + (x2 + w3)(x3 + w2)]     (groups j of 4 inputs)
@@ -15,7 +15,7 @@
 #include "../../common/mcu_nn_checks.h"
 
 /* Arguments of the prepare function; MCU_OK or MCU_ERR_ARG. */
-static mcu_status mcu_wip_prepare_check(const mcu_dims *filter_dims, const int8_t *filter,
+static mcu_status mcu_fcw_prepare_check(const mcu_dims *filter_dims, const int8_t *filter,
                                         const int32_t *pair_sums)
 {
     if (!filter || !pair_sums || !mcu_dims_valid(filter_dims))
@@ -23,11 +23,11 @@ static mcu_status mcu_wip_prepare_check(const mcu_dims *filter_dims, const int8_
     return filter_dims->h * filter_dims->w * filter_dims->c > 65535 ? MCU_ERR_ARG : MCU_OK;
 }
 
-#ifndef MCU_WIP_OPTIMIZED
-mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
+#ifndef MCU_FCW_OPTIMIZED
+mcu_status mcu_fully_connected_wino_s8_prepare(const mcu_dims *filter_dims, const int8_t *filter,
                                               int32_t *pair_sums)
 {
-    const mcu_status st = mcu_wip_prepare_check(filter_dims, filter, pair_sums);
+    const mcu_status st = mcu_fcw_prepare_check(filter_dims, filter, pair_sums);
     if (st != MCU_OK)
         return st;
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
@@ -44,7 +44,7 @@ mcu_status mcu_fully_connected_wip_s8_prepare(const mcu_dims *filter_dims, const
 #endif
 
 /* Arguments shared by both flavours; MCU_OK or the status to return. */
-static mcu_status mcu_wip_check(const mcu_fc_params *params, const mcu_quant_params *quant,
+static mcu_status mcu_fcw_check(const mcu_fc_params *params, const mcu_quant_params *quant,
                                 const mcu_dims *input_dims, const int8_t *input,
                                 const mcu_dims *filter_dims, const int8_t *filter,
                                 const int32_t *pair_sums, const mcu_dims *output_dims,
@@ -56,14 +56,14 @@ static mcu_status mcu_wip_check(const mcu_fc_params *params, const mcu_quant_par
                         output);
 }
 
-#ifndef MCU_WIP_OPTIMIZED
-int32_t mcu_fully_connected_wip_s8_get_buffer_size(const mcu_dims *filter_dims)
+#ifndef MCU_FCW_OPTIMIZED
+int32_t mcu_fully_connected_wino_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
     (void)filter_dims;
     return 0;
 }
 
-mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_params *params,
+mcu_status mcu_fully_connected_wino_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                       const mcu_quant_params *quant, const mcu_dims *input_dims,
                                       const int8_t *input, const mcu_dims *filter_dims,
                                       const int8_t *filter, const int32_t *pair_sums,
@@ -71,7 +71,7 @@ mcu_status mcu_fully_connected_wip_s8(const mcu_context *ctx, const mcu_fc_param
                                       int8_t *output)
 {
     (void)ctx;
-    const mcu_status st = mcu_wip_check(params, quant, input_dims, input, filter_dims, filter,
+    const mcu_status st = mcu_fcw_check(params, quant, input_dims, input, filter_dims, filter,
                                         pair_sums, output_dims, output);
     if (st != MCU_OK)
         return st;
