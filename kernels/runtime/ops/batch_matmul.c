@@ -11,34 +11,30 @@ typedef struct {
     mcu_dims lhs_dims, rhs_dims, out_dims;
 } bmm_data;
 
-static mcu_rt_status bmm_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(bmm_data));
-}
-
 static mcu_rt_status bmm_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     bmm_data *d = (bmm_data *)node->user_data;
-    mcu_tensor_info a, b, out;
+    mcu_mac_tensors t; /* lhs as the input, rhs as the weights */
     mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &a)) || (st = mcu_rt_check_int8(rt, node, 1, &b)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    if ((st = mcu_rt_check_int8(rt, node, 0, &t.in)) ||
+        (st = mcu_rt_check_int8(rt, node, 1, &t.filter)) ||
+        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t.out)))
         return st;
-    if (a.rank < 2 || b.rank < 2 || a.rank > 4 || b.rank > 4 || out.rank > 4)
+    if (t.in.rank < 2 || t.filter.rank < 2 || t.in.rank > 4 || t.filter.rank > 4 || t.out.rank > 4)
         return MCU_RT_UNSUPPORTED_PARAMS;
-    if ((st = mcu_rt_dims4(&a, &d->lhs_dims)) || (st = mcu_rt_dims4(&b, &d->rhs_dims)) ||
-        (st = mcu_rt_dims4(&out, &d->out_dims)))
+    if ((st = mcu_rt_dims4(&t.in, &d->lhs_dims)) || (st = mcu_rt_dims4(&t.filter, &d->rhs_dims)) ||
+        (st = mcu_rt_dims4(&t.out, &d->out_dims)))
         return st;
     mcu_batch_matmul_params *p = &d->params;
     p->adj_x = mcu_rt_option_u8(rt, node, TFL_BMM_ADJ_X, 0) != 0;
     p->adj_y = mcu_rt_option_u8(rt, node, TFL_BMM_ADJ_Y, 0) != 0;
-    p->lhs_offset = -a.zero_point;
-    p->rhs_offset = -b.zero_point;
-    p->output_offset = out.zero_point;
+    p->lhs_offset = -t.in.zero_point;
+    p->rhs_offset = -t.filter.zero_point;
+    p->output_offset = t.out.zero_point;
     p->activation.min = -128;
     p->activation.max = 127;
     /* TFLM: QuantizeMultiplier(double(float(lhs_scale * rhs_scale)) / out_scale) */
-    if ((st = mcu_rt_conv_quant(rt, &a, &b, &out, 1, 1, &d->quant)))
+    if ((st = mcu_rt_mac_multipliers(rt, &t, 1, 1, &d->quant)))
         return st;
     const mcu_dims *l = &d->lhs_dims, *r = &d->rhs_dims, *o = &d->out_dims;
     const int32_t m = p->adj_x ? l->c : l->w, k = p->adj_x ? l->w : l->c;
@@ -61,5 +57,5 @@ static mcu_rt_status bmm_eval(mcu_interpreter *rt, mcu_node *node)
                                 (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_batch_matmul = {TFL_OP_BATCH_MATMUL, 0, bmm_init, bmm_prepare,
-                                                 bmm_eval};
+const mcu_op_registration mcu_op_batch_matmul = {
+    TFL_OP_BATCH_MATMUL, 0, sizeof(bmm_data), bmm_prepare, bmm_eval};

@@ -13,24 +13,20 @@ typedef struct {
     const int32_t *bias;
 } tconv_data;
 
-static mcu_rt_status tconv_init(mcu_interpreter *rt, mcu_node *node)
-{
-    return mcu_rt_alloc_op_data(rt, node, sizeof(tconv_data));
-}
-
 static mcu_rt_status tconv_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     tconv_data *d = (tconv_data *)node->user_data;
-    mcu_tensor_info in, w, out;
+    mcu_mac_tensors t; /* input 2, weights 1 */
     mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 2, &in)) || (st = mcu_rt_check_weights(rt, node, 1, &w)) ||
-        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &out)))
+    if ((st = mcu_rt_check_int8(rt, node, 2, &t.in)) ||
+        (st = mcu_rt_check_weights(rt, node, 1, &t.filter)) ||
+        (st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t.out)))
         return st;
-    if (in.rank != 4 || w.rank != 4 || out.rank != 4 || w.zero_point != 0)
+    if (t.in.rank != 4 || t.filter.rank != 4 || t.out.rank != 4 || t.filter.zero_point != 0)
         return MCU_RT_UNSUPPORTED_PARAMS;
-    mcu_rt_dims4(&in, &d->in_dims);
-    mcu_rt_dims4(&w, &d->filter_dims);
-    mcu_rt_dims4(&out, &d->out_dims);
+    mcu_rt_dims4(&t.in, &d->in_dims);
+    mcu_rt_dims4(&t.filter, &d->filter_dims);
+    mcu_rt_dims4(&t.out, &d->out_dims);
     const mcu_dims *i = &d->in_dims, *f = &d->filter_dims, *o = &d->out_dims;
     if (o->n != i->n || o->c != f->n || f->c != i->c)
         return MCU_RT_CORRUPT_MODEL;
@@ -44,11 +40,11 @@ static mcu_rt_status tconv_prepare(mcu_interpreter *rt, mcu_node *node)
         return MCU_RT_CORRUPT_MODEL;
     p->padding.h = mcu_rt_padding(o->h, f->h, p->stride.h, 1, ch);
     p->padding.w = mcu_rt_padding(o->w, f->w, p->stride.w, 1, cw);
-    p->input_offset = -in.zero_point;
-    p->output_offset = out.zero_point;
-    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_TCONV_ACTIVATION, TFL_ACT_NONE), &out,
+    p->input_offset = -t.in.zero_point;
+    p->output_offset = t.out.zero_point;
+    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_TCONV_ACTIVATION, TFL_ACT_NONE), &t.out,
                                 &p->activation)) ||
-        (st = mcu_rt_conv_quant(rt, &in, &w, &out, f->n, 0, &d->quant)) ||
+        (st = mcu_rt_mac_multipliers(rt, &t, f->n, 0, &d->quant)) ||
         (st = mcu_rt_bias(rt, node, 3, f->n, &d->bias)))
         return st;
     node->scratch_bytes = mcu_transpose_conv_s8_get_buffer_size(p, i, f, o);
@@ -66,5 +62,5 @@ static mcu_rt_status tconv_eval(mcu_interpreter *rt, mcu_node *node)
                                   (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
-const mcu_op_registration mcu_op_transpose_conv = {TFL_OP_TRANSPOSE_CONV, 0, tconv_init,
-                                                   tconv_prepare, tconv_eval};
+const mcu_op_registration mcu_op_transpose_conv = {
+    TFL_OP_TRANSPOSE_CONV, 0, sizeof(tconv_data), tconv_prepare, tconv_eval};
