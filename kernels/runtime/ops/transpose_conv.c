@@ -42,8 +42,8 @@ static mcu_rt_status tconv_prepare(mcu_interpreter *rt, mcu_node *node)
     p->padding.w = mcu_rt_padding(o->w, f->w, p->stride.w, 1, cw);
     p->input_offset = -t.in.zero_point;
     p->output_offset = t.out.zero_point;
-    if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_TCONV_ACTIVATION, TFL_ACT_NONE), &t.out,
-                                &p->activation)) ||
+    const int32_t act = mcu_rt_option_u8(rt, node, TFL_TCONV_ACTIVATION, TFL_ACT_NONE);
+    if ((st = mcu_rt_activation(act, &t.out, &p->activation)) ||
         (st = mcu_rt_mac_multipliers(rt, &t, f->n, 0, &d->quant)) ||
         (st = mcu_rt_bias(rt, node, 3, f->n, &d->bias)))
         return st;
