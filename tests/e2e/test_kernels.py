@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
-sys.path.insert(0, str(Path(__file__).parent / "harness"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402

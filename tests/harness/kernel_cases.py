@@ -507,7 +507,7 @@ def transpose_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     zin, zout = _zp(rng), _zp(rng)
     mult, shift = _requant(rng, oc, spec.get("per_channel", True), -14, -6)
     act = _act(rng, zout, spec.get("act"))
-    p = tc.TransposeConvParams(sh, sw, pad_h, pad_w, 0, 0, -zin, ref.Requant(mult, shift, zout, *act))
+    p = tc.TransposeConvParams(sh, sw, pad_h, pad_w, 0, 0, -zin, common.Requant(mult, shift, zout, *act))
     expected = tc.transpose_conv(x, wts, bias, (oh, ow), p)
     b = Blob()
     d4 = ((-(-kh // sh)) * (-(-kw // sw)) * c + 3) & ~3

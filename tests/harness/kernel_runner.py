@@ -65,7 +65,7 @@ MCU_OK, MCU_ERR_ARG, MCU_ERR_BUFFER, MCU_ERR_UNSUPPORTED = 0, -1, -2, -3
 def flavour_file(flavour: str, name: str) -> Path:
     """The file a build of ``flavour`` compiles for kernel file ``name`` (family/file.c): the
     one mcusim's own builds choose (deploy.kernel_sources: opt falls back to ref per file)."""
-    from mcusim.deploy import kernel_sources
+    from mcusim.stacks.deploy import kernel_sources
 
     return next(p for p in kernel_sources(flavour) if p.name == Path(name).name)
 
