@@ -26,11 +26,9 @@ sys.path.insert(0, str(ROOT))
 from mcusim import api  # noqa: E402
 from mcusim.cli import build_parser  # noqa: E402
 from mcusim.errors import McusimError  # noqa: E402
-from mcusim.frontend.reference import (
-    quantize_float,  # noqa: E402
-    run_graph,  # noqa: E402
-)
+from mcusim.frontend.reference import run_graph  # noqa: E402
 from mcusim.frontend.tflite import load_model  # noqa: E402
+from mcusim.operators.quantize import quantize_float  # noqa: E402
 
 COMMANDS: list[str] = []
 COLUMNS = ("tflm/cmsis-nn", "classic/cmsis-nn", "tinyml/opt", "classic/opt")

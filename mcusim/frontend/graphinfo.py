@@ -12,20 +12,7 @@ from .graph import Graph, Op
 def op_macs(graph: Graph, op: Op) -> int:
     """Multiply-accumulates of one operator (0 for ops without a weight product)."""
     spec = operators.get(op.type)
-    if spec is not None:
-        return spec.macs(graph, op) if spec.macs else 0
-    t = graph.tensors
-    out = t[op.outputs[0]]
-    if op.type == "FULLY_CONNECTED":
-        w = t[op.inputs[1]]
-        return int(out.size) * int(w.shape[-1])
-    if op.type == "CONV_2D":
-        w = t[op.inputs[1]]  # [out_c][kh][kw][in_c]
-        return int(out.size) * int(w.shape[1] * w.shape[2] * w.shape[3])
-    if op.type == "DEPTHWISE_CONV_2D":
-        w = t[op.inputs[1]]  # [1][kh][kw][c*m]
-        return int(out.size) * int(w.shape[1] * w.shape[2])
-    return 0
+    return spec.macs(graph, op) if spec is not None and spec.macs else 0
 
 
 def op_shape(graph: Graph, op: Op) -> str:

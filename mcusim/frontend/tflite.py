@@ -89,69 +89,6 @@ BUILTIN_OPERATORS: tuple[str, ...] = (
 # Far beyond any microcontroller's memory; a larger tensor means a corrupt or wrong model.
 MAX_TENSOR_ELEMENTS = 1 << 26
 
-# The operators mcusim runs (reference, tinyml and classic paths alike).
-SUPPORTED_OPS: tuple[str, ...] = (
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEQUANTIZE",
-    "EXPAND_DIMS", "FULLY_CONNECTED", "HARD_SWISH", "LOGISTIC", "MAX_POOL_2D",
-    "MEAN", "MUL", "PACK", "PAD", "PRELU", "QUANTIZE", "RELU", "RELU6", "RESHAPE", "SHAPE",
-    "SOFTMAX", "SQUEEZE", "STRIDED_SLICE", "TANH",
-)
-
-# --- builtin options tables -----------------------------------------------------------------
-# Each field: (snake_case name, vtable slot, kind, default). Kinds decode the stored scalar.
-_OPTIONS_TABLES: dict[int, tuple[str, tuple[_Field, ...]]] = {
-    1: ("Conv2DOptions", (
-        ("padding", 0, "padding", "SAME"), ("stride_w", 1, "i32", 0), ("stride_h", 2, "i32", 0),
-        ("fused_activation_function", 3, "activation", "NONE"),
-        ("dilation_w_factor", 4, "i32", 1), ("dilation_h_factor", 5, "i32", 1),
-        ("quantized_bias_type", 6, "tensor_type", "FLOAT32"))),
-    2: ("DepthwiseConv2DOptions", (
-        ("padding", 0, "padding", "SAME"), ("stride_w", 1, "i32", 0), ("stride_h", 2, "i32", 0),
-        ("depth_multiplier", 3, "i32", 0),
-        ("fused_activation_function", 4, "activation", "NONE"),
-        ("dilation_w_factor", 5, "i32", 1), ("dilation_h_factor", 6, "i32", 1))),
-    5: ("Pool2DOptions", (
-        ("padding", 0, "padding", "SAME"), ("stride_w", 1, "i32", 0), ("stride_h", 2, "i32", 0),
-        ("filter_width", 3, "i32", 0), ("filter_height", 4, "i32", 0),
-        ("fused_activation_function", 5, "activation", "NONE"))),
-    8: ("FullyConnectedOptions", (
-        ("fused_activation_function", 0, "activation", "NONE"),
-        ("weights_format", 1, "weights_format", "DEFAULT"),
-        ("keep_num_dims", 2, "bool", False), ("asymmetric_quantize_inputs", 3, "bool", False),
-        ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
-    9: ("SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
-    10: ("ConcatenationOptions", (
-        ("axis", 0, "i32", 0), ("fused_activation_function", 1, "activation", "NONE"))),
-    11: ("AddOptions", (
-        ("fused_activation_function", 0, "activation", "NONE"),
-        ("pot_scale_int16", 1, "bool", True))),
-    17: ("ReshapeOptions", (("new_shape", 0, "i32_vector", ()),)),
-    21: ("MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
-    22: ("PadOptions", ()),
-    27: ("ReducerOptions", (("keep_dims", 0, "bool", False),)),
-    30: ("SqueezeOptions", (("squeeze_dims", 0, "i32_vector", ()),)),
-    32: ("StridedSliceOptions", (
-        ("begin_mask", 0, "i32", 0), ("end_mask", 1, "i32", 0), ("ellipsis_mask", 2, "i32", 0),
-        ("new_axis_mask", 3, "i32", 0), ("shrink_axis_mask", 4, "i32", 0),
-        ("offset", 5, "bool", False))),
-    38: ("DequantizeOptions", ()),
-    52: ("ExpandDimsOptions", ()),
-    55: ("ShapeOptions", (("out_type", 0, "tensor_type", "FLOAT32"),)),
-    59: ("PackOptions", (("values_count", 0, "i32", 0), ("axis", 1, "i32", 0))),
-    89: ("QuantizeOptions", ()),
-    91: ("HardSwishOptions", ()),
-}
-
-# Which options table each supported op carries (absent: the op has no options table).
-_OP_OPTIONS: dict[str, int] = {
-    "CONV_2D": 1, "DEPTHWISE_CONV_2D": 2, "AVERAGE_POOL_2D": 5, "MAX_POOL_2D": 5,
-    "FULLY_CONNECTED": 8, "SOFTMAX": 9, "CONCATENATION": 10, "ADD": 11, "RESHAPE": 17,
-    "MUL": 21, "PAD": 22, "MEAN": 27, "SQUEEZE": 30, "STRIDED_SLICE": 32, "DEQUANTIZE": 38,
-    "EXPAND_DIMS": 52, "SHAPE": 55, "PACK": 59, "QUANTIZE": 89,
-    "HARD_SWISH": 91,
-}
-
-
 # --- flatbuffer walking ---------------------------------------------------------------------
 class _Reader:
     """Bounds-checked little-endian reads over the file bytes."""
@@ -425,12 +362,9 @@ def _read_op(table: _Table, index: int, op_codes: list[tuple[str, int]]) -> Op:
 
 
 def _options_of(op_type: str) -> Options | None:
-    """The options table ``op_type`` carries: its registry spec's (legacy table otherwise)."""
+    """The options table ``op_type`` carries: its registry spec's."""
     spec = operators.get(op_type)
-    if spec is not None:
-        return spec.options
-    union = _OP_OPTIONS.get(op_type)
-    return None if union is None else Options(union, *_OPTIONS_TABLES[union])
+    return spec.options if spec is not None else None
 
 
 _DECODERS: dict[str, tuple[str, Callable[[Any], Any]]] = {

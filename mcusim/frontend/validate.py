@@ -12,18 +12,8 @@ from .graph import Graph, Op, Tensor
 
 
 def supported_ops() -> tuple[str, ...]:
-    """The operators any model may contain: the registry's (and the legacy list's)."""
-    from .tflite import SUPPORTED_OPS
-
-    return tuple(sorted(set(operators.names()) | set(SUPPORTED_OPS)))
-
-# Per op: which input positions are int8 data, int8 constant weights, int32 constant bias,
-# int32 constant parameters; and whether each may be absent (-1).
-_INT8_IO_OPS = {
-    "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "HARD_SWISH", "LOGISTIC",
-    "MAX_POOL_2D", "MUL", "RELU", "RELU6", "SOFTMAX", "TANH",
-}
-_SHAPE_OPS = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "SHAPE"}
+    """The operators any model may contain: the registry's."""
+    return operators.names()
 
 
 def validate_graph(graph: Graph) -> None:
@@ -105,6 +95,17 @@ def check_activation_tensor(t: Tensor, op: Op, role: str) -> None:
         raise ModelError(f"op {op.index} ({op.type}) {role} {t.name!r} is per-channel quantized; activations must be per-tensor")
 
 
+def check_weighted(graph: Graph, op: Op) -> None:
+    """An op with weights: int8 input and output per-tensor, constant int8 quantized weights
+    (input 1), an optional constant int32 bias (input 2)."""
+    check_activation_tensor(must(graph, op, 0), op, "input")
+    require(must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
+    bias = tensor(graph, op, 2, optional=True)
+    if bias is not None:
+        require(bias, op, "bias", ("INT32",), constant=True)
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+
+
 def check_pointwise(graph: Graph, op: Op) -> None:
     """An elementwise op of one int8 input: input and output int8, per-tensor, same shape."""
     x, out = must(graph, op, 0), graph.tensors[op.outputs[0]]
@@ -114,52 +115,10 @@ def check_pointwise(graph: Graph, op: Op) -> None:
         raise ModelError(f"op {op.index} ({op.type}) input and output shapes differ")
 
 
-_MIN_INPUTS = {
-    "ADD": 2, "MUL": 2, "PRELU": 2, "PAD": 2, "MEAN": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
-    "FULLY_CONNECTED": 2, "STRIDED_SLICE": 3, "EXPAND_DIMS": 2, "CONCATENATION": 1, "PACK": 1,
-}
-
-
 def _check_op_types(graph: Graph, op: Op) -> None:
     spec = operators.get(op.type)
-    if spec is not None:
-        _check_spec(graph, op, spec)
-        return
-    if len(op.outputs) != 1:
-        raise ModelError(f"op {op.index} ({op.type}) has {len(op.outputs)} outputs, expected 1")
-    if len(op.inputs) < _MIN_INPUTS.get(op.type, 1):
-        raise ModelError(f"op {op.index} ({op.type}) has {len(op.inputs)} inputs, needs at "
-                         f"least {_MIN_INPUTS.get(op.type, 1)}")
-    out = graph.tensors[op.outputs[0]]
-    kind = op.type
-    _check_shapes(graph, op, out)
-    if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-        check_activation_tensor(must(graph, op, 0), op, "input")
-        require(must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
-        bias = tensor(graph, op, 2, optional=True)
-        if bias is not None:
-            require(bias, op, "bias", ("INT32",), constant=True)
-        check_activation_tensor(out, op, "output")
-    elif kind == "QUANTIZE":
-        require(must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
-        check_activation_tensor(out, op, "output")
-    elif kind == "DEQUANTIZE":
-        check_activation_tensor(must(graph, op, 0), op, "input")
-        require(out, op, "output", ("FLOAT32",))
-    elif kind == "PRELU":
-        check_activation_tensor(must(graph, op, 0), op, "input")
-        require(must(graph, op, 1), op, "alpha", ("INT8",), quantized=True)
-        check_activation_tensor(out, op, "output")
-    elif kind in ("PAD", "MEAN"):
-        check_activation_tensor(must(graph, op, 0), op, "input")
-        require(must(graph, op, 1), op, "parameter", ("INT32",), constant=True)
-        check_activation_tensor(out, op, "output")
-    elif kind in _INT8_IO_OPS:
-        for pos in range(len(op.inputs)):
-            check_activation_tensor(must(graph, op, pos), op, f"input {pos}")
-        check_activation_tensor(out, op, "output")
-    elif kind in _SHAPE_OPS:
-        _check_shape_op(graph, op, out)
+    assert spec is not None  # _check_op_known refused the others
+    _check_spec(graph, op, spec)
 
 
 def _check_spec(graph: Graph, op: Op, spec: operators.OpSpec) -> None:
@@ -180,28 +139,6 @@ def must(graph: Graph, op: Op, pos: int) -> Tensor:
     t = tensor(graph, op, pos)
     assert t is not None
     return t
-
-
-def _check_shape_op(graph: Graph, op: Op, out: Tensor) -> None:
-    data = must(graph, op, 0)
-    if op.type == "SHAPE":
-        require(out, op, "output", ("INT32",))
-        return
-    if op.type in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE") and data.size != out.size:
-        raise ModelError(
-            f"op {op.index} ({op.type}) turns {data.size} elements of {data.name!r} into "
-            f"{out.name!r} of shape {list(out.shape)}: the model has a dynamic shape; convert "
-            "it with a fixed input shape (batch 1)")
-    if op.type == "PACK":
-        for pos in range(len(op.inputs)):
-            require(must(graph, op, pos), op, f"input {pos}", ("INT8", "INT32"), quantized=True)
-    else:
-        require(data, op, "input", ("INT8", "INT32"), quantized=True)
-        for pos in range(1, len(op.inputs)):
-            param = tensor(graph, op, pos, optional=True)
-            if param is not None:
-                require(param, op, f"input {pos}", ("INT32",))
-    require(out, op, "output", (data.dtype,), quantized=True)
 
 
 def _check_graph_io(graph: Graph) -> None:
@@ -229,73 +166,8 @@ def _check_graph_io(graph: Graph) -> None:
             raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE)")
 
 
-def _check_shapes(graph: Graph, op: Op, out: Tensor) -> None:
-    """Shape agreement the integer kernels rely on (weights, bias, channels, windows)."""
-    where = f"op {op.index} ({op.type})"
-    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        x, w = must(graph, op, 0), must(graph, op, 1)
-        if len(x.shape) != 4 or len(w.shape) != 4 or len(out.shape) != 4:
-            raise ModelError(f"{where} needs 4-D input, filter and output")
-        if op.type == "CONV_2D":
-            ok = w.shape[3] > 0 and x.shape[3] % w.shape[3] == 0 and w.shape[0] == out.shape[3] \
-                and out.shape[3] % (x.shape[3] // w.shape[3] or 1) == 0
-        else:
-            multiplier = op.options.get("depth_multiplier") or 1
-            ok = w.shape[0] == 1 and w.shape[3] == out.shape[3] == x.shape[3] * multiplier
-        if not ok:
-            raise ModelError(f"{where} filter {list(w.shape)} does not fit input {list(x.shape)} "
-                             f"and output {list(out.shape)}")
-        _check_bias(graph, op, out.shape[3])
-    elif op.type == "FULLY_CONNECTED":
-        x, w = must(graph, op, 0), must(graph, op, 1)
-        if len(w.shape) != 2 or w.shape[1] == 0 or x.size % w.shape[1] != 0 \
-                or out.size != (x.size // w.shape[1]) * w.shape[0]:
-            raise ModelError(f"{where} weights {list(w.shape)} do not fit input {list(x.shape)} "
-                             f"and output {list(out.shape)}")
-        _check_bias(graph, op, w.shape[0])
-    elif op.type in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
-        x = must(graph, op, 0)
-        if len(x.shape) != 4 or len(out.shape) != 4 or x.shape[3] != out.shape[3] \
-                or x.shape[0] != out.shape[0]:
-            raise ModelError(f"{where} needs 4-D input and output with matching batch and channels")
-    elif op.type in ("RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH",
-                     "QUANTIZE", "DEQUANTIZE", "SOFTMAX"):
-        if must(graph, op, 0).shape != out.shape:
-            raise ModelError(f"{where} input and output shapes differ")
-    elif op.type in ("ADD", "MUL", "PRELU"):
-        a, b = must(graph, op, 0).shape, must(graph, op, 1).shape
-        try:
-            broadcast = np.broadcast_shapes(a, b)
-        except ValueError:
-            raise ModelError(f"{where} cannot broadcast {list(a)} with {list(b)}") from None
-        if tuple(broadcast) != out.shape:
-            raise ModelError(f"{where} output shape {list(out.shape)} is not the broadcast of "
-                             f"{list(a)} and {list(b)}")
-    elif op.type in ("CONCATENATION", "PACK"):
-        _check_join(graph, op, out)
-
-
-def _check_join(graph: Graph, op: Op, out: Tensor) -> None:
-    shapes = [must(graph, op, i).shape for i in range(len(op.inputs))]
-    rank = len(shapes[0])
-    axis = int(op.options.get("axis", 0))
-    out_rank = rank + 1 if op.type == "PACK" else rank
-    axis = axis + out_rank if axis < 0 else axis
-    if not 0 <= axis < out_rank or any(len(s) != rank for s in shapes):
-        raise ModelError(f"op {op.index} ({op.type}) axis {op.options.get('axis')} does not fit "
-                         f"inputs of rank {rank}")
-    if op.type == "PACK":
-        expected = shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
-        same = all(s == shapes[0] for s in shapes)
-    else:
-        expected = shapes[0][:axis] + (sum(s[axis] for s in shapes),) + shapes[0][axis + 1:]
-        same = all(s[:axis] + s[axis + 1:] == shapes[0][:axis] + shapes[0][axis + 1:] for s in shapes)
-    if not same or expected != out.shape:
-        raise ModelError(f"op {op.index} ({op.type}) joins {[list(s) for s in shapes]} into "
-                         f"{list(out.shape)}, which do not fit")
-
-
-def _check_bias(graph: Graph, op: Op, channels: int) -> None:
+def check_bias(graph: Graph, op: Op, channels: int) -> None:
+    """The optional bias (input 2) has one value per output channel."""
     bias = tensor(graph, op, 2, optional=True)
     if bias is not None and bias.size != channels:
         raise ModelError(f"op {op.index} ({op.type}) bias has {bias.size} values for {channels} output channels")

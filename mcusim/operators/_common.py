@@ -141,14 +141,15 @@ def exact_dot(a: np.ndarray, b: np.ndarray, axes: Any) -> np.ndarray:
     return np.rint(np.tensordot(a.astype(np.float64), b.astype(np.float64), axes=axes)).astype(np.int64)
 
 
-# --- CONV_2D / DEPTHWISE_CONV_2D -------------------------------------------------------------
-
-
-
-
 def value(values: Values, graph: Graph, op: Op, pos: int) -> np.ndarray:
     index = op.inputs[pos]
     if index not in values:
         raise ModelError(f"op {op.index} ({op.type}) reads tensor {graph.tensors[index].name!r} "
                          "before any op produced it")
     return values[index]
+
+
+def optional_value(values: Values, graph: Graph, op: Op, pos: int) -> np.ndarray | None:
+    """The value of input ``pos``; None when the op has no such input."""
+    t = optional_input(graph, op, pos)
+    return None if t is None else value(values, graph, op, pos)

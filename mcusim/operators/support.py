@@ -2,12 +2,13 @@
 
 Read from the code itself, never from a hand-kept list:
 
-- the front end's ``tflite.SUPPORTED_OPS`` (what any model may contain);
-- tinyml: the op registry ``tinyml.OP_GLUE`` and the ``mcu_*_s8`` kernels each glue file calls;
-- classic: the generator's ``_op_<type>`` emitters (the kernels named in their source) and the
-  ops it folds or turns into views;
-- classic/cmsis-nn: ``cmsisnn._EMITTERS``, and the reasons each emitter returns when CMSIS-NN
-  cannot take an op (the generator then calls mcusim's opt kernel and names it in the report);
+- the operator registry (mcusim/operators/): what any model may contain;
+- tinyml: each spec's registration (``Tinyml``) and the ``mcu_*_s8`` kernels its glue file calls;
+- classic: each spec's ``classic`` emitter (the kernels named in its source and in the helpers
+  it calls) and the ops the generator folds or turns into views (``view``, ``foldable``);
+- classic/cmsis-nn: each spec's ``cmsis_nn`` emitter, and the reasons it (and the generator's
+  ``cmsis_nn_refusal``) returns when CMSIS-NN cannot take an op (the generator then calls
+  mcusim's opt kernel and names it in the report);
 - opt: the sentences of each optimized kernel's header comment that say when it runs the
   reference kernel instead (e.g. depth multiplier > 1), and the kernels that have no optimized
   file at all (the opt flavour builds their reference file);
@@ -94,23 +95,36 @@ def _classic_emitter(op: str) -> tuple[list[str], str, list[str]] | None:
     """For ``op`` on the classic path: the mcu_nn kernels its emitter calls, how it is handled
     when it has no emitter (folded, a view), and the cases it refuses (the ModelError messages
     of the emitter and of the generator methods it calls); None when it has no emitter."""
-    from ..stacks.classic import _foldable, _Generator, _is_view
+    from ..stacks.classic.generator import foldable, is_view
 
     spec = get(op)
-    emitter = spec.classic if spec is not None else getattr(_Generator, f"_op_{op.lower()}", None)
+    emitter = spec.classic if spec is not None else None
     if emitter is None:
-        if _is_view(op):
+        if is_view(op):
             return [], "a view of its input (no code)", []
-        if _foldable(op):
+        if foldable(op):
             return [], "folded at build time (no code)", []
         return None
-    source = inspect.getsource(emitter)
-    called = {a or b for a, b in re.findall(r"self\.(_\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
-    helpers = [getattr(_Generator, n) for n in sorted(called) if callable(getattr(_Generator, n, None))]
-    sources = [source, *(inspect.getsource(h) for h in helpers)]
+    sources = _sources(emitter)
     kernels = _for_op(op, _kernels_in("\n".join(sources)))
     refused = [m for src in sources for m in _raised(src)]
     return kernels, "", [f"refused: {m}" for m in dict.fromkeys(refused)]
+
+
+def _sources(fn: Any) -> list[str]:
+    """The source of an emitter and of the helpers it calls: the generator's methods
+    (``gen.<name>(``, its accessors aside) and the functions it passes the generator to
+    (``<name>(gen, ...``, e.g. a family's shared ``binary_step``)."""
+    from ..stacks.classic.generator import Generator
+
+    source = inspect.getsource(fn)
+    methods = {a or b for a, b in re.findall(r"self\.(\w+)\(|gen\.(\w+)\(", source)} - ACCESSORS
+    helpers = [getattr(Generator, n) for n in sorted(methods) if callable(getattr(Generator, n, None))]
+    for name in dict.fromkeys(re.findall(r"(?<![\w.])(\w+)\(gen[,)]", source)):
+        helper = getattr(fn, "__globals__", {}).get(name)
+        if inspect.isfunction(helper) and helper is not fn:
+            helpers.append(helper)
+    return [source, *(inspect.getsource(h) for h in helpers)]
 
 
 def _raised(source: str) -> list[str]:
@@ -150,19 +164,20 @@ def _field(e: ast.expr) -> str:
 
 
 def _returned_reasons(fn: Any) -> list[str]:
-    """The string constants (f-strings with their fields as ‹name›) that ``fn`` returns."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    """The string constants (f-strings with their fields as ‹name›) that ``fn`` and the helpers
+    it passes the generator to return."""
     out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Return) and node.value is not None:
-            text = _text(node.value)
-            if text is not None:
-                out.append(text)
+    for source in _sources(fn):
+        for node in ast.walk(ast.parse(textwrap.dedent(source))):
+            if isinstance(node, ast.Return) and node.value is not None:
+                text = _text(node.value)
+                if text is not None:
+                    out.append(text)
     return out
 
 
 def _classic(op: str) -> dict[str, dict[str, Any]]:
-    from ..stacks import cmsisnn
+    from ..stacks.classic.generator import cmsis_nn_refusal
 
     found = _classic_emitter(op)
     if found is None:
@@ -174,12 +189,12 @@ def _classic(op: str) -> dict[str, dict[str, Any]]:
            "classic/opt": {"supported": True, "runs": how,
                            "limits": [*refused, *(x for k in kernels for x in _opt_limits(k))]}}
     spec = get(op)
-    emitter = spec.cmsis_nn if spec is not None else cmsisnn._EMITTERS.get(op)
+    emitter = spec.cmsis_nn if spec is not None else None
     if special:
         out["classic/cmsis-nn"] = {"supported": True, "runs": special, "limits": []}
     elif emitter is None:
         out["classic/cmsis-nn"] = {"supported": True, "runs": f"mcusim opt: {how}",
-                                   "limits": [*refused, _returned_reasons(cmsisnn.emit)[0].replace("‹type›", op)
+                                   "limits": [*refused, _returned_reasons(cmsis_nn_refusal)[0].replace("‹type›", op)
                                               + " (falls back to mcusim's opt kernel)"]}
     else:
         calls = _arm_calls(op, emitter)
@@ -198,12 +213,12 @@ def _arm_calls(op: str, emitter: Any) -> list[str]:
     """The CMSIS-NN functions ``emitter`` calls for ``op``. An emitter shared by several ops
     (CONV_2D and DEPTHWISE_CONV_2D) names all their functions: keep those with a word of this
     op's name the others lack, else drop those with such a word of another's."""
-    from ..stacks.cmsisnn import _EMITTERS
+    from . import registry
 
     calls = sorted({c + "*" if c.endswith("_") else c  # arm_concatenation_s8_{axis}
                     for c in re.findall(r"\barm_\w+_s8\w*", inspect.getsource(emitter))
                     if not c.endswith("_get_buffer_size")})
-    others = [o for o, e in _EMITTERS.items() if e is emitter and o != op]
+    others = [o for o, s in registry().items() if s.cmsis_nn is emitter and o != op]
     if not others:
         return calls
     mine = _tokens(op) - set().union(*(_tokens(o) for o in others))
@@ -255,14 +270,14 @@ def ops_table(tflm_dir: str | Path | None = None) -> dict[str, Any]:
         stacks.update(_classic(op))
         stacks.update(_tflm(op, tree) if tree is not None else {"tflm/ref": None, "tflm/cmsis-nn": None})
         rows.append({"op": op, "stacks": {s: stacks[s] for s in STACKS}})
-    from ..stacks.cmsisnn import emit
+    from ..stacks.classic.generator import cmsis_nn_refusal
 
     return {"schema": "mcusim.ops/1", "stacks": list(STACKS), "ops": rows,
             "tflm_tree": str(tree.root) if tree is not None else None, "tflm_missing": missing,
             "notes": [
                 "Every stack runs only the operators of the registry (mcusim/operators/): the front end refuses any other.",
                 "classic/cmsis-nn, any op: mcusim's opt kernel when "
-                + "; or when ".join(_returned_reasons(emit)[1:]),
+                + "; or when ".join(_returned_reasons(cmsis_nn_refusal)[1:]),
                 "opt kernels on cores without the DSP extension (Cortex-M0+, M3) are the reference kernels.",
             ]}
 
@@ -279,8 +294,8 @@ def ops_markdown(table: dict[str, Any]) -> str:
     """docs/ops.md: the table, then what runs each op and each limit, stack by stack."""
     stacks = table["stacks"]
     out = ["# Operators per stack", "",
-           "Generated by `mcusim ops --markdown docs/ops.md` from the code's own tables (mcusim/operators/support.py "
-           "says which); tests/test_ops.py fails when this file is out of date.", "",
+           "Generated by `mcusim ops --markdown docs/ops.md` from the operator registry and the code it names "
+           "(mcusim/operators/support.py says how); tests/unit/test_ops.py fails when this file is out of date.", "",
            "| op | " + " | ".join(f"`{s}`" for s in stacks) + " |", "|---|" + "---|" * len(stacks)]
     for row in table["ops"]:
         out.append(f"| {row['op']} | " + " | ".join(_cell(row["stacks"][s]) for s in stacks) + " |")

@@ -54,37 +54,6 @@ FRAMEWORK_SOURCES = tuple(
                  "quantize.c", "op_util.c")
 )
 
-# op type -> (registration symbol, glue file under kernels/runtime/ops/)
-OP_GLUE: dict[str, tuple[str, str]] = {
-    "ADD": ("mcu_op_add", "add.c"),
-    "AVERAGE_POOL_2D": ("mcu_op_average_pool_2d", "pooling.c"),
-    "CONCATENATION": ("mcu_op_concatenation", "concatenation.c"),
-    "CONV_2D": ("mcu_op_conv_2d", "conv.c"),
-    "DEPTHWISE_CONV_2D": ("mcu_op_depthwise_conv_2d", "depthwise_conv.c"),
-    "DEQUANTIZE": ("mcu_op_dequantize", "dequantize.c"),
-    "EXPAND_DIMS": ("mcu_op_expand_dims", "reshape.c"),
-    "FULLY_CONNECTED": ("mcu_op_fully_connected", "fully_connected.c"),
-    "HARD_SWISH": ("mcu_op_hard_swish", "hard_swish.c"),
-    "LOGISTIC": ("mcu_op_logistic", "sigmoid.c"),
-    "MAX_POOL_2D": ("mcu_op_max_pool_2d", "pooling.c"),
-    "MEAN": ("mcu_op_mean", "mean.c"),
-    "MUL": ("mcu_op_mul", "mul.c"),
-    "PACK": ("mcu_op_pack", "pack.c"),
-    "PAD": ("mcu_op_pad", "pad.c"),
-    "PRELU": ("mcu_op_prelu", "prelu.c"),
-    "QUANTIZE": ("mcu_op_quantize", "quantize.c"),
-    "RELU": ("mcu_op_relu", "relu.c"),
-    "RELU6": ("mcu_op_relu6", "relu.c"),
-    "RESHAPE": ("mcu_op_reshape", "reshape.c"),
-    "SHAPE": ("mcu_op_shape", "shape.c"),
-    "SOFTMAX": ("mcu_op_softmax", "softmax.c"),
-    "SQUEEZE": ("mcu_op_squeeze", "reshape.c"),
-    "STRIDED_SLICE": ("mcu_op_strided_slice", "strided_slice.c"),
-    "TANH": ("mcu_op_tanh", "sigmoid.c"),
-}
-ALIAS_OPS = frozenset({"RESHAPE", "EXPAND_DIMS", "SQUEEZE"})
-"""Ops whose output the runtime's planner makes a view of input 0 (MCU_OP_ALIAS)."""
-
 # main()'s return codes: mcu_rt_status of kernels/runtime/mcu_runtime.h.
 STATUS_MESSAGES: dict[int, str] = {
     1: "corrupt model: an offset or size in the .tflite flatbuffer lies outside the file or is "
@@ -110,18 +79,14 @@ STACK_RESERVE = 4096
 
 
 def glue_of(op_type: str) -> Tinyml | None:
-    """The op's tinyml registration: its registry spec's (the legacy table's otherwise)."""
+    """The op's tinyml registration (its registry spec's), None when the runtime lacks it."""
     spec = operators.get(op_type)
-    if spec is not None:
-        return spec.tinyml
-    if op_type not in OP_GLUE:
-        return None
-    return Tinyml(*OP_GLUE[op_type], alias=op_type in ALIAS_OPS)
+    return spec.tinyml if spec is not None else None
 
 
 def runtime_ops() -> list[str]:
     """Every operator the tinyml runtime has glue for."""
-    return sorted({*(n for n, s in operators.registry().items() if s.tinyml), *OP_GLUE})
+    return sorted(n for n, s in operators.registry().items() if s.tinyml)
 
 
 def _glue(types: list[str] | set[str]) -> list[Tinyml]:
@@ -642,7 +607,7 @@ def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
         core_flags,
         memory_ld,
     )
-    from .classic import _MAKEFILE
+    from .classic.build import _MAKEFILE
     from .deploy import kernel_sources, mcu_flavour
 
     out = Path(out_dir)

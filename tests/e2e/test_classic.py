@@ -1,4 +1,4 @@
-"""The classic path (mcusim/stacks/classic.py): generated C, static memory plan, export.
+"""The classic path (mcusim/stacks/classic/): generated C, static memory plan, export.
 
 End to end (needs arm-none-eabi-gcc): every model in models/ and every single-op model in
 tests/data/ is generated, built for the STM32F411 (Cortex-M4F) with both kernel flavours and run

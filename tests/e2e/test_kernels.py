@@ -372,8 +372,8 @@ def test_depthwise_multiplier_stack_is_mostly_the_convolution() -> None:
 def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: bool) -> None:
     """A row whose accumulator leaves [-2^29, 2^29] (a bias of +-6e8) sends it and the rows
     after it to the general output stage (mcu_rq); the result stays bit-exact."""
-    from mcusim import reference as ref
-
+    from mcusim.operators import fully_connected
+    from mcusim.operators._common import Requant
     case = CASES["fully_connected"]({"n": 1, "depth": 8, "units": 16, "per_channel": per_channel,
                                      "act": "none"}, np.random.default_rng(11))
     blob = copy.deepcopy(case.blob)
@@ -386,8 +386,8 @@ def test_fully_connected_short_depth_accumulator_beyond_rq2_bound(per_channel: b
     n = 16 if per_channel else 1
     mult = np.frombuffer(bytes(blob.arena[p[7]:p[7] + 4 * n]), "<i4").astype(np.int64)
     shift = np.frombuffer(bytes(blob.arena[p[8]:p[8] + 4 * n]), "<i4").astype(np.int64)
-    rq = ref.Requant(mult, shift, p[4], p[5], p[6])
-    want = ref.fully_connected(x, w, bias, ref.FullyConnectedParams(p[2], p[3], rq))
+    rq = Requant(mult, shift, p[4], p[5], p[6])
+    want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(p[2], p[3], rq))
     res = sim_runner("fully_connected", "opt", M4).run(blob)
     assert res.status == MCU_OK
     np.testing.assert_array_equal(res.array(case.out_offset, want.shape), want)
@@ -564,9 +564,9 @@ def _fc_wino_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
     """A FULLY_CONNECTED case whose per-tensor requantization does not shift right (real
     multiplier 1.5 or 0.75): the optimized kernel's general output path (mcu_rq) instead of
     SMMLAR. Small values (offsets 0, |x|, |w| <= 3) so that the outputs are not all clamped."""
-    from mcusim import quant
-    from mcusim import reference as ref
-
+    from mcusim.frontend import quant
+    from mcusim.operators import fully_connected
+    from mcusim.operators._common import Requant
     rng = np.random.default_rng(4)
     batches, depth, units = 2, 41, 16
     case = CASES["fully_connected_wino"]({"n": batches, "depth": depth, "units": units}, rng)
@@ -581,8 +581,8 @@ def _fc_wino_unfused(shift_left: bool) -> tuple[Blob, np.ndarray, int]:
     for off, data in ((p[7], np.array([mult], "<i4")), (p[8], np.array([shift], "<i4")),
                       (p[22], x), (p[23], w), (p[24], bias)):
         blob.arena[off:off + data.nbytes] = data.tobytes()
-    rq = ref.Requant(np.array([mult]), np.array([shift]), p[4], p[5], p[6])
-    want = ref.fully_connected(x, w, bias, ref.FullyConnectedParams(0, 0, rq))
+    rq = Requant(np.array([mult]), np.array([shift]), p[4], p[5], p[6])
+    want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(0, 0, rq))
     return blob, want, case.out_offset
 
 

@@ -17,7 +17,7 @@ from kernel_runner import Blob
 from mcusim.frontend import quant as q
 from mcusim.frontend import reference as ref
 from mcusim.operators import _common as common
-from mcusim.operators import activation
+from mcusim.operators import activation, arithmetic, conv, fully_connected, layout, pooling, quantize, reduce
 from mcusim.stacks import winograd
 
 I8 = np.int8
@@ -89,8 +89,8 @@ def fully_connected_case(spec: dict[str, Any], rng: np.random.Generator, wino: b
     wzp = int(rng.integers(-10, 11)) if spec.get("filter_zp") else 0
     mult, shift = _requant(rng, units, spec.get("per_channel", False), -13, -6)
     act = _act(rng, zout, spec.get("act"))
-    p = ref.FullyConnectedParams(-zin, -wzp, ref.Requant(mult, shift, zout, *act))
-    expected = ref.fully_connected(x, w, bias, p)
+    p = fully_connected.FullyConnectedParams(-zin, -wzp, common.Requant(mult, shift, zout, *act))
+    expected = fully_connected.fully_connected(x, w, bias, p)
     b = Blob()
     reserved = 2 * depth + 64 + (8 * units if wino else 0)  # + the row records of the Winograd kernel
     b.scratch(reserved)
@@ -127,9 +127,9 @@ def conv_case(spec: dict[str, Any], rng: np.random.Generator, wino: bool = False
     # output stages), a "requant" range reaching above 0 exercises the general ones
     mult, shift = _requant(rng, oc, spec.get("per_channel", True), *spec.get("requant", (-14, -6)))
     act = _act(rng, zout, spec.get("act"))
-    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
-                       oh, ow, -zin, 1, ref.Requant(mult, shift, zout, *act))
-    expected = ref.conv_2d(x, wts, bias, p)
+    p = conv.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, 1, common.Requant(mult, shift, zout, *act))
+    expected = conv.conv_2d(x, wts, bias, p)
     b = Blob()
     k = kh * kw * (c // groups)
     cp = (c + 3) & ~3
@@ -167,9 +167,9 @@ def depthwise_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     zin, zout = _zp(rng), _zp(rng)
     mult, shift = _requant(rng, c * m, spec.get("per_channel", True), -12, -5)
     act = _act(rng, zout, spec.get("act"))
-    p = ref.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
-                       oh, ow, -zin, m, ref.Requant(mult, shift, zout, *act))
-    expected = ref.depthwise_conv_2d(x, wts, bias, p)
+    p = conv.ConvParams(spec["sh"], spec["sw"], spec.get("dh", 1), spec.get("dw", 1), pad_h, pad_w,
+                       oh, ow, -zin, m, common.Requant(mult, shift, zout, *act))
+    expected = conv.depthwise_conv_2d(x, wts, bias, p)
     b = Blob()
     reserved = 4 * kh * kw * c * m + 64
     b.scratch(reserved)
@@ -191,8 +191,8 @@ def _pool_case(kernel: str, spec: dict[str, Any], rng: np.random.Generator) -> C
     oh, ow, pad_h, pad_w = _spatial(spec)
     x = _i8(rng, (n, h, w_, c))
     act = _act(rng, _zp(rng), spec.get("act"))
-    p = ref.PoolParams(spec["kh"], spec["kw"], spec["sh"], spec["sw"], pad_h, pad_w, oh, ow, *act)
-    expected = ref.max_pool_2d(x, p) if kernel == "max_pool" else ref.average_pool_2d(x, p)
+    p = pooling.PoolParams(spec["kh"], spec["kw"], spec["sh"], spec["sw"], pad_h, pad_w, oh, ow, *act)
+    expected = pooling.max_pool_2d(x, p) if kernel == "max_pool" else pooling.average_pool_2d(x, p)
     b = Blob()
     reserved = 4 * c + 64
     b.scratch(reserved)
@@ -220,8 +220,8 @@ def mean_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
         zout, (m, s) = zin, q.quantize_multiplier(1.0)
     else:
         zout, (m, s) = _zp(rng), _mult(rng, -3, 3)
-    p = ref.MeanParams((1, 2), zin, zout, m, s)
-    expected = ref.mean(x, p).reshape(n, 1, 1, c)
+    p = reduce.MeanParams((1, 2), zin, zout, m, s)
+    expected = reduce.mean(x, p).reshape(n, 1, 1, c)
     b = Blob()
     reserved = 4 * c + 64
     b.scratch(reserved)
@@ -254,8 +254,8 @@ def add_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     m2, sh2 = q.quantize_multiplier(s2 / twice_max)
     mo, sho = q.quantize_multiplier(twice_max / ((1 << 20) * so))
     act = _act(rng, zo, spec.get("act"))
-    p = ref.AddParams(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
-    expected = ref.add(x1, x2, p)
+    p = arithmetic.AddParams(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    expected = arithmetic.add(x1, x2, p)
     b = Blob()
     b.scratch(0)
     b.val(-z1, -z2, 20, m1, sh1, m2, sh2, mo, sho, zo, *act)
@@ -274,8 +274,8 @@ def mul_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     z1, z2, zo = _zp(rng), _zp(rng), _zp(rng)
     m, s = _mult(rng, -16, -6)
     act = _act(rng, zo, spec.get("act"))
-    p = ref.MulParams(-z1, -z2, m, s, zo, *act)
-    expected = ref.mul(x1, x2, p)
+    p = arithmetic.MulParams(-z1, -z2, m, s, zo, *act)
+    expected = arithmetic.mul(x1, x2, p)
     b = Blob()
     b.scratch(0)
     b.val(-z1, -z2, m, s, zo, *act)
@@ -307,13 +307,13 @@ def concatenation_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
             zi = _zp(rng)
             m, s = _mult(rng, -2, 1)
             rqs.append((zi, m, s))
-            parts.append(ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+            parts.append(quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
         else:
             rqs.append((0, 0, 0))
             parts.append(x)
     expected = np.concatenate(parts, axis=axis)
     if not requant:
-        assert np.array_equal(expected, ref.concatenation(xs, axis))
+        assert np.array_equal(expected, layout.concatenation(xs, axis))
     b = Blob()
     b.scratch(0)
     b.val(axis, k, zo, int(requant))
@@ -333,7 +333,7 @@ def pad_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     if not spec.get("pad_batch_channel", False):
         widths[0] = widths[3] = 0
     value = _zp(rng)
-    expected = ref.pad(x, widths, value)
+    expected = layout.pad(x, widths, value)
     b = Blob()
     b.scratch(0)
     b.dims(tuple(widths[:, 0]))
@@ -362,17 +362,17 @@ def softmax_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
     beta = float(spec.get("beta", 1.0))
     m, s = q.preprocess_softmax_scaling(beta, 2.0 ** rng.uniform(-7, 0), 5)
-    p = ref.SoftmaxParams(m, s, -q.calculate_input_radius(5, s))
+    p = activation.SoftmaxParams(m, s, -q.calculate_input_radius(5, s))
     b = Blob()
     b.scratch(0)
     b.val(p.input_multiplier, p.input_left_shift, p.diff_min)
-    return _unary("softmax", b, x, ref.softmax(x, p))
+    return _unary("softmax", b, x, activation.softmax(x, p))
 
 
-def _sigmoid_params(rng: np.random.Generator) -> ref.SigmoidParams:
+def _sigmoid_params(rng: np.random.Generator) -> activation.SigmoidParams:
     scale = 2.0 ** rng.uniform(-8, -1)
     m, s = q.quantize_multiplier_frexp_only(scale * float(1 << 27))
-    return ref.SigmoidParams(_zp(rng), q.calculate_input_radius(4, s, 31), m, s)
+    return activation.SigmoidParams(_zp(rng), q.calculate_input_radius(4, s, 31), m, s)
 
 
 def logistic_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -381,7 +381,7 @@ def logistic_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
-    return _unary("logistic", b, x, ref.logistic(x, p))
+    return _unary("logistic", b, x, activation.logistic(x, p))
 
 
 def tanh_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -390,7 +390,7 @@ def tanh_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.input_range_radius, p.input_multiplier, p.input_left_shift)
-    return _unary("tanh", b, x, ref.tanh(x, p))
+    return _unary("tanh", b, x, activation.tanh(x, p))
 
 
 def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -400,14 +400,14 @@ def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     hires = np.float32(1.0 / 128.0) * s_in
     om, oe = q.quantize_multiplier(float(hires / s_out))
     rm, re_ = q.quantize_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
-    p = ref.HardSwishParams(_zp(rng), _zp(rng), q.downscale_int32_to_int16_multiplier(om), oe,
+    p = activation.HardSwishParams(_zp(rng), _zp(rng), q.downscale_int32_to_int16_multiplier(om), oe,
                             q.downscale_int32_to_int16_multiplier(rm), re_)
     b = Blob()
     b.scratch(0)
     b.val(p.input_zero_point, p.output_zero_point, p.reluish_multiplier_fixedpoint_int16,
           p.reluish_multiplier_exponent, p.output_multiplier_fixedpoint_int16,
           p.output_multiplier_exponent)
-    return _unary("hard_swish", b, x, ref.hard_swish(x, p))
+    return _unary("hard_swish", b, x, activation.hard_swish(x, p))
 
 
 def leaky_relu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -428,8 +428,8 @@ def prelu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     alpha = _i8(rng, alpha_shape)
     m1, s1 = _mult(rng, -2, 1)
     m2, s2 = _mult(rng, -10, -4)
-    p = ref.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
-    expected = ref.prelu(x, alpha, p)
+    p = activation.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
+    expected = activation.prelu(x, alpha, p)
     b = Blob()
     b.scratch(0)
     b.val(p.input_offset, p.alpha_offset, p.output_offset, m1, s1, m2, s2)
@@ -449,7 +449,7 @@ def clamp_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(zero, six)
-    return _unary("clamp", b, x, ref.relu6(x, zero, six))
+    return _unary("clamp", b, x, activation.relu6(x, zero, six))
 
 
 def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -459,11 +459,11 @@ def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     if spec.get("relu"):  # TFLM RELU with requantization
-        p = ref.ReluParams(zi, zo, m, s, max(-128, zo), 127)
+        p = activation.ReluParams(zi, zo, m, s, max(-128, zo), 127)
         b.val(zi, zo, m, s, p.act_min, p.act_max)
-        return _unary("quantize", b, x, ref.relu(x, p))
+        return _unary("quantize", b, x, activation.relu(x, p))
     b.val(zi, zo, m, s, -128, 127)
-    return _unary("quantize", b, x, ref.requantize(x, ref.RequantizeParams(zi, zo, m, s)))
+    return _unary("quantize", b, x, quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
 
 
 def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
@@ -473,7 +473,7 @@ def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b = Blob()
     b.scratch(0)
     b.val(zp, int(np.array([scale], "<f4").view("<i4")[0]))
-    return _unary("dequantize", b, x, ref.dequantize(x, float(scale), zp), np.float32)
+    return _unary("dequantize", b, x, quantize.dequantize(x, float(scale), zp), np.float32)
 
 
 def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:

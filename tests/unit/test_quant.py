@@ -257,7 +257,7 @@ def test_leaky_relu_lut_is_within_one_of_the_tflm_kernel() -> None:
 
 
 def test_concatenation_requantize_option() -> None:
-    from mcusim.frontend.reference import concatenation
+    from mcusim.operators.layout import concatenation
 
     a = np.array([[10, -20]], np.int8)
     b = np.array([[4, 5]], np.int8)

@@ -1,0 +1,184 @@
+"""FULLY_CONNECTED: the int8 matrix-vector product of a flattened input and constant weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..frontend.graph import Graph, Op
+from ..frontend.validate import check_bias, check_weighted, must
+from ..stacks.classic.cgen import Step, activation, requant_comment
+from ..stacks.cmsisnn import COMPONENT, quant_arrays
+from . import OpSpec, Options, Tinyml, Values
+from ._common import Requant, optional_value
+from ._common import activation_range as _activation_range
+from ._common import exact_dot as _exact_dot
+from ._common import i64 as _i64
+from ._common import inp as _inp
+from ._common import multipliers as _multipliers
+from ._common import out as _out
+from ._common import value as _value
+
+
+def _check_fully_connected(graph: Graph, op: Op) -> None:
+    """Weights [units, depth] fit the input and output (shapes first, then types)."""
+    x, w, o = must(graph, op, 0), must(graph, op, 1), graph.tensors[op.outputs[0]]
+    if len(w.shape) != 2 or w.shape[1] == 0 or x.size % w.shape[1] != 0 \
+            or o.size != (x.size // w.shape[1]) * w.shape[0]:
+        raise ModelError(f"op {op.index} ({op.type}) weights {list(w.shape)} do not fit input {list(x.shape)} "
+                         f"and output {list(o.shape)}")
+    check_bias(graph, op, w.shape[0])
+    check_weighted(graph, op)
+
+
+def _fully_connected_macs(graph: Graph, op: Op) -> int:
+    return int(graph.tensors[op.outputs[0]].size) * int(graph.tensors[op.inputs[1]].shape[-1])
+
+
+@dataclass(frozen=True)
+class FullyConnectedParams:
+    """Offsets and output stage of FULLY_CONNECTED."""
+
+    input_offset: int
+    weights_offset: int
+    requant: Requant
+
+
+def prepare_fully_connected(graph: Graph, op: Op) -> FullyConnectedParams:
+    """Per-tensor multiplier: double(float32(in_scale * w_scale)) / double(out_scale), as TFLM
+    (float32 product); per-channel weights use the double product per channel."""
+    x, w, out = _inp(graph, op, 0), _inp(graph, op, 1), _out(graph, op)
+    if op.options.get("weights_format", "DEFAULT") != "DEFAULT":
+        raise ModelError(f"op {op.index} (FULLY_CONNECTED) uses shuffled weights, which mcusim does not support")
+    in_s = float(x.scale[0])
+    if w.is_per_channel:
+        real = [in_s * float(s) / float(out.scale[0]) for s in w.scale]
+    else:
+        real = [float(np.float32(x.scale[0]) * np.float32(w.scale[0])) / float(out.scale[0])]
+    mult, shift = _multipliers(real)
+    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
+    return FullyConnectedParams(-int(x.zero_point[0]), -int(w.zero_point[0]), requant)
+
+
+def fully_connected(x: np.ndarray, weights: np.ndarray, bias: np.ndarray | None,
+                    p: FullyConnectedParams) -> np.ndarray:
+    """int8 matrix-vector product; x flattened to (batches, depth), weights [units, depth].
+
+    Returns int8 (batches, units); the caller reshapes to the output tensor's shape.
+    """
+    depth = weights.shape[1]
+    xs = _i64(x).reshape(-1, depth) + p.input_offset
+    acc = _exact_dot(xs, _i64(weights) + p.weights_offset, axes=([1], [1]))
+    if bias is not None:
+        acc = acc + _i64(bias)
+    return p.requant.apply(acc)
+
+
+def _fully_connected_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
+    p = prepare_fully_connected(graph, op)
+    return fully_connected(_value(v, graph, op, 0), _value(v, graph, op, 1),
+                           optional_value(v, graph, op, 2), p)
+
+
+def _fully_connected_classic(gen: Any, op: Op) -> Step:
+    p = prepare_fully_connected(gen.g, op)
+    inner_product = gen.winograd_fc_able(op, p)
+    x = gen.data(op, 0, "input")
+    w = gen.data(op, 1, "weights")
+    b = gen.optional(op, 2, "bias")
+    pairs = gen.pair_sums(op) if inner_product else ""
+    wt, out = gen.t[w], gen.t[op.outputs[0]]
+    units, depth = int(wt.shape[0]), int(wt.shape[1])
+    batches = gen.t[x].size // depth
+    per_channel = wt.is_per_channel
+    rq = p.requant
+    quant = gen.requant_arrays(op, rq.multiplier, rq.shift, per_channel)
+    decls = [f"static const mcu_fc_params params = {{.input_offset = {p.input_offset}, "
+             f".filter_offset = {p.weights_offset}, .output_offset = {rq.output_zero_point}, "
+             f".activation = {{{rq.act_min}, {rq.act_max}}}}};",
+             f"static const mcu_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
+             f"{{{units}, 1, 1, {depth}}}, out_dims = {{{batches}, 1, 1, {units}}};"]
+    extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
+             f"-> clamp [{rq.act_min}, {rq.act_max}]",
+             requant_comment(rq.multiplier, rq.shift, per_channel)]
+    if inner_product:
+        extra.append(f"runs by Winograd's inner-product identity (mcu_fully_connected_wino_s8, "
+                     f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
+                     f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
+    reads = [x, w] + ([b] if b is not None else [])
+    kernel = "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8"
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        bias = ptr(b) if b is not None else "NULL"
+        more = f"{pairs}, " if inner_product else ""
+        return [f"st = {kernel}({ctx}, &params, &{quant}, &in_dims, {ptr(x)}, "
+                f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
+
+    return Step(op, reads, out.index, extra, decls, render, kernel,
+                 f"{kernel}_get_buffer_size(&filter_dims)")
+
+
+def _fully_connected_cmsis_nn(gen: Any, op: Op) -> Any:
+    wt = gen.t[op.inputs[1]]
+    if wt.dtype != "INT8" or len(wt.shape) != 2:
+        return f"weights are {wt.dtype} {list(wt.shape)}; arm_fully_connected_wrapper_s8 takes 2-D int8"
+    if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
+        return f"bias is {gen.t[op.inputs[2]].dtype}; the s8 kernels take int32"
+    p = prepare_fully_connected(gen.g, op)
+    x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "weights"), gen.optional(op, 2, "bias")
+    out = gen.t[op.outputs[0]]
+    units, depth = int(wt.shape[0]), int(wt.shape[1])
+    batches = gen.t[x].size // depth
+    rq = p.requant
+    per_channel = wt.is_per_channel
+    mult, shift = quant_arrays(gen, op, rq.multiplier, rq.shift, units) if per_channel else ("", "")
+    params = (f"static const cmsis_nn_fc_params params = {{.input_offset = {p.input_offset}, "
+              f".filter_offset = {p.weights_offset}, .output_offset = {rq.output_zero_point}, "
+              f".activation = {{.min = {rq.act_min}, .max = {rq.act_max}}}}};")
+    # filter_dims as TFLM's cmsis_nn/fully_connected.cc sets them: n = accumulation depth, c = units.
+    dims = (f"static const cmsis_nn_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
+            f"{{{depth}, 1, 1, {units}}}, bias_dims = {{1, 1, 1, {units}}}, out_dims = {{{batches}, 1, 1, {units}}};")
+    # What arm_fully_connected_wrapper_s8 would pick, chosen here: the quantization is known on
+    # the host, so only one of the two kernels is linked.
+    kernel = "arm_fully_connected_per_channel_s8" if per_channel else "arm_fully_connected_s8"
+    qtype = "cmsis_nn_per_channel_quant_params" if per_channel else "cmsis_nn_per_tensor_quant_params"
+    quant = (f"static const {qtype} quant = {{(int32_t *){mult}, (int32_t *){shift}}};" if per_channel else
+             f"static const {qtype} quant = {{{int(rq.multiplier[0])}, {int(rq.shift[0])}}};")
+    extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
+             f"-> clamp [{rq.act_min}, {rq.act_max}]",
+             (f"requantization per channel: {mult}, {shift} in weights.c" if per_channel else
+              f"requantization per tensor: multiplier {int(rq.multiplier[0])}, shift {int(rq.shift[0])}"),
+             f"CMSIS-NN {kernel}; where its buffer size is not 0 (Helium cores) the kernel sums are "
+             "computed into it first, as TFLM's cmsis_nn/fully_connected.cc does"]
+    reads = [x, wi] + ([b] if b is not None else [])
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        bias = ptr(b) if b is not None else "NULL"
+        return [f"if (({ctx})->size > 0)",
+                f"    arm_vector_sum_s8((int32_t *)({ctx})->buf, {depth}, {units}, {ptr(wi)}, "
+                f"{p.input_offset}, {p.weights_offset}, {bias});",
+                f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
+                f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
+
+    return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
+                 "arm_fully_connected_s8_get_buffer_size(&filter_dims)", library=COMPONENT,
+                 sizing_decls=[dims])
+
+
+FULLY_CONNECTED = OpSpec(
+    "FULLY_CONNECTED", _fully_connected_reference,
+    options=Options(8, "FullyConnectedOptions", (
+        ("fused_activation_function", 0, "activation", "NONE"),
+        ("weights_format", 1, "weights_format", "DEFAULT"),
+        ("keep_num_dims", 2, "bool", False), ("asymmetric_quantize_inputs", 3, "bool", False),
+        ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
+    min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
+    cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
+    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8"),
+)
+
+SPECS = (FULLY_CONNECTED,)

@@ -1,0 +1,125 @@
+"""Quantization changes: QUANTIZE (float32 -> int8, or int8 -> int8 with another scale) and
+DEQUANTIZE (int8 -> float32)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..frontend import quant as q
+from ..frontend.graph import Graph, Op
+from ..frontend.validate import check_activation_tensor, must, require
+from ..stacks.classic.cgen import Step, float_c
+from . import OpSpec, Options, Tinyml, Values
+from ._common import I8_MAX, I8_MIN
+from ._common import i64 as _i64
+from ._common import inp as _inp
+from ._common import out as _out
+from ._common import qparams as _qparams
+from ._common import to_i8 as _to_i8
+from ._common import value as _value
+
+
+def _check_same_shape(graph: Graph, op: Op) -> None:
+    if must(graph, op, 0).shape != graph.tensors[op.outputs[0]].shape:
+        raise ModelError(f"op {op.index} ({op.type}) input and output shapes differ")
+
+
+def _check_quantize(graph: Graph, op: Op) -> None:
+    _check_same_shape(graph, op)
+    require(must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+
+
+def _check_dequantize(graph: Graph, op: Op) -> None:
+    _check_same_shape(graph, op)
+    check_activation_tensor(must(graph, op, 0), op, "input")
+    require(graph.tensors[op.outputs[0]], op, "output", ("FLOAT32",))
+
+
+def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """float32 -> int8: round_half_away(x / float32(scale)) + zero point, clamped."""
+    scaled = np.asarray(x, np.float32) / np.float32(scale)
+    return _to_i8(np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, I8_MIN, I8_MAX))
+
+
+@dataclass(frozen=True)
+class RequantizeParams:
+    """int8 -> int8 QUANTIZE: multiplier of in_scale / out_scale."""
+
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+
+
+def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
+    """Host-side parameters of an int8 -> int8 QUANTIZE."""
+    (si, zi), (so, zo) = _qparams(_inp(graph, op, 0)), _qparams(_out(graph, op))
+    m, s = q.quantize_multiplier(si / so)
+    return RequantizeParams(zi, zo, m, s)
+
+
+def requantize(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
+    """int8 -> int8 rescale."""
+    v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
+    return _to_i8(np.clip(v + p.output_zero_point, I8_MIN, I8_MAX))
+
+
+def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """int8 -> float32: float32(scale) * (x - zero point), in float32."""
+    return (np.float32(scale) * (_i64(x) - zero_point).astype(np.float32)).astype(np.float32)
+
+
+def _quantize_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
+    x = _inp(graph, op, 0)
+    if x.dtype == "FLOAT32":
+        return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
+    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op))
+
+
+def _quantize_classic(gen: Any, op: Op) -> Step:
+    x = gen.data(op, 0, "input")
+    xt = gen.t[x]
+    if xt.dtype == "FLOAT32":
+        return _quantize_float(gen, op, x)
+    p = prepare_requantize(gen.g, op)
+    return gen.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
+                       [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
+                        f".multiplier = {p.multiplier}", f".shift = {p.shift}", ".activation = {-128, 127}"],
+                       [f"int8 -> int8 requantization, multiplier {p.multiplier}, shift {p.shift}"])
+
+
+def _quantize_float(gen: Any, op: Op, x: int) -> Step:
+    out = gen.t[op.outputs[0]]
+    scale, zp = float(out.scale[0]), int(out.zero_point[0])
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"classic_quantize_f32({ptr(x)}, {ptr(out.index)}, {out.size}, {float_c(scale)}, {zp});",
+                "st = MCU_OK;"]
+
+    extra = ["float32 -> int8: round(x / scale) half away from zero, + zero point, saturate "
+             "(no mcu_nn kernel: generated helper classic_quantize_f32)"]
+    return Step(op, [x], out.index, extra, [], render)
+
+
+def _dequantize_classic(gen: Any, op: Op) -> Step:
+    x = gen.data(op, 0, "input")
+    xt = gen.t[x]
+    return gen.unary(op, "mcu_dequantize_s8", "mcu_dequantize_params",
+                       [f".zero_point = {int(xt.zero_point[0])}", f".scale = {float_c(float(xt.scale[0]))}"],
+                       ["int8 -> float32: scale * (x - zero point)"])
+
+
+QUANTIZE = OpSpec("QUANTIZE", _quantize_reference, options=Options(89, "QuantizeOptions"), check=_check_quantize,
+                  classic=_quantize_classic, tinyml=Tinyml("mcu_op_quantize", "quantize.c"),
+                  kernels=("mcu_quantize_s8",))
+DEQUANTIZE = OpSpec("DEQUANTIZE", lambda g, o, v: dequantize(_value(v, g, o, 0), *_qparams(_inp(g, o, 0))),
+                    options=Options(38, "DequantizeOptions"), check=_check_dequantize, classic=_dequantize_classic,
+                    tinyml=Tinyml("mcu_op_dequantize", "dequantize.c"), kernels=("mcu_dequantize_s8",))
+
+SPECS = (QUANTIZE, DEQUANTIZE)
