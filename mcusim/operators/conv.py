@@ -80,7 +80,7 @@ def _conv_requant(graph: Graph, op: Op) -> Requant:
     scales = [float(s) for s in w.scale] if w.is_per_channel else [float(w.scale[0])] * channels
     real = [float(x.scale[0]) * s / float(out.scale[0]) for s in scales]
     mult, shift = _multipliers(real)
-    return Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
+    return Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out), int16=x.dtype == "INT16")
 
 
 def prepare_conv(graph: Graph, op: Op) -> ConvParams:

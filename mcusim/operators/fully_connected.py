@@ -60,7 +60,8 @@ def prepare_fully_connected(graph: Graph, op: Op) -> FullyConnectedParams:
     else:
         real = [float(np.float32(x.scale[0]) * np.float32(w.scale[0])) / float(out.scale[0])]
     mult, shift = _multipliers(real)
-    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
+    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out),
+                      int16=x.dtype == "INT16")
     return FullyConnectedParams(-int(x.zero_point[0]), -int(w.zero_point[0]), requant)
 
 
