@@ -11,17 +11,15 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
-from ..frontend.validate import check_activation_tensor, must
+from ..frontend.validate import check_activation_tensor, check_same_type, must
 from ..stacks.classic.cgen import Step, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT, tile
 from . import OpSpec, Options, Tinyml, Values
-from ._common import I8_MIN
 from ._common import activation_range as _activation_range
 from ._common import i64 as _i64
 from ._common import inp as _inp
 from ._common import out as _out
 from ._common import spatial as _spatial
-from ._common import to_i8 as _to_i8
 from ._common import value as _value
 from ._common import windows as _windows
 
@@ -31,8 +29,9 @@ def _check_pool(graph: Graph, op: Op) -> None:
     if len(x.shape) != 4 or len(o.shape) != 4 or x.shape[3] != o.shape[3] or x.shape[0] != o.shape[0]:
         raise ModelError(f"op {op.index} ({op.type}) needs 4-D input and output with matching batch and channels")
     for pos in range(len(op.inputs)):
-        check_activation_tensor(must(graph, op, pos), op, f"input {pos}")
-    check_activation_tensor(o, op, "output")
+        check_activation_tensor(must(graph, op, pos), op, f"input {pos}", int16=True)
+    check_activation_tensor(o, op, "output", int16=True)
+    check_same_type(graph, op)
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,23 @@ def _pool_windows(x: np.ndarray, p: PoolParams, fill: int) -> np.ndarray:
 
 
 def max_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
-    """Max over the in-image part of each window, then the activation clamp; int8 NHWC."""
-    windows = _pool_windows(_i64(x), p, I8_MIN - 1)
-    return _to_i8(np.clip(windows.max(axis=(3, 4)), p.act_min, p.act_max))
+    """Max over the in-image part of each window, then the activation clamp; int8 (or int16)
+    NHWC."""
+    windows = _pool_windows(_i64(x), p, q.INT16_MIN - 1)
+    return np.clip(windows.max(axis=(3, 4)), p.act_min, p.act_max).astype(x.dtype)
 
 
 def average_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """Mean over the in-image pixels of each window (padding not counted), rounded half away
-    from zero by integer division, then clamped; int8 NHWC. No zero-point handling: input
-    and output share quantization."""
+    from zero by integer division, then clamped; int8 (or int16) NHWC. No zero-point
+    handling: input and output share quantization."""
     windows = _pool_windows(_i64(x), p, 0)
     ones = _pool_windows(np.ones((1,) + x.shape[1:3] + (1,), np.int64), p, 0)
     acc = windows.sum(axis=(3, 4))
     count = ones.sum(axis=(3, 4))
     half = count // 2
     avg = np.where(acc > 0, q.c_div(acc + half, count), q.c_div(acc - half, count))
-    return _to_i8(np.clip(avg, p.act_min, p.act_max))
+    return np.clip(avg, p.act_min, p.act_max).astype(x.dtype)
 
 
 def _pool_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:

@@ -15,12 +15,10 @@ from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, must, require
 from ..stacks.classic.cgen import Step, float_c
 from . import OpSpec, Options, Tinyml, Values
-from ._common import I8_MAX, I8_MIN
 from ._common import i64 as _i64
 from ._common import inp as _inp
 from ._common import out as _out
 from ._common import qparams as _qparams
-from ._common import to_i8 as _to_i8
 from ._common import value as _value
 
 
@@ -31,20 +29,26 @@ def _check_same_shape(graph: Graph, op: Op) -> None:
 
 def _check_quantize(graph: Graph, op: Op) -> None:
     _check_same_shape(graph, op)
-    require(must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
-    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+    x = must(graph, op, 0)
+    if x.dtype == "INT16":
+        check_activation_tensor(x, op, "input", int16=True)
+    else:
+        require(x, op, "input", ("FLOAT32", "INT8"))
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output", int16=True)
 
 
 def _check_dequantize(graph: Graph, op: Op) -> None:
     _check_same_shape(graph, op)
-    check_activation_tensor(must(graph, op, 0), op, "input")
+    check_activation_tensor(must(graph, op, 0), op, "input", int16=True)
     require(graph.tensors[op.outputs[0]], op, "output", ("FLOAT32",))
 
 
-def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 -> int8: round_half_away(x / float32(scale)) + zero point, clamped."""
+def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype: Any = np.int8) -> np.ndarray:
+    """float32 -> int8 (or int16): round_half_away(x / float32(scale)) + zero point, clamped
+    to the output type."""
     scaled = np.asarray(x, np.float32) / np.float32(scale)
-    return _to_i8(np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, I8_MIN, I8_MAX))
+    info = np.iinfo(dtype)
+    return np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,12 @@ def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
     return RequantizeParams(zi, zo, m, s)
 
 
-def requantize(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
-    """int8 -> int8 rescale."""
+def requantize(x: np.ndarray, p: RequantizeParams, dtype: Any = np.int8) -> np.ndarray:
+    """int8/int16 -> int8/int16 rescale (int32 MultiplyByQuantizedMultiplier, clamped to the
+    output type)."""
     v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
-    return _to_i8(np.clip(v + p.output_zero_point, I8_MIN, I8_MAX))
+    info = np.iinfo(dtype)
+    return np.clip(v + p.output_zero_point, info.min, info.max).astype(dtype)
 
 
 def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -76,10 +82,10 @@ def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def _quantize_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    x = _inp(graph, op, 0)
+    x, out = _inp(graph, op, 0), _out(graph, op)
     if x.dtype == "FLOAT32":
-        return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
-    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op))
+        return quantize_float(_value(v, graph, op, 0), *_qparams(out), out.numpy_dtype)
+    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op), out.numpy_dtype)
 
 
 def _quantize_classic(gen: Any, op: Op) -> Step:
