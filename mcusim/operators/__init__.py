@@ -116,3 +116,19 @@ def get(name: str) -> OpSpec | None:
 def names() -> tuple[str, ...]:
     """The operators mcusim runs, sorted."""
     return tuple(sorted(registry()))
+
+
+def refuse_int16(graph: "Graph", stack: str) -> None:
+    """Raise ModelError naming the first op that runs in the converter's 16x8 mode (an int16
+    activation in or out; reshape-like views excepted, they move no data) for ``stack``, whose
+    kernels are int8 only. The numpy reference and the tflm stack run those ops."""
+    from ..errors import ModelError
+
+    for op in graph.ops:
+        spec = get(op.type)
+        if spec is not None and spec.view:
+            continue
+        touched = [graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0]
+        if any(t.dtype == "INT16" for t in touched):
+            raise ModelError(f"op {op.index} ({op.type}) has 16-bit activations (16x8 mode); the "
+                             f"{stack} stack has int8 kernels only (16x8 runs on the tflm stack)")
