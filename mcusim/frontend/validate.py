@@ -69,6 +69,9 @@ def tensor(graph: Graph, op: Op, pos: int, *, optional: bool = False) -> Tensor 
 def require(t: Tensor, op: Op, role: str, dtypes: tuple[str, ...], *, constant: bool = False,
              quantized: bool = False) -> None:
     where = f"op {op.index} ({op.type}) {role} {t.name!r}"
+    if t.dtype == "INT16" and "INT16" not in dtypes:
+        raise ModelError(f"{where} is INT16 (16x8 mode); mcusim does not run {op.type} with 16-bit "
+                         "activations yet")
     if t.dtype not in dtypes:
         raise ModelError(f"{where} is {t.dtype}; mcusim needs {' or '.join(dtypes)} (int8 or 16x8 models only)")
     if constant and not t.is_constant:
