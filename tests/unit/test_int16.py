@@ -1,0 +1,35 @@
+"""16x8 mode (int16 activations, int8 weights): what the reference runs and what is refused.
+
+Bit-exactness of the reference on the converter-made op16x8_*/net16x8_* files is checked by
+test_reference_vs_tflm.py (it iterates tests/data); here: the refusals name the op and stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcusim import operators
+from mcusim.errors import ModelError
+from mcusim.frontend.tflite import parse_model
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_net16x8_validates_and_int8_only_stacks_refuse_it() -> None:
+    graph = parse_model((DATA / "net16x8_mixed.tflite").read_bytes())  # validates: CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, RESHAPE, FC, SOFTMAX in int16
+    for stack in ("tinyml", "classic"):
+        with pytest.raises(ModelError, match=rf"op 0 \(CONV_2D\) has 16-bit activations.*the {stack} stack"):
+            operators.refuse_int16(graph, stack)
+
+
+def test_int8_model_is_not_refused() -> None:
+    operators.refuse_int16(parse_model((DATA / "op_add.tflite").read_bytes()), "tinyml")
+
+
+@pytest.mark.parametrize("name, op", [("op16x8_add", "ADD"), ("op16x8_logistic", "LOGISTIC"),
+                                      ("op16x8_tanh", "TANH")])
+def test_ops_without_a_16x8_form_name_themselves(name: str, op: str) -> None:
+    with pytest.raises(ModelError, match=rf"\({op}\).*INT16 \(16x8 mode\); mcusim does not run {op} with 16-bit"):
+        parse_model((DATA / f"{name}.tflite").read_bytes())  # parsing validates
