@@ -88,6 +88,12 @@ static inline mcu_status mcu_check_pool(const mcu_pool_params *p, const mcu_dims
     return MCU_OK;
 }
 
+/* ---- 16x8 mode (int16 activations): the same contracts, the clamp an int16 range ---------- */
+static inline int mcu_range16_valid(const mcu_range *r)
+{
+    return r->min >= -32768 && r->max <= 32767 && r->min <= r->max;
+}
+
 /* Scratch of `need` bytes: NULL when need == 0, else the ctx buffer if it is big enough. */
 static inline mcu_status mcu_scratch(const mcu_context *ctx, int32_t need, void **buf)
 {
