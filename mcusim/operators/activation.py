@@ -12,7 +12,7 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
-from ..stacks.classic.cgen import Step, dims4, dims_c
+from ..stacks.classic.cgen import Step, array_c, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import I8_MAX, I8_MIN, i64, inp, out, to_i8, value
@@ -398,7 +398,30 @@ def relu6(x: np.ndarray, zero: int, six: int) -> np.ndarray:
 
 
 # --- the classic emitters -----------------------------------------------------------------------
+def _softmax16_classic(gen: Any, op: Op) -> Step:
+    """16x8 SOFTMAX: mcu_softmax_s16 with its two tables built here into weights.c."""
+    p = prepare_softmax16(gen.g, op)
+    out = gen.t[op.outputs[0]]
+    depth = out.shape[-1] if out.shape else 1
+    base = f"op{op.index}"
+    span = 65535
+    tables = {"exp_lut": lut16(_expf, 10.0 / span, 32767, 2.0 / span),
+              "recip_lut": lut16(_one_over_one_plus, 1.0 / span, -32768, 2.0 / span)}
+    for name, table in tables.items():
+        lines = [f"/* op {op.index} SOFTMAX (16x8): TFLM's LUTPopulate<int16_t> table, 513 entries */",
+                 f"const int16_t {base}_{name}[513] = {{", *array_c(table, 16), "};"]
+        gen.extra_weights.append((f"extern const int16_t {base}_{name}[513];", lines))
+    return gen.unary(op, "mcu_softmax_s16", "mcu_softmax16_params",
+                     [f".input_multiplier = {p.input_multiplier}", f".input_shift = {p.input_left_shift}",
+                      f".exp_lut = {base}_exp_lut", f".one_over_one_plus_x_lut = {base}_recip_lut"],
+                     [f"softmax over the last axis ({depth} values per row), int16 (16x8), tables "
+                      f"{base}_exp_lut and {base}_recip_lut in weights.c"],
+                     (out.size // depth, 1, 1, depth))
+
+
 def _softmax_classic(gen: Any, op: Op) -> Step:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return _softmax16_classic(gen, op)
     p = prepare_softmax(gen.g, op)
     out = gen.t[op.outputs[0]]
     depth = out.shape[-1] if out.shape else 1
@@ -477,6 +500,8 @@ def _prelu_classic(gen: Any, op: Op) -> Step:
 
 
 def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's arm_softmax_s8"
     p = prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
@@ -515,6 +540,7 @@ PRELU = OpSpec("PRELU", lambda g, o, v: prelu(value(v, g, o, 0), value(v, g, o, 
 SOFTMAX = OpSpec("SOFTMAX", _softmax_reference,
                  options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
                  check=check_unary16, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
-                 tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8",))
+                 tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8", "mcu_softmax_s16"),
+                 int16_paths=("classic",))
 
 SPECS = (LEAKY_RELU, RELU, RELU6, LOGISTIC, TANH, HARD_SWISH, PRELU, SOFTMAX)

@@ -87,7 +87,8 @@ def _fully_connected_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 def _fully_connected_classic(gen: Any, op: Op) -> Step:
     p = prepare_fully_connected(gen.g, op)
-    inner_product = gen.winograd_fc_able(op, p)
+    int16 = p.requant.int16  # 16x8 mode: mcu_fully_connected_s16 (int64 bias)
+    inner_product = not int16 and gen.winograd_fc_able(op, p)
     x = gen.data(op, 0, "input")
     w = gen.data(op, 1, "weights")
     b = gen.optional(op, 2, "bias")
@@ -111,7 +112,8 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
                      f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
                      f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
     reads = [x, w] + ([b] if b is not None else [])
-    kernel = "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8"
+    kernel = ("mcu_fully_connected_s16" if int16 else
+              "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8")
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         bias = ptr(b) if b is not None else "NULL"
@@ -120,7 +122,7 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
                 f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
 
     return Step(op, reads, out.index, extra, decls, render, kernel,
-                 f"{kernel}_get_buffer_size(&filter_dims)")
+                 None if int16 else f"{kernel}_get_buffer_size(&filter_dims)")
 
 
 def _fully_connected_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -179,7 +181,8 @@ FULLY_CONNECTED = OpSpec(
         ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
     min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
     cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
-    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8"),
+    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8", "mcu_fully_connected_s16"),
+    int16_paths=("classic",),
 )
 
 SPECS = (FULLY_CONNECTED,)

@@ -101,6 +101,8 @@ def _pool_classic(gen: Any, op: Op) -> Step:
     out = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
     kernel = "mcu_max_pool_s8" if op.type == "MAX_POOL_2D" else "mcu_avg_pool_s8"
+    if gen.t[x].dtype == "INT16":  # 16x8 mode (refuse_int16 lets only MAX_POOL_2D through)
+        kernel = "mcu_max_pool_s16"
     decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
              f".activation = {{{p.act_min}, {p.act_max}}}}};",
@@ -117,6 +119,8 @@ def _pool_classic(gen: Any, op: Op) -> Step:
 
 
 def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's s8 pooling"
     p = prepare_pool(gen.g, op)
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
@@ -145,7 +149,8 @@ _POOL_OPTIONS = Options(5, "Pool2DOptions", (
     ("fused_activation_function", 5, "activation", "NONE")))
 MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                      classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
-                     tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"), kernels=("mcu_max_pool_s8",))
+                     tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"),
+                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic",))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                          tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"), kernels=("mcu_avg_pool_s8",))
