@@ -250,7 +250,7 @@ CONV_2D = OpSpec(
         ("quantized_bias_type", 6, "tensor_type", "FLOAT32"))),
     min_inputs=2, check=_check_conv, macs=_conv_macs, classic=_conv_classic, cmsis_nn=_conv_cmsis_nn,
     tinyml=Tinyml("mcu_op_conv_2d", "conv.c"), kernels=("mcu_conv_s8", "mcu_conv_wino_s8", "mcu_conv_s16"),
-    int16_paths=("classic",),
+    int16_paths=("classic", "tinyml"),
 )
 DEPTHWISE_CONV_2D = OpSpec(
     "DEPTHWISE_CONV_2D", _conv_reference,
@@ -261,7 +261,7 @@ DEPTHWISE_CONV_2D = OpSpec(
         ("dilation_w_factor", 5, "i32", 1), ("dilation_h_factor", 6, "i32", 1))),
     min_inputs=2, check=_check_conv, macs=_depthwise_macs, classic=_conv_classic, cmsis_nn=_conv_cmsis_nn,
     tinyml=Tinyml("mcu_op_depthwise_conv_2d", "depthwise_conv.c"), kernels=("mcu_depthwise_conv_s8", "mcu_depthwise_conv_s16"),
-    int16_paths=("classic",),
+    int16_paths=("classic", "tinyml"),
 )
 
 SPECS = (CONV_2D, DEPTHWISE_CONV_2D)

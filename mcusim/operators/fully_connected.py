@@ -182,7 +182,7 @@ FULLY_CONNECTED = OpSpec(
     min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
     cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
     kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8", "mcu_fully_connected_s16"),
-    int16_paths=("classic",),
+    int16_paths=("classic", "tinyml"),
 )
 
 SPECS = (FULLY_CONNECTED,)

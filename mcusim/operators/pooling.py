@@ -150,7 +150,7 @@ _POOL_OPTIONS = Options(5, "Pool2DOptions", (
 MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                      classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                      tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"),
-                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic",))
+                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml"))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                          tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"), kernels=("mcu_avg_pool_s8",))
