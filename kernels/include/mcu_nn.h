@@ -374,13 +374,11 @@ mcu_status mcu_softmax_s8(const mcu_context *ctx, const mcu_softmax_params *para
 /* 16x8 mode (TFLM SoftmaxInt16): softmax along c on int16 input (zero point 0), output
  * scale 1/32768, zero point 0. The input difference to the row maximum is rescaled by
  * MultiplyByQuantizedMultiplier(input_multiplier, input_shift) so that [-65535, 0] covers
- * [-10, 0]; exp and 1/(1+x) come from two 513-entry int16 tables built by the caller as
- * TFLM's LUTPopulate<int16_t> builds them (exp over [-10, 0], 1/(1+x) over [0, 1]). */
+ * [-10, 0]; exp and 1/(1+x) come from the kernel's two 513-entry int16 tables (TFLM's
+ * LUTPopulate<int16_t> ones, which depend on no model parameter). */
 typedef struct {
     int32_t input_multiplier;
-    int32_t input_shift;                    /* QuantizeMultiplier's shift, positive = left */
-    const int16_t *exp_lut;                 /* 513 entries */
-    const int16_t *one_over_one_plus_x_lut; /* 513 entries */
+    int32_t input_shift; /* QuantizeMultiplier's shift, positive = left */
 } mcu_softmax16_params;
 
 mcu_status mcu_softmax_s16(const mcu_context *ctx, const mcu_softmax16_params *params,

@@ -12,7 +12,7 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
-from ..stacks.classic.cgen import Step, array_c, dims4, dims_c
+from ..stacks.classic.cgen import Step, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import I8_MAX, I8_MIN, i64, inp, out, to_i8, value
@@ -209,12 +209,18 @@ def prepare_softmax16(graph: Graph, op: Op) -> Softmax16Params:
     return Softmax16Params(*q.quantize_multiplier(real))
 
 
+def softmax16_tables() -> tuple[np.ndarray, np.ndarray]:
+    """SoftmaxInt16's two tables: exp over [-10, 0] and 1/(1+x) over [0, 1], both output
+    scale 2/65535 (model-independent; mcu_softmax_s16.c holds them as constants)."""
+    span = 65535
+    return (lut16(_expf, 10.0 / span, 32767, 2.0 / span),
+            lut16(_one_over_one_plus, 1.0 / span, -32768, 2.0 / span))
+
+
 def softmax16(x: np.ndarray, p: Softmax16Params) -> np.ndarray:
     """int16 softmax over the last axis: exp of the rescaled difference to the row max and the
     reciprocal of the sum from 513-entry tables (TFLM's SoftmaxInt16); output scale 1/32768."""
-    span = 65535
-    exp_lut = lut16(_expf, 10.0 / span, 32767, 2.0 / span)
-    recip_lut = lut16(_one_over_one_plus, 1.0 / span, -32768, 2.0 / span)
+    exp_lut, recip_lut = softmax16_tables()
     xi = _i64(x)
     diff = xi - xi.max(axis=-1, keepdims=True)
     scaled = q.multiply_by_quantized_multiplier(diff, p.input_multiplier, p.input_left_shift)
@@ -399,23 +405,13 @@ def relu6(x: np.ndarray, zero: int, six: int) -> np.ndarray:
 
 # --- the classic emitters -----------------------------------------------------------------------
 def _softmax16_classic(gen: Any, op: Op) -> Step:
-    """16x8 SOFTMAX: mcu_softmax_s16 with its two tables built here into weights.c."""
+    """16x8 SOFTMAX: mcu_softmax_s16 (its exp and reciprocal tables are the kernel's)."""
     p = prepare_softmax16(gen.g, op)
     out = gen.t[op.outputs[0]]
     depth = out.shape[-1] if out.shape else 1
-    base = f"op{op.index}"
-    span = 65535
-    tables = {"exp_lut": lut16(_expf, 10.0 / span, 32767, 2.0 / span),
-              "recip_lut": lut16(_one_over_one_plus, 1.0 / span, -32768, 2.0 / span)}
-    for name, table in tables.items():
-        lines = [f"/* op {op.index} SOFTMAX (16x8): TFLM's LUTPopulate<int16_t> table, 513 entries */",
-                 f"const int16_t {base}_{name}[513] = {{", *array_c(table, 16), "};"]
-        gen.extra_weights.append((f"extern const int16_t {base}_{name}[513];", lines))
     return gen.unary(op, "mcu_softmax_s16", "mcu_softmax16_params",
-                     [f".input_multiplier = {p.input_multiplier}", f".input_shift = {p.input_left_shift}",
-                      f".exp_lut = {base}_exp_lut", f".one_over_one_plus_x_lut = {base}_recip_lut"],
-                     [f"softmax over the last axis ({depth} values per row), int16 (16x8), tables "
-                      f"{base}_exp_lut and {base}_recip_lut in weights.c"],
+                     [f".input_multiplier = {p.input_multiplier}", f".input_shift = {p.input_left_shift}"],
+                     [f"softmax over the last axis ({depth} values per row), int16 (16x8)"],
                      (out.size // depth, 1, 1, depth))
 
 
@@ -541,6 +537,6 @@ SOFTMAX = OpSpec("SOFTMAX", _softmax_reference,
                  options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
                  check=check_unary16, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
                  tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8", "mcu_softmax_s16"),
-                 int16_paths=("classic",))
+                 int16_paths=("classic", "tinyml"))
 
 SPECS = (LEAKY_RELU, RELU, RELU6, LOGISTIC, TANH, HARD_SWISH, PRELU, SOFTMAX)

@@ -33,3 +33,20 @@ def test_int8_model_is_not_refused() -> None:
 def test_ops_without_a_16x8_form_name_themselves(name: str, op: str) -> None:
     with pytest.raises(ModelError, match=rf"\({op}\).*INT16 \(16x8 mode\); mcusim does not run {op} with 16-bit"):
         parse_model((DATA / f"{name}.tflite").read_bytes())  # parsing validates
+
+
+def test_softmax_s16_kernel_tables_are_the_reference_ones() -> None:
+    """mcu_softmax_s16.c holds SoftmaxInt16's two tables as constants; they must be what the
+    reference builds (TFLM's LUTPopulate<int16_t> in float32)."""
+    import re
+
+    import numpy as np
+
+    from mcusim.operators.activation import softmax16_tables
+
+    src = (DATA.parents[1] / "kernels" / "src" / "ref" / "activation" / "mcu_softmax_s16.c").read_text()
+    for name, want in zip(("exp_lut", "one_over_one_plus_x_lut"), softmax16_tables()):
+        body = re.search(rf"{name}\[513\] = \{{(.*?)\}};", src, re.S)
+        assert body is not None, name
+        got = np.array([int(v) for v in body.group(1).replace("\n", " ").split(",") if v.strip()])
+        assert np.array_equal(got, want), name
