@@ -86,6 +86,10 @@ mcu_rt_status mcu_rt_check_int8(mcu_interpreter *rt, const mcu_node *node, int32
                                 mcu_tensor_info *t);
 #define MCU_RT_OUTPUT (-1) /* k for mcu_rt_check_int8: the output */
 
+/* An op datum's "16x8 mode" mark where a field is unused by the s16 kernels (an int8 input
+ * offset is in [-127, 128]): the glue picks the kernel without a byte more of op data. */
+#define MCU_RT_S16 INT32_MIN
+
 /* mcu_rt_check_int8, or an int16 activation with one scale and zero point 0 (16x8 mode). */
 mcu_rt_status mcu_rt_check_activation(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                                       mcu_tensor_info *t);

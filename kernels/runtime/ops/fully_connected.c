@@ -9,8 +9,8 @@ typedef struct {
     mcu_fc_params params;
     const int32_t *multiplier; /* shifts follow: per_channel ? units : 1 of each */
     const void *bias; /* int32, or int64 when int16 */
-    int32_t per_channel;
-    int32_t int16;
+    int16_t per_channel;
+    int16_t int16; /* 16x8 mode; two int16_t keep the op data at its int8 size */
     int32_t batches, depth, units; /* dims and quant params are built at eval: less arena */
 } fc_data;
 

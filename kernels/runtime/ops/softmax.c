@@ -10,10 +10,17 @@
 
 #define SCALE_1_OVER_32768 0x38000000u /* float32 bits of 1/32768 */
 
+/* 16x8 mode overlays its two parameters on the int8 ones and marks the int8 diff_min slot
+ * (always <= 0 for int8) with 1: the op data stays at its int8 size. */
 typedef struct {
-    mcu_softmax_params params;
-    mcu_softmax16_params params16;
-    int32_t rows, depth, int16;
+    union {
+        mcu_softmax_params s8;
+        struct {
+            mcu_softmax16_params s16;
+            int32_t is_s16;
+        } s16;
+    } params;
+    int32_t rows, depth;
 } softmax_data;
 
 /* a / b rounded to nearest-even at 53 bits (a double division) for a 53-bit divisor, which
@@ -60,8 +67,8 @@ static mcu_rt_status softmax16_prepare(mcu_interpreter *rt, mcu_node *node, soft
     const mcu_real range = mcu_real_div(mcu_real_int(10, 0), mcu_real_int(65535, 0), MCU_REAL_DOUBLE);
     const mcu_real real = div_double(mcu_real_mul(mcu_real_from_f32(in->scales[0]), mcu_real_from_f32(beta)),
                                      range);
-    mcu_quantize_multiplier(real, &d->params16.input_multiplier, &d->params16.input_shift);
-    d->int16 = 1;
+    mcu_quantize_multiplier(real, &d->params.s16.s16.input_multiplier, &d->params.s16.s16.input_shift);
+    d->params.s16.is_s16 = 1;
     return MCU_RT_OK;
 }
 
@@ -89,10 +96,10 @@ static mcu_rt_status softmax_prepare(mcu_interpreter *rt, mcu_node *node)
     real.e += 26;
     if (mcu_real_at_least(real, 0x7FFFFFFFu))
         real = mcu_real_int(0x7FFFFFFF, 0);
-    mcu_quantize_multiplier(real, &d->params.input_multiplier, &d->params.input_left_shift);
+    mcu_quantize_multiplier(real, &d->params.s8.input_multiplier, &d->params.s8.input_left_shift);
     /* CalculateInputRadius(5, shift): floor((2^5 - 1) * 2^26 / 2^shift) */
-    const int32_t shift = d->params.input_left_shift;
-    d->params.diff_min = shift < 0 ? -INT32_MAX : -(int32_t)((31u << 26) >> (shift > 31 ? 31 : shift));
+    const int32_t shift = d->params.s8.input_left_shift;
+    d->params.s8.diff_min = shift < 0 ? -INT32_MAX : -(int32_t)((31u << 26) >> (shift > 31 ? 31 : shift));
     return MCU_RT_OK;
 }
 
@@ -100,12 +107,12 @@ static mcu_rt_status softmax_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const softmax_data *d = (const softmax_data *)node->user_data;
     const mcu_dims dims = {d->rows, 1, 1, d->depth};
-    if (d->int16)
+    if (d->params.s16.is_s16 == 1)
         return mcu_rt_kernel_status(
-            rt, mcu_softmax_s16(0, &d->params16, &dims, (const int16_t *)MCU_RT_IN(rt, node, 0),
+            rt, mcu_softmax_s16(0, &d->params.s16.s16, &dims, (const int16_t *)MCU_RT_IN(rt, node, 0),
                                 (int16_t *)MCU_RT_OUT(rt, node)));
     return mcu_rt_kernel_status(
-        rt, mcu_softmax_s8(0, &d->params, &dims, (const int8_t *)MCU_RT_IN(rt, node, 0),
+        rt, mcu_softmax_s8(0, &d->params.s8, &dims, (const int8_t *)MCU_RT_IN(rt, node, 0),
                            (int8_t *)MCU_RT_OUT(rt, node)));
 }
 
