@@ -27,9 +27,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcusim import winograd
+from mcusim.stacks import winograd
 
-sys.path.insert(0, str(Path(__file__).parent / "harness"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
@@ -160,9 +160,12 @@ SPECS = {
     "depthwise_conv": dw_specs,
     "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
     "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
+    "sub": binary_specs, "squared_difference": binary_specs, "maximum": binary_specs, "minimum": binary_specs,
+    "rsqrt": unary_specs, "neg": unary_specs,
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
     "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
+    "quantize_u8_s8": unary_specs, "quantize_s8_u8": unary_specs,
 }
 ALL_KERNELS = list(CASES)
 MAIN_KERNELS = ["fully_connected", "fully_connected_wino", "conv", "conv_wino", "depthwise_conv", "max_pool",

@@ -96,7 +96,7 @@ def _scratch_sizes(gen: Generator, board: Board, kernels: str, workdir: Path,
         except (OSError, ValueError, TypeError):
             values = None
     if values is None or len(values) != len(calls):
-        from ..simulator.machine import Machine
+        from ...simulator.machine import Machine
 
         m = Machine(build.elf, board)
         res = m.run(max_instructions=10_000_000)

@@ -5,7 +5,7 @@ import this; it never imports the generator."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -86,8 +86,9 @@ def requant_comment(mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> s
 @dataclass
 class Loc:
     """Where a tensor's bytes are: ``kind`` is ``input`` / ``output`` (key = graph position),
-    ``arena`` (key = root tensor index), or ``const`` (key = tensor index of a host-known
-    value); ``offset`` is in elements from the root's start."""
+    ``arena`` (key = root tensor index), ``const`` (key = tensor index of a host-known
+    value) or ``state`` (a variable tensor: a static buffer of its own that keeps its value, set
+    to its reset value at start-up); ``offset`` is in elements from the root's start."""
 
     kind: str
     key: int
@@ -117,3 +118,9 @@ class Step:
     """Whose function ``kernel`` is: ``mcu_nn`` (mcusim's) or ``cmsis-nn``."""
     sizing_decls: list[str] | None = None
     """The declarations ``scratch_call`` needs (default: the ``mcu_dims`` ones of ``decls``)."""
+    also_writes: list[int] = field(default_factory=list)
+    """The op's outputs after the first (SPLIT)."""
+
+    @property
+    def writes(self) -> list[int]:
+        return [self.write, *self.also_writes]
