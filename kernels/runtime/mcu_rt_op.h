@@ -99,6 +99,10 @@ mcu_rt_status mcu_rt_check_activation(mcu_interpreter *rt, const mcu_node *node,
 mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                                    mcu_tensor_info *t);
 
+/* Optional constant int32 bias (input k) of `channels` values; *bias = NULL when absent. */
+mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                          int32_t channels, const int32_t **bias);
+
 /* Optional constant bias (input k) of `channels` values of TFLite type `type`. */
 mcu_rt_status mcu_rt_bias_of(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                              int32_t channels, int32_t type, const void **bias);

@@ -68,6 +68,12 @@ mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, in
     return ok ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1 + k]);
 }
 
+mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                          int32_t channels, const int32_t **bias)
+{
+    return mcu_rt_bias_of(rt, node, k, channels, TFL_INT32, (const void **)bias);
+}
+
 mcu_rt_status mcu_rt_bias_of(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                              int32_t channels, int32_t type, const void **bias)
 {
