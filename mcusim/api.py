@@ -292,17 +292,38 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
         inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
         lut_activations: bool = False, winograd: bool = False, duty: float | None = None,
         battery: float | None = None, sleep_current: float | None = None, cold: bool = False,
-        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None) -> RunReport:
+        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None,
+        library: str | None = None) -> RunReport:
     """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
     default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
     ``cold``: start-up paid at each wake). An image larger than the part is measured on an
-    enlarged memory map: the report's ``fit`` says what it needs against what the part has."""
+    enlarged memory map: the report's ``fit`` says what it needs against what the part has.
+
+    A classic ML model (a ``.skops`` or ``.onnx`` file, or a fitted scikit-learn estimator:
+    mcusim.classicml) runs through ``library`` (emlearn, cmsis-dsp, mcusim; default: the
+    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored."""
+    from .classicml.model import is_classic_file, is_estimator
     from .stacks import check_kernels, default_kernels
     from .stacks.runner import run_model
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    if is_classic_file(model) or is_estimator(model):
+        from .classicml.model import check_samples, load, load_samples
+        from .classicml.run import run_classic
+
+        if kernels or lut_activations or winograd:
+            raise McusimError("--kernels, --lut-activations and --winograd are network options; a classic ML model "
+                              "takes --library")
+        cm = load(model)
+        x = (load_samples(inputs, cm) if isinstance(inputs, (str, Path)) or inputs is None
+             else check_samples(inputs[0] if isinstance(inputs, list) and len(inputs) == 1 else inputs, cm))
+        dep = run_classic(cm, x, b, library, max_instructions, name=str(model) if not is_estimator(model) else cm.name)
+        _battery(dep.report, b, duty, battery, sleep_current, cold)
+        return RunReport(dep.report, list(dep.outputs), b)
+    if library is not None:
+        raise McusimError("--library is for classic ML models (.skops, .onnx); a .tflite model takes --path/--kernels")
     graph, name = (_graph, str(model)) if _graph is not None else _model(model)
     kernels = kernels or default_kernels(path, b)
     check_kernels(path, kernels)
