@@ -1,0 +1,125 @@
+"""Classic ML models on the simulator: each estimator kind through each code generator,
+predictions equal to scikit-learn's; the skops and ONNX loaders; bad options exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+pytest.importorskip("skops")
+pytest.importorskip("emlearn")
+
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier  # noqa: E402
+from sklearn.linear_model import LogisticRegression, RidgeClassifier  # noqa: E402
+from sklearn.naive_bayes import GaussianNB  # noqa: E402
+from sklearn.svm import SVC, LinearSVC  # noqa: E402
+from sklearn.tree import DecisionTreeClassifier  # noqa: E402
+
+import mcusim  # noqa: E402
+from mcusim.errors import McusimError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+X, Y = load_iris(return_X_y=True)
+X = X.astype(np.float32)
+SAMPLES = X[::5]
+BINARY = (Y == 2).astype(int)
+
+CASES = [
+    (lambda: DecisionTreeClassifier(max_depth=4, random_state=0).fit(X, Y), "emlearn", "stm32g071rb"),
+    (lambda: RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, Y), "emlearn", "stm32g071rb"),
+    (lambda: ExtraTreesClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, Y), "mcusim", "stm32f411ce"),
+    (lambda: RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, Y), "mcusim", "stm32g071rb"),
+    (lambda: GaussianNB().fit(X, Y), "cmsis-dsp", "stm32f411ce"),
+    (lambda: SVC(kernel="rbf", gamma=0.5).fit(X, BINARY), "cmsis-dsp", "stm32f411ce"),
+    (lambda: SVC(kernel="linear").fit(X, BINARY), "cmsis-dsp", "stm32f411ce"),
+    (lambda: SVC(kernel="poly", degree=2, gamma=0.2, coef0=1.0).fit(X, BINARY), "cmsis-dsp", "stm32f411ce"),
+    (lambda: LogisticRegression(max_iter=500).fit(X, Y), "mcusim", "stm32f411ce"),
+    (lambda: LinearSVC().fit(X, BINARY), "mcusim", "stm32g071rb"),
+    (lambda: RidgeClassifier().fit(X, Y), "mcusim", "stm32f411ce"),
+]
+
+
+@pytest.mark.parametrize("make,library,board", CASES, ids=[f"{i}-{c[1]}" for i, c in enumerate(CASES)])
+def test_predictions_equal_sklearn(make, library, board):
+    est = make()
+    r = mcusim.run(est, board=board, library=library, inputs=SAMPLES)
+    rep = r.report
+    assert rep["prediction_mismatches"] == [] and rep["reference_match"]
+    assert np.array_equal(np.asarray(rep["outputs"][0]), est.predict(SAMPLES))
+    assert rep["predictions"] == len(SAMPLES) and rep["cycles"] > 0 and rep["energy_uj"] > 0
+    assert rep["flash_breakdown"]["model"] > 0 and rep["ram_breakdown"]["stack"] > 0
+    if library == "cmsis-dsp":
+        assert rep["flash_breakdown"]["cmsis-dsp"] > 0
+
+
+def test_skops_file_through_cli(tmp_path):
+    import skops.io as sio
+
+    est = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, Y)
+    sio.dump(est, tmp_path / "forest.skops")
+    np.save(tmp_path / "x.npy", SAMPLES)
+    out = subprocess.run([sys.executable, "-m", "mcusim", "run", str(tmp_path / "forest.skops"), "--board",
+                          "stm32g071rb", "--input", str(tmp_path / "x.npy"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    import json
+
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["outputs"][0] == est.predict(SAMPLES).tolist() and rep["source"] == "skops"
+
+
+def test_onnx_svm_equals_sklearn(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    est = SVC(kernel="rbf", gamma=0.5).fit(X, BINARY)
+    (tmp_path / "svm.onnx").write_bytes(skl2onnx.to_onnx(est, X[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "svm.onnx", board="stm32f411ce", inputs=X)
+    assert np.array_equal(r.output, est.predict(X))
+
+
+def test_onnx_linear_classifier(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from mcusim.classicml.model import load_onnx
+
+    est = LogisticRegression(max_iter=500).fit(X, Y)
+    (tmp_path / "lr.onnx").write_bytes(skl2onnx.to_onnx(est, X[:1]).SerializeToString())
+    m = load_onnx(tmp_path / "lr.onnx")
+    assert m.kind == "linear" and np.array_equal(m.predict(X), est.predict(X))
+
+
+def test_skops_refuses_untrusted_type(tmp_path):
+    import os
+
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    sio.dump(FunctionTransformer(os.system), tmp_path / "p.skops")  # a function skops does not trust
+    out = subprocess.run([sys.executable, "-m", "mcusim", "run", str(tmp_path / "p.skops")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "refusing to load untrusted type" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unsupported_estimator_and_wrong_options(tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    with pytest.raises(McusimError, match="not supported"):
+        mcusim.run(KNeighborsClassifier().fit(X, Y))
+    with pytest.raises(McusimError, match="binary"):
+        mcusim.run(SVC().fit(X, Y))
+    with pytest.raises(McusimError, match="--library cmsis-dsp does not run"):
+        mcusim.run(DecisionTreeClassifier().fit(X, Y), library="cmsis-dsp")
+    with pytest.raises(McusimError, match="features"):
+        mcusim.run(GaussianNB().fit(X, Y), inputs=np.zeros((3, 5), np.float32))
+    import skops.io as sio
+
+    sio.dump(GaussianNB().fit(X, Y), tmp_path / "nb.skops")
+    for args in (["--library", "nope"], ["--kernels", "opt"]):
+        out = subprocess.run([sys.executable, "-m", "mcusim", "run", str(tmp_path / "nb.skops"), *args],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
