@@ -121,3 +121,20 @@ def test_unsupported_estimator_and_wrong_options(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["run", str(tmp_path / "nb.skops"), "--library", "nope"])
     assert e.value.code == 2
+
+
+def test_float_disagreement_reported_exactly():
+    """emlearn prints tree thresholds with %f (6 decimals) and compares with <: on features of
+    order 1e-5 some samples flip. The run reports each one; mcusim's own trees (thresholds
+    rounded down to float32, <=) agree on every sample."""
+    x = (X * 1e-5).astype(np.float32)
+    est = DecisionTreeClassifier(max_depth=4, random_state=0).fit(x, Y)
+    rep = mcusim.run(est, board="stm32g071rb", library="emlearn", inputs=x).report
+    want = est.predict(x)
+    flipped = np.flatnonzero(np.asarray(rep["outputs"][0]) != want)
+    assert len(flipped) > 0 and not rep["reference_match"]
+    assert [m["sample"] for m in rep["prediction_mismatches"]] == flipped.tolist()
+    m = rep["prediction_mismatches"][0]
+    assert m["reference"] == want[m["sample"]] and m["features"] == x[m["sample"]].tolist()
+    own = mcusim.run(est, board="stm32g071rb", library="mcusim", inputs=x).report
+    assert own["reference_match"] and own["outputs"][0] == want.tolist()
