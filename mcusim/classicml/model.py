@@ -59,6 +59,9 @@ class ClassicModel:
             if score.shape[1] == 1:
                 return self.classes[(score[:, 0] > 0).astype(int)]
             return self.classes[np.argmax(score, axis=1)]
+        if self.kind == "forest":
+            votes = sum(t.value[t.leaves(x)] for t in p["trees"])
+            return self.classes[np.argmax(votes, axis=1)]
         raise McusimError(f"no host reference for {self.name}")
 
 
@@ -136,11 +139,43 @@ def from_estimator(est: Any, source: str, raw: bytes | None = None) -> ClassicMo
         p = {"coef": np.atleast_2d(est.coef_).astype(np.float64), "intercept": np.atleast_1d(est.intercept_).astype(np.float64)}
     elif kind == "gaussian_nb":
         p = {"theta": est.theta_, "var": est.var_, "priors": est.class_prior_}
+    else:
+        p = {"trees": [_sklearn_tree(t.tree_) for t in ([est] if hasattr(est, "tree_") else est.estimators_)]}
     if raw is None:
         import pickle  # hashing our own in-memory object; nothing is ever unpickled
 
         raw = pickle.dumps(est)
     return ClassicModel(name, kind, int(est.n_features_in_), classes, p, source, hashlib.sha256(raw).digest(), est)
+
+
+@dataclass
+class Tree:
+    """One binary tree: node n splits on ``x[feature[n]] <= threshold[n]`` (left: ``left[n]``,
+    right: ``right[n]``) or is a leaf (``left[n] == -1``) adding ``value[n]`` (one weight per
+    class) to the vote."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """The leaf each sample of ``x`` reaches (float64 comparisons of the thresholds as stored)."""
+        node = np.zeros(len(x), np.int64)
+        while True:
+            inner = self.left[node] != -1
+            if not inner.any():
+                return node
+            n = node[inner]
+            go_left = x[inner, self.feature[n]].astype(np.float64) <= self.threshold[n]
+            node[inner] = np.where(go_left, self.left[n], self.right[n])
+
+
+def _sklearn_tree(t: Any) -> Tree:
+    v = t.value[:, 0, :]
+    return Tree(t.feature.copy(), t.threshold.astype(np.float64), t.children_left.copy(), t.children_right.copy(),
+                v / v.sum(axis=1, keepdims=True))  # one tree's predict_proba at each leaf
 
 
 def load_onnx(path: Path) -> ClassicModel:
@@ -155,11 +190,14 @@ def load_onnx(path: Path) -> ClassicModel:
     except Exception as e:  # noqa: BLE001 - protobuf decode errors
         raise ModelError(f"{path}: not an ONNX file: {e}") from None
     ml = [n for n in m.graph.node if n.domain == "ai.onnx.ml" and n.op_type not in ("ZipMap", "Normalizer", "Cast")]
-    if len(ml) != 1 or ml[0].op_type not in ("SVMClassifier", "LinearClassifier"):
+    if len(ml) != 1 or ml[0].op_type not in ("SVMClassifier", "LinearClassifier", "TreeEnsembleClassifier"):
         ops = ", ".join(n.op_type for n in m.graph.node) or "none"
-        raise ModelError(f"{path}: mcusim reads ONNX-ML SVMClassifier or LinearClassifier models; this one has {ops}")
+        raise ModelError(f"{path}: mcusim reads ONNX-ML SVMClassifier, LinearClassifier or TreeEnsembleClassifier "
+                         f"models; this one has {ops}")
     node = ml[0]
     a = {x.name: helper.get_attribute_value(x) for x in node.attribute}
+    if node.op_type == "TreeEnsembleClassifier":
+        return _onnx_trees(path, a)
     if "classlabels_ints" not in a:
         raise ModelError(f"{path}: {node.op_type} with string class labels is not supported")
     classes = np.asarray(a["classlabels_ints"], np.int64)
@@ -182,6 +220,40 @@ def load_onnx(path: Path) -> ClassicModel:
     if coef.shape[0] == 2 and len(classes) == 2 and np.allclose(coef[0], -coef[1]):
         p = {"coef": coef[1:], "intercept": p["intercept"][1:]}  # skl2onnx's binary form: (-w, w)
     return ClassicModel("LinearClassifier", "linear", coef.shape[1], classes, p, "onnx", key)
+
+
+def _onnx_trees(path: Path, a: dict[str, Any]) -> ClassicModel:
+    """TreeEnsembleClassifier (ai.onnx.ml v1-v3 attributes, as skl2onnx writes them): the
+    float32 thresholds as stored, leaves' class weights summed (skl2onnx: each tree's
+    probabilities over the number of trees), the class with the largest sum."""
+    if "classlabels_int64s" not in a:
+        raise ModelError(f"{path}: TreeEnsembleClassifier without integer class labels is not supported")
+    if a.get("post_transform", b"NONE") != b"NONE":
+        raise ModelError(f"{path}: TreeEnsembleClassifier post_transform {a['post_transform'].decode()} is not supported")
+    classes = np.asarray(a["classlabels_int64s"], np.int64)
+    modes = [m.decode() for m in a["nodes_modes"]]
+    bad = sorted(set(modes) - {"BRANCH_LEQ", "LEAF"})
+    if bad:
+        raise ModelError(f"{path}: tree node mode(s) {', '.join(bad)} are not supported (only BRANCH_LEQ)")
+    tid, nid = np.asarray(a["nodes_treeids"]), np.asarray(a["nodes_nodeids"])
+    trees = []
+    for t in sorted(set(tid.tolist())):
+        rows = np.flatnonzero(tid == t)
+        n = int(nid[rows].max()) + 1
+        feature, left, right = np.zeros(n, np.int64), np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        threshold, value = np.zeros(n), np.zeros((n, len(classes)))
+        for r in rows:
+            k = nid[r]
+            if modes[r] == "BRANCH_LEQ":
+                feature[k], threshold[k] = a["nodes_featureids"][r], a["nodes_values"][r]
+                left[k], right[k] = a["nodes_truenodeids"][r], a["nodes_falsenodeids"][r]
+        for tr, nd, c, w in zip(a["class_treeids"], a["class_nodeids"], a["class_ids"], a["class_weights"]):
+            if tr == t:
+                value[nd, c] += w
+        trees.append(Tree(feature, threshold, left, right, value))
+    n_features = int(max(int(tr.feature.max()) for tr in trees) + 1)
+    return ClassicModel("TreeEnsembleClassifier", "forest", n_features, classes, {"trees": trees}, "onnx",
+                        hashlib.sha256(path.read_bytes()).digest())
 
 
 def load_samples(path: str | Path | None, model: ClassicModel) -> np.ndarray:
@@ -219,11 +291,9 @@ def default_samples(model: ClassicModel) -> np.ndarray:
     support vectors, class means +- 2 standard deviations; [-1, 1] for a linear model."""
     p = model.params
     if model.kind == "forest":
-        est = model.estimator
-        trees = [est] if hasattr(est, "tree_") else list(est.estimators_)
         lo, hi = np.full(model.n_features, np.inf), np.full(model.n_features, -np.inf)
-        for t in trees:
-            f, th = t.tree_.feature, t.tree_.threshold
+        for t in p["trees"]:
+            f, th = np.where(t.left != -1, t.feature, -1), t.threshold
             for k in range(model.n_features):
                 if np.any(f == k):
                     lo[k], hi[k] = min(lo[k], th[f == k].min()), max(hi[k], th[f == k].max())

@@ -20,7 +20,7 @@ from ..frontend.graph import Graph, Tensor
 from ..simulator.board import Board
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS
 from ..stacks.deploy import TAG_OP_BEGIN, TAG_OP_END, DeployResult, Firmware, run_firmware
-from .codegen import LIBRARIES, check_library, default_library, generate
+from .codegen import check_library, default_library, generate
 from .model import ClassicModel
 
 PATH = "classic-ml"
@@ -127,4 +127,4 @@ def _py(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-__all__ = ["LIBRARIES", "PATH", "run_classic"]
+__all__ = ["PATH", "run_classic"]

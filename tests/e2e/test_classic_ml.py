@@ -138,3 +138,14 @@ def test_float_disagreement_reported_exactly():
     assert m["reference"] == want[m["sample"]] and m["features"] == x[m["sample"]].tolist()
     own = mcusim.run(est, board="stm32g071rb", library="mcusim", inputs=x).report
     assert own["reference_match"] and own["outputs"][0] == want.tolist()
+
+
+def test_onnx_forest_equals_sklearn(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    est = RandomForestClassifier(n_estimators=4, max_depth=4, random_state=0).fit(X, Y)
+    (tmp_path / "forest.onnx").write_bytes(skl2onnx.to_onnx(est, X[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "forest.onnx", board="stm32g071rb", inputs=X)
+    assert r.report["stack"]["label"] == "classic-ml/mcusim" and r.report["reference_match"]
+    assert np.array_equal(r.output, est.predict(X))
+    with pytest.raises(McusimError, match="--library emlearn does not run TreeEnsembleClassifier"):
+        mcusim.run(tmp_path / "forest.onnx", library="emlearn")
