@@ -390,8 +390,25 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
     allowance; the exception only for bad input."""
     from .analysis.budget import check as check_budgets
     from .analysis.budget import check_json, load_budget_files, normalise_budgets
+    from .classicml.model import is_classic_file
     from .stacks import default_kernels
 
+    if is_classic_file(model):  # a classic ML model: budgets on the run per prediction (mcusim.classicml)
+        raw, sources = load_budget_files(Path(model))
+        raw.update({k: v for k, v in {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
+                                      "max_energy_uj": max_energy_uj}.items() if v is not None})
+        budgets = normalise_budgets(raw)
+        if baseline or max_growth:
+            raise McusimError("--baseline is not supported for classic ML models yet")
+        if not budgets:
+            raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
+                              "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+        if path is not None:
+            raise McusimError("--path is for .tflite models; a classic ML model runs through its library")
+        b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
+        r = run(model, board=b, kernels=kernels, inputs=inputs, max_instructions=max_instructions)
+        c = check_budgets(r.report, budgets, b, sources)
+        return CheckReport(check_json(c), c, r)
     graph, name = _model(model)
     raw, sources = load_budget_files(Path(name)) if name != BYTES_MODEL else ({}, [])
     given = {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,

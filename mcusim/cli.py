@@ -252,9 +252,11 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from .api import check
     from .present.report import json_text, write_text
 
+    from .classicml.model import is_classic_file
+
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
-              inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+              inputs=args.input if is_classic_file(args.model) else _input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
               max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth)
     c = r.result
     assert c is not None

@@ -149,3 +149,14 @@ def test_onnx_forest_equals_sklearn(tmp_path):
     assert np.array_equal(r.output, est.predict(X))
     with pytest.raises(McusimError, match="--library emlearn does not run TreeEnsembleClassifier"):
         mcusim.run(tmp_path / "forest.onnx", library="emlearn")
+
+
+def test_check_budgets(tmp_path, capsys):
+    import skops.io as sio
+
+    sio.dump(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y), tmp_path / "tree.skops")
+    r = mcusim.check(tmp_path / "tree.skops", board="stm32g071rb", max_flash="64K", max_latency_ms=1.0, inputs=SAMPLES)
+    assert r.ok
+    assert main(["check", str(tmp_path / "tree.skops"), "--board", "stm32g071rb", "--max-flash", "100"]) == 1
+    assert "over budget: flash" in capsys.readouterr().out
+    assert main(["check", str(tmp_path / "tree.skops"), "--path", "tinyml", "--max-flash", "64K"]) == 2
