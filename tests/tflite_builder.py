@@ -33,9 +33,10 @@ _OPTIONS = {
     "EXPAND_DIMS": "ExpandDimsOptions", "PACK": "PackOptions", "LEAKY_RELU": "LeakyReluOptions",
     "SHAPE": "ShapeOptions", "QUANTIZE": "QuantizeOptions", "DEQUANTIZE": "DequantizeOptions",
     "HARD_SWISH": "HardSwishOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
 }
 _ENUMS = {"padding": {"SAME": 0, "VALID": 1},
-          "fused_activation_function": {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}}
+          "fused_activation_function": {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4}}
 
 
 class ModelBuilder:
@@ -54,9 +55,12 @@ class ModelBuilder:
 
     def tensor(self, shape: tuple[int, ...] | list[int], dtype: str = "INT8", *,
                scale: float | list[float] | None = None, zero_point: int | list[int] = 0,
-               quantized_dimension: int = 0, data: Any = None, name: str | None = None) -> int:
-        """Add a tensor (constant when ``data`` is given); returns its index."""
+               quantized_dimension: int = 0, data: Any = None, name: str | None = None,
+               variable: bool = False) -> int:
+        """Add a tensor (constant when ``data`` is given; ``variable``: state kept across
+        invokes, as an LSTM's); returns its index."""
         t = fb.TensorT()
+        t.isVariable = variable
         t.shape = list(shape)
         t.type = _TYPES[dtype]
         t.name = name or f"t{len(self.sub.tensors)}"
@@ -139,6 +143,34 @@ def single_op_model(op_type: str, in_shapes: list[tuple[int, ...]], out_shape: t
     out = b.tensor(out_shape, out_dtype, scale=out_scale, zero_point=out_q[1])
     b.op(op_type, inputs, [out], **options)
     return b.io(graph_inputs, [out]).build()
+
+
+def lstm_model(batches: int, steps: int, n_in: int, n_state: int, *, time_major: bool = False,
+               cell_power: int = -14, cell_clip: float = 0.0, x_q: tuple[float, int] = (0.03, 9),
+               h_q: tuple[float, int] = (0.008, -7), w_scale: float = 0.01, seed: int = 0) -> bytes:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM as the converter lays it out (24 inputs, peepholes,
+    projection and layer norm absent, int8 hidden and int16 cell state as variable tensors)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    shape = (steps, batches, n_in) if time_major else (batches, steps, n_in)
+    x = b.tensor(shape, scale=x_q[0], zero_point=x_q[1])
+    inputs = [x]
+    for k in range(8):
+        cols = n_in if k < 4 else n_state
+        inputs.append(b.tensor((n_state, cols), scale=w_scale * (1 + 0.1 * k),
+                               data=rng.integers(-127, 128, (n_state, cols))))
+    inputs += [-1, -1, -1]
+    for k in range(4):
+        inputs.append(b.tensor((n_state,), "INT32", scale=x_q[0] * w_scale,
+                               data=rng.integers(-3000, 3000, n_state) + (6000 if k == 1 else 0)))
+    inputs += [-1, -1]
+    inputs.append(b.tensor((batches, n_state), scale=h_q[0], zero_point=h_q[1], variable=True))
+    inputs.append(b.tensor((batches, n_state), "INT16", scale=2.0 ** cell_power, variable=True))
+    inputs += [-1, -1, -1, -1]
+    out = b.tensor(shape[:2] + (n_state,), scale=h_q[0], zero_point=h_q[1])
+    b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [out], fused_activation_function="TANH",
+         cell_clip=cell_clip, time_major=time_major)
+    return b.io([x], [out]).build()
 
 
 def tflm_refusal(data: bytes) -> str | None:

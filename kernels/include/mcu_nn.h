@@ -433,6 +433,65 @@ mcu_status mcu_dequantize_s8(const mcu_context *ctx, const mcu_dequantize_params
 mcu_status mcu_lut_s8(const mcu_context *ctx, const int8_t *table, const mcu_dims *dims,
                       const int8_t *input, int8_t *output);
 
+/* ------------------------------------------------------------------------------------------ */
+/* UNIDIRECTIONAL_SEQUENCE_LSTM (int8 activations and weights, int16 cell state)               */
+
+/* Gate order in every per-gate array: input, forget, cell, output. */
+#define MCU_LSTM_GATES 4
+
+typedef struct {
+    int32_t batches, steps;    /* >= 1 */
+    int32_t input_size;        /* I, 1..65535 */
+    int32_t state_size;        /* S, 1..65535 */
+    int32_t time_major;        /* 1: input/output [steps][batches][.], 0: [batches][steps][.] */
+    int32_t input_offset;      /* -input zero point, [-127, 128] */
+    int32_t hidden_zero_point; /* hidden state (and output) zero point, [-128, 127] */
+    /* Per gate: W_x . (x + input_offset) + bias -> Q3.12, and W_h . (h - hidden zero point)
+     * -> Q3.12 (QuantizeMultiplier of s_x s_w / 2^-12 and s_h s_r / 2^-12). */
+    int32_t input_multiplier[MCU_LSTM_GATES], input_shift[MCU_LSTM_GATES];
+    int32_t recurrent_multiplier[MCU_LSTM_GATES], recurrent_shift[MCU_LSTM_GATES];
+    int32_t forget_multiplier, forget_shift; /* f * c: 2^-15 s_c / s_c */
+    int32_t update_multiplier, update_shift; /* i * g: 2^-30 / s_c */
+    int32_t hidden_multiplier, hidden_shift; /* tanh(c) * o: 2^-30 / s_h */
+    int32_t cell_scale_power;                /* cell state scale = 2^cell_scale_power, [-30, 3] */
+    int32_t cell_clip;                       /* |c| bound in cell units, 0..32767; 0: none */
+} mcu_lstm_params;
+
+typedef struct {
+    const int8_t *input[MCU_LSTM_GATES];     /* [S][I] per gate, zero point 0 */
+    const int8_t *recurrent[MCU_LSTM_GATES]; /* [S][S] per gate, zero point 0 */
+    const int32_t *bias[MCU_LSTM_GATES];     /* S values per gate */
+} mcu_lstm_weights;
+
+/* The four gates' pre-activations of one LSTM step for one batch row (TFLM's two
+ * FullyConnected calls per gate and their saturating sum):
+ *   gates[k*S + o] = sat16(sat16(MBQM(bias_k[o] + sum_i W_xk[o][i] (x[i] + input_offset),
+ *                                     input_multiplier[k], input_shift[k]))
+ *                         + sat16(MBQM(sum_j W_hk[o][j] (h[j] - hidden_zero_point),
+ *                                      recurrent_multiplier[k], recurrent_shift[k])))
+ * x: I int8, h: S int8, gates: 4*S int16 (Q3.12). The matmuls are the op's MACs: the
+ * optimized flavour widens x and h once (scratch 2 bytes per value) and runs two rows per
+ * pass with SXTB16 and SMLAD. */
+mcu_status mcu_lstm_gates_s8(const mcu_context *ctx, const mcu_lstm_params *params,
+                             const mcu_lstm_weights *weights, const int8_t *x, const int8_t *h,
+                             int16_t *gates);
+int32_t mcu_lstm_gates_s8_get_buffer_size(const mcu_lstm_params *params);
+
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, TFLM's integer path: per batch row and time step, the gates
+ * (mcu_lstm_gates_s8), then i, f, o = sigmoid, g = tanh (int16, Q3.12 -> Q0.15),
+ *   c = sat16(sat16(MBQM(f c, forget)) + sat16(MBQM(i g, update))), clipped to +-cell_clip,
+ *   h = clamp(MBQM(tanh(c) o, hidden) + hidden_zero_point, -128, 127),
+ * and h is written to the output at that step. hidden_state (batches x S int8) and
+ * cell_state (batches x S int16) are the op's variable tensors: read as the state before the
+ * sequence and left holding the state after it (a fresh model starts them at the hidden zero
+ * point and 0, as TFLM's AllocateTensors does). input/output in the layout time_major says;
+ * output may not alias anything. Scratch: 8 * S bytes for the gates plus
+ * mcu_lstm_gates_s8_get_buffer_size. */
+mcu_status mcu_lstm_s8(const mcu_context *ctx, const mcu_lstm_params *params,
+                       const mcu_lstm_weights *weights, const int8_t *input, int8_t *hidden_state,
+                       int16_t *cell_state, int8_t *output);
+int32_t mcu_lstm_s8_get_buffer_size(const mcu_lstm_params *params);
+
 #ifdef __cplusplus
 }
 #endif

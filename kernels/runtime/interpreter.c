@@ -62,6 +62,23 @@ static mcu_rt_status prepare_nodes(mcu_interpreter *rt)
     return MCU_RT_OK;
 }
 
+/* A variable tensor (an LSTM's state) lives across invokes: persistent memory, reset as
+ * TFLM's AllocateTensors resets it (an int8 tensor to its zero point, anything else to 0).
+ * The planner leaves it alone, as it leaves constants. */
+static mcu_rt_status variable(mcu_interpreter *rt, const mcu_tensor_info *info, uint8_t **data)
+{
+    if (info->data) /* a variable with contents on file */
+        return MCU_RT_CORRUPT_MODEL;
+    uint8_t *p = (uint8_t *)mcu_rt_alloc_persistent(rt, (uint32_t)info->bytes);
+    if (!p)
+        return MCU_RT_ARENA_TOO_SMALL;
+    const uint8_t fill = (uint8_t)(info->type == TFL_INT8 ? info->zero_point : 0);
+    for (int32_t i = 0; i < info->bytes; ++i)
+        p[i] = fill;
+    *data = p;
+    return MCU_RT_OK;
+}
+
 static mcu_rt_status start(mcu_interpreter *rt)
 {
     mcu_model_tables m;
@@ -78,6 +95,8 @@ static mcu_rt_status start(mcu_interpreter *rt)
         if (st != MCU_RT_OK)
             return st;
         rt->data[t] = (uint8_t *)(uintptr_t)info.data;
+        if (info.is_variable && (st = variable(rt, &info, &rt->data[t])) != MCU_RT_OK)
+            return st;
     }
     for (int32_t k = 1; k <= rt->inputs[0]; ++k)
         if (rt->data[rt->inputs[k]]) /* a graph input cannot be a constant */

@@ -61,6 +61,7 @@ typedef struct {
     const uint32_t *scales;    /* float32 bit patterns, n_scales of them */
     int32_t n_scales;
     int32_t zero_point;        /* of channel 0 */
+    int32_t is_variable;       /* state kept across invokes (LSTM): persistent, reset at start-up */
 } mcu_tensor_info;
 
 /* Reads tensor `index` (must be in range). */

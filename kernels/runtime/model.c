@@ -137,6 +137,7 @@ mcu_rt_status mcu_rt_tensor(mcu_interpreter *rt, int32_t index, mcu_tensor_info 
     t->n_scales = (int32_t)n_scales;
     t->scales = (const uint32_t *)mcu_fb_ptr(fb, scales + 4);
     t->zero_point = 0;
+    t->is_variable = mcu_fb_u8(fb, table, TFL_TENSOR_IS_VARIABLE, 0) != 0;
     if (n_zero_points) {
         /* int64 on file: keep it only if it is a sign-extended int32 */
         const int32_t low = (int32_t)mcu_fb_read_u32(fb, zero_points + 4);

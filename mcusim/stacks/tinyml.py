@@ -525,7 +525,7 @@ def plan_head_bytes(graph: Graph, scratch: dict[int, int] | None = None) -> int:
     scratch = scratch or {}
     tensors, ops = graph.tensors, graph.ops
     nt = len(tensors)
-    constant = {t.index for t in tensors if t.is_constant}
+    constant = {t.index for t in tensors if t.is_constant or t.is_variable}  # variables: persistent
     root = list(range(nt))
     for op in ops:
         if (g := glue_of(op.type)) is not None and g.alias and op.inputs and op.inputs[0] >= 0:

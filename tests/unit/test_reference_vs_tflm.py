@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder, single_op_model, tflm_refusal
+from tflite_builder import ModelBuilder, lstm_model, single_op_model, tflm_refusal
 
 from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph, trace_graph
@@ -321,6 +321,14 @@ def _() -> bytes:
     b.op("LOGISTIC", [q], [y])
     b.op("DEQUANTIZE", [y], [f])
     return b.io([x], [f]).build()
+
+
+for args, kw in (((1, 6, 5, 7), {}), ((2, 4, 3, 6), {"time_major": True}),
+                 ((3, 5, 4, 5), {"cell_power": -11, "cell_clip": 3.0}),
+                 ((1, 8, 9, 4), {"cell_power": -15, "w_scale": 0.05, "x_q": (0.1, -20)}),
+                 ((2, 3, 2, 9), {"cell_clip": 0.4, "h_q": (0.02, 40)})):
+    case(f"lstm_{'x'.join(map(str, args))}_{'_'.join(f'{k}={v}' for k, v in kw.items())}")(
+        lambda a=args, k=kw: lstm_model(*a, **k))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

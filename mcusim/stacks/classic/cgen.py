@@ -86,8 +86,9 @@ def requant_comment(mult: np.ndarray, shift: np.ndarray, per_channel: bool) -> s
 @dataclass
 class Loc:
     """Where a tensor's bytes are: ``kind`` is ``input`` / ``output`` (key = graph position),
-    ``arena`` (key = root tensor index), or ``const`` (key = tensor index of a host-known
-    value); ``offset`` is in elements from the root's start."""
+    ``arena`` (key = root tensor index), ``const`` (key = tensor index of a host-known
+    value) or ``state`` (a variable tensor: a static buffer of its own that keeps its value, set
+    to its reset value at start-up); ``offset`` is in elements from the root's start."""
 
     kind: str
     key: int

@@ -109,6 +109,15 @@ def model_files(gen: Generator, plan: Plan, buffers: list[Buffer], naive: int, k
         t = g.tensors[r]
         c.append(f"#define T{r} (({ctype(t)} *)(model_arena + {plan.offsets[f't{r}']})) "
                  f"/* {shape_text(t.shape)} {clean(t.name, 40)} */")
+    states = sorted({loc.key for loc in gen.locs.values() if loc.kind == "state"})
+    if states:
+        c += ["", "/* Variable tensors (recurrent state): static, set at start-up to TFLM's reset value",
+              " * (an int8 tensor's zero point, else 0), carried from one inference to the next. */"]
+    for i in states:
+        t = g.tensors[i]
+        fill = int(t.zero_point[0]) if t.dtype == "INT8" and t.zero_point.size else 0
+        init = f" = {{{', '.join([str(fill)] * t.size)}}}" if fill else ""
+        c.append(f"static {ctype(t)} S{i}[{t.size}]{init}; /* {shape_text(t.shape)} {clean(t.name, 40)} */")
     c += ["", "/* The inputs and outputs are tensors in the arena (or constants): no copies. */"]
     c += [f"{ctype(g.tensors[i])} *const model_input{k}_tensor = {gen.ptr(i)};" for k, i in enumerate(g.inputs)]
     c += [f"const {ctype(g.tensors[i])} *const model_output{k}_tensor = {gen.ptr(i)};"

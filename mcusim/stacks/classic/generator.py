@@ -80,6 +80,9 @@ class Generator:
             self.locs[i] = Loc("arena", i)
         for i in self.values:
             self.locs[i] = Loc("const", i)
+        for t in graph.tensors:  # an LSTM's state: static, reset at start-up as TFLM resets it
+            if t.is_variable and t.data is None:
+                self.locs[t.index] = Loc("state", t.index)
 
     # -- names ----------------------------------------------------------------------------
     def const(self, index: int, name: str) -> str:
@@ -107,6 +110,8 @@ class Generator:
         loc = self.locs[index]
         if loc.kind == "arena":
             base = f"T{loc.key}"
+        elif loc.kind == "state":
+            base = f"S{loc.key}"
         else:
             base = self.const_names.get(loc.key, "(host constant)")
         return f"({base} + {loc.offset})" if loc.offset else base
@@ -347,6 +352,19 @@ class Generator:
             self.pair_names[index] = name
         return self.pair_names[index]
 
+
+    def call(self, op: Op, reads: list[int], kernel: str, decls: list[str], args: list[str | int],
+             extra: list[str], scratch_call: str | None = None, sizing_decls: list[str] | None = None) -> Step:
+        """A kernel call ``kernel(args)`` writing output 0: an int argument is that tensor's
+        pointer, ``"ctx"`` the scratch context; ``scratch_call`` sizes the scratch over
+        ``sizing_decls`` (the declarations it reads)."""
+        out = op.outputs[0]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            text = [ptr(a) if isinstance(a, int) else (ctx if a == "ctx" else a) for a in args]
+            return [f"st = {kernel}({', '.join(text)});"]
+
+        return Step(op, reads, out, extra, decls, render, kernel, scratch_call, sizing_decls=sizing_decls)
 
     def unary(self, op: Op, kernel: str, ptype: str | None, fields: list[str], extra: list[str],
                dims: tuple[int, int, int, int] | None = None) -> Step:

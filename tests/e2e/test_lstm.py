@@ -1,0 +1,102 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM (mcusim/operators/lstm.py) on every stack: the converter's LSTM
+models in tests/data (made by tests/data/make_op_models.py: a full sequence, the last step
+sliced off, and a small keyword-style classifier) run on tinyml and classic with both kernel
+flavours and on tflm, outputs bit-exact with the tflite-micro Python interpreter on random
+inputs. The state tensors are reset at start-up as TFLM resets them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from simhelpers import needs_gcc
+
+from mcusim.frontend.tflite import load_model
+from mcusim.simulator.board import get_board
+from mcusim.stacks.runner import run_model
+
+ROOT = Path(__file__).resolve().parents[2]
+LSTM_MODELS = [ROOT / "tests" / "data" / n for n in
+               ("op_lstm_sequences.tflite", "op_lstm_last.tflite", "net_lstm_kws.tflite")]
+BOARD = get_board("stm32f411ce")
+
+
+def _random_inputs(model: Path, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-128, 128, t.shape).astype(np.int8) for t in load_model(model).input_tensors()]
+
+
+def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model.read_bytes())
+    for i, x in enumerate(inputs):
+        it.set_input(x, i)
+    it.invoke()
+    return [np.asarray(it.get_output(i)) for i in range(len(load_model(model).outputs))]
+
+
+@needs_gcc
+@pytest.mark.parametrize("stack", ["tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "tflm/ref"])
+@pytest.mark.parametrize("model", LSTM_MODELS, ids=lambda p: p.stem)
+def test_lstm_bit_exact_with_tflm(model: Path, stack: str) -> None:
+    path, kernels = stack.split("/")
+    inputs = _random_inputs(model, 7)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+    op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+    assert op["cycles"] > 0
+
+
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["classic/cmsis-nn", "tflm/cmsis-nn"])
+def test_lstm_cmsis_nn_stacks(stack: str) -> None:
+    """classic/cmsis-nn calls CMSIS-NN's arm_lstm_unidirectional_s8 (effective biases from the
+    host), as TFLM's CMSIS-NN port does; both bit-exact."""
+    path, kernels = stack.split("/")
+    model = LSTM_MODELS[2]
+    inputs = _random_inputs(model, 3)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+    if path == "classic":
+        op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
+        assert op["kernel"] == "arm_lstm_unidirectional_s8"
+        assert not any(f["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM" for f in result.report.get("fallbacks", []))
+
+
+CORNERS = {  # tests/tflite_builder.lstm_model: layouts and quantizations the converter models lack
+    "time_major_b2": dict(args=(2, 4, 3, 6), time_major=True),
+    "clip_cell2^-11_b3": dict(args=(3, 5, 4, 5), cell_power=-11, cell_clip=3.0),
+    "cell2^-15_odd_sizes": dict(args=(1, 8, 9, 5), cell_power=-15, w_scale=0.05, x_q=(0.1, -20)),
+}
+
+
+@needs_gcc
+@pytest.mark.parametrize("stack", ["tinyml/ref", "tinyml/opt", "classic/opt"])
+@pytest.mark.parametrize("corner", sorted(CORNERS))
+def test_lstm_corners_bit_exact(corner: str, stack: str, tmp_path: Path) -> None:
+    from tflite_builder import lstm_model
+
+    kw = dict(CORNERS[corner])
+    model = tmp_path / f"lstm_{corner}.tflite"
+    model.write_bytes(lstm_model(*kw.pop("args"), **kw))
+    path, kernels = stack.split("/")
+    inputs = _random_inputs(model, 11)
+    result = run_model(model, path, BOARD, kernels, inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
+
+
+@needs_gcc
+def test_lstm_on_cortex_m0plus() -> None:
+    """Without the DSP extension the opt gate kernel is the reference code (Armv6-M has no
+    SMLAD): still bit-exact."""
+    model = LSTM_MODELS[2]
+    inputs = _random_inputs(model, 5)
+    result = run_model(model, "classic", get_board("stm32g071rb"), "opt", inputs=inputs)
+    for got, want in zip(result.outputs, _tflm(model, inputs)):
+        np.testing.assert_array_equal(got, want.reshape(got.shape))
