@@ -339,18 +339,49 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
             place: str | None = None, lut_activations: bool = False, winograd: bool = False,
             duty: float | None = None, battery: float | None = None, sleep_current: float | None = None,
             cold: bool = False, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-            on_column: Callable[[str], None] | None = None) -> CompareReport:
+            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None) -> CompareReport:
     """The stacks side by side (``mcusim compare``): ``paths`` ``"tflm,classic/cmsis-nn"`` or a
     list of ``PATH[/KERNELS]`` (default: tflm/cmsis-nn, classic/cmsis-nn, tinyml/opt,
     classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
     one are listed in ``skipped``; named ones are an error. ``on_column(label)`` is called
-    before each column runs (progress)."""
+    before each column runs (progress).
+
+    A classic ML model (.skops, .onnx: mcusim.classicml): ``paths`` names its libraries (default:
+    every library that runs it) and ``inputs`` its samples. ``against``: other models, each
+    ``MODEL[:PATH[/KERNELS]]`` (a network's default: tinyml/opt), run on the same board as
+    further columns named by file, e.g. a forest against an int8 MLP on the same task."""
+    from .classicml.model import is_classic_file
     from .present.report import compare_report
     from .stacks import compare_columns, label, needs_tflm_tree
     from .stacks.tflmtree import TflmTreeMissing, find_tree
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    common = {"board": b, "duty": duty, "battery": battery, "sleep_current": sleep_current, "cold": cold,
+              "max_instructions": max_instructions}
+    if is_classic_file(model) or against:
+        cols: list[tuple[str, RunReport]] = []
+        for spec in [str(model), *(against or [])]:
+            m, _, stack = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+            name = Path(m).name
+            if is_classic_file(m):
+                from .classicml.codegen import libraries
+                from .classicml.model import load
+
+                libs = (stack or (paths if spec == str(model) and isinstance(paths, str) else "")).split(",")
+                for lib in [x for x in libs if x] or list(libraries(load(m))):
+                    if on_column is not None:
+                        on_column(f"{name} {lib}")
+                    cols.append((f"{name} classic-ml/{lib}", run(m, library=lib, inputs=inputs if spec == str(model)
+                                                                 else None, **common)))
+            else:
+                p_, _, k_ = (stack or "tinyml/opt").partition("/")
+                if on_column is not None:
+                    on_column(f"{name} {p_}/{k_ or 'default'}")
+                r = run(m, p_, kernels=k_ or None, tflm_dir=tflm_dir, **common)
+                cols.append((f"{name} {label(p_, r.report['kernels'])}", r))
+        return CompareReport(compare_report([r.report for _, r in cols], [], [lab for lab, _ in cols]),
+                             dict(cols), b)
     graph, name = _model(model)
     arrays = _inputs(graph, inputs)
     if paths is not None and not isinstance(paths, str):

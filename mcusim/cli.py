@@ -226,14 +226,17 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .api import compare
     from .present.report import compare_markdown, render_compare, write_json, write_text
 
+    from .classicml.model import is_classic_file
+
     status = _progress(console, f"building and simulating {args.model}")
     with status:
         cmp = compare(args.model, paths=args.paths, kernels=args.kernels, board=args.board,
-                      inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+                      inputs=args.input if is_classic_file(args.model) else _input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
                       lut_activations=args.lut_activations, winograd=args.winograd, duty=args.duty,
                       battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
                       max_instructions=args.max_instructions,
-                      on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"))
+                      on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"),
+                      against=args.against)
     rep = cmp.report
     if args.json:
         write_json(args.json, rep)
@@ -543,6 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
         if name == "compare":
             r.add_argument("--markdown", metavar="FILE", help="the headline table as Markdown")
+            r.add_argument("--against", action="append", metavar="MODEL[:PATH[/KERNELS]]",
+                           help="another model on the same board as further columns (repeatable), e.g. a forest "
+                                "(.skops) against an int8 MLP (mlp.tflite:tinyml/opt; default tinyml/opt); a "
+                                "classic ML model's :LIBRARY,...")
         r.add_argument("--lut-activations", action="store_true",
                        help="classic path: pointwise activations (and x*sigmoid(x), swish) as 256-entry tables built on the host")
         r.add_argument("--winograd", action="store_true",

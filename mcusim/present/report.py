@@ -204,12 +204,14 @@ COMPARED = (
 )
 
 
-def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None,
+                   labels: list[str] | None = None) -> dict[str, Any]:
     """Several stacks' reports of one model on one board, and the ratio of each headline
-    figure against the first (the baseline: real TFLM + CMSIS-NN by default)."""
+    figure against the first (the baseline: real TFLM + CMSIS-NN by default). ``labels``: the
+    columns' names (default ``path/kernels``; models compared with ``--against`` add the file)."""
     from ..stacks import label
 
-    labels = [label(r["path"], r["kernels"]) for r in runs]
+    labels = labels or [label(r["path"], r["kernels"]) for r in runs]
     base = runs[0]
     ratios = {lab: {key: (r[key] / base[key] if base[key] else None) for key, _ in COMPARED}
               for lab, r in zip(labels, runs)}
