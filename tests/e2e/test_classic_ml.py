@@ -4,6 +4,7 @@ predictions equal to scikit-learn's; the skops and ONNX loaders; bad options exi
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +161,30 @@ def test_check_budgets(tmp_path, capsys):
     assert main(["check", str(tmp_path / "tree.skops"), "--board", "stm32g071rb", "--max-flash", "100"]) == 1
     assert "over budget: flash" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "tree.skops"), "--path", "tinyml", "--max-flash", "64K"]) == 2
+
+
+@pytest.mark.slow  # builds the keyword spotter's classic firmware (cold cache: ~20 s)
+def test_compare_forest_against_network(tmp_path):
+    """A classic model's libraries side by side, and an int8 network on the same board."""
+    import skops.io as sio
+
+    est = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, Y)
+    sio.dump(est, tmp_path / "forest.skops")
+    np.save(tmp_path / "x.npy", SAMPLES)
+    net = Path(__file__).resolve().parents[2] / "models" / "kws_fc.tflite"
+    c = mcusim.compare(tmp_path / "forest.skops", board="stm32f411ce", inputs=tmp_path / "x.npy",
+                       against=[f"{net}:classic/opt"])
+    rep = c.report
+    assert rep["columns"] == ["forest.skops classic-ml/emlearn", "forest.skops classic-ml/mcusim",
+                              "kws_fc.tflite classic/opt"]
+    assert all(r["reference_match"] for r in rep["runs"])
+    assert rep["runs"][0]["outputs"][0] == est.predict(SAMPLES).tolist()
+    assert rep["ratios"]["kws_fc.tflite classic/opt"]["cycles"] == rep["runs"][2]["cycles"] / rep["runs"][0]["cycles"]
+
+
+def test_run_html(tmp_path):
+    import skops.io as sio
+
+    sio.dump(GaussianNB().fit(X, Y), tmp_path / "nb.skops")
+    assert main(["run", str(tmp_path / "nb.skops"), "--html", str(tmp_path / "r.html")]) == 0
+    assert "classic-ml/cmsis-dsp" in (tmp_path / "r.html").read_text()
