@@ -5,7 +5,7 @@ marked section of docs/classic-ml.md.
 
     python benchmarks/classic_ml.py              # write docs/classic-ml.md's table
     python benchmarks/classic_ml.py --no-write   # print the Markdown only
-    python benchmarks/classic_ml.py --save DIR   # also write the models as .skops/.onnx and iris.npy
+    python benchmarks/classic_ml.py --save DIR   # also write the models as .skops/.onnx, iris.npy and iris.npz
 
 Everything goes through the Python API (mcusim.run with a fitted estimator; the same code as
 `mcusim run MODEL.skops --input iris.npy --library L`).
@@ -76,6 +76,9 @@ def save(directory: Path) -> None:
     x, ests = estimators()
     directory.mkdir(parents=True, exist_ok=True)
     np.save(directory / "iris.npy", x)
+    from sklearn.datasets import load_iris
+
+    np.savez(directory / "iris.npz", x=x, y=load_iris().target)
     sio.dump(ests[1][1], directory / "forest.skops")
     (directory / "svm.onnx").write_bytes(to_onnx(ests[5][1], x[:1]).SerializeToString())
 
