@@ -480,6 +480,10 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
     from .analysis.partfit import fit as fit_model
     from .analysis.partfit import resolve_boards
+    from .classicml.model import is_classic_file
+
+    if is_classic_file(model):
+        raise McusimError(f"{model}: fit does not take classic ML models yet; use run or check with --board")
 
     if paths is not None and not isinstance(paths, str):
         paths = ",".join(paths)

@@ -241,7 +241,7 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
     t.add_column(justify="right")
     t.add_row("cycles / prediction" if "predictions" in rep else "cycles / inference", f"{rep['cycles']:,}")
     t.add_row("latency", f"{rep['latency_ms']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz")
-    t.add_row("energy / inference", f"{rep['energy_uj']:.3f} µJ")
+    t.add_row("energy / prediction" if "predictions" in rep else "energy / inference", f"{rep['energy_uj']:.3f} µJ")
     t.add_row("dispatch share", f"{rep['dispatch_share']:.1%} (outside kernel functions)")
     if "dispatch_breakdown" in rep:
         db = rep["dispatch_breakdown"]
