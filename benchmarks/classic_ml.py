@@ -22,13 +22,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import mcusim  # noqa: E402
+import mcusim
 
 BOARDS = ("stm32g071rb", "stm32f411ce")
 BEGIN, END = "<!-- classic-ml table begin -->", "<!-- classic-ml table end -->"
 
 
-def estimators():  # noqa: ANN201 - (name, fitted estimator, libraries)
+def estimators():
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
@@ -53,8 +53,8 @@ def estimators():  # noqa: ANN201 - (name, fitted estimator, libraries)
 
 def table() -> str:
     x, ests = estimators()
-    rows = ["| estimator | library | board | flash B (model / library) | RAM B (stack) | cycles/prediction "
-            "(min..max) | µs | energy µJ | = sklearn |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = [("| estimator | library | board | flash B (model / library) | RAM B (stack) | cycles/prediction "
+             "(min..max) | µs | energy µJ | = sklearn |"), "|---|---|---|---|---|---|---|---|---|"]
     for name, est, libs in ests:
         for lib in libs:
             for board in BOARDS:

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+
 data = np.load(sys.argv[1])
 x, y = (data["x"] / 8.0).astype(np.float32), data["y"]
 tf.keras.utils.set_random_seed(0)
@@ -22,4 +23,5 @@ conv.optimizations = [tf.lite.Optimize.DEFAULT]
 conv.representative_dataset = lambda: ([s[None]] for s in x)
 conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 conv.inference_input_type = conv.inference_output_type = tf.int8
-open(sys.argv[2], "wb").write(conv.convert())
+with open(sys.argv[2], "wb") as f:
+    f.write(conv.convert())

@@ -131,7 +131,7 @@ def _mcusim_forest(model: ClassicModel) -> str:
     for i, tr in enumerate(trees):
         lines.append(f"static void tree_{i}(const float *x, float *p)\n{{")
 
-        def node(n: int, depth: int) -> None:
+        def node(n: int, depth: int, tr: Any = tr) -> None:
             pad = "    " * depth
             if tr.left[n] == -1:
                 lines.extend(f"{pad}p[{c}] += {_f(tr.value[n, c])};" for c in range(k) if tr.value[n, c] != 0)
@@ -184,8 +184,8 @@ def _cmsis_svm(model: ClassicModel) -> tuple[str, list[str]]:
         "static const int32_t classes[2] = {0, 1};",
         f"static arm_svm_{kern}_instance_f32 svm;", "",
         "void mcusim_model_init(void)", "{",
-        f"    arm_svm_{kern}_init_f32(&svm, {len(sv)}, {sv.shape[1]}, {_f(p['intercept'])}, dual_coef, "
-        f"support_vectors, classes{extra});", "}", "",
+        (f"    arm_svm_{kern}_init_f32(&svm, {len(sv)}, {sv.shape[1]}, {_f(p['intercept'])}, dual_coef, "
+         f"support_vectors, classes{extra});"), "}", "",
         "int32_t mcusim_model_predict(const float *x)", "{",
         "    int32_t r;", f"    arm_svm_{kern}_predict_f32(&svm, x, &r);", "    return r;", "}", ""])
     return text, [f"arm_svm_{kern}_init_f32", f"arm_svm_{kern}_predict_f32"]

@@ -19,7 +19,13 @@ from ..build.toolchain import cache_dir
 from ..frontend.graph import Graph, Tensor
 from ..simulator.board import Board
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS
-from ..stacks.deploy import TAG_OP_BEGIN, TAG_OP_END, DeployResult, Firmware, run_firmware
+from ..stacks.deploy import (
+    TAG_OP_BEGIN,
+    TAG_OP_END,
+    DeployResult,
+    Firmware,
+    run_firmware,
+)
 from .codegen import check_library, default_library, generate
 from .model import ClassicModel
 
@@ -106,8 +112,8 @@ def run_classic(model: ClassicModel, x: np.ndarray, board: Board, library: str |
         "classes": [_py(c) for c in model.classes],
         "predictions": n,
         "cycles_total": total,
-        "cycles": int(round(cyc)),
-        "instructions": int(round(rep["instructions"] / n)),
+        "cycles": round(cyc),
+        "instructions": round(rep["instructions"] / n),
         "latency_ms": board.latency_ms(cyc),
         "energy_uj": board.energy_uj(cyc),
         "prediction_cycles": per,

@@ -13,16 +13,16 @@ sklearn = pytest.importorskip("sklearn")
 pytest.importorskip("skops")
 pytest.importorskip("emlearn")
 
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier  # noqa: E402
-from sklearn.linear_model import LogisticRegression, RidgeClassifier  # noqa: E402
-from sklearn.naive_bayes import GaussianNB  # noqa: E402
-from sklearn.svm import SVC, LinearSVC  # noqa: E402
-from sklearn.tree import DecisionTreeClassifier  # noqa: E402
+from sklearn.datasets import load_iris
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.naive_bayes import GaussianNB
+from sklearn.svm import SVC, LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
-import mcusim  # noqa: E402
-from mcusim.cli import main  # noqa: E402
-from mcusim.errors import McusimError  # noqa: E402
+import mcusim
+from mcusim.cli import main
+from mcusim.errors import McusimError
 
 X, Y = load_iris(return_X_y=True)
 X = X.astype(np.float32)

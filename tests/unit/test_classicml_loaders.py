@@ -8,13 +8,19 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("skops")
 
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.naive_bayes import GaussianNB  # noqa: E402
-from sklearn.svm import SVC  # noqa: E402
+from sklearn.datasets import load_iris
+from sklearn.naive_bayes import GaussianNB
+from sklearn.svm import SVC
 
-from mcusim.classicml.codegen import _f, _threshold  # noqa: E402
-from mcusim.classicml.model import default_samples, from_estimator, load, load_onnx, load_samples  # noqa: E402
-from mcusim.errors import McusimError, ModelError  # noqa: E402
+from mcusim.classicml.codegen import _f, _threshold
+from mcusim.classicml.model import (
+    default_samples,
+    from_estimator,
+    load,
+    load_onnx,
+    load_samples,
+)
+from mcusim.errors import McusimError, ModelError
 
 X, Y = load_iris(return_X_y=True)
 X = X.astype(np.float32)
