@@ -163,9 +163,9 @@ class _Quiet:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .api import run
+    from .classicml.model import is_classic_file
     from .present.report import render_run, write_json
 
-    from .classicml.model import is_classic_file
 
     classic = is_classic_file(args.model)
     if not classic and args.path is None:
@@ -224,9 +224,9 @@ def _write_html(path: str, runs: list[dict], title: str, board: "Board | None", 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .api import compare
+    from .classicml.model import is_classic_file
     from .present.report import compare_markdown, render_compare, write_json, write_text
 
-    from .classicml.model import is_classic_file
 
     status = _progress(console, f"building and simulating {args.model}")
     with status:
@@ -253,9 +253,9 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     from .analysis.budget import check_junit, check_markdown, check_text
     from .api import check
+    from .classicml.model import is_classic_file
     from .present.report import json_text, write_text
 
-    from .classicml.model import is_classic_file
 
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
