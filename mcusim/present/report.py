@@ -234,6 +234,25 @@ BATTERY_ROWS = (
 """The duty-cycle rows of ``run`` and ``compare`` (``--duty``, ``--battery``)."""
 
 
+OUTPUT_VALUES_SHOWN = 8
+"""Values of each output tensor the terminal and HTML reports print (the JSON has them all)."""
+
+
+def output_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
+    """One (what, values) pair per output tensor of a run report, in the model's output order:
+    ``output 1 'name'``, ``1x3 FLOAT32: [0.25, ...]`` (the first OUTPUT_VALUES_SHOWN values).
+    Reports written before ``output_tensors`` existed name only the index."""
+    tensors = rep.get("output_tensors") or [None] * len(rep.get("outputs", []))
+    rows = []
+    for k, (values, t) in enumerate(zip(rep.get("outputs", []), tensors)):
+        shown = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values[:OUTPUT_VALUES_SHOWN])
+        more = f", ... ({len(values)} values)" if len(values) > OUTPUT_VALUES_SHOWN else ""
+        kind = f"{'x'.join(map(str, t['shape']))} {t['dtype']}: " if t else ""
+        name = t["name"] if t and len(t["name"]) <= 40 else (t["name"][:39] + "…" if t else "")
+        rows.append((f"output {k}" + (f" {name!r}" if t else ""), f"{kind}[{shown}{more}]"))
+    return rows
+
+
 def render_run(console: Console, rep: dict[str, Any]) -> None:
     t = Table(title=f"{Path(rep.get('model', '')).name}: {rep['path']} path, {rep['kernels']} kernels, "
                     f"{rep['board']} ({rep['core']})", show_header=False)
@@ -270,6 +289,8 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
                                  f"per prediction {min(pc):,}..{max(pc):,} cycles")
         t.add_row("vs reference", f"{rep['predictions'] - len(rep['prediction_mismatches'])} of {rep['predictions']} "
                                   f"equal to {rep['reference']}")
+    for what, values in output_rows(rep):
+        t.add_row(what, values)
     console.print(t)
     if "predictions" in rep:
         for m in rep["prediction_mismatches"]:
@@ -347,6 +368,9 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
         ops.add_row(str(i), o["type"], o["shape"], f"{o['macs']:,}",
                     *(f"{b[i]['cycles']:,}" if i in b else "folded" for b in by_run))
     console.print(ops)
+    for what, values in output_rows(runs[0]):
+        console.print(f"{what} (every column, checked against the reference): {values}", highlight=False,
+                      markup=False, soft_wrap=True)
 
 
 def compare_markdown(cmp: dict[str, Any]) -> str:
