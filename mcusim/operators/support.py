@@ -68,7 +68,7 @@ def _for_op(op: str, kernels: list[str]) -> list[str]:
     if not matching:
         return kernels
     best = max(matching, key=lambda k: len(stems[k]))
-    return [k for k in kernels if k == best or stems[k].startswith(stems[best] + "_")]
+    return [k for k in kernels if stems[k] == stems[best] or stems[k].startswith(stems[best] + "_")]
 
 
 def _tinyml(op: str) -> dict[str, dict[str, Any]] | None:
