@@ -87,6 +87,9 @@ class OpSpec:
     """The output is input 0 reinterpreted (reshape-like): the classic path makes it a view."""
     foldable: bool = False
     """The classic path computes the output on the host when every input is known there."""
+    sigmoid_table: bool | Callable[["Graph", "Op"], bool] = False
+    """Its kernels use TFLite's int16 sigmoid table (``mcu_sigmoid_table``, read from the TFLM
+    tree: mcusim/stacks/tflmtables.py); a predicate when only some of its ops do."""
     kernels: tuple[str, ...] = ()
     """The mcu_nn kernels (kernels/include/mcu_nn.h) implementing it, for ``mcusim ops``."""
     family: str = field(default="", compare=False)
