@@ -9,12 +9,18 @@ is missing (it is always present in CI)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from simhelpers import zero_wait
 
 from mcusim.simulator.board import Board, get_board
 
 LAYERS = ("unit", "emulator", "e2e")
+# e2e tests run the single-op corner cases of unit/test_reference_vs_tflm.py (CASES) on target:
+# importable whichever folder pytest collects first.
+sys.path.insert(0, str(Path(__file__).parent / "unit"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -33,6 +33,10 @@ _OPTIONS = {
     "EXPAND_DIMS": "ExpandDimsOptions", "PACK": "PackOptions", "LEAKY_RELU": "LeakyReluOptions",
     "SHAPE": "ShapeOptions", "QUANTIZE": "QuantizeOptions", "DEQUANTIZE": "DequantizeOptions",
     "HARD_SWISH": "HardSwishOptions", "BATCH_MATMUL": "BatchMatMulOptions",
+    "TRANSPOSE": "TransposeOptions", "SPLIT": "SplitOptions", "SPLIT_V": "SplitVOptions",
+    "SLICE": "SliceOptions", "GATHER": "GatherOptions",
+    "RESIZE_BILINEAR": "ResizeBilinearOptions", "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "SUB": "SubOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
 }
 _ENUMS = {"padding": {"SAME": 0, "VALID": 1},

@@ -19,7 +19,8 @@
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
  *    returning mcu_status. Nothing is allocated; nothing touches floating point except
- *    mcu_dequantize_s8. Kernels never write outside `out` and the scratch of `ctx`.
+ *    mcu_dequantize_s8, mcu_neg_f32 (a float sign flip) and mcu_resize_nearest_s8's source
+ *    indices (float32 as in TFLM). Kernels never write outside `out` and the scratch of `ctx`.
  *  - Tensors are NHWC, densely packed, int8 (bias int32). A tensor of lower rank is passed with
  *    leading dimensions of 1 (a [batch, depth] FC input is {n=batch, h=1, w=1, c=depth}).
  *  - Offsets follow TFLite's ArithmeticParams: an *input* offset is the NEGATED zero point
@@ -290,6 +291,51 @@ mcu_status mcu_mul_s8(const mcu_context *ctx, const mcu_mul_params *params,
                       const mcu_dims *input2_dims, const int8_t *input2,
                       const mcu_dims *output_dims, int8_t *output);
 
+/* TFLM int8 SUB: ADD's record and arithmetic with out = clamp(MBQM(a_1 - a_2, m_out, s_out)
+ * + output_offset). TFLM computes SUB's real multipliers in float32 (ADD's in double). */
+mcu_status mcu_sub_s8(const mcu_context *ctx, const mcu_add_params *params,
+                      const mcu_dims *input1_dims, const int8_t *input1,
+                      const mcu_dims *input2_dims, const int8_t *input2,
+                      const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM int8 SQUARED_DIFFERENCE, in ADD's record: left_shift 7 (0..7), input shifts <= 0,
+ * d = a_1 - a_2; out = clamp(MBQM(d * d, m_out, s_out) + output_offset), where
+ * m_out, s_out = QuantizeMultiplier(twice_max^2 / (2^14 * s_out)) (the shift may be positive)
+ * and the activation is [-128, 127]. */
+mcu_status mcu_squared_difference_s8(const mcu_context *ctx, const mcu_add_params *params,
+                                     const mcu_dims *input1_dims, const int8_t *input1,
+                                     const mcu_dims *input2_dims, const int8_t *input2,
+                                     const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM int8 MAXIMUM / MINIMUM: the larger / smaller raw int8 value (no quantization: the
+ * converter gives both inputs and the output one scale and zero point). */
+mcu_status mcu_maximum_s8(const mcu_context *ctx, const mcu_dims *input1_dims,
+                          const int8_t *input1, const mcu_dims *input2_dims, const int8_t *input2,
+                          const mcu_dims *output_dims, int8_t *output);
+mcu_status mcu_minimum_s8(const mcu_context *ctx, const mcu_dims *input1_dims,
+                          const int8_t *input1, const mcu_dims *input2_dims, const int8_t *input2,
+                          const mcu_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* RSQRT (int8), NEG (float32)                                                                */
+
+typedef struct {
+    int32_t input_zero_point, output_zero_point; /* the zero points themselves */
+    int32_t multiplier, shift; /* QuantizeMultiplier(1 / (sqrtf(s_in) * s_out)), float32 product */
+} mcu_rsqrt_params;
+
+/* TFLM int8 RSQRT: v = x - input_zero_point; v == 0 -> 127; else
+ * out = clamp(MBQM(MBQM(1, inv, inv_shift + 20), multiplier, shift - 20) + output_zero_point)
+ * with (inv, inv_shift) = TFLM's GetInvSqrtQuantizedMultiplierExp(v) (fixed-point Newton).
+ * Any x < input_zero_point (a negative number, which TFLM refuses): MCU_ERR_ARG. */
+mcu_status mcu_rsqrt_s8(const mcu_context *ctx, const mcu_rsqrt_params *params,
+                        const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* TFLM NEG (float32 only; Keras's LayerNormalization negates its mean between a DEQUANTIZE and
+ * a QUANTIZE): out = -in, by flipping the sign bit. Output may alias input. */
+mcu_status mcu_neg_f32(const mcu_context *ctx, const mcu_dims *dims, const float *input,
+                       float *output);
+
 /* ------------------------------------------------------------------------------------------ */
 /* CONCATENATION, PAD                                                                         */
 
@@ -324,6 +370,80 @@ typedef struct {
 mcu_status mcu_pad_s8(const mcu_context *ctx, const mcu_pad_params *params,
                       const mcu_dims *input_dims, const int8_t *input,
                       const mcu_dims *output_dims, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* TRANSPOSE, SPLIT / SPLIT_V, SLICE, GATHER (data movement: raw int8 values are moved, the   */
+/* quantization passes through as in TFLM). Output never aliases an input.                   */
+
+typedef struct {
+    int32_t perm[4]; /* output axis a is input axis perm[a]; a permutation of 0..3 (NHWC) */
+} mcu_transpose_params;
+
+/* out[i0][i1][i2][i3] = in[...] with input index j[perm[a]] = i_a; output_dims are the input
+ * dims permuted. */
+mcu_status mcu_transpose_s8(const mcu_context *ctx, const mcu_transpose_params *params,
+                            const mcu_dims *input_dims, const int8_t *input,
+                            const mcu_dims *output_dims, int8_t *output);
+
+typedef struct {
+    int32_t axis;        /* 0..3 = n, h, w, c */
+    int32_t num_outputs; /* >= 1 */
+} mcu_split_params;
+
+/* The inverse of mcu_concatenation_s8: output k takes the next output_dims[k] extent of the
+ * input along axis (SPLIT: equal parts; SPLIT_V: given sizes). output_dims/outputs: arrays of
+ * num_outputs; every dim equals the input's except along axis, where they sum to it. */
+mcu_status mcu_split_s8(const mcu_context *ctx, const mcu_split_params *params,
+                        const mcu_dims *input_dims, const int8_t *input,
+                        const mcu_dims *output_dims, int8_t *const *outputs);
+
+typedef struct {
+    mcu_dims begin; /* first input index per axis, >= 0 */
+} mcu_slice_params;
+
+/* The box of output_dims starting at begin: begin + output_dims <= input_dims per axis. */
+mcu_status mcu_slice_s8(const mcu_context *ctx, const mcu_slice_params *params,
+                        const mcu_dims *input_dims, const int8_t *input,
+                        const mcu_dims *output_dims, int8_t *output);
+
+typedef struct {
+    int32_t batches;     /* product of the input dims before batch_dims (>= 1) */
+    int32_t outer;       /* product of the input dims from batch_dims to axis (>= 1) */
+    int32_t axis_size;   /* the input's extent along axis (>= 1) */
+    int32_t inner;       /* product of the input dims after axis: bytes per gathered block */
+    int32_t num_indices; /* indices per batch (>= 0) */
+} mcu_gather_params;
+
+/* TFLM GATHER: for b < batches, o < outer, k < num_indices, the inner-byte block
+ * out[b][o][k] = in[b][o][indices[b * num_indices + k]]. The input has
+ * batches * outer * axis_size * inner bytes, the output batches * outer * num_indices * inner.
+ * An index outside [0, axis_size) returns MCU_ERR_ARG (TFLM does not check; it reads outside
+ * the input) before anything is written. */
+mcu_status mcu_gather_s8(const mcu_context *ctx, const mcu_gather_params *params,
+                         const int8_t *input, const int32_t *indices, int8_t *output);
+
+/* ------------------------------------------------------------------------------------------ */
+/* RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR: input {N, H, W, C} to output {N, OH, OW, C}      */
+
+typedef struct {
+    int32_t align_corners;      /* 0 or 1 */
+    int32_t half_pixel_centers; /* 0 or 1 (bilinear: not together with align_corners) */
+} mcu_resize_params;
+
+/* TFLM ResizeNearestNeighbor: source row (column) of output y is
+ * min(floor((y + 0.5 * half_pixel_centers) * scale), H - 1) (align_corners: rounded half away
+ * from zero instead of floored; half_pixel_centers: at least 0), scale = H / OH or, with
+ * align_corners and OH > 1, (H - 1) / (OH - 1) -- computed in float32 exactly as TFLM does
+ * (the one float kernel besides mcu_dequantize_s8: software floats on a core without an FPU). */
+mcu_status mcu_resize_nearest_s8(const mcu_context *ctx, const mcu_resize_params *params,
+                                 const mcu_dims *input_dims, const int8_t *input,
+                                 const mcu_dims *output_dims, int8_t *output);
+
+/* TFLM ResizeBilinearInteger: positions in 10 fractional bits (scale rounded to 1/1024), the
+ * four neighbours weighted in 20 bits, rounded half away from zero. Integer only. */
+mcu_status mcu_resize_bilinear_s8(const mcu_context *ctx, const mcu_resize_params *params,
+                                  const mcu_dims *input_dims, const int8_t *input,
+                                  const mcu_dims *output_dims, int8_t *output);
 
 /* ------------------------------------------------------------------------------------------ */
 /* SOFTMAX, LOGISTIC, TANH, HARD_SWISH (TFLM's int8 fixed-point algorithms)                   */

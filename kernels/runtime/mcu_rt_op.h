@@ -152,6 +152,12 @@ int32_t mcu_rt_padding(int32_t in, int32_t filter, int32_t stride, int32_t dilat
 /* The kernel status as a runtime status (error_detail keeps the kernel's code). */
 mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st);
 
+/* Constant int32 (or int64 holding int32 values) input k of at most 4 values, e.g. a
+ * permutation, axis, begin or size: into values[], their number into *count; BAD_TENSOR_TYPE
+ * when it is not such a constant, UNSUPPORTED_PARAMS for more than 4 values. */
+mcu_rt_status mcu_rt_const_ints(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                int32_t values[4], int32_t *count);
+
 /* Element count and layout checks. */
 static inline int mcu_rt_same_shape(const mcu_tensor_info *a, const mcu_tensor_info *b)
 {
@@ -227,10 +233,12 @@ typedef struct {
 mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
                             mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims);
 
-/* ADD's requantization (TFLM, also SUB's): offsets, both inputs rescaled to twice the larger
- * input scale with `left_shift` bits of headroom, the result to the output scale. Fills every
- * field of *p but the activation. */
-void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p);
+/* ADD's requantization (TFLM; also SUB's and SQUARED_DIFFERENCE's inputs): offsets, both inputs
+ * rescaled to twice the larger input scale with `left_shift` bits of headroom, the result to
+ * the output scale; the divisions rounded to `bits` (MCU_REAL_DOUBLE for ADD, MCU_REAL_FLOAT
+ * for SUB: TFLM divides the float scales in float32 there). Fills every field of *p but the
+ * activation. */
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, int32_t bits, mcu_add_params *p);
 
 /* Input k (or MCU_RT_OUTPUT) of a node, of type `type`: TFL_INT8 is an int8 activation
  * (mcu_rt_check_int8), another type must match exactly (else BAD_TENSOR_TYPE),

@@ -245,26 +245,26 @@ mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binar
     return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);
 }
 
-void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, mcu_add_params *p)
+void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, int32_t bits, mcu_add_params *p)
 {
     p->input1_offset = -t->a.zero_point;
     p->input2_offset = -t->b.zero_point;
     p->output_offset = t->out.zero_point;
     p->left_shift = left_shift;
-    /* TFLM, in double: twice_max = 2 * max(s1, s2); s1 / twice_max, s2 / twice_max,
-     * twice_max / (2^left_shift * s_out). Scaling by powers of two is exact. */
+    /* TFLM, in double (ADD) or float32 (SUB): twice_max = 2 * max(s1, s2); s1 / twice_max,
+     * s2 / twice_max, twice_max / (2^left_shift * s_out). Scaling by powers of two is exact. */
     const uint32_t b1 = t->a.scales[0], b2 = t->b.scales[0];
     const mcu_real s1 = mcu_real_from_f32(b1), s2 = mcu_real_from_f32(b2);
     mcu_real twice_max = b1 > b2 ? s1 : s2; /* positive floats order as ints */
     twice_max.e += 1;
     mcu_real out_scale = mcu_real_from_f32(t->out.scales[0]);
     out_scale.e += left_shift;
-    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, MCU_REAL_DOUBLE), &p->input1_multiplier,
+    mcu_quantize_multiplier(mcu_real_div(s1, twice_max, bits), &p->input1_multiplier,
                             &p->input1_shift);
-    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, MCU_REAL_DOUBLE), &p->input2_multiplier,
+    mcu_quantize_multiplier(mcu_real_div(s2, twice_max, bits), &p->input2_multiplier,
                             &p->input2_shift);
-    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, MCU_REAL_DOUBLE),
-                            &p->output_multiplier, &p->output_shift);
+    mcu_quantize_multiplier(mcu_real_div(twice_max, out_scale, bits), &p->output_multiplier,
+                            &p->output_shift);
 }
 
 mcu_rt_status mcu_rt_typed(mcu_interpreter *rt, const mcu_node *node, int32_t k, int32_t type,
@@ -291,4 +291,29 @@ void mcu_rt_rescale(const mcu_tensor_info *in, const mcu_tensor_info *out, int32
 mcu_rt_status mcu_rt_kernel_status(mcu_interpreter *rt, mcu_status st)
 {
     return st == MCU_OK ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_KERNEL_ERROR, st);
+}
+
+mcu_rt_status mcu_rt_const_ints(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                int32_t values[4], int32_t *count)
+{
+    mcu_tensor_info t;
+    const mcu_rt_status st = mcu_rt_input_info(rt, node, k, &t);
+    if (st != MCU_RT_OK)
+        return st;
+    if (!t.data || (t.type != TFL_INT32 && t.type != TFL_INT64))
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1 + k]);
+    if (t.count > 4)
+        return MCU_RT_UNSUPPORTED_PARAMS;
+    const int32_t words = t.type == TFL_INT64 ? 2 : 1;
+    for (int32_t i = 0; i < t.count; ++i) {
+        const uint8_t *p = t.data + 4 * words * i; /* little-endian: the low word first */
+        const int32_t v = (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                    (uint32_t)p[3] << 24);
+        if (words == 2 && (int32_t)((uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+                                    (uint32_t)p[7] << 24) != (v < 0 ? -1 : 0))
+            return MCU_RT_UNSUPPORTED_PARAMS; /* beyond int32 */
+        values[i] = v;
+    }
+    *count = t.count;
+    return MCU_RT_OK;
 }

@@ -87,6 +87,11 @@ class OpSpec:
     """The output is input 0 reinterpreted (reshape-like): the classic path makes it a view."""
     foldable: bool = False
     """The classic path computes the output on the host when every input is known there."""
+    selects: int | None = None
+    """Position of the input every output element is one element of (data movement: TRANSPOSE,
+    SLICE, GATHER, SPLIT), the other inputs being its parameters. The classic path evaluates the
+    op on the host when all inputs are known, and makes each output a view of that input when
+    the parameters are known and every output is one contiguous run of it."""
     sigmoid_table: bool | Callable[["Graph", "Op"], bool] = False
     """Its kernels use TFLite's int16 sigmoid table (``mcu_sigmoid_table``, read from the TFLM
     tree: mcusim/stacks/tflmtables.py); a predicate when only some of its ops do."""

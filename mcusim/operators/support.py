@@ -29,7 +29,7 @@ from ..build.toolchain import KERNELS
 from . import get
 
 STACKS = ("tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "classic/cmsis-nn", "tflm/ref", "tflm/cmsis-nn")
-_KERNEL_NAME = re.compile(r"\b(mcu_\w+_s8)\b")
+_KERNEL_NAME = re.compile(r"\b(mcu_\w+_(?:s8|f32))\b")
 _REF_SENTENCE = re.compile(r"reference kernel|plain C", re.I)
 
 
@@ -63,7 +63,7 @@ def _for_op(op: str, kernels: list[str]) -> list[str]:
     name is the longest part of the op's (mcu_max_pool_s8 for MAX_POOL_2D), with its variants
     (mcu_conv_wino_s8 of mcu_conv_s8); all of them when none matches by name."""
     name = op.lower().replace("average", "avg").replace("_", "")
-    stems = {k: k[len("mcu_"):-len("_s8")] for k in kernels}
+    stems = {k: k[len("mcu_"):].rsplit("_", 1)[0] for k in kernels}
     matching = [k for k, st in stems.items() if st.replace("_", "") in name]
     if not matching:
         return kernels

@@ -98,7 +98,8 @@ def test_op_models_bit_exact_on_cortex_m4(model: Path) -> None:
 @needs_gcc
 @needs_tree
 @pytest.mark.parametrize("stem", ["op_conv2d_pc_same_s1", "op_depthwise_conv2d_m1", "op_fully_connected_pc",
-                                  "op_average_pool_2d_same", "op_add", "op_softmax", "op_pad"])
+                                  "op_average_pool_2d_same", "op_add", "op_softmax", "op_pad",
+                                  "op_transpose_4d"])
 def test_each_cmsis_nn_family_runs_on_cmsis_nn(stem: str) -> None:
     rep = _run(ROOT / "tests" / "data" / f"{stem}.tflite")
     assert rep["fallbacks"] == []

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
-sys.path.insert(0, str(Path(__file__).parent / "harness"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
@@ -160,6 +160,8 @@ SPECS = {
     "depthwise_conv": dw_specs,
     "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
     "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
+    "sub": binary_specs, "squared_difference": binary_specs, "maximum": binary_specs, "minimum": binary_specs,
+    "rsqrt": unary_specs, "neg": unary_specs,
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
     "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,

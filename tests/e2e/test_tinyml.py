@@ -181,13 +181,19 @@ def test_activation_bound_rounds_like_float32_division(quant_lib: ctypes.CDLL, s
 def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("gcc") is None:
         pytest.skip("host gcc not installed")
-    sources = [*FRAMEWORK_SOURCES, *sorted((RUNTIME_DIR / "ops").glob("*.c")),
+    from mcusim.stacks.tinyml import glue_of, registry_c, runtime_ops
+
+    work = tmp_path_factory.mktemp("host")
+    glue = [glue_of(op) for op in runtime_ops()]
+    registry = work / "ops.c"
+    registry.write_text(registry_c(sorted({g.registration for g in glue}), "every op the runtime has"))
+    sources = [*FRAMEWORK_SOURCES, *sorted({RUNTIME_DIR / "ops" / g.glue for g in glue}), registry,
                RUNTIME_DIR / "tests" / "host_run.c", *sorted((KERNELS / "src" / "ref").rglob("*.c"))]
     try:  # the LSTM kernel's int16 sigmoid table, generated from the TFLM tree (tflmtables)
-        sources.append(sigmoid_table_source(tmp_path_factory.mktemp("tables")))
+        sources.append(sigmoid_table_source(work / "tables"))
     except TflmTreeError as e:
         pytest.skip(f"no TFLM tree for the LSTM's sigmoid table: {e}")
-    return _host_compile(tmp_path_factory.mktemp("host") / "host_run", sources,
+    return _host_compile(work / "host_run", sources,
                          "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 
 
@@ -202,10 +208,13 @@ def _host_run(exe: Path, tmp: Path, raw: bytes, inputs: list[np.ndarray]) -> tup
     return p.returncode, p.stdout, err
 
 
+@functools.cache
 def _corner_cases() -> dict[str, Any]:
+    """The single-op corner cases of tests/unit/test_reference_vs_tflm.py (conftest puts
+    tests/unit on the path)."""
     try:
         from test_reference_vs_tflm import CASES
-    except (ImportError, pytest.skip.Exception):  # tflite-micro missing: no builder either
+    except pytest.skip.Exception:  # tflite-micro missing: no builder either
         return {}
     return dict(CASES)
 
@@ -331,7 +340,7 @@ def _model_firmware(path: Path, kernels: str) -> Firmware:
 
 @functools.cache
 def _updatable(kernels: str) -> Firmware:
-    return build_updatable(BOARD, kernels, model_capacity=64 * 1024, arena_size=32 * 1024)
+    return build_updatable(BOARD, kernels, model_capacity=64 * 1024, arena_size=32 * 1024, max_outputs=4)
 
 
 @needs_gcc

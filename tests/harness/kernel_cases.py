@@ -288,6 +288,74 @@ def mul_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     return Case("mul", b, expected, off)
 
 
+def _rescale_case(kernel: str, spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    """SUB (left shift 20, an activation) or SQUARED_DIFFERENCE (left shift 7, output multiplier
+    above or below 1): ADD's parameter record."""
+    sa_shape, sb_shape, out_shape = _broadcast_shapes(spec, rng)
+    x1, x2 = _i8(rng, sa_shape), _i8(rng, sb_shape)
+    s1, s2, so = (2.0 ** rng.uniform(-8, -2) for _ in range(3))
+    z1, z2, zo = _zp(rng), _zp(rng), _zp(rng)
+    twice_max = 2.0 * max(s1, s2)
+    m1, sh1 = q.quantize_multiplier(s1 / twice_max)
+    m2, sh2 = q.quantize_multiplier(s2 / twice_max)
+    if kernel == "sub":
+        shift = 20
+        mo, sho = q.quantize_multiplier(twice_max / ((1 << shift) * so))
+        act = _act(rng, zo, spec.get("act"))
+    else:
+        shift = 7
+        mo, sho = q.quantize_multiplier(twice_max * twice_max / ((1 << 14) * so * 2.0 ** rng.uniform(-4, 4)))
+        act = (-128, 127)
+    p = arithmetic.AddParams(-z1, -z2, shift, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    expected = arithmetic.sub(x1, x2, p) if kernel == "sub" else arithmetic.squared_difference(x1, x2, p)
+    b = Blob()
+    b.scratch(0)
+    b.val(-z1, -z2, shift, m1, sh1, m2, sh2, mo, sho, zo, *act)
+    b.dims(sa_shape)
+    b.dims(sb_shape)
+    b.dims(out_shape)
+    b.buf(x1)
+    b.buf(x2)
+    off = b.out(expected.size)
+    return Case(kernel, b, expected, off)
+
+
+def _extremum_case(kernel: str, spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    sa_shape, sb_shape, out_shape = _broadcast_shapes(spec, rng)
+    x1, x2 = _i8(rng, sa_shape), _i8(rng, sb_shape)
+    expected = (np.maximum if kernel == "maximum" else np.minimum)(x1, x2).astype(I8)
+    b = Blob()
+    b.scratch(0)
+    b.dims(sa_shape)
+    b.dims(sb_shape)
+    b.dims(out_shape)
+    b.buf(x1)
+    b.buf(x2)
+    off = b.out(expected.size)
+    return Case(kernel, b, expected, off)
+
+
+def rsqrt_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    """Every value at or above the input zero point (below it the kernel refuses, as TFLM)."""
+    zi, zo = int(rng.integers(-128, 0)), _zp(rng)
+    x = _i8(rng, _shape(spec), lo=zi)
+    m, s = _mult(rng, -2, 12)
+    p = arithmetic.RsqrtParams(zi, zo, m, s)
+    b = Blob()
+    b.scratch(0)
+    b.val(zi, zo, m, s)
+    return _unary("rsqrt", b, x, arithmetic.rsqrt(x, p))
+
+
+def neg_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    x = rng.normal(0.0, 3.0, _shape(spec)).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[:2] = [0.0, -0.0][:flat.size]
+    b = Blob()
+    b.scratch(0)
+    return _unary("neg", b, x, np.negative(x), np.float32)
+
+
 # --- CONCATENATION / PAD --------------------------------------------------------------------
 def concatenation_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     axis, k = spec["axis"], spec["inputs"]
@@ -500,6 +568,12 @@ CASES = {
     "mean": mean_case,
     "add": add_case,
     "mul": mul_case,
+    "sub": lambda spec, rng: _rescale_case("sub", spec, rng),
+    "squared_difference": lambda spec, rng: _rescale_case("squared_difference", spec, rng),
+    "maximum": lambda spec, rng: _extremum_case("maximum", spec, rng),
+    "minimum": lambda spec, rng: _extremum_case("minimum", spec, rng),
+    "rsqrt": rsqrt_case,
+    "neg": neg_case,
     "concatenation": concatenation_case,
     "pad": pad_case,
     "softmax": softmax_case,

@@ -40,6 +40,12 @@ KERNEL_FILES = {
     "mean": "reduce/mcu_mean_s8.c",
     "add": "elementwise/mcu_add_s8.c",
     "mul": "elementwise/mcu_mul_s8.c",
+    "sub": "elementwise/mcu_sub_s8.c",
+    "squared_difference": "elementwise/mcu_squared_difference_s8.c",
+    "maximum": "elementwise/mcu_maximum_s8.c",
+    "minimum": "elementwise/mcu_minimum_s8.c",
+    "rsqrt": "elementwise/mcu_rsqrt_s8.c",
+    "neg": "elementwise/mcu_neg_f32.c",
     "concatenation": "layout/mcu_concatenation_s8.c",
     "pad": "layout/mcu_pad_s8.c",
     "softmax": "activation/mcu_softmax_s8.c",
@@ -63,7 +69,7 @@ MCU_OK, MCU_ERR_ARG, MCU_ERR_BUFFER, MCU_ERR_UNSUPPORTED = 0, -1, -2, -3
 def flavour_file(flavour: str, name: str) -> Path:
     """The file a build of ``flavour`` compiles for kernel file ``name`` (family/file.c): the
     one mcusim's own builds choose (deploy.kernel_sources: opt falls back to ref per file)."""
-    from mcusim.deploy import kernel_sources
+    from mcusim.stacks.deploy import kernel_sources
 
     return next(p for p in kernel_sources(flavour) if p.name == Path(name).name)
 

@@ -140,6 +140,42 @@ for in_scale, beta, depth in ((0.1, 1.0, 10), (0.02, 1.0, 37), (0.5, 0.7, 5), (1
         "SOFTMAX", [(3, d)], (3, d), in_q=[(s, 4)], out_q=(1 / 256, -128), beta=b))
 
 
+# SUB's multipliers are float32 divisions in TFLM (ADD's are double): scales whose ratios round
+# differently in the two, a relu clamp, and broadcasting both ways.
+for k, (qa, qb, qo, sa, sb, act) in enumerate((
+        ((0.0371, 3), (0.0113, -20), (0.043, 7), (1, 4, 4, 8), (1, 4, 4, 8), "NONE"),
+        ((0.00913, -128), (0.0713, 11), (0.0291, -3), (1, 4, 4, 8), (1, 1, 1, 8), "RELU"),
+        ((0.3, 0), (0.1003, 5), (0.41, 40), (1, 4, 1), (1, 4, 16), "RELU6"),
+        ((0.0123, 2), (0.0123, 2), (0.0077, 0), (2, 3, 1, 5), (1, 1, 4, 1), "NONE"))):
+    out_shape = tuple(np.broadcast_shapes(sa, sb))
+    case(f"sub_{k}")(lambda qa=qa, qb=qb, qo=qo, sa=sa, sb=sb, act=act, o=out_shape: single_op_model(
+        "SUB", [sa, sb], o, in_q=[qa, qb], out_q=qo, fused_activation_function=act))
+    case(f"squared_difference_{k}")(lambda qa=qa, qb=qb, qo=qo, sa=sa, sb=sb, o=out_shape: single_op_model(
+        "SQUARED_DIFFERENCE", [sa, sb], o, in_q=[qa, qb], out_q=(qo[0] * 3, -128)))
+    for op in ("MAXIMUM", "MINIMUM"):
+        case(f"{op.lower()}_{k}")(lambda op=op, qa=qa, sa=sa, sb=sb, o=out_shape: single_op_model(
+            op, [sa, sb], o, in_q=[qa, qa], out_q=qa))
+
+# RSQRT: the input's zero point is -128 so every int8 value is >= it (a value below fails TFLM's
+# invoke); scales with output shifts of either sign.
+for k, (qi, qo) in enumerate((((0.0101, -128), (0.0104, -128)), ((0.5, -128), (0.01, -100)),
+                              ((0.0003, -128), (0.25, -128)), ((2e-6, -128), (3.0, -128)))):
+    case(f"rsqrt_{k}")(lambda qi=qi, qo=qo: single_op_model("RSQRT", [(1, 256)], (1, 256), in_q=[qi], out_q=qo))
+
+
+@case("neg_float_between_dequantize_and_quantize")
+def _() -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 4, 1), "INT8", scale=0.0061, zero_point=-3)
+    f = b.tensor((1, 4, 1), "FLOAT32")
+    n = b.tensor((1, 4, 1), "FLOAT32")
+    y = b.tensor((1, 4, 1), "INT8", scale=0.0061, zero_point=2)
+    b.op("DEQUANTIZE", [x], [f])
+    b.op("NEG", [f], [n])
+    b.op("QUANTIZE", [n], [y])
+    return b.io([x], [y]).build()
+
+
 @case("quantize_float_to_int8")
 def _() -> bytes:
     return single_op_model("QUANTIZE", [(1, 300)], (1, 300), in_q=[(1.0, 0)],
@@ -287,6 +323,70 @@ case("strided_slice_masks_negative")(lambda: _slice_model(
     (4, 6, 5), [-1, 0, -2], [0, 4, 0], [-1, 1, -1], (4, 4, 4), begin_mask=0b001, end_mask=0b101))
 case("strided_slice_shrink")(lambda: _slice_model(
     (4, 6, 5), [2, 1, 0], [3, 5, 5], [1, 1, 1], (4, 5), shrink_axis_mask=0b001))
+
+
+# --- data movement and resizing (operators/transform.py, resize.py) ---------------------------
+def _i32(v: Any) -> tuple[str, np.ndarray]:
+    return ("INT32", np.array(v, np.int32))
+
+
+case("transpose_2d")(lambda: single_op_model("TRANSPOSE", [(6, 5)], (5, 6), in_q=[(0.1, 3)], out_q=(0.1, 3),
+                                             consts={1: _i32([1, 0])}))
+case("transpose_4d_nchw")(lambda: single_op_model("TRANSPOSE", [(2, 3, 4, 5)], (2, 5, 3, 4), in_q=[(0.1, 3)],
+                                                  out_q=(0.1, 3), consts={1: _i32([0, 3, 1, 2])}))
+case("slice_size_minus_one")(lambda: single_op_model("SLICE", [(2, 5, 6, 3)], (1, 3, 4, 3), in_q=[(0.1, 0)],
+                                                     out_q=(0.1, 0), consts={1: _i32([1, 2, 1, 0]),
+                                                                             2: _i32([1, -1, 4, -1])}))
+case("gather_batch_dims")(lambda: single_op_model("GATHER", [(2, 5, 3)], (2, 4, 3), in_q=[(0.1, 0)], out_q=(0.1, 0),
+                                                  consts={1: _i32([[4, 0, 0, 2], [1, 3, 2, 4]])},
+                                                  axis=1, batch_dims=1))
+case("gather_last_axis")(lambda: single_op_model("GATHER", [(3, 7)], (3, 2, 2), in_q=[(0.1, 0)], out_q=(0.1, 0),
+                                                 consts={1: _i32([[6, 0], [3, 3]])}, axis=-1))
+for _align, _half in ((False, False), (True, False), (False, True)):
+    for _h, _w in ((3, 2), (9, 13)):  # down and up
+        case(f"resize_nearest_{_h}x{_w}_{int(_align)}{int(_half)}")(
+            lambda a=_align, hp=_half, h=_h, w=_w: single_op_model(
+                "RESIZE_NEAREST_NEIGHBOR", [(1, 7, 5, 3)], (1, h, w, 3), in_q=[(0.1, -3)], out_q=(0.1, -3),
+                consts={1: _i32([h, w])}, align_corners=a, half_pixel_centers=hp))
+        case(f"resize_bilinear_{_h}x{_w}_{int(_align)}{int(_half)}")(
+            lambda a=_align, hp=_half, h=_h, w=_w: single_op_model(
+                "RESIZE_BILINEAR", [(2, 7, 5, 3)], (2, h, w, 3), in_q=[(0.1, -3)], out_q=(0.1, -3),
+                consts={1: _i32([h, w])}, align_corners=a, half_pixel_centers=hp))
+
+
+def _split_join(op_type: str) -> bytes:
+    """SPLIT / SPLIT_V inside a graph: the parts are added back in another order (several
+    outputs of one op, live together, read by later ops)."""
+    b = ModelBuilder()
+    x = b.tensor((1, 6, 4, 3), scale=0.1, zero_point=1)
+    parts = [b.tensor((1, 2, 4, 3), scale=0.1, zero_point=1) for _ in range(3)]
+    if op_type == "SPLIT":
+        axis = b.tensor((), "INT32", data=np.array(1, np.int32))
+        b.op("SPLIT", [axis, x], parts, num_splits=3)
+    else:
+        sizes = b.tensor((3,), "INT32", data=np.array([2, -1, 2], np.int32))
+        axis = b.tensor((), "INT32", data=np.array(-3, np.int32))
+        b.op("SPLIT_V", [x, sizes, axis], parts, num_splits=3)
+    s = b.tensor((1, 2, 4, 3), scale=0.2, zero_point=0)
+    y = b.tensor((1, 2, 4, 6), scale=0.1, zero_point=1)
+    b.op("ADD", [parts[2], parts[0]], [s])
+    b.op("CONCATENATION", [parts[1], parts[0]], [y], axis=3)
+    return b.io([x], [s, y]).build()
+
+
+case("split_into_add")(lambda: _split_join("SPLIT"))
+case("split_v_into_add")(lambda: _split_join("SPLIT_V"))
+
+
+@case("split_channels")
+def _() -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 2, 5), scale=0.1, zero_point=1)
+    parts = [b.tensor((1, 3, 2, n), scale=0.1, zero_point=1) for n in (1, 4)]
+    sizes = b.tensor((2,), "INT32", data=np.array([1, 4], np.int32))
+    axis = b.tensor((), "INT32", data=np.array(3, np.int32))
+    b.op("SPLIT_V", [x, sizes, axis], parts, num_splits=2)
+    return b.io([x], parts).build()
 
 
 @case("reshape_squeeze_expand_pack")

@@ -3,6 +3,7 @@
  * larger input scale with 20 bits of headroom, summed, and rescaled to the output (TFLM).
  */
 #include "mcu_rt_op.h"
+#include "mcu_rt_quant.h"
 
 typedef struct {
     mcu_add_params params;
@@ -16,7 +17,7 @@ static mcu_rt_status add_prepare(mcu_interpreter *rt, mcu_node *node)
     const mcu_rt_status st = mcu_rt_binary(rt, node, &t, &d->dims1, &d->dims2, &d->out_dims);
     if (st != MCU_RT_OK)
         return st;
-    mcu_rt_add_quant(&t, 20, &d->params);
+    mcu_rt_add_quant(&t, 20, MCU_REAL_DOUBLE, &d->params);
     return mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_ADD_ACTIVATION, TFL_ACT_NONE), &t.out,
                              &d->params.activation);
 }

@@ -5,7 +5,7 @@ import this; it never imports the generator."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -118,3 +118,9 @@ class Step:
     """Whose function ``kernel`` is: ``mcu_nn`` (mcusim's) or ``cmsis-nn``."""
     sizing_decls: list[str] | None = None
     """The declarations ``scratch_call`` needs (default: the ``mcu_dims`` ones of ``decls``)."""
+    also_writes: list[int] = field(default_factory=list)
+    """The op's outputs after the first (SPLIT)."""
+
+    @property
+    def writes(self) -> list[int]:
+        return [self.write, *self.also_writes]

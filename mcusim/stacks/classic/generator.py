@@ -38,7 +38,7 @@ def is_view(op_type: str) -> bool:
 def foldable(op_type: str) -> bool:
     """The op may be computed on the host (or made a view) instead of emitted."""
     spec = operators.get(op_type)
-    return spec is not None and (spec.foldable or spec.view)
+    return spec is not None and (spec.foldable or spec.view or spec.selects is not None)
 
 
 def cmsis_nn_refusal(gen: Generator, op: Op) -> str | None:
@@ -134,7 +134,8 @@ class Generator:
         lines += [self.describe(i, roles[n] if n < len(roles) else "input",
                                 self.wino_names[i] if wino and n == 1 else None)
                   for n, i in enumerate(step.reads)]
-        lines.append(self.describe(step.write, "output"))
+        lines += [self.describe(w, "output" if len(step.writes) == 1 else f"output{n}")
+                  for n, w in enumerate(step.writes)]
         return lines + step.comment
 
     # -- walking the graph ----------------------------------------------------------------
@@ -166,8 +167,8 @@ class Generator:
                 step = spec.classic(self, op)
                 if why and step.kernel.startswith("mcu_"):
                     self._fallback(op, why)
-            out = op.outputs[0]
-            self.locs[out] = Loc("arena", out)
+            for out in op.outputs:
+                self.locs[out] = Loc("arena", out)
             self.steps.append(step)
         for k, index in enumerate(self.g.outputs):
             loc = self.locs.get(index)
@@ -203,10 +204,16 @@ class Generator:
             return True
         inputs_known = all(i < 0 or self.known(i) for i in op.inputs)
         if inputs_known:
-            self.values[out.index] = self._evaluate(op).astype(dtype).reshape(out.shape)
-            self.locs[out.index] = Loc("const", out.index)
+            result = ref.evaluate_op(self.g, op, self.values)
+            for index, r in zip(op.outputs, result if isinstance(result, list) else [result]):
+                t = self.t[index]
+                self.values[index] = np.asarray(r).astype(t.numpy_dtype).reshape(t.shape)
+                self.locs[index] = Loc("const", index)
             self.folded.append((op, "evaluated on the host: " + clean(str(self.values[out.index].reshape(-1).tolist()), 40)))
             return True
+        spec = operators.get(op.type)
+        if spec is not None and spec.selects is not None:
+            return self._selection_view(op, spec.selects)
         if is_view(op.type):
             self.locs[out.index] = self._loc(x)
             self.folded.append((op, f"view of tensor {x} ({shape_text(self.t[x].shape)} -> {shape_text(out.shape)})"))
@@ -228,8 +235,29 @@ class Generator:
         loc = self.locs[index]
         return Loc(loc.kind, loc.key, loc.offset)
 
-    def _evaluate(self, op: Op) -> np.ndarray:
-        return np.asarray(ref.evaluate_op(self.g, op, self.values))
+    def _selection_view(self, op: Op, data: int) -> bool:
+        """Make every output of a data-movement op (OpSpec.selects) a view of its data input
+        when its parameters are known and each output is one contiguous run of that input:
+        the op runs on an index grid (its reference works on any dtype)."""
+        x = op.inputs[data]
+        if not all(i < 0 or i == x or self.known(i) for i in op.inputs):
+            return False
+        xt = self.t[x]
+        values = dict(self.values)
+        values[x] = np.arange(xt.size, dtype=np.int64).reshape(xt.shape)
+        result = ref.evaluate_op(self.g, op, values)
+        starts = []
+        for r in result if isinstance(result, list) else [result]:
+            idx = np.asarray(r).reshape(-1)
+            if idx.size and not np.array_equal(idx, idx[0] + np.arange(idx.size)):
+                return False
+            starts.append(int(idx[0]) if idx.size else 0)
+        base = self._loc(x)
+        for index, start in zip(op.outputs, starts):
+            self.locs[index] = Loc(base.kind, base.key, base.offset + start)
+        where = f"element {starts[0]}" if len(starts) == 1 else f"elements {starts}"
+        self.folded.append((op, f"view of tensor {x} at {where}"))
+        return True
 
     def strides(self, op: Op) -> np.ndarray:
         if len(op.inputs) > 3 and op.inputs[3] >= 0:
@@ -460,10 +488,11 @@ class Generator:
                 loc = self.locs[r]
                 if loc.kind == "arena":
                     last[loc.key] = max(last.get(loc.key, when), when)
-            if step.write >= 0 and self.locs[step.write].kind == "arena":
-                key = self.locs[step.write].key
-                first.setdefault(key, when)
-                last[key] = max(last.get(key, when), when)
+            for w in step.writes:
+                if w >= 0 and self.locs[w].kind == "arena":
+                    key = self.locs[w].key
+                    first.setdefault(key, when)
+                    last[key] = max(last.get(key, when), when)
         for index in self.g.outputs:
             loc = self.locs[index]
             if loc.kind == "arena":
