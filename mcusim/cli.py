@@ -418,7 +418,6 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         export_tflm(graph, board, find_tree(args.tflm_dir, Path(args.model)), kernels, out, name=Path(args.model).name)
     else:
         from .stacks.classic import export_classic
-
         from .stacks.tflmtables import tree_for
 
         tree = tree_for(graph, args.tflm_dir, Path(args.model))

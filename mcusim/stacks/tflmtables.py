@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from ..fileio import write_atomic
 from .tflmtree import TflmTree, TflmTreeError, TflmTreeMissing, find_tree
@@ -51,14 +53,14 @@ def _parse(path: Path) -> tuple[int, ...]:
     if m is None:
         raise TflmTableError(f"{path} has no `{TABLE}[256] = {{...}}` (the int16 sigmoid table mcusim "
                              "reads from the TFLM tree)")
-    body = re.sub(r"//[^\n]*|/\*.*?\*/", " ", m.group(1), flags=re.S)
+    body = re.sub(r"//[^\n]*|/\*.*?\*/", " ", m.group(1), flags=re.DOTALL)
     items = [v.strip() for v in body.split(",") if v.strip()]
     try:
         values = tuple(int(v.rstrip("uUlL"), 0) for v in items)
     except ValueError:
         raise TflmTableError(f"{path}: {TABLE} holds a value that is not an integer") from None
     if len(values) != 256 or not all(0 <= v <= 0xFFFF for v in values) \
-            or any(b < a for a, b in zip(values, values[1:])):
+            or any(b < a for a, b in pairwise(values)):
         raise TflmTableError(f"{path}: {TABLE} is not 256 non-decreasing uint16 values "
                              f"({len(values)} values read)")
     return values
@@ -92,7 +94,7 @@ def _tree(tree: TflmTree | None = None) -> TflmTree:
 
 
 # --- which images need it ------------------------------------------------------------------------
-def needs_sigmoid_table(graph: "Graph | None" = None, op_types: Iterable[str] = ()) -> bool:
+def needs_sigmoid_table(graph: Graph | None = None, op_types: Iterable[str] = ()) -> bool:
     """Whether an image of ``graph`` (or, with no graph, one registering ``op_types``) uses
     ``mcu_sigmoid_table``: some op's spec declares it (OpSpec.sigmoid_table: True, or a
     predicate of (graph, op); with no graph a predicate counts as a yes)."""
@@ -137,7 +139,7 @@ def sigmoid_table_source(workdir: Path, tree: TflmTree | None = None) -> Path:
     return path
 
 
-def tree_for(graph: "Graph", tflm_dir: str | Path | None = None, model: Path | None = None) -> TflmTree | None:
+def tree_for(graph: Graph, tflm_dir: str | Path | None = None, model: Path | None = None) -> TflmTree | None:
     """The TFLM tree an image of ``graph`` takes its tables from (``tflm_dir``, else
     MCUSIM_TFLM_DIR or the config beside ``model``), loaded; None when it needs none."""
     if not needs_sigmoid_table(graph):

@@ -144,7 +144,7 @@ def test_exported_lstm_project_carries_the_generated_table(path: str, tmp_path: 
     assert numbers == list(tflmtables.sigmoid_table())
     makefile = (out / "Makefile").read_text()
     assert "src/mcu_sigmoid_table.c" in makefile and str(tflmtables.COMMON_H) in makefile
-    proc = subprocess.run(["make", "-j2"], cwd=out, capture_output=True, text=True)
+    proc = subprocess.run(["make", "-j2"], cwd=out, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     measured = run_model(model, path, BOARD, "opt", inputs=_random_inputs(model, 2)).report
     assert Elf(out / "build" / "firmware.elf").flash_bytes == measured["flash_bytes"]
