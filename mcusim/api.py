@@ -6,8 +6,8 @@
     r.to_dict()                                        # the report of `mcusim run --json`
 
 Every function takes the model as a path or as the ``.tflite`` bytes; inputs as numpy arrays
-(one array, a list in the model's input order, or a dict by input tensor name; default: the
-documented pattern of docs/json-schema.md); the board by name (``NAME``, ``NAME@OP``, a board
+(one array, a list in the model's input order, or a dict by input tensor name), or an ``.npy`` /
+``.npz`` file as ``--input`` takes it (default: the documented pattern of docs/json-schema.md); the board by name (``NAME``, ``NAME@OP``, a board
 file) or as a :class:`~mcusim.board.Board`; and the command line's options as keywords. Each
 returns a typed result whose ``to_dict()`` is the JSON the command writes, without the
 ``mcusim`` stamp (version, command line) that the report writer adds to a file. Bad input raises a
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 ModelLike = Union[str, Path, bytes]
 BoardLike = Union[str, "Board"]
-InputsLike = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray], None]
+InputsLike = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray], str, Path, None]
 
 DEFAULT_BOARD = "stm32f411ce"
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
@@ -241,8 +241,12 @@ def _model(model: ModelLike) -> tuple["Graph", str]:
 
 def _inputs(graph: "Graph", inputs: InputsLike) -> list[np.ndarray] | None:
     """``inputs`` as one array per input tensor, in order (None: the default pattern)."""
+    from .stacks.runner import check_inputs, load_inputs
+
     if inputs is None:
         return None
+    if isinstance(inputs, (str, Path)):
+        return load_inputs(graph, inputs)
     tensors = graph.input_tensors()
     if isinstance(inputs, np.ndarray):
         arrays = [inputs]
@@ -258,9 +262,8 @@ def _inputs(graph: "Graph", inputs: InputsLike) -> list[np.ndarray] | None:
     elif isinstance(inputs, (list, tuple)):
         arrays = list(inputs)
     else:
-        raise McusimError(f"inputs: a numpy array, a list or a dict of them, not {type(inputs).__name__}")
-    from .stacks.runner import check_inputs
-
+        raise McusimError(f"inputs: a numpy array, a list or a dict of them, or an .npy/.npz file, "
+                          f"not {type(inputs).__name__}")
     return check_inputs(graph, [np.asarray(a) for a in arrays])
 
 

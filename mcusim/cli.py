@@ -166,7 +166,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .present.report import render_run, write_json
 
     with _progress(console, f"building and simulating {args.model} ({args.path})"):
-        r = run(args.model, args.path, board=args.board, kernels=args.kernels, inputs=_input_arrays(args.input),
+        r = run(args.model, args.path, board=args.board, kernels=args.kernels, inputs=args.input,
                 tflm_dir=args.tflm_dir, place=args.place, lut_activations=args.lut_activations,
                 winograd=args.winograd, duty=args.duty, battery=args.battery, sleep_current=args.sleep_current,
                 cold=args.cold, max_instructions=args.max_instructions)
@@ -189,22 +189,6 @@ def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
     return 1 if lines else 0
 
 
-def _input_arrays(input_file: str | None) -> list | None:  # noqa: ANN401 - numpy arrays
-    """``--input X.npy`` (one array) or ``X.npz`` (one array per input tensor, in the file's order)."""
-    if input_file is None:
-        return None
-    import numpy as np
-
-    try:
-        data = np.load(input_file, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise McusimError(f"{input_file}: cannot read: {e}") from None
-    if isinstance(data, np.ndarray):
-        return [data]
-    with data:
-        return [data[k] for k in data.files]
-
-
 def _write_html(path: str, runs: list[dict], title: str, board: "Board | None", model: str,  # noqa: F821
                 skipped: list[dict] | None = None) -> None:
     """The HTML report, with the budgets of mcusim.toml / pyproject.toml drawn when there are any."""
@@ -223,7 +207,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     status = _progress(console, f"building and simulating {args.model}")
     with status:
         cmp = compare(args.model, paths=args.paths, kernels=args.kernels, board=args.board,
-                      inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+                      inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
                       lut_activations=args.lut_activations, winograd=args.winograd, duty=args.duty,
                       battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
                       max_instructions=args.max_instructions,
@@ -248,7 +232,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
-              inputs=_input_arrays(args.input), tflm_dir=args.tflm_dir, place=args.place,
+              inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
               max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth)
     c = r.result
     assert c is not None
@@ -485,7 +469,8 @@ TFLM_DIR_HELP = ("TensorFlow Lite Micro tree for the tflm path and the cmsis-nn 
 PATH_HELP = ("the stack: tflm (real TensorFlow Lite Micro), tinyml (mcusim's interpreter) or classic "
              "(generated C calling kernels)")
 INPUT_HELP = ("the input: an .npy array of the input tensor's shape and dtype, or an .npz with one array per input "
-              "tensor in order (default: a documented pattern)")
+              "tensor, keyed arr_0.. in the model's input order (np.savez(a, b)) or by input tensor name "
+              "(default: a documented pattern)")
 JSON_HELP = "the JSON report (docs/json-schema.md); - for standard output"
 MAX_INSN_HELP = "stop with an error after N instructions (a runaway program; default 2G; K/M/G suffixes)"
 

@@ -38,6 +38,7 @@ _OPTIONS = {
     "RESIZE_BILINEAR": "ResizeBilinearOptions", "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
     "SUB": "SubOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "TRANSPOSE_CONV": "TransposeConvOptions",
 }
 _ENUMS = {"padding": {"SAME": 0, "VALID": 1},
           "fused_activation_function": {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4}}

@@ -214,6 +214,66 @@ int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
                                               const mcu_dims *filter_dims);
 
 /* ------------------------------------------------------------------------------------------ */
+/* TRANSPOSE_CONV                                                                             */
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point, [-127, 128] */
+    int32_t output_offset; /* output zero point, [-128, 127] */
+    mcu_hw stride;         /* >= 1 */
+    mcu_hw padding;        /* pad_top (h) and pad_left (w) in output pixels, >= 0, computed by the
+                              caller as TFLM does: the conv padding with the OUTPUT as the image
+                              (SAME: ((ceil(out/stride)-1)*stride + k - out) / 2, floored) */
+    mcu_range activation;
+} mcu_transpose_conv_params;
+
+/* Transposed convolution, TFLM reference_integer_ops::TransposeConv semantics: input pixel
+ * (iy, ix) times filter tap (ky, kx) lands on output (iy*stride.h - padding.h + ky,
+ * ix*stride.w - padding.w + kx); products landing outside the output are dropped; then bias,
+ * per-channel requantization and the clamp. input_dims {N, H, W, C}; filter_dims {n = O,
+ * h = KH, w = KW, c = C}, layout [O][KH][KW][C] (TFLite's); output_dims {N, OH, OW, O}; bias O
+ * values or NULL. The filter zero point is 0 (TFLite's symmetric int8 weights).
+ * KH*KW*C <= 65535. Both flavours gather (per output pixel, the taps that reach it) instead of
+ * scattering into an int32 buffer of the output's size as TFLM does: same sums, no such buffer.
+ * Scratch (get_buffer_size): 0 in the reference flavour; the optimized one keeps the filter
+ * split by stride phase (the taps that reach outputs of one (oy mod stride, ox mod stride)
+ * class, each row padded to 4 bytes) and one widened int16 column of input values. */
+mcu_status mcu_transpose_conv_s8(const mcu_context *ctx, const mcu_transpose_conv_params *params,
+                                 const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                 const int8_t *input, const mcu_dims *filter_dims,
+                                 const int8_t *filter, const int32_t *bias,
+                                 const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_transpose_conv_s8_get_buffer_size(const mcu_transpose_conv_params *params,
+                                              const mcu_dims *input_dims,
+                                              const mcu_dims *filter_dims,
+                                              const mcu_dims *output_dims);
+
+/* ------------------------------------------------------------------------------------------ */
+/* BATCH_MATMUL                                                                               */
+
+typedef struct {
+    int32_t lhs_offset;    /* -lhs zero point, [-127, 128] (TFLM's input_offset) */
+    int32_t rhs_offset;    /* -rhs zero point, [-127, 128] (TFLM's filter offset) */
+    int32_t output_offset; /* output zero point, [-128, 127] */
+    int32_t adj_x;         /* 1: lhs stored transposed, [K][M] per batch */
+    int32_t adj_y;         /* 1: rhs stored transposed, [N][K] per batch */
+    mcu_range activation;  /* [-128, 127] for TFLite's BATCH_MATMUL */
+} mcu_batch_matmul_params;
+
+/* out[b][m][n] = clamp(requant(sum_k (lhs[b][m][k] + lhs_offset) * (rhs[b][k][n] + rhs_offset))
+ *                      + output_offset), per-tensor quant (multiplier[0], shift[0]).
+ * Dims as stored: lhs {n = B0, h = B1, w, c} is [M][K] (adj_x: [K][M]); rhs {B0, B1, w, c} is
+ * [K][N] (adj_y: [N][K]); output {B0, B1, M, N}. Each batch dimension of lhs and rhs equals
+ * the output's or is 1 (broadcast). K <= 65535. Scratch (get_buffer_size): 0 in the
+ * reference flavour; the optimized one lays the rhs out as N rows of K (padded to a multiple
+ * of 4) and keeps one widened int16 lhs row: N * K4 + 2 * K4 bytes. */
+mcu_status mcu_batch_matmul_s8(const mcu_context *ctx, const mcu_batch_matmul_params *params,
+                               const mcu_quant_params *quant, const mcu_dims *lhs_dims,
+                               const int8_t *lhs, const mcu_dims *rhs_dims, const int8_t *rhs,
+                               const mcu_dims *output_dims, int8_t *output);
+int32_t mcu_batch_matmul_s8_get_buffer_size(const mcu_batch_matmul_params *params,
+                                            const mcu_dims *lhs_dims, const mcu_dims *rhs_dims);
+
+/* ------------------------------------------------------------------------------------------ */
 /* MAX_POOL_2D, AVERAGE_POOL_2D                                                               */
 
 typedef struct {
@@ -537,6 +597,14 @@ typedef struct {
  * input's (TFLM ReluQuantized): out = clamp(MBQM(in - zp_in, m, s) + zp_out). */
 mcu_status mcu_quantize_s8(const mcu_context *ctx, const mcu_requantize_params *params,
                            const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* QUANTIZE uint8 -> int8 and int8 -> uint8 (TFLM Requantize; the converter's uint8 model input
+ * and output): the same formula, the activation range within the output type's ([-128, 127] or
+ * [0, 255] for QUANTIZE). */
+mcu_status mcu_quantize_u8_s8(const mcu_context *ctx, const mcu_requantize_params *params,
+                              const mcu_dims *dims, const uint8_t *input, int8_t *output);
+mcu_status mcu_quantize_s8_u8(const mcu_context *ctx, const mcu_requantize_params *params,
+                              const mcu_dims *dims, const int8_t *input, uint8_t *output);
 
 typedef struct {
     int32_t zero_point;

@@ -54,6 +54,7 @@ enum {
 /* data movement and resizing (ops/transpose.c, split.c, slice.c, gather.c, resize.c) */
 enum { TFL_OP_RESIZE_BILINEAR = 23, TFL_OP_GATHER = 36, TFL_OP_TRANSPOSE = 39, TFL_OP_SPLIT = 49,
        TFL_OP_SLICE = 65, TFL_OP_RESIZE_NEAREST_NEIGHBOR = 97, TFL_OP_SPLIT_V = 102 };
+enum { TFL_OP_TRANSPOSE_CONV = 67, TFL_OP_BATCH_MATMUL = 126 };
 
 /* Builtin options tables: slots of the fields the glue reads. */
 enum { TFL_CONV_PADDING = 0, TFL_CONV_STRIDE_W = 1, TFL_CONV_STRIDE_H = 2,
@@ -78,5 +79,8 @@ enum { TFL_RESIZE_BILINEAR_ALIGN_CORNERS = 2, TFL_RESIZE_BILINEAR_HALF_PIXEL = 3
 enum { TFL_RESIZE_NEAREST_ALIGN_CORNERS = 0, TFL_RESIZE_NEAREST_HALF_PIXEL = 1 };
 enum { TFL_LSTM_ACTIVATION = 0, TFL_LSTM_CELL_CLIP = 1, TFL_LSTM_TIME_MAJOR = 3,
        TFL_LSTM_DIAGONAL_RECURRENT = 5 };
+enum { TFL_TCONV_PADDING = 0, TFL_TCONV_STRIDE_W = 1, TFL_TCONV_STRIDE_H = 2,
+       TFL_TCONV_ACTIVATION = 3 };
+enum { TFL_BMM_ADJ_X = 0, TFL_BMM_ADJ_Y = 1 };
 
 #endif /* TFLITE_SCHEMA_H */

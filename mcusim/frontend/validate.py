@@ -151,19 +151,24 @@ def _check_graph_io(graph: Graph) -> None:
             producers[i] = op
     for i in graph.inputs:
         t = graph.tensors[i]
-        if t.dtype == "FLOAT32":
+        if t.dtype in ("FLOAT32", "UINT8"):
             if not all(op.type == "QUANTIZE" for op in consumers.get(i, [])):
-                raise ModelError(f"graph input {t.name!r} is FLOAT32 but not consumed only by QUANTIZE; mcusim needs int8 models")
+                raise ModelError(f"graph input {t.name!r} is {t.dtype} but not consumed only by QUANTIZE; "
+                                 "mcusim needs int8 models")
         elif t.dtype != "INT8":
-            raise ModelError(f"graph input {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 into QUANTIZE)")
+            raise ModelError(f"graph input {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 or UINT8 into "
+                             "QUANTIZE)")
     for i in graph.outputs:
         t = graph.tensors[i]
-        if t.dtype == "FLOAT32":
+        want = {"FLOAT32": "DEQUANTIZE", "UINT8": "QUANTIZE"}.get(t.dtype)
+        if want is not None:
             producer = producers.get(i)
-            if producer is None or producer.type != "DEQUANTIZE":
-                raise ModelError(f"graph output {t.name!r} is FLOAT32 but not produced by DEQUANTIZE; mcusim needs int8 models")
+            if producer is None or producer.type != want:
+                raise ModelError(f"graph output {t.name!r} is {t.dtype} but not produced by {want}; "
+                                 "mcusim needs int8 models")
         elif t.dtype != "INT8":
-            raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE)")
+            raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE, "
+                             "UINT8 from QUANTIZE)")
 
 
 def check_bias(graph: Graph, op: Op, channels: int) -> None:

@@ -1,4 +1,5 @@
-"""Quantization changes: QUANTIZE (float32 -> int8, or int8 -> int8 with another scale) and
+"""Quantization changes: QUANTIZE (float32 -> int8, int8 -> int8 with another scale, and the
+converter's uint8 interface: uint8 -> int8 at a model's input, int8 -> uint8 at its output) and
 DEQUANTIZE (int8 -> float32)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..frontend import quant as q
-from ..frontend.graph import Graph, Op
+from ..frontend.graph import Graph, Op, Tensor
 from ..frontend.validate import check_activation_tensor, must, require
 from ..stacks.classic.cgen import Step, float_c
 from . import OpSpec, Options, Tinyml, Values
@@ -30,9 +31,27 @@ def _check_same_shape(graph: Graph, op: Op) -> None:
 
 
 def _check_quantize(graph: Graph, op: Op) -> None:
+    """float32 -> int8 and int8 -> int8, and as the converter's uint8 interface writes them
+    (TFLM Requantize), uint8 -> int8 and int8 -> uint8."""
     _check_same_shape(graph, op)
-    require(must(graph, op, 0), op, "input", ("FLOAT32", "INT8"))
-    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+    x, out = must(graph, op, 0), graph.tensors[op.outputs[0]]
+    require(x, op, "input", ("FLOAT32", "INT8", "UINT8"), quantized=True)
+    if x.dtype == "UINT8":
+        _check_uint8(x, op, "input")
+    if out.dtype == "UINT8" and x.dtype == "INT8":
+        _check_uint8(out, op, "output")
+    else:
+        check_activation_tensor(out, op, "output")
+
+
+def _check_uint8(t: Tensor, op: Op, role: str) -> None:
+    """A uint8 tensor at the model's edge: one scale, a zero point in [0, 255]."""
+    where = f"op {op.index} ({op.type}) {role} {t.name!r}"
+    if t.scale.size != 1 or t.zero_point.size != 1:
+        raise ModelError(f"{where} is UINT8 without one scale and zero point")
+    if not 0 <= int(t.zero_point[0]) <= 255 or not float(t.scale[0]) > 0:
+        raise ModelError(f"{where} is UINT8 with zero point {int(t.zero_point[0])}, scale {float(t.scale[0])}; "
+                         "needs a zero point in [0, 255] and a positive scale")
 
 
 def _check_dequantize(graph: Graph, op: Op) -> None:
@@ -58,16 +77,18 @@ class RequantizeParams:
 
 
 def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
-    """Host-side parameters of an int8 -> int8 QUANTIZE."""
+    """Host-side parameters of an int8 -> int8, uint8 -> int8 or int8 -> uint8 QUANTIZE."""
     (si, zi), (so, zo) = _qparams(_inp(graph, op, 0)), _qparams(_out(graph, op))
     m, s = q.quantize_multiplier(si / so)
     return RequantizeParams(zi, zo, m, s)
 
 
-def requantize(x: np.ndarray, p: RequantizeParams) -> np.ndarray:
-    """int8 -> int8 rescale."""
+def requantize(x: np.ndarray, p: RequantizeParams, dtype: type = np.int8) -> np.ndarray:
+    """int8 -> int8 rescale (TFLM Requantize), or between int8 and uint8 (``x`` uint8, or
+    ``dtype`` np.uint8): the same formula, saturated to the output type."""
     v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
-    return _to_i8(np.clip(v + p.output_zero_point, I8_MIN, I8_MAX))
+    info = np.iinfo(dtype)
+    return np.clip(v + p.output_zero_point, info.min, info.max).astype(dtype)
 
 
 def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
@@ -79,7 +100,7 @@ def _quantize_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
     x = _inp(graph, op, 0)
     if x.dtype == "FLOAT32":
         return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
-    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op))
+    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op), _out(graph, op).numpy_dtype)
 
 
 def _quantize_classic(gen: Any, op: Op) -> Step:
@@ -88,10 +109,15 @@ def _quantize_classic(gen: Any, op: Op) -> Step:
     if xt.dtype == "FLOAT32":
         return _quantize_float(gen, op, x)
     p = prepare_requantize(gen.g, op)
-    return gen.unary(op, "mcu_quantize_s8", "mcu_requantize_params",
+    out = gen.t[op.outputs[0]]
+    kernel = {("UINT8", "INT8"): "mcu_quantize_u8_s8",
+              ("INT8", "UINT8"): "mcu_quantize_s8_u8"}.get((xt.dtype, out.dtype), "mcu_quantize_s8")
+    lo, hi = (0, 255) if out.dtype == "UINT8" else (-128, 127)
+    return gen.unary(op, kernel, "mcu_requantize_params",
                        [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
-                        f".multiplier = {p.multiplier}", f".shift = {p.shift}", ".activation = {-128, 127}"],
-                       [f"int8 -> int8 requantization, multiplier {p.multiplier}, shift {p.shift}"])
+                        f".multiplier = {p.multiplier}", f".shift = {p.shift}", f".activation = {{{lo}, {hi}}}"],
+                       [f"{xt.dtype.lower()} -> {out.dtype.lower()} requantization, multiplier {p.multiplier}, shift "
+                        + str(p.shift)])
 
 
 def _quantize_float(gen: Any, op: Op, x: int) -> Step:
@@ -117,7 +143,7 @@ def _dequantize_classic(gen: Any, op: Op) -> Step:
 
 QUANTIZE = OpSpec("QUANTIZE", _quantize_reference, options=Options(89, "QuantizeOptions"), check=_check_quantize,
                   classic=_quantize_classic, tinyml=Tinyml("mcu_op_quantize", "quantize.c"),
-                  kernels=("mcu_quantize_s8",))
+                  kernels=("mcu_quantize_s8", "mcu_quantize_u8_s8", "mcu_quantize_s8_u8"))
 DEQUANTIZE = OpSpec("DEQUANTIZE", lambda g, o, v: dequantize(_value(v, g, o, 0), *_qparams(_inp(g, o, 0))),
                     options=Options(38, "DequantizeOptions"), check=_check_dequantize, classic=_dequantize_classic,
                     tinyml=Tinyml("mcu_op_dequantize", "dequantize.c"), kernels=("mcu_dequantize_s8",))

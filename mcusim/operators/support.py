@@ -29,7 +29,7 @@ from ..build.toolchain import KERNELS
 from . import get
 
 STACKS = ("tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "classic/cmsis-nn", "tflm/ref", "tflm/cmsis-nn")
-_KERNEL_NAME = re.compile(r"\b(mcu_\w+_(?:s8|f32))\b")
+_KERNEL_NAME = re.compile(r"\b(mcu_(?!rt_)\w+_(?:[su]8|s16|f32))\b")
 _REF_SENTENCE = re.compile(r"reference kernel|plain C", re.I)
 
 

@@ -25,6 +25,7 @@ from ..analysis.budget import HEADROOM
 from ..analysis.oversize import summary as does_not_fit
 from ..simulator.board import Board, get_board
 from ..stacks import is_real
+from .report import output_rows
 
 STACK_COLOURS = {
     "tflm/cmsis-nn": "#4e79a7", "tflm/ref": "#a0cbe8", "classic/cmsis-nn": "#59a14f", "classic/opt": "#f28e2b",
@@ -392,6 +393,12 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
     comp_rows += [[f"RAM: {c}"] + [_int(r["ram_breakdown"].get(c, 0)) for r in runs]
                   for c in _order({c for r in runs for c, v in r["ram_breakdown"].items() if v}, RAM_COLOURS)]
     h.append(_table(["bytes"] + heads, comp_rows))
+
+    if output_rows(base):
+        h.append("<h2>Outputs</h2>")
+        h.append(_table(["output", "shape, type and values"], [list(row) for row in output_rows(base)], left_cols=2))
+        h.append("<p class='note'>" + ("The same in every column: " if len(runs) > 1 else "")
+                 + "checked element by element against the int8 reference; the JSON report has every value.</p>")
 
     h.append("<h2>Per operator</h2>")
     h.append(_ops(runs, names, scol))

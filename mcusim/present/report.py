@@ -232,6 +232,25 @@ BATTERY_ROWS = (
 """The duty-cycle rows of ``run`` and ``compare`` (``--duty``, ``--battery``)."""
 
 
+OUTPUT_VALUES_SHOWN = 8
+"""Values of each output tensor the terminal and HTML reports print (the JSON has them all)."""
+
+
+def output_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
+    """One (what, values) pair per output tensor of a run report, in the model's output order:
+    ``output 1 'name'``, ``1x3 FLOAT32: [0.25, ...]`` (the first OUTPUT_VALUES_SHOWN values).
+    Reports written before ``output_tensors`` existed name only the index."""
+    tensors = rep.get("output_tensors") or [None] * len(rep.get("outputs", []))
+    rows = []
+    for k, (values, t) in enumerate(zip(rep.get("outputs", []), tensors)):
+        shown = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in values[:OUTPUT_VALUES_SHOWN])
+        more = f", ... ({len(values)} values)" if len(values) > OUTPUT_VALUES_SHOWN else ""
+        kind = f"{'x'.join(map(str, t['shape']))} {t['dtype']}: " if t else ""
+        name = t["name"] if t and len(t["name"]) <= 40 else (t["name"][:39] + "…" if t else "")
+        rows.append((f"output {k}" + (f" {name!r}" if t else ""), f"{kind}[{shown}{more}]"))
+    return rows
+
+
 def render_run(console: Console, rep: dict[str, Any]) -> None:
     t = Table(title=f"{Path(rep.get('model', '')).name}: {rep['path']} path, {rep['kernels']} kernels, "
                     f"{rep['board']} ({rep['core']})", show_header=False)
@@ -262,6 +281,8 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
                                 f"{b['sleep_current_ua']:g} µA" + (", start-up at every wake (--cold)" if b["cold_start"] else ""))
         for name, cell in BATTERY_ROWS:
             t.add_row(name, cell(b))
+    for what, values in output_rows(rep):
+        t.add_row(what, values)
     console.print(t)
     ops = Table(title="per operator")
     named = any("kernel" in o for o in rep["ops"])
@@ -332,6 +353,9 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
         ops.add_row(str(i), o["type"], o["shape"], f"{o['macs']:,}",
                     *(f"{b[i]['cycles']:,}" if i in b else "folded" for b in by_run))
     console.print(ops)
+    for what, values in output_rows(runs[0]):
+        console.print(f"{what} (every column, checked against the reference): {values}", highlight=False,
+                      markup=False, soft_wrap=True)
 
 
 def compare_markdown(cmp: dict[str, Any]) -> str:

@@ -187,6 +187,35 @@ def _window(result: RunResult, begin: int, end: int) -> tuple[int, int, WindowSt
     return a, b, result.window(a, b)
 
 
+def give_inputs(m: Machine, fw: Firmware, graph: Graph, inputs: list[np.ndarray]) -> None:
+    """Have ``inputs`` written where ``fw`` takes them: into its input buffers now, or (inputs
+    in the arena) where its input pointers point when it stores the INPUTS_READY probe."""
+    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
+    if fw.io_ready_probe is None:
+        for sym, d in zip(fw.input_symbols, data):
+            m.write_symbol(sym, d)
+        return
+
+    def write(value: int, mm: Machine) -> None:
+        if value == fw.io_ready_probe:
+            for sym, d in zip(fw.input_symbols, data):
+                mm.uc.mem_write(int.from_bytes(mm.read_symbol(sym, 4), "little"), d)
+
+    m.on_probe = write
+
+
+def take_outputs(m: Machine, fw: Firmware, graph: Graph) -> list[np.ndarray]:
+    """The outputs of a finished run of ``fw``: its output buffers, or where its output
+    pointers point (outputs in the arena)."""
+    def raw(sym: str, n: int) -> bytes:
+        if fw.io_ready_probe is None:
+            return m.read_symbol(sym, n)
+        return m.read(int.from_bytes(m.read_symbol(sym, 4), "little"), n)
+
+    return [np.frombuffer(raw(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
+            for sym, t in zip(fw.output_symbols, graph.output_tensors())]
+
+
 def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
                  max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, track_saturation: bool = False) -> DeployResult:
     """Build ``fw``, run it once on ``inputs``, and return outputs plus the JSON report."""
@@ -201,30 +230,12 @@ def run_firmware(fw: Firmware, graph: Graph, inputs: list[np.ndarray],
         )
     m = Machine(elf, board, snapshot_probes=True, track_saturation=track_saturation,
                 kernel_ranges=[r for c in kernel_components(fw) for r in cmap.code_ranges(c)])
-    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
-
-    def where(mm: Machine, sym: str) -> int:
-        return int.from_bytes(mm.read_symbol(sym, 4), "little")
-
-    if fw.io_ready_probe is None:
-        for sym, d in zip(fw.input_symbols, data):
-            m.write_symbol(sym, d)
-    else:
-        def write_inputs(value: int, mm: Machine) -> None:
-            if value == fw.io_ready_probe:
-                for sym, d in zip(fw.input_symbols, data):
-                    mm.uc.mem_write(where(mm, sym), d)
-
-        m.on_probe = write_inputs
+    give_inputs(m, fw, graph, inputs)
     res = m.run(max_instructions=max_instructions)
     if res.exit_code != 0:
         msg = fw.status_messages.get(res.exit_code, f"firmware returned status {res.exit_code}")
         raise FirmwareFault(f"{fw.path} firmware stopped: {msg}")
-    outputs = [
-        np.frombuffer(m.read_symbol(sym, t.nbytes) if fw.io_ready_probe is None else m.read(where(m, sym), t.nbytes),
-                      dtype=t.numpy_dtype).reshape(t.shape).copy()
-        for sym, t in zip(fw.output_symbols, graph.output_tensors())
-    ]
+    outputs = take_outputs(m, fw, graph)
     return DeployResult(outputs, _report(fw, graph, elf, cmap, res, outputs), res, elf)
 
 
@@ -297,6 +308,8 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         "functions": functions,
         "ops": ops,
         "outputs": [o.reshape(-1).tolist() for o in outputs],
+        "input_tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in graph.input_tensors()],
+        "output_tensors": [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in graph.output_tensors()],
         "placement": placement_of(elf, board),
         **extra,
         **fw.notes,

@@ -4,6 +4,7 @@ reference, report. What the CLI's ``run``, ``compare``, ``check`` and ``fit`` sh
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from functools import cache
 from pathlib import Path
 
@@ -24,35 +25,65 @@ from .tflmtree import find_tree
 PATHS = ("tinyml", "classic", "tflm")
 
 
-def load_inputs(graph: Graph, input_file: str | None) -> list[np.ndarray]:
-    """The user's ``--input`` (an .npy of the input tensor's shape and dtype), or the
-    documented default pattern."""
+def load_inputs(graph: Graph, input_file: str | Path | None) -> list[np.ndarray]:
+    """The arrays of ``input_file``, one per input tensor in the model's order, checked against
+    the model's inputs (or, for None, the documented default pattern). An ``.npy`` holds the one
+    input of a one-input model. An ``.npz`` holds one array per input: keyed ``arr_0`` ..
+    ``arr_N-1`` in the model's input order (what ``np.savez(a, b)`` writes), or keyed by the
+    input tensors' names (``np.savez(**{name: a, ...})``)."""
     if input_file is None:
         return default_inputs(graph)
-    tensors = graph.input_tensors()
-    if len(tensors) != 1:
-        raise ModelError(f"--input takes one array but the model has {len(tensors)} inputs")
+    what = str(input_file)
     try:
-        x = np.load(input_file, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise McusimError(f"{input_file}: cannot read .npy: {e}") from None
-    return check_inputs(graph, [x], [str(input_file)])
+        with open(input_file, "rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
+            raise McusimError(f"{what}: not an .npy or .npz file (np.save / np.savez write them)")
+        data = np.load(input_file, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return check_inputs(graph, [data], [what], source=what)
+        with data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise McusimError(f"{what}: cannot read as .npy or .npz: {e}") from None
+    names = [t.name for t in graph.input_tensors()]
+    if set(arrays) <= set(names):
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise McusimError(f"{what}: no array for input tensor {missing[0]!r} (the model's inputs: "
+                              f"{_describe(graph)})")
+        keys = names
+    elif set(arrays) == {f"arr_{k}" for k in range(len(arrays))}:
+        keys = [f"arr_{k}" for k in range(len(arrays))]
+    else:
+        unknown = sorted(set(arrays) - set(names))
+        raise McusimError(f"{what}: array {unknown[0]!r}: the keys must be arr_0, arr_1, ... (the model's input order) "
+                          f"or the input tensors' names (the model's inputs: {_describe(graph)})")
+    return check_inputs(graph, [arrays[k] for k in keys], [f"{what}[{k}]" for k in keys], source=what)
 
 
-def check_inputs(graph: Graph, arrays: list[np.ndarray], names: list[str] | None = None) -> list[np.ndarray]:
+def _describe(graph: Graph) -> str:
+    """The model's inputs as a user names them: ``'name' 1x6 INT8, ...``."""
+    return ", ".join(f"{t.name!r} {'x'.join(map(str, t.shape))} {t.dtype}" for t in graph.input_tensors())
+
+
+def check_inputs(graph: Graph, arrays: list[np.ndarray], names: list[str] | None = None,
+                 source: str = "inputs") -> list[np.ndarray]:
     """``arrays`` (one per input tensor, in order) checked against the model's input tensors:
-    the same dtype and number of elements; returned in the tensors' shapes."""
+    the same dtype and number of elements; returned in the tensors' shapes. ``names``: what
+    each array is called in a message; ``source``: where they came from."""
     tensors = graph.input_tensors()
     if len(arrays) != len(tensors):
-        raise ModelError(f"{len(arrays)} input array(s) given; the model has {len(tensors)} inputs")
+        raise ModelError(f"{source}: {len(arrays)} input array(s) given; the model has {len(tensors)} "
+                         f"input(s): {_describe(graph)}")
     out = []
     for k, (x, t) in enumerate(zip(arrays, tensors)):
         what = names[k] if names else f"input {k} ({t.name})"
         x = np.asarray(x)
         if x.dtype != np.dtype(t.numpy_dtype):
-            raise McusimError(f"{what}: dtype {x.dtype}, the model's input is {t.dtype}")
+            raise McusimError(f"{what}: dtype {x.dtype}, the model's input {k} {t.name!r} is {t.dtype}")
         if x.size != t.size:
-            raise McusimError(f"{what}: shape {x.shape}, the model's input is {t.shape}")
+            raise McusimError(f"{what}: shape {x.shape}, the model's input {k} {t.name!r} is {t.shape}")
         out.append(x.reshape(t.shape))
     return out
 

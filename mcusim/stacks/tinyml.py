@@ -45,7 +45,7 @@ from ..operators import Tinyml
 from ..simulator.board import Board
 from ..simulator.elf import Elf
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult
-from .deploy import Firmware, build_firmware
+from .deploy import Firmware, build_firmware, give_inputs, take_outputs
 from .tflmtables import export_note, needs_sigmoid_table, sigmoid_table_source
 from .tflmtree import TflmTree
 
@@ -489,35 +489,6 @@ def run_with_model(fw: Firmware, raw: bytes, graph: Graph, inputs: list[np.ndarr
         msg = fw.status_messages.get(res.exit_code, f"status {res.exit_code}")
         raise FirmwareFault(f"tinyml firmware stopped: {msg}")
     return take_outputs(m, fw, graph), res, m
-
-
-def give_inputs(m: Machine, fw: Firmware, graph: Graph, inputs: list[np.ndarray]) -> None:
-    """Have ``inputs`` written where ``fw`` takes them: into its input buffers now, or (inputs
-    in the arena) where its input pointers point when it stores the INPUTS_READY probe."""
-    data = [np.asarray(x, dtype=t.numpy_dtype).tobytes() for x, t in zip(inputs, graph.input_tensors())]
-    if fw.io_ready_probe is None:
-        for sym, d in zip(fw.input_symbols, data):
-            m.write_symbol(sym, d)
-        return
-
-    def write(value: int, mm: Machine) -> None:
-        if value == fw.io_ready_probe:
-            for sym, d in zip(fw.input_symbols, data):
-                mm.uc.mem_write(int.from_bytes(mm.read_symbol(sym, 4), "little"), d)
-
-    m.on_probe = write
-
-
-def take_outputs(m: Machine, fw: Firmware, graph: Graph) -> list[np.ndarray]:
-    """The outputs of a finished run of ``fw``: its output buffers, or where its output
-    pointers point (outputs in the arena)."""
-    def raw(sym: str, n: int) -> bytes:
-        if fw.io_ready_probe is None:
-            return m.read_symbol(sym, n)
-        return m.read(int.from_bytes(m.read_symbol(sym, 4), "little"), n)
-
-    return [np.frombuffer(raw(sym, t.nbytes), dtype=t.numpy_dtype).reshape(t.shape).copy()
-            for sym, t in zip(fw.output_symbols, graph.output_tensors())]
 
 
 # --- the planner, in Python -------------------------------------------------------------------

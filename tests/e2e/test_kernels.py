@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from mcusim.stacks import winograd
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "harness"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
 
 from kernel_cases import CASES, Case  # noqa: E402
 from kernel_runner import (  # noqa: E402
@@ -155,6 +155,28 @@ def unary_specs(draw: Any, big: bool = False) -> dict[str, Any]:
     return spec
 
 
+@st.composite
+def tconv_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    return {"n": draw(st.integers(1, 2)), "h": draw(st.integers(1, 6 if big else 4)),
+            "w": draw(st.integers(1, 6 if big else 4)), "c": draw(st.integers(1, 20 if big else 9)),
+            "oc": draw(st.integers(1, 9 if big else 5)), "kh": draw(st.integers(1, 4)),
+            "kw": draw(st.integers(1, 4)), "sh": draw(st.integers(1, 3)), "sw": draw(st.integers(1, 3)),
+            "padding": draw(st.sampled_from(["SAME", "VALID"])),
+            "per_channel": draw(st.booleans()), "bias": draw(st.booleans())}
+
+
+@st.composite
+def bmm_specs(draw: Any, big: bool = False) -> dict[str, Any]:
+    def batch() -> tuple[int, int]:
+        return draw(st.sampled_from([(1, 1), (1, 2), (2, 1), (2, 3)]))
+
+    lb, rb = batch(), batch()
+    rb = tuple(r if r in (1, lb_) or lb_ == 1 else lb_ for lb_, r in zip(lb, rb))  # broadcastable
+    return {"m": draw(st.integers(1, 9 if big else 5)), "k": draw(st.integers(1, 70 if big else 13)),
+            "n": draw(st.integers(1, 11 if big else 6)), "lhs_batch": lb, "rhs_batch": rb,
+            "adj_x": draw(st.booleans()), "adj_y": draw(st.booleans())}
+
+
 SPECS = {
     "fully_connected": fc_specs, "fully_connected_wino": fc_specs, "conv": conv_specs, "conv_wino": wino_specs,
     "depthwise_conv": dw_specs,
@@ -165,6 +187,8 @@ SPECS = {
     "pad": unary_specs, "softmax": unary_specs, "logistic": unary_specs, "tanh": unary_specs,
     "hard_swish": unary_specs, "leaky_relu": unary_specs, "prelu": unary_specs,
     "clamp": unary_specs, "quantize": unary_specs, "dequantize": unary_specs, "lut": unary_specs,
+    "quantize_u8_s8": unary_specs, "quantize_s8_u8": unary_specs,
+    "transpose_conv": tconv_specs, "batch_matmul": bmm_specs,
 }
 ALL_KERNELS = list(CASES)
 MAIN_KERNELS = ["fully_connected", "fully_connected_wino", "conv", "conv_wino", "depthwise_conv", "max_pool",

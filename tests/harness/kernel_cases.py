@@ -534,6 +534,23 @@ def quantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     return _unary("quantize", b, x, quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s)))
 
 
+def quantize_uint8_case(spec: dict[str, Any], rng: np.random.Generator, to_uint8: bool) -> Case:
+    """QUANTIZE uint8 -> int8 or int8 -> uint8 (the converter's uint8 model input and output)."""
+    shape = _shape(spec)
+    x = _i8(rng, shape).astype(np.uint8) if not to_uint8 else _i8(rng, shape)
+    zu = int(rng.integers(0, 256))
+    zi, zo = (_zp(rng), zu) if to_uint8 else (zu, _zp(rng))
+    m, s = _mult(rng, -3, 3) if rng.random() < 0.5 else q.quantize_multiplier(1.0)  # 1.0: the converter's
+    if (m, s) == q.quantize_multiplier(1.0) and rng.random() < 0.5:  # and zero points 128 apart: the fast path
+        zi, zo = (zu - 128, zu) if to_uint8 else (zu, zu - 128)
+    b = Blob()
+    b.scratch(0)
+    b.val(zi, zo, m, s, *((0, 255) if to_uint8 else (-128, 127)))
+    dtype = np.uint8 if to_uint8 else np.int8
+    expected = quantize.requantize(x, quantize.RequantizeParams(zi, zo, m, s), dtype)
+    return _unary("quantize_s8_u8" if to_uint8 else "quantize_u8_s8", b, x, expected, dtype)
+
+
 def dequantize_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
     scale = np.float32(2.0 ** rng.uniform(-10, 2))
@@ -555,6 +572,70 @@ def lut_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     b.scratch(0)
     b.buf(table)
     return _unary("lut", b, x, ref.apply_lut(x, table))
+
+
+# --- TRANSPOSE_CONV / BATCH_MATMUL ------------------------------------------------------------
+def transpose_conv_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    from mcusim.operators import transpose_conv as tc
+
+    n, h, w_, c, oc = spec["n"], spec["h"], spec["w"], spec["c"], spec["oc"]
+    kh, kw, sh, sw = spec["kh"], spec["kw"], spec["sh"], spec["sw"]
+    if spec.get("padding", "VALID") == "SAME":
+        oh, ow = h * sh, w_ * sw
+    else:
+        oh, ow = (h - 1) * sh + kh, (w_ - 1) * sw + kw
+    pad_h = common.compute_padding(oh, kh, sh, 1, common.compute_out_size(spec.get("padding", "VALID"), oh, kh, sh, 1))
+    pad_w = common.compute_padding(ow, kw, sw, 1, common.compute_out_size(spec.get("padding", "VALID"), ow, kw, sw, 1))
+    x = _i8(rng, (n, h, w_, c))
+    wts = _i8(rng, (oc, kh, kw, c), -127, 127)
+    bias = rng.integers(-20000, 20000, oc).astype(np.int32) if spec.get("bias", True) else None
+    zin, zout = _zp(rng), _zp(rng)
+    mult, shift = _requant(rng, oc, spec.get("per_channel", True), -14, -6)
+    act = _act(rng, zout, spec.get("act"))
+    p = tc.TransposeConvParams(sh, sw, pad_h, pad_w, 0, 0, -zin, common.Requant(mult, shift, zout, *act))
+    expected = tc.transpose_conv(x, wts, bias, (oh, ow), p)
+    b = Blob()
+    d4 = ((-(-kh // sh)) * (-(-kw // sw)) * c + 3) & ~3
+    reserved = oc * d4 + 2 * d4 + 16
+    b.scratch(reserved)
+    b.val(-zin, zout, sh, sw, pad_h, pad_w, *act)
+    _quant_blob(b, mult, shift)
+    b.dims((n, h, w_, c))
+    b.dims((oc, kh, kw, c))
+    b.dims((n, oh, ow, oc))
+    b.buf(x)
+    b.buf(wts)
+    b.buf(bias)
+    off = b.out(expected.size)
+    return Case("transpose_conv", b, expected, off, reserved, n * h * w_ * c * oc * kh * kw)
+
+
+def batch_matmul_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
+    from mcusim.operators import batch_matmul as bm
+
+    m, k, n = spec["m"], spec["k"], spec["n"]
+    lb, rb = spec["lhs_batch"], spec["rhs_batch"]  # (B0, B1) each, 1 = broadcast
+    ob = tuple(max(a, c) for a, c in zip(lb, rb))
+    adj_x, adj_y = spec["adj_x"], spec["adj_y"]
+    lhs = _i8(rng, (*lb, *((k, m) if adj_x else (m, k))))
+    rhs = _i8(rng, (*rb, *((n, k) if adj_y else (k, n))))
+    zl, zr, zout = _zp(rng), _zp(rng), _zp(rng)
+    mult, shift = _mult(rng, -14, -6)
+    p = bm.BatchMatMulParams(-zl, -zr, zout, mult, shift, adj_x, adj_y)
+    expected = bm.batch_matmul(lhs, rhs, p)
+    b = Blob()
+    k4 = (k + 3) & ~3
+    reserved = n * k4 + 2 * k4 + 16
+    b.scratch(reserved)
+    b.val(-zl, -zr, zout, int(adj_x), int(adj_y), -128, 127)
+    _quant_blob(b, np.array([mult]), np.array([shift]))
+    b.dims(lhs.shape)
+    b.dims(rhs.shape)
+    b.dims((*ob, m, n))
+    b.buf(lhs)
+    b.buf(rhs)
+    off = b.out(expected.size)
+    return Case("batch_matmul", b, expected, off, reserved, int(np.prod(ob)) * m * n * k)
 
 
 CASES = {
@@ -584,7 +665,11 @@ CASES = {
     "prelu": prelu_case,
     "clamp": clamp_case,
     "quantize": quantize_case,
+    "quantize_u8_s8": lambda spec, rng: quantize_uint8_case(spec, rng, False),
+    "quantize_s8_u8": lambda spec, rng: quantize_uint8_case(spec, rng, True),
     "dequantize": dequantize_case,
     "lut": lut_case,
+    "transpose_conv": transpose_conv_case,
+    "batch_matmul": batch_matmul_case,
 }
 

@@ -56,8 +56,12 @@ KERNEL_FILES = {
     "prelu": "activation/mcu_prelu_s8.c",
     "clamp": "activation/mcu_clamp_s8.c",
     "quantize": "quantize/mcu_quantize_s8.c",
+    "quantize_u8_s8": "quantize/mcu_quantize_u8_s8.c",
+    "quantize_s8_u8": "quantize/mcu_quantize_s8_u8.c",
     "dequantize": "quantize/mcu_dequantize_s8.c",
     "lut": "quantize/mcu_lut_s8.c",
+    "transpose_conv": "conv/mcu_transpose_conv_s8.c",
+    "batch_matmul": "matmul/mcu_batch_matmul_s8.c",
 }
 
 # kernel name -> the other kernel files its optimized flavour calls (linked into its harness)

@@ -224,3 +224,21 @@ def test_page_renders_with_its_plots_in_headless_chromium(tmp_path):
     for stack in ("tflm/cmsis-nn", "classic/cmsis-nn", "tinyml/opt", "classic/opt"):
         assert pixels_of(img, STACK_COLOURS[stack]) > 2000, stack
     assert pixels_of(img, HEADROOM_COLOUR) > 100 and pixels_of(img, PART_COLOUR) > 200
+
+
+def test_every_output_is_listed_with_its_tensor():
+    """Outputs section: one row per output tensor (name, shape, type, the first values), as the
+    terminal's run table has them; a report without output_tensors (older) names the index."""
+    from mcusim.present.report import output_rows
+
+    rep = fake_run("tinyml", "opt", 1)
+    rep["outputs"] = [[-118], [0.25, -0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]]
+    rep["output_tensors"] = [{"name": "score", "dtype": "INT8", "shape": [1, 1]},
+                             {"name": "probs", "dtype": "FLOAT32", "shape": [1, 10]}]
+    assert output_rows(rep) == [("output 0 'score'", "1x1 INT8: [-118]"),
+                                ("output 1 'probs'", "1x10 FLOAT32: [0.25, -0.5, 1, 2, 3, 4, 5, 6, ... (10 values)]")]
+    page = render_html([rep], "t", get_board("stm32f411ce"))
+    assert "<h2>Outputs</h2>" in page and html.escape("output 1 'probs'") in page
+    assert html.escape("1x10 FLOAT32: [0.25, -0.5") in page
+    del rep["output_tensors"]
+    assert output_rows(rep)[0] == ("output 0", "[-118]")

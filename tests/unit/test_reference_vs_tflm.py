@@ -39,10 +39,11 @@ def _inputs(graph: Graph, seed: int | None) -> list[np.ndarray]:
     arrays = []
     for t in graph.input_tensors():
         size = t.size
-        if t.dtype == "INT8":
-            values = (np.resize(np.arange(-128, 128), size) if seed is None
-                      else rng.integers(-128, 128, size))
-            arrays.append(values.astype(np.int8).reshape(t.shape))
+        if t.dtype in ("INT8", "UINT8"):
+            info = np.iinfo(t.numpy_dtype)
+            values = (np.resize(np.arange(info.min, info.max + 1), size) if seed is None
+                      else rng.integers(info.min, info.max + 1, size))
+            arrays.append(values.astype(t.numpy_dtype).reshape(t.shape))
         else:
             scale = float(t.scale[0]) if t.is_quantized else 0.05
             values = (np.linspace(-4.0, 4.0, size) if seed is None

@@ -88,6 +88,47 @@ static inline mcu_status mcu_check_pool(const mcu_pool_params *p, const mcu_dims
     return MCU_OK;
 }
 
+static inline mcu_status mcu_check_transpose_conv(const mcu_transpose_conv_params *p,
+                                                  const mcu_quant_params *q,
+                                                  const mcu_dims *in_d, const int8_t *in,
+                                                  const mcu_dims *f_d, const int8_t *f,
+                                                  const mcu_dims *out_d, const int8_t *out)
+{
+    if (!p || !mcu_quant_valid(q) || !in || !f || !out)
+        return MCU_ERR_ARG;
+    if (!mcu_dims_valid(in_d) || !mcu_dims_valid(f_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    if (p->stride.h < 1 || p->stride.w < 1 || p->padding.h < 0 || p->padding.w < 0 ||
+        !mcu_range_valid(&p->activation))
+        return MCU_ERR_ARG;
+    if (out_d->n != in_d->n || out_d->c != f_d->n || f_d->c != in_d->c ||
+        f_d->h * f_d->w * f_d->c > 65535)
+        return MCU_ERR_ARG;
+    return MCU_OK;
+}
+
+/* Batch matmul operands as stored: (rows, cols) of lhs and rhs give M, K, N; every batch
+ * dimension of an operand equals the output's or is 1. */
+static inline mcu_status mcu_check_batch_matmul(const mcu_batch_matmul_params *p,
+                                                const mcu_quant_params *q,
+                                                const mcu_dims *l_d, const int8_t *l,
+                                                const mcu_dims *r_d, const int8_t *r,
+                                                const mcu_dims *out_d, const int8_t *out)
+{
+    if (!p || !mcu_quant_valid(q) || !l || !r || !out)
+        return MCU_ERR_ARG;
+    if (!mcu_dims_valid(l_d) || !mcu_dims_valid(r_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    const int32_t m = p->adj_x ? l_d->c : l_d->w, k = p->adj_x ? l_d->w : l_d->c;
+    const int32_t k2 = p->adj_y ? r_d->c : r_d->w, n = p->adj_y ? r_d->w : r_d->c;
+    if (k != k2 || k > 65535 || out_d->w != m || out_d->c != n)
+        return MCU_ERR_ARG;
+    if ((l_d->n != out_d->n && l_d->n != 1) || (r_d->n != out_d->n && r_d->n != 1) ||
+        (l_d->h != out_d->h && l_d->h != 1) || (r_d->h != out_d->h && r_d->h != 1))
+        return MCU_ERR_ARG;
+    return mcu_range_valid(&p->activation) ? MCU_OK : MCU_ERR_ARG;
+}
+
 /* Scratch of `need` bytes: NULL when need == 0, else the ctx buffer if it is big enough. */
 static inline mcu_status mcu_scratch(const mcu_context *ctx, int32_t need, void **buf)
 {

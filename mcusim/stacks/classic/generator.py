@@ -46,7 +46,9 @@ def cmsis_nn_refusal(gen: Generator, op: Op) -> str | None:
     spec = operators.get(op.type)
     if spec is None or spec.cmsis_nn is None:
         return f"CMSIS-NN has no int8 {op.type} kernel"
-    for i in [*op.inputs[:1], *op.outputs]:
+    # the first input that is not a constant int32 parameter (TRANSPOSE_CONV's output shape)
+    first = [i for i in op.inputs if i >= 0 and not (gen.t[i].dtype == "INT32" and gen.t[i].is_constant)][:1]
+    for i in [*first, *op.outputs]:
         if gen.t[i].dtype != "INT8":
             return f"tensor {gen.t[i].name!r} is {gen.t[i].dtype}; the CMSIS-NN kernels used here take int8"
     return None
