@@ -177,14 +177,15 @@ class HostRunner:
 
 @cache
 def _host_library(kernel: str, _hash: str) -> ctypes.CDLL:
-    out = Path(tempfile.gettempdir()) / f"mcusim-harness-{kernel}-{_hash}.so"
+    kernel_file = KERNELS / "src" / "ref" / KERNEL_FILES[kernel]
+    tables = table_sources([kernel_file])  # content-addressed: their directory names key the library
+    out = Path(tempfile.gettempdir()) / f"mcusim-harness-{kernel}-{_hash}{''.join(f'-{t.parent.name}' for t in tables)}.so"
     if not out.exists():
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        kernel_file = KERNELS / "src" / "ref" / KERNEL_FILES[kernel]
         cmd = ["gcc", "-shared", "-fPIC", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
                "-DHARNESS_HOST", f"-I{KERNELS / 'include'}", f"-I{HARNESS}",
                str(HARNESS / "harness_main.c"), str(HARNESS / f"{kernel}.c"), str(kernel_file),
-               *map(str, table_sources([kernel_file])), "-o", str(tmp)]
+               *map(str, tables), "-o", str(tmp)]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         tmp.rename(out)
     lib = ctypes.CDLL(str(out))
