@@ -26,5 +26,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check -e '.[test,sweep]'
+python3 -m pip install -q --disable-pip-version-check -e '.[test,sweep,classic-ml]'
 arm-none-eabi-gcc --version | head -n 1

@@ -295,17 +295,38 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
         inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
         lut_activations: bool = False, winograd: bool = False, duty: float | None = None,
         battery: float | None = None, sleep_current: float | None = None, cold: bool = False,
-        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None) -> RunReport:
+        max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None,
+        library: str | None = None) -> RunReport:
     """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
     default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
     ``cold``: start-up paid at each wake). An image larger than the part is measured on an
-    enlarged memory map: the report's ``fit`` says what it needs against what the part has."""
+    enlarged memory map: the report's ``fit`` says what it needs against what the part has.
+
+    A classic ML model (a ``.skops`` or ``.onnx`` file, or a fitted scikit-learn estimator:
+    mcusim.classicml) runs through ``library`` (emlearn, cmsis-dsp, mcusim; default: the
+    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored."""
+    from .classicml.model import is_classic_file, is_estimator
     from .stacks import check_kernels, default_kernels
     from .stacks.runner import run_model
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    if is_classic_file(model) or is_estimator(model):
+        from .classicml.model import check_samples, load, load_samples
+        from .classicml.run import run_classic
+
+        if kernels or lut_activations or winograd:
+            raise McusimError("--kernels, --lut-activations and --winograd are network options; a classic ML model "
+                              "takes --library")
+        cm = load(model)
+        x = (load_samples(inputs, cm) if isinstance(inputs, (str, Path)) or inputs is None
+             else check_samples(inputs[0] if isinstance(inputs, list) and len(inputs) == 1 else inputs, cm))
+        dep = run_classic(cm, x, b, library, max_instructions, name=str(model) if not is_estimator(model) else cm.name)
+        _battery(dep.report, b, duty, battery, sleep_current, cold)
+        return RunReport(dep.report, list(dep.outputs), b)
+    if library is not None:
+        raise McusimError("--library is for classic ML models (.skops, .onnx); a .tflite model takes --path/--kernels")
     graph, name = (_graph, str(model)) if _graph is not None else _model(model)
     kernels = kernels or default_kernels(path, b)
     check_kernels(path, kernels)
@@ -321,18 +342,49 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
             place: str | None = None, lut_activations: bool = False, winograd: bool = False,
             duty: float | None = None, battery: float | None = None, sleep_current: float | None = None,
             cold: bool = False, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-            on_column: Callable[[str], None] | None = None) -> CompareReport:
+            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None) -> CompareReport:
     """The stacks side by side (``mcusim compare``): ``paths`` ``"tflm,classic/cmsis-nn"`` or a
     list of ``PATH[/KERNELS]`` (default: tflm/cmsis-nn, classic/cmsis-nn, tinyml/opt,
     classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
     one are listed in ``skipped``; named ones are an error. ``on_column(label)`` is called
-    before each column runs (progress)."""
+    before each column runs (progress).
+
+    A classic ML model (.skops, .onnx: mcusim.classicml): ``paths`` names its libraries (default:
+    every library that runs it) and ``inputs`` its samples. ``against``: other models, each
+    ``MODEL[:PATH[/KERNELS]]`` (a network's default: tinyml/opt), run on the same board as
+    further columns named by file, e.g. a forest against an int8 MLP on the same task."""
+    from .classicml.model import is_classic_file
     from .present.report import compare_report
     from .stacks import compare_columns, label, needs_tflm_tree
     from .stacks.tflmtree import TflmTreeMissing, find_tree
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    common = {"board": b, "duty": duty, "battery": battery, "sleep_current": sleep_current, "cold": cold,
+              "max_instructions": max_instructions}
+    if is_classic_file(model) or against:
+        cols: list[tuple[str, RunReport]] = []
+        for spec in [str(model), *(against or [])]:
+            m, _, stack = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+            name = Path(m).name
+            if is_classic_file(m):
+                from .classicml.codegen import libraries
+                from .classicml.model import load
+
+                libs = (stack or (paths if spec == str(model) and isinstance(paths, str) else "")).split(",")
+                for lib in [x for x in libs if x] or list(libraries(load(m))):
+                    if on_column is not None:
+                        on_column(f"{name} {lib}")
+                    cols.append((f"{name} classic-ml/{lib}", run(m, library=lib, inputs=inputs if spec == str(model)
+                                                                 else None, **common)))
+            else:
+                p_, _, k_ = (stack or "tinyml/opt").partition("/")
+                if on_column is not None:
+                    on_column(f"{name} {p_}/{k_ or 'default'}")
+                r = run(m, p_, kernels=k_ or None, tflm_dir=tflm_dir, **common)
+                cols.append((f"{name} {label(p_, r.report['kernels'])}", r))
+        return CompareReport(compare_report([r.report for _, r in cols], [], [lab for lab, _ in cols]),
+                             dict(cols), b)
     graph, name = _model(model)
     arrays = _inputs(graph, inputs)
     if paths is not None and not isinstance(paths, str):
@@ -372,8 +424,25 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
     allowance; the exception only for bad input."""
     from .analysis.budget import check as check_budgets
     from .analysis.budget import check_json, load_budget_files, normalise_budgets
+    from .classicml.model import is_classic_file
     from .stacks import default_kernels
 
+    if is_classic_file(model):  # a classic ML model: budgets on the run per prediction (mcusim.classicml)
+        raw, sources = load_budget_files(Path(model))
+        raw.update({k: v for k, v in {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
+                                      "max_energy_uj": max_energy_uj}.items() if v is not None})
+        budgets = normalise_budgets(raw)
+        if baseline or max_growth:
+            raise McusimError("--baseline is not supported for classic ML models yet")
+        if not budgets:
+            raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
+                              "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+        if path is not None:
+            raise McusimError("--path is for .tflite models; a classic ML model runs through its library")
+        b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
+        r = run(model, board=b, kernels=kernels, inputs=inputs, max_instructions=max_instructions)
+        c = check_budgets(r.report, budgets, b, sources)
+        return CheckReport(check_json(c), c, r)
     graph, name = _model(model)
     raw, sources = load_budget_files(Path(name)) if name != BYTES_MODEL else ({}, [])
     given = {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
@@ -414,6 +483,10 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
     from .analysis.partfit import fit as fit_model
     from .analysis.partfit import resolve_boards
+    from .classicml.model import is_classic_file
+
+    if is_classic_file(model):
+        raise McusimError(f"{model}: fit does not take classic ML models yet; use run or check with --board")
 
     if paths is not None and not isinstance(paths, str):
         paths = ",".join(paths)

@@ -163,17 +163,21 @@ class _Quiet:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from .api import run
+    from .classicml.model import is_classic_file
     from .present.report import render_run, write_json
 
-    with _progress(console, f"building and simulating {args.model} ({args.path})"):
-        r = run(args.model, args.path, board=args.board, kernels=args.kernels, inputs=args.input,
+    if not is_classic_file(args.model) and args.path is None:
+        raise McusimError("run: --path is required for a .tflite model (tflm, tinyml or classic)")
+    with _progress(console, f"building and simulating {args.model} ({args.path or 'classic ML'})"):
+        r = run(args.model, args.path or "tinyml", board=args.board, kernels=args.kernels, library=args.library,
+                inputs=args.input,
                 tflm_dir=args.tflm_dir, place=args.place, lut_activations=args.lut_activations,
                 winograd=args.winograd, duty=args.duty, battery=args.battery, sleep_current=args.sleep_current,
                 cold=args.cold, max_instructions=args.max_instructions)
     if args.json:
         write_json(args.json, r.report)
     if args.html:
-        _write_html(args.html, [r.report], f"{Path(args.model).name}: {args.path} path", r.board, args.model)
+        _write_html(args.html, [r.report], f"{Path(args.model).name}: {r.report['stack']['label']}", r.board, args.model)
     render_run(console, r.report)
     return _print_does_not_fit(console, [r.report])
 
@@ -204,6 +208,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     from .api import compare
     from .present.report import compare_markdown, render_compare, write_json, write_text
 
+
     status = _progress(console, f"building and simulating {args.model}")
     with status:
         cmp = compare(args.model, paths=args.paths, kernels=args.kernels, board=args.board,
@@ -211,7 +216,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
                       lut_activations=args.lut_activations, winograd=args.winograd, duty=args.duty,
                       battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
                       max_instructions=args.max_instructions,
-                      on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"))
+                      on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"),
+                      against=args.against)
     rep = cmp.report
     if args.json:
         write_json(args.json, rep)
@@ -502,9 +508,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("run", "build and simulate one deployment path of an int8 .tflite model"),
                            ("compare", "the stacks side by side: real TFLM + CMSIS-NN, generated C on CMSIS-NN, mcusim's own (ratios against the first)")):
         r = sub.add_parser(name, help=helptext)
-        r.add_argument("model", help="an int8 .tflite file")
+        r.add_argument("model", help="an int8 .tflite file" + (" or a classic ML model (.skops, .onnx)" if name == "run" else ""))
         if name == "run":
-            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), required=True, help=PATH_HELP)
+            r.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (a .tflite model)")
+            r.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"),
+                           help="classic ML model (.skops, .onnx): the code generator (default: emlearn for trees "
+                                "and forests, cmsis-dsp for SVC and GaussianNB, mcusim for linear models)")
         if name == "compare":
             r.add_argument("--paths", metavar="P[/K],...",
                            help="the columns, e.g. tflm,classic/cmsis-nn,tinyml/opt (default: tflm/cmsis-nn, "
@@ -520,6 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--html", metavar="FILE", help="a self-contained HTML report with tables and plots")
         if name == "compare":
             r.add_argument("--markdown", metavar="FILE", help="the headline table as Markdown")
+            r.add_argument("--against", action="append", metavar="MODEL[:PATH[/KERNELS]]",
+                           help="another model on the same board as further columns (repeatable), e.g. a forest "
+                                "(.skops) against an int8 MLP (mlp.tflite:tinyml/opt; default tinyml/opt); a "
+                                "classic ML model's :LIBRARY,...")
         r.add_argument("--lut-activations", action="store_true",
                        help="classic path: pointwise activations (and x*sigmoid(x), swish) as 256-entry tables built on the host")
         r.add_argument("--winograd", action="store_true",

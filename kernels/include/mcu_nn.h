@@ -105,6 +105,17 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
                                   const mcu_dims *output_dims, int8_t *output);
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims);
 
+/* 16x8 mode (int16 activations, zero point 0; int8 weights; int64 bias): out[b][o] =
+ * clamp(requant64(bias[o] + sum_k w[o][k] * in[b][k], quant[o]) + output_offset), where
+ * requant64 is TFLM's int64 MultiplyByQuantizedMultiplier (the multiplier rounded to Q0.15,
+ * one rounding shift); input_offset and filter_offset are ignored (0 in 16x8 models); the
+ * activation clamp an int16 range. Dims as mcu_fully_connected_s8. No scratch. */
+mcu_status mcu_fully_connected_s16(const mcu_context *ctx, const mcu_fc_params *params,
+                                   const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                   const int16_t *input, const mcu_dims *filter_dims,
+                                   const int8_t *filter, const int64_t *bias,
+                                   const mcu_dims *output_dims, int16_t *output);
+
 /* FULLY_CONNECTED by Winograd's inner-product identity (S. Winograd, "A new algorithm for
  * inner product", IEEE Trans. Computers C-17(7), 1968): for a pair of inputs and weights,
  *   x0 w0 + x1 w1 = (x0 + w1)(x1 + w0) - x0 x1 - w0 w1,
@@ -161,6 +172,14 @@ mcu_status mcu_conv_s8(const mcu_context *ctx, const mcu_conv_params *params,
                        const int32_t *bias, const mcu_dims *output_dims, int8_t *output);
 int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims);
 
+/* 16x8 mode: mcu_conv_s8's geometry and grouping on int16 input and output (zero point 0,
+ * input_offset ignored), int8 filter, int64 bias, int64 accumulation and TFLM's int64
+ * MultiplyByQuantizedMultiplier (see mcu_fully_connected_s16); int16 clamp. No scratch. */
+mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
+                        const mcu_quant_params *quant, const mcu_dims *input_dims,
+                        const int16_t *input, const mcu_dims *filter_dims, const int8_t *filter,
+                        const int64_t *bias, const mcu_dims *output_dims, int16_t *output);
+
 /* CONV_2D 3x3, stride 1, dilation 1, ungrouped, by Winograd's minimal filtering F(2x2, 3x3)
  * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2
  * block of outputs is A^T [(G g G^T) . (B^T d B)] A summed over input channels, 16 multiplies
@@ -210,6 +229,15 @@ mcu_status mcu_depthwise_conv_s8(const mcu_context *ctx, const mcu_dw_conv_param
                                  const int8_t *input, const mcu_dims *filter_dims,
                                  const int8_t *filter, const int32_t *bias,
                                  const mcu_dims *output_dims, int8_t *output);
+
+/* 16x8 mode: mcu_depthwise_conv_s8's geometry on int16 input and output (zero point 0,
+ * input_offset ignored), int8 filter, int64 bias, int64 accumulation and TFLM's int64
+ * MultiplyByQuantizedMultiplier (see mcu_fully_connected_s16); int16 clamp. No scratch. */
+mcu_status mcu_depthwise_conv_s16(const mcu_context *ctx, const mcu_dw_conv_params *params,
+                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                  const int16_t *input, const mcu_dims *filter_dims,
+                                  const int8_t *filter, const int64_t *bias,
+                                  const mcu_dims *output_dims, int16_t *output);
 int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
                                               const mcu_dims *filter_dims);
 
@@ -288,6 +316,11 @@ typedef struct {
 mcu_status mcu_max_pool_s8(const mcu_context *ctx, const mcu_pool_params *params,
                            const mcu_dims *input_dims, const int8_t *input,
                            const mcu_dims *output_dims, int8_t *output);
+
+/* 16x8 mode: mcu_max_pool_s8 on int16 input and output, an int16 activation clamp. */
+mcu_status mcu_max_pool_s16(const mcu_context *ctx, const mcu_pool_params *params,
+                            const mcu_dims *input_dims, const int16_t *input,
+                            const mcu_dims *output_dims, int16_t *output);
 
 /* Average over the in-bounds taps, rounded half away from zero (TFLM). An output whose window
  * has no in-bounds tap returns MCU_ERR_ARG (TFLM fails the same way). */
@@ -517,6 +550,19 @@ typedef struct {
 /* Softmax along c for every (n, h, w) row; output scale 1/256, zero point -128 (TFLM). */
 mcu_status mcu_softmax_s8(const mcu_context *ctx, const mcu_softmax_params *params,
                           const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* 16x8 mode (TFLM SoftmaxInt16): softmax along c on int16 input (zero point 0), output
+ * scale 1/32768, zero point 0. The input difference to the row maximum is rescaled by
+ * MultiplyByQuantizedMultiplier(input_multiplier, input_shift) so that [-65535, 0] covers
+ * [-10, 0]; exp and 1/(1+x) come from the kernel's two 513-entry int16 tables (TFLM's
+ * LUTPopulate<int16_t> ones, which depend on no model parameter). */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_shift; /* QuantizeMultiplier's shift, positive = left */
+} mcu_softmax16_params;
+
+mcu_status mcu_softmax_s16(const mcu_context *ctx, const mcu_softmax16_params *params,
+                           const mcu_dims *dims, const int16_t *input, int16_t *output);
 
 /* LOGISTIC and TANH: the input is rescaled to Q4.27, then gemmlowp's fixed-point logistic/tanh.
  *   input_multiplier/input_left_shift: frexp(input_scale * 2^27) as TFLM's Prepare computes it

@@ -87,6 +87,14 @@ mcu_rt_status mcu_rt_check_int8(mcu_interpreter *rt, const mcu_node *node, int32
                                 mcu_tensor_info *t);
 #define MCU_RT_OUTPUT (-1) /* k for mcu_rt_check_int8: the output */
 
+/* An op datum's "16x8 mode" mark where a field is unused by the s16 kernels (an int8 input
+ * offset is in [-127, 128]): the glue picks the kernel without a byte more of op data. */
+#define MCU_RT_S16 INT32_MIN
+
+/* mcu_rt_check_int8, or an int16 activation with one scale and zero point 0 (16x8 mode). */
+mcu_rt_status mcu_rt_check_activation(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                      mcu_tensor_info *t);
+
 /* Constant int8 weights (input k) whose scales (1, or one per channel) are all valid. */
 mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                                    mcu_tensor_info *t);
@@ -94,6 +102,10 @@ mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, in
 /* Optional constant int32 bias (input k) of `channels` values; *bias = NULL when absent. */
 mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                           int32_t channels, const int32_t **bias);
+
+/* Optional constant bias (input k) of `channels` values of TFLite type `type`. */
+mcu_rt_status mcu_rt_bias_of(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                             int32_t channels, int32_t type, const void **bias);
 
 /* Report `status` about tensor/value `detail` (error_detail), returning status. */
 mcu_rt_status mcu_rt_fail(mcu_interpreter *rt, mcu_rt_status status, int32_t detail);
@@ -174,7 +186,8 @@ static inline int mcu_rt_same_shape(const mcu_tensor_info *a, const mcu_tensor_i
 #define MCU_RT_NO_OPTION (-1) /* an option slot the op does not have */
 
 /* MAC ops (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED): int8 input 0, constant int8 weights
- * (input 1, per-tensor or per-channel scales), int8 output. */
+ * (input 1, per-tensor or per-channel scales), int8 output; or int16 input and output (16x8
+ * mode, mcu_rt_check_activation). */
 typedef struct {
     mcu_tensor_info in, filter, out;
 } mcu_mac_tensors;
@@ -189,20 +202,22 @@ mcu_rt_status mcu_rt_mac_multipliers(mcu_interpreter *rt, const mcu_mac_tensors 
                                      int32_t channels, int float32_product, mcu_quant_params *q);
 
 /* The requantization of a MAC op: the fused activation of option `activation_slot`, the
- * multipliers (above) and the optional constant int32 bias (input 2) of `channels` values
- * (NULL when absent). Inline: prepare's stack stays what it was before the helper. */
+ * multipliers (above) and the optional constant bias (input 2) of `channels` values (NULL
+ * when absent): int32, or int64 when the input is int16 (16x8 mode). Inline: prepare's stack
+ * stays what it was before the helper. */
 static inline mcu_rt_status mcu_rt_mac_quant(mcu_interpreter *rt, const mcu_node *node,
                                              const mcu_mac_tensors *t, uint32_t activation_slot,
                                              int32_t channels, int float32_product,
                                              mcu_range *activation, mcu_quant_params *q,
-                                             const int32_t **bias)
+                                             const void **bias)
 {
     mcu_rt_status st;
     if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, activation_slot, TFL_ACT_NONE), &t->out,
                                 activation)) ||
         (st = mcu_rt_mac_multipliers(rt, t, channels, float32_product, q)))
         return st;
-    return mcu_rt_bias(rt, node, 2, channels, bias);
+    return mcu_rt_bias_of(rt, node, 2, channels, t->in.type == TFL_INT16 ? TFL_INT64 : TFL_INT32,
+                          bias);
 }
 
 /* Window ops (CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D): the option slots of

@@ -39,6 +39,22 @@ mcu_rt_status mcu_rt_check_int8(mcu_interpreter *rt, const mcu_node *node, int32
     return MCU_RT_OK;
 }
 
+mcu_rt_status mcu_rt_check_activation(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                                     mcu_tensor_info *t)
+{
+    const int32_t index = k == MCU_RT_OUTPUT ? node->outputs[1] : mcu_rt_in_index(node, k);
+    if (index < 0)
+        return MCU_RT_CORRUPT_MODEL;
+    const mcu_rt_status st = mcu_rt_tensor(rt, index, t);
+    if (st != MCU_RT_OK)
+        return st;
+    if (t->type != TFL_INT16)
+        return mcu_rt_check_int8(rt, node, k, t);
+    if (t->n_scales != 1 || !mcu_scale_ok(t->scales[0]) || t->zero_point != 0)
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, index);
+    return MCU_RT_OK;
+}
+
 mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                                    mcu_tensor_info *t)
 {
@@ -55,6 +71,12 @@ mcu_rt_status mcu_rt_check_weights(mcu_interpreter *rt, const mcu_node *node, in
 mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
                           int32_t channels, const int32_t **bias)
 {
+    return mcu_rt_bias_of(rt, node, k, channels, TFL_INT32, (const void **)bias);
+}
+
+mcu_rt_status mcu_rt_bias_of(mcu_interpreter *rt, const mcu_node *node, int32_t k,
+                             int32_t channels, int32_t type, const void **bias)
+{
     mcu_tensor_info t;
     const int32_t index = mcu_rt_in_index(node, k);
     *bias = 0;
@@ -63,11 +85,11 @@ mcu_rt_status mcu_rt_bias(mcu_interpreter *rt, const mcu_node *node, int32_t k,
     const mcu_rt_status st = mcu_rt_tensor(rt, index, &t);
     if (st != MCU_RT_OK)
         return st;
-    if (t.type != TFL_INT32 || !t.data)
+    if (t.type != type || !t.data)
         return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, index);
     if (t.count != channels)
         return MCU_RT_CORRUPT_MODEL;
-    *bias = (const int32_t *)(const void *)t.data;
+    *bias = (const void *)t.data;
     return MCU_RT_OK;
 }
 
@@ -118,8 +140,10 @@ static int32_t quantize_value(int32_t value, const mcu_tensor_info *t)
 mcu_rt_status mcu_rt_activation(int32_t activation, const mcu_tensor_info *out,
                                 mcu_range *range)
 {
-    range->min = -128;
-    range->max = 127;
+    const int32_t qmin = out->type == TFL_INT16 ? -32768 : -128;
+    const int32_t qmax = out->type == TFL_INT16 ? 32767 : 127;
+    range->min = qmin;
+    range->max = qmax;
     switch (activation) {
     case TFL_ACT_NONE:
         return MCU_RT_OK;
@@ -127,10 +151,10 @@ mcu_rt_status mcu_rt_activation(int32_t activation, const mcu_tensor_info *out,
     case TFL_ACT_RELU6:
     case TFL_ACT_RELU_N1_TO_1: {
         const int32_t lo = quantize_value(activation == TFL_ACT_RELU_N1_TO_1 ? -1 : 0, out);
-        range->min = lo > -128 ? lo : -128;
+        range->min = lo > qmin ? lo : qmin;
         if (activation != TFL_ACT_RELU) {
             const int32_t hi = quantize_value(activation == TFL_ACT_RELU6 ? 6 : 1, out);
-            range->max = hi < 127 ? hi : 127;
+            range->max = hi < qmax ? hi : qmax;
         }
         return MCU_RT_OK;
     }
@@ -186,10 +210,11 @@ mcu_rt_status mcu_rt_mac_multipliers(mcu_interpreter *rt, const mcu_mac_tensors 
 mcu_rt_status mcu_rt_mac_tensors(mcu_interpreter *rt, const mcu_node *node, mcu_mac_tensors *t)
 {
     mcu_rt_status st;
-    if ((st = mcu_rt_check_int8(rt, node, 0, &t->in)) ||
-        (st = mcu_rt_check_weights(rt, node, 1, &t->filter)))
+    if ((st = mcu_rt_check_activation(rt, node, 0, &t->in)) ||
+        (st = mcu_rt_check_weights(rt, node, 1, &t->filter)) ||
+        (st = mcu_rt_check_activation(rt, node, MCU_RT_OUTPUT, &t->out)))
         return st;
-    return mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out);
+    return t->in.type == t->out.type ? MCU_RT_OK : mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->outputs[1]);
 }
 
 mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
@@ -200,8 +225,10 @@ mcu_rt_status mcu_rt_window(mcu_interpreter *rt, const mcu_node *node,
     mcu_rt_status st;
     if (!pooling)
         st = mcu_rt_mac_tensors(rt, node, t);
-    else if ((st = mcu_rt_check_int8(rt, node, 0, &t->in)) == MCU_RT_OK)
-        st = mcu_rt_check_int8(rt, node, MCU_RT_OUTPUT, &t->out);
+    else if ((st = mcu_rt_check_activation(rt, node, 0, &t->in)) == MCU_RT_OK &&
+             (st = mcu_rt_check_activation(rt, node, MCU_RT_OUTPUT, &t->out)) == MCU_RT_OK &&
+             t->in.type != t->out.type)
+        st = mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->outputs[1]);
     if (st != MCU_RT_OK)
         return st;
     if (t->in.rank != 4 || t->out.rank != 4 || (!pooling && t->filter.rank != 4))

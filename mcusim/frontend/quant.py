@@ -210,6 +210,16 @@ def requantize(acc: IntArray, multiplier: IntArray, shift: IntArray, output_zero
     return as_i64(np.clip(out, act_min, act_max))
 
 
+def multiply_by_quantized_multiplier_int64(x: IntArray, multiplier: IntArray, shift: IntArray) -> np.ndarray:
+    """TFLM ``MultiplyByQuantizedMultiplier`` for an int64 accumulator (the 16x8 kernels): the
+    multiplier rounded to Q0.15 (saturating at 0x7FFF), then one rounding right shift by
+    15 - shift (ties toward +inf, an arithmetic shift of the sum with half added)."""
+    x, multiplier, shift = as_i64(x), as_i64(multiplier), as_i64(shift)
+    reduced = np.where(multiplier < 0x7FFF0000, (multiplier + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - shift
+    return as_i64((x * reduced + (np.int64(1) << (total - 1))) >> total)
+
+
 def count_leading_zeros_u32(x: IntArray) -> np.ndarray:
     """Leading zero bits of x viewed as uint32 (32 for 0)."""
     x = as_i64(x) & 0xFFFFFFFF

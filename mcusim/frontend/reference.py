@@ -90,6 +90,9 @@ def _check_inputs(graph: Graph, inputs: list[np.ndarray]) -> Values:
         if t.dtype == "INT8":
             if arr.dtype.kind not in "iu" or (arr.size and (arr.min() < I8_MIN or arr.max() > I8_MAX)):
                 raise McusimError(f"input {t.name!r} must hold int8 values")
+        if t.dtype == "INT16":
+            if arr.dtype.kind not in "iu" or (arr.size and (arr.min() < -32768 or arr.max() > 32767)):
+                raise McusimError(f"input {t.name!r} must hold int16 values")
         values[index] = arr.astype(t.numpy_dtype)
     return values
 

@@ -69,11 +69,14 @@ def tensor(graph: Graph, op: Op, pos: int, *, optional: bool = False) -> Tensor 
 def require(t: Tensor, op: Op, role: str, dtypes: tuple[str, ...], *, constant: bool = False,
              quantized: bool = False) -> None:
     where = f"op {op.index} ({op.type}) {role} {t.name!r}"
+    if t.dtype == "INT16" and "INT16" not in dtypes:
+        raise ModelError(f"{where} is INT16 (16x8 mode); mcusim does not run {op.type} with 16-bit "
+                         "activations yet")
     if t.dtype not in dtypes:
-        raise ModelError(f"{where} is {t.dtype}; mcusim needs {' or '.join(dtypes)} (int8 models only)")
+        raise ModelError(f"{where} is {t.dtype}; mcusim needs {' or '.join(dtypes)} (int8 or 16x8 models only)")
     if constant and not t.is_constant:
         raise ModelError(f"{where} must be a constant in the model")
-    if quantized and t.dtype == "INT8":
+    if quantized and t.dtype in ("INT8", "INT16"):
         _check_quantization(t, where)
 
 
@@ -82,35 +85,55 @@ def _check_quantization(t: Tensor, where: str) -> None:
         raise ModelError(f"{where} is INT8 without quantization parameters")
     if not np.all(np.isfinite(t.scale)) or np.any(t.scale <= 0):
         raise ModelError(f"{where} has a non-positive or non-finite scale")
-    if np.any(t.zero_point < -128) or np.any(t.zero_point > 127):
+    if t.dtype == "INT8" and (np.any(t.zero_point < -128) or np.any(t.zero_point > 127)):
         raise ModelError(f"{where} has a zero point outside the int8 range")
     if t.is_per_channel:
         if not 0 <= t.quantized_dimension < len(t.shape) or t.shape[t.quantized_dimension] != t.scale.size:
             raise ModelError(f"{where} has {t.scale.size} per-channel scales that do not match its shape {list(t.shape)}")
 
 
-def check_activation_tensor(t: Tensor, op: Op, role: str) -> None:
-    require(t, op, role, ("INT8",), quantized=True)
+def check_activation_tensor(t: Tensor, op: Op, role: str, *, int16: bool = False) -> None:
+    """An int8 activation (``int16``: or int16 with zero point 0, the converter's 16x8 mode)."""
+    if int16 and t.dtype == "INT16":
+        where = f"op {op.index} ({op.type}) {role} {t.name!r}"
+        _check_quantization(t, where)
+        if np.any(t.zero_point != 0):
+            raise ModelError(f"{where} is INT16 with a zero point other than 0; 16x8 mode needs 0")
+    else:
+        require(t, op, role, ("INT8", "INT16") if int16 else ("INT8",), quantized=True)
     if t.is_per_channel:
         raise ModelError(f"op {op.index} ({op.type}) {role} {t.name!r} is per-channel quantized; activations must be per-tensor")
 
 
 def check_weighted(graph: Graph, op: Op) -> None:
     """An op with weights: int8 input and output per-tensor, constant int8 quantized weights
-    (input 1), an optional constant int32 bias (input 2)."""
-    check_activation_tensor(must(graph, op, 0), op, "input")
+    (input 1), an optional constant int32 bias (input 2). 16x8 mode: int16 input and output
+    (zero point 0) and an int64 bias."""
+    x = must(graph, op, 0)
+    check_activation_tensor(x, op, "input", int16=True)
     require(must(graph, op, 1), op, "weights", ("INT8",), constant=True, quantized=True)
     bias = tensor(graph, op, 2, optional=True)
     if bias is not None:
-        require(bias, op, "bias", ("INT32",), constant=True)
-    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+        require(bias, op, "bias", ("INT64",) if x.dtype == "INT16" else ("INT32",), constant=True)
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output", int16=True)
+    check_same_type(graph, op)
 
 
-def check_pointwise(graph: Graph, op: Op) -> None:
-    """An elementwise op of one int8 input: input and output int8, per-tensor, same shape."""
+def check_same_type(graph: Graph, op: Op, *, inputs: int = 1) -> None:
+    """The first ``inputs`` inputs and the output have one type (int8 or int16, not mixed)."""
+    types = {graph.tensors[i].dtype for i in (*op.inputs[:inputs], op.outputs[0]) if i >= 0}
+    if len(types) > 1:
+        raise ModelError(f"op {op.index} ({op.type}) mixes {' and '.join(sorted(types))} "
+                         "inputs and output; mcusim runs int8 or 16x8 (int16) ops, not both at once")
+
+
+def check_pointwise(graph: Graph, op: Op, *, int16: bool = False) -> None:
+    """An elementwise op of one int8 input: input and output int8, per-tensor, same shape
+    (``int16``: both int16 allowed too)."""
     x, out = must(graph, op, 0), graph.tensors[op.outputs[0]]
-    check_activation_tensor(x, op, "input")
-    check_activation_tensor(out, op, "output")
+    check_activation_tensor(x, op, "input", int16=int16)
+    check_activation_tensor(out, op, "output", int16=int16)
+    check_same_type(graph, op)
     if x.shape != out.shape:
         raise ModelError(f"op {op.index} ({op.type}) input and output shapes differ")
 
@@ -155,8 +178,8 @@ def _check_graph_io(graph: Graph) -> None:
             if not all(op.type == "QUANTIZE" for op in consumers.get(i, [])):
                 raise ModelError(f"graph input {t.name!r} is {t.dtype} but not consumed only by QUANTIZE; "
                                  "mcusim needs int8 models")
-        elif t.dtype != "INT8":
-            raise ModelError(f"graph input {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 or UINT8 into "
+        elif t.dtype not in ("INT8", "INT16"):
+            raise ModelError(f"graph input {t.name!r} is {t.dtype}; mcusim needs INT8 or INT16 (or FLOAT32 or UINT8 into "
                              "QUANTIZE)")
     for i in graph.outputs:
         t = graph.tensors[i]
@@ -166,8 +189,8 @@ def _check_graph_io(graph: Graph) -> None:
             if producer is None or producer.type != want:
                 raise ModelError(f"graph output {t.name!r} is {t.dtype} but not produced by {want}; "
                                  "mcusim needs int8 models")
-        elif t.dtype != "INT8":
-            raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 (or FLOAT32 from DEQUANTIZE, "
+        elif t.dtype not in ("INT8", "INT16"):
+            raise ModelError(f"graph output {t.name!r} is {t.dtype}; mcusim needs INT8 or INT16 (or FLOAT32 from DEQUANTIZE, "
                              "UINT8 from QUANTIZE)")
 
 

@@ -97,6 +97,8 @@ class OpSpec:
     tree: mcusim/stacks/tflmtables.py); a predicate when only some of its ops do."""
     kernels: tuple[str, ...] = ()
     """The mcu_nn kernels (kernels/include/mcu_nn.h) implementing it, for ``mcusim ops``."""
+    int16_paths: tuple[str, ...] = ()
+    """The stacks (``classic``, ``tinyml``) that run the op's 16x8 form (int16 activations)."""
     family: str = field(default="", compare=False)
     """The module that defines it (set by the registry)."""
 
@@ -124,3 +126,20 @@ def get(name: str) -> OpSpec | None:
 def names() -> tuple[str, ...]:
     """The operators mcusim runs, sorted."""
     return tuple(sorted(registry()))
+
+
+def refuse_int16(graph: "Graph", stack: str) -> None:
+    """Raise ModelError naming the first op that runs in the converter's 16x8 mode (an int16
+    activation in or out) where ``stack`` has no 16x8 form of it (``OpSpec.int16_paths``;
+    reshape-like views move no data and pass). The numpy reference and the tflm stack run
+    every 16x8 op the validator accepts."""
+    from ..errors import ModelError
+
+    for op in graph.ops:
+        spec = get(op.type)
+        if spec is not None and (spec.view or stack in spec.int16_paths):
+            continue
+        touched = [graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0]
+        if any(t.dtype == "INT16" for t in touched):
+            raise ModelError(f"op {op.index} ({op.type}) has 16-bit activations (16x8 mode); the "
+                             f"{stack} stack has no 16x8 kernel for {op.type} (the tflm stack runs it)")

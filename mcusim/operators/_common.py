@@ -42,9 +42,14 @@ class Requant:
     output_zero_point: int
     act_min: int
     act_max: int
+    int16: bool = False
+    """16x8 mode: int64 accumulators, TFLM's int64 MultiplyByQuantizedMultiplier, int16 out."""
 
     def apply(self, acc: np.ndarray) -> np.ndarray:
-        """Requantize int32 accumulators (channel last); returns int8."""
+        """Requantize accumulators (channel last); returns int8 (int16 in 16x8 mode)."""
+        if self.int16:
+            scaled = q.multiply_by_quantized_multiplier_int64(acc, self.multiplier, self.shift)
+            return np.clip(scaled + self.output_zero_point, self.act_min, self.act_max).astype(np.int16)
         return to_i8(q.requantize(acc, self.multiplier, self.shift, self.output_zero_point,
                                    self.act_min, self.act_max))
 
@@ -67,10 +72,19 @@ def optional_input(graph: Graph, op: Op, pos: int) -> Tensor | None:
     return None
 
 
+def dtype_range(t: Tensor) -> tuple[int, int]:
+    """The integer range of an int8 or int16 tensor."""
+    return (q.INT16_MIN, q.INT16_MAX) if t.dtype == "INT16" else (I8_MIN, I8_MAX)
+
+
+def is_int16(t: Tensor) -> bool:
+    return t.dtype == "INT16"
+
+
 def activation_range(op: Op, out: Tensor) -> tuple[int, int]:
     activation = op.options.get("fused_activation_function", "NONE")
     try:
-        return q.activation_range(activation, *qparams(out))
+        return q.activation_range(activation, *qparams(out), *dtype_range(out))
     except ValueError as err:
         raise ModelError(f"op {op.index} ({op.type}): {err}") from None
 

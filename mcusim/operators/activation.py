@@ -34,6 +34,17 @@ def check_unary(graph: Graph, op: Op) -> None:
     check_activation_tensor(o, op, "output")
 
 
+def check_unary16(graph: Graph, op: Op) -> None:
+    """:func:`check_unary`, or the 16x8 form: int16 input and output (zero point 0)."""
+    if must(graph, op, 0).dtype != "INT16":
+        check_unary(graph, op)
+        return
+    o = graph.tensors[op.outputs[0]]
+    if must(graph, op, 0).shape != o.shape:
+        raise ModelError(f"op {op.index} ({op.type}) input and output shapes differ")
+    check_pointwise(graph, op, int16=True)
+
+
 def _check_prelu(graph: Graph, op: Op) -> None:
     check_broadcast(graph, op)
     check_activation_tensor(must(graph, op, 0), op, "input")
@@ -135,6 +146,98 @@ def softmax(x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
     unsat = q.rounding_divide_by_pot(q.saturating_rounding_doubling_high_mul(reciprocal, exp_q0), exponent)
     out = np.clip(unsat - 128, I8_MIN, I8_MAX)
     return _to_i8(np.where(valid, out, I8_MIN))
+
+
+# --- SOFTMAX in 16x8 mode -------------------------------------------------------------------
+def lut16(transform: Callable[[np.ndarray], np.ndarray], input_scale: float, input_zero_point: int,
+          output_scale: float) -> np.ndarray:
+    """A 513-entry int16 table of ``transform`` as TFLM's LUTPopulate<int16_t> builds it, in
+    float32: 512 samples over the int16 input range, each lowered by half its midpoint
+    interpolation error, plus the end point. ``transform`` maps float32 to float32."""
+    f = np.float32
+    lo, hi = -32768, 32767
+    in_min, in_max = f(input_scale) * f(lo - input_zero_point), f(input_scale) * f(hi - input_zero_point)
+    out_min, out_max = f(output_scale) * f(lo), f(output_scale) * f(hi)
+    step = f((in_max - in_min) / f(512))
+    half = f(step / f(2))
+    inv = f(f(65536) / f(out_max - out_min))
+    i = np.arange(512).astype(np.float32)
+    start = (in_min + i * step).astype(np.float32)
+    val = transform(start)
+    mid = transform((start + half).astype(np.float32))
+    nxt = transform((in_min + (i + f(1)) * step).astype(np.float32))
+    sample = q.tflite_round((val * inv).astype(np.float32))
+    interp = q.tflite_round(((nxt * inv).astype(np.float32) + sample).astype(np.float32) / f(2))
+    err = (interp - q.tflite_round((mid * inv).astype(np.float32))).astype(np.float32)
+    bias = q.tflite_round((err / f(2)).astype(np.float32))
+    table = np.clip(sample - bias, lo, hi).astype(np.int64)
+    last = np.clip(q.tflite_round((transform(np.array([in_max], np.float32)) * inv).astype(np.float32)), lo, hi)
+    return np.concatenate([table, last.astype(np.int64)])
+
+
+def lut16_lookup(x: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """TFLM's LUTLookup: the top 9 bits of an int16 index the table, the low 7 interpolate."""
+    x = _i64(x)
+    index = 256 + (x >> 7)
+    base = table[index]
+    slope = table[index + 1] - base
+    return q.wrap_int16(base + ((slope * (x & 0x7F) + 64) >> 7))
+
+
+def _expf(v: np.ndarray) -> np.ndarray:
+    return np.exp(v.astype(np.float64)).astype(np.float32)
+
+
+def _one_over_one_plus(v: np.ndarray) -> np.ndarray:
+    return (np.float32(1) / (np.float32(1) + v.astype(np.float32))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Softmax16Params:
+    """TFLM int16 SOFTMAX: the input difference rescaled so that [-65535, 0] is [-10, 0]."""
+
+    input_multiplier: int
+    input_left_shift: int
+
+
+def prepare_softmax16(graph: Graph, op: Op) -> Softmax16Params:
+    x, out = _inp(graph, op, 0), _out(graph, op)
+    so, zo = _qparams(out)
+    if zo != 0 or abs(so - 1 / 32768) > 0.001 / 32768:
+        raise ModelError(f"op {op.index} (SOFTMAX) int16 output must have scale 1/32768 and zero point 0")
+    real = float(np.float32(x.scale[0])) * float(np.float32(op.options.get("beta", 1.0))) / (10.0 / 65535.0)
+    return Softmax16Params(*q.quantize_multiplier(real))
+
+
+def softmax16_tables() -> tuple[np.ndarray, np.ndarray]:
+    """SoftmaxInt16's two tables: exp over [-10, 0] and 1/(1+x) over [0, 1], both output
+    scale 2/65535 (model-independent; mcu_softmax_s16.c holds them as constants)."""
+    span = 65535
+    return (lut16(_expf, 10.0 / span, 32767, 2.0 / span),
+            lut16(_one_over_one_plus, 1.0 / span, -32768, 2.0 / span))
+
+
+def softmax16(x: np.ndarray, p: Softmax16Params) -> np.ndarray:
+    """int16 softmax over the last axis: exp of the rescaled difference to the row max and the
+    reciprocal of the sum from 513-entry tables (TFLM's SoftmaxInt16); output scale 1/32768."""
+    exp_lut, recip_lut = softmax16_tables()
+    xi = _i64(x)
+    diff = xi - xi.max(axis=-1, keepdims=True)
+    scaled = q.multiply_by_quantized_multiplier(diff, p.input_multiplier, p.input_left_shift)
+    exps = lut16_lookup(np.clip(scaled + 32767, -32768, 32767), exp_lut)
+    total = exps.sum(axis=-1, keepdims=True)
+    headroom = q.count_leading_zeros_u32(total)
+    shifted = ((total << (headroom - 1)) + (1 << 13)) >> 14
+    recip = lut16_lookup(np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767), recip_lut)
+    right = 31 - headroom
+    result = (exps * recip + (np.int64(1) << (right - 1))) >> right
+    return np.clip(result, 0, 32767).astype(np.int16)
+
+
+def _softmax_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
+    if _inp(graph, op, 0).dtype == "INT16":
+        return softmax16(value(v, graph, op, 0), prepare_softmax16(graph, op))
+    return softmax(value(v, graph, op, 0), prepare_softmax(graph, op))
 
 
 @dataclass(frozen=True)
@@ -301,7 +404,20 @@ def relu6(x: np.ndarray, zero: int, six: int) -> np.ndarray:
 
 
 # --- the classic emitters -----------------------------------------------------------------------
+def _softmax16_classic(gen: Any, op: Op) -> Step:
+    """16x8 SOFTMAX: mcu_softmax_s16 (its exp and reciprocal tables are the kernel's)."""
+    p = prepare_softmax16(gen.g, op)
+    out = gen.t[op.outputs[0]]
+    depth = out.shape[-1] if out.shape else 1
+    return gen.unary(op, "mcu_softmax_s16", "mcu_softmax16_params",
+                     [f".input_multiplier = {p.input_multiplier}", f".input_shift = {p.input_left_shift}"],
+                     [f"softmax over the last axis ({depth} values per row), int16 (16x8)"],
+                     (out.size // depth, 1, 1, depth))
+
+
 def _softmax_classic(gen: Any, op: Op) -> Step:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return _softmax16_classic(gen, op)
     p = prepare_softmax(gen.g, op)
     out = gen.t[op.outputs[0]]
     depth = out.shape[-1] if out.shape else 1
@@ -380,6 +496,8 @@ def _prelu_classic(gen: Any, op: Op) -> Step:
 
 
 def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's arm_softmax_s8"
     p = prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
@@ -415,9 +533,10 @@ HARD_SWISH = OpSpec("HARD_SWISH", _ref(hard_swish, prepare_hard_swish), options=
 PRELU = OpSpec("PRELU", lambda g, o, v: prelu(value(v, g, o, 0), value(v, g, o, 1), prepare_prelu(g, o)),
                min_inputs=2, check=_check_prelu, classic=_prelu_classic,
                tinyml=Tinyml("mcu_op_prelu", "prelu.c"), kernels=("mcu_prelu_s8",))
-SOFTMAX = OpSpec("SOFTMAX", _ref(softmax, prepare_softmax),
+SOFTMAX = OpSpec("SOFTMAX", _softmax_reference,
                  options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
-                 check=check_unary, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
-                 tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8",))
+                 check=check_unary16, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
+                 tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8", "mcu_softmax_s16"),
+                 int16_paths=("classic", "tinyml"))
 
 SPECS = (LEAKY_RELU, RELU, RELU6, LOGISTIC, TANH, HARD_SWISH, PRELU, SOFTMAX)

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
-from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
+from ..frontend.validate import check_activation_tensor, check_pointwise, check_same_type, must, require
 from ..stacks.classic.cgen import Step, activation, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
@@ -62,6 +62,15 @@ def check_binary(graph: Graph, op: Op) -> None:
     for pos in range(len(op.inputs)):
         check_activation_tensor(must(graph, op, pos), op, f"input {pos}")
     check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+
+
+def _check_mul(graph: Graph, op: Op) -> None:
+    """:func:`check_binary`, int16 (16x8 mode, zero point 0) allowed as well."""
+    check_broadcast(graph, op)
+    for pos in range(len(op.inputs)):
+        check_activation_tensor(must(graph, op, pos), op, f"input {pos}", int16=True)
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output", int16=True)
+    check_same_type(graph, op, inputs=2)
 
 
 def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[str], act: tuple[int, int],
@@ -224,10 +233,11 @@ def prepare_mul(graph: Graph, op: Op) -> MulParams:
 
 
 def mul(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
-    """int8 MUL with numpy broadcasting; returns int8."""
+    """int8 MUL with numpy broadcasting; returns int8. int16 inputs (16x8 mode) take the same
+    arithmetic (the product of two int16 values fits int32) and give int16."""
     prod = (i64(a) + p.input1_offset) * (i64(b) + p.input2_offset)
     raw = q.multiply_by_quantized_multiplier(prod, p.output_multiplier, p.output_shift) + p.output_offset
-    return to_i8(np.clip(raw, p.act_min, p.act_max))
+    return np.clip(raw, p.act_min, p.act_max).astype(np.asarray(a).dtype)
 
 
 def _mul_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
@@ -257,7 +267,7 @@ MUL = OpSpec(
     "MUL", _mul_reference,
     options=Options(21, "MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
     min_inputs=2,
-    check=check_binary,
+    check=_check_mul,
     classic=_mul_classic,
     cmsis_nn=_mul_cmsis_nn,
     tinyml=Tinyml("mcu_op_mul", "mul.c"),

@@ -80,7 +80,7 @@ def _conv_requant(graph: Graph, op: Op) -> Requant:
     scales = [float(s) for s in w.scale] if w.is_per_channel else [float(w.scale[0])] * channels
     real = [float(x.scale[0]) * s / float(out.scale[0]) for s in scales]
     mult, shift = _multipliers(real)
-    return Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
+    return Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out), int16=x.dtype == "INT16")
 
 
 def prepare_conv(graph: Graph, op: Op) -> ConvParams:
@@ -136,9 +136,10 @@ def _conv_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 def _conv_classic(gen: Any, op: Op) -> Step:
     p = prepare_conv(gen.g, op)
-    as_conv = gen.dw_as_conv_able(op, p)
+    int16 = p.requant.int16  # 16x8 mode: mcu_conv_s16 / mcu_depthwise_conv_s16 (int64 bias)
+    as_conv = not int16 and gen.dw_as_conv_able(op, p)
     depthwise = op.type == "DEPTHWISE_CONV_2D" and not as_conv
-    wino = gen.winograd_able(op, p)
+    wino = not int16 and gen.winograd_able(op, p)
     x = gen.data(op, 0, "input")
     if wino or as_conv:
         w = op.inputs[1]
@@ -164,6 +165,8 @@ def _conv_classic(gen: Any, op: Op) -> Step:
                f".activation = {{{rq.act_min}, {rq.act_max}}}"]
     ptype = "mcu_dw_conv_params" if depthwise else "mcu_conv_params"
     kernel = "mcu_depthwise_conv_s8" if depthwise else "mcu_conv_wino_s8" if wino else "mcu_conv_s8"
+    if int16:
+        kernel = kernel.replace("_s8", "_s16")
     decls = [f"static const {ptype} params = {{{', '.join(fields)}}};",
              f"static const mcu_dims in_dims = {dims_c(in_d)}, filter_dims = {dims_c(f_d)}, "
              f"out_dims = {dims_c(out_d)};"]
@@ -188,7 +191,7 @@ def _conv_classic(gen: Any, op: Op) -> Step:
                 f"{filter_sym or ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
 
     return Step(op, reads, out.index, extra, decls, render, kernel,
-                 f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
+                 None if int16 else f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
 
 
 def _conv_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -246,7 +249,8 @@ CONV_2D = OpSpec(
         ("dilation_w_factor", 4, "i32", 1), ("dilation_h_factor", 5, "i32", 1),
         ("quantized_bias_type", 6, "tensor_type", "FLOAT32"))),
     min_inputs=2, check=_check_conv, macs=_conv_macs, classic=_conv_classic, cmsis_nn=_conv_cmsis_nn,
-    tinyml=Tinyml("mcu_op_conv_2d", "conv.c"), kernels=("mcu_conv_s8", "mcu_conv_wino_s8"),
+    tinyml=Tinyml("mcu_op_conv_2d", "conv.c"), kernels=("mcu_conv_s8", "mcu_conv_wino_s8", "mcu_conv_s16"),
+    int16_paths=("classic", "tinyml"),
 )
 DEPTHWISE_CONV_2D = OpSpec(
     "DEPTHWISE_CONV_2D", _conv_reference,
@@ -256,7 +260,8 @@ DEPTHWISE_CONV_2D = OpSpec(
         ("fused_activation_function", 4, "activation", "NONE"),
         ("dilation_w_factor", 5, "i32", 1), ("dilation_h_factor", 6, "i32", 1))),
     min_inputs=2, check=_check_conv, macs=_depthwise_macs, classic=_conv_classic, cmsis_nn=_conv_cmsis_nn,
-    tinyml=Tinyml("mcu_op_depthwise_conv_2d", "depthwise_conv.c"), kernels=("mcu_depthwise_conv_s8",),
+    tinyml=Tinyml("mcu_op_depthwise_conv_2d", "depthwise_conv.c"), kernels=("mcu_depthwise_conv_s8", "mcu_depthwise_conv_s16"),
+    int16_paths=("classic", "tinyml"),
 )
 
 SPECS = (CONV_2D, DEPTHWISE_CONV_2D)

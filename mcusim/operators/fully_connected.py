@@ -60,7 +60,8 @@ def prepare_fully_connected(graph: Graph, op: Op) -> FullyConnectedParams:
     else:
         real = [float(np.float32(x.scale[0]) * np.float32(w.scale[0])) / float(out.scale[0])]
     mult, shift = _multipliers(real)
-    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out))
+    requant = Requant(mult, shift, int(out.zero_point[0]), *_activation_range(op, out),
+                      int16=x.dtype == "INT16")
     return FullyConnectedParams(-int(x.zero_point[0]), -int(w.zero_point[0]), requant)
 
 
@@ -86,7 +87,8 @@ def _fully_connected_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
 
 def _fully_connected_classic(gen: Any, op: Op) -> Step:
     p = prepare_fully_connected(gen.g, op)
-    inner_product = gen.winograd_fc_able(op, p)
+    int16 = p.requant.int16  # 16x8 mode: mcu_fully_connected_s16 (int64 bias)
+    inner_product = not int16 and gen.winograd_fc_able(op, p)
     x = gen.data(op, 0, "input")
     w = gen.data(op, 1, "weights")
     b = gen.optional(op, 2, "bias")
@@ -110,7 +112,8 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
                      f"bit-exact with mcu_fully_connected_s8): one multiply per two MACs; the "
                      f"weight term precomputed on the host, {pairs} ({4 * units} bytes)")
     reads = [x, w] + ([b] if b is not None else [])
-    kernel = "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8"
+    kernel = ("mcu_fully_connected_s16" if int16 else
+              "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8")
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         bias = ptr(b) if b is not None else "NULL"
@@ -119,7 +122,7 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
                 f"&filter_dims, {ptr(w)}, {more}{bias}, &out_dims, {ptr(out.index)});"]
 
     return Step(op, reads, out.index, extra, decls, render, kernel,
-                 f"{kernel}_get_buffer_size(&filter_dims)")
+                 None if int16 else f"{kernel}_get_buffer_size(&filter_dims)")
 
 
 def _fully_connected_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -178,7 +181,8 @@ FULLY_CONNECTED = OpSpec(
         ("quantized_bias_type", 4, "tensor_type", "FLOAT32"))),
     min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
     cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
-    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8"),
+    kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8", "mcu_fully_connected_s16"),
+    int16_paths=("classic", "tinyml"),
 )
 
 SPECS = (FULLY_CONNECTED,)

@@ -25,8 +25,8 @@ from ._common import value as _value
 
 # --- checks ----------------------------------------------------------------------------------
 def _check_shape_op(graph: Graph, op: Op) -> None:
-    """A shape op (views, STRIDED_SLICE, PACK, SHAPE): int8 or int32 data in, the same type out;
-    a view keeps the element count."""
+    """A shape op (views, STRIDED_SLICE, PACK, SHAPE): int8 or int32 data in (views: int16 too),
+    the same type out; a view keeps the element count."""
     data, o = must(graph, op, 0), graph.tensors[op.outputs[0]]
     if op.type == "SHAPE":
         require(o, op, "output", ("INT32",))
@@ -40,7 +40,9 @@ def _check_shape_op(graph: Graph, op: Op) -> None:
         for pos in range(len(op.inputs)):
             require(must(graph, op, pos), op, f"input {pos}", ("INT8", "INT32"), quantized=True)
     else:
-        require(data, op, "input", ("INT8", "INT32"), quantized=True)
+        # a view moves no data: int16 (16x8 mode) passes through RESHAPE/EXPAND_DIMS/SQUEEZE
+        view = op.type in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")
+        require(data, op, "input", ("INT8", "INT16", "INT32") if view else ("INT8", "INT32"), quantized=True)
         for pos in range(1, len(op.inputs)):
             param = tensor(graph, op, pos, optional=True)
             if param is not None:

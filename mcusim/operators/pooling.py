@@ -11,17 +11,15 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
-from ..frontend.validate import check_activation_tensor, must
+from ..frontend.validate import check_activation_tensor, check_same_type, must
 from ..stacks.classic.cgen import Step, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT, tile
 from . import OpSpec, Options, Tinyml, Values
-from ._common import I8_MIN
 from ._common import activation_range as _activation_range
 from ._common import i64 as _i64
 from ._common import inp as _inp
 from ._common import out as _out
 from ._common import spatial as _spatial
-from ._common import to_i8 as _to_i8
 from ._common import value as _value
 from ._common import windows as _windows
 
@@ -31,8 +29,9 @@ def _check_pool(graph: Graph, op: Op) -> None:
     if len(x.shape) != 4 or len(o.shape) != 4 or x.shape[3] != o.shape[3] or x.shape[0] != o.shape[0]:
         raise ModelError(f"op {op.index} ({op.type}) needs 4-D input and output with matching batch and channels")
     for pos in range(len(op.inputs)):
-        check_activation_tensor(must(graph, op, pos), op, f"input {pos}")
-    check_activation_tensor(o, op, "output")
+        check_activation_tensor(must(graph, op, pos), op, f"input {pos}", int16=True)
+    check_activation_tensor(o, op, "output", int16=True)
+    check_same_type(graph, op)
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,23 @@ def _pool_windows(x: np.ndarray, p: PoolParams, fill: int) -> np.ndarray:
 
 
 def max_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
-    """Max over the in-image part of each window, then the activation clamp; int8 NHWC."""
-    windows = _pool_windows(_i64(x), p, I8_MIN - 1)
-    return _to_i8(np.clip(windows.max(axis=(3, 4)), p.act_min, p.act_max))
+    """Max over the in-image part of each window, then the activation clamp; int8 (or int16)
+    NHWC."""
+    windows = _pool_windows(_i64(x), p, q.INT16_MIN - 1)
+    return np.clip(windows.max(axis=(3, 4)), p.act_min, p.act_max).astype(x.dtype)
 
 
 def average_pool_2d(x: np.ndarray, p: PoolParams) -> np.ndarray:
     """Mean over the in-image pixels of each window (padding not counted), rounded half away
-    from zero by integer division, then clamped; int8 NHWC. No zero-point handling: input
-    and output share quantization."""
+    from zero by integer division, then clamped; int8 (or int16) NHWC. No zero-point
+    handling: input and output share quantization."""
     windows = _pool_windows(_i64(x), p, 0)
     ones = _pool_windows(np.ones((1,) + x.shape[1:3] + (1,), np.int64), p, 0)
     acc = windows.sum(axis=(3, 4))
     count = ones.sum(axis=(3, 4))
     half = count // 2
     avg = np.where(acc > 0, q.c_div(acc + half, count), q.c_div(acc - half, count))
-    return _to_i8(np.clip(avg, p.act_min, p.act_max))
+    return np.clip(avg, p.act_min, p.act_max).astype(x.dtype)
 
 
 def _pool_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
@@ -101,6 +101,8 @@ def _pool_classic(gen: Any, op: Op) -> Step:
     out = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
     kernel = "mcu_max_pool_s8" if op.type == "MAX_POOL_2D" else "mcu_avg_pool_s8"
+    if gen.t[x].dtype == "INT16":  # 16x8 mode (refuse_int16 lets only MAX_POOL_2D through)
+        kernel = "mcu_max_pool_s16"
     decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
              f".activation = {{{p.act_min}, {p.act_max}}}}};",
@@ -117,6 +119,8 @@ def _pool_classic(gen: Any, op: Op) -> Step:
 
 
 def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's s8 pooling"
     p = prepare_pool(gen.g, op)
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
@@ -145,7 +149,8 @@ _POOL_OPTIONS = Options(5, "Pool2DOptions", (
     ("fused_activation_function", 5, "activation", "NONE")))
 MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                      classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
-                     tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"), kernels=("mcu_max_pool_s8",))
+                     tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"),
+                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml"))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                          tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"), kernels=("mcu_avg_pool_s8",))

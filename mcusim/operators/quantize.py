@@ -16,12 +16,10 @@ from ..frontend.graph import Graph, Op, Tensor
 from ..frontend.validate import check_activation_tensor, must, require
 from ..stacks.classic.cgen import Step, float_c
 from . import OpSpec, Options, Tinyml, Values
-from ._common import I8_MAX, I8_MIN
 from ._common import i64 as _i64
 from ._common import inp as _inp
 from ._common import out as _out
 from ._common import qparams as _qparams
-from ._common import to_i8 as _to_i8
 from ._common import value as _value
 
 
@@ -35,13 +33,16 @@ def _check_quantize(graph: Graph, op: Op) -> None:
     (TFLM Requantize), uint8 -> int8 and int8 -> uint8."""
     _check_same_shape(graph, op)
     x, out = must(graph, op, 0), graph.tensors[op.outputs[0]]
-    require(x, op, "input", ("FLOAT32", "INT8", "UINT8"), quantized=True)
+    if x.dtype == "INT16":
+        check_activation_tensor(x, op, "input", int16=True)
+    else:
+        require(x, op, "input", ("FLOAT32", "INT8", "UINT8"), quantized=True)
     if x.dtype == "UINT8":
         _check_uint8(x, op, "input")
     if out.dtype == "UINT8" and x.dtype == "INT8":
         _check_uint8(out, op, "output")
     else:
-        check_activation_tensor(out, op, "output")
+        check_activation_tensor(out, op, "output", int16=True)
 
 
 def _check_uint8(t: Tensor, op: Op, role: str) -> None:
@@ -56,14 +57,16 @@ def _check_uint8(t: Tensor, op: Op, role: str) -> None:
 
 def _check_dequantize(graph: Graph, op: Op) -> None:
     _check_same_shape(graph, op)
-    check_activation_tensor(must(graph, op, 0), op, "input")
+    check_activation_tensor(must(graph, op, 0), op, "input", int16=True)
     require(graph.tensors[op.outputs[0]], op, "output", ("FLOAT32",))
 
 
-def quantize_float(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float32 -> int8: round_half_away(x / float32(scale)) + zero point, clamped."""
+def quantize_float(x: np.ndarray, scale: float, zero_point: int, dtype: Any = np.int8) -> np.ndarray:
+    """float32 -> int8 (or int16): round_half_away(x / float32(scale)) + zero point, clamped
+    to the output type."""
     scaled = np.asarray(x, np.float32) / np.float32(scale)
-    return _to_i8(np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, I8_MIN, I8_MAX))
+    info = np.iinfo(dtype)
+    return np.clip(q.tflite_round(scaled).astype(np.int64) + zero_point, info.min, info.max).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def prepare_requantize(graph: Graph, op: Op) -> RequantizeParams:
 
 def requantize(x: np.ndarray, p: RequantizeParams, dtype: type = np.int8) -> np.ndarray:
     """int8 -> int8 rescale (TFLM Requantize), or between int8 and uint8 (``x`` uint8, or
-    ``dtype`` np.uint8): the same formula, saturated to the output type."""
+    ``dtype`` np.uint8), or with int16 (16x8 mode): the same formula, saturated to the output
+    type."""
     v = q.multiply_by_quantized_multiplier(_i64(x) - p.input_zero_point, p.multiplier, p.shift)
     info = np.iinfo(dtype)
     return np.clip(v + p.output_zero_point, info.min, info.max).astype(dtype)
@@ -97,10 +101,10 @@ def dequantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def _quantize_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
-    x = _inp(graph, op, 0)
+    x, out = _inp(graph, op, 0), _out(graph, op)
     if x.dtype == "FLOAT32":
-        return quantize_float(_value(v, graph, op, 0), *_qparams(_out(graph, op)))
-    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op), _out(graph, op).numpy_dtype)
+        return quantize_float(_value(v, graph, op, 0), *_qparams(out), out.numpy_dtype)
+    return requantize(_value(v, graph, op, 0), prepare_requantize(graph, op), out.numpy_dtype)
 
 
 def _quantize_classic(gen: Any, op: Op) -> Step:

@@ -12,22 +12,21 @@ import numpy as np
 from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
-from ..frontend.validate import check_activation_tensor, must, require
+from ..frontend.validate import check_activation_tensor, check_same_type, must, require
 from ..stacks.classic.cgen import Step
 from . import OpSpec, Options, Tinyml
-from ._common import I8_MAX, I8_MIN
 from ._common import i64 as _i64
 from ._common import inp as _inp
 from ._common import out as _out
 from ._common import qparams as _qparams
-from ._common import to_i8 as _to_i8
 from ._common import value as _value
 
 
 def _check_mean(graph: Graph, op: Op) -> None:
-    check_activation_tensor(must(graph, op, 0), op, "input")
+    check_activation_tensor(must(graph, op, 0), op, "input", int16=True)
     require(must(graph, op, 1), op, "parameter", ("INT32",), constant=True)
-    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
+    check_activation_tensor(graph.tensors[op.outputs[0]], op, "output", int16=True)
+    check_same_type(graph, op)
 
 
 @dataclass(frozen=True)
@@ -70,12 +69,13 @@ def mean(x: np.ndarray, p: MeanParams) -> np.ndarray:
     total = _i64(x).sum(axis=p.axes)
     count = int(np.prod([x.shape[a] for a in p.axes], dtype=np.int64))
     if count == 0:
-        return _to_i8(np.zeros_like(total))
+        return np.zeros_like(total).astype(x.dtype)
     shift = min(count.bit_length() - 1, 32, 31 + p.shift)
     multiplier = (p.multiplier << shift) // count
     shifted = q.wrap_int32(total - p.input_zero_point * count)
     out = q.multiply_by_quantized_multiplier(shifted, multiplier, p.shift - shift) + p.output_zero_point
-    return _to_i8(np.clip(out, I8_MIN, I8_MAX))
+    info = np.iinfo(x.dtype)  # int8, or int16 in 16x8 mode (the same arithmetic)
+    return np.clip(out, info.min, info.max).astype(x.dtype)
 
 
 def _mean_classic(gen: Any, op: Op) -> Step:

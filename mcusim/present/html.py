@@ -529,7 +529,7 @@ def _ops(runs: list[dict[str, Any]], names: list[str], scol: dict[str, str]) -> 
     vmax = max((o["cycles"] for b in by_run for o in b.values()), default=1)
     out.append(hbars("Cycles per operator", bars, count_axis("cycles", vmax), bar=12, pitch=15, key=legend(scol)))
     first = {i: next(b[i] for b in by_run if i in b) for i in indices}
-    if all("weights_bytes" in o for o in first.values()):
+    if first and all("weights_bytes" in o for o in first.values()):
         mcol = {"weights": FLASH_COLOURS["weights"], "activations": RAM_COLOURS["arena"]}
         mem = [Row(f"{i} {o['type']}", [("weights", o["weights_bytes"], mcol["weights"]),
                                          ("activations", o["activation_bytes"], mcol["activations"])],

@@ -204,12 +204,14 @@ COMPARED = (
 )
 
 
-def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None,
+                   labels: list[str] | None = None) -> dict[str, Any]:
     """Several stacks' reports of one model on one board, and the ratio of each headline
-    figure against the first (the baseline: real TFLM + CMSIS-NN by default)."""
+    figure against the first (the baseline: real TFLM + CMSIS-NN by default). ``labels``: the
+    columns' names (default ``path/kernels``; models compared with ``--against`` add the file)."""
     from ..stacks import label
 
-    labels = [label(r["path"], r["kernels"]) for r in runs]
+    labels = labels or [label(r["path"], r["kernels"]) for r in runs]
     base = runs[0]
     ratios = {lab: {key: (r[key] / base[key] if base[key] else None) for key, _ in COMPARED}
               for lab, r in zip(labels, runs)}
@@ -256,9 +258,9 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
                     f"{rep['board']} ({rep['core']})", show_header=False)
     t.add_column(style="bold")
     t.add_column(justify="right")
-    t.add_row("cycles / inference", f"{rep['cycles']:,}")
+    t.add_row("cycles / prediction" if "predictions" in rep else "cycles / inference", f"{rep['cycles']:,}")
     t.add_row("latency", f"{rep['latency_ms']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz")
-    t.add_row("energy / inference", f"{rep['energy_uj']:.3f} µJ")
+    t.add_row("energy / prediction" if "predictions" in rep else "energy / inference", f"{rep['energy_uj']:.3f} µJ")
     t.add_row("dispatch share", f"{rep['dispatch_share']:.1%} (outside kernel functions)")
     if "dispatch_breakdown" in rep:
         db = rep["dispatch_breakdown"]
@@ -281,9 +283,22 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
                                 f"{b['sleep_current_ua']:g} µA" + (", start-up at every wake (--cold)" if b["cold_start"] else ""))
         for name, cell in BATTERY_ROWS:
             t.add_row(name, cell(b))
+    if "predictions" in rep:  # a classic ML model (mcusim.classicml): figures per prediction
+        pc = rep["prediction_cycles"]
+        t.add_row("predictions", f"{rep['predictions']:,} samples, {rep['cycles_total']:,} cycles in all; "
+                                 f"per prediction {min(pc):,}..{max(pc):,} cycles")
+        t.add_row("vs reference", f"{rep['predictions'] - len(rep['prediction_mismatches'])} of {rep['predictions']} "
+                                  f"equal to {rep['reference']}")
     for what, values in output_rows(rep):
         t.add_row(what, values)
     console.print(t)
+    if "predictions" in rep:
+        for m in rep["prediction_mismatches"]:
+            console.print(f"[bold red]sample {m['sample']}: MCU {m['mcu']}, reference {m['reference']} "
+                          f"(features {m['features']})[/]", highlight=False)
+        console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
+                      soft_wrap=True)
+        return
     ops = Table(title="per operator")
     named = any("kernel" in o for o in rep["ops"])
     for col in ("#", "op", "shape", "MACs", "cycles", "MAC/cycle", "share", *(("kernel",) if named else ())):

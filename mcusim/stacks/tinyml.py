@@ -108,7 +108,8 @@ def output_symbols(graph: Graph) -> list[str]:
 
 def op_registrations(graph: Graph) -> list[str]:
     """Registration symbols of the model's op set, in a stable order; raises McusimError naming
-    any op the runtime has no glue for."""
+    any op the runtime has no glue for, or one with 16-bit activations."""
+    operators.refuse_int16(graph, "tinyml")
     return sorted({g.registration for g in _glue(set(graph.op_types()))})
 
 

@@ -53,6 +53,8 @@ def _inputs(graph: Graph, seed: int) -> list[np.ndarray]:
     for t in graph.input_tensors():
         if t.dtype == "INT8":
             out.append(rng.integers(-128, 128, t.size).astype(np.int8).reshape(t.shape))
+        elif t.dtype == "INT16":
+            out.append(rng.integers(-32768, 32768, t.size).astype(np.int16).reshape(t.shape))
         else:
             out.append(rng.normal(0.0, 2.0, t.size).astype(np.float32).reshape(t.shape))
     return out
@@ -208,6 +210,27 @@ def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
         except (AssertionError, ModelError) as err:
             failures.append(f"{name}: {err}")
     assert not failures, "\n".join(failures)
+
+
+# 16x8 mode: the files whose every op has a classic 16x8 kernel (OpSpec.int16_paths)
+INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
+    "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+
+
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", INT16_MODELS, ids=_ids)
+def test_16x8_model_is_bit_exact(path: Path, flavour: str) -> None:
+    """int16 activations, int8 weights, int64 bias: the mcu_*_s16 kernels equal the reference
+    and tflite-micro bit for bit."""
+    _check_bit_exact(path, flavour)
+
+
+def test_16x8_op_without_a_classic_kernel_is_refused(tmp_path: Path) -> None:
+    graph = parse_model((ROOT / "tests" / "data" / "op16x8_mean.tflite").read_bytes())
+    with pytest.raises(ModelError, match=r"op 0 \(MEAN\) has 16-bit activations.*classic stack has no 16x8 kernel"):
+        generate_classic(graph, get_board(BOARD), "ref", tmp_path)
 
 
 def test_unsupported_mean_axes_name_the_op(tmp_path: Path) -> None:

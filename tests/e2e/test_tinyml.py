@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from simhelpers import needs_gcc
 
 from mcusim.build.toolchain import KERNELS
-from mcusim.errors import FirmwareFault
+from mcusim.errors import FirmwareFault, McusimError
 from mcusim.frontend import quant as q
 from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph
@@ -81,6 +81,7 @@ def _graph(path: Path) -> Graph | None:
 def _inputs(graph: Graph, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(-128, 128, t.shape).astype(np.int8) if t.dtype == "INT8"
+            else rng.integers(-32768, 32768, t.shape).astype(np.int16) if t.dtype == "INT16"
             else rng.normal(0.0, 2.0, t.shape).astype(np.float32) for t in graph.input_tensors()]
 
 
@@ -563,6 +564,31 @@ def test_every_frontend_op_has_glue() -> None:
 
 
 # --- slow: more inputs, every op model built on its own --------------------------------------
+# 16x8 mode: the files whose every op has a tinyml 16x8 form (OpSpec.int16_paths)
+INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
+    "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+
+
+@needs_gcc
+@pytest.mark.parametrize("kernels", FLAVOURS)
+@pytest.mark.parametrize("model", INT16_MODELS, ids=_name)
+def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> None:
+    """int16 activations, int8 weights, int64 bias through the runtime's s16 kernels."""
+    graph = load_model(model)
+    fw = _updatable(kernels)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(fw, graph, inputs, raw=graph.raw)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, f"{model.name} ({kernels})")
+
+
+def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:
+    graph = load_model(ROOT / "tests" / "data" / "op16x8_mean.tflite")
+    with pytest.raises(McusimError, match=r"op 0 \(MEAN\) has 16-bit activations.*tinyml stack has no 16x8"):
+        build_tinyml(graph, BOARD)
+
+
 @pytest.mark.slow
 @needs_gcc
 @pytest.mark.parametrize("kernels", FLAVOURS)

@@ -34,7 +34,8 @@ def _interpreter(data: bytes) -> Any:
 
 
 def _inputs(graph: Graph, seed: int | None) -> list[np.ndarray]:
-    """Random inputs for a seed; ``None`` sweeps every int8 value (floats: a ramp with ties)."""
+    """Random inputs for a seed; ``None`` sweeps every int8 value (int16: a ramp over the range;
+    floats: a ramp with ties)."""
     rng = np.random.default_rng(seed)
     arrays = []
     for t in graph.input_tensors():
@@ -44,6 +45,10 @@ def _inputs(graph: Graph, seed: int | None) -> list[np.ndarray]:
             values = (np.resize(np.arange(info.min, info.max + 1), size) if seed is None
                       else rng.integers(info.min, info.max + 1, size))
             arrays.append(values.astype(t.numpy_dtype).reshape(t.shape))
+        elif t.dtype == "INT16":  # 16x8 mode; the sweep spans the int16 range in even steps
+            values = (np.linspace(-32768, 32767, size).round() if seed is None
+                      else rng.integers(-32768, 32768, size))
+            arrays.append(values.astype(np.int16).reshape(t.shape))
         else:
             scale = float(t.scale[0]) if t.is_quantized else 0.05
             values = (np.linspace(-4.0, 4.0, size) if seed is None

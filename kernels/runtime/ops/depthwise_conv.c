@@ -8,7 +8,7 @@ typedef struct {
     mcu_dw_conv_params params;
     mcu_quant_params quant;
     mcu_dims dims[3]; /* input, filter, output */
-    const int32_t *bias;
+    const void *bias; /* int32, or int64 in 16x8 mode (params.input_offset == MCU_RT_S16) */
 } dw_data;
 
 static const mcu_window_slots dw_slots = {
@@ -35,7 +35,9 @@ static mcu_rt_status dw_prepare(mcu_interpreter *rt, mcu_node *node)
     if ((st = mcu_rt_mac_quant(rt, node, &t, TFL_DW_ACTIVATION, o->c, 0, &p->activation,
                                &d->quant, &d->bias)))
         return st;
-    node->scratch_bytes = mcu_depthwise_conv_s8_get_buffer_size(i, f);
+    if (t.in.type == TFL_INT16)
+        p->input_offset = MCU_RT_S16; /* the s16 kernels ignore it: the mode flag, no extra bytes */
+    node->scratch_bytes = p->input_offset == MCU_RT_S16 ? 0 : mcu_depthwise_conv_s8_get_buffer_size(i, f);
     return MCU_RT_OK;
 }
 
@@ -43,10 +45,17 @@ static mcu_rt_status dw_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const dw_data *d = (const dw_data *)node->user_data;
     const mcu_context ctx = {node->scratch, node->scratch_bytes};
+    if (d->params.input_offset == MCU_RT_S16)
+        return mcu_rt_kernel_status(
+            rt, mcu_depthwise_conv_s16(&ctx, &d->params, &d->quant, &d->dims[0],
+                                       (const int16_t *)MCU_RT_IN(rt, node, 0), &d->dims[1],
+                                       (const int8_t *)MCU_RT_IN(rt, node, 1),
+                                       (const int64_t *)d->bias, &d->dims[2],
+                                       (int16_t *)MCU_RT_OUT(rt, node)));
     return mcu_rt_kernel_status(
         rt, mcu_depthwise_conv_s8(&ctx, &d->params, &d->quant, &d->dims[0],
                                   (const int8_t *)MCU_RT_IN(rt, node, 0), &d->dims[1],
-                                  (const int8_t *)MCU_RT_IN(rt, node, 1), d->bias, &d->dims[2],
+                                  (const int8_t *)MCU_RT_IN(rt, node, 1), (const int32_t *)d->bias, &d->dims[2],
                                   (int8_t *)MCU_RT_OUT(rt, node)));
 }
 

@@ -1,14 +1,16 @@
 /*
  * FULLY_CONNECTED: int8 input [batches..., K], weights [O, K] (per-tensor or per-channel),
- * optional int32 bias [O] -> int8 [batches..., O].
+ * optional int32 bias [O] -> int8 [batches..., O]. 16x8 mode: int16 input and output, int64
+ * bias -> mcu_fully_connected_s16.
  */
 #include "mcu_rt_op.h"
 
 typedef struct {
     mcu_fc_params params;
     const int32_t *multiplier; /* shifts follow: per_channel ? units : 1 of each */
-    const int32_t *bias;
-    int32_t per_channel;
+    const void *bias; /* int32, or int64 when int16 */
+    int16_t per_channel;
+    int16_t int16; /* 16x8 mode; two int16_t keep the op data at its int8 size */
     int32_t batches, depth, units; /* dims and quant params are built at eval: less arena */
 } fc_data;
 
@@ -37,7 +39,8 @@ static mcu_rt_status fc_prepare(mcu_interpreter *rt, mcu_node *node)
     d->multiplier = quant.multiplier;
     d->per_channel = quant.per_channel;
     const mcu_dims filter_dims = {units, 1, 1, depth};
-    node->scratch_bytes = mcu_fully_connected_s8_get_buffer_size(&filter_dims);
+    d->int16 = t.in.type == TFL_INT16;
+    node->scratch_bytes = d->int16 ? 0 : mcu_fully_connected_s8_get_buffer_size(&filter_dims);
     return MCU_RT_OK;
 }
 
@@ -50,10 +53,17 @@ static mcu_rt_status fc_eval(mcu_interpreter *rt, mcu_node *node)
     const mcu_dims out_dims = {d->batches, 1, 1, d->units};
     const mcu_quant_params quant = {d->multiplier, d->multiplier + (d->per_channel ? d->units : 1),
                                     d->per_channel};
+    if (d->int16)
+        return mcu_rt_kernel_status(
+            rt, mcu_fully_connected_s16(&ctx, &d->params, &quant, &in_dims,
+                                        (const int16_t *)MCU_RT_IN(rt, node, 0), &filter_dims,
+                                        (const int8_t *)MCU_RT_IN(rt, node, 1),
+                                        (const int64_t *)d->bias, &out_dims,
+                                        (int16_t *)MCU_RT_OUT(rt, node)));
     return mcu_rt_kernel_status(
         rt, mcu_fully_connected_s8(&ctx, &d->params, &quant, &in_dims,
                                    (const int8_t *)MCU_RT_IN(rt, node, 0), &filter_dims,
-                                   (const int8_t *)MCU_RT_IN(rt, node, 1), d->bias, &out_dims,
+                                   (const int8_t *)MCU_RT_IN(rt, node, 1), (const int32_t *)d->bias, &out_dims,
                                    (int8_t *)MCU_RT_OUT(rt, node)));
 }
 

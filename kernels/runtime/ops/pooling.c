@@ -1,11 +1,13 @@
 /*
- * MAX_POOL_2D and AVERAGE_POOL_2D: int8 NHWC [N, H, W, C] -> [N, OH, OW, C].
+ * MAX_POOL_2D and AVERAGE_POOL_2D: int8 NHWC [N, H, W, C] -> [N, OH, OW, C]. 16x8 mode
+ * (int16): MAX_POOL_2D only (mcu_max_pool_s16).
  */
 #include "mcu_rt_op.h"
 
 typedef struct {
     mcu_pool_params params;
     mcu_dims dims[2]; /* input, output */
+    int32_t int16;
 } pool_data;
 
 static const mcu_window_slots pool_slots = {
@@ -23,6 +25,9 @@ static mcu_rt_status pool_prepare(mcu_interpreter *rt, mcu_node *node)
         return st;
     if (d->dims[1].c != d->dims[0].c)
         return MCU_RT_CORRUPT_MODEL;
+    d->int16 = t.in.type == TFL_INT16;
+    if (d->int16 && node->reg->builtin_code != TFL_OP_MAX_POOL_2D)
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1]);
     if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_POOL_ACTIVATION, TFL_ACT_NONE),
                                 &t.out, &p->activation)))
         return st;
@@ -34,6 +39,10 @@ static mcu_rt_status pool_prepare(mcu_interpreter *rt, mcu_node *node)
 static mcu_rt_status max_pool_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const pool_data *d = (const pool_data *)node->user_data;
+    if (d->int16)
+        return mcu_rt_kernel_status(
+            rt, mcu_max_pool_s16(0, &d->params, &d->dims[0], (const int16_t *)MCU_RT_IN(rt, node, 0),
+                                 &d->dims[1], (int16_t *)MCU_RT_OUT(rt, node)));
     return mcu_rt_kernel_status(
         rt, mcu_max_pool_s8(0, &d->params, &d->dims[0], (const int8_t *)MCU_RT_IN(rt, node, 0),
                             &d->dims[1], (int8_t *)MCU_RT_OUT(rt, node)));

@@ -129,6 +129,12 @@ static inline mcu_status mcu_check_batch_matmul(const mcu_batch_matmul_params *p
     return mcu_range_valid(&p->activation) ? MCU_OK : MCU_ERR_ARG;
 }
 
+/* ---- 16x8 mode (int16 activations): the same contracts, the clamp an int16 range ---------- */
+static inline int mcu_range16_valid(const mcu_range *r)
+{
+    return r->min >= -32768 && r->max <= 32767 && r->min <= r->max;
+}
+
 /* Scratch of `need` bytes: NULL when need == 0, else the ctx buffer if it is big enough. */
 static inline mcu_status mcu_scratch(const mcu_context *ctx, int32_t need, void **buf)
 {

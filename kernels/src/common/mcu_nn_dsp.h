@@ -182,4 +182,24 @@ static inline int32_t mcu_rq2_apply(int32_t x, const mcu_rq2 *q)
     return (mcu_smmlar(x2, q->m, q->a) + (x2 >> 31)) >> q->r;
 }
 
+/* 16x8 mode: acc + sum_i x[i] * w[i] over n int16 inputs and int8 weights, exactly (int64).
+ * Four taps per step: one weight word gives the int16 pairs (w0, w2) and (w1, w3) by SXTB16,
+ * the two input words are regrouped to (x0, x2) and (x1, x3) by PKHBT/PKHTB, and SMLALD
+ * multiplies both 16-bit halves and adds them to the 64-bit accumulator. */
+static inline int64_t mcu_dot_s16_s8(const int16_t *x, const int8_t *w, int32_t n, int64_t acc)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const int32_t wv = mcu_read_s8x4(w + i);
+        const int32_t x01 = mcu_read_s16x2(x + i), x23 = mcu_read_s16x2(x + i + 2);
+        const int32_t x02 = (int32_t)(((uint32_t)x01 & 0xFFFFu) | ((uint32_t)x23 << 16)); /* PKHBT */
+        const int32_t x13 = (int32_t)(((uint32_t)x23 & 0xFFFF0000u) | ((uint32_t)x01 >> 16)); /* PKHTB */
+        acc = __smlald(x02, __sxtb16(wv), acc);
+        acc = __smlald(x13, mcu_sxtb16_ror8(wv), acc);
+    }
+    for (; i < n; ++i)
+        acc += (int32_t)w[i] * x[i];
+    return acc;
+}
+
 #endif /* MCU_NN_DSP_H */

@@ -48,6 +48,20 @@ static inline int32_t mcu_requantize(int32_t x, int32_t multiplier, int32_t shif
     return mcu_rdbpot(mcu_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* TFLM MultiplyByQuantizedMultiplier for an int64 accumulator (the 16x8 kernels): the
+ * multiplier rounded to Q0.15 (0x7FFF at most), then one rounding right shift by 15 - shift. */
+static inline int32_t mcu_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - shift;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
+}
+
+static inline int16_t mcu_clamp_s16_value(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int16_t)MCU_CLAMP(x, lo, hi);
+}
+
 static inline int8_t mcu_clamp_s8_value(int32_t x, int32_t lo, int32_t hi)
 {
     return (int8_t)MCU_CLAMP(x, lo, hi);

@@ -142,6 +142,7 @@ class Generator:
 
     # -- walking the graph ----------------------------------------------------------------
     def run(self) -> None:
+        operators.refuse_int16(self.g, "classic")
         swish = self._swish_pairs() if self.lut_activations else {}
         for op in self.g.ops:
             if foldable(op.type) and self._fold(op):

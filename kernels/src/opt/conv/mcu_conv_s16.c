@@ -1,0 +1,71 @@
+/*
+ * mcu_conv_s16 - optimized flavour (Cortex-M DSP extension).
+ * 16x8 mode: the reference kernel's loops, each tap's channel run by mcu_dot_s16_s8 (SMLALD
+ * on int16 pairs, four channels per weight word, exact int64 sums). Cores without the DSP
+ * extension use the reference kernel.
+ */
+#if !defined(__ARM_FEATURE_DSP)
+#include "../../ref/conv/mcu_conv_s16.c"
+#else
+#include "mcu_nn.h"
+#include "../../common/mcu_nn_checks.h"
+#include "../../common/mcu_nn_dsp.h"
+
+mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
+                        const mcu_quant_params *quant, const mcu_dims *input_dims,
+                        const int16_t *input, const mcu_dims *filter_dims, const int8_t *filter,
+                        const int64_t *bias, const mcu_dims *output_dims, int16_t *output)
+{
+    (void)ctx;
+    if (!params || !mcu_range16_valid(&params->activation))
+        return MCU_ERR_ARG;
+    mcu_conv_params p8 = *params;
+    p8.activation.min = -128;
+    p8.activation.max = 127;
+    const mcu_status st = mcu_check_conv(&p8, quant, input_dims, (const int8_t *)input,
+                                         filter_dims, filter, output_dims, (const int8_t *)output);
+    if (st != MCU_OK)
+        return st;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = filter_dims->n;
+    const int32_t group_c = filter_dims->c;
+    const int32_t group_o = out_c / (in_c / group_c);
+
+    for (int32_t b = 0; b < output_dims->n; ++b) {
+        const int16_t *in_b = input + b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < output_dims->h; ++oy) {
+            const int32_t y0 = oy * params->stride.h - params->padding.h;
+            for (int32_t ox = 0; ox < output_dims->w; ++ox) {
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                for (int32_t oc = 0, g0 = 0, go = 0; oc < out_c; ++oc) {
+                    const int8_t *w = filter + oc * k_h * k_w * group_c;
+                    int64_t acc = 0;
+                    for (int32_t ky = 0; ky < k_h; ++ky) {
+                        const int32_t y = y0 + ky * params->dilation.h;
+                        if (y < 0 || y >= in_h)
+                            continue;
+                        for (int32_t kx = 0; kx < k_w; ++kx) {
+                            const int32_t x = x0 + kx * params->dilation.w;
+                            if (x < 0 || x >= in_w)
+                                continue;
+                            acc = mcu_dot_s16_s8(in_b + (y * in_w + x) * in_c + g0,
+                                                 w + (ky * k_w + kx) * group_c, group_c, acc);
+                        }
+                    }
+                    if (bias)
+                        acc += bias[oc];
+                    const int32_t y = mcu_requantize_s64(acc, mcu_quant_mult(quant, oc),
+                                                         mcu_quant_shift(quant, oc));
+                    *output++ = mcu_clamp_s16_value(y + params->output_offset,
+                                                    params->activation.min, params->activation.max);
+                    if (++go == group_o) {
+                        go = 0;
+                        g0 += group_c;
+                    }
+                }
+            }
+        }
+    }
+    return MCU_OK;
+}
+#endif

@@ -1,0 +1,69 @@
+/*
+ * mcu_conv_s16 - reference flavour (portable C).
+ * 16x8 mode (TFLM reference_integer_ops::ConvPerChannel for int16 input, int8 filter, int64
+ * bias): int64 window sums (taps outside the input skipped; input zero point 0), requantized
+ * by the int64 MultiplyByQuantizedMultiplier, clamped to the int16 activation range.
+ * Grouped convolution (filter depth C/G) as in mcu_conv_s8.
+ */
+#include "mcu_nn.h"
+#include "../../common/mcu_nn_checks.h"
+
+mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
+                        const mcu_quant_params *quant, const mcu_dims *input_dims,
+                        const int16_t *input, const mcu_dims *filter_dims, const int8_t *filter,
+                        const int64_t *bias, const mcu_dims *output_dims, int16_t *output)
+{
+    (void)ctx;
+    if (!params || !mcu_range16_valid(&params->activation))
+        return MCU_ERR_ARG;
+    mcu_conv_params p8 = *params;
+    p8.activation.min = -128;
+    p8.activation.max = 127;
+    const mcu_status st = mcu_check_conv(&p8, quant, input_dims, (const int8_t *)input,
+                                         filter_dims, filter, output_dims, (const int8_t *)output);
+    if (st != MCU_OK)
+        return st;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_c = filter_dims->n;
+    const int32_t group_c = filter_dims->c;
+    const int32_t group_o = out_c / (in_c / group_c);
+
+    for (int32_t b = 0; b < output_dims->n; ++b) {
+        const int16_t *in_b = input + b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < output_dims->h; ++oy) {
+            const int32_t y0 = oy * params->stride.h - params->padding.h;
+            for (int32_t ox = 0; ox < output_dims->w; ++ox) {
+                const int32_t x0 = ox * params->stride.w - params->padding.w;
+                for (int32_t oc = 0, g0 = 0, go = 0; oc < out_c; ++oc) {
+                    const int8_t *w = filter + oc * k_h * k_w * group_c;
+                    int64_t acc = 0;
+                    for (int32_t ky = 0; ky < k_h; ++ky) {
+                        const int32_t y = y0 + ky * params->dilation.h;
+                        if (y < 0 || y >= in_h)
+                            continue;
+                        for (int32_t kx = 0; kx < k_w; ++kx) {
+                            const int32_t x = x0 + kx * params->dilation.w;
+                            if (x < 0 || x >= in_w)
+                                continue;
+                            const int16_t *px = in_b + (y * in_w + x) * in_c + g0;
+                            const int8_t *wk = w + (ky * k_w + kx) * group_c;
+                            for (int32_t ic = 0; ic < group_c; ++ic)
+                                acc += (int32_t)wk[ic] * px[ic];
+                        }
+                    }
+                    if (bias)
+                        acc += bias[oc];
+                    const int32_t y = mcu_requantize_s64(acc, mcu_quant_mult(quant, oc),
+                                                         mcu_quant_shift(quant, oc));
+                    *output++ = mcu_clamp_s16_value(y + params->output_offset,
+                                                    params->activation.min, params->activation.max);
+                    if (++go == group_o) {
+                        go = 0;
+                        g0 += group_c;
+                    }
+                }
+            }
+        }
+    }
+    return MCU_OK;
+}
