@@ -396,9 +396,11 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         raise McusimError(f"{out} exists and is not empty; choose a new directory")
     graph = load_model(args.model)
     if args.path == "tinyml":
+        from .stacks.tflmtables import tree_for
         from .stacks.tinyml import export_tinyml
 
-        export_tinyml(graph, board, kernels, out, Path(args.model).name)
+        export_tinyml(graph, board, kernels, out, Path(args.model).name,
+                      tflm_tree=tree_for(graph, args.tflm_dir, Path(args.model)))
     elif args.path == "tflm":
         from .stacks.tflm import export_tflm
         from .stacks.tflmtree import find_tree
@@ -406,8 +408,9 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
         export_tflm(graph, board, find_tree(args.tflm_dir, Path(args.model)), kernels, out, name=Path(args.model).name)
     else:
         from .stacks.classic import export_classic
+        from .stacks.tflmtables import tree_for
 
-        tree = None
+        tree = tree_for(graph, args.tflm_dir, Path(args.model))
         if kernels == "cmsis-nn":
             from .stacks.tflmtree import find_tree
 

@@ -92,6 +92,9 @@ class OpSpec:
     SLICE, GATHER, SPLIT), the other inputs being its parameters. The classic path evaluates the
     op on the host when all inputs are known, and makes each output a view of that input when
     the parameters are known and every output is one contiguous run of it."""
+    sigmoid_table: bool | Callable[["Graph", "Op"], bool] = False
+    """Its kernels use TFLite's int16 sigmoid table (``mcu_sigmoid_table``, read from the TFLM
+    tree: mcusim/stacks/tflmtables.py); a predicate when only some of its ops do."""
     kernels: tuple[str, ...] = ()
     """The mcu_nn kernels (kernels/include/mcu_nn.h) implementing it, for ``mcusim ops``."""
     int16_paths: tuple[str, ...] = ()

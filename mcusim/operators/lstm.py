@@ -55,42 +55,17 @@ I16_MIN, I16_MAX = -32768, 32767
 
 
 # --- int16 sigmoid and tanh ------------------------------------------------------------------
-SIGMOID_TABLE: tuple[int, ...] = (
-    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149,
-    40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369,
-    47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865, 52311, 52745, 53169,
-    53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
-    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370,
-    60565, 60753, 60935, 61110, 61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302,
-    62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186, 63279, 63368, 63454, 63536,
-    63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
-    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786,
-    64816, 64845, 64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079,
-    65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
-    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
-    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433,
-    65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474,
-    65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491, 65493, 65495, 65497, 65498,
-    65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
-    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522,
-    65523, 65523, 65524, 65524, 65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528,
-    65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531,
-    65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
-    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
-    65534, 65534, 65534, 65535,
-)
-"""sigmoid(i / 24) in 0.16 fixed point, i = 0..255, the table TFLite's int16 LOGISTIC and TANH
-interpolate in (tanh(x) = 2 sigmoid(2x) - 1). These are TFLite's numbers
-(tensorflow/lite/kernels/internal/common.h, ``sigmoid_table_uint16``), not the rounded
-samples: up to 1.1 off them, tuned for the interpolation, and bit-exactness needs them. The
-kernels' copy is kernels/src/common/mcu_nn_s16_act.h; a test checks both against a TFLM
-tree."""
+# The table both interpolate in is TFLite's sigmoid_table_uint16, sigmoid(i / 24) in 0.16 fixed
+# point (tanh(x) = 2 sigmoid(2x) - 1), tuned for the interpolation rather than rounded samples:
+# mcusim reads it from the user's TFLM tree (mcusim/stacks/tflmtables.py), as the kernels do.
 
 
 def _table_lookup(abs_x: np.ndarray, frac_bits: int) -> np.ndarray:
     """Linear interpolation in the sigmoid table at abs_x / 2^frac_bits, scaled by 2^frac_bits;
     the saturated value past the table's end."""
-    table = np.array(SIGMOID_TABLE + (65535,), np.int64)
+    from ..stacks.tflmtables import sigmoid_table
+
+    table = np.array(sigmoid_table() + (65535,), np.int64)
     high = abs_x >> frac_bits
     inside = high < 255
     idx = np.where(inside, high, 0)
@@ -422,6 +397,10 @@ UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(
     classic=_lstm_classic,
     cmsis_nn=_lstm_cmsis_nn,
     tinyml=Tinyml("mcu_op_unidirectional_sequence_lstm", "lstm.c"),
+    sigmoid_table=True,
+    # Its int16 tensor is the int8 LSTM's own cell state (check() requires int8 input/output),
+    # not 16x8 mode: refuse_int16 must let it through on the stacks that run it.
+    int16_paths=("tinyml", "classic"),
     kernels=("mcu_lstm_s8", "mcu_lstm_gates_s8"),
 )
 

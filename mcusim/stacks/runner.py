@@ -19,6 +19,7 @@ from ..simulator.board import Board
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS
 from . import check_kernels, default_kernels, describe, is_real, label
 from .deploy import CMSIS_NN, DeployResult, Firmware, run_firmware
+from .tflmtables import tree_for
 from .tflmtree import find_tree
 
 PATHS = ("tinyml", "classic", "tflm")
@@ -137,11 +138,13 @@ def build_path(graph: Graph, path: str, board: Board, kernels: str, lut_activati
     if path == "tinyml":
         from .tinyml import build_tinyml
 
-        return build_tinyml(graph, board, kernels=kernels, workdir=workdir)
+        return build_tinyml(graph, board, kernels=kernels, workdir=workdir,
+                            tflm_tree=tree_for(graph, tflm_dir, Path(model) if model else None))
     if path == "classic":
         from .classic import build_classic
 
-        tree = find_tree(tflm_dir, Path(model) if model else None) if kernels == CMSIS_NN else None
+        where = Path(model) if model else None
+        tree = find_tree(tflm_dir, where) if kernels == CMSIS_NN else tree_for(graph, tflm_dir, where)
         return build_classic(graph, board, kernels=kernels, workdir=workdir, lut_activations=lut_activations,
                              winograd=winograd, tflm_tree=tree)
     raise McusimError(f"unknown path {path!r}; use tflm, tinyml or classic")

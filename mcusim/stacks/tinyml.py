@@ -46,6 +46,8 @@ from ..simulator.board import Board
 from ..simulator.elf import Elf
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS, Machine, RunResult
 from .deploy import Firmware, build_firmware, give_inputs, take_outputs
+from .tflmtables import export_note, needs_sigmoid_table, sigmoid_table_source
+from .tflmtree import TflmTree
 
 RUNTIME_DIR = KERNELS / "runtime"
 FRAMEWORK_SOURCES = tuple(
@@ -334,8 +336,10 @@ def _io(graph: Graph) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
 
 def _firmware(board: Board, kernels: str, workdir: Path, registry: str, glue: list[Path],
               model_c: str, io: tuple[list[tuple[str, int]], list[tuple[str, int]]],
-              arena_size: int, stop_after_init: bool = False, io_in_arena: bool = False) -> Firmware:
+              arena_size: int, stop_after_init: bool = False, io_in_arena: bool = False,
+              tables: tuple[Path, ...] = ()) -> Firmware:
     sources: dict[Path, str] = {src: "runtime" for src in FRAMEWORK_SOURCES}
+    sources.update({t: "kernels" for t in tables})  # generated from the TFLM tree (tflmtables)
     sources[_write(workdir, "ops.c", registry)] = "runtime"
     sources.update({src: "op_glue" for src in glue})
     sources[_write(workdir, "model_data.c", model_c)] = "model"
@@ -390,23 +394,27 @@ def generous_arena(graph: Graph, board: Board) -> int:
 
 
 def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path | None = None,
-                 arena_size: int | None = None, model_capacity: int | None = None) -> Firmware:
+                 arena_size: int | None = None, model_capacity: int | None = None,
+                 tflm_tree: TflmTree | None = None) -> Firmware:
     """The tinyml firmware of ``graph`` for ``board`` with the ``kernels`` flavour.
 
     ``arena_size`` None sizes the arena exactly (a start-up-only image with a generous arena
     reports the bytes its plan used). ``model_capacity`` reserves room in the model region for
     larger models of the same op set (default: the model itself, rounded up to 16 bytes).
     Raises McusimError for an op the runtime lacks, DoesNotFit when the model's arena does
-    not fit the board's RAM.
+    not fit the board's RAM. An op whose kernels use TFLite's int16 sigmoid table (LSTM) adds
+    the table generated from ``tflm_tree`` (default: MCUSIM_TFLM_DIR or the config;
+    mcusim.stacks.tflmtables).
     """
     op_registrations(graph)
     workdir = Path(workdir) if workdir is not None else default_workdir(graph, kernels, board)
+    tables = (sigmoid_table_source(workdir, tflm_tree),) if needs_sigmoid_table(graph) else ()
     capacity = model_capacity if model_capacity is not None else (len(graph.raw) + 15) & ~15
     parts = (ops_c(graph), glue_sources(graph), model_data_c(graph.raw, capacity), _io(graph))
     notes: dict[str, Any] = {}
     if arena_size is None:
         probe = _firmware(board, kernels, workdir, *parts, generous_arena(graph, board),
-                          stop_after_init=True, io_in_arena=True)
+                          stop_after_init=True, io_in_arena=True, tables=tables)
         report = startup_report(probe)
         if report["status"] == STATUS_ARENA_TOO_SMALL:
             raise DoesNotFit(
@@ -420,7 +428,7 @@ def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path
             raise McusimError(f"tinyml start-up failed{where}: {msg}")
         arena_size = report["arena_used_bytes"]
         notes = {k: report[k] for k in ("arena_used_bytes", "arena_planned_bytes", "arena_persistent_bytes")}
-    fw = _firmware(board, kernels, workdir, *parts, arena_size, io_in_arena=True)
+    fw = _firmware(board, kernels, workdir, *parts, arena_size, io_in_arena=True, tables=tables)
     fw.notes = {"model_bytes": len(graph.raw), "model_region_bytes": MODEL_HEADER_BYTES + capacity,
                 "op_registry": graph.op_types(), **(notes or {"arena_used_bytes": arena_size})}
     return fw
@@ -430,7 +438,7 @@ def build_tinyml(graph: Graph, board: Board, kernels: str = "opt", workdir: Path
 def build_updatable(board: Board, kernels: str = "opt", *, op_types: list[str] | None = None,
                     model_capacity: int = 64 * 1024, arena_size: int = 32 * 1024,
                     io_bytes: int = 4096, max_inputs: int = 4, max_outputs: int = 2,
-                    workdir: Path | None = None) -> Firmware:
+                    workdir: Path | None = None, tflm_tree: TflmTree | None = None) -> Firmware:
     """A tinyml image built for no model in particular: ``op_types`` registered (default:
     every op the runtime has), an empty model region of ``model_capacity`` bytes, and I/O
     buffers of ``io_bytes`` each. Any model of that op set that fits runs on it once its
@@ -445,8 +453,9 @@ def build_updatable(board: Board, kernels: str = "opt", *, op_types: list[str] |
     glue = sorted({RUNTIME_DIR / "ops" / g.glue for g in glues})
     io = ([(f"mcu_input_{i}", io_bytes) for i in range(max_inputs)],
           [(f"mcu_output_{i}", io_bytes) for i in range(max_outputs)])
+    tables = (sigmoid_table_source(workdir, tflm_tree),) if needs_sigmoid_table(op_types=types) else ()
     fw = _firmware(board, kernels, workdir, registry, glue, model_data_c(b"", model_capacity, "no model"),
-                   io, arena_size)
+                   io, arena_size, tables=tables)
     fw.notes = {"model_region_bytes": MODEL_HEADER_BYTES + model_capacity, "op_registry": types,
                 "arena_used_bytes": arena_size}
     return fw
@@ -560,12 +569,13 @@ def _greedy_head(buffers: list[tuple[int, int, int, int]], by_area: bool, best_f
 
 
 def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str, model_name: str | None = None,
-                  workdir: Path | None = None) -> Firmware:
+                  workdir: Path | None = None, tflm_tree: TflmTree | None = None) -> Firmware:
     """Write a self-contained project of the tinyml path to ``out_dir``: ``src/`` (the
     generated op registry, model region and main), ``kernels/`` (the runtime, the mcu_nn
     library and its headers), ``startup/startup.c``, ``cortex_m.ld``, ``memory.ld`` and a
     ``Makefile`` with mcusim's flags, so ``make`` builds the image mcusim measures (the arena
-    already sized exactly). Returns the Firmware for the exported sources."""
+    already sized exactly; ``src/mcu_sigmoid_table.c`` generated from ``tflm_tree`` when the model
+    needs TFLite's int16 sigmoid table). Returns the Firmware for the exported sources."""
     import shutil
 
     from ..build.toolchain import (
@@ -581,7 +591,7 @@ def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
     from .deploy import kernel_sources, mcu_flavour
 
     out = Path(out_dir)
-    fw = build_tinyml(graph, board, kernels, workdir)
+    fw = build_tinyml(graph, board, kernels, workdir, tflm_tree=tflm_tree)
     src = out / "src"
     src.mkdir(parents=True, exist_ok=True)
     for part in ("include", "runtime", "src"):
@@ -610,6 +620,6 @@ def export_tinyml(graph: Graph, board: Board, kernels: str, out_dir: Path | str,
         flavour=mcu_flavour(kernels), cpu_flags=" ".join(core_flags(board)), common_flags=" ".join(COMMON_FLAGS),
         opt=fw.opt, defines=defines, link_flags=" ".join(LINK_FLAGS), srcs=" \\\n        ".join(srcs),
         cmsis_nn="", lib_includes="".join(f" -I{i}" for i in dict.fromkeys(incs) if i != "kernels/include"),
-        lib_order="", lib_dirs=""))
+        lib_order="", lib_dirs=export_note(srcs)))
     fw.sources = {(out / s_): comp for s_, comp in zip(srcs, fw.sources.values())}
     return fw

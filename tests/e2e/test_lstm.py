@@ -6,6 +6,8 @@ inputs. The state tensors are reset at start-up as TFLM resets them."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,10 @@ from simhelpers import needs_gcc
 
 from mcusim.frontend.tflite import load_model
 from mcusim.simulator.board import get_board
+from mcusim.simulator.machine import Machine
+from mcusim.stacks import tflmtables
 from mcusim.stacks.runner import run_model
+from mcusim.stacks.tflmtree import TflmTreeMissing
 
 ROOT = Path(__file__).resolve().parents[2]
 LSTM_MODELS = [ROOT / "tests" / "data" / n for n in
@@ -48,6 +53,26 @@ def test_lstm_bit_exact_with_tflm(model: Path, stack: str) -> None:
         np.testing.assert_array_equal(got, want.reshape(got.shape))
     op = next(o for o in result.report["ops"] if o["type"] == "UNIDIRECTIONAL_SEQUENCE_LSTM")
     assert op["cycles"] > 0
+    if path != "tflm":  # mcusim's kernels interpolate in the table generated from the TFLM tree
+        table = Machine(result.elf, BOARD).read_symbol("mcu_sigmoid_table", 512)
+        assert np.frombuffer(table, "<u2").tolist() == list(tflmtables.sigmoid_table())
+
+
+@needs_gcc
+@pytest.mark.parametrize("path", ["tinyml", "classic"])
+def test_only_an_image_with_an_lstm_needs_the_tflm_tree(path: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a TFLM tree a model without LSTM still builds and runs (its image declares no
+    mcu_sigmoid_table), an LSTM model stops with one line naming the table's file."""
+    monkeypatch.delenv("MCUSIM_TFLM_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tflmtables, "_loaded", None)
+    plain = ROOT / "models" / "kws_fc.tflite"
+    result = run_model(plain, path, BOARD, "ref", inputs=_random_inputs(plain, 1))
+    assert result.elf.find_function("mcu_lstm_s8") is None
+    with pytest.raises(TflmTreeMissing, match="sigmoid_table_uint16 from a TFLM tree's "
+                                               "tensorflow/lite/kernels/internal/common.h"):
+        run_model(LSTM_MODELS[2], path, BOARD, "ref", inputs=_random_inputs(LSTM_MODELS[2], 1))
 
 
 @needs_gcc
@@ -100,3 +125,26 @@ def test_lstm_on_cortex_m0plus() -> None:
     result = run_model(model, "classic", get_board("stm32g071rb"), "opt", inputs=inputs)
     for got, want in zip(result.outputs, _tflm(model, inputs)):
         np.testing.assert_array_equal(got, want.reshape(got.shape))
+
+
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+@pytest.mark.parametrize("path", ["tinyml", "classic"])
+def test_exported_lstm_project_carries_the_generated_table(path: str, tmp_path: Path) -> None:
+    """The export of an LSTM model holds src/mcu_sigmoid_table.c written from the TFLM tree,
+    its Makefile compiles it and says where it came from; `make` builds the measured image."""
+    from mcusim.cli import main
+    from mcusim.simulator.elf import Elf
+
+    model, out = LSTM_MODELS[2], tmp_path / "export"
+    assert main(["export", str(model), "--path", path, "--kernels", "opt", "--out", str(out)]) == 0
+    table = (out / "src" / "mcu_sigmoid_table.c").read_text()
+    numbers = [int(v) for v in table.split("[256] = {")[1].split("}")[0].replace(",", " ").split()]
+    assert numbers == list(tflmtables.sigmoid_table())
+    makefile = (out / "Makefile").read_text()
+    assert "src/mcu_sigmoid_table.c" in makefile and str(tflmtables.COMMON_H) in makefile
+    proc = subprocess.run(["make", "-j2"], cwd=out, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    measured = run_model(model, path, BOARD, "opt", inputs=_random_inputs(model, 2)).report
+    assert Elf(out / "build" / "firmware.elf").flash_bytes == measured["flash_bytes"]

@@ -38,6 +38,8 @@ from mcusim.simulator.board import get_board
 from mcusim.simulator.isa import Decoder
 from mcusim.simulator.machine import Machine
 from mcusim.stacks.deploy import Firmware, build_firmware, run_firmware
+from mcusim.stacks.tflmtables import sigmoid_table_source
+from mcusim.stacks.tflmtree import TflmTreeError
 from mcusim.stacks.tinyml import (
     FRAMEWORK_SOURCES,
     MODEL_SYMBOL,
@@ -188,6 +190,10 @@ def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     registry.write_text(registry_c(sorted({g.registration for g in glue}), "every op the runtime has"))
     sources = [*FRAMEWORK_SOURCES, *sorted({RUNTIME_DIR / "ops" / g.glue for g in glue}), registry,
                RUNTIME_DIR / "tests" / "host_run.c", *sorted((KERNELS / "src" / "ref").rglob("*.c"))]
+    try:  # the LSTM kernel's int16 sigmoid table, generated from the TFLM tree (tflmtables)
+        sources.append(sigmoid_table_source(work / "tables"))
+    except TflmTreeError as e:
+        pytest.skip(f"no TFLM tree for the LSTM's sigmoid table: {e}")
     return _host_compile(work / "host_run", sources,
                          "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 

@@ -78,6 +78,17 @@ def flavour_file(flavour: str, name: str) -> Path:
     return next(p for p in kernel_sources(flavour) if p.name == Path(name).name)
 
 
+def table_sources(sources: list[Path]) -> list[Path]:
+    """The generated mcu_sigmoid_table.c (TFLite's table, read from the TFLM tree:
+    mcusim/stacks/tflmtables.py) when a kernel among ``sources`` uses it, else nothing."""
+    from mcusim.build.toolchain import cache_dir
+    from mcusim.stacks.tflmtables import sigmoid_table_source
+
+    if any("mcu_nn_s16_act.h" in Path(p).read_text() for p in sources):
+        return [sigmoid_table_source(cache_dir() / "generated" / "harness")]
+    return []
+
+
 @cache
 def sources_hash() -> str:
     """Content hash of every kernel and harness source: part of each build's cache key, since
@@ -166,13 +177,15 @@ class HostRunner:
 
 @cache
 def _host_library(kernel: str, _hash: str) -> ctypes.CDLL:
-    out = Path(tempfile.gettempdir()) / f"mcusim-harness-{kernel}-{_hash}.so"
+    kernel_file = KERNELS / "src" / "ref" / KERNEL_FILES[kernel]
+    tables = table_sources([kernel_file])  # content-addressed: their directory names key the library
+    out = Path(tempfile.gettempdir()) / f"mcusim-harness-{kernel}-{_hash}{''.join(f'-{t.parent.name}' for t in tables)}.so"
     if not out.exists():
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
         cmd = ["gcc", "-shared", "-fPIC", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
                "-DHARNESS_HOST", f"-I{KERNELS / 'include'}", f"-I{HARNESS}",
-               str(HARNESS / "harness_main.c"), str(HARNESS / f"{kernel}.c"),
-               str(KERNELS / "src" / "ref" / KERNEL_FILES[kernel]), "-o", str(tmp)]
+               str(HARNESS / "harness_main.c"), str(HARNESS / f"{kernel}.c"), str(kernel_file),
+               *map(str, tables), "-o", str(tmp)]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         tmp.rename(out)
     lib = ctypes.CDLL(str(out))
@@ -193,6 +206,7 @@ class SimRunner:
         self.arena_bytes = arena_bytes
         sources = [HARNESS / "harness_main.c", HARNESS / f"{kernel}.c",
                    *(flavour_file(flavour, f) for f in [KERNEL_FILES[kernel], *KERNEL_CALLS.get(kernel, [])])]
+        sources += table_sources(sources)
         built = build_elf(sources, self.board, include_dirs=(KERNELS / "include", HARNESS),
                           defines={"HARNESS_ARENA_BYTES": arena_bytes,
                                    "MCU_SOURCES_HASH": "0x" + sources_hash()[:8]},

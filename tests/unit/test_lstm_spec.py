@@ -1,5 +1,5 @@
-"""The LSTM spec's pieces that do not need a simulator: the sigmoid table against the TFLM
-tree's and the kernels' copy, options and MACs read from a converter model, refusals."""
+"""The LSTM spec's pieces that do not need a simulator: the sigmoid table read from the TFLM
+tree (what the reference and the kernels get, the errors without one), options and MACs read from a converter model, refusals."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from mcusim.frontend.graphinfo import op_macs
 from mcusim.frontend.tflite import load_model
 from mcusim.frontend.validate import validate_graph
 from mcusim.operators import lstm
+from mcusim.stacks import tflmtables
+from mcusim.stacks.tflmtree import _REQUIRED as TREE_FILES
+from mcusim.stacks.tflmtree import TflmTreeMissing, find_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 KWS = ROOT / "tests" / "data" / "net_lstm_kws.tflite"
@@ -26,16 +29,57 @@ def _numbers(text: str) -> list[int]:
     return [int(v) for v in re.findall(r"\d+", text)]
 
 
-def test_sigmoid_table_is_tflites_and_the_kernels() -> None:
+TREE = Path(os.environ.get("MCUSIM_TFLM_DIR", "/work/shared/third_party/tflite-micro"))
+COMMON = TREE / tflmtables.COMMON_H
+
+
+@pytest.mark.skipif(not COMMON.is_file(), reason="no TFLM tree")
+def test_sigmoid_table_is_the_trees_and_what_the_kernels_get(tmp_path: Path) -> None:
+    tree = find_tree(TREE)
+    values = tflmtables.load(tree)
+    tflm = _numbers(COMMON.read_text().split("sigmoid_table_uint16[256] = {")[1].split("}")[0])
+    assert list(values) == tflm and len(values) == 256 and tflmtables.sigmoid_table() == values
+    c_file = tflmtables.sigmoid_table_source(tmp_path, tree)  # what every image that needs it compiles
+    assert c_file.name == "mcu_sigmoid_table.c" and str(COMMON) in c_file.read_text()
+    assert _numbers(c_file.read_text().split("mcu_sigmoid_table[256] = {")[1].split("}")[0]) == tflm
     header = (ROOT / "kernels" / "src" / "common" / "mcu_nn_s16_act.h").read_text()
-    c_table = _numbers(header.split("mcu_sigmoid_table[256] = {")[1].split("}")[0])
-    assert c_table == list(lstm.SIGMOID_TABLE) and len(c_table) == 256
-    tree = Path(os.environ.get("MCUSIM_TFLM_DIR", "/work/shared/third_party/tflite-micro"))
-    common = tree / "tensorflow" / "lite" / "kernels" / "internal" / "common.h"
-    if not common.is_file():
-        pytest.skip("no TFLM tree")
-    tflm = _numbers(common.read_text().split("sigmoid_table_uint16[256] = {")[1].split("}")[0])
-    assert tflm == list(lstm.SIGMOID_TABLE)
+    assert "extern const uint16_t mcu_sigmoid_table[256];" in header and "65534" not in header
+
+
+def test_the_lstm_and_only_it_needs_the_table() -> None:
+    assert tflmtables.needs_sigmoid_table(load_model(KWS))
+    assert not tflmtables.needs_sigmoid_table(op_types=["CONV_2D", "FULLY_CONNECTED", "LOGISTIC"])
+    assert tflmtables.needs_sigmoid_table(op_types=["CONV_2D", "UNIDIRECTIONAL_SEQUENCE_LSTM"])
+
+
+def _fake_tree(root: Path, common_h: str | None) -> Path:
+    for rel in (*TREE_FILES, *([tflmtables.COMMON_H] if common_h is not None else [])):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(common_h if rel == tflmtables.COMMON_H else "")
+    return root
+
+
+@pytest.mark.parametrize("common_h, says", [
+    (None, "cannot read sigmoid_table_uint16"),
+    ("static const uint16_t other[2] = {1, 2};", "has no `sigmoid_table_uint16[256]"),
+    ("const uint16_t sigmoid_table_uint16[256] = {" + ", ".join(["5", "4"] * 128) + "};", "not 256 non-decreasing"),
+    ("const uint16_t sigmoid_table_uint16[256] = {" + ", ".join(["1"] * 255) + "};", "(255 values read)"),
+])
+def test_a_tree_without_a_usable_table_is_one_error_naming_the_file(tmp_path: Path, common_h: str | None,
+                                                                     says: str) -> None:
+    tree = find_tree(_fake_tree(tmp_path, common_h))
+    with pytest.raises(tflmtables.TflmTableError) as err:
+        tflmtables.load(tree)
+    assert str(tree.root / tflmtables.COMMON_H) in str(err.value) and says in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_no_tree_is_one_error_naming_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MCUSIM_TFLM_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TflmTreeMissing, match="sigmoid_table_uint16 from a TFLM tree's tensorflow/lite/kernels/"
+                                               "internal/common.h: no TensorFlow Lite Micro tree given"):
+        tflmtables.tree_for(load_model(KWS))
 
 
 def test_int16_activations_are_monotonic_and_symmetric() -> None:

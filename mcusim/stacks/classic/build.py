@@ -31,6 +31,8 @@ from ...frontend.graph import Graph
 from ...simulator.board import Board
 from ..deploy import CMSIS_NN, FLAVOURS, Firmware, kernel_sources, mcu_flavour
 from ..planner import Buffer, Plan, align_up, plan_memory
+from ..tflmtables import C_FILE as TABLE_FILE
+from ..tflmtables import export_note, needs_sigmoid_table, sigmoid_table_text
 from ..tflmtree import TflmTree, cmsis_nn_include_dirs, find_tree
 from .files import main_file, model_files, weights_files
 from .generator import Generator
@@ -167,6 +169,8 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
     main_c, ins, outs = main_file(gen, kernels)
     files = {"model.h": model_h, "model.c": model_c, "weights.h": weights_h, "weights.c": weights_c,
              "main.c": main_c}
+    if needs_sigmoid_table(graph):  # TFLite's int16 sigmoid table, generated from the TFLM tree
+        files[TABLE_FILE] = sigmoid_table_text(tflm_tree)
     for name, text in files.items():
         write_if_changed(workdir / name, text)
     notes = {
@@ -198,9 +202,12 @@ def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Pat
     ``runtime``), ready for :func:`mcusim.deploy.run_firmware`."""
     workdir = Path(workdir)
     cm = generate_classic(graph, board, kernels, workdir, model_name, lut_activations, winograd, tflm_tree)
+    sources = {workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"}
+    if TABLE_FILE in cm.files:
+        sources[workdir / TABLE_FILE] = "kernels"
     return Firmware(
         path="classic", kernels=kernels, board=board,
-        sources={workdir / "model.c": "code", workdir / "weights.c": "weights", workdir / "main.c": "runtime"},
+        sources=sources,
         include_dirs=[workdir, *cm.include_dirs], defines={}, input_symbols=cm.input_symbols,
         output_symbols=cm.output_symbols, arena_symbol="model_arena" if cm.arena_bytes else None,
         status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info,
@@ -291,13 +298,14 @@ def export_classic(graph: Graph, board: Board, kernels: str, out_dir: Path | str
     srcs += [str(Path("kernels") / p.relative_to(KERNELS)) for p in kernel_sources(kernels)]
     srcs.append("startup/startup.c")
     defines = "".join(f" -D{k}={v}" for k, v in sorted(fw.defines.items()))
-    cmsis_nn = lib_includes = lib_order = lib_dirs = ""
+    cmsis_nn = lib_includes = lib_order = ""
+    lib_dirs = export_note(srcs)
     if CMSIS_NN in fw.libraries:
         from .. import cmsisnn
 
         tree = tflm_tree or find_tree()
         lib_srcs = [str(Path(s).relative_to(tree.cmsis_nn)) for _, s in fw.libraries[CMSIS_NN]]
-        lib_dirs = ("# Arm CMSIS-NN from a TensorFlow Lite Micro tree (not copied here); `make CMSIS_NN_DIR=...`\n"
+        lib_dirs += ("# Arm CMSIS-NN from a TensorFlow Lite Micro tree (not copied here); `make CMSIS_NN_DIR=...`\n"
                     f"# builds against another checkout.\nCMSIS_NN_DIR ?= {tree.cmsis_nn}\n\n")
         cmsis_nn = _CMSIS_NN_MAKE.format(
             cmsis_srcs=" \\\n        ".join(lib_srcs),
