@@ -132,7 +132,9 @@ def test_model_is_bit_exact(path: Path, flavour: str) -> None:
 
 
 @needs_gcc
-@pytest.mark.parametrize("flavour", FLAVOURS)
+# ref in the slow tier: one build per model and flavour, and the ref kernels have their own
+# bit-exact tests (test_kernels.py) while most ops' opt flavour links the same ref file
+@pytest.mark.parametrize("flavour", [pytest.param("ref", marks=pytest.mark.slow), "opt"])
 @pytest.mark.parametrize("path", OP_MODELS, ids=_ids)
 def test_op_model_is_bit_exact(path: Path, flavour: str) -> None:
     _check_bit_exact(path, flavour, seeds=SEEDS[:1])
