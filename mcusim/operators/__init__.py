@@ -139,7 +139,9 @@ def refuse_int16(graph: "Graph", stack: str) -> None:
         spec = get(op.type)
         if spec is not None and (spec.view or stack in spec.int16_paths):
             continue
-        touched = [graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0]
+        # activations only: a recurrent op's int16 state (a variable tensor) is not 16x8 mode
+        touched = [t for t in (graph.tensors[i] for i in (*op.inputs, *op.outputs) if i >= 0)
+                   if not t.is_variable and not t.is_constant]
         if any(t.dtype == "INT16" for t in touched):
             raise ModelError(f"op {op.index} ({op.type}) has 16-bit activations (16x8 mode); the "
                              f"{stack} stack has no 16x8 kernel for {op.type} (the tflm stack runs it)")

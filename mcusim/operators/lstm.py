@@ -398,9 +398,6 @@ UNIDIRECTIONAL_SEQUENCE_LSTM = OpSpec(
     cmsis_nn=_lstm_cmsis_nn,
     tinyml=Tinyml("mcu_op_unidirectional_sequence_lstm", "lstm.c"),
     sigmoid_table=True,
-    # Its int16 tensor is the int8 LSTM's own cell state (check() requires int8 input/output),
-    # not 16x8 mode: refuse_int16 must let it through on the stacks that run it.
-    int16_paths=("tinyml", "classic"),
     kernels=("mcu_lstm_s8", "mcu_lstm_gates_s8"),
 )
 
