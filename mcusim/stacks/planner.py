@@ -25,6 +25,13 @@ what first fit degenerates to when everything conflicts). ``lower_bound`` -- the
 live at any one step -- shows how far from optimal a plan could be. When no greedy plan reaches
 it and the graph has at most ``EXACT_MAX_BUFFERS`` buffers, a branch and bound over placement
 orders (first fit) finds the optimum (strategy ``exact (branch and bound)``).
+
+In-place execution: an :class:`InPlace` row says that the op writing buffer ``out`` may write
+it over ``into``, the input it is the last reader of, provided ``out`` starts at least ``lag``
+bytes below ``into`` (the kernel reads every byte of ``into`` it still needs before it writes
+over it; lag 0 = the same bytes, as an elementwise op in order). The planner then places such
+chains as one block (each member at its offset inside it, live for the chain's whole lifetime),
+plans once with and once without the blocks, and keeps the smaller plan.
 """
 
 from __future__ import annotations
@@ -46,6 +53,16 @@ class Buffer:
 
 
 @dataclass(frozen=True)
+class InPlace:
+    """``out`` may share bytes with ``into`` when it starts at least ``lag`` bytes below it
+    (``into`` is last read at the step that first writes ``out``)."""
+
+    out: str
+    into: str
+    lag: int
+
+
+@dataclass(frozen=True)
 class Plan:
     """Where each buffer lives inside one region of ``size`` bytes."""
 
@@ -60,6 +77,8 @@ class Plan:
     strategy: str
     """The ordering and placement rule that produced this plan, e.g. ``size/best-fit``."""
     alignment: int
+    in_place: tuple[InPlace, ...] = ()
+    """The in-place rows the plan uses (buffers that overlap by design)."""
 
 
 def align_up(n: int, alignment: int) -> int:
@@ -133,15 +152,85 @@ def lower_bound(buffers: Sequence[Buffer], alignment: int = 4) -> int:
                 for s in steps), default=0)
 
 
-def plan_memory(buffers: Iterable[Buffer], alignment: int = 4) -> Plan:
-    """Offsets for ``buffers`` such that no two buffers live at the same step share a byte.
+def plan_memory(buffers: Iterable[Buffer], alignment: int = 4, in_place: Iterable[InPlace] = ()) -> Plan:
+    """Offsets for ``buffers`` such that no two buffers live at the same step share a byte
+    (except the pairs of ``in_place`` the plan uses, at their lag).
 
     Tries every ordering with first fit and best fit and returns the smallest plan (ties go to
-    the earlier candidate, so the result is deterministic). Raises McusimError on duplicate
-    names, negative sizes, inverted lifetimes or an alignment that is not a power of two.
+    the earlier candidate, so the result is deterministic); with ``in_place`` rows, also the
+    plan of their chains as blocks, keeping the smaller. Raises McusimError on duplicate names,
+    negative sizes, inverted lifetimes, an alignment that is not a power of two or an in-place
+    row whose ``into`` is not last read where ``out`` is first written.
     """
     bufs = list(buffers)
     _check(bufs, alignment)
+    plain = _plan_plain(bufs, alignment)
+    rows = _check_in_place(bufs, list(in_place))
+    if not rows:
+        return plain
+    blocks, members, used = _chains(bufs, rows, alignment)
+    merged = _plan_plain(blocks, alignment)
+    if merged.size >= plain.size:
+        return plain
+    offsets = {name: merged.offsets[block] + rel for name, (block, rel) in members.items()}
+    plan = Plan(offsets, merged.size, plain.naive, merged.lower_bound,
+                merged.strategy + " + in place", alignment, tuple(used))
+    conflicts = find_conflicts(bufs, plan)
+    if conflicts:
+        raise AssertionError(f"memory planner produced overlapping buffers: {conflicts[:3]}")
+    return plan
+
+
+def _check_in_place(bufs: Sequence[Buffer], rows: list[InPlace]) -> list[InPlace]:
+    by_name = {b.name: b for b in bufs}
+    for r in rows:
+        out, into = by_name.get(r.out), by_name.get(r.into)
+        if out is None or into is None or r.lag < 0 or into.last != out.first or r.out == r.into:
+            raise McusimError(f"memory plan: in-place row {r} does not name a buffer last read "
+                              "where the other is first written")
+    return rows
+
+
+def _chains(bufs: Sequence[Buffer], rows: list[InPlace], alignment: int
+            ) -> tuple[list[Buffer], dict[str, tuple[str, int]], list[InPlace]]:
+    """Blocks for the in-place chains: each block one buffer of the chain's extent and lifetime;
+    ``members`` maps every buffer to (its block, its offset inside it)."""
+    by_name = {b.name: b for b in bufs}
+    group: dict[str, str] = {b.name: b.name for b in bufs}  # buffer -> its chain's first buffer
+    rel: dict[str, int] = {b.name: 0 for b in bufs}
+    chain: dict[str, list[str]] = {b.name: [b.name] for b in bufs}
+    taken: set[str] = set()  # buffers already written over by an output
+    used: list[InPlace] = []
+    for r in sorted(rows, key=lambda r: (by_name[r.out].first, r.out, r.into)):
+        g_out, g_in = group[r.out], group[r.into]
+        if g_out == g_in or r.into in taken or len(chain[g_out]) > 1:
+            continue  # one output per dying input, and an output joins one chain
+        at = rel[r.into] - align_up(r.lag, alignment)
+        out = by_name[r.out]
+        if any(n != r.into and lifetimes_overlap(out, by_name[n]) and by_name[n].size
+               and at < rel[n] + by_name[n].size and rel[n] < at + out.size for n in chain[g_in]):
+            continue  # it would write over another live member of the chain
+        taken.add(r.into)
+        used.append(r)
+        rel[r.out] = at
+        if at < 0:  # the output starts below the block: shift the chain up
+            for name in chain[g_in]:
+                rel[name] -= at
+            rel[r.out] = 0
+        group[r.out] = g_in
+        chain[g_in].append(r.out)
+        del chain[g_out]
+    blocks: list[Buffer] = []
+    members: dict[str, tuple[str, int]] = {}
+    for head, names in chain.items():
+        parts = [by_name[n] for n in names]
+        size = max((rel[b.name] + b.size for b in parts if b.size), default=0)
+        blocks.append(Buffer(head, size, min(b.first for b in parts), max(b.last for b in parts)))
+        members.update({n: (head, rel[n]) for n in names})
+    return blocks, members, used
+
+
+def _plan_plain(bufs: list[Buffer], alignment: int) -> Plan:
     naive = sum(align_up(b.size, alignment) for b in bufs)
     best: tuple[int, str, dict[str, int]] | None = None
     for order_name, key in _ORDERS:
@@ -224,9 +313,11 @@ def greedy_by_size(buffers: Iterable[Buffer], alignment: int = 4) -> int:
 
 def find_conflicts(buffers: Sequence[Buffer], plan: Plan) -> list[tuple[str, str]]:
     """Pairs of buffers that are live at a common step and share bytes in ``plan`` (should be
-    none), plus any buffer that is misaligned or reaches past ``plan.size`` (paired with
-    itself)."""
+    none, except an in-place pair of ``plan.in_place`` whose output starts at least its lag
+    below its input), plus any buffer that is misaligned or reaches past ``plan.size`` (paired
+    with itself)."""
     bad: list[tuple[str, str]] = []
+    allowed = {frozenset((r.out, r.into)): r for r in plan.in_place}
     spans = []
     for b in buffers:
         off = plan.offsets[b.name]
@@ -236,7 +327,9 @@ def find_conflicts(buffers: Sequence[Buffer], plan: Plan) -> list[tuple[str, str
     for i, (a, a0, a1) in enumerate(spans):
         for b, b0, b1 in spans[i + 1:]:
             if a.size and b.size and lifetimes_overlap(a, b) and a0 < b1 and b0 < a1:
-                bad.append((a.name, b.name))
+                r = allowed.get(frozenset((a.name, b.name)))
+                if r is None or plan.offsets[r.into] - plan.offsets[r.out] < r.lag:
+                    bad.append((a.name, b.name))
     return bad
 
 

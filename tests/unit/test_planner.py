@@ -138,3 +138,78 @@ def test_bad_buffers_are_rejected(bad: list[Buffer]) -> None:
 def test_alignment_must_be_a_power_of_two() -> None:
     with pytest.raises(McusimError):
         plan_memory([Buffer("a", 1, 0, 0)], alignment=3)
+
+
+# --- in-place execution ----------------------------------------------------------------------
+def test_in_place_chain_beats_the_out_of_place_bound() -> None:
+    """The resnet shape: x (residual) live across conv y -> conv z -> ADD a; z may overlap its
+    dying input y at a lag, a may take z's bytes. Three maps live out of place; two + lag in
+    place, and the plan says which rows it used."""
+    from mcusim.stacks.planner import InPlace
+
+    k = 16384
+    bufs = [Buffer("x", k, 0, 3), Buffer("y", k, 1, 2), Buffer("z", k, 2, 3), Buffer("a", k, 3, 5),
+            Buffer("s", 576, 2, 2)]
+    rows = [InPlace("z", "y", 528), InPlace("a", "z", 0)]
+    assert plan_memory(bufs).size == 3 * k + 576
+    plan = plan_memory(bufs, 4, rows)
+    assert plan.size == 2 * k + 528 + 576
+    assert plan.in_place == tuple(rows)
+    assert plan.offsets["y"] - plan.offsets["z"] >= 528
+    assert find_conflicts(bufs, plan) == []
+    # the same overlap with a shorter lag is a conflict
+    from dataclasses import replace
+
+    bad = replace(plan, offsets={**plan.offsets, "z": plan.offsets["y"] - 524})
+    assert ("y", "z") in find_conflicts(bufs, bad) or ("z", "y") in find_conflicts(bufs, bad)
+
+
+def test_in_place_rows_must_name_a_dying_input() -> None:
+    from mcusim.stacks.planner import InPlace
+
+    bufs = [Buffer("x", 64, 0, 3), Buffer("y", 64, 1, 2)]
+    with pytest.raises(McusimError):
+        plan_memory(bufs, 4, [InPlace("y", "x", 0)])  # x is still read after step 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 3), st.integers(1, 2), st.integers(0, 2), st.integers(0, 2))
+def test_conv_in_place_lag_is_safe(h: int, w: int, c: int, oc: int, kh: int, kw: int, s: int,
+                                   ph: int, pw: int) -> None:
+    """A row-major convolution (the order of mcu_conv_s8, opt and ref) run in one flat memory
+    with its output conv_in_place_lag bytes below its input computes what it computes out of
+    place: no output byte lands on an input byte still to be read."""
+    import numpy as np
+
+    from mcusim.stacks.classic.generator import conv_in_place_lag
+
+    ph, pw = min(ph, kh - 1), min(pw, kw - 1)
+    oh, ow = (h + 2 * ph - kh) // s + 1, (w + 2 * pw - kw) // s + 1
+    if oh < 1 or ow < 1:
+        return
+    rng = np.random.default_rng(h * 1000 + w * 100 + c * 10 + oc)
+    x = rng.integers(-128, 128, (h, w, c))
+    wt = rng.integers(-3, 4, (oc, kh, kw, c))
+    lag = conv_in_place_lag((h, w, c), (oh, ow, oc), (s, s), (ph, pw))
+
+    def run(mem: np.ndarray, src: int, dst: int) -> np.ndarray:
+        for oy in range(oh):
+            for ox in range(ow):
+                for o in range(oc):  # the reference kernel: per channel, reading the window each time
+                    acc = 0
+                    for ky in range(kh):
+                        for kx in range(kw):
+                            y, xx = oy * s - ph + ky, ox * s - pw + kx
+                            if 0 <= y < h and 0 <= xx < w:
+                                base = src + (y * w + xx) * c
+                                acc += int(np.dot(mem[base:base + c], wt[o, ky, kx]))
+                    mem[dst + (oy * ow + ox) * oc + o] = acc
+        return mem[dst:dst + oh * ow * oc].copy()
+
+    apart = np.zeros(h * w * c + oh * ow * oc, dtype=np.int64)
+    apart[:h * w * c] = x.reshape(-1)
+    expect = run(apart, 0, h * w * c)
+    shared = np.zeros(lag + max(h * w * c, oh * ow * oc), dtype=np.int64)
+    shared[lag:lag + h * w * c] = x.reshape(-1)
+    assert (run(shared, lag, 0) == expect).all()

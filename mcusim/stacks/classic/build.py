@@ -148,12 +148,13 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
     for pos, size in enumerate(_scratch_sizes(gen, board, kernels, workdir, libraries, include_dirs)):
         gen.steps[pos].scratch = size
     buffers = gen.lifetimes()
-    plan = plan_memory(buffers, ALIGNMENT)
+    in_place = gen.in_place(buffers)
+    plan = plan_memory(buffers, ALIGNMENT, in_place)
     tensors = [b for b in buffers if not b.name.startswith("scratch")]
     scratch = max((b.size for b in buffers if b.name.startswith("scratch")), default=0)
     # One shared scratch region on top of the tensor plan is the textbook alternative; keep
     # whichever is smaller (per-op scratch slots usually fit into gaps between tensors).
-    tensor_plan = plan_memory(tensors, ALIGNMENT)
+    tensor_plan = plan_memory(tensors, ALIGNMENT, in_place)
     shared = tensor_plan.size + align_up(scratch, ALIGNMENT)
     if shared < plan.size:
         offsets = dict(tensor_plan.offsets)
@@ -161,7 +162,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
             if b.name.startswith("scratch"):
                 offsets[b.name] = tensor_plan.size
         plan = Plan(offsets, shared, plan.naive, plan.lower_bound,
-                    tensor_plan.strategy + " + shared scratch", ALIGNMENT)
+                    tensor_plan.strategy + " + shared scratch", ALIGNMENT, tensor_plan.in_place)
     naive = sum(align_up(b.size, ALIGNMENT) for b in tensors) + align_up(scratch, ALIGNMENT)
     status: dict[int, str] = {}
     weights_c, weights_h = weights_files(gen, kernels)
@@ -178,6 +179,7 @@ def generate_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: 
         "arena_naive_bytes": naive,
         "arena_lower_bound_bytes": plan.lower_bound,
         "arena_plan": plan.strategy,
+        "arena_in_place": [f"{r.out} over {r.into} (lag {r.lag} B)" for r in plan.in_place],
         "scratch_bytes": scratch,
         "scratch_sizing": "mcu_*_get_buffer_size run in C (simulator) at build time",
         "folded_ops": [{"index": op.index, "type": op.type, "how": why} for op, why in gen.folded],

@@ -14,7 +14,7 @@ from ...errors import ModelError
 from ...frontend import reference as ref
 from ...frontend.graph import Graph, Op
 from .. import winograd as wg
-from ..planner import Buffer
+from ..planner import Buffer, InPlace
 from .cgen import (
     Loc,
     Step,
@@ -504,3 +504,60 @@ class Generator:
         bufs += [Buffer(f"scratch_op{s.op.index}", s.scratch, s.op.index, s.op.index)
                  for s in self.steps if s.op is not None and s.scratch > 0]
         return bufs
+
+    def in_place(self, buffers: list[Buffer]) -> list[InPlace]:
+        """Outputs mcusim's kernels may write over an input that dies at their op (the
+        planner uses each where it lowers the plan): ``mcu_add_s8`` over an input of the
+        output's shape (elementwise, in order: lag 0, mcu_nn.h's contract), ``mcu_conv_s8``
+        (opt and ref: output pixels in row-major order, each written after every input pixel
+        it reads) over its input at the lag :func:`conv_in_place_lag` computes. Not the
+        CMSIS-NN calls or the Winograd kernel. A graph input may be written over once its last
+        reader has read it (the application writes the inputs before every inference)."""
+        last = {b.name: b.last for b in buffers}
+        rows: list[InPlace] = []
+        for step in self.steps:
+            op = step.op
+            if op is None or step.library != "mcu_nn" or step.kernel not in ("mcu_add_s8", "mcu_conv_s8"):
+                continue
+            out = self.t[step.write]
+            if self.locs[step.write] != Loc("arena", step.write) or step.write in self.g.outputs:
+                continue
+            for pos, x in enumerate(step.reads[:2] if step.kernel == "mcu_add_s8" else step.reads[:1]):
+                loc = self.locs[x]
+                if (loc.kind != "arena" or loc.offset or x in step.reads[pos + 1:] + step.reads[:pos]
+                        or last.get(f"t{loc.key}") != op.index
+                        or self.t[loc.key].nbytes != self.t[x].nbytes):
+                    continue
+                if step.kernel == "mcu_add_s8":
+                    if tuple(self.t[x].shape) != tuple(out.shape) or self.t[x].dtype != out.dtype:
+                        continue
+                    lag = 0
+                else:
+                    from ...operators.conv import prepare_conv
+
+                    if len(out.shape) != 4 or out.shape[0] != 1:
+                        continue
+                    p = prepare_conv(self.g, op)
+                    _, h, w, c = (int(d) for d in self.t[x].shape)
+                    lag = conv_in_place_lag((h, w, c), (p.out_h, p.out_w, int(out.shape[3])),
+                                            (p.stride_h, p.stride_w), (p.pad_h, p.pad_w))
+                rows.append(InPlace(f"t{step.write}", f"t{loc.key}", lag))
+                break
+        return rows
+
+
+def conv_in_place_lag(in_hwc: tuple[int, int, int], out_hwc: tuple[int, int, int],
+                      stride: tuple[int, int], pad: tuple[int, int]) -> int:
+    """Bytes the output of a row-major convolution (batch 1) must start below its input so
+    that writing output pixel p never reaches an input byte that pixel p or a later one still
+    reads: the largest (end of output pixel p) - (lowest input byte read by pixels >= p).
+    A pixel's lowest byte is bounded below by its window's top-left corner clamped to the
+    input (the first row/column it can read, whatever the dilation)."""
+    h, w, c = in_hwc
+    oh, ow, oc = out_hwc
+    oy, ox = np.divmod(np.arange(oh * ow, dtype=np.int64), ow)
+    y = np.clip(oy * stride[0] - pad[0], 0, h - 1)
+    x = np.clip(ox * stride[1] - pad[1], 0, w - 1)
+    first = (y * w + x) * c
+    lowest = np.minimum.accumulate(first[::-1])[::-1]
+    return max(int(np.max((np.arange(oh * ow) + 1) * oc - lowest)), 0)
