@@ -306,6 +306,29 @@ def test_depthwise_channel_multiplier(spec: dict[str, Any], flavour: str) -> Non
         check(sim_runner("depthwise_conv", flavour, M4), case)
 
 
+# Multiplier 1 wider than one 32-channel block (the opt kernel keeps one block's records in
+# scratch): several blocks, a partial last block, C % 4 channels; the 3x3 kernel inside and at
+# the borders, and the general tap loop (2x3).
+DW_BLOCK_SPECS = [
+    {"n": 1, "h": 5, "w": 6, "c": 36, "mult": 1, "kh": 3, "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"},
+    {"n": 2, "h": 5, "w": 5, "c": 70, "mult": 1, "kh": 3, "kw": 3, "sh": 2, "sw": 2, "padding": "VALID"},
+    {"n": 1, "h": 4, "w": 5, "c": 40, "mult": 1, "kh": 2, "kw": 3, "sh": 1, "sw": 1, "padding": "SAME"},
+]
+
+
+@needs_arm
+@pytest.mark.parametrize("spec", DW_BLOCK_SPECS, ids=lambda s: f"c{s['c']}k{s['kh']}x{s['kw']}")
+def test_opt_depthwise_channel_blocks(spec: dict[str, Any]) -> None:
+    runner = sim_runner("depthwise_conv", "opt", M4)
+    for per_channel, bias, seed in ((True, True, 1), (False, False, 2)):
+        case = CASES["depthwise_conv"](dict(spec, per_channel=per_channel, bias=bias),
+                                       np.random.default_rng(seed))
+        check(runner, case)
+        # one block's records (35 words per 4 channels for 3x3): the scratch of 32 channels
+        if spec["kh"] == spec["kw"] == 3:
+            assert runner.run(case.blob).scratch_bytes == 8 * 35 * 4
+
+
 @needs_arm
 def test_opt_depthwise_multiplier_is_not_the_reference_code() -> None:
     """The optimized flavour runs multiplier > 1 layers with SMLAD (one input channel, through

@@ -20,8 +20,9 @@
  * plain and ROR #8, SMLABB/SMLATB against the input value: 8 instructions per 4 MACs), the
  * M % 4 others one by one (mcu_dw_mult).
  * Cores without the DSP extension use the reference kernel.
- * Scratch: the records (34 words per 4 channels for 3x3, plus C bytes of zero points; else
- * 2 words per tap per 4 channels); for M > 1 and C = 1 the transposed filter (rounded up to
+ * Scratch: the records of one block of 32 channels (34 words per 4 channels for 3x3, plus 32
+ * bytes of zero points; else 2 words per tap per 4 channels), rebuilt per block so that wide
+ * layers need no more than narrow ones; for M > 1 and C = 1 the transposed filter (rounded up to
  * 4 bytes) plus mcu_conv_s8's scratch; else none.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -33,6 +34,12 @@
 #undef mcu_depthwise_conv_s8
 #undef mcu_depthwise_conv_s8_get_buffer_size
 #include "../../common/mcu_nn_dsp.h"
+
+/* channels per pass: accumulators and requantization on the stack */
+#define MCU_DW_CHUNK 16
+/* groups of 4 channels whose records are in scratch at a time (a multiple of MCU_DW_CHUNK / 4):
+ * 32 channels, 1,152 bytes for 3x3 */
+#define MCU_DW_BLOCK 8
 
 /* Words per group of 4 channels in the scratch: the int16 weight pairs of every tap, and for a
  * 3x3 filter also the bias and the folded requantization constants (see mcu_dw_group3x3). */
@@ -58,9 +65,41 @@ int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
         const mcu_dims cf = {filter_dims->c, filter_dims->h, filter_dims->w, 1};
         return mcu_dw_filter_bytes(filter_dims) + mcu_conv_s8_get_buffer_size(input_dims, &cf);
     }
-    const int32_t groups = filter_dims->c >> 2, words = mcu_dw_rec_words(filter_dims);
+    int32_t groups = filter_dims->c >> 2;
+    const int32_t words = mcu_dw_rec_words(filter_dims);
+    if (groups > MCU_DW_BLOCK) /* the records of one block of channels at a time */
+        groups = MCU_DW_BLOCK;
     /* + for a 3x3 filter a row of zero points (mcu_dw_border3x3) */
     return (words + (words == MCU_DW_REC3X3 ? 1 : 0)) * groups * (int32_t)sizeof(int32_t);
+}
+
+/* The records of groups [g0, g0 + ng) into rec (see mcu_dw_group3x3 for a folded one). */
+static void mcu_dw_records(int32_t *rec, const int8_t *filter, int32_t ch, int32_t taps,
+                           int32_t wgroup, int32_t g0, int32_t ng, int folded,
+                           const int32_t *bias, const mcu_quant_params *quant, int32_t out_off)
+{
+    const int32_t per_ch = quant->per_channel ? 1 : 0;
+    for (int32_t g = g0; g < g0 + ng; ++g, rec += wgroup) {
+        for (int32_t t = 0; t < taps; ++t) {
+            const int32_t x = mcu_read_s8x4(filter + t * ch + 4 * g);
+            int32_t e = __sxtb16(x), o = mcu_sxtb16_ror8(x);
+            if (folded) { /* doubled */
+                e = __sadd16(e, e);
+                o = __sadd16(o, o);
+            }
+            rec[2 * t] = e;
+            rec[2 * t + 1] = o;
+        }
+        if (folded) {
+            for (int32_t i = 0; i < 4; ++i) {
+                const int32_t c = 4 * g + i, r = -quant->shift[per_ch ? c : 0];
+                rec[18 + i] = 2 * (bias ? bias[c] : 0);
+                rec[22 + i] = quant->multiplier[per_ch ? c : 0];
+                rec[26 + i] = (1 << (r - 1)) + (int32_t)((uint32_t)out_off << r);
+                rec[30 + i] = r;
+            }
+        }
+    }
 }
 
 /* Taps ky in [*k0, *k1) land inside [0, size) from origin o with dilation d. */
@@ -76,7 +115,6 @@ static inline void mcu_dw_tap_range(int32_t o, int32_t d, int32_t taps, int32_t 
     *k1 = b;
 }
 
-#define MCU_DW_CHUNK 16 /* channels per pass: accumulators and requantization on the stack */
 
 /* One tap of a 4-channel group: input word at p, weight pairs at q[0], q[1]. The weight
  * loads are split by the input load so that GCC does not fuse them into an LDRD (which does
@@ -511,31 +549,10 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
         const int32_t sh = shift[per_ch ? c : 0], bc = bias ? bias[c] : 0;
         folded &= sh <= -1 && sh >= -23 && bc <= (1 << 29) && bc >= -(1 << 29);
     }
-    for (int32_t g = 0; g < groups; ++g) {
-        int32_t *rec = w16 + g * wgroup;
-        for (int32_t t = 0; t < taps; ++t) {
-            const int32_t x = mcu_read_s8x4(filter + t * ch + 4 * g);
-            int32_t e = __sxtb16(x), o = mcu_sxtb16_ror8(x);
-            if (folded) { /* doubled */
-                e = __sadd16(e, e);
-                o = __sadd16(o, o);
-            }
-            rec[2 * t] = e;
-            rec[2 * t + 1] = o;
-        }
-        if (folded) {
-            for (int32_t i = 0; i < 4; ++i) {
-                const int32_t c = 4 * g + i, r = -shift[per_ch ? c : 0];
-                rec[18 + i] = 2 * (bias ? bias[c] : 0);
-                rec[22 + i] = mult[per_ch ? c : 0];
-                rec[26 + i] = (1 << (r - 1)) + (int32_t)((uint32_t)out_off << r);
-                rec[30 + i] = r;
-            }
-        }
-    }
-
-    if (folded) /* the zero point row of mcu_dw_border3x3, after the records */
-        memset(w16 + groups * wgroup, (uint8_t)(-in_off), (size_t)ch4);
+    /* groups per block: the records in scratch are those of one block */
+    const int32_t block = groups < MCU_DW_BLOCK ? groups : MCU_DW_BLOCK;
+    if (folded) /* the zero point row of mcu_dw_border3x3, after one block's records */
+        memset(w16 + block * wgroup, (uint8_t)(-in_off), (size_t)(4 * block));
 
     mcu_dw_win v;
     v.tap_x = params->dilation.w * ch;
@@ -563,7 +580,7 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
     border.dil_w = params->dilation.w;
     border.row = row;
     border.ch = ch;
-    border.zp_row = (const int8_t *)(w16 + groups * wgroup);
+    border.zp_row = (const int8_t *)(w16 + block * wgroup);
 
     const int kernel3x3 = folded && groups > 0; /* every group by mcu_dw_group3x3 */
     if (kernel3x3) {
@@ -576,24 +593,31 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
             ox_in1 = out_w;
         if (ox_in0 > ox_in1)
             ox_in0 = ox_in1;
-        int8_t *out = output;
-        for (int32_t b = 0; b < output_dims->n; ++b) {
-            border.in_b = input + b * in_h * row;
-            for (int32_t oy = 0; oy < out_h; ++oy, out += out_w * ch) {
-                const int32_t y0 = oy * params->stride.h - params->padding.h;
-                const int y_inside = y0 >= 0 && y0 + 2 * params->dilation.h < in_h;
-                const int32_t run0 = y_inside ? ox_in0 : out_w, run1 = y_inside ? ox_in1 : out_w;
-                border.y0 = y0;
-                for (int32_t ox = 0; ox < out_w; ++ox) {
-                    if (ox == run0 && run1 > run0) {
-                        const int32_t x0 = ox * sw - pw;
-                        mcu_dw_run3x3(&run, border.in_b + y0 * row + x0 * ch, out + ox * ch,
-                                      run1 - ox);
-                        ox = run1 - 1;
-                        continue;
+        /* one block of channels at a time: its records in scratch, then every pixel */
+        for (int32_t g0 = 0; g0 < groups; g0 += block) {
+            const int32_t nb = groups - g0 < block ? groups - g0 : block;
+            mcu_dw_records(w16, filter, ch, taps, wgroup, g0, nb, 1, bias, quant, out_off);
+            run.ng = nb;
+            int8_t *out = output + 4 * g0;
+            for (int32_t b = 0; b < output_dims->n; ++b) {
+                border.in_b = input + b * in_h * row + 4 * g0;
+                for (int32_t oy = 0; oy < out_h; ++oy, out += out_w * ch) {
+                    const int32_t y0 = oy * params->stride.h - params->padding.h;
+                    const int y_inside = y0 >= 0 && y0 + 2 * params->dilation.h < in_h;
+                    const int32_t run0 = y_inside ? ox_in0 : out_w;
+                    const int32_t run1 = y_inside ? ox_in1 : out_w;
+                    border.y0 = y0;
+                    for (int32_t ox = 0; ox < out_w; ++ox) {
+                        if (ox == run0 && run1 > run0) {
+                            const int32_t x0 = ox * sw - pw;
+                            mcu_dw_run3x3(&run, border.in_b + y0 * row + x0 * ch, out + ox * ch,
+                                          run1 - ox);
+                            ox = run1 - 1;
+                            continue;
+                        }
+                        border.x0 = ox * sw - pw;
+                        mcu_dw_border3x3(&run, &border, out + ox * ch);
                     }
-                    border.x0 = ox * sw - pw;
-                    mcu_dw_border3x3(&run, &border, out + ox * ch);
                 }
             }
         }
@@ -611,6 +635,8 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
             mcu_rq_init(&rq[i], mult[per_ch ? c0 + i : 0], shift[per_ch ? c0 + i : 0]);
             fast &= rq[i].rm1 >= 0;
         }
+        if (ng_px > 0)
+            mcu_dw_records(w16, filter, ch, taps, wgroup, c0 >> 2, ng_px, 0, bias, quant, 0);
         const int32_t *bias_c0 = bias ? bias + c0 : 0;
         const int32_t c_from = 4 * (ng - ng_px); /* 0, or the C % 4 channels */
         int8_t *out = output + c0;
@@ -629,7 +655,7 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
                     const int32_t tap0 = ky0 * k_w + kx0;
                     v.in = in_b + (y0 + ky0 * params->dilation.h) * row +
                            (x0 + kx0 * params->dilation.w) * ch + c0;
-                    v.w = w16 + (c0 >> 2) * wgroup + 2 * tap0;
+                    v.w = w16 + 2 * tap0;
                     if (ng_px > 0) {
                         if (v.nky > 0 && v.nkx > 0) {
                             mcu_dw_mac(&v, ng_px, bias_c0, acc);
