@@ -347,13 +347,29 @@ def test_opt_depthwise_multiplier_is_not_the_reference_code() -> None:
 @pytest.mark.parametrize("units", [1, 2, 3, 4, 5])
 def test_fully_connected_few_rows(units: int) -> None:
     """Layers of at most four rows read the int8 input directly and need no scratch; five rows
-    widen it (2 bytes per input, depth rounded up to 4)."""
+    widen it (2 bytes per input, depth rounded up to 4) unless the layer is small (at most
+    1,024 MACs per batch row: the lean path)."""
     runner = sim_runner("fully_connected", "opt", M4)
     for depth, filter_zp, seed in ((256, False, 1), (61, True, 2), (3, False, 3)):
         case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units, "per_channel": True,
                                          "filter_zp": filter_zp, "bias": True}, np.random.default_rng(seed))
         check(runner, case)
-        assert runner.run(case.blob).scratch_bytes == (0 if units <= 4 else 2 * ((depth + 3) & ~3))
+        assert runner.run(case.blob).scratch_bytes == (0 if units <= 4 or depth * units <= 1024
+                                                       else 2 * ((depth + 3) & ~3))
+
+
+@needs_arm
+@pytest.mark.parametrize("depth,units", [(32, 16), (64, 8), (30, 7), (32, 6), (20, 51)])
+def test_fully_connected_lean_layers(depth: int, units: int) -> None:
+    """Small layers (the lean path: 4-row passes in assembly when the depth is a multiple of 4,
+    else in C, and a pass of the 1-3 rows left) need no scratch; per channel and per tensor,
+    with and without a filter offset, two batch rows."""
+    runner = sim_runner("fully_connected", "opt", M4)
+    for per_channel, filter_zp, seed in ((True, False, 1), (False, True, 2)):
+        case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units, "per_channel": per_channel,
+                                         "filter_zp": filter_zp, "bias": seed == 1}, np.random.default_rng(seed))
+        check(runner, case)
+        assert runner.run(case.blob).scratch_bytes == 0
 
 
 @needs_arm

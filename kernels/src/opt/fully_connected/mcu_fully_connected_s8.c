@@ -36,10 +36,18 @@ static inline int mcu_fc_short_depth(int32_t depth)
     return depth <= MCU_FC_SHORT_DEPTH && (depth & 3) == 0;
 }
 
+/* Small layers run mcu_fc_lean: few rows, or few MACs (where the widened input's set-up and
+ * the 3-row passes' fixed costs outweigh their faster inner loop). */
+#define MCU_FC_LEAN_MACS 1024
+static inline int mcu_fc_lean_ok(int32_t depth, int32_t rows)
+{
+    return rows <= MCU_FC_DIRECT_ROWS || depth * rows <= MCU_FC_LEAN_MACS;
+}
+
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
-    if (filter_dims->n <= MCU_FC_DIRECT_ROWS || mcu_fc_short_depth(depth))
+    if (mcu_fc_lean_ok(depth, filter_dims->n) || mcu_fc_short_depth(depth))
         return 0;
     return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
 }
@@ -340,6 +348,190 @@ __attribute__((noinline)) static void mcu_fc_short(const mcu_fc_ctx *c, const in
     }
 }
 
+/* R (1, 2 or 4) rows from w (depth apart) against the int8 input x, the offset added by
+ * SXTAB16: per 4 inputs one input load, R weight loads, two SXTAB16, 2R SXTB16 and 2R SMLAD.
+ * The accumulators start from and return in s[0 .. R). */
+static inline __attribute__((always_inline)) void
+mcu_fc_lean_rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t *s,
+                 const int R)
+{
+    const int32_t off2 = mcu_dup16(in_off), d2 = 2 * depth, d3 = 3 * depth;
+    int32_t s0 = s[0], s1 = R > 1 ? s[1] : 0, s2 = R > 2 ? s[2] : 0, s3 = R > 3 ? s[3] : 0;
+    const int8_t *end = x + (depth & ~3);
+    while (x != end) {
+        const int32_t v = mcu_read_s8x4(x);
+        x += 4;
+        const int32_t x02 = __sxtab16(off2, v), x13 = mcu_sxtab16_ror8(off2, v);
+        int32_t a = mcu_read_s8x4(w);
+        s0 = __smlad(__sxtb16(a), x02, s0);
+        s0 = __smlad(mcu_sxtb16_ror8(a), x13, s0);
+        if (R > 1) {
+            a = mcu_read_s8x4(w + depth);
+            s1 = __smlad(__sxtb16(a), x02, s1);
+            s1 = __smlad(mcu_sxtb16_ror8(a), x13, s1);
+        }
+        if (R > 2) {
+            a = mcu_read_s8x4(w + d2);
+            s2 = __smlad(__sxtb16(a), x02, s2);
+            s2 = __smlad(mcu_sxtb16_ror8(a), x13, s2);
+            a = mcu_read_s8x4(w + d3);
+            s3 = __smlad(__sxtb16(a), x02, s3);
+            s3 = __smlad(mcu_sxtb16_ror8(a), x13, s3);
+        }
+        w += 4;
+    }
+    for (int32_t k = 0; k < (depth & 3); ++k) {
+        const int32_t xk = x[k] + in_off;
+        s0 += w[k] * xk;
+        if (R > 1)
+            s1 += w[depth + k] * xk;
+        if (R > 2) {
+            s2 += w[d2 + k] * xk;
+            s3 += w[d3 + k] * xk;
+        }
+    }
+    s[0] = s0;
+    if (R > 1)
+        s[1] = s1;
+    if (R > 2) {
+        s[2] = s2;
+        s[3] = s3;
+    }
+}
+
+/* Four rows: the same in inline assembly, because the loop needs all 14 registers (4
+ * accumulators, input, two weight pointers, row stride, offset, end, 2 input operands, weight
+ * word and its odd half; GCC spills the stride and the end: 48 cycles per iteration). Per 4
+ * inputs: input and row-1 words loaded back to back, SXTAB16 x2, then per row the weight word
+ * (1 load), SXTB16 x2 and SMLAD x2: about 31 cycles for 16 MACs. */
+__attribute__((noinline)) static void mcu_fc_lean4(const int8_t *x, const int8_t *w,
+                                                   int32_t depth, int32_t in_off, int32_t *s)
+{
+#if MCU_NN_ASM
+    if (depth >= 4 && (depth & 3) == 0) {
+        int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+        const int32_t off2 = mcu_dup16(in_off);
+        const int8_t *end = x + depth, *w2 = w + 2 * depth;
+        int32_t v, x13, a, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr %[v], [%[x]], #4\n\t"
+            "ldr %[a], [%[w], %[d]]\n\t"
+            "sxtab16 %[x13], %[off2], %[v], ror #8\n\t"
+            "sxtab16 %[v], %[off2], %[v]\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s1], %[a], %[v], %[s1]\n\t"
+            "smlad %[s1], %[t], %[x13], %[s1]\n\t"
+            "ldr %[a], [%[w]], #4\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s0], %[a], %[v], %[s0]\n\t"
+            "smlad %[s0], %[t], %[x13], %[s0]\n\t"
+            "ldr %[a], [%[w2], %[d]]\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s3], %[a], %[v], %[s3]\n\t"
+            "smlad %[s3], %[t], %[x13], %[s3]\n\t"
+            "ldr %[a], [%[w2]], #4\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s2], %[a], %[v], %[s2]\n\t"
+            "smlad %[s2], %[t], %[x13], %[s2]\n\t"
+            "cmp %[x], %[end]\n\t"
+            "bne 1b"
+            : [s0] "+&r"(s0), [s1] "+&r"(s1), [s2] "+&r"(s2), [s3] "+&r"(s3), [x] "+&r"(x),
+              [w] "+&r"(w), [w2] "+&r"(w2), [v] "=&r"(v), [x13] "=&r"(x13), [a] "=&r"(a),
+              [t] "=&r"(t)
+            : [d] "r"(depth), [off2] "r"(off2), [end] "r"(end)
+            : "cc", "memory");
+        s[0] = s0;
+        s[1] = s1;
+        s[2] = s2;
+        s[3] = s3;
+        return;
+    }
+#endif
+    mcu_fc_lean_rows(x, w, depth, in_off, s, 4);
+}
+
+__attribute__((noinline)) static void mcu_fc_lean21(const int8_t *x, const int8_t *w,
+                                                    int32_t depth, int32_t in_off, int32_t *s,
+                                                    int32_t rows)
+{
+    if (rows == 2)
+        mcu_fc_lean_rows(x, w, depth, in_off, s, 2);
+    else
+        mcu_fc_lean_rows(x, w, depth, in_off, s, 1);
+}
+
+/* An output outside the SMMLAR form's range (shift, accumulator): mcu_rq. */
+__attribute__((noinline, cold)) static int8_t mcu_fc_lean_slow(int32_t acc, int32_t m, int32_t sh,
+                                                               int32_t out_off, int32_t lo,
+                                                               int32_t hi)
+{
+    mcu_rq q;
+    mcu_rq_init(&q, m, sh);
+    return mcu_rq_out(acc, &q, out_off, lo, hi);
+}
+
+/* The n outputs of a pass: SMMLAR requantization (mcu_rq2's form) with the constants derived
+ * from the row's multiplier and shift (mult/shift advance by step: 1 per channel, 0 per
+ * tensor) when the shift is a right shift of 1..23 and |acc| <= 2^29, else mcu_fc_lean_slow. */
+static inline __attribute__((always_inline)) void mcu_fc_lean_store(const int32_t *s, int32_t n,
+                                                        const int32_t *mult,
+                                                        const int32_t *shift, int32_t step,
+                                                        const mcu_fc_params *params, int8_t *out)
+{
+    const int32_t out_off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
+    for (int32_t i = 0; i < n; ++i, mult += step, shift += step) {
+        const int32_t acc = s[i], sh = *shift, m = *mult, r = -sh;
+        int32_t y;
+        if (__builtin_expect((uint32_t)(r - 1) < 23u &&
+                                 (uint32_t)acc + MCU_RQ2_MAX_ACC <= 2u * MCU_RQ2_MAX_ACC, 1)) {
+            const int32_t a = (1 << (r - 1)) + (int32_t)((uint32_t)out_off << r);
+            const int32_t s2 = (int32_t)((uint32_t)acc << 1);
+            y = mcu_rq_clamp((mcu_smmlar(s2, m, a) + (s2 >> 31)) >> r, lo, hi);
+        } else {
+            y = mcu_fc_lean_slow(acc, m, sh, out_off, lo, hi);
+        }
+        out[i] = (int8_t)y;
+    }
+}
+
+/* Small layers (mcu_fc_lean_ok): no scratch and next to no set-up. Four rows per pass against
+ * the int8 input (mcu_fc_lean4), the one to three left over in one pass, then the pass's
+ * outputs (mcu_fc_lean_store). */
+__attribute__((noinline)) static void
+mcu_fc_lean(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
+            const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out)
+{
+    const int32_t in_off = params->input_offset;
+    const int32_t step = quant->per_channel ? 1 : 0;
+    const int32_t *mult = quant->multiplier, *shift = quant->shift;
+    int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
+    if (params->filter_offset != 0) {
+        for (int32_t k = 0; k < depth; ++k)
+            fold += in[k] + in_off;
+        fold *= params->filter_offset;
+    }
+    for (int32_t o = 0; o < out_ch; o += 4, w += 4 * depth) {
+        const int32_t n = out_ch - o < 4 ? out_ch - o : 4;
+        int32_t s[4];
+        for (int32_t i = 0; i < n; ++i)
+            s[i] = fold + (bias ? bias[o + i] : 0);
+        if (n == 4)
+            mcu_fc_lean4(in, w, depth, in_off, s);
+        else if (n == 3) {
+            mcu_fc_lean21(in, w, depth, in_off, s, 2);
+            mcu_fc_lean21(in, w + 2 * depth, depth, in_off, s + 2, 1);
+        } else
+            mcu_fc_lean21(in, w, depth, in_off, s, n);
+        mcu_fc_lean_store(s, n, mult + step * o, shift + step * o, step, params, out + o);
+    }
+}
+
 mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
                                   const mcu_quant_params *quant, const mcu_dims *input_dims,
                                   const int8_t *input, const mcu_dims *filter_dims,
@@ -350,6 +542,15 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
                                  output_dims, output);
     if (st != MCU_OK)
         return st;
+    {
+        const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
+        if (!mcu_fc_short_depth(depth) && mcu_fc_lean_ok(depth, filter_dims->n)) {
+            for (int32_t b = 0; b < input_dims->n; ++b)
+                mcu_fc_lean(params, quant, input + b * depth, filter, bias, depth, filter_dims->n,
+                            output + b * filter_dims->n);
+            return MCU_OK;
+        }
+    }
     void *scratch;
     st = mcu_scratch(ctx, mcu_fully_connected_s8_get_buffer_size(filter_dims), &scratch);
     if (st != MCU_OK)
