@@ -377,8 +377,8 @@ def test_fully_connected_lean_layers(depth: int, units: int) -> None:
 def test_fully_connected_short_depth(depth: int) -> None:
     """Depths 4, 8, 12, 16 (the models/ autoencoders' 8 -> 64 layer) keep the widened input in
     registers (mcu_fc_short) and need no scratch; per tensor and per channel, with and without
-    an activation clamp (SSAT #8 or not), bias, filter offset, two batches. Depth 20 (the
-    3-row passes) still widens into scratch."""
+    an activation clamp (SSAT #8 or not), bias, filter offset, two batches. Depth 20 with 64
+    rows (the 3-row passes; fewer rows would take the lean path) still widens into scratch."""
     runner = sim_runner("fully_connected", "opt", M4)
     seed = 0
     for units in (64, 5, 3):
@@ -392,7 +392,7 @@ def test_fully_connected_short_depth(depth: int) -> None:
                                                     np.random.default_rng(seed))
                     check(runner, case)
                     assert runner.run(case.blob).scratch_bytes == 0
-    case = CASES["fully_connected"]({"n": 1, "depth": 20, "units": 8}, np.random.default_rng(9))
+    case = CASES["fully_connected"]({"n": 1, "depth": 20, "units": 64}, np.random.default_rng(9))
     check(runner, case)
     assert runner.run(case.blob).scratch_bytes == 40
 
