@@ -142,9 +142,11 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     np.testing.assert_array_equal(wino.outputs[0], want.reshape(wino.outputs[0].shape))
     np.testing.assert_array_equal(wino.outputs[0], plain.outputs[0])
     fcs = [op.index for op in graph.ops if op.type == "FULLY_CONNECTED"]
-    assert wino.report["winograd_ops"] == fcs == [0, 1, 2]
+    # the 32 -> 16 layer (512 MACs) is below the crossover: it stays on the direct kernel
+    assert fcs == [0, 1, 2] and wino.report["winograd_ops"] == [0, 1]
+    fcs = fcs[:2]
     ran = {f["name"] for f in wino.report["functions"]}
-    assert "mcu_fully_connected_wino_s8" in ran and "mcu_fully_connected_s8" not in ran
+    assert "mcu_fully_connected_wino_s8" in ran and "mcu_fully_connected_s8" in ran
     # 4 bytes of pair sums per output row, nothing else
     units = sum(graph.tensors[graph.ops[i].inputs[1]].shape[0] for i in fcs)
     grown = wino.report["flash_breakdown"]["weights"] - plain.report["flash_breakdown"]["weights"]
@@ -152,7 +154,7 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     if kernels == "opt":
         assert wino.report["cycles"] < 0.8 * plain.report["cycles"]
     src = generated_model_c(KWS, M4, kernels)
-    assert src.count("st = mcu_fully_connected_wino_s8(") == 3 and "mcu_fully_connected_s8(" not in src
+    assert src.count("st = mcu_fully_connected_wino_s8(") == 2 and src.count("st = mcu_fully_connected_s8(") == 1
     assert "Winograd's inner-product identity" in src
     fw = build_path(graph, "classic", M4, kernels, winograd=True)
     weights_c = next(Path(p) for p in fw.sources if Path(p).name == "weights.c").read_text()

@@ -104,8 +104,9 @@ def test_fully_connected_pair_sums_are_the_weight_term_of_whole_groups() -> None
 
 def test_crossover_rules() -> None:
     """The measured crossovers (benchmarks/winograd_crossover.py): convolutions from 4x4 outputs
-    up, inner-product FC from 8 rows and 512 MACs up."""
+    up, inner-product FC from 8 rows and more than 1,024 MACs up, not at depths 4-16."""
     assert winograd.worthwhile(4, 4) and winograd.worthwhile(32, 32)
     assert not winograd.worthwhile(3, 8) and not winograd.worthwhile(8, 2)
-    assert winograd.fc_worthwhile(64, 8) and winograd.fc_worthwhile(250, 64)
-    assert not winograd.fc_worthwhile(256, 4) and not winograd.fc_worthwhile(32, 8)
+    assert winograd.fc_worthwhile(64, 32) and winograd.fc_worthwhile(250, 64)
+    assert not winograd.fc_worthwhile(256, 4) and not winograd.fc_worthwhile(64, 8)
+    assert not winograd.fc_worthwhile(16, 128) and winograd.fc_worthwhile(20, 128)

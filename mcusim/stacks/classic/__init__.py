@@ -45,7 +45,7 @@ filter) with an output map of at least 4x4 (:func:`mcusim.stacks.winograd.worthw
 direct kernel is measured faster) calls ``mcu_conv_wino_s8`` with its filter transformed on the host and stored as int16
 (32 bytes per (output, input) channel pair instead of 9); the other convolutions stay on
 ``mcu_conv_s8``. Every FULLY_CONNECTED with constant int8 weights and weights offset 0 and at
-least 8 output rows and 512 MACs (:func:`mcusim.stacks.winograd.fc_worthwhile`) calls
+least 8 output rows and more than 1,024 MACs, depth not 4-16 (:func:`mcusim.stacks.winograd.fc_worthwhile`) calls
 ``mcu_fully_connected_wino_s8`` (Winograd's 1968 inner-product identity) with its per-row pair
 sums computed here (:func:`mcusim.stacks.winograd.pair_sums`, 4 bytes per output row).
 
