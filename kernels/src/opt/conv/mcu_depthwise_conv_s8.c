@@ -22,7 +22,8 @@
  * Cores without the DSP extension use the reference kernel.
  * Scratch: the records of one block of 32 channels (34 words per 4 channels for 3x3, plus 32
  * bytes of zero points; else 2 words per tap per 4 channels), rebuilt per block so that wide
- * layers need no more than narrow ones; for M > 1 and C = 1 the transposed filter (rounded up to
+ * layers need no more than narrow ones (maps with fewer than 4 pixels per 4 channels keep
+ * every channel's records: mcu_dw_block_groups); for M > 1 and C = 1 the transposed filter (rounded up to
  * 4 bytes) plus mcu_conv_s8's scratch; else none.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -40,6 +41,17 @@
 /* groups of 4 channels whose records are in scratch at a time (a multiple of MCU_DW_CHUNK / 4):
  * 32 channels, 1,152 bytes for 3x3 */
 #define MCU_DW_BLOCK 8
+
+/* Groups per block: MCU_DW_BLOCK, except on maps of fewer than 4 pixels per group, where
+ * rebuilding the records and copying the border windows once per block costs more than the
+ * records save (measured: the 3x3x256 layer of vww/person_detect, 1.03x CMSIS-NN blocked);
+ * those keep every group's records. */
+static int32_t mcu_dw_block_groups(const mcu_dims *input_dims, const mcu_dims *filter_dims)
+{
+    const int32_t groups = filter_dims->c >> 2;
+    return groups > MCU_DW_BLOCK && input_dims->h * input_dims->w >= 4 * groups ? MCU_DW_BLOCK
+                                                                                 : groups;
+}
 
 /* Words per group of 4 channels in the scratch: the int16 weight pairs of every tap, and for a
  * 3x3 filter also the bias and the folded requantization constants (see mcu_dw_group3x3). */
@@ -65,10 +77,9 @@ int32_t mcu_depthwise_conv_s8_get_buffer_size(const mcu_dims *input_dims,
         const mcu_dims cf = {filter_dims->c, filter_dims->h, filter_dims->w, 1};
         return mcu_dw_filter_bytes(filter_dims) + mcu_conv_s8_get_buffer_size(input_dims, &cf);
     }
-    int32_t groups = filter_dims->c >> 2;
+    /* the records of one block of channels at a time */
+    const int32_t groups = mcu_dw_block_groups(input_dims, filter_dims);
     const int32_t words = mcu_dw_rec_words(filter_dims);
-    if (groups > MCU_DW_BLOCK) /* the records of one block of channels at a time */
-        groups = MCU_DW_BLOCK;
     /* + for a 3x3 filter a row of zero points (mcu_dw_border3x3) */
     return (words + (words == MCU_DW_REC3X3 ? 1 : 0)) * groups * (int32_t)sizeof(int32_t);
 }
@@ -550,7 +561,7 @@ mcu_dw_mult1(const mcu_context *ctx, const mcu_dw_conv_params *params,
         folded &= sh <= -1 && sh >= -23 && bc <= (1 << 29) && bc >= -(1 << 29);
     }
     /* groups per block: the records in scratch are those of one block */
-    const int32_t block = groups < MCU_DW_BLOCK ? groups : MCU_DW_BLOCK;
+    const int32_t block = mcu_dw_block_groups(input_dims, filter_dims);
     if (folded) /* the zero point row of mcu_dw_border3x3, after one block's records */
         memset(w16 + block * wgroup, (uint8_t)(-in_off), (size_t)(4 * block));
 
