@@ -440,50 +440,44 @@ __attribute__((noinline)) static void mcu_fc_lean21(const int8_t *x, const int8_
         mcu_fc_lean_rows(x, w, depth, in_off, s, 1);
 }
 
-/* An output outside the SMMLAR form's range (shift, accumulator): mcu_rq. */
-__attribute__((noinline, cold)) static int8_t mcu_fc_lean_slow(int32_t acc, int32_t m, int32_t sh,
-                                                               int32_t out_off, int32_t lo,
-                                                               int32_t hi)
+/* An output outside the SMMLAR form's range (shift, accumulator): mcu_rq, then the clamp. */
+__attribute__((noinline, cold)) static int32_t mcu_fc_lean_slow(int32_t acc, int32_t m, int32_t sh,
+                                                                const mcu_fc_params *params)
 {
     mcu_rq q;
     mcu_rq_init(&q, m, sh);
-    return mcu_rq_out(acc, &q, out_off, lo, hi);
+    return mcu_rq_out(acc, &q, params->output_offset, params->activation.min,
+                      params->activation.max);
 }
 
-/* The n outputs of a pass: SMMLAR requantization (mcu_rq2's form) with the constants derived
- * from the row's multiplier and shift (mult/shift advance by step: 1 per channel, 0 per
- * tensor) when the shift is a right shift of 1..23 and |acc| <= 2^29, else mcu_fc_lean_slow. */
-static inline __attribute__((always_inline)) void mcu_fc_lean_store(const int32_t *s, int32_t n,
-                                                        const int32_t *mult,
-                                                        const int32_t *shift, int32_t step,
-                                                        const mcu_fc_params *params, int8_t *out)
+/* One output before the clamp: SMMLAR requantization (mcu_rq2's form; oo = 2 * output offset
+ * + 1, so that the rounding constant 2^(r-1) + offset * 2^r is oo << (r - 1)) when the shift is
+ * a right shift of 1..23 and |acc| <= 2^29, else mcu_fc_lean_slow (already clamped). */
+static inline __attribute__((always_inline)) int32_t
+mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_params *params)
 {
-    const int32_t out_off = params->output_offset;
-    const int32_t lo = params->activation.min, hi = params->activation.max;
-    for (int32_t i = 0; i < n; ++i, mult += step, shift += step) {
-        const int32_t acc = s[i], sh = *shift, m = *mult, r = -sh;
-        int32_t y;
-        if (__builtin_expect((uint32_t)(r - 1) < 23u &&
-                                 (uint32_t)acc + MCU_RQ2_MAX_ACC <= 2u * MCU_RQ2_MAX_ACC, 1)) {
-            const int32_t a = (1 << (r - 1)) + (int32_t)((uint32_t)out_off << r);
-            const int32_t s2 = (int32_t)((uint32_t)acc << 1);
-            y = mcu_rq_clamp((mcu_smmlar(s2, m, a) + (s2 >> 31)) >> r, lo, hi);
-        } else {
-            y = mcu_fc_lean_slow(acc, m, sh, out_off, lo, hi);
-        }
-        out[i] = (int8_t)y;
+    const int32_t r = -sh;
+    if (__builtin_expect((uint32_t)(r - 1) < 23u &&
+                             (uint32_t)acc + MCU_RQ2_MAX_ACC <= 2u * MCU_RQ2_MAX_ACC, 1)) {
+        const int32_t s2 = (int32_t)((uint32_t)acc << 1);
+        return (mcu_smmlar(s2, m, (int32_t)((uint32_t)oo << (r - 1))) + (s2 >> 31)) >> r;
     }
+    return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
 /* Small layers (mcu_fc_lean_ok): no scratch and next to no set-up. Four rows per pass against
- * the int8 input (mcu_fc_lean4), the one to three left over in one pass, then the pass's
- * outputs (mcu_fc_lean_store). */
-__attribute__((noinline)) static void
-mcu_fc_lean(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
-            const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out)
+ * the int8 input (mcu_fc_lean4), the one to three left over in one pass; a full pass's four
+ * outputs are saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
+ * word. */
+static inline __attribute__((always_inline)) void
+mcu_fc_lean_g(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
+              const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out,
+              const int pc)
 {
     const int32_t in_off = params->input_offset;
-    const int32_t step = quant->per_channel ? 1 : 0;
+    const int32_t oo = 2 * params->output_offset + 1;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)params->activation.min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)params->activation.max;
     const int32_t *mult = quant->multiplier, *shift = quant->shift;
     int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
     if (params->filter_offset != 0) {
@@ -491,20 +485,52 @@ mcu_fc_lean(const mcu_fc_params *params, const mcu_quant_params *quant, const in
             fold += in[k] + in_off;
         fold *= params->filter_offset;
     }
-    for (int32_t o = 0; o < out_ch; o += 4, w += 4 * depth) {
-        const int32_t n = out_ch - o < 4 ? out_ch - o : 4;
+    int32_t o = 0;
+    for (; o + 4 <= out_ch; o += 4, w += 4 * depth) {
         int32_t s[4];
+        for (int32_t i = 0; i < 4; ++i)
+            s[i] = fold + (bias ? bias[o + i] : 0);
+        mcu_fc_lean4(in, w, depth, in_off, s);
+        uint32_t v = 0;
+        for (int32_t i = 0; i < 4; ++i) {
+            const int32_t c = pc ? o + i : 0;
+            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[c], shift[c], oo, params), 8);
+            v |= (uint32_t)(uint8_t)y << (8 * i);
+        }
+        (void)__ssub8((int32_t)v, (int32_t)lo4);
+        v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
+        (void)__ssub8((int32_t)v, (int32_t)hi4);
+        v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
+        memcpy(out + o, &v, 4);
+    }
+    if (o < out_ch) {
+        const int32_t n = out_ch - o;
+        int32_t s[3];
         for (int32_t i = 0; i < n; ++i)
             s[i] = fold + (bias ? bias[o + i] : 0);
-        if (n == 4)
-            mcu_fc_lean4(in, w, depth, in_off, s);
-        else if (n == 3) {
+        if (n == 3) {
             mcu_fc_lean21(in, w, depth, in_off, s, 2);
             mcu_fc_lean21(in, w + 2 * depth, depth, in_off, s + 2, 1);
-        } else
+        } else {
             mcu_fc_lean21(in, w, depth, in_off, s, n);
-        mcu_fc_lean_store(s, n, mult + step * o, shift + step * o, step, params, out + o);
+        }
+        const int32_t lo = params->activation.min, hi = params->activation.max;
+        for (int32_t i = 0; i < n; ++i) {
+            const int32_t c = pc ? o + i : 0;
+            out[o + i] = (int8_t)mcu_rq_clamp(mcu_fc_lean_rq(s[i], mult[c], shift[c], oo, params),
+                                              lo, hi);
+        }
     }
+}
+
+__attribute__((noinline)) static void
+mcu_fc_lean(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
+            const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out)
+{
+    if (quant->per_channel)
+        mcu_fc_lean_g(params, quant, in, w, bias, depth, out_ch, out, 1);
+    else
+        mcu_fc_lean_g(params, quant, in, w, bias, depth, out_ch, out, 0);
 }
 
 mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
