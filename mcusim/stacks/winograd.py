@@ -41,8 +41,8 @@ def worthwhile(out_h: int, out_w: int) -> bool:
 def fc_worthwhile(depth: int, units: int) -> bool:
     """Whether the classic path's ``--winograd`` should use ``mcu_fully_connected_wino_s8`` on a
     FULLY_CONNECTED of this size: with fewer than 8 output rows the kernel has no 8-row block
-    to run; up to 1,024 MACs the direct kernel's lean path wins (512 MACs: 1.12-1.13x, 1,024:
-    0.99-1.00x) and at depths 4, 8, 12, 16 its short-depth path does (8 -> 64: 1.74x)
+    to run; up to 1,024 MACs the direct kernel's lean path wins (512 MACs: 1.17-1.22x, 1,024:
+    1.03-1.06x) and at depths 4, 8, 12, 16 its short-depth path does (8 -> 64: 1.79x)
     (measured: `python benchmarks/winograd_crossover.py`, docs/benchmarks.md)."""
     return units >= 8 and depth * units > 1024 and not (depth <= 16 and depth % 4 == 0)
 
