@@ -40,9 +40,6 @@ def build_asm(tmp_path: Path, body: str, board: Board, extra: str = "") -> Path:
 # Converter models of tests/data that mcusim does not run yet: each test over every model file
 # expects them to fail (strict: a model that starts to pass must leave this list).
 NOT_YET = {
-    "op16x8_add.tflite": "16x8 ADD (pot/non-pot int16 scales) is not implemented: refused by name",
-    "op16x8_logistic.tflite": "16x8 LOGISTIC needs TFLite's int16 sigmoid table: refused by name",
-    "op16x8_tanh.tflite": "16x8 TANH needs TFLite's int16 sigmoid table: refused by name",
 }
 
 

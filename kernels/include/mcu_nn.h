@@ -384,6 +384,18 @@ mcu_status mcu_mul_s8(const mcu_context *ctx, const mcu_mul_params *params,
                       const mcu_dims *input2_dims, const int8_t *input2,
                       const mcu_dims *output_dims, int8_t *output);
 
+/* 16x8 mode (int16 in and out, zero points 0): ADD with left_shift 15 (TFLM runs every int16
+ * ADD through this general rescaling, power-of-two scales too), left_shift 0..15; MUL with
+ * the same formula as int8 (the product of two int16 values fits int32); int16 clamp. */
+mcu_status mcu_add_s16(const mcu_context *ctx, const mcu_add_params *params,
+                       const mcu_dims *input1_dims, const int16_t *input1,
+                       const mcu_dims *input2_dims, const int16_t *input2,
+                       const mcu_dims *output_dims, int16_t *output);
+mcu_status mcu_mul_s16(const mcu_context *ctx, const mcu_mul_params *params,
+                       const mcu_dims *input1_dims, const int16_t *input1,
+                       const mcu_dims *input2_dims, const int16_t *input2,
+                       const mcu_dims *output_dims, int16_t *output);
+
 /* TFLM int8 SUB: ADD's record and arithmetic with out = clamp(MBQM(a_1 - a_2, m_out, s_out)
  * + output_offset). TFLM computes SUB's real multipliers in float32 (ADD's in double). */
 mcu_status mcu_sub_s8(const mcu_context *ctx, const mcu_add_params *params,
@@ -579,6 +591,23 @@ mcu_status mcu_logistic_s8(const mcu_context *ctx, const mcu_sigmoid_params *par
                            const mcu_dims *dims, const int8_t *input, int8_t *output);
 mcu_status mcu_tanh_s8(const mcu_context *ctx, const mcu_sigmoid_params *params,
                        const mcu_dims *dims, const int8_t *input, int8_t *output);
+
+/* 16x8 mode (TFLM's int16 LOGISTIC / TANH): v = (x * input_multiplier + round) >> input_shift
+ * (int32, wrapping) brings the input to 3 * 2^12 per unit, then linear interpolation in
+ * TFLite's sigmoid table (mcu_sigmoid_table, generated from the TFLM tree: every image with
+ * these kernels links mcu_sigmoid_table.c). Output Q0.15 (scale 2^-15, zero point 0).
+ *   power-of-two input scale 2^-12 (TANH: or 2^-11): multiplier 3 << (12 + log2 scale), shift 0;
+ *   otherwise multiplier = trunc(scale * 12288 * 2^shift), the first shift (0..31) putting it
+ *   above 16383.5; multiplier <= 32767. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_shift; /* right shift with rounding, 0..31 */
+} mcu_sigmoid16_params;
+
+mcu_status mcu_logistic_s16(const mcu_context *ctx, const mcu_sigmoid16_params *params,
+                            const mcu_dims *dims, const int16_t *input, int16_t *output);
+mcu_status mcu_tanh_s16(const mcu_context *ctx, const mcu_sigmoid16_params *params,
+                        const mcu_dims *dims, const int16_t *input, int16_t *output);
 
 /* HARD_SWISH, TFLM reference_ops::HardSwish<int8_t> (16-bit fixed point). With
  * hires = input_scale / 128: QuantizeMultiplier(hires / output_scale) and

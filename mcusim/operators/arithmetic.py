@@ -64,8 +64,9 @@ def check_binary(graph: Graph, op: Op) -> None:
     check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
 
 
-def _check_mul(graph: Graph, op: Op) -> None:
-    """:func:`check_binary`, int16 (16x8 mode, zero point 0) allowed as well."""
+def check_binary16(graph: Graph, op: Op) -> None:
+    """:func:`check_binary`, int16 (16x8 mode, zero point 0) allowed as well: every input and
+    the output of one type."""
     check_broadcast(graph, op)
     for pos in range(len(op.inputs)):
         check_activation_tensor(must(graph, op, pos), op, f"input {pos}", int16=True)
@@ -98,6 +99,8 @@ def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[s
 def cmsis_nn_binary_refusal(gen: Any, op: Op) -> str | None:
     """Why CMSIS-NN's arm_elementwise_<op>_s8 cannot take ``op`` (None: it can)."""
     a_t, b_t, o = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
+    if o.dtype == "INT16":
+        return f"int16 (16x8 mode): mcusim calls only arm_elementwise_{op.type.lower()}_s8"
     if b_t.dtype != "INT8":
         return f"input 2 is {b_t.dtype}"
     if not (a_t.size == b_t.size == o.size):
@@ -157,10 +160,12 @@ class AddParams:
 
 
 def prepare_add(graph: Graph, op: Op) -> AddParams:
-    """Host-side parameters of int8 ADD (left shift 20)."""
+    """Host-side parameters of ADD: left shift 20 for int8, 15 for int16 (16x8 mode). TFLM
+    runs int16 ADD through this general rescaling whatever the option ``pot_scale_int16`` says
+    (add.cc passes ``pot_scale = false``): power-of-two scales take it too."""
     a, b, o = inp(graph, op, 0), inp(graph, op, 1), out(graph, op)
     (sa, za), (sb, zb), (so, zo) = qparams(a), qparams(b), qparams(o)
-    left_shift = 20
+    left_shift = 15 if o.dtype == "INT16" else 20
     twice_max = 2.0 * max(sa, sb)
     m1, s1 = q.quantize_multiplier(sa / twice_max)
     m2, s2 = q.quantize_multiplier(sb / twice_max)
@@ -169,11 +174,12 @@ def prepare_add(graph: Graph, op: Op) -> AddParams:
 
 
 def add(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
-    """int8 ADD with numpy broadcasting; returns int8."""
+    """ADD with numpy broadcasting; int8 in, int8 out, or int16 (16x8 mode: the same
+    arithmetic, left shift 15) in and out."""
     s1, s2 = p.rescaled(a, b)
     raw = q.multiply_by_quantized_multiplier_smaller_than_one_exp(
         q.wrap_int32(s1 + s2), p.output_multiplier, p.output_shift) + p.output_offset
-    return to_i8(np.clip(raw, p.act_min, p.act_max))
+    return np.clip(raw, p.act_min, p.act_max).astype(np.asarray(a).dtype)
 
 
 def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
@@ -182,7 +188,12 @@ def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 def _add_classic(gen: Any, op: Op) -> Step:
     p = prepare_add(gen.g, op)
-    return binary_step(gen, op, "mcu_add_s8", "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+    return binary_step(gen, op, f"mcu_add_{_suffix(gen, op)}", "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+
+
+def _suffix(gen: Any, op: Op) -> str:
+    """The kernel suffix of a binary op's activations: s8, or s16 in 16x8 mode."""
+    return "s16" if gen.t[op.outputs[0]].dtype == "INT16" else "s8"
 
 
 def _add_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -202,11 +213,12 @@ ADD = OpSpec(
     options=Options(11, "AddOptions", (("fused_activation_function", 0, "activation", "NONE"),
                                        ("pot_scale_int16", 1, "bool", True))),
     min_inputs=2,
-    check=check_binary,
+    check=check_binary16,
     classic=_add_classic,
     cmsis_nn=_add_cmsis_nn,
     tinyml=Tinyml("mcu_op_add", "add.c"),
-    kernels=("mcu_add_s8",),
+    kernels=("mcu_add_s8", "mcu_add_s16"),
+    int16_paths=("classic", "tinyml"),
 )
 
 
@@ -249,7 +261,7 @@ def _mul_classic(gen: Any, op: Op) -> Step:
     fields = [f".input1_offset = {p.input1_offset}", f".input2_offset = {p.input2_offset}",
               f".output_multiplier = {p.output_multiplier}", f".output_shift = {p.output_shift}",
               f".output_offset = {p.output_offset}", f".activation = {{{p.act_min}, {p.act_max}}}"]
-    return binary_step(gen, op, "mcu_mul_s8", "mcu_mul_params", fields, (p.act_min, p.act_max))
+    return binary_step(gen, op, f"mcu_mul_{_suffix(gen, op)}", "mcu_mul_params", fields, (p.act_min, p.act_max))
 
 
 def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -267,11 +279,12 @@ MUL = OpSpec(
     "MUL", _mul_reference,
     options=Options(21, "MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
     min_inputs=2,
-    check=_check_mul,
+    check=check_binary16,
     classic=_mul_classic,
     cmsis_nn=_mul_cmsis_nn,
     tinyml=Tinyml("mcu_op_mul", "mul.c"),
-    kernels=("mcu_mul_s8",),
+    kernels=("mcu_mul_s8", "mcu_mul_s16"),
+    int16_paths=("classic", "tinyml"),
 )
 
 

@@ -217,7 +217,8 @@ def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
 # 16x8 mode: the files whose every op has a classic 16x8 kernel (OpSpec.int16_paths)
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
-    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed",
+    "op16x8_add", "op16x8_mul", "op16x8_logistic", "op16x8_tanh")]
 
 
 @needs_gcc

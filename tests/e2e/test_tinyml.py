@@ -567,7 +567,8 @@ def test_every_frontend_op_has_glue() -> None:
 # 16x8 mode: the files whose every op has a tinyml 16x8 form (OpSpec.int16_paths)
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
-    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed",
+    "op16x8_add", "op16x8_mul", "op16x8_logistic", "op16x8_tanh")]
 
 
 @needs_gcc
