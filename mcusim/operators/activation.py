@@ -537,7 +537,8 @@ def _softmax_classic(gen: Any, op: Op) -> Step:
 def _sigmoid_classic(gen: Any, op: Op) -> Step:
     if gen.t[op.inputs[0]].dtype == "INT16":
         p16 = prepare_sigmoid16(gen.g, op)
-        return gen.unary(op, f"mcu_{op.type.lower()}_s16", "mcu_sigmoid16_params",
+        kernel = "mcu_logistic_s16" if op.type == "LOGISTIC" else "mcu_tanh_s16"
+        return gen.unary(op, kernel, "mcu_sigmoid16_params",
                          [f".input_multiplier = {p16.input_multiplier}", f".input_shift = {p16.input_shift}"],
                          [f"int16 (16x8): (x * {p16.input_multiplier} + round) >> {p16.input_shift}, then "
                           "TFLite's sigmoid table (from the TFLM tree) interpolated"])

@@ -188,12 +188,13 @@ def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 def _add_classic(gen: Any, op: Op) -> Step:
     p = prepare_add(gen.g, op)
-    return binary_step(gen, op, f"mcu_add_{_suffix(gen, op)}", "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+    kernel = "mcu_add_s16" if _int16(gen, op) else "mcu_add_s8"
+    return binary_step(gen, op, kernel, "mcu_add_params", p.fields(), (p.act_min, p.act_max))
 
 
-def _suffix(gen: Any, op: Op) -> str:
-    """The kernel suffix of a binary op's activations: s8, or s16 in 16x8 mode."""
-    return "s16" if gen.t[op.outputs[0]].dtype == "INT16" else "s8"
+def _int16(gen: Any, op: Op) -> bool:
+    """The op runs in 16x8 mode (int16 activations)."""
+    return bool(gen.t[op.outputs[0]].dtype == "INT16")
 
 
 def _add_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -261,7 +262,8 @@ def _mul_classic(gen: Any, op: Op) -> Step:
     fields = [f".input1_offset = {p.input1_offset}", f".input2_offset = {p.input2_offset}",
               f".output_multiplier = {p.output_multiplier}", f".output_shift = {p.output_shift}",
               f".output_offset = {p.output_offset}", f".activation = {{{p.act_min}, {p.act_max}}}"]
-    return binary_step(gen, op, f"mcu_mul_{_suffix(gen, op)}", "mcu_mul_params", fields, (p.act_min, p.act_max))
+    kernel = "mcu_mul_s16" if _int16(gen, op) else "mcu_mul_s8"
+    return binary_step(gen, op, kernel, "mcu_mul_params", fields, (p.act_min, p.act_max))
 
 
 def _mul_cmsis_nn(gen: Any, op: Op) -> Any:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder, lstm_model, single_op_model, tflm_refusal
+from tflite_builder import ModelBuilder, int16_elementwise_model, lstm_model, single_op_model, tflm_refusal
 
 from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph, trace_graph
@@ -438,6 +438,35 @@ for args, kw in (((1, 6, 5, 7), {}), ((2, 4, 3, 6), {"time_major": True}),
                  ((2, 3, 2, 9), {"cell_clip": 0.4, "h_q": (0.02, 40)})):
     case(f"lstm_{'x'.join(map(str, args))}_{'_'.join(f'{k}={v}' for k, v in kw.items())}")(
         lambda a=args, k=kw: lstm_model(*a, **k))
+
+
+# 16x8 mode. ADD: TFLM takes its general rescaling (left shift 15) whatever pot_scale_int16 says,
+# power-of-two scales included. LOGISTIC/TANH: an input scale of 2^-12 (TANH: or 2^-11) is
+# TFLM's power-of-two case, within CheckedLog2's 1e-3 tolerance too; any other scale, tiny ones
+# included (the shift loop's end), the general multiplier.
+def _int16_model(op: str, shapes: list[tuple[int, ...]], scales: list[float], out_scale: float,
+                 **options: Any) -> bytes:
+    b = ModelBuilder()
+    ins = [b.tensor(shape, "INT16", scale=s) for shape, s in zip(shapes, scales)]
+    out = b.tensor(tuple(np.broadcast_shapes(*shapes)), "INT16", scale=out_scale)
+    b.op(op, ins, [out], **options)
+    return b.io(ins, [out]).build()
+
+
+for k, (scales, out_scale, pot, act, sb) in enumerate((
+        ((2.0 ** -12, 2.0 ** -10), 2.0 ** -9, True, "NONE", (1, 4, 4, 8)),
+        ((2.0 ** -8, 2.0 ** -8), 2.0 ** -8, True, "RELU", (1, 1, 1, 8)),
+        ((0.000371, 0.00113), 0.00131, False, "NONE", (1, 4, 1, 1)),
+        ((0.0123, 0.0123), 0.0077, False, "RELU6", (1, 4, 4, 8)))):
+    case(f"add16_{k}")(lambda s=scales, o=out_scale, pot=pot, act=act, sb=sb: _int16_model(
+        "ADD", [(1, 4, 4, 8), sb], list(s), o, pot_scale_int16=pot, fused_activation_function=act))
+    case(f"mul16_{k}")(lambda s=scales, o=out_scale, act=act, sb=sb: _int16_model(
+        "MUL", [(1, 4, 4, 8), sb], list(s), o * 64, fused_activation_function=act))
+for scale in (2.0 ** -12, 2.0 ** -12 * 1.0004, 2.0 ** -11, 2.0 ** -10, 0.000476, 3e-9, 1.9):
+    case(f"logistic16_{scale:.6g}")(lambda s=scale: _int16_model("LOGISTIC", [(1, 512)], [s], 2.0 ** -15))
+    case(f"tanh16_{scale:.6g}")(lambda s=scale: _int16_model("TANH", [(1, 512)], [s], 2.0 ** -15))
+case("int16_elementwise_pot")(lambda: int16_elementwise_model(pot_add=True))
+case("int16_elementwise_general")(lambda: int16_elementwise_model(pot_add=False))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
