@@ -6,7 +6,7 @@ own layer negates its mean in float, between a DEQUANTIZE and a QUANTIZE).
 The shared pieces are public for every binary operator of this family: :func:`check_binary`
 (types and the broadcast shape), :func:`binary_step` (the classic emitter of a broadcasting
 ``kernel(ctx, [&params,] &a_dims, a, &b_dims, b, &out_dims, out)`` call) and
-:func:`cmsis_nn_binary_refusal` (why a CMSIS-NN ``arm_elementwise_*_s8`` cannot take the op).
+:func:`cmsis_nn_binary_refusal` (why a CMSIS-NN ``arm_elementwise_*_s8``/``_s16`` cannot take the op).
 ADD, SUB and SQUARED_DIFFERENCE share TFLM's ``ArithmeticParams`` rescaling (:class:`AddParams`,
 both inputs moved to twice the larger input scale with a left-shift headroom; the C record
 ``mcu_add_params``); they differ in how TFLM computes the multipliers (see each ``prepare_*``)
@@ -97,14 +97,13 @@ def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[s
 
 
 def cmsis_nn_binary_refusal(gen: Any, op: Op) -> str | None:
-    """Why CMSIS-NN's arm_elementwise_<op>_s8 cannot take ``op`` (None: it can)."""
+    """Why CMSIS-NN's arm_elementwise_<op>_s8 (16x8 mode: _s16) cannot take ``op`` (None: it can)."""
     a_t, b_t, o = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
-    if o.dtype == "INT16":
-        return f"int16 (16x8 mode): mcusim calls only arm_elementwise_{op.type.lower()}_s8"
-    if b_t.dtype != "INT8":
-        return f"input 2 is {b_t.dtype}"
+    suffix = "s16" if o.dtype == "INT16" else "s8"
+    if not a_t.dtype == b_t.dtype == o.dtype:
+        return f"inputs {a_t.dtype} and {b_t.dtype}, output {o.dtype}"
     if not (a_t.size == b_t.size == o.size):
-        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_s8 "
+        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_{suffix} "
                 "takes equal shapes (TFLM runs its reference broadcast here too)")
     return None
 
@@ -206,7 +205,8 @@ def _add_cmsis_nn(gen: Any, op: Op) -> Any:
             f"{p.input2_multiplier}, {p.input2_shift}, {p.left_shift}")
     tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
             f"{gen.t[op.outputs[0]].size}")
-    return cmsis_nn_binary_step(gen, op, "arm_elementwise_add_s8", args, tail, (p.act_min, p.act_max))
+    kernel = "arm_elementwise_add_s16" if _int16(gen, op) else "arm_elementwise_add_s8"  # the same arguments
+    return cmsis_nn_binary_step(gen, op, kernel, args, tail, (p.act_min, p.act_max))
 
 
 ADD = OpSpec(
@@ -219,7 +219,7 @@ ADD = OpSpec(
     cmsis_nn=_add_cmsis_nn,
     tinyml=Tinyml("mcu_op_add", "add.c"),
     kernels=("mcu_add_s8", "mcu_add_s16"),
-    int16_paths=("classic", "tinyml"),
+    int16_paths=("classic", "tinyml", "cmsis-nn"),
 )
 
 
@@ -274,7 +274,8 @@ def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
     args = f"{p.input1_offset}, {p.input2_offset}"
     tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
             f"{gen.t[op.outputs[0]].size}")
-    return cmsis_nn_binary_step(gen, op, "arm_elementwise_mul_s8", args, tail, (p.act_min, p.act_max))
+    kernel = "arm_elementwise_mul_s16" if _int16(gen, op) else "arm_elementwise_mul_s8"  # the same arguments
+    return cmsis_nn_binary_step(gen, op, kernel, args, tail, (p.act_min, p.act_max))
 
 
 MUL = OpSpec(
@@ -286,7 +287,7 @@ MUL = OpSpec(
     cmsis_nn=_mul_cmsis_nn,
     tinyml=Tinyml("mcu_op_mul", "mul.c"),
     kernels=("mcu_mul_s8", "mcu_mul_s16"),
-    int16_paths=("classic", "tinyml"),
+    int16_paths=("classic", "tinyml", "cmsis-nn"),
 )
 
 
