@@ -192,15 +192,15 @@ def test_a_broadcast_add_falls_back_with_its_reason() -> None:
 @needs_tree
 def test_16x8_add_and_mul_call_the_s16_elementwise_kernels(tmp_path: Path) -> None:
     """16x8 mode: ADD and MUL of equal shapes are arm_elementwise_add_s16 / _mul_s16 (TFLM's
-    CMSIS-NN port calls them with int8's arguments, left shift 15); the broadcast ADD, LOGISTIC
-    and TANH are named fallbacks to mcusim's s16 kernels; bit-exact with the reference."""
+    CMSIS-NN port calls them with int8's arguments, left shift 15); the broadcast ADD and MUL,
+    LOGISTIC and TANH are named fallbacks to mcusim's s16 kernels; bit-exact with the reference."""
     model = tmp_path / "int16_elementwise.tflite"
     model.write_bytes(int16_elementwise_model(pot_add=True))
     rep = _run(model)
     assert rep["reference_match"]
     assert [op["kernel"] for op in rep["ops"]] == ["mcu_add_s16", "arm_elementwise_mul_s16", "mcu_logistic_s16",
-                                                   "mcu_tanh_s16", "arm_elementwise_add_s16"]
-    assert "broadcast" in rep["fallbacks"][0]["reason"]
+                                                   "mcu_tanh_s16", "mcu_mul_s16", "arm_elementwise_add_s16"]
+    assert "broadcast" in rep["fallbacks"][0]["reason"] and "broadcast" in rep["fallbacks"][3]["reason"]
     _check_kernels(rep)
 
 

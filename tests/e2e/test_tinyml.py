@@ -27,6 +27,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from simhelpers import needs_gcc
+from tflite_builder import int16_elementwise_model
 
 from mcusim.build.toolchain import KERNELS
 from mcusim.errors import FirmwareFault, McusimError
@@ -582,6 +583,20 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
     status, outputs, _ = _run(fw, graph, inputs, raw=graph.raw)
     assert status == 0, STATUS_MESSAGES.get(status)
     _assert_bit_exact(graph, inputs, outputs, f"{model.name} ({kernels})")
+
+
+@needs_gcc
+@pytest.mark.parametrize("kernels", FLAVOURS)
+def test_16x8_add_mul_logistic_tanh_chain_matches_reference_and_tflm(kernels: str) -> None:
+    """ADD with power-of-two scales (TFLM's general rescaling all the same), MUL, LOGISTIC and
+    TANH (the glue's int16 prepare: power-of-two and general input scales), broadcasts along
+    the channels, on the updatable image."""
+    data = int16_elementwise_model(pot_add=True)
+    graph = parse_model(data)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=data)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, f"int16 elementwise chain ({kernels})")
 
 
 def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:
