@@ -195,7 +195,7 @@ def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sources.append(sigmoid_table_source(work / "tables"))
     except TflmTreeError as e:
         pytest.skip(f"no TFLM tree for the LSTM's sigmoid table: {e}")
-    return _host_compile(work / "host_run", sources,
+    return _host_compile(work / "host_run", sources, "-DMCU_RT_SIGMOID_TABLE=1",  # the table is linked
                          "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 
 
@@ -597,6 +597,20 @@ def test_16x8_add_mul_logistic_tanh_chain_matches_reference_and_tflm(kernels: st
     status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=data)
     assert status == 0, STATUS_MESSAGES.get(status)
     _assert_bit_exact(graph, inputs, outputs, f"int16 elementwise chain ({kernels})")
+
+
+@needs_gcc
+def test_an_int8_tanh_image_links_no_sigmoid_table() -> None:
+    """The glue's 16x8 branch (and its reference to TFLite's table, from a TFLM tree) is only
+    in images that link the table: an int8 TANH model builds without it and stays bit-exact."""
+    model = ROOT / "tests" / "data" / "op_tanh.tflite"
+    fw = _model_firmware(model, "opt")
+    assert fw.defines == {} and not any(p.name == "mcu_sigmoid_table.c" for p in fw.sources)
+    graph = load_model(model)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(fw, graph, inputs)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, "op_tanh (opt)")
 
 
 def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:

@@ -2,7 +2,10 @@
  * LOGISTIC and TANH, int8: the input rescaled to Q4.27 (multiplier = the input scale times
  * 2^27, exact), outputs fixed at 1/256 (zero point -128) and 1/128 (zero point 0).
  * 16x8 mode (int16 in and out, zero points 0, output scale 2^-15): TFLM's int16 prepare
- * (mcu_sigmoid16_params), the kernels interpolating in TFLite's sigmoid table.
+ * (mcu_sigmoid16_params), the kernels interpolating in TFLite's sigmoid table. That table
+ * comes from the TFLM tree (mcusim/stacks/tflmtables.py): only an image that links it
+ * (MCU_RT_SIGMOID_TABLE, set by the build) has the int16 branch; elsewhere an int16 LOGISTIC
+ * or TANH is UNSUPPORTED_PARAMS at start-up.
  */
 #include "mcu_rt_op.h"
 #include "mcu_rt_quant.h"
@@ -16,6 +19,7 @@ typedef struct {
     int32_t is_s16;
 } sigmoid_data;
 
+#if MCU_RT_SIGMOID_TABLE
 /* TFLite's CheckedLog2 of a float32 scale: 1 when log2(scale) is within 1e-3 of an integer,
  * that integer in *log2. Decided exactly on the mantissa (2^+-0.001 is 1 + 5816.6 / 2^23 and
  * 1 - 11625.05 / 2^24); TFLite takes a float32 log, whose rounding moves the bound by up to
@@ -66,6 +70,8 @@ static mcu_rt_status sigmoid16_prepare(const mcu_node *node, sigmoid_data *d, co
     return MCU_RT_OK;
 }
 
+#endif
+
 static mcu_rt_status sigmoid_prepare(mcu_interpreter *rt, mcu_node *node)
 {
     sigmoid_data *d = (sigmoid_data *)node->user_data;
@@ -79,7 +85,11 @@ static mcu_rt_status sigmoid_prepare(mcu_interpreter *rt, mcu_node *node)
     d->dims.n = d->dims.h = d->dims.w = 1;
     d->dims.c = t.in.count;
     if (t.in.type == TFL_INT16)
+#if MCU_RT_SIGMOID_TABLE
         return sigmoid16_prepare(node, d, &t.in, &t.out);
+#else
+        return MCU_RT_UNSUPPORTED_PARAMS;
+#endif
     d->is_s16 = 0;
     if (t.out.zero_point != (node->reg->builtin_code == TFL_OP_LOGISTIC ? -128 : 0))
         return MCU_RT_UNSUPPORTED_PARAMS;
@@ -97,10 +107,12 @@ static mcu_rt_status sigmoid_prepare(mcu_interpreter *rt, mcu_node *node)
 static mcu_rt_status logistic_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const sigmoid_data *d = (const sigmoid_data *)node->user_data;
+#if MCU_RT_SIGMOID_TABLE
     if (d->is_s16)
         return mcu_rt_kernel_status(
             rt, mcu_logistic_s16(0, &d->params.s16, &d->dims, (const int16_t *)MCU_RT_IN(rt, node, 0),
                                  (int16_t *)MCU_RT_OUT(rt, node)));
+#endif
     return mcu_rt_kernel_status(
         rt, mcu_logistic_s8(0, &d->params.s8, &d->dims, (const int8_t *)MCU_RT_IN(rt, node, 0),
                             (int8_t *)MCU_RT_OUT(rt, node)));
@@ -109,10 +121,12 @@ static mcu_rt_status logistic_eval(mcu_interpreter *rt, mcu_node *node)
 static mcu_rt_status tanh_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const sigmoid_data *d = (const sigmoid_data *)node->user_data;
+#if MCU_RT_SIGMOID_TABLE
     if (d->is_s16)
         return mcu_rt_kernel_status(
             rt, mcu_tanh_s16(0, &d->params.s16, &d->dims, (const int16_t *)MCU_RT_IN(rt, node, 0),
                              (int16_t *)MCU_RT_OUT(rt, node)));
+#endif
     return mcu_rt_kernel_status(
         rt, mcu_tanh_s8(0, &d->params.s8, &d->dims, (const int8_t *)MCU_RT_IN(rt, node, 0),
                         (int8_t *)MCU_RT_OUT(rt, node)));
