@@ -28,6 +28,8 @@ from .spec import FrontendSpec
 from .tables import Tables, tables
 
 PATH = "frontend"
+CTYPE = {"f32": "float32_t", "q15": "q15_t", "q31": "q31_t"}
+NP_TENSOR = {np.float32: "FLOAT32", np.int16: "INT16", np.int32: "INT32"}
 F32_TOLERANCE = 1e-4
 Q15_DSP_TOLERANCE = 0.05
 
@@ -295,7 +297,6 @@ def run_frontend(spec: FrontendSpec, board: Board, input_path: str | Path | None
         "startup_cycles": rep["startup_cycles"],
         "flash_bytes": rep["flash_bytes"],
         "flash_breakdown": flash,
-        "flash_frontend_bytes": sum(flash.get(c, 0) for c in FRONTEND_COMPONENTS),
         "tables_bytes": flash.get("tables", 0) + flash.get("fft-tables", 0),
         "code_bytes": flash.get("cmsis-dsp", 0) + flash.get("frontend", 0),
         "ram_peak_bytes": rep["ram_peak_bytes"],
@@ -313,9 +314,44 @@ def run_frontend(spec: FrontendSpec, board: Board, input_path: str | Path | None
     }
 
 
-FRONTEND_COMPONENTS = ("tables", "fft-tables", "cmsis-dsp", "frontend")
-"""The front-end image's own flash components (start-up code and the C library are not: the
-model's image has its own)."""
 
 
-__all__ = ["PATH", "run_frontend", "tolerance"]
+def frames_per_inference(spec: FrontendSpec, input_shape: list[int]) -> int:
+    """The spec's ``frames_per_inference``, else the model's input size over the features per
+    frame (kws_ref_model 1x49x10x1 with 10 MFCCs: 49; micro_speech 1x1960 with 40 bands: 49)."""
+    if spec.frames_per_inference:
+        return spec.frames_per_inference
+    size = int(np.prod(input_shape))
+    if size % spec.features:
+        raise McusimError(f"the model's input ({'x'.join(map(str, input_shape))}, {size} values) is not a whole number "
+                          f"of {spec.features}-value {spec.kind} frames; set frames_per_inference in the spec")
+    return size // spec.features
+
+
+def end_to_end(model: dict[str, Any], fe: dict[str, Any], frames: int) -> dict[str, Any]:
+    """The front-end's cost per inference (every frame of the model's input computed anew) and
+    the sum with the model's. Flash adds the front-end image's components but its start-up code
+    (the model's image has one); RAM adds the front-end's static buffers to the model's peak, and
+    the larger of the two stacks (they run one after the other)."""
+    cycles = frames * fe["cycles_per_frame"]
+    flash = fe["flash_bytes"] - fe["flash_breakdown"].get("startup", 0)
+    mr, fr = model["ram_breakdown"], fe["ram_breakdown"]
+    ram = model["ram_peak_bytes"] - mr["stack"] + max(mr["stack"], fr["stack"]) + fr["buffers"]
+    per_inf = {"frames": frames, "cycles": cycles, "latency_ms": frames * fe["latency_ms_per_frame"],
+               "energy_uj": frames * fe["energy_uj_per_frame"], "flash_bytes": flash,
+               "ram_bytes": fr["buffers"] + fr["stack"]}
+    return {
+        "frontend_per_inference": per_inf,
+        "model": {"cycles": model["cycles"], "latency_ms": model["latency_ms"], "energy_uj": model["energy_uj"],
+                  "flash_bytes": model["flash_bytes"], "ram_bytes": model["ram_peak_bytes"]},
+        "total": {"cycles": model["cycles"] + cycles, "latency_ms": model["latency_ms"] + per_inf["latency_ms"],
+                  "energy_uj": model["energy_uj"] + per_inf["energy_uj"], "flash_bytes": model["flash_bytes"] + flash,
+                  "ram_bytes": ram},
+        "notes": ["the front-end computes all frames of an inference (no reuse of the previous window's frames)",
+                  "not measured: quantising the features into the model's int8 input",
+                  "flash: the front-end image's C library parts are counted in full (the model's image may share some)",
+                  "RAM: the model's peak + the front-end's static buffers, with the larger of the two stacks"],
+    }
+
+
+__all__ = ["PATH", "end_to_end", "frames_per_inference", "run_frontend", "tolerance"]
