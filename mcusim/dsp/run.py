@@ -23,7 +23,14 @@ from ..frontend.graph import Graph, Tensor
 from ..simulator.board import Board
 from ..simulator.machine import DEFAULT_MAX_INSTRUCTIONS
 from ..stacks.deploy import Firmware, run_firmware
-from .reference import OUTPUT_FORMAT, compare, load_frame, output_dtype, reference, to_input
+from .reference import (
+    OUTPUT_FORMAT,
+    compare,
+    load_frame,
+    output_dtype,
+    reference,
+    to_input,
+)
 from .spec import FrontendSpec
 from .tables import Tables, tables
 
@@ -212,7 +219,7 @@ def generate(spec: FrontendSpec, tab: Tables, workdir: Path) -> dict[Path, str]:
         # arm_mfcc_f32's magnitude step reads fftLen complex values (2 x fftLen floats) of tmp;
         # the fixed-point ones use the real FFT's output, fftLen (q15) / 2 x fftLen (q31) q31 words.
         tmp = {"f32": 2 * spec.fft_size, "q15": spec.fft_size, "q31": 2 * spec.fft_size}[dt]
-        call = (f"arm_mfcc_f32(&S, mcusim_frame, mcusim_features, tmp);\n    return 0;" if dt == "f32" else
+        call = ("arm_mfcc_f32(&S, mcusim_frame, mcusim_features, tmp);\n    return 0;" if dt == "f32" else
                 f"return arm_mfcc_{dt}(&S, mcusim_frame, mcusim_features, tmp);")
         body = _MFCC.format(**fmt, tmp=tmp, tmp_t="float32_t" if dt == "f32" else "q31_t", call=call)
     elif dt == "f32":

@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-
 from simhelpers import needs_gcc
 
 pytest.importorskip("cmsisdsp")
@@ -101,9 +100,10 @@ def test_run_with_the_kws_frontend_reports_end_to_end(tmp_path, capsys):
 
     if not os.path.exists(KWS_MODEL):
         pytest.skip(f"{KWS_MODEL} is not here")
-    out = tmp_path / "r.json"
+    out, html = tmp_path / "r.json", tmp_path / "r.html"
     assert main(["run", KWS_MODEL, "--path", "classic", "--kernels", "cmsis-nn", "--frontend", KWS_SPEC,
-                 "--json", str(out)]) == 0
+                 "--json", str(out), "--html", str(html)]) == 0
+    assert "End to end per inference" in html.read_text()
     rep = json.loads(out.read_text())
     e = rep["end_to_end"]
     assert e["frontend_per_inference"]["frames"] == 49

@@ -15,8 +15,8 @@ from mcusim.dsp.spec import FrontendSpecError, load_spec, parse_spec
 from mcusim.dsp.tables import dct_matrix, mel_matrix, mel_sparse, quantize, window
 from mcusim.errors import McusimError
 
-KWS = dict(kind="mfcc", sample_rate=16000, frame_length=480, hop_length=320, fft_size=512, mel_bands=40,
-           coefficients=10, dtype="q15", window="hann", fmin=20.0, fmax=4000.0)
+KWS = {"kind": "mfcc", "sample_rate": 16000, "frame_length": 480, "hop_length": 320, "fft_size": 512, "mel_bands": 40,
+       "coefficients": 10, "dtype": "q15", "window": "hann", "fmin": 20.0, "fmax": 4000.0}
 
 
 def test_the_bundled_kws_spec_matches_the_mlperf_model_input():
