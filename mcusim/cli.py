@@ -184,14 +184,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_frontend(args: argparse.Namespace, console: Console) -> int:
     from .api import audio_frontend
-    from .present.frontend import render_frontend
-    from .present.report import write_json
+    from .present.frontend import frontend_html, render_frontend
+    from .present.report import write_json, write_text
 
     with _progress(console, f"building and simulating the front-end of {args.spec}"):
         r = audio_frontend(args.spec, board=args.board, input=args.input, place=args.place,
                            max_instructions=args.max_instructions)
     if args.json:
         write_json(args.json, r.report)
+    if args.html:
+        write_text(args.html, frontend_html(r.report))
     render_frontend(console, r.report)
     return 0 if r.report["reference_match"] else 1
 
@@ -570,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--input", metavar="X.wav|X.npy", help="the frame: the first frame_length samples of a mono 16-bit "
                                                           ".wav or a 1-D .npy (int16 PCM or float in [-1, 1]); default: a test tone")
     fe.add_argument("--json", metavar="FILE", help="the JSON report (schema mcusim.frontend/1); - for standard output")
+    fe.add_argument("--html", metavar="FILE", help="a self-contained HTML page of the report")
     fe.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
     fe.set_defaults(func=cmd_frontend)
 

@@ -70,3 +70,38 @@ def render_end_to_end(console: Console, rep: dict[str, Any]) -> None:
                   f"{_error(fe)} (tolerance {fe['tolerance']})", highlight=False)
     for n in e2e["notes"]:
         console.print(f"  {n}", highlight=False, markup=False)
+
+
+def frontend_html(rep: dict[str, Any]) -> str:
+    """A self-contained HTML page of one front-end frame's report (``mcusim frontend --html``)."""
+    from html import escape
+
+    from .. import __version__
+    from .html import STYLE, _table
+
+    s = rep["spec"]
+    title = f"{s.get('name', s['kind'])}: {s['kind']} {s['dtype']} on {rep['board']}"
+    rb = rep["ram_breakdown"]
+    rows = [["cycles / frame", f"{rep['cycles_per_frame']:,}"],
+            ["latency / frame", f"{rep['latency_ms_per_frame']:.4f} ms at {rep['clock_hz'] / 1e6:g} MHz"],
+            ["real-time factor", f"{rep['real_time_factor']:.2%} of the {rep['hop_ms']:g} ms hop"],
+            ["energy / frame", f"{rep['energy_uj_per_frame']:.3f} µJ"],
+            ["flash", f"{rep['flash_bytes']:,} B: tables {rep['tables_bytes']:,}, code {rep['code_bytes']:,}"],
+            *[[f"flash: {k}", f"{v:,} B"] for k, v in rep["flash_breakdown"].items()],
+            ["RAM peak", f"{rep['ram_peak_bytes']:,} B: buffers {rb['buffers']:,}, stack {rb['stack']:,}"],
+            ["input", rep["input"]],
+            ["vs cmsisdsp (host)", f"{_error(rep)}; tolerance {rep['tolerance']}: "
+                                   + ("within" if rep["reference_match"] else "OUTSIDE")]]
+    spec_rows = [[k, str(v)] for k, v in s.items()]
+    funcs = [[f["name"], f"{f['cycles']:,}", f"{f['cycles'] / rep['cycles_per_frame']:.1%}", f["component"]]
+             for f in rep["functions"][:12]]
+    return "".join([
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
+        f"<p class='meta'>{escape(rep['core'])}, FPU {escape(rep['fpu'])}; {escape(rep['library'])}. Every figure is "
+        f"measured by simulating the built firmware (mcusim {__version__}); features checked against the "
+        "cmsisdsp Python package on the host.</p>",
+        "<h2>One frame</h2>", _table(["", ""], rows, left_cols=2),
+        "<h2>Spec</h2>", _table(["key", "value"], spec_rows, left_cols=2),
+        "<h2>Hottest functions</h2>", _table(["function", "cycles", "share", "component"], funcs),
+        "</body></html>\n"])

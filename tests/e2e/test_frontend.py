@@ -87,8 +87,10 @@ def test_cli_frontend_json_with_a_wav(tmp_path, capsys):
     wav = tmp_path / "x.wav"
     with wave.open(str(wav), "wb") as w:
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(pcm.tobytes())
-    out = tmp_path / "fe.json"
-    assert main(["frontend", KWS_SPEC, "--board", "stm32g071rb", "--input", str(wav), "--json", str(out)]) == 0
+    out, html = tmp_path / "fe.json", tmp_path / "fe.html"
+    assert main(["frontend", KWS_SPEC, "--board", "stm32g071rb", "--input", str(wav), "--json", str(out),
+                 "--html", str(html)]) == 0
+    assert "real-time factor" in html.read_text()
     rep = json.loads(out.read_text())
     assert rep["input"] == str(wav) and rep["error"]["equal"]  # M0+: the scalar q15 paths, as on the host
     assert "real-time factor" in capsys.readouterr().out
