@@ -96,11 +96,11 @@ def frontend_html(rep: dict[str, Any]) -> str:
     funcs = [[f["name"], f"{f['cycles']:,}", f"{f['cycles'] / rep['cycles_per_frame']:.1%}", f["component"]]
              for f in rep["functions"][:12]]
     return "".join([
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
-        f"<p class='meta'>{escape(rep['core'])}, FPU {escape(rep['fpu'])}; {escape(rep['library'])}. Every figure is "
-        f"measured by simulating the built firmware (mcusim {__version__}); features checked against the "
-        "cmsisdsp Python package on the host.</p>",
+        (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+         f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"),
+        (f"<p class='meta'>{escape(rep['core'])}, FPU {escape(rep['fpu'])}; {escape(rep['library'])}. Every figure "
+         f"is measured by simulating the built firmware (mcusim {__version__}); features checked against the "
+         "cmsisdsp Python package on the host.</p>"),
         "<h2>One frame</h2>", _table(["", ""], rows, left_cols=2),
         "<h2>Spec</h2>", _table(["key", "value"], spec_rows, left_cols=2),
         "<h2>Hottest functions</h2>", _table(["function", "cycles", "share", "component"], funcs),
