@@ -179,7 +179,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.html:
         _write_html(args.html, [r.report], f"{Path(args.model).name}: {r.report['stack']['label']}", r.board, args.model)
     render_run(console, r.report)
-    return _print_does_not_fit(console, [r.report])
+    rc = _print_does_not_fit(console, [r.report])
+    return 1 if "frontend" in r.report and not r.report["frontend"]["reference_match"] else rc
 
 
 def cmd_frontend(args: argparse.Namespace, console: Console) -> int:

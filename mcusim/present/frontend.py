@@ -67,7 +67,8 @@ def render_end_to_end(console: Console, rep: dict[str, Any]) -> None:
                   f"{row['flash_bytes']:,}", f"{row['ram_bytes']:,}", style="bold" if name == "total" else None)
     console.print(t)
     console.print(f"front-end: {fe['real_time_factor']:.2%} of each {fe['hop_ms']:g} ms hop; features vs cmsisdsp: "
-                  f"{_error(fe)} (tolerance {fe['tolerance']})", highlight=False)
+                  f"{_error(fe)} (tolerance {fe['tolerance']})"
+                  + ("" if fe["reference_match"] else ": [bold red]OUTSIDE the tolerance[/]"), highlight=False)
     for n in e2e["notes"]:
         console.print(f"  {n}", highlight=False, markup=False)
 
