@@ -76,6 +76,7 @@ def variants(board: Board) -> list[Variant]:
     no_icache = dataclasses.replace(board, icache_lines=0)
     prefetch = dataclasses.replace(board, flash_interface=dataclasses.replace(fi, prefetch=not fi.prefetch))
     direct = dataclasses.replace(board, icache_ways=1)
+    wide = dataclasses.replace(board, flash_interface=dataclasses.replace(fi, read_bytes=2 * fi.read_bytes))
     return [
         Variant("zero_ws", "flash at 0 wait states (no flash model)", False, no_ws),
         Variant("fetch_only", "wait states on instruction fetch only (reads the I-cache misses)", False, board),
@@ -86,6 +87,8 @@ def variants(board: Board) -> list[Variant]:
         Variant("prefetch", f"the profile with prefetch {'on' if not fi.prefetch else 'off'} "
                 f"(PRFTEN = {0 if fi.prefetch else 1})", True, prefetch),
         Variant("icache_direct", "the profile with a direct-mapped I-cache instead of the manual's LRU", True, direct),
+        Variant("wide_reads", f"the profile with {16 * fi.read_bytes}-bit flash reads instead of "
+                f"{8 * fi.read_bytes} (both buses: the L4+'s single-bank mode, DBANK = 0)", True, wide),
     ]
 
 
@@ -279,8 +282,8 @@ CALIBRATION_NOTES = """## What is calibrated and what is not
   64-bit flash read it made into its line; prefetch off (FLASH_ACR as after reset), so every
   64-bit read the cache misses stalls the core for the 5 wait states. Data side: loads (literal
   pools, weights, biases) go through the 8-line LRU data cache, filled the same way; every
-  64-bit read it misses costs the 5 wait states. The last two rows of the table above change
-  one documented behaviour at a time: prefetch on, or a direct-mapped I-cache.
+  64-bit read it misses costs the 5 wait states. The last three rows of the table above change
+  one documented behaviour at a time: prefetch on, a direct-mapped I-cache, or 128-bit reads.
 - **Not calibrated against silicon**: the Cortex-M7 model (dual issue is an approximation:
   LLVM's scheduling model and public microbenchmarks, docs/cost-model.md), the Cortex-M0+ and
   the Cortex-M33 tables (TRM figures and approximations, no published DWT comparison here), the
@@ -391,6 +394,8 @@ def hypotheses(bm: str, row: dict, clock_hz: int) -> list[str]:
         "`soc/arm/st_stm32/stm32l4/soc.c` at 9c961571, later than 2.7.3; docs/boards.md) |",
         f"| direct-mapped instead of LRU I-cache | {delta('icache_direct')} | kept LRU: RM0440 §3.3.4 (the same "
         "ART) says LRU over the lines; RM0432 not available here |",
+        f"| single-bank mode (DBANK = 0): 128-bit flash reads | {delta('wide_reads')} | kept dual-bank "
+        "(64-bit reads), assumed for the 2 MB part, not verified; wider reads only make the simulation faster |",
         f"| no data cache | {delta('data_no_dcache')} | kept: the manual describes the D-cache, on at reset |",
         f"| no instruction cache | {delta('no_icache')} | kept: on at reset (FLASH_ACR ICEN) |",
         "| compiler (GCC 10.3 in Zephyr SDK 0.13.2 vs GCC 12.2) | not measured | no GCC 10.3 toolchain here |",
