@@ -398,6 +398,8 @@ def hypotheses(bm: str, row: dict, clock_hz: int) -> list[str]:
         "(64-bit reads), assumed for the 2 MB part, not verified; wider reads only make the simulation faster |",
         f"| no data cache | {delta('data_no_dcache')} | kept: the manual describes the D-cache, on at reset |",
         f"| no instruction cache | {delta('no_icache')} | kept: on at reset (FLASH_ACR ICEN) |",
+        "| optimisation level | none | -O2 on both sides: OctoML's `prj.conf` sets `CONFIG_SPEED_OPTIMIZATIONS=y` "
+        "(\"For setting -O2\"), and its CMakeLists.txt compiles CMSIS-NN's sources into the app with those flags |",
         "| compiler (GCC 10.3 in Zephyr SDK 0.13.2 vs GCC 12.2) | not measured | no GCC 10.3 toolchain here |",
         "",
         f"With the runtime matched ({bm} at {rp['full']['ratio']:.3f}), no flash-model change is needed, and none",
