@@ -377,29 +377,29 @@ def hypotheses(bm: str, row: dict, clock_hz: int) -> list[str]:
         "",
         "| hypothesis | contribution (TFLM ELF / replay) | how established |",
         "|---|---:|---|",
-        f"| microTVM runtime instead of TFLM (all calls) | {runtime / silicon:+.3f} | measured: replay "
-        f"{rp['full']['cycles']:,} vs TFLM `Invoke()` {runs['full']['invoke_cycles']:,} cycles |",
-        f"| of which layer 1 as a channel-multiplier-64 depthwise convolution | {(tvm1 - tflm1) / silicon:+.3f} | "
-        f"measured: {tvm1:,} vs {tflm1:,} cycles, the same layer in TFLM's form, outputs identical |",
-        f"| of which the 3x3 depthwise layers' bias, multipliers and shifts read from flash | "
+        (f"| microTVM runtime instead of TFLM (all calls) | {runtime / silicon:+.3f} | measured: replay "
+        f"{rp['full']['cycles']:,} vs TFLM `Invoke()` {runs['full']['invoke_cycles']:,} cycles |"),
+        (f"| of which layer 1 as a channel-multiplier-64 depthwise convolution | {(tvm1 - tflm1) / silicon:+.3f} | "
+        f"measured: {tvm1:,} vs {tflm1:,} cycles, the same layer in TFLM's form, outputs identical |"),
+        (f"| of which the 3x3 depthwise layers' bias, multipliers and shifts read from flash | "
         f"{(dw_replay - dw_tflm) / silicon:+.3f} | measured: the four calls {dw_replay:,} cycles in the replay, "
-        f"`arm_depthwise_conv_3x3_s8` {dw_tflm:,} in the TFLM ELF (TFLM keeps multipliers and shifts in the arena) |",
-        "| per-inference harness time in the published throughput | none | EEMBC log (`.../kws/performance/"
+        f"`arm_depthwise_conv_3x3_s8` {dw_tflm:,} in the TFLM ELF (TFLM keeps multipliers and shifts in the arena) |"),
+        ("| per-inference harness time in the published throughput | none | EEMBC log (`.../kws/performance/"
         "log.txt`): 200 inferences between two `m-lap-us` stamps, the input loaded by `bload` before the "
         "`infer` command; `th_infer()` is `TVMInfer(g_input_data)` alone and KWS's `th_load_tensor()` sets a "
         "pointer (`closed/OctoML/code/microtvm_cmsis_nn/NUCLEO_L4R5ZI/vww/src/submitter_implemented.cpp`, "
-        "one file for the four models, KWS is `TARGET_MODEL == 1`); the stamps count milliseconds over ~20 s |",
-        f"| ART prefetch on (PRFTEN = 1) | {delta('prefetch')} | kept off: FLASH_ACR resets with PRFTEN = 0 and "
+        "one file for the four models, KWS is `TARGET_MODEL == 1`); the stamps count milliseconds over ~20 s |"),
+        (f"| ART prefetch on (PRFTEN = 1) | {delta('prefetch')} | kept off: FLASH_ACR resets with PRFTEN = 0 and "
         "Zephyr's STM32L4 SoC init writes no FLASH_ACR bit (zephyrproject-rtos/zephyr "
-        "`soc/arm/st_stm32/stm32l4/soc.c` at 9c961571, later than 2.7.3; docs/boards.md) |",
-        f"| direct-mapped instead of LRU I-cache | {delta('icache_direct')} | kept LRU: RM0440 §3.3.4 (the same "
-        "ART) says LRU over the lines; RM0432 not available here |",
-        f"| single-bank mode (DBANK = 0): 128-bit flash reads | {delta('wide_reads')} | kept dual-bank "
-        "(64-bit reads), assumed for the 2 MB part, not verified; wider reads only make the simulation faster |",
+        "`soc/arm/st_stm32/stm32l4/soc.c` at 9c961571, later than 2.7.3; docs/boards.md) |"),
+        (f"| direct-mapped instead of LRU I-cache | {delta('icache_direct')} | kept LRU: RM0440 §3.3.4 (the same "
+        "ART) says LRU over the lines; RM0432 not available here |"),
+        (f"| single-bank mode (DBANK = 0): 128-bit flash reads | {delta('wide_reads')} | kept dual-bank "
+        "(64-bit reads), assumed for the 2 MB part, not verified; wider reads only make the simulation faster |"),
         f"| no data cache | {delta('data_no_dcache')} | kept: the manual describes the D-cache, on at reset |",
         f"| no instruction cache | {delta('no_icache')} | kept: on at reset (FLASH_ACR ICEN) |",
-        "| optimisation level | none | -O2 on both sides: OctoML's `prj.conf` sets `CONFIG_SPEED_OPTIMIZATIONS=y` "
-        "(\"For setting -O2\"), and its CMakeLists.txt compiles CMSIS-NN's sources into the app with those flags |",
+        ("| optimisation level | none | -O2 on both sides: OctoML's `prj.conf` sets `CONFIG_SPEED_OPTIMIZATIONS=y` "
+        "(\"For setting -O2\"), and its CMakeLists.txt compiles CMSIS-NN's sources into the app with those flags |"),
         "| compiler (GCC 10.3 in Zephyr SDK 0.13.2 vs GCC 12.2) | not measured | no GCC 10.3 toolchain here |",
         "",
         f"With the runtime matched ({bm} at {rp['full']['ratio']:.3f}), no flash-model change is needed, and none",
@@ -445,8 +445,8 @@ def replay_section(bm: str, row: dict, clock_hz: int) -> list[str]:
         f"the depthwise form costs {tvm1 - tflm1:,} cycles more ({(tvm1 - tflm1) / silicon:.1%} of the published",
         f"cycles). (In the TFLM ELF the same layer, `arm_convolve_s8`, takes {row['tflm_elf']['arm_convolve_s8']:,} cycles; the",
         "replay's TFLM form reads its multipliers from flash, as TVM keeps them, where TFLM reads them from",
-        f"the arena.) With the runtime matched, {bm} is at {rp['ratio']:.3f} of silicon "
-        f"({(rp['ratio'] - 1) * 100:+.1f}%). What the replay leaves out: TVM's",
+        (f"the arena.) With the runtime matched, {bm} is at {rp['ratio']:.3f} of silicon "
+        f"({(rp['ratio'] - 1) * 100:+.1f}%). What the replay leaves out: TVM's"),
         "AOT main and workspace allocator (a few calls per operator), the EEMBC loop around `th_infer()`",
         "(negligible: next section), and the compiler (GCC 12.2 here, Zephyr SDK 0.13.2's GCC there).",
     ]

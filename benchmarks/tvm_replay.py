@@ -35,12 +35,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mcusim.frontend.quant import (activation_range, calculate_input_radius,  # noqa: E402
-                                   preprocess_softmax_scaling, quantize_multiplier)
-from mcusim.frontend.tflite import load_model  # noqa: E402
-from mcusim.simulator.board import Board  # noqa: E402
-from mcusim.simulator.elf import Elf  # noqa: E402
-from mcusim.simulator.machine import Machine  # noqa: E402
+from mcusim.frontend.quant import (
+    activation_range,
+    calculate_input_radius,
+    preprocess_softmax_scaling,
+    quantize_multiplier,
+)
+from mcusim.frontend.tflite import load_model
+from mcusim.simulator.board import Board
+from mcusim.simulator.elf import Elf
+from mcusim.simulator.machine import Machine
 
 PROBE = 0x5FFFF000
 START, LAYER = 0x1A7E0000, 0x1A7E1000
@@ -172,8 +176,8 @@ def generate(model: Path, addresses: dict[str, int]) -> tuple[str, list[Call], i
             else:
                 arrays += [_arr(f"w{i}", "int8_t", w.data),
                            f"static const dims_t df{i} = {{1,{kh},{kw},{oc}}};",
-                           f"static const dw_t p{i} = {{{-in_zp}, {out_zp}, {op.options['depth_multiplier']}, "
-                           f"{common}}};"]
+                           (f"static const dw_t p{i} = {{{-in_zp}, {out_zp}, {op.options['depth_multiplier']}, "
+                           f"{common}}};")]
                 what = f"DEPTHWISE_CONV_2D {kh}x{kw}"
                 code = (f"((dw_fn)0x{addresses['arm_depthwise_conv_wrapper_s8'] | 1:08X}UL)(&ctx, &p{i}, &q{i}, "
                         f"&di{i}, {src}, &df{i}, w{i}, &db{i}, b{i}, &do{i}, {dst});")
@@ -293,7 +297,7 @@ def run(calib_elf: Path, model: Path, board: Board, expected: list[int], data_st
             raise SystemExit(f"TVM replay of {model.name}: output {got} differs from the reference {expected}")
         if m.read_symbol("tflm_layer1", layer1) != m.read_symbol("tvm_layer1", layer1):
             raise SystemExit(f"TVM replay of {model.name}: the two forms of layer 1 differ")
-        stamps = dict((v, c) for c, v in res.probes)
+        stamps = {v: c for c, v in res.probes}
         seq = [stamps[START]] + [stamps[LAYER + k] for k in range(len(calls))]
         layers = [(c.what, seq[k + 1] - seq[k]) for k, c in enumerate(calls)]
         return Replay(layers, seq[-1] - seq[0], stamps[TFLM_L1_END] - stamps[TFLM_L1_START])
@@ -301,8 +305,10 @@ def run(calib_elf: Path, model: Path, board: Board, expected: list[int], data_st
 
 def main() -> None:
     import json
-    from fidelity import CALIBRATION, EXPECTED  # noqa: PLC0415
-    from mcusim.simulator.board import get_board  # noqa: PLC0415
+
+    from fidelity import CALIBRATION, EXPECTED
+
+    from mcusim.simulator.board import get_board
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--calibration", type=Path, default=CALIBRATION)

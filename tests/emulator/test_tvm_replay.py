@@ -53,7 +53,7 @@ def test_replay_is_bit_exact_and_its_first_layer_costs_more_than_tflms():
     board = get_board("stm32l4r5zi")
     expected = json.loads((SHARED / "models" / "expected_outputs.json").read_text())
     r = tvm_replay.run(ELF, MODEL, board, expected["models"]["kws_ref_model"]["output_int8"])  # raises if wrong
-    assert [w for w, _ in r.layers][0].startswith("CONV_2D 10x4 as depthwise")
+    assert r.layers[0][0].startswith("CONV_2D 10x4 as depthwise")
     assert sum(c for _, c in r.layers) == r.total
     # The plain-C depthwise path (no DSP) against im2col + the DSP matrix kernel.
     assert r.layers[0][1] > 1.3 * r.tflm_layer1
