@@ -186,7 +186,7 @@ def render(results: dict, command: str) -> str:
         f"| board | `{results['board']}` profile | NUCLEO-L4R5ZI | same chip; the profile's figures are cited in docs/boards.md |",
         f"| clock | {results['clock_hz'] / 1e6:.0f} MHz, 5 wait states (RM0432 Range 1 boost) | 120 MHz | same |",
         "| software | TFLM d5d82e25f + CMSIS-NN 51263182 (2022), GCC 12.2 -O2, bare metal | microTVM (TVM e3a6cb6a) AOT + the same CMSIS-NN, Zephyr 2.7.3, GCC 10.3 (not verified) | kernels and models match; the runtime around them, OS and compiler do not |",
-        "| what is timed | DWT cycles of one `Invoke()` | 1 / median throughput of the EEMBC runner loop (many inferences, harness included) | not the same window: silicon includes per-inference harness time |",
+        "| what is timed | DWT cycles of one `Invoke()` | 1 / median throughput of the EEMBC runner loop (200 inferences back to back between two timestamps, the input loaded before) | the same work per inference: the loop adds only the call of `th_infer()` (last section) |",
         "| flash/caches | ART I-cache + D-cache on, prefetch off: FLASH_ACR as after reset | Zephyr's STM32L4 start-up writes no FLASH_ACR bit (read in a later Zephyr than 2.7.3) | same, if 2.7.3 also leaves FLASH_ACR alone (not verified) |",
         "",
         "Sources of the published latencies: MLPerf Tiny v1.0 closed division, OctoML, `closed/OctoML/results/",
