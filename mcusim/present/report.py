@@ -288,7 +288,9 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         t.add_row("predictions", f"{rep['predictions']:,} samples, {rep['cycles_total']:,} cycles in all; "
                                  f"per prediction {min(pc):,}..{max(pc):,} cycles")
         t.add_row("vs reference", f"{rep['predictions'] - len(rep['prediction_mismatches'])} of {rep['predictions']} "
-                                  f"equal to {rep['reference']}")
+                                  f"equal to {rep['reference']}" + (
+                                      f" (as float32); max abs error {rep['max_abs_error']:.3g}"
+                                      if "max_abs_error" in rep else ""))
     for what, values in output_rows(rep):
         t.add_row(what, values)
     console.print(t)

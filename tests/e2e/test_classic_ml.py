@@ -41,6 +41,8 @@ CASES = [
     (lambda: LogisticRegression(max_iter=500).fit(X, Y), "mcusim", "stm32f411ce"),
     (lambda: LinearSVC().fit(X, BINARY), "mcusim", "stm32g071rb"),
     (lambda: RidgeClassifier().fit(X, Y), "mcusim", "stm32f411ce"),
+    (lambda: SVC(kernel="rbf", gamma=0.5).fit(X, Y), "cmsis-dsp", "stm32f411ce"),  # 3 classes: one-vs-one
+    (lambda: SVC(kernel="poly", degree=3, gamma=0.2, coef0=1.0).fit(X, Y), "mcusim", "stm32g071rb"),
 ]
 
 
@@ -106,8 +108,8 @@ def test_unsupported_estimator_and_wrong_options(tmp_path, capsys):
 
     with pytest.raises(McusimError, match="not supported"):
         mcusim.run(KNeighborsClassifier().fit(X, Y))
-    with pytest.raises(McusimError, match="binary"):
-        mcusim.run(SVC().fit(X, Y))
+    with pytest.raises(McusimError, match="SVC kernel 'sigmoid' is not supported"):
+        mcusim.run(SVC(kernel="sigmoid").fit(X, Y))
     with pytest.raises(McusimError, match="--library cmsis-dsp does not run"):
         mcusim.run(DecisionTreeClassifier().fit(X, Y), library="cmsis-dsp")
     with pytest.raises(McusimError, match="features"):
@@ -188,3 +190,42 @@ def test_run_html(tmp_path):
     sio.dump(GaussianNB().fit(X, Y), tmp_path / "nb.skops")
     assert main(["run", str(tmp_path / "nb.skops"), "--html", str(tmp_path / "r.html")]) == 0
     assert "classic-ml/cmsis-dsp" in (tmp_path / "r.html").read_text()
+
+
+XR, YR = X[:, :3], X[:, 3]  # regression: petal width from the other three features
+
+
+def test_regressors_against_sklearn():
+    """A single tree is float-exact (its leaf values as float32, scikit-learn's comparisons); a
+    forest's float32 mean and a linear model's float32 dot product are within float32 rounding,
+    each difference listed and the largest reported."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.tree import DecisionTreeRegressor
+
+    tree = DecisionTreeRegressor(max_depth=5, random_state=0).fit(XR, YR)
+    rep = mcusim.run(tree, board="stm32f411ce", library="mcusim", inputs=XR).report
+    assert rep["reference_match"] and rep["prediction_mismatches"] == []
+    assert rep["outputs"][0] == tree.predict(XR).astype(np.float32).tolist()
+    assert rep["output_tensors"][0]["dtype"] == "FLOAT32"
+    for est in (RandomForestRegressor(n_estimators=4, max_depth=4, random_state=0).fit(XR, YR), Ridge().fit(XR, YR)):
+        xs = np.ascontiguousarray(XR[::5])  # scikit-learn's float32 BLAS result depends on the layout
+        rep = mcusim.run(est, board="stm32g071rb", library="mcusim", inputs=xs).report
+        got, want = np.asarray(rep["outputs"][0], np.float32), est.predict(xs)
+        assert rep["max_abs_error"] == np.abs(got.astype(np.float64) - want).max() < 1e-5
+        assert [m["sample"] for m in rep["prediction_mismatches"]] == np.flatnonzero(got != want.astype(np.float32)).tolist()
+        assert rep["reference_match"] == (rep["prediction_mismatches"] == [])
+
+
+def test_onnx_multiclass_svm_and_forest_regressor(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.ensemble import RandomForestRegressor
+
+    svc = SVC(kernel="rbf", gamma=0.5).fit(X, Y)
+    (tmp_path / "svm.onnx").write_bytes(skl2onnx.to_onnx(svc, X[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "svm.onnx", board="stm32f411ce", library="mcusim", inputs=SAMPLES)
+    assert r.report["reference_match"] and np.array_equal(r.output, svc.predict(SAMPLES))
+    forest = RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(XR, YR)
+    (tmp_path / "rf.onnx").write_bytes(skl2onnx.to_onnx(forest, XR[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "rf.onnx", board="stm32f411ce", inputs=XR[::5])
+    assert r.report["estimator"] == "TreeEnsembleRegressor" and r.report["max_abs_error"] < 1e-5
