@@ -386,7 +386,8 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
                   use(r["flash_bytes"], r.get("flash_lower_bound"), r["flash_use"]),
                   use(ram, ram_bound, r["ram_use"]),
                   "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
-                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
+                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.{3 if r['path'] == 'classic-ml' else 1}f} µJ",
+                  verdict)
     console.print(t)
     reasons = dict.fromkeys((r["board"], r["stack"], r["reason"]) for r in rep["rows"] if r["basis"] in ("link", "error"))
     for board, stack, reason in reasons:
@@ -395,7 +396,8 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
         console.print(f"smallest part with headroom for {stack}: " + (
             "none" if best is None else
             f"{best['qualified_name']} ({best['flash_size'] // 1024} KB flash / {best['ram_size'] // 1024} KB RAM): "
-            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.1f} µJ per inference"), highlight=False)
+            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.{3 if best['path'] == 'classic-ml' else 1}f} µJ per "
+            + ("prediction" if best["path"] == "classic-ml" else "inference")), highlight=False)
     basis = [r["basis"] for r in rep["rows"]]
     console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
                   f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",
