@@ -34,7 +34,8 @@ from .model import ClassicModel
 PATH = "classic-ml"
 DESCRIPTIONS = {"emlearn": "emlearn's generated C (inline trees, float features)",
                 "cmsis-dsp": "Arm CMSIS-DSP {v} compiled for the core",
-                "mcusim": "mcusim's own generated C (exact float32 thresholds, soft vote; linear: w.x + b)"}
+                "mcusim": "mcusim's own generated C (trees: exact float32 thresholds, soft vote or mean; linear: "
+                          "w.x + b; SVC: one-vs-one over shared kernel values)"}
 
 
 def _tensor(i: int, name: str, shape: tuple[int, ...], dtype: str) -> Tensor:
