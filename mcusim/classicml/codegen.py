@@ -145,8 +145,7 @@ def _mcusim_forest(model: ClassicModel) -> str:
         def node(n: int, depth: int, tr: Any = tr) -> None:
             pad = "    " * depth
             if tr.left[n] == -1:
-                lines.extend(f"{pad}p[{c}] += {_f(tr.value[n, c])};" for c in range(k)
-                             if tr.value[n, c] != 0 or (reg and len(trees) == 1))
+                lines.extend(f"{pad}p[{c}] += {_f(tr.value[n, c])};" for c in range(k) if tr.value[n, c] != 0)
                 return
             lines.append(f"{pad}if (x[{tr.feature[n]}] <= {_f(_threshold(tr.threshold[n]))}) {{")
             node(tr.left[n], depth + 1)
@@ -156,10 +155,13 @@ def _mcusim_forest(model: ClassicModel) -> str:
 
         node(0, 1)
         lines.append("}\n")
-    result = ([f"    return p[0] / {_f(model.params['divisor'])};"] if model.params.get("divisor", 1) != 1 else
-              ["    return p[0];"]) if reg else [
-        "    int32_t best = 0;", f"    for (int32_t c = 1; c < {k}; c++) if (p[c] > p[best]) best = c;",
-        "    return best;"]
+    if not reg:
+        result = ["    int32_t best = 0;", f"    for (int32_t c = 1; c < {k}; c++) if (p[c] > p[best]) best = c;",
+                  "    return best;"]
+    elif model.params["divisor"] != 1:
+        result = [f"    return p[0] / {_f(model.params['divisor'])};"]
+    else:
+        result = ["    return p[0];"]
     lines += ["void mcusim_model_init(void) {}", "",
               f"{_out_type(model)} mcusim_model_predict(const float *x)", "{",
               f"    float p[{k}] = {{0}};",
@@ -229,8 +231,8 @@ def _mcusim_svm(model: ClassicModel) -> str:
     kernel = {
         "linear": ["        kv[s] = d;"],
         "rbf": [f"        kv[s] = expf({_f(-p['gamma'])} * d);"],
-        "poly": [f"        float b = {_f(p['gamma'])} * d + {_f(p['coef0'])}, r = b;",
-                 f"        for (int e = 1; e < {p['degree']}; e++) r *= b;", "        kv[s] = r;"],
+        "poly": [f"        float b = {_f(p['gamma'])} * d + {_f(p['coef0'])}, r = 1.0f;",
+                 f"        for (int e = 0; e < {p['degree']}; e++) r *= b;", "        kv[s] = r;"],
     }[p["kernel"]]
     acc = "            float t = x[j] - SV[s][j]; d += t * t;" if p["kernel"] == "rbf" else "            d += x[j] * SV[s][j];"
     return "\n".join([
