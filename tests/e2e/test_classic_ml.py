@@ -208,6 +208,8 @@ def test_regressors_against_sklearn():
     assert rep["reference_match"] and rep["prediction_mismatches"] == []
     assert rep["outputs"][0] == tree.predict(XR).astype(np.float32).tolist()
     assert rep["output_tensors"][0]["dtype"] == "FLOAT32"
+    rep = mcusim.run(tree, board="stm32f411ce", library="emlearn", inputs=XR[::5]).report  # leaf values printed %f
+    assert 0 < rep["max_abs_error"] < 1e-6 and rep["output_tensors"][0]["dtype"] == "FLOAT32"
     for est in (RandomForestRegressor(n_estimators=4, max_depth=4, random_state=0).fit(XR, YR), Ridge().fit(XR, YR)):
         xs = np.ascontiguousarray(XR[::5])  # scikit-learn's float32 BLAS result depends on the layout
         rep = mcusim.run(est, board="stm32g071rb", library="mcusim", inputs=xs).report
