@@ -108,6 +108,22 @@ class RunReport(_Measured):
 
 
 @dataclass
+class FrontendReport(Report):
+    """One audio front-end frame (MFCC or log-mel on CMSIS-DSP) on one board (``mcusim frontend``)."""
+
+    features: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """The frame's features as the firmware left them (checked against the host's cmsisdsp)."""
+
+    @property
+    def cycles(self) -> int:
+        return int(self.report["cycles_per_frame"])
+
+    @property
+    def real_time_factor(self) -> float:
+        return float(self.report["real_time_factor"])
+
+
+@dataclass
 class CompareReport(Report):
     """Several stacks of one model on one board (``mcusim compare``); ``runs`` by column."""
 
@@ -296,7 +312,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
         lut_activations: bool = False, winograd: bool = False, duty: float | None = None,
         battery: float | None = None, sleep_current: float | None = None, cold: bool = False,
         max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None,
-        library: str | None = None) -> RunReport:
+        library: str | None = None, frontend: str | Path | None = None) -> RunReport:
     """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
     default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
@@ -305,14 +321,24 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
 
     A classic ML model (a ``.skops`` or ``.onnx`` file, or a fitted scikit-learn estimator:
     mcusim.classicml) runs through ``library`` (emlearn, cmsis-dsp, mcusim; default: the
-    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored."""
+    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored.
+
+    ``frontend`` (a front-end spec, mcusim.dsp) runs that MFCC / log-mel front-end on the board
+    too and adds its cost per inference: the report's ``frontend`` and ``end_to_end``."""
     from .classicml.model import is_classic_file, is_estimator
     from .stacks import check_kernels, default_kernels
     from .stacks.runner import run_model
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    fe_spec = None
+    if frontend is not None:
+        from .dsp.spec import load_spec
+
+        fe_spec = load_spec(frontend)  # a bad spec fails before anything is built
     if is_classic_file(model) or is_estimator(model):
+        if fe_spec is not None:
+            raise McusimError("--frontend adds an audio front-end to a network (.tflite), not to a classic ML model")
         from .classicml.model import check_samples, load, load_samples
         from .classicml.run import run_classic
 
@@ -334,7 +360,30 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
                     lut_activations=lut_activations, winograd=winograd, tflm_dir=tflm_dir,
                     max_instructions=max_instructions, oversize=True)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
+    if fe_spec is not None:
+        from .dsp.run import end_to_end, frames_per_inference, run_frontend
+
+        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)
+        dep.report["frontend"] = fe
+        dep.report["end_to_end"] = end_to_end(dep.report, fe, frames_per_inference(
+            fe_spec, dep.report["input_tensors"][0]["shape"]))
     return RunReport(dep.report, list(dep.outputs), b)
+
+
+def audio_frontend(spec: str | Path, *, board: BoardLike = DEFAULT_BOARD, input: str | Path | None = None,
+                   place: str | None = None, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> FrontendReport:
+    """One frame of the MFCC / log-mel front-end of ``spec`` (a TOML file: mcusim.dsp.spec) on
+    ``board``, through CMSIS-DSP built for its core: cycles per frame, real-time factor, flash
+    (tables, code), RAM (buffers, stack), energy, and the features against the host's
+    ``cmsisdsp`` (``mcusim frontend``). ``input``: a .wav or .npy whose first frame is used
+    (default: a generated test tone). (Not ``mcusim.frontend``: that name is the model reader's
+    package.)"""
+    from .dsp.run import run_frontend
+    from .dsp.spec import load_spec
+
+    s = load_spec(spec)
+    rep = run_frontend(s, _board(board, place), input, max_instructions)
+    return FrontendReport(rep, np.asarray(rep["features"]))
 
 
 def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,

@@ -173,13 +173,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                 inputs=args.input,
                 tflm_dir=args.tflm_dir, place=args.place, lut_activations=args.lut_activations,
                 winograd=args.winograd, duty=args.duty, battery=args.battery, sleep_current=args.sleep_current,
-                cold=args.cold, max_instructions=args.max_instructions)
+                cold=args.cold, max_instructions=args.max_instructions, frontend=args.frontend)
     if args.json:
         write_json(args.json, r.report)
     if args.html:
         _write_html(args.html, [r.report], f"{Path(args.model).name}: {r.report['stack']['label']}", r.board, args.model)
     render_run(console, r.report)
-    return _print_does_not_fit(console, [r.report])
+    rc = _print_does_not_fit(console, [r.report])
+    return 1 if "frontend" in r.report and not r.report["frontend"]["reference_match"] else rc
+
+
+def cmd_frontend(args: argparse.Namespace, console: Console) -> int:
+    from .api import audio_frontend
+    from .present.frontend import frontend_html, render_frontend
+    from .present.report import write_json, write_text
+
+    with _progress(console, f"building and simulating the front-end of {args.spec}"):
+        r = audio_frontend(args.spec, board=args.board, input=args.input, place=args.place,
+                           max_instructions=args.max_instructions)
+    if args.json:
+        write_json(args.json, r.report)
+    if args.html:
+        write_text(args.html, frontend_html(r.report))
+    render_frontend(console, r.report)
+    return 0 if r.report["reference_match"] else 1
 
 
 def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
@@ -513,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("model", help="an int8 .tflite file" + (" or a classic ML model (.skops, .onnx)" if name == "run" else ""))
         if name == "run":
             r.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (a .tflite model)")
+            r.add_argument("--frontend", metavar="SPEC.toml",
+                           help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost "
+                                "per inference is added to the model's (end-to-end latency, energy, flash, RAM)")
             r.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"),
                            help="classic ML model (.skops, .onnx): the code generator (default: emlearn for trees "
                                 "and forests, cmsis-dsp for SVC and GaussianNB, mcusim for linear models)")
@@ -546,6 +566,18 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--sleep-current", type=float, metavar="UA", help="sleep current between inferences (default: the board's)")
         r.add_argument("--cold", action="store_true", help="the part is powered down between inferences: pay the start-up each time")
         r.set_defaults(func=cmd_run if name == "run" else cmd_compare)
+
+    fe = sub.add_parser("frontend", help="one frame of an MFCC / log-mel front-end (CMSIS-DSP) on a board: cycles, "
+                                         "real-time factor, flash, RAM, energy, features checked against cmsisdsp")
+    fe.add_argument("spec", help="the front-end spec (TOML, docs/frontend.md)")
+    fe.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
+    fe.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
+    fe.add_argument("--input", metavar="X.wav|X.npy", help="the frame: the first frame_length samples of a mono 16-bit "
+                                                          ".wav or a 1-D .npy (int16 PCM or float in [-1, 1]); default: a test tone")
+    fe.add_argument("--json", metavar="FILE", help="the JSON report (schema mcusim.frontend/1); - for standard output")
+    fe.add_argument("--html", metavar="FILE", help="a self-contained HTML page of the report")
+    fe.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
+    fe.set_defaults(func=cmd_frontend)
 
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
     c.add_argument("model", help="an int8 .tflite file or a classic ML model (.skops, .onnx)")

@@ -327,6 +327,10 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
                       soft_wrap=True)
     render_fallbacks(console, rep)
+    if "end_to_end" in rep:  # run --frontend (mcusim.dsp)
+        from .frontend import render_end_to_end
+
+        render_end_to_end(console, rep)
 
 
 def render_fallbacks(console: Console, rep: dict[str, Any]) -> None:
