@@ -169,8 +169,7 @@ def from_estimator(est: Any, source: str, raw: bytes | None = None) -> ClassicMo
         raise ModelError(f"{name} is not fitted")
     classes = np.asarray(getattr(est, "classes_", []))
     p: dict[str, Any] = {}
-    outputs = est.n_outputs_ if kind == "forest_regressor" else np.atleast_2d(getattr(est, "coef_", [[0]])).shape[0]
-    if kind in REGRESSION_KINDS and outputs != 1:
+    if kind in REGRESSION_KINDS and (est.n_outputs_ if kind == "forest_regressor" else len(np.atleast_2d(est.coef_))) != 1:
         raise ModelError(f"{name} with several outputs is not supported; mcusim runs single-output regressors")
     if kind == "svm":
         if est.kernel not in SVM_KERNELS:
@@ -182,12 +181,10 @@ def from_estimator(est: Any, source: str, raw: bytes | None = None) -> ClassicMo
              "support_vectors": np.asarray(est.support_vectors_, np.float32),
              "n_support": np.asarray(est.n_support_, np.int64),
              "pairs": svm_pairs(est.n_support_, np.asarray(est._dual_coef_), np.asarray(est._intercept_))}
-    elif kind == "linear_regressor":
-        p = {"coef": np.atleast_2d(est.coef_).astype(np.float64), "intercept": np.atleast_1d(est.intercept_).astype(np.float64)}
     elif kind == "forest_regressor":
         trees = [_sklearn_tree(t.tree_, regression=True) for t in ([est] if hasattr(est, "tree_") else est.estimators_)]
         p = {"trees": trees, "divisor": len(trees)}  # scikit-learn: the mean of the trees' values
-    elif kind == "linear":
+    elif kind in ("linear", "linear_regressor"):
         p = {"coef": np.atleast_2d(est.coef_).astype(np.float64), "intercept": np.atleast_1d(est.intercept_).astype(np.float64)}
     elif kind == "gaussian_nb":
         p = {"theta": est.theta_, "var": est.var_, "priors": est.class_prior_}
