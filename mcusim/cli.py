@@ -256,7 +256,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
               inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
-              max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth)
+              max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth,
+              library=args.library)
     c = r.result
     assert c is not None
     if args.format == "json":
@@ -346,7 +347,8 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     cells = spec.cells()
     db_path = Path(args.db) if args.db else default_db(spec)
     console.print(f"sweep {args.spec}: {len(spec.models)} models x {len(spec.boards)} boards x {len(spec.paths)} paths "
-                  f"x {len(spec.kernels)} kernel flavours = {len(cells)} cells on {engine.name}; results in {db_path}",
+                  f"x {len(spec.kernels)} kernel flavours (a classic ML model: x its libraries) = {len(cells)} cells on "
+                  f"{engine.name}; results in {db_path}",
                   highlight=False)
 
     def line(cell, row, done, total):  # noqa: ANN001, ANN202 - progress callback
@@ -578,8 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     fe.set_defaults(func=cmd_frontend)
 
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
-    c.add_argument("model", help="an int8 .tflite file")
+    c.add_argument("model", help="an int8 .tflite file or a classic ML model (.skops, .onnx)")
     c.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (or path = ... in the budget file)")
+    c.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"), help="classic ML model: the code generator (default: the model's)")
     c.add_argument("--board", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     c.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
@@ -603,8 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="every board and operating point the model fits (70%% headroom rule), with latency "
                                    "and energy; exit 1 when no part fits")
-    f.add_argument("model", help="an int8 .tflite file")
-    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt)")
+    f.add_argument("model", help="an int8 .tflite file or a classic ML model (.skops, .onnx)")
+    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt); a classic "
+                                                       "ML model: its libraries, e.g. emlearn,mcusim (default: all)")
     f.add_argument("--kernels", choices=("ref", "opt"), help="flavour of the default stacks (default: opt)")
     f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
     f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
