@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from simhelpers import needs_gcc
+from simhelpers import needs_gcc, one_per_operator_set
 from tflite_builder import ModelBuilder, int16_elementwise_model, tflm_refusal
 
 from mcusim.errors import ModelError
@@ -134,8 +134,9 @@ def test_model_is_bit_exact(path: Path, flavour: str) -> None:
 @needs_gcc
 # ref in the slow tier: one build per model and flavour, and the ref kernels have their own
 # bit-exact tests (test_kernels.py) while most ops' opt flavour links the same ref file
+# bit-exact with the same kernels: one model per operator set in the default run, the variants slow
 @pytest.mark.parametrize("flavour", [pytest.param("ref", marks=pytest.mark.slow), "opt"])
-@pytest.mark.parametrize("path", OP_MODELS, ids=_ids)
+@pytest.mark.parametrize("path", one_per_operator_set(OP_MODELS), ids=_ids)
 def test_op_model_is_bit_exact(path: Path, flavour: str) -> None:
     _check_bit_exact(path, flavour, seeds=SEEDS[:1])
 
