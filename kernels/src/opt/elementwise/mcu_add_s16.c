@@ -1,6 +1,6 @@
 /*
  * mcu_add_s16 - optimized flavour (Cortex-M DSP extension).
- * 16x8 mode: the reference kernel's three requantizations per element, each one SMLAL
+ * 16x8 mode: TFLM's three requantizations per element, each one SMLAL
  * (mcu_rq: TFLM's MultiplyByQuantizedMultiplier with its two roundings folded into one
  * constant, exact for every int32 input; a shift >= 0 takes mcu_requantize_fast), two int16
  * elements per word load and store. Broadcasting: the same element code over the broadcast
