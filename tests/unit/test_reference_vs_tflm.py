@@ -462,6 +462,9 @@ for k, (scales, out_scale, pot, act, sb) in enumerate((
         "ADD", [(1, 4, 4, 8), sb], list(s), o, pot_scale_int16=pot, fused_activation_function=act))
     case(f"mul16_{k}")(lambda s=scales, o=out_scale, act=act, sb=sb: _int16_model(
         "MUL", [(1, 4, 4, 8), sb], list(s), o * 64, fused_activation_function=act))
+for op in ("ADD", "MUL"):  # both inputs broadcast
+    case(f"{op.lower()}16_both_broadcast")(lambda op=op: _int16_model(
+        op, [(1, 1, 4, 7), (3, 4, 1, 1)], [0.00031, 0.0007], 0.0005 if op == "ADD" else 0.0021))
 for scale in (2.0 ** -12, 2.0 ** -12 * 1.0004, 2.0 ** -11, 2.0 ** -10, 0.000476, 3e-9, 1.9):
     case(f"logistic16_{scale:.6g}")(lambda s=scale: _int16_model("LOGISTIC", [(1, 512)], [s], 2.0 ** -15))
     case(f"tanh16_{scale:.6g}")(lambda s=scale: _int16_model("TANH", [(1, 512)], [s], 2.0 ** -15))
