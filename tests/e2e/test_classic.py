@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from simhelpers import needs_gcc, one_per_operator_set
-from tflite_builder import ModelBuilder, int16_elementwise_model, tflm_refusal
+from tflite_builder import ModelBuilder, tflm_refusal
 
 from mcusim.errors import ModelError
 from mcusim.frontend.graph import Graph
@@ -219,7 +219,6 @@ def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
     "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
-INT16_ELEMENTWISE_MODELS = [ROOT / "tests" / "data" / f"op16x8_{op}.tflite" for op in ("add", "mul", "logistic", "tanh")]
 
 
 @needs_gcc
@@ -228,26 +227,6 @@ INT16_ELEMENTWISE_MODELS = [ROOT / "tests" / "data" / f"op16x8_{op}.tflite" for 
 def test_16x8_model_is_bit_exact(path: Path, flavour: str) -> None:
     """int16 activations, int8 weights, int64 bias: the mcu_*_s16 kernels equal the reference
     and tflite-micro bit for bit."""
-    _check_bit_exact(path, flavour)
-
-
-@needs_gcc
-def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
-    """16x8 ADD (power-of-two scales), MUL (equal shapes and broadcast along the channels),
-    LOGISTIC and TANH (TFLite's sigmoid table from the TFLM tree) in one image: mcu_add_s16,
-    mcu_mul_s16, mcu_logistic_s16, mcu_tanh_s16 (opt; the ref kernels run in test_tinyml's
-    updatable images, the converter files on both flavours in the slow tier)."""
-    path = tmp_path / "int16_elementwise.tflite"
-    path.write_bytes(int16_elementwise_model(pot_add=True))
-    _check_bit_exact(path, "opt")
-
-
-@pytest.mark.slow
-@needs_gcc
-@pytest.mark.parametrize("flavour", FLAVOURS)
-@pytest.mark.parametrize("path", INT16_ELEMENTWISE_MODELS, ids=_ids)
-def test_16x8_elementwise_model_is_bit_exact(path: Path, flavour: str) -> None:
-    """The converter's 16x8 ADD (general scales), MUL, LOGISTIC, TANH files, one image each."""
     _check_bit_exact(path, flavour)
 
 
@@ -266,6 +245,29 @@ def test_unsupported_mean_axes_name_the_op(tmp_path: Path) -> None:
     graph = parse_model(b.io([x], [out]).build())
     with pytest.raises(ModelError, match=r"op 0 \(MEAN\)"):
         generate_classic(graph, get_board(BOARD), "ref", tmp_path)
+
+
+@needs_gcc
+def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
+    """16x8 ADD (power-of-two scales), MUL (equal shapes and broadcast along the channels),
+    LOGISTIC and TANH (TFLite's sigmoid table from the TFLM tree) in one image: mcu_add_s16,
+    mcu_mul_s16, mcu_logistic_s16, mcu_tanh_s16 (opt; the ref kernels run in test_tinyml's
+    updatable images, the converter files on both flavours in the slow tier)."""
+    from tflite_builder import int16_elementwise_model
+
+    path = tmp_path / "int16_elementwise.tflite"
+    path.write_bytes(int16_elementwise_model(pot_add=True))
+    _check_bit_exact(path, "opt")
+
+
+@pytest.mark.slow
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", [ROOT / "tests" / "data" / f"op16x8_{op}.tflite"
+                                  for op in ("add", "mul", "logistic", "tanh")], ids=_ids)
+def test_16x8_elementwise_model_is_bit_exact(path: Path, flavour: str) -> None:
+    """The converter's 16x8 ADD (general scales), MUL, LOGISTIC, TANH files, one image each."""
+    _check_bit_exact(path, flavour)
 
 
 # --- the memory plan ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from simhelpers import needs_gcc, one_per_operator_set
-from tflite_builder import int16_elementwise_model, single_op_model
+from tflite_builder import single_op_model
 
 from mcusim.cli import main
 from mcusim.errors import McusimError
@@ -194,6 +194,8 @@ def test_16x8_add_and_mul_call_the_s16_elementwise_kernels(tmp_path: Path) -> No
     """16x8 mode: ADD and MUL of equal shapes are arm_elementwise_add_s16 / _mul_s16 (TFLM's
     CMSIS-NN port calls them with int8's arguments, left shift 15); the broadcast ADD and MUL,
     LOGISTIC and TANH are named fallbacks to mcusim's s16 kernels; bit-exact with the reference."""
+    from tflite_builder import int16_elementwise_model
+
     model = tmp_path / "int16_elementwise.tflite"
     model.write_bytes(int16_elementwise_model(pot_add=True))
     rep = _run(model)

@@ -27,7 +27,6 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from simhelpers import needs_gcc
-from tflite_builder import int16_elementwise_model
 
 from mcusim.build.toolchain import KERNELS
 from mcusim.errors import FirmwareFault, McusimError
@@ -568,8 +567,7 @@ def test_every_frontend_op_has_glue() -> None:
 # 16x8 mode: the files whose every op has a tinyml 16x8 form (OpSpec.int16_paths)
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
-    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed",
-    "op16x8_add", "op16x8_mul", "op16x8_logistic", "op16x8_tanh")]
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
 
 
 @needs_gcc
@@ -585,18 +583,29 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
     _assert_bit_exact(graph, inputs, outputs, f"{model.name} ({kernels})")
 
 
+def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:
+    graph = load_model(ROOT / "tests" / "data" / "op16x8_mean.tflite")
+    with pytest.raises(McusimError, match=r"op 0 \(MEAN\) has 16-bit activations.*tinyml stack has no 16x8"):
+        build_tinyml(graph, BOARD)
+
+
 @needs_gcc
 @pytest.mark.parametrize("kernels", FLAVOURS)
-def test_16x8_add_mul_logistic_tanh_chain_matches_reference_and_tflm(kernels: str) -> None:
-    """ADD with power-of-two scales (TFLM's general rescaling all the same), MUL, LOGISTIC and
-    TANH (the glue's int16 prepare: power-of-two and general input scales), broadcasts along
-    the channels, on the updatable image."""
-    data = int16_elementwise_model(pot_add=True)
+@pytest.mark.parametrize("name", ["op16x8_add", "op16x8_mul", "op16x8_logistic", "op16x8_tanh", "chain"])
+def test_16x8_add_mul_logistic_tanh_match_reference_and_tflm(name: str, kernels: str) -> None:
+    """The converter's 16x8 ADD (general scales), MUL, LOGISTIC and TANH files, and a chain of
+    the four (ADD with power-of-two scales: TFLM's general rescaling all the same; the glue's
+    int16 sigmoid prepare on power-of-two and general input scales; broadcasts along the
+    channels), on the updatable image."""
+    from tflite_builder import int16_elementwise_model
+
+    data = (int16_elementwise_model(pot_add=True) if name == "chain"
+            else (ROOT / "tests" / "data" / f"{name}.tflite").read_bytes())
     graph = parse_model(data)
     inputs = _inputs(graph, 0)
     status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=data)
     assert status == 0, STATUS_MESSAGES.get(status)
-    _assert_bit_exact(graph, inputs, outputs, f"int16 elementwise chain ({kernels})")
+    _assert_bit_exact(graph, inputs, outputs, f"{name} ({kernels})")
 
 
 @needs_gcc
@@ -611,12 +620,6 @@ def test_an_int8_tanh_image_links_no_sigmoid_table() -> None:
     status, outputs, _ = _run(fw, graph, inputs)
     assert status == 0, STATUS_MESSAGES.get(status)
     _assert_bit_exact(graph, inputs, outputs, "op_tanh (opt)")
-
-
-def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:
-    graph = load_model(ROOT / "tests" / "data" / "op16x8_mean.tflite")
-    with pytest.raises(McusimError, match=r"op 0 \(MEAN\) has 16-bit activations.*tinyml stack has no 16x8"):
-        build_tinyml(graph, BOARD)
 
 
 @pytest.mark.slow
