@@ -100,9 +100,8 @@ def _pool_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
-    kernel = "mcu_max_pool_s8" if op.type == "MAX_POOL_2D" else "mcu_avg_pool_s8"
-    if gen.t[x].dtype == "INT16":  # 16x8 mode (refuse_int16 lets only MAX_POOL_2D through)
-        kernel = "mcu_max_pool_s16"
+    kernel = ("mcu_max_pool" if op.type == "MAX_POOL_2D" else "mcu_avg_pool") + \
+        ("_s16" if gen.t[x].dtype == "INT16" else "_s8")  # int16: 16x8 mode
     decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
              f".activation = {{{p.act_min}, {p.act_max}}}}};",
@@ -153,6 +152,7 @@ MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, chec
                      kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml"))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
-                         tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"), kernels=("mcu_avg_pool_s8",))
+                         tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"),
+                         kernels=("mcu_avg_pool_s8", "mcu_avg_pool_s16"), int16_paths=("classic", "tinyml"))
 
 SPECS = (MAX_POOL_2D, AVERAGE_POOL_2D)
