@@ -11,10 +11,10 @@ so a second run of this file compiles nothing.
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,17 @@ def test_16x8_model_is_bit_exact(path: Path, flavour: str) -> None:
     """int16 activations, int8 weights, int64 bias: the mcu_*_s16 kernels equal the reference
     and tflite-micro bit for bit."""
     _check_bit_exact(path, flavour)
+
+
+@needs_gcc
+def test_16x8_requantizations_are_bit_exact(tmp_path: Path) -> None:
+    """QUANTIZE int16 -> int16 -> int8 -> int16 (mcu_quantize_s16, _s16_s8, _s8_s16; no opt
+    files, so one flavour)."""
+    from test_reference_vs_tflm import quantize_int16_chain
+
+    path = tmp_path / "quantize_int16_chain.tflite"
+    path.write_bytes(quantize_int16_chain())
+    _check_bit_exact(path, "opt")
 
 
 def test_16x8_op_without_a_classic_kernel_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

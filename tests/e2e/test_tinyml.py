@@ -586,6 +586,18 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
     _assert_bit_exact(graph, inputs, outputs, f"{model.name} ({kernels})")
 
 
+@needs_gcc
+def test_16x8_requantizations_match_reference_and_tflm() -> None:
+    """QUANTIZE int16 -> int16 -> int8 -> int16 through the glue's three int16 kinds."""
+    from test_reference_vs_tflm import quantize_int16_chain
+
+    graph = parse_model(quantize_int16_chain())
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(_updatable("opt"), graph, inputs, raw=graph.raw)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, "quantize_int16_chain")
+
+
 def test_16x8_op_without_a_tinyml_kernel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     # every op the reference runs in 16x8 mode has a tinyml form: pretend MEAN has none
     monkeypatch.setitem(operators.registry(), "MEAN", replace(operators.registry()["MEAN"], int16_paths=()))

@@ -196,6 +196,34 @@ def _() -> bytes:
     return single_op_model("QUANTIZE", [(1, 256)], (1, 256), in_q=[(0.0213, 5)], out_q=(0.047, -30))
 
 
+# 16x8 mode's requantizations (TFLM Requantize into and out of int16): int16 zero point 0
+for name, (ti, qi), (to, qo) in (("int16_to_int16", ("INT16", (0.00041, 0)), ("INT16", (0.00113, 0))),
+                                 ("int16_to_int16_up", ("INT16", (0.0021, 0)), ("INT16", (0.00037, 0))),
+                                 ("int16_to_int8", ("INT16", (0.00052, 0)), ("INT8", (0.061, 9))),
+                                 ("int8_to_int16", ("INT8", (0.047, -7)), ("INT16", (0.00029, 0)))):
+    case(f"quantize_{name}")(lambda ti=ti, qi=qi, to=to, qo=qo: _quantize16(ti, qi, to, qo))
+
+
+def _quantize16(ti: str, qi: tuple[float, int], to: str, qo: tuple[float, int]) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 300), ti, scale=qi[0], zero_point=qi[1])
+    y = b.tensor((1, 300), to, scale=qo[0], zero_point=qo[1])
+    b.op("QUANTIZE", [x], [y])
+    return b.io([x], [y]).build()
+
+
+@case("quantize_int16_chain")
+def quantize_int16_chain() -> bytes:
+    """int16 -> int16 -> int8 -> int16: the three 16x8 requantizations in one model (the e2e
+    tests build it once per stack)."""
+    b = ModelBuilder()
+    t = [b.tensor((1, 300), ty, scale=s, zero_point=z) for ty, s, z in (
+        ("INT16", 0.00041, 0), ("INT16", 0.00113, 0), ("INT8", 0.061, 9), ("INT16", 0.00029, 0))]
+    for a, c in zip(t, t[1:]):
+        b.op("QUANTIZE", [a], [c])
+    return b.io([t[0]], [t[-1]]).build()
+
+
 @case("dequantize")
 def _() -> bytes:
     return single_op_model("DEQUANTIZE", [(1, 256)], (1, 256), in_q=[(0.0371, -3)],
