@@ -118,13 +118,12 @@ def _pool_classic(gen: Any, op: Op) -> Step:
 
 
 def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
-    if gen.t[op.inputs[0]].dtype == "INT16":
-        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's s8 pooling"
     p = prepare_pool(gen.g, op)
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
     avg = op.type == "AVERAGE_POOL_2D"
-    kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
+    kind = "s16" if xt.dtype == "INT16" else "s8"  # int16: 16x8 mode, the same parameters
+    kernel = f"arm_avgpool_{kind}" if avg else f"arm_max_pool_{kind}"
     params = (f"static const cmsis_nn_pool_params params = {{.stride = {tile(p.stride_h, p.stride_w)}, "
               f".padding = {tile(p.pad_h, p.pad_w)}, .activation = {{.min = {p.act_min}, .max = {p.act_max}}}}};")
     dims = (f"static const cmsis_nn_dims in_dims = {dims_c(tuple(xt.shape))}, filter_dims = "
@@ -137,7 +136,7 @@ def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
         return [f"st = (mcu_status){kernel}({ctx}, &params, &in_dims, {ptr(x)}, &filter_dims, &out_dims, "
                 f"{ptr(out.index)});"]
 
-    sizing = f"arm_avgpool_s8_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
+    sizing = f"{kernel}_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
     return Step(op, [x], out.index, extra, [params, dims], render, kernel, sizing, library=COMPONENT,
                  sizing_decls=[])
 
@@ -149,10 +148,10 @@ _POOL_OPTIONS = Options(5, "Pool2DOptions", (
 MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                      classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                      tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"),
-                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml"))
+                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml", "cmsis-nn"))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                          tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"),
-                         kernels=("mcu_avg_pool_s8", "mcu_avg_pool_s16"), int16_paths=("classic", "tinyml"))
+                         kernels=("mcu_avg_pool_s8", "mcu_avg_pool_s16"), int16_paths=("classic", "tinyml", "cmsis-nn"))
 
 SPECS = (MAX_POOL_2D, AVERAGE_POOL_2D)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mcusim import operators
@@ -64,3 +65,11 @@ def test_softmax_s16_kernel_tables_are_the_reference_ones() -> None:
         assert body is not None, name
         got = np.array([int(v) for v in body.group(1).replace("\n", " ").split(",") if v.strip()])
         assert np.array_equal(got, want), name
+
+
+def test_the_s16_overflow_bound_uses_the_weights() -> None:
+    from mcusim.stacks.cmsisnn import s16_sum_overflow
+
+    assert s16_sum_overflow(np.full((2, 3, 3, 64), 113, np.int8)) is None      # 32768 * 576 * 113 < 2^31
+    assert "2^31" in (s16_sum_overflow(np.full((2, 3, 3, 64), 114, np.int8)) or "")
+    assert s16_sum_overflow(np.full((2, 3, 3, 64), -114, np.int8)) is not None
