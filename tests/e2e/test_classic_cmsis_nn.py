@@ -171,10 +171,11 @@ def test_small_models_bit_exact_and_flash_adds_up(stem: str) -> None:
 @pytest.mark.parametrize("stem, kernels", [
     ("net16x8_mixed", {"arm_convolve_wrapper_s16", "arm_depthwise_conv_wrapper_s16", "arm_max_pool_s16",
                        "arm_softmax_s16"}),
-    ("op16x8_average_pool_2d", {"arm_avgpool_s16"})])
+    ("op16x8_average_pool_2d", {"arm_avgpool_s16"}), ("op16x8_fully_connected_pt", {"arm_fully_connected_s16"})])
 def test_16x8_ops_run_on_cmsis_nn_s16_kernels(stem: str, kernels: set[str]) -> None:
-    """Every op of the two files is a CMSIS-NN s16 call (net16x8_mixed's per-channel FC too: a
-    1x1 arm_convolve_wrapper_s16), bit-exact with the reference; RESHAPE is a view."""
+    """Every op of these files is a CMSIS-NN s16 call (net16x8_mixed's per-channel FC too: a 1x1
+    arm_convolve_wrapper_s16; per-tensor weights: arm_fully_connected_s16), bit-exact with the
+    reference; RESHAPE is a view."""
     rep = _run(ROOT / "tests" / "data" / f"{stem}.tflite")
     assert rep["reference_match"] and rep["fallbacks"] == []
     assert {op["kernel"] for op in rep["ops"]} == kernels
