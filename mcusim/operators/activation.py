@@ -529,7 +529,7 @@ def _softmax16_cmsis_nn(gen: Any, op: Op) -> Step:
 
 
 def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
-    if gen.t[op.inputs[0]].dtype == "INT16":
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_softmax_s16
         return _softmax16_cmsis_nn(gen, op)
     p = prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")

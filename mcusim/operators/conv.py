@@ -13,7 +13,7 @@ from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_bias, check_weighted, must
 from ..stacks import winograd as wg
 from ..stacks.classic.cgen import Step, activation, dims4, dims_c, requant_comment
-from ..stacks.cmsisnn import COMPONENT, quant_arrays, s16_sum_overflow, tile
+from ..stacks.cmsisnn import COMPONENT, quant_arrays, s16_worst_sum, tile
 from . import OpSpec, Options, Tinyml, Values
 from ._common import Requant, optional_value
 from ._common import activation_range as _activation_range
@@ -211,8 +211,9 @@ def _conv_cmsis_nn_s16(gen: Any, op: Op) -> Any:
         if wt.shape[3] != c:
             return f"grouped convolution ({c // wt.shape[3]} groups): arm_convolve_wrapper_s16 takes one group"
         assert wt.data is not None
-        if (why := s16_sum_overflow(wt.data)) is not None:
-            return why
+        if (worst := s16_worst_sum(wt.data)) >= 2 ** 31:
+            return (f"an output channel's int32 sum in arm_convolve_wrapper_s16 could reach {worst} (32768 * sum "
+                    "|w|, over 2^31), where TFLM's reference sums in int64")
     p = prepare_conv(gen.g, op)
     x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "filter"), gen.optional(op, 2, "bias")
     rq = p.requant
@@ -255,7 +256,7 @@ def _conv_cmsis_nn(gen: Any, op: Op) -> Any:
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8":
         return f"filter is {wt.dtype}; arm_convolve_wrapper_s8 takes int8"
-    if gen.t[op.inputs[0]].dtype == "INT16":
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_convolve_wrapper_s16, arm_depthwise_conv_wrapper_s16
         return _conv_cmsis_nn_s16(gen, op)
     if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
         return f"bias is {gen.t[op.inputs[2]].dtype}; the s8 kernels take int32"

@@ -12,7 +12,7 @@ from ..errors import ModelError
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_bias, check_weighted, must
 from ..stacks.classic.cgen import Step, activation, requant_comment
-from ..stacks.cmsisnn import COMPONENT, quant_arrays, s16_sum_overflow
+from ..stacks.cmsisnn import COMPONENT, quant_arrays, s16_worst_sum
 from . import OpSpec, Options, Tinyml, Values
 from ._common import Requant, optional_value
 from ._common import activation_range as _activation_range
@@ -137,8 +137,9 @@ def _fully_connected_cmsis_nn_s16(gen: Any, op: Op) -> Any:
     per_channel = wt.is_per_channel
     if per_channel:
         assert wt.data is not None
-        if (why := s16_sum_overflow(wt.data)) is not None:
-            return f"per-channel weights run as a 1x1 convolution, and {why}"
+        if (worst := s16_worst_sum(wt.data)) >= 2 ** 31:
+            return (f"per-channel weights (a 1x1 arm_convolve_wrapper_s16) whose int32 sum could reach {worst} "
+                    "(32768 * sum |w|, over 2^31), where TFLM's reference sums in int64")
     p = prepare_fully_connected(gen.g, op)
     x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "weights"), gen.optional(op, 2, "bias")
     out = gen.t[op.outputs[0]]
@@ -199,7 +200,7 @@ def _fully_connected_cmsis_nn(gen: Any, op: Op) -> Any:
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8" or len(wt.shape) != 2:
         return f"weights are {wt.dtype} {list(wt.shape)}; arm_fully_connected_wrapper_s8 takes 2-D int8"
-    if gen.t[op.inputs[0]].dtype == "INT16":
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_fully_connected_s16, or arm_convolve_wrapper_s16 as 1x1
         return _fully_connected_cmsis_nn_s16(gen, op)
     if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
         return f"bias is {gen.t[op.inputs[2]].dtype}; the s8 kernels take int32"

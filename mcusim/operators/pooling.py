@@ -100,8 +100,11 @@ def _pool_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
-    kernel = ("mcu_max_pool" if op.type == "MAX_POOL_2D" else "mcu_avg_pool") + \
-        ("_s16" if gen.t[x].dtype == "INT16" else "_s8")  # int16: 16x8 mode
+    int16 = gen.t[x].dtype == "INT16"  # 16x8 mode
+    if op.type == "MAX_POOL_2D":
+        kernel = "mcu_max_pool_s16" if int16 else "mcu_max_pool_s8"
+    else:
+        kernel = "mcu_avg_pool_s16" if int16 else "mcu_avg_pool_s8"
     decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
              f".activation = {{{p.act_min}, {p.act_max}}}}};",
@@ -122,8 +125,10 @@ def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
     avg = op.type == "AVERAGE_POOL_2D"
-    kind = "s16" if xt.dtype == "INT16" else "s8"  # int16: 16x8 mode, the same parameters
-    kernel = f"arm_avgpool_{kind}" if avg else f"arm_max_pool_{kind}"
+    if xt.dtype == "INT16":  # 16x8 mode: the same parameters
+        kernel = "arm_avgpool_s16" if avg else "arm_max_pool_s16"
+    else:
+        kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
     params = (f"static const cmsis_nn_pool_params params = {{.stride = {tile(p.stride_h, p.stride_w)}, "
               f".padding = {tile(p.pad_h, p.pad_w)}, .activation = {{.min = {p.act_min}, .max = {p.act_max}}}}};")
     dims = (f"static const cmsis_nn_dims in_dims = {dims_c(tuple(xt.shape))}, filter_dims = "

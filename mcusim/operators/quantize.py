@@ -146,8 +146,8 @@ def _quantize_float(gen: Any, op: Op, x: int) -> Step:
 def _dequantize_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     xt = gen.t[x]
-    kind = "s16" if xt.dtype == "INT16" else "s8"  # int16: the 16x8 model's float output
-    return gen.unary(op, f"mcu_dequantize_{kind}", "mcu_dequantize_params",
+    kernel = "mcu_dequantize_s16" if xt.dtype == "INT16" else "mcu_dequantize_s8"  # int16: 16x8's float output
+    return gen.unary(op, kernel, "mcu_dequantize_params",
                        [f".zero_point = {int(xt.zero_point[0])}", f".scale = {float_c(float(xt.scale[0]))}"],
                        [f"{xt.dtype.lower()} -> float32: scale * (x - zero point)"])
 

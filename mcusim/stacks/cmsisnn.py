@@ -68,12 +68,8 @@ def quant_arrays(gen: Any, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) 
     return f"{base}_multiplier", f"{base}_shift"
 
 
-def s16_sum_overflow(weights: np.ndarray) -> str | None:
-    """Why arm_convolve_s16 could differ from TFLM's reference, or None: it sums int16 x int8
-    products in int32 before adding the int64 bias, so every output channel's worst case,
-    32768 * sum |w| (what the worst int16 input reaches), must stay below 2^31."""
-    worst = 32768 * np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1).sum(axis=1)
-    if int(worst.max()) < 2 ** 31:
-        return None
-    return (f"arm_convolve_s16 sums in int32 and an output channel's sum could reach {int(worst.max())} "
-            "(32768 * sum |w|, over 2^31), where TFLM's reference sums in int64")
+def s16_worst_sum(weights: np.ndarray) -> int:
+    """The largest |sum| arm_convolve_wrapper_s16 (arm_convolve_s16) can reach in its int32 accumulator before adding the
+    int64 bias (32768 * sum |w| over an output channel's weights, what the worst int16 input
+    reaches); at 2^31 or more it could wrap where TFLM's reference sums in int64."""
+    return int((32768 * np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1).sum(axis=1)).max())

@@ -68,8 +68,10 @@ def test_softmax_s16_kernel_tables_are_the_reference_ones() -> None:
 
 
 def test_the_s16_overflow_bound_uses_the_weights() -> None:
-    from mcusim.stacks.cmsisnn import s16_sum_overflow
+    from mcusim.stacks.cmsisnn import s16_worst_sum
 
-    assert s16_sum_overflow(np.full((2, 3, 3, 64), 113, np.int8)) is None      # 32768 * 576 * 113 < 2^31
-    assert "2^31" in (s16_sum_overflow(np.full((2, 3, 3, 64), 114, np.int8)) or "")
-    assert s16_sum_overflow(np.full((2, 3, 3, 64), -114, np.int8)) is not None
+    assert s16_worst_sum(np.full((2, 3, 3, 64), 113, np.int8)) == 32768 * 576 * 113 < 2 ** 31
+    assert s16_worst_sum(np.full((2, 3, 3, 64), -114, np.int8)) >= 2 ** 31
+    w = np.zeros((2, 3, 3, 64), np.int8)
+    w[1] = 114  # the worst channel counts
+    assert s16_worst_sum(w) == 32768 * 576 * 114
