@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from simhelpers import needs_gcc
+from simhelpers import needs_gcc, one_per_operator_set
 from tflite_builder import ModelBuilder, tflm_refusal
 
 from mcusim import operators
@@ -136,8 +136,9 @@ def test_model_is_bit_exact(path: Path, flavour: str) -> None:
 @needs_gcc
 # ref in the slow tier: one build per model and flavour, and the ref kernels have their own
 # bit-exact tests (test_kernels.py) while most ops' opt flavour links the same ref file
+# bit-exact with the same kernels: one model per operator set in the default run, the variants slow
 @pytest.mark.parametrize("flavour", [pytest.param("ref", marks=pytest.mark.slow), "opt"])
-@pytest.mark.parametrize("path", OP_MODELS, ids=_ids)
+@pytest.mark.parametrize("path", one_per_operator_set(OP_MODELS), ids=_ids)
 def test_op_model_is_bit_exact(path: Path, flavour: str) -> None:
     _check_bit_exact(path, flavour, seeds=SEEDS[:1])
 
@@ -220,16 +221,25 @@ def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
     "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed", "op16x8_average_pool_2d", "op16x8_mean",
-    "op16x8_quantize_dequantize")]
+    "op16x8_quantize_dequantize", "op16x8_fully_connected_pt")]
 # their 16x8 kernels have no opt file: the opt build links the ref code, the ref build is slow-tier
 SAME_CODE_BOTH_FLAVOURS = {"op16x8_average_pool_2d", "op16x8_mean", "op16x8_quantize_dequantize"}
 
 
+def _int16_params() -> list[object]:
+    """(model, flavour): one model per operator set in the default run (one_per_operator_set),
+    and the ref build of a model whose kernels have no opt file in the slow tier."""
+    out = []
+    for p in one_per_operator_set(INT16_MODELS):
+        path, marks = (p, []) if isinstance(p, Path) else (p.values[0], list(p.marks))  # type: ignore[attr-defined]
+        for f in FLAVOURS:
+            slow = [pytest.mark.slow] if f == "ref" and path.stem in SAME_CODE_BOTH_FLAVOURS else []
+            out.append(pytest.param(path, f, id=f"{_ids(path)}-{f}", marks=marks + slow))
+    return out
+
+
 @needs_gcc
-@pytest.mark.parametrize("path, flavour", [
-    pytest.param(p, f, id=f"{_ids(p)}-{f}",
-                 marks=[pytest.mark.slow] if f == "ref" and p.stem in SAME_CODE_BOTH_FLAVOURS else [])
-    for p in INT16_MODELS for f in FLAVOURS])
+@pytest.mark.parametrize("path, flavour", _int16_params())
 def test_16x8_model_is_bit_exact(path: Path, flavour: str) -> None:
     """int16 activations, int8 weights, int64 bias: the mcu_*_s16 kernels equal the reference
     and tflite-micro bit for bit."""

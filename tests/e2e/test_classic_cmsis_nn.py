@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from simhelpers import model_params, needs_gcc
+from simhelpers import model_params, needs_gcc, one_per_operator_set
 from tflite_builder import single_op_model
 
 from mcusim.cli import main
@@ -89,7 +89,7 @@ def test_cmsis_nn_sources_are_the_113_files_tflm_compiles() -> None:
 # --- every op model, bit-exact -----------------------------------------------------------------
 @needs_gcc
 @needs_tree
-@pytest.mark.parametrize("model", OP_MODELS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", one_per_operator_set(OP_MODELS), ids=lambda p: p.stem)
 def test_op_models_bit_exact_on_cortex_m4(model: Path) -> None:
     rep = _run(model)
     assert rep["reference_match"] and rep["kernels"] == "cmsis-nn"

@@ -570,7 +570,7 @@ def test_every_frontend_op_has_glue() -> None:
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
     "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed", "op16x8_average_pool_2d", "op16x8_mean",
-    "op16x8_quantize_dequantize")]
+    "op16x8_quantize_dequantize", "op16x8_fully_connected_pt")]
 
 
 @needs_gcc
