@@ -587,15 +587,18 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
 
 
 @needs_gcc
-def test_16x8_requantizations_match_reference_and_tflm() -> None:
-    """QUANTIZE int16 -> int16 -> int8 -> int16 through the glue's three int16 kinds."""
-    from test_reference_vs_tflm import quantize_int16_chain
+@pytest.mark.parametrize("kernels", FLAVOURS)
+@pytest.mark.parametrize("make", ["quantize_int16_chain", "average_pool_int16"])
+def test_16x8_corner_models_match_reference_and_tflm(make: str, kernels: str) -> None:
+    """QUANTIZE int16 -> int16 -> int8 -> int16 through the glue's three int16 kinds; a 16x8
+    AVERAGE_POOL_2D with SAME padding and 6 channels (the opt kernel's word loop and its tail)."""
+    import test_reference_vs_tflm
 
-    graph = parse_model(quantize_int16_chain())
+    graph = parse_model(getattr(test_reference_vs_tflm, make)())
     inputs = _inputs(graph, 0)
-    status, outputs, _ = _run(_updatable("opt"), graph, inputs, raw=graph.raw)
+    status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=graph.raw)
     assert status == 0, STATUS_MESSAGES.get(status)
-    _assert_bit_exact(graph, inputs, outputs, "quantize_int16_chain")
+    _assert_bit_exact(graph, inputs, outputs, f"{make} ({kernels})")
 
 
 def test_16x8_op_without_a_tinyml_kernel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -212,6 +212,18 @@ def _quantize16(ti: str, qi: tuple[float, int], to: str, qo: tuple[float, int]) 
     return b.io([x], [y]).build()
 
 
+@case("average_pool_2d_int16_same_relu")
+def average_pool_int16() -> bytes:
+    """16x8 AVERAGE_POOL_2D: SAME padding (edge windows count fewer taps), 6 channels (four in
+    the opt kernel's word loop, two after it), a relu clamp."""
+    b = ModelBuilder()
+    x = b.tensor((1, 5, 7, 6), "INT16", scale=1 / 1024)
+    y = b.tensor((1, 3, 4, 6), "INT16", scale=1 / 1024)
+    b.op("AVERAGE_POOL_2D", [x], [y], padding="SAME", stride_w=2, stride_h=2, filter_width=3, filter_height=3,
+         fused_activation_function="RELU")
+    return b.io([x], [y]).build()
+
+
 @case("quantize_int16_chain")
 def quantize_int16_chain() -> bytes:
     """int16 -> int16 -> int8 -> int16: the three 16x8 requantizations in one model (the e2e
