@@ -588,10 +588,11 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
 
 @needs_gcc
 @pytest.mark.parametrize("kernels", FLAVOURS)
-@pytest.mark.parametrize("make", ["quantize_int16_chain", "average_pool_int16"])
+@pytest.mark.parametrize("make", ["quantize_int16_chain", "average_pool_int16", "mean_int16"])
 def test_16x8_corner_models_match_reference_and_tflm(make: str, kernels: str) -> None:
     """QUANTIZE int16 -> int16 -> int8 -> int16 through the glue's three int16 kinds; a 16x8
-    AVERAGE_POOL_2D with SAME padding and 6 channels (the opt kernel's word loop and its tail)."""
+    AVERAGE_POOL_2D with SAME padding and a 16x8 MEAN, 6 channels each (the opt kernels' word
+    loops and their tails)."""
     import test_reference_vs_tflm
 
     graph = parse_model(getattr(test_reference_vs_tflm, make)())

@@ -224,6 +224,18 @@ def average_pool_int16() -> bytes:
     return b.io([x], [y]).build()
 
 
+@case("mean_int16_axes_1_2_keep_dims")
+def mean_int16() -> bytes:
+    """16x8 MEAN over H and W of 5x3x6 (four channels in the opt kernel's word loop, two after
+    it), output scale differing from the input's."""
+    b = ModelBuilder()
+    x = b.tensor((2, 5, 3, 6), "INT16", scale=1 / 2048)
+    axes = b.tensor((2,), "INT32", data=np.array([1, 2], np.int32))
+    y = b.tensor((2, 1, 1, 6), "INT16", scale=1 / 4096)
+    b.op("MEAN", [x, axes], [y], keep_dims=True)
+    return b.io([x], [y]).build()
+
+
 @case("quantize_int16_chain")
 def quantize_int16_chain() -> bytes:
     """int16 -> int16 -> int8 -> int16: the three 16x8 requantizations in one model (the e2e
