@@ -13,7 +13,7 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
-from ..stacks.classic.cgen import Step, dims4, dims_c
+from ..stacks.classic.cgen import Step, array_c, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import I8_MAX, I8_MIN, i64, inp, out, to_i8, value
@@ -607,9 +607,42 @@ def _prelu_classic(gen: Any, op: Op) -> Step:
                  decls, render, "mcu_prelu_s8")
 
 
+SOFTMAX16_LUTS = ("cmsis_softmax_s16_exp_lut", "cmsis_softmax_s16_one_by_one_lut")
+"""weights.c names of arm_softmax_s16's two tables (one copy per image, whatever its SOFTMAXes)."""
+
+
+def _softmax16_cmsis_nn(gen: Any, op: Op) -> Step:
+    """16x8 SOFTMAX: arm_softmax_s16 with the two 513-entry tables TFLM's softmax Prepare builds
+    (LUTPopulate<int16_t>: exp over [-10, 0], 1/(1+x) over [0, 1]), generated here by
+    softmax16_tables() into weights.c."""
+    p = prepare_softmax16(gen.g, op)
+    x = gen.data(op, 0, "input")
+    out = gen.t[op.outputs[0]]
+    depth = out.shape[-1] if out.shape else 1
+    rows = out.size // depth
+    decl = f"extern const int16_t {SOFTMAX16_LUTS[0]}[513], {SOFTMAX16_LUTS[1]}[513];"
+    if all(d != decl for d, _ in gen.extra_weights):
+        lines = ["/* arm_softmax_s16's tables (TFLM LUTPopulate<int16_t>, 513 entries, output scale 2/65535): "
+                 "exp(x) on [-10, 0], 1/(1+x) on [0, 1] */"]
+        for name, table in zip(SOFTMAX16_LUTS, softmax16_tables()):
+            lines += [f"const int16_t {name}[513] = {{", *array_c(table, 12), "};"]
+        gen.extra_weights.append((decl, lines))
+    luts = (f"static const cmsis_nn_softmax_lut_s16 luts = {{.exp_lut = {SOFTMAX16_LUTS[0]}, "
+            f".one_by_one_lut = {SOFTMAX16_LUTS[1]}}};")
+    extra = [f"softmax over the last axis ({rows} row(s) of {depth}), int16 (16x8), input multiplier "
+             f"{p.input_multiplier}, shift {p.input_left_shift}",
+             f"CMSIS-NN arm_softmax_s16, its exp and 1/(1+x) tables in weights.c ({2 * 513 * 2} bytes)"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = (mcu_status)arm_softmax_s16({ptr(x)}, {rows}, {depth}, {p.input_multiplier}, "
+                f"{p.input_left_shift}, &luts, {ptr(out.index)});"]
+
+    return Step(op, [x], out.index, extra, [luts], render, "arm_softmax_s16", library=COMPONENT)
+
+
 def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
-    if gen.t[op.inputs[0]].dtype == "INT16":
-        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's arm_softmax_s8"
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_softmax_s16
+        return _softmax16_cmsis_nn(gen, op)
     p = prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
@@ -651,6 +684,6 @@ SOFTMAX = OpSpec("SOFTMAX", _softmax_reference,
                  options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
                  check=check_unary16, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
                  tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8", "mcu_softmax_s16"),
-                 int16_paths=("classic", "tinyml"))
+                 int16_paths=("classic", "tinyml", "cmsis-nn"))
 
 SPECS = (LEAKY_RELU, RELU, RELU6, LOGISTIC, TANH, HARD_SWISH, PRELU, SOFTMAX)

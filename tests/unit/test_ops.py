@@ -44,8 +44,10 @@ def test_limits_come_from_the_code():
     assert tanh["runs"] == "mcusim opt: mcu_tanh_s16, mcu_tanh_s8"
     assert "CMSIS-NN has no int8 TANH kernel" in tanh["limits"][0]
     conv = cell(t, "CONV_2D", "classic/cmsis-nn")
-    assert conv["runs"] == "CMSIS-NN arm_convolve_wrapper_s8"
-    assert cell(t, "DEPTHWISE_CONV_2D", "classic/cmsis-nn")["runs"] == "CMSIS-NN arm_depthwise_conv_wrapper_s8"
+    assert conv["runs"] == "CMSIS-NN arm_convolve_wrapper_s16, arm_convolve_wrapper_s8"
+    assert cell(t, "DEPTHWISE_CONV_2D", "classic/cmsis-nn")["runs"] == \
+        "CMSIS-NN arm_depthwise_conv_wrapper_s16, arm_depthwise_conv_wrapper_s8"
+    assert any("int32 sum in arm_convolve_wrapper_s16" in x for x in conv["limits"])
     assert any("run-time paddings" in x for x in cell(t, "PAD", "classic/ref")["limits"])
     assert cell(t, "RESHAPE", "classic/opt")["runs"] == "a view of its input (no code)"
 

@@ -196,6 +196,58 @@ def _() -> bytes:
     return single_op_model("QUANTIZE", [(1, 256)], (1, 256), in_q=[(0.0213, 5)], out_q=(0.047, -30))
 
 
+# 16x8 mode's requantizations (TFLM Requantize into and out of int16): int16 zero point 0
+for name, (ti, qi), (to, qo) in (("int16_to_int16", ("INT16", (0.00041, 0)), ("INT16", (0.00113, 0))),
+                                 ("int16_to_int16_up", ("INT16", (0.0021, 0)), ("INT16", (0.00037, 0))),
+                                 ("int16_to_int8", ("INT16", (0.00052, 0)), ("INT8", (0.061, 9))),
+                                 ("int8_to_int16", ("INT8", (0.047, -7)), ("INT16", (0.00029, 0)))):
+    case(f"quantize_{name}")(lambda ti=ti, qi=qi, to=to, qo=qo: _quantize16(ti, qi, to, qo))
+
+
+def _quantize16(ti: str, qi: tuple[float, int], to: str, qo: tuple[float, int]) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 300), ti, scale=qi[0], zero_point=qi[1])
+    y = b.tensor((1, 300), to, scale=qo[0], zero_point=qo[1])
+    b.op("QUANTIZE", [x], [y])
+    return b.io([x], [y]).build()
+
+
+@case("average_pool_2d_int16_same_relu")
+def average_pool_int16() -> bytes:
+    """16x8 AVERAGE_POOL_2D: SAME padding (edge windows count fewer taps), 6 channels (four in
+    the opt kernel's word loop, two after it), a relu clamp."""
+    b = ModelBuilder()
+    x = b.tensor((1, 5, 7, 6), "INT16", scale=1 / 1024)
+    y = b.tensor((1, 3, 4, 6), "INT16", scale=1 / 1024)
+    b.op("AVERAGE_POOL_2D", [x], [y], padding="SAME", stride_w=2, stride_h=2, filter_width=3, filter_height=3,
+         fused_activation_function="RELU")
+    return b.io([x], [y]).build()
+
+
+@case("mean_int16_axes_1_2_keep_dims")
+def mean_int16() -> bytes:
+    """16x8 MEAN over H and W of 5x3x6 (four channels in the opt kernel's word loop, two after
+    it), output scale differing from the input's."""
+    b = ModelBuilder()
+    x = b.tensor((2, 5, 3, 6), "INT16", scale=1 / 2048)
+    axes = b.tensor((2,), "INT32", data=np.array([1, 2], np.int32))
+    y = b.tensor((2, 1, 1, 6), "INT16", scale=1 / 4096)
+    b.op("MEAN", [x, axes], [y], keep_dims=True)
+    return b.io([x], [y]).build()
+
+
+@case("quantize_int16_chain")
+def quantize_int16_chain() -> bytes:
+    """int16 -> int16 -> int8 -> int16: the three 16x8 requantizations in one model (the e2e
+    tests build it once per stack)."""
+    b = ModelBuilder()
+    t = [b.tensor((1, 300), ty, scale=s, zero_point=z) for ty, s, z in (
+        ("INT16", 0.00041, 0), ("INT16", 0.00113, 0), ("INT8", 0.061, 9), ("INT16", 0.00029, 0))]
+    for a, c in zip(t, t[1:]):
+        b.op("QUANTIZE", [a], [c])
+    return b.io([t[0]], [t[-1]]).build()
+
+
 @case("dequantize")
 def _() -> bytes:
     return single_op_model("DEQUANTIZE", [(1, 256)], (1, 256), in_q=[(0.0371, -3)],
