@@ -1,15 +1,15 @@
 """mcusim: instruction-level Cortex-M simulation and cost estimation for int8 neural networks.
 
 The library (docs/api.md): ``mcusim.run``, ``compare``, ``check``, ``fit``, ``sim``, ``boards``,
-``ops``; they live in :mod:`mcusim.api` and are loaded on first use, so ``import mcusim`` stays cheap.
+``ops``, ``audio_frontend``; they live in :mod:`mcusim.api` and are loaded on first use, so ``import mcusim`` stays cheap.
 """
 
 from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("run", "compare", "check", "fit", "sim", "boards", "ops", "RunReport", "CompareReport", "CheckReport",
-        "FitReport", "SimReport", "OpsReport")
+_API = ("run", "compare", "check", "fit", "sim", "boards", "ops", "audio_frontend", "RunReport", "CompareReport",
+        "CheckReport", "FitReport", "SimReport", "OpsReport", "FrontendReport")
 _ERRORS = ("McusimError", "ModelError", "ToolchainError", "BoardError", "FirmwareFault", "BudgetExceeded",
            "DoesNotFit", "WrongCore")
 __all__ = ["__version__", *_API, *_ERRORS]

@@ -108,6 +108,22 @@ class RunReport(_Measured):
 
 
 @dataclass
+class FrontendReport(Report):
+    """One audio front-end frame (MFCC or log-mel on CMSIS-DSP) on one board (``mcusim frontend``)."""
+
+    features: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """The frame's features as the firmware left them (checked against the host's cmsisdsp)."""
+
+    @property
+    def cycles(self) -> int:
+        return int(self.report["cycles_per_frame"])
+
+    @property
+    def real_time_factor(self) -> float:
+        return float(self.report["real_time_factor"])
+
+
+@dataclass
 class CompareReport(Report):
     """Several stacks of one model on one board (``mcusim compare``); ``runs`` by column."""
 
@@ -296,7 +312,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
         lut_activations: bool = False, winograd: bool = False, duty: float | None = None,
         battery: float | None = None, sleep_current: float | None = None, cold: bool = False,
         max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, _graph: "Graph | None" = None,
-        library: str | None = None) -> RunReport:
+        library: str | None = None, frontend: str | Path | None = None) -> RunReport:
     """Build ``model`` for one stack (``path`` tflm|tinyml|classic, ``kernels`` cmsis-nn|opt|ref,
     default: the path's), run it on ``board`` and measure it: ``mcusim run``. ``duty``
     (inferences per day) with ``battery`` (mAh) adds battery life (``sleep_current`` µA,
@@ -305,14 +321,24 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
 
     A classic ML model (a ``.skops`` or ``.onnx`` file, or a fitted scikit-learn estimator:
     mcusim.classicml) runs through ``library`` (emlearn, cmsis-dsp, mcusim; default: the
-    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored."""
+    model's) on ``inputs`` (samples x features; default: the documented set); ``path`` is ignored.
+
+    ``frontend`` (a front-end spec, mcusim.dsp) runs that MFCC / log-mel front-end on the board
+    too and adds its cost per inference: the report's ``frontend`` and ``end_to_end``."""
     from .classicml.model import is_classic_file, is_estimator
     from .stacks import check_kernels, default_kernels
     from .stacks.runner import run_model
 
     _check_battery(duty, battery, sleep_current, cold)
     b = _board(board, place)
+    fe_spec = None
+    if frontend is not None:
+        from .dsp.spec import load_spec
+
+        fe_spec = load_spec(frontend)  # a bad spec fails before anything is built
     if is_classic_file(model) or is_estimator(model):
+        if fe_spec is not None:
+            raise McusimError("--frontend adds an audio front-end to a network (.tflite), not to a classic ML model")
         from .classicml.model import check_samples, load, load_samples
         from .classicml.run import run_classic
 
@@ -334,7 +360,30 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
                     lut_activations=lut_activations, winograd=winograd, tflm_dir=tflm_dir,
                     max_instructions=max_instructions, oversize=True)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
+    if fe_spec is not None:
+        from .dsp.run import end_to_end, frames_per_inference, run_frontend
+
+        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)
+        dep.report["frontend"] = fe
+        dep.report["end_to_end"] = end_to_end(dep.report, fe, frames_per_inference(
+            fe_spec, dep.report["input_tensors"][0]["shape"]))
     return RunReport(dep.report, list(dep.outputs), b)
+
+
+def audio_frontend(spec: str | Path, *, board: BoardLike = DEFAULT_BOARD, input: str | Path | None = None,
+                   place: str | None = None, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> FrontendReport:
+    """One frame of the MFCC / log-mel front-end of ``spec`` (a TOML file: mcusim.dsp.spec) on
+    ``board``, through CMSIS-DSP built for its core: cycles per frame, real-time factor, flash
+    (tables, code), RAM (buffers, stack), energy, and the features against the host's
+    ``cmsisdsp`` (``mcusim frontend``). ``input``: a .wav or .npy whose first frame is used
+    (default: a generated test tone). (Not ``mcusim.frontend``: that name is the model reader's
+    package.)"""
+    from .dsp.run import run_frontend
+    from .dsp.spec import load_spec
+
+    s = load_spec(spec)
+    rep = run_frontend(s, _board(board, place), input, max_instructions)
+    return FrontendReport(rep, np.asarray(rep["features"]))
 
 
 def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
@@ -416,12 +465,13 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
           max_latency_ms: float | str | None = None, max_energy_uj: float | str | None = None,
           baseline: str | Path | None = None, max_growth: str | None = None,
           inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
-          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS) -> CheckReport:
+          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, library: str | None = None) -> CheckReport:
     """The CI gate (``mcusim check``): measure ``model`` and compare with the budgets given here
     and in ``[tool.mcusim]`` of pyproject.toml / ``mcusim.toml`` beside the model (these win over
     the files), and with a ``baseline`` report (``max_growth`` ``flash=1%,ram=0,cycles=2%``).
     ``ok`` False when the part is too small, a budget is exceeded or a metric grew past its
-    allowance; the exception only for bad input."""
+    allowance; the exception only for bad input. A classic ML model (.skops, .onnx) runs through
+    ``library`` (default: the model's), its baseline the report of the same library."""
     from .analysis.budget import check as check_budgets
     from .analysis.budget import check_json, load_budget_files, normalise_budgets
     from .classicml.model import is_classic_file
@@ -432,17 +482,34 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
         raw.update({k: v for k, v in {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
                                       "max_energy_uj": max_energy_uj}.items() if v is not None})
         budgets = normalise_budgets(raw)
-        if baseline or max_growth:
-            raise McusimError("--baseline is not supported for classic ML models yet")
-        if not budgets:
+        if max_growth and not baseline:
+            raise McusimError("--max-growth needs --baseline REPORT.json (the report to compare with)")
+        if not budgets and not baseline:
             raise McusimError("no budget given: use --max-flash/--max-ram/--max-latency-ms/--max-energy-uj "
-                              "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model")
+                              "or [tool.mcusim] in pyproject.toml / mcusim.toml beside the model, or --baseline")
         if path is not None:
             raise McusimError("--path is for .tflite models; a classic ML model runs through its library")
         b = _board(board or raw.get("board") or DEFAULT_BOARD, place)
-        r = run(model, board=b, kernels=kernels, inputs=inputs, max_instructions=max_instructions)
+        if baseline:
+            from .analysis.baseline import compare as against
+            from .analysis.baseline import load_baseline, parse_growth
+            from .classicml.codegen import check_library, default_library
+            from .classicml.model import load
+            from .classicml.run import PATH
+
+            cm = load(model)
+            library = library or default_library(cm)
+            check_library(cm, library)
+            allowances = parse_growth(max_growth)
+            base = load_baseline(baseline, PATH, library, b.qualified_name, model)
+        r = run(model, board=b, kernels=kernels, inputs=inputs, max_instructions=max_instructions, library=library)
         c = check_budgets(r.report, budgets, b, sources)
+        if baseline:
+            c.baseline_file = str(baseline)
+            c.growth, c.op_growth = against(base, r.report, allowances)
         return CheckReport(check_json(c), c, r)
+    if library is not None:
+        raise McusimError("--library is for classic ML models (.skops, .onnx); a .tflite model takes --path/--kernels")
     graph, name = _model(model)
     raw, sources = load_budget_files(Path(name)) if name != BYTES_MODEL else ({}, [])
     given = {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
@@ -480,13 +547,12 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     """Every board at every operating point the model fits (``mcusim fit``, mcusim.partfit): ``paths``
     the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
     boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
-    ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes."""
+    ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes.
+    A classic ML model (.skops, .onnx): ``paths`` names its libraries (default: every library
+    that runs it), simulated on its default samples (mcusim.partfit.fit_classic)."""
     from .analysis.partfit import fit as fit_model
-    from .analysis.partfit import resolve_boards
+    from .analysis.partfit import fit_classic, resolve_boards
     from .classicml.model import is_classic_file
-
-    if is_classic_file(model):
-        raise McusimError(f"{model}: fit does not take classic ML models yet; use run or check with --board")
 
     if paths is not None and not isinstance(paths, str):
         paths = ",".join(paths)
@@ -497,6 +563,10 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     else:
         points = [p for spec in boards for p in
                   (resolve_boards(str(spec)) if isinstance(spec, (str, Path)) else [_board(spec)])]
+    if is_classic_file(model):
+        if kernels:
+            raise McusimError("--kernels is a network option; a classic ML model takes --paths LIBRARY,...")
+        return FitReport(fit_classic(model, paths, points, progress))
     return FitReport(fit_model(model, paths, points, tflm_dir, progress, jobs=jobs))
 
 

@@ -173,13 +173,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                 inputs=args.input,
                 tflm_dir=args.tflm_dir, place=args.place, lut_activations=args.lut_activations,
                 winograd=args.winograd, duty=args.duty, battery=args.battery, sleep_current=args.sleep_current,
-                cold=args.cold, max_instructions=args.max_instructions)
+                cold=args.cold, max_instructions=args.max_instructions, frontend=args.frontend)
     if args.json:
         write_json(args.json, r.report)
     if args.html:
         _write_html(args.html, [r.report], f"{Path(args.model).name}: {r.report['stack']['label']}", r.board, args.model)
     render_run(console, r.report)
-    return _print_does_not_fit(console, [r.report])
+    rc = _print_does_not_fit(console, [r.report])
+    return 1 if "frontend" in r.report and not r.report["frontend"]["reference_match"] else rc
+
+
+def cmd_frontend(args: argparse.Namespace, console: Console) -> int:
+    from .api import audio_frontend
+    from .present.frontend import frontend_html, render_frontend
+    from .present.report import write_json, write_text
+
+    with _progress(console, f"building and simulating the front-end of {args.spec}"):
+        r = audio_frontend(args.spec, board=args.board, input=args.input, place=args.place,
+                           max_instructions=args.max_instructions)
+    if args.json:
+        write_json(args.json, r.report)
+    if args.html:
+        write_text(args.html, frontend_html(r.report))
+    render_frontend(console, r.report)
+    return 0 if r.report["reference_match"] else 1
 
 
 def _print_does_not_fit(console: Console, reports: list[dict]) -> int:
@@ -239,7 +256,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     r = check(args.model, args.path, board=args.board, kernels=args.kernels, max_flash=args.max_flash,
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
               inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
-              max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth)
+              max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth,
+              library=args.library)
     c = r.result
     assert c is not None
     if args.format == "json":
@@ -329,7 +347,8 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     cells = spec.cells()
     db_path = Path(args.db) if args.db else default_db(spec)
     console.print(f"sweep {args.spec}: {len(spec.models)} models x {len(spec.boards)} boards x {len(spec.paths)} paths "
-                  f"x {len(spec.kernels)} kernel flavours = {len(cells)} cells on {engine.name}; results in {db_path}",
+                  f"x {len(spec.kernels)} kernel flavours (a classic ML model: x its libraries) = {len(cells)} cells on "
+                  f"{engine.name}; results in {db_path}",
                   highlight=False)
 
     def line(cell, row, done, total):  # noqa: ANN001, ANN202 - progress callback
@@ -511,6 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("model", help="an int8 .tflite file" + (" or a classic ML model (.skops, .onnx)" if name == "run" else ""))
         if name == "run":
             r.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (a .tflite model)")
+            r.add_argument("--frontend", metavar="SPEC.toml",
+                           help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost "
+                                "per inference is added to the model's (end-to-end latency, energy, flash, RAM)")
             r.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"),
                            help="classic ML model (.skops, .onnx): the code generator (default: emlearn for trees "
                                 "and forests, cmsis-dsp for SVC and GaussianNB, mcusim for linear models)")
@@ -545,9 +567,22 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--cold", action="store_true", help="the part is powered down between inferences: pay the start-up each time")
         r.set_defaults(func=cmd_run if name == "run" else cmd_compare)
 
+    fe = sub.add_parser("frontend", help="one frame of an MFCC / log-mel front-end (CMSIS-DSP) on a board: cycles, "
+                                         "real-time factor, flash, RAM, energy, features checked against cmsisdsp")
+    fe.add_argument("spec", help="the front-end spec (TOML, docs/frontend.md)")
+    fe.add_argument("--board", default="stm32f411ce", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
+    fe.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
+    fe.add_argument("--input", metavar="X.wav|X.npy", help="the frame: the first frame_length samples of a mono 16-bit "
+                                                          ".wav or a 1-D .npy (int16 PCM or float in [-1, 1]); default: a test tone")
+    fe.add_argument("--json", metavar="FILE", help="the JSON report (schema mcusim.frontend/1); - for standard output")
+    fe.add_argument("--html", metavar="FILE", help="a self-contained HTML page of the report")
+    fe.add_argument("--max-instructions", type=_int_with_suffix, default=2_000_000_000, metavar="N", help=MAX_INSN_HELP)
+    fe.set_defaults(func=cmd_frontend)
+
     c = sub.add_parser("check", help="CI gate: exit 0 within budget, 1 over budget, 2 on bad input")
-    c.add_argument("model", help="an int8 .tflite file")
+    c.add_argument("model", help="an int8 .tflite file or a classic ML model (.skops, .onnx)")
     c.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (or path = ... in the budget file)")
+    c.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"), help="classic ML model: the code generator (default: the model's)")
     c.add_argument("--board", help="a board name, NAME@OPERATING_POINT, or a board file (path/to/board.toml[@OP])")
     c.add_argument("--place", metavar="WHAT=REGION,...", help=PLACE_HELP)
     c.add_argument("--kernels", choices=KERNEL_CHOICES, help=KERNELS_HELP)
@@ -571,8 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="every board and operating point the model fits (70%% headroom rule), with latency "
                                    "and energy; exit 1 when no part fits")
-    f.add_argument("model", help="an int8 .tflite file")
-    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt)")
+    f.add_argument("model", help="an int8 .tflite file or a classic ML model (.skops, .onnx)")
+    f.add_argument("--paths", metavar="P[/K],...", help="the stacks to try (default: tinyml/opt,classic/opt); a classic "
+                                                       "ML model: its libraries, e.g. emlearn,mcusim (default: all)")
     f.add_argument("--kernels", choices=("ref", "opt"), help="flavour of the default stacks (default: opt)")
     f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
     f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)

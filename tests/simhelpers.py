@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -40,10 +41,26 @@ def build_asm(tmp_path: Path, body: str, board: Board, extra: str = "") -> Path:
 # Converter models of tests/data that mcusim does not run yet: each test over every model file
 # expects them to fail (strict: a model that starts to pass must leave this list).
 NOT_YET = {
-    "op16x8_add.tflite": "16x8 ADD (pot/non-pot int16 scales) is not implemented: refused by name",
-    "op16x8_logistic.tflite": "16x8 LOGISTIC needs TFLite's int16 sigmoid table: refused by name",
-    "op16x8_tanh.tflite": "16x8 TANH needs TFLite's int16 sigmoid table: refused by name",
 }
+
+
+def one_per_operator_set(paths: list[Path]) -> list[object]:
+    """``paths`` (converter models of tests/data) as pytest parameters: the first model of each
+    operator set (``ops`` in tests/data/op_models.json) in the default run, the variants of the
+    same operators in the slow tier. For loops that build one image per model: the cheap
+    per-model loops (tinyml's updatable image, the numpy reference) still cover every variant."""
+    inventory = json.loads((Path(__file__).parent / "data" / "op_models.json").read_text())
+    ops_of = {entry["file"]: tuple(entry["ops"]) for entry in inventory}
+    seen: set[tuple[str, ...]] = set()
+    params = []
+    for p in model_params(paths):
+        path = p if isinstance(p, Path) else p.values[0]
+        key = ops_of.get(path.name, (path.name,))
+        if key in seen:
+            p = pytest.param(path, marks=[pytest.mark.slow, *(() if isinstance(p, Path) else p.marks)])
+        seen.add(key)
+        params.append(p)
+    return params
 
 
 def model_params(paths: list[Path]) -> list[object]:

@@ -178,6 +178,29 @@ def lstm_model(batches: int, steps: int, n_in: int, n_state: int, *, time_major:
     return b.io([x], [out]).build()
 
 
+def int16_elementwise_model(*, pot_add: bool = True) -> bytes:
+    """16x8 mode: ADD (power-of-two scales with pot_scale_int16 set, or general ones), MUL,
+    LOGISTIC and TANH chained, int16 activations throughout, y broadcast along the channels:
+    out = logistic(a * x) + tanh(a) * y, a = x + y."""
+    b = ModelBuilder()
+    s = (2.0 ** -12, 2.0 ** -10, 2.0 ** -9) if pot_add else (0.000119, 0.000298, 0.000333)
+    x = b.tensor((1, 4, 4, 8), "INT16", scale=s[0])
+    y = b.tensor((1, 4, 4, 1), "INT16", scale=s[1])
+    a = b.tensor((1, 4, 4, 8), "INT16", scale=s[2])
+    m = b.tensor((1, 4, 4, 8), "INT16", scale=0.00071)
+    sig = b.tensor((1, 4, 4, 8), "INT16", scale=2.0 ** -15)
+    th = b.tensor((1, 4, 4, 8), "INT16", scale=2.0 ** -15)
+    ty = b.tensor((1, 4, 4, 8), "INT16", scale=0.0000419)
+    out = b.tensor((1, 4, 4, 8), "INT16", scale=0.0000613)
+    b.op("ADD", [x, y], [a], pot_scale_int16=pot_add)
+    b.op("MUL", [a, x], [m])
+    b.op("LOGISTIC", [m], [sig])
+    b.op("TANH", [a], [th])
+    b.op("MUL", [th, y], [ty])
+    b.op("ADD", [sig, ty], [out], pot_scale_int16=False)
+    return b.io([x, y], [out]).build()
+
+
 def tflm_refusal(data: bytes) -> str | None:
     """Why the tflite-micro interpreter cannot load this model (None when it can)."""
     from tflite_micro.python.tflite_micro import runtime

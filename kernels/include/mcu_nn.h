@@ -19,8 +19,9 @@
  * CONVENTIONS shared by every kernel.
  *  - Signature: mcu_<op>_s8(ctx, params, [quant,] in_dims, in, [more inputs,] out_dims, out),
  *    returning mcu_status. Nothing is allocated; nothing touches floating point except
- *    mcu_dequantize_s8, mcu_neg_f32 (a float sign flip) and mcu_resize_nearest_s8's source
- *    indices (float32 as in TFLM). Kernels never write outside `out` and the scratch of `ctx`.
+ *    mcu_dequantize_s8/_s16, mcu_quantize_f32_s16, mcu_neg_f32 (a float sign flip) and
+ *    mcu_resize_nearest_s8's source indices (float32 as in TFLM). Kernels never write
+ *    outside `out` and the scratch of `ctx`.
  *  - Tensors are NHWC, densely packed, int8 (bias int32). A tensor of lower rank is passed with
  *    leading dimensions of 1 (a [batch, depth] FC input is {n=batch, h=1, w=1, c=depth}).
  *  - Offsets follow TFLite's ArithmeticParams: an *input* offset is the NEGATED zero point
@@ -329,6 +330,12 @@ mcu_status mcu_avg_pool_s8(const mcu_context *ctx, const mcu_pool_params *params
                            const mcu_dims *output_dims, int8_t *output);
 int32_t mcu_avg_pool_s8_get_buffer_size(const mcu_dims *input_dims);
 
+/* 16x8 mode: mcu_avg_pool_s8 on int16 input and output (int32 sums, a window of at most
+ * 65536 taps), an int16 activation clamp. No scratch. */
+mcu_status mcu_avg_pool_s16(const mcu_context *ctx, const mcu_pool_params *params,
+                            const mcu_dims *input_dims, const int16_t *input,
+                            const mcu_dims *output_dims, int16_t *output);
+
 /* ------------------------------------------------------------------------------------------ */
 /* MEAN over H and W (global average pooling)                                                 */
 
@@ -348,6 +355,12 @@ mcu_status mcu_mean_s8(const mcu_context *ctx, const mcu_mean_params *params,
                        const mcu_dims *input_dims, const int8_t *input,
                        const mcu_dims *output_dims, int8_t *output);
 int32_t mcu_mean_s8_get_buffer_size(const mcu_dims *input_dims);
+
+/* 16x8 mode: mcu_mean_s8 on int16 input and output (TFLM QuantizedMeanOrSum<int16_t>: the
+ * same int32 sums and folded multiplier), saturated to int16; H*W <= 2^16. No scratch. */
+mcu_status mcu_mean_s16(const mcu_context *ctx, const mcu_mean_params *params,
+                        const mcu_dims *input_dims, const int16_t *input,
+                        const mcu_dims *output_dims, int16_t *output);
 
 /* ------------------------------------------------------------------------------------------ */
 /* ADD, MUL (elementwise with broadcasting)                                                   */
@@ -383,6 +396,18 @@ mcu_status mcu_mul_s8(const mcu_context *ctx, const mcu_mul_params *params,
                       const mcu_dims *input1_dims, const int8_t *input1,
                       const mcu_dims *input2_dims, const int8_t *input2,
                       const mcu_dims *output_dims, int8_t *output);
+
+/* 16x8 mode (int16 in and out, zero points 0): ADD with left_shift 15 (TFLM runs every int16
+ * ADD through this general rescaling, power-of-two scales too), left_shift 0..15; MUL with
+ * the same formula as int8 (the product of two int16 values fits int32); int16 clamp. */
+mcu_status mcu_add_s16(const mcu_context *ctx, const mcu_add_params *params,
+                       const mcu_dims *input1_dims, const int16_t *input1,
+                       const mcu_dims *input2_dims, const int16_t *input2,
+                       const mcu_dims *output_dims, int16_t *output);
+mcu_status mcu_mul_s16(const mcu_context *ctx, const mcu_mul_params *params,
+                       const mcu_dims *input1_dims, const int16_t *input1,
+                       const mcu_dims *input2_dims, const int16_t *input2,
+                       const mcu_dims *output_dims, int16_t *output);
 
 /* TFLM int8 SUB: ADD's record and arithmetic with out = clamp(MBQM(a_1 - a_2, m_out, s_out)
  * + output_offset). TFLM computes SUB's real multipliers in float32 (ADD's in double). */
@@ -580,6 +605,23 @@ mcu_status mcu_logistic_s8(const mcu_context *ctx, const mcu_sigmoid_params *par
 mcu_status mcu_tanh_s8(const mcu_context *ctx, const mcu_sigmoid_params *params,
                        const mcu_dims *dims, const int8_t *input, int8_t *output);
 
+/* 16x8 mode (TFLM's int16 LOGISTIC / TANH): v = (x * input_multiplier + round) >> input_shift
+ * (int32, wrapping) brings the input to 3 * 2^12 per unit, then linear interpolation in
+ * TFLite's sigmoid table (mcu_sigmoid_table, generated from the TFLM tree: every image with
+ * these kernels links mcu_sigmoid_table.c). Output Q0.15 (scale 2^-15, zero point 0).
+ *   power-of-two input scale 2^-12 (TANH: or 2^-11): multiplier 3 << (12 + log2 scale), shift 0;
+ *   otherwise multiplier = trunc(scale * 12288 * 2^shift), the first shift (0..31) putting it
+ *   above 16383.5; multiplier <= 32767. */
+typedef struct {
+    int32_t input_multiplier;
+    int32_t input_shift; /* right shift with rounding, 0..31 */
+} mcu_sigmoid16_params;
+
+mcu_status mcu_logistic_s16(const mcu_context *ctx, const mcu_sigmoid16_params *params,
+                            const mcu_dims *dims, const int16_t *input, int16_t *output);
+mcu_status mcu_tanh_s16(const mcu_context *ctx, const mcu_sigmoid16_params *params,
+                        const mcu_dims *dims, const int16_t *input, int16_t *output);
+
 /* HARD_SWISH, TFLM reference_ops::HardSwish<int8_t> (16-bit fixed point). With
  * hires = input_scale / 128: QuantizeMultiplier(hires / output_scale) and
  * QuantizeMultiplier(hires / (3 / 32768)), each multiplier cut to int16 by
@@ -652,6 +694,15 @@ mcu_status mcu_quantize_u8_s8(const mcu_context *ctx, const mcu_requantize_param
 mcu_status mcu_quantize_s8_u8(const mcu_context *ctx, const mcu_requantize_params *params,
                               const mcu_dims *dims, const int8_t *input, uint8_t *output);
 
+/* QUANTIZE with int16 (16x8 mode; TFLM Requantize): int16 -> int16, int16 -> int8 and
+ * int8 -> int16, the same formula, the activation range within the output type's. */
+mcu_status mcu_quantize_s16(const mcu_context *ctx, const mcu_requantize_params *params,
+                            const mcu_dims *dims, const int16_t *input, int16_t *output);
+mcu_status mcu_quantize_s16_s8(const mcu_context *ctx, const mcu_requantize_params *params,
+                               const mcu_dims *dims, const int16_t *input, int8_t *output);
+mcu_status mcu_quantize_s8_s16(const mcu_context *ctx, const mcu_requantize_params *params,
+                               const mcu_dims *dims, const int8_t *input, int16_t *output);
+
 typedef struct {
     int32_t zero_point;
     float scale;
@@ -661,6 +712,16 @@ typedef struct {
  * hardware FPU where the core has one, soft-float otherwise). Output may not alias input. */
 mcu_status mcu_dequantize_s8(const mcu_context *ctx, const mcu_dequantize_params *params,
                              const mcu_dims *dims, const int8_t *input, float *output);
+
+/* DEQUANTIZE int16 -> float32 (16x8 mode's float output): mcu_dequantize_s8's formula. */
+mcu_status mcu_dequantize_s16(const mcu_context *ctx, const mcu_dequantize_params *params,
+                              const mcu_dims *dims, const int16_t *input, float *output);
+
+/* QUANTIZE float32 -> int16 (16x8 mode's float input; TFLM AffineQuantize): round(x / scale)
+ * half away from zero in single precision, + zero_point, saturated; params are the int16
+ * tensor's (scale > 0). */
+mcu_status mcu_quantize_f32_s16(const mcu_context *ctx, const mcu_dequantize_params *params,
+                                const mcu_dims *dims, const float *input, int16_t *output);
 
 /* 256-entry lookup table: out = table[in + 128] (table[0] is the output for -128). The table
  * is built on the host from any activation (swish, parametric leaky ReLU, ...). */

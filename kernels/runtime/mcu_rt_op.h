@@ -248,6 +248,11 @@ typedef struct {
 mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
                             mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims);
 
+/* mcu_rt_binary for ops with a 16x8 form (ADD, MUL): int8, or int16 with zero point 0
+ * (mcu_rt_check_activation), the three tensors of one type. */
+mcu_rt_status mcu_rt_binary16(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
+                              mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims);
+
 /* ADD's requantization (TFLM; also SUB's and SQUARED_DIFFERENCE's inputs): offsets, both inputs
  * rescaled to twice the larger input scale with `left_shift` bits of headroom, the result to
  * the output scale; the divisions rounded to `bits` (MCU_REAL_DOUBLE for ADD, MCU_REAL_FLOAT

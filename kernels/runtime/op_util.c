@@ -272,6 +272,19 @@ mcu_rt_status mcu_rt_binary(mcu_interpreter *rt, const mcu_node *node, mcu_binar
     return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);
 }
 
+mcu_rt_status mcu_rt_binary16(mcu_interpreter *rt, const mcu_node *node, mcu_binary *t,
+                              mcu_dims *dims1, mcu_dims *dims2, mcu_dims *out_dims)
+{
+    mcu_rt_status st;
+    if ((st = mcu_rt_check_activation(rt, node, 0, &t->a)) ||
+        (st = mcu_rt_check_activation(rt, node, 1, &t->b)) ||
+        (st = mcu_rt_check_activation(rt, node, MCU_RT_OUTPUT, &t->out)))
+        return st;
+    if (t->a.type != t->out.type || t->b.type != t->out.type)
+        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->outputs[1]);
+    return mcu_rt_broadcast_dims(&t->a, &t->b, &t->out, dims1, dims2, out_dims);
+}
+
 void mcu_rt_add_quant(const mcu_binary *t, int32_t left_shift, int32_t bits, mcu_add_params *p)
 {
     p->input1_offset = -t->a.zero_point;

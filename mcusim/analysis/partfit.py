@@ -16,6 +16,11 @@ at what energy, and the smallest part that fits with headroom.
    differ), outputs checked against the int8 reference.
 
 Each row: flash and peak RAM against the part, latency, energy, the 70 % headroom verdict.
+
+A classic ML model (mcusim.classicml; :func:`fit_classic`) has no static bound: its image is
+small and its libraries' code is the model. Each library's firmware is built and linked per
+board (a part it does not link on is measured on an enlarged map) and simulated at each
+operating point on the model's documented default samples; figures are per prediction.
 """
 
 from __future__ import annotations
@@ -225,6 +230,45 @@ def fit(model: str | Path, paths: str | None = None, points: list[Board] | None 
             "headroom": 0.70, "runtime_floors": floors, "seconds": time.perf_counter() - t0}
 
 
+def fit_classic(model: str | Path, libraries: str | None = None, points: list[Board] | None = None,
+                progress: Progress | None = None) -> dict[str, Any]:
+    """The ``mcusim.fit/2`` report of a classic ML model (.skops, .onnx): one row per library
+    (``libraries`` ``emlearn,mcusim``; default: every library that runs it), board and operating
+    point, each simulated on the default samples (``reference_match``: every prediction equal to
+    the reference's)."""
+    from ..classicml.codegen import check_library
+    from ..classicml.codegen import libraries as libraries_of
+    from ..classicml.model import default_samples, load
+    from ..classicml.run import PATH, firmware, run_classic
+
+    t0 = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    cm = load(model)
+    x = default_samples(cm)
+    libs = [lib.strip() for lib in (libraries or "").split(",") if lib.strip()] or list(libraries_of(cm))
+    for lib in libs:
+        check_library(cm, lib)
+    rows: list[dict[str, Any]] = []
+    for lib in libs:
+        links: dict[str, dict[str, Any] | None] = {}  # one link per board, whatever the operating point
+        for b in points if points is not None else operating_points():
+            say(f"{PATH}/{lib} on {b.qualified_name}")
+            if b.name not in links:
+                links[b.name] = _link(firmware(cm, lib, b, len(x)), b, {})
+            linked = links[b.name]
+            if linked is not None:
+                rows.append({**linked, **_row(b, PATH, lib), **{k: linked[k] for k in _LINKED if k in linked}})
+                continue
+            rep = run_classic(cm, x, b, lib).report
+            v, fu, ru = verdict(rep["flash_bytes"], rep["ram_peak_bytes"], b)
+            rows.append(_row(b, PATH, lib, basis="simulated", verdict=v, flash_bytes=rep["flash_bytes"],
+                             ram_peak_bytes=rep["ram_peak_bytes"], flash_use=fu, ram_use=ru, cycles=rep["cycles"],
+                             latency_ms=rep["latency_ms"], energy_uj=rep["energy_uj"],
+                             reference_match=rep["reference_match"]))
+    return {"schema": "mcusim.fit/2", "model": str(model), "rows": rows, "smallest": smallest(rows),
+            "headroom": 0.70, "runtime_floors": {}, "samples": len(x), "seconds": time.perf_counter() - t0}
+
+
 def _build(graph: Graph, path: str, board: Board, kernels: str, tflm_dir: str | Path | None,
            model: str | Path) -> Firmware:
     from ..stacks.runner import build_path
@@ -342,7 +386,8 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
                   use(r["flash_bytes"], r.get("flash_lower_bound"), r["flash_use"]),
                   use(ram, ram_bound, r["ram_use"]),
                   "-" if r["latency_ms"] is None else f"{r['latency_ms']:.3f} ms",
-                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.1f} µJ", verdict)
+                  "-" if r["energy_uj"] is None else f"{r['energy_uj']:,.{3 if r['path'] == 'classic-ml' else 1}f} µJ",
+                  verdict)
     console.print(t)
     reasons = dict.fromkeys((r["board"], r["stack"], r["reason"]) for r in rep["rows"] if r["basis"] in ("link", "error"))
     for board, stack, reason in reasons:
@@ -351,7 +396,8 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
         console.print(f"smallest part with headroom for {stack}: " + (
             "none" if best is None else
             f"{best['qualified_name']} ({best['flash_size'] // 1024} KB flash / {best['ram_size'] // 1024} KB RAM): "
-            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.1f} µJ per inference"), highlight=False)
+            f"{best['latency_ms']:.3f} ms, {best['energy_uj']:,.{3 if best['path'] == 'classic-ml' else 1}f} µJ per "
+            + ("prediction" if best["path"] == "classic-ml" else "inference")), highlight=False)
     basis = [r["basis"] for r in rep["rows"]]
     console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
                   f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",

@@ -5,7 +5,9 @@ The firmware's invoke window covers all N predictions, one OP probe window each
 (codegen.APP); ``cycles``, ``instructions``, latency and energy are the window's totals
 divided by N (the mean cost of one prediction), with each sample's own cycles in
 ``prediction_cycles``. A prediction that differs from the reference is reported exactly
-(sample, features, MCU and reference class) in ``prediction_mismatches``; never hidden."""
+(sample, features, MCU and reference class) in ``prediction_mismatches``; never hidden. A
+regressor's prediction is a float: it agrees when it equals the reference rounded to float32,
+and ``max_abs_error`` gives the largest difference from the reference over the samples."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ from .model import ClassicModel
 PATH = "classic-ml"
 DESCRIPTIONS = {"emlearn": "emlearn's generated C (inline trees, float features)",
                 "cmsis-dsp": "Arm CMSIS-DSP {v} compiled for the core",
-                "mcusim": "mcusim's own generated C (exact float32 thresholds, soft vote; linear: w.x + b)"}
+                "mcusim": "mcusim's own generated C (trees: exact float32 thresholds, soft vote or mean; linear: "
+                          "w.x + b; SVC: one-vs-one over shared kernel values)"}
 
 
 def _tensor(i: int, name: str, shape: tuple[int, ...], dtype: str) -> Tensor:
@@ -41,7 +44,8 @@ def _tensor(i: int, name: str, shape: tuple[int, ...], dtype: str) -> Tensor:
 
 def _io_graph(model: ClassicModel, n: int) -> Graph:
     """A graph with no operators that only names the firmware's input and output buffers."""
-    return Graph([_tensor(0, "samples", (n, model.n_features), "FLOAT32"), _tensor(1, "predictions", (n,), "INT32")],
+    out = "FLOAT32" if model.regression else "INT32"
+    return Graph([_tensor(0, "samples", (n, model.n_features), "FLOAT32"), _tensor(1, "predictions", (n,), out)],
                  [], (0,), (1,), model.key, 3, model.name)
 
 
@@ -68,11 +72,11 @@ def firmware(model: ClassicModel, library: str, board: Board, n: int) -> Firmwar
     return Firmware(path=PATH, kernels=library, board=board, sources=sources, include_dirs=include_dirs,
                     input_symbols=["mcusim_samples"], output_symbols=["mcusim_predictions"], libraries=libraries,
                     mcusim_kernels=False, kernel_components=("model",),
-                    archives={_libm(board): {}} if funcs else {})
+                    archives={_libm(board): {}} if funcs or model.kind == "svm" else {})
 
 
 def _libm(board: Board) -> Path:
-    """newlib's libm of the board's multilib (CMSIS-DSP calls expf, logf)."""
+    """newlib's libm of the board's multilib (CMSIS-DSP and mcusim's RBF SVC call expf, logf)."""
     import subprocess
 
     from ..build.toolchain import GCC, core_flags
@@ -92,10 +96,17 @@ def run_classic(model: ClassicModel, x: np.ndarray, board: Board, library: str |
     n = len(x)
     dep = run_firmware(firmware(model, library, board, n), _io_graph(model, n), [x], max_instructions=max_instructions)
     rep, res = dep.report, dep.result
-    got = model.classes[dep.outputs[0].astype(np.int64)]
     want = model.predict(x)
+    if model.regression:
+        got = dep.outputs[0].astype(np.float32)
+        want = np.asarray(want, np.float64)
+        error = np.abs(got.astype(np.float64) - want)
+        differ = np.flatnonzero(got != want.astype(np.float32))
+    else:
+        got = model.classes[dep.outputs[0].astype(np.int64)]
+        differ = np.flatnonzero(got != want)
     mismatches = [{"sample": int(i), "features": x[i].tolist(), "mcu": _py(got[i]), "reference": _py(want[i])}
-                  for i in np.flatnonzero(got != want)]
+                  for i in differ]
     per = []
     for i in range(n):
         a = next(k for k, p in enumerate(res.probes) if p[1] == (TAG_OP_BEGIN | i))
@@ -121,6 +132,7 @@ def run_classic(model: ClassicModel, x: np.ndarray, board: Board, library: str |
         "reference": model.reference,
         "reference_match": not mismatches,
         "prediction_mismatches": mismatches,
+        **({"max_abs_error": float(error.max())} if model.regression else {}),
         "stack": {"label": f"{PATH}/{library}",
                   "description": DESCRIPTIONS[library].format(v=cmsisdsp.VERSION),
                   "real": library != "mcusim"},

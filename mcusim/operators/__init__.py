@@ -98,7 +98,8 @@ class OpSpec:
     kernels: tuple[str, ...] = ()
     """The mcu_nn kernels (kernels/include/mcu_nn.h) implementing it, for ``mcusim ops``."""
     int16_paths: tuple[str, ...] = ()
-    """The stacks (``classic``, ``tinyml``) that run the op's 16x8 form (int16 activations)."""
+    """The stacks (``classic``, ``tinyml``) that run the op's 16x8 form (int16 activations), and
+    ``cmsis-nn`` when its CMSIS-NN emitter calls an s16 kernel for it."""
     family: str = field(default="", compare=False)
     """The module that defines it (set by the registry)."""
 

@@ -1,4 +1,5 @@
-"""Activation functions: one int8 input (PRELU: and its alpha), one int8 output of the same shape."""
+"""Activation functions: one int8 input (PRELU: and its alpha), one int8 output of the same shape;
+SOFTMAX, LOGISTIC and TANH also in 16x8 mode (int16 in and out)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..errors import ModelError
 from ..frontend import quant as q
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_activation_tensor, check_pointwise, must, require
-from ..stacks.classic.cgen import Step, dims4, dims_c
+from ..stacks.classic.cgen import Step, array_c, dims4, dims_c
 from ..stacks.cmsisnn import COMPONENT
 from . import OpSpec, Options, Tinyml, Values
 from ._common import I8_MAX, I8_MIN, i64, inp, out, to_i8, value
@@ -286,6 +287,110 @@ def tanh(x: np.ndarray, p: SigmoidParams) -> np.ndarray:
     return _sigmoid_like(x, p, lambda v: q.fixed_tanh(v, 4), 31 - 7, 0)
 
 
+# --- LOGISTIC and TANH in 16x8 mode ----------------------------------------------------------
+# TFLite's int16 sigmoid and tanh (also the integer LSTM's gates) interpolate linearly in
+# sigmoid_table_uint16, 256 values of sigmoid(i / 24) in 0.16 fixed point (tanh(x) = 2 sigmoid(2x)
+# - 1), tuned for the interpolation rather than rounded samples: mcusim reads the table from the
+# user's TFLM tree (mcusim/stacks/tflmtables.py), as the C kernels do (mcu_sigmoid_table).
+def _sigmoid_table_lookup(abs_x: np.ndarray, frac_bits: int) -> np.ndarray:
+    """Linear interpolation in the sigmoid table at abs_x / 2^frac_bits, scaled by 2^frac_bits;
+    -1 past the table's end (the caller saturates)."""
+    from ..stacks.tflmtables import sigmoid_table
+
+    table = np.array(sigmoid_table() + (65535,), np.int64)
+    high = abs_x >> frac_bits
+    inside = high < 255
+    idx = np.where(inside, high, 0)
+    lo, hi = table[idx], table[idx + 1]
+    frac = abs_x & ((1 << frac_bits) - 1)
+    return np.where(inside, (lo << frac_bits) + frac * (hi - lo), -1)
+
+
+def _scaled16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLM's int16 sigmoid/tanh input stage: (x * multiplier + round) >> shift in int32."""
+    rounding = (1 << (shift - 1)) if shift > 0 else 0
+    return q.wrap_int32(_i64(x) * multiplier + rounding) >> shift
+
+
+def logistic16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """int16 logistic (reference_integer_ops::Logistic, int16): the input brought to the
+    table's scale by (multiplier, right shift), output Q0.15."""
+    v = _scaled16(x, multiplier, shift)
+    r = _sigmoid_table_lookup(np.abs(v), 9)
+    r = np.where(r < 0, 0x7FFF << 10, r)
+    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
+    return (r >> 10).astype(np.int16)
+
+
+def tanh16(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """int16 tanh (reference_integer_ops::Tanh, int16): as :func:`logistic16`, the table
+    indexed at twice the resolution, output Q0.15."""
+    v = _scaled16(x, multiplier, shift)
+    r = _sigmoid_table_lookup(np.abs(v), 8)
+    r = np.where(r < 0, 0xFFFF << 8, r)
+    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
+    return (r >> 8).astype(np.int16)
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """TFLite's CheckedLog2 in float32: (log2 x is within 1e-3 of an integer, that integer)."""
+    f = np.float32
+    x_log2 = f(np.log(f(x))) * (f(1) / f(np.log(f(2))))
+    rounded = f(q.tflite_round(x_log2))
+    return bool(abs(f(x_log2 - rounded)) < f(1e-3)), int(rounded)
+
+
+@dataclass(frozen=True)
+class Sigmoid16Params:
+    """TFLM int16 LOGISTIC / TANH: ``(x * input_multiplier + round) >> input_shift`` brings the
+    input to the table's scale, 3 * 2^12 per unit (TFLM's power-of-two case, multiplier 0 there,
+    already turned into the ``3 << left_shift`` its kernel uses)."""
+
+    input_multiplier: int
+    input_shift: int
+
+
+def prepare_sigmoid16(graph: Graph, op: Op) -> Sigmoid16Params:
+    """TFLM's int16 prepare (logistic_common.cc, tanh.cc): an input scale of 2^-12 (TANH: or
+    2^-11; CheckedLog2, 1e-3 tolerance) is the power-of-two case; any other scale gets
+    multiplier = scale * 3 * 4096 doubled (double arithmetic) until above 16383.5 or the shift
+    passes 30, truncated. The output scale must be 2^-15 (CheckedLog2), zero points 0."""
+    x, y = _inp(graph, op, 0), _out(graph, op)
+    where = f"op {op.index} ({op.type})"
+    ok, out_log2 = checked_log2(float(y.scale[0]))
+    if not ok or out_log2 != -15:
+        raise ModelError(f"{where} int16 output must have scale 2^-15 (TFLM), not {float(y.scale[0]):g}")
+    pot, log2 = checked_log2(float(x.scale[0]))
+    left = 12 + log2
+    if pot and (left == 0 or (op.type == "TANH" and left == 1)):
+        return Sigmoid16Params(3 << left, 0)
+    multiplier, shift = float(np.float32(x.scale[0])) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    if multiplier > 32767:
+        raise ModelError(f"{where} int16 input scale {float(x.scale[0]):g} is above 32767 / 12288: "
+                         "TFLM's int16 kernel needs a multiplier of at most 32767")
+    return Sigmoid16Params(int(multiplier), shift)
+
+
+def _sigmoid16_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
+    p = prepare_sigmoid16(graph, op)
+    kernel = logistic16 if op.type == "LOGISTIC" else tanh16
+    return kernel(value(v, graph, op, 0), p.input_multiplier, p.input_shift)
+
+
+def _sigmoid_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
+    if _inp(graph, op, 0).dtype == "INT16":
+        return _sigmoid16_reference(graph, op, v)
+    kernel = logistic if op.type == "LOGISTIC" else tanh
+    return kernel(value(v, graph, op, 0), prepare_sigmoid(graph, op))
+
+
+def _uses_sigmoid_table(graph: Graph, op: Op) -> bool:
+    return _inp(graph, op, 0).dtype == "INT16"
+
+
 @dataclass(frozen=True)
 class HardSwishParams:
     """TFLM int8 HARD_SWISH: 16-bit fixed-point multipliers for the output scale and for the
@@ -430,6 +535,13 @@ def _softmax_classic(gen: Any, op: Op) -> Step:
 
 
 def _sigmoid_classic(gen: Any, op: Op) -> Step:
+    if gen.t[op.inputs[0]].dtype == "INT16":
+        p16 = prepare_sigmoid16(gen.g, op)
+        kernel = "mcu_logistic_s16" if op.type == "LOGISTIC" else "mcu_tanh_s16"
+        return gen.unary(op, kernel, "mcu_sigmoid16_params",
+                         [f".input_multiplier = {p16.input_multiplier}", f".input_shift = {p16.input_shift}"],
+                         [f"int16 (16x8): (x * {p16.input_multiplier} + round) >> {p16.input_shift}, then "
+                          "TFLite's sigmoid table (from the TFLM tree) interpolated"])
     p = prepare_sigmoid(gen.g, op)
     kernel = "mcu_logistic_s8" if op.type == "LOGISTIC" else "mcu_tanh_s8"
     return gen.unary(op, kernel, "mcu_sigmoid_params",
@@ -495,9 +607,42 @@ def _prelu_classic(gen: Any, op: Op) -> Step:
                  decls, render, "mcu_prelu_s8")
 
 
+SOFTMAX16_LUTS = ("cmsis_softmax_s16_exp_lut", "cmsis_softmax_s16_one_by_one_lut")
+"""weights.c names of arm_softmax_s16's two tables (one copy per image, whatever its SOFTMAXes)."""
+
+
+def _softmax16_cmsis_nn(gen: Any, op: Op) -> Step:
+    """16x8 SOFTMAX: arm_softmax_s16 with the two 513-entry tables TFLM's softmax Prepare builds
+    (LUTPopulate<int16_t>: exp over [-10, 0], 1/(1+x) over [0, 1]), generated here by
+    softmax16_tables() into weights.c."""
+    p = prepare_softmax16(gen.g, op)
+    x = gen.data(op, 0, "input")
+    out = gen.t[op.outputs[0]]
+    depth = out.shape[-1] if out.shape else 1
+    rows = out.size // depth
+    decl = f"extern const int16_t {SOFTMAX16_LUTS[0]}[513], {SOFTMAX16_LUTS[1]}[513];"
+    if all(d != decl for d, _ in gen.extra_weights):
+        lines = ["/* arm_softmax_s16's tables (TFLM LUTPopulate<int16_t>, 513 entries, output scale 2/65535): "
+                 "exp(x) on [-10, 0], 1/(1+x) on [0, 1] */"]
+        for name, table in zip(SOFTMAX16_LUTS, softmax16_tables()):
+            lines += [f"const int16_t {name}[513] = {{", *array_c(table, 12), "};"]
+        gen.extra_weights.append((decl, lines))
+    luts = (f"static const cmsis_nn_softmax_lut_s16 luts = {{.exp_lut = {SOFTMAX16_LUTS[0]}, "
+            f".one_by_one_lut = {SOFTMAX16_LUTS[1]}}};")
+    extra = [f"softmax over the last axis ({rows} row(s) of {depth}), int16 (16x8), input multiplier "
+             f"{p.input_multiplier}, shift {p.input_left_shift}",
+             f"CMSIS-NN arm_softmax_s16, its exp and 1/(1+x) tables in weights.c ({2 * 513 * 2} bytes)"]
+
+    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+        return [f"st = (mcu_status)arm_softmax_s16({ptr(x)}, {rows}, {depth}, {p.input_multiplier}, "
+                f"{p.input_left_shift}, &luts, {ptr(out.index)});"]
+
+    return Step(op, [x], out.index, extra, [luts], render, "arm_softmax_s16", library=COMPONENT)
+
+
 def _softmax_cmsis_nn(gen: Any, op: Op) -> Any:
-    if gen.t[op.inputs[0]].dtype == "INT16":
-        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's arm_softmax_s8"
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_softmax_s16
+        return _softmax16_cmsis_nn(gen, op)
     p = prepare_softmax(gen.g, op)
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
@@ -523,10 +668,12 @@ RELU = OpSpec("RELU", _ref(relu, prepare_relu), check=check_unary, classic=_relu
               tinyml=Tinyml("mcu_op_relu", "relu.c"), kernels=("mcu_quantize_s8",))
 RELU6 = OpSpec("RELU6", lambda g, o, v: relu6(value(v, g, o, 0), *prepare_relu6(g, o)), check=check_unary,
                classic=_relu6_classic, tinyml=Tinyml("mcu_op_relu6", "relu.c"), kernels=("mcu_clamp_s8",))
-LOGISTIC = OpSpec("LOGISTIC", _ref(logistic, prepare_sigmoid), check=check_unary, classic=_sigmoid_classic,
-                  tinyml=Tinyml("mcu_op_logistic", "sigmoid.c"), kernels=("mcu_logistic_s8",))
-TANH = OpSpec("TANH", _ref(tanh, prepare_sigmoid), check=check_unary, classic=_sigmoid_classic,
-              tinyml=Tinyml("mcu_op_tanh", "sigmoid.c"), kernels=("mcu_tanh_s8",))
+LOGISTIC = OpSpec("LOGISTIC", _sigmoid_reference, check=check_unary16, classic=_sigmoid_classic,
+                  tinyml=Tinyml("mcu_op_logistic", "sigmoid.c"), kernels=("mcu_logistic_s8", "mcu_logistic_s16"),
+                  sigmoid_table=_uses_sigmoid_table, int16_paths=("classic", "tinyml"))
+TANH = OpSpec("TANH", _sigmoid_reference, check=check_unary16, classic=_sigmoid_classic,
+              tinyml=Tinyml("mcu_op_tanh", "sigmoid.c"), kernels=("mcu_tanh_s8", "mcu_tanh_s16"),
+              sigmoid_table=_uses_sigmoid_table, int16_paths=("classic", "tinyml"))
 HARD_SWISH = OpSpec("HARD_SWISH", _ref(hard_swish, prepare_hard_swish), options=Options(91, "HardSwishOptions"),
                     check=check_unary, classic=_hard_swish_classic,
                     tinyml=Tinyml("mcu_op_hard_swish", "hard_swish.c"), kernels=("mcu_hard_swish_s8",))
@@ -537,6 +684,6 @@ SOFTMAX = OpSpec("SOFTMAX", _softmax_reference,
                  options=Options(9, "SoftmaxOptions", (("beta", 0, "f32", 0.0),)),
                  check=check_unary16, classic=_softmax_classic, cmsis_nn=_softmax_cmsis_nn,
                  tinyml=Tinyml("mcu_op_softmax", "softmax.c"), kernels=("mcu_softmax_s8", "mcu_softmax_s16"),
-                 int16_paths=("classic", "tinyml"))
+                 int16_paths=("classic", "tinyml", "cmsis-nn"))
 
 SPECS = (LEAKY_RELU, RELU, RELU6, LOGISTIC, TANH, HARD_SWISH, PRELU, SOFTMAX)

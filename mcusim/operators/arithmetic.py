@@ -6,7 +6,7 @@ own layer negates its mean in float, between a DEQUANTIZE and a QUANTIZE).
 The shared pieces are public for every binary operator of this family: :func:`check_binary`
 (types and the broadcast shape), :func:`binary_step` (the classic emitter of a broadcasting
 ``kernel(ctx, [&params,] &a_dims, a, &b_dims, b, &out_dims, out)`` call) and
-:func:`cmsis_nn_binary_refusal` (why a CMSIS-NN ``arm_elementwise_*_s8`` cannot take the op).
+:func:`cmsis_nn_binary_refusal` (why a CMSIS-NN ``arm_elementwise_*_s8``/``_s16`` cannot take the op).
 ADD, SUB and SQUARED_DIFFERENCE share TFLM's ``ArithmeticParams`` rescaling (:class:`AddParams`,
 both inputs moved to twice the larger input scale with a left-shift headroom; the C record
 ``mcu_add_params``); they differ in how TFLM computes the multipliers (see each ``prepare_*``)
@@ -64,8 +64,9 @@ def check_binary(graph: Graph, op: Op) -> None:
     check_activation_tensor(graph.tensors[op.outputs[0]], op, "output")
 
 
-def _check_mul(graph: Graph, op: Op) -> None:
-    """:func:`check_binary`, int16 (16x8 mode, zero point 0) allowed as well."""
+def check_binary16(graph: Graph, op: Op) -> None:
+    """:func:`check_binary`, int16 (16x8 mode, zero point 0) allowed as well: every input and
+    the output of one type."""
     check_broadcast(graph, op)
     for pos in range(len(op.inputs)):
         check_activation_tensor(must(graph, op, pos), op, f"input {pos}", int16=True)
@@ -96,12 +97,13 @@ def binary_step(gen: Any, op: Op, kernel: str, ptype: str | None, fields: list[s
 
 
 def cmsis_nn_binary_refusal(gen: Any, op: Op) -> str | None:
-    """Why CMSIS-NN's arm_elementwise_<op>_s8 cannot take ``op`` (None: it can)."""
+    """Why CMSIS-NN's arm_elementwise_<op>_s8 (16x8 mode: _s16) cannot take ``op`` (None: it can)."""
     a_t, b_t, o = gen.t[op.inputs[0]], gen.t[op.inputs[1]], gen.t[op.outputs[0]]
-    if b_t.dtype != "INT8":
-        return f"input 2 is {b_t.dtype}"
+    suffix = "s16" if o.dtype == "INT16" else "s8"
+    if not a_t.dtype == b_t.dtype == o.dtype:
+        return f"inputs {a_t.dtype} and {b_t.dtype}, output {o.dtype}"
     if not (a_t.size == b_t.size == o.size):
-        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_s8 "
+        return (f"broadcast {list(a_t.shape)} x {list(b_t.shape)}: arm_elementwise_{op.type.lower()}_{suffix} "
                 "takes equal shapes (TFLM runs its reference broadcast here too)")
     return None
 
@@ -157,10 +159,12 @@ class AddParams:
 
 
 def prepare_add(graph: Graph, op: Op) -> AddParams:
-    """Host-side parameters of int8 ADD (left shift 20)."""
+    """Host-side parameters of ADD: left shift 20 for int8, 15 for int16 (16x8 mode). TFLM
+    runs int16 ADD through this general rescaling whatever the option ``pot_scale_int16`` says
+    (add.cc passes ``pot_scale = false``): power-of-two scales take it too."""
     a, b, o = inp(graph, op, 0), inp(graph, op, 1), out(graph, op)
     (sa, za), (sb, zb), (so, zo) = qparams(a), qparams(b), qparams(o)
-    left_shift = 20
+    left_shift = 15 if o.dtype == "INT16" else 20
     twice_max = 2.0 * max(sa, sb)
     m1, s1 = q.quantize_multiplier(sa / twice_max)
     m2, s2 = q.quantize_multiplier(sb / twice_max)
@@ -169,11 +173,12 @@ def prepare_add(graph: Graph, op: Op) -> AddParams:
 
 
 def add(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
-    """int8 ADD with numpy broadcasting; returns int8."""
+    """ADD with numpy broadcasting; int8 in, int8 out, or int16 (16x8 mode: the same
+    arithmetic, left shift 15) in and out."""
     s1, s2 = p.rescaled(a, b)
     raw = q.multiply_by_quantized_multiplier_smaller_than_one_exp(
         q.wrap_int32(s1 + s2), p.output_multiplier, p.output_shift) + p.output_offset
-    return to_i8(np.clip(raw, p.act_min, p.act_max))
+    return np.clip(raw, p.act_min, p.act_max).astype(np.asarray(a).dtype)
 
 
 def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
@@ -182,7 +187,13 @@ def _add_reference(graph: Graph, op: Op, values: Values) -> np.ndarray:
 
 def _add_classic(gen: Any, op: Op) -> Step:
     p = prepare_add(gen.g, op)
-    return binary_step(gen, op, "mcu_add_s8", "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+    kernel = "mcu_add_s16" if _int16(gen, op) else "mcu_add_s8"
+    return binary_step(gen, op, kernel, "mcu_add_params", p.fields(), (p.act_min, p.act_max))
+
+
+def _int16(gen: Any, op: Op) -> bool:
+    """The op runs in 16x8 mode (int16 activations)."""
+    return bool(gen.t[op.outputs[0]].dtype == "INT16")
 
 
 def _add_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -194,7 +205,8 @@ def _add_cmsis_nn(gen: Any, op: Op) -> Any:
             f"{p.input2_multiplier}, {p.input2_shift}, {p.left_shift}")
     tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
             f"{gen.t[op.outputs[0]].size}")
-    return cmsis_nn_binary_step(gen, op, "arm_elementwise_add_s8", args, tail, (p.act_min, p.act_max))
+    kernel = "arm_elementwise_add_s16" if _int16(gen, op) else "arm_elementwise_add_s8"  # the same arguments
+    return cmsis_nn_binary_step(gen, op, kernel, args, tail, (p.act_min, p.act_max))
 
 
 ADD = OpSpec(
@@ -202,11 +214,12 @@ ADD = OpSpec(
     options=Options(11, "AddOptions", (("fused_activation_function", 0, "activation", "NONE"),
                                        ("pot_scale_int16", 1, "bool", True))),
     min_inputs=2,
-    check=check_binary,
+    check=check_binary16,
     classic=_add_classic,
     cmsis_nn=_add_cmsis_nn,
     tinyml=Tinyml("mcu_op_add", "add.c"),
-    kernels=("mcu_add_s8",),
+    kernels=("mcu_add_s8", "mcu_add_s16"),
+    int16_paths=("classic", "tinyml", "cmsis-nn"),
 )
 
 
@@ -249,7 +262,8 @@ def _mul_classic(gen: Any, op: Op) -> Step:
     fields = [f".input1_offset = {p.input1_offset}", f".input2_offset = {p.input2_offset}",
               f".output_multiplier = {p.output_multiplier}", f".output_shift = {p.output_shift}",
               f".output_offset = {p.output_offset}", f".activation = {{{p.act_min}, {p.act_max}}}"]
-    return binary_step(gen, op, "mcu_mul_s8", "mcu_mul_params", fields, (p.act_min, p.act_max))
+    kernel = "mcu_mul_s16" if _int16(gen, op) else "mcu_mul_s8"
+    return binary_step(gen, op, kernel, "mcu_mul_params", fields, (p.act_min, p.act_max))
 
 
 def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
@@ -260,18 +274,20 @@ def _mul_cmsis_nn(gen: Any, op: Op) -> Any:
     args = f"{p.input1_offset}, {p.input2_offset}"
     tail = (f"{p.output_offset}, {p.output_multiplier}, {p.output_shift}, {p.act_min}, {p.act_max}, "
             f"{gen.t[op.outputs[0]].size}")
-    return cmsis_nn_binary_step(gen, op, "arm_elementwise_mul_s8", args, tail, (p.act_min, p.act_max))
+    kernel = "arm_elementwise_mul_s16" if _int16(gen, op) else "arm_elementwise_mul_s8"  # the same arguments
+    return cmsis_nn_binary_step(gen, op, kernel, args, tail, (p.act_min, p.act_max))
 
 
 MUL = OpSpec(
     "MUL", _mul_reference,
     options=Options(21, "MulOptions", (("fused_activation_function", 0, "activation", "NONE"),)),
     min_inputs=2,
-    check=_check_mul,
+    check=check_binary16,
     classic=_mul_classic,
     cmsis_nn=_mul_cmsis_nn,
     tinyml=Tinyml("mcu_op_mul", "mul.c"),
-    kernels=("mcu_mul_s8",),
+    kernels=("mcu_mul_s8", "mcu_mul_s16"),
+    int16_paths=("classic", "tinyml", "cmsis-nn"),
 )
 
 

@@ -12,7 +12,7 @@ from ..errors import ModelError
 from ..frontend.graph import Graph, Op
 from ..frontend.validate import check_bias, check_weighted, must
 from ..stacks.classic.cgen import Step, activation, requant_comment
-from ..stacks.cmsisnn import COMPONENT, quant_arrays
+from ..stacks.cmsisnn import COMPONENT, quant_arrays, s16_worst_sum
 from . import OpSpec, Options, Tinyml, Values
 from ._common import Requant, optional_value
 from ._common import activation_range as _activation_range
@@ -125,10 +125,83 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
                  None if int16 else f"{kernel}_get_buffer_size(&filter_dims)")
 
 
+def _fully_connected_cmsis_nn_s16(gen: Any, op: Op) -> Any:
+    """16x8 FULLY_CONNECTED (int16 input, int8 weights, int64 bias). Per-tensor weights:
+    arm_fully_connected_s16, as TFLM's cmsis_nn/fully_connected.cc calls it. Per-channel weights
+    (the converter's default), which that kernel cannot take (TFLM's CMSIS-NN FC refuses them):
+    arm_convolve_wrapper_s16 on a 1x1 convolution of [batches, 1, 1, depth], its per-channel
+    multipliers (the same int64 requantization)."""
+    wt = gen.t[op.inputs[1]]
+    if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT64":
+        return f"bias is {gen.t[op.inputs[2]].dtype}; mcusim calls the s16 kernels with an int64 bias"
+    per_channel = wt.is_per_channel
+    if per_channel:
+        assert wt.data is not None
+        if (worst := s16_worst_sum(wt.data)) >= 2 ** 31:
+            return (f"per-channel weights (a 1x1 arm_convolve_wrapper_s16) whose int32 sum could reach {worst} "
+                    "(32768 * sum |w|, over 2^31), where TFLM's reference sums in int64")
+    p = prepare_fully_connected(gen.g, op)
+    x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "weights"), gen.optional(op, 2, "bias")
+    out = gen.t[op.outputs[0]]
+    units, depth = int(wt.shape[0]), int(wt.shape[1])
+    batches = gen.t[x].size // depth
+    rq = p.requant
+    act = f".activation = {{.min = {rq.act_min}, .max = {rq.act_max}}}"
+    extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
+             f"-> clamp [{rq.act_min}, {rq.act_max}] (int16)"]
+    reads = [x, wi] + ([b] if b is not None else [])
+    if per_channel:
+        mult, shift = quant_arrays(gen, op, rq.multiplier, rq.shift, units)
+        kernel = "arm_convolve_wrapper_s16"
+        params = (f"static const cmsis_nn_conv_params params = {{.input_offset = 0, .output_offset = 0, "
+                  f".stride = {{.w = 1, .h = 1}}, .padding = {{.w = 0, .h = 0}}, .dilation = {{.w = 1, .h = 1}}, "
+                  f"{act}}};")
+        quant = (f"static const cmsis_nn_per_channel_quant_params quant = {{(int32_t *){mult}, "
+                 f"(int32_t *){shift}}};")
+        dims = (f"static const cmsis_nn_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
+                f"{{{units}, 1, 1, {depth}}}, bias_dims = {{1, 1, 1, {units}}}, "
+                f"out_dims = {{{batches}, 1, 1, {units}}};")
+        extra += [f"requantization per channel: {mult}, {shift} in weights.c (int64 accumulator)",
+                  "CMSIS-NN arm_convolve_wrapper_s16 as a 1x1 convolution: arm_fully_connected_s16 takes "
+                  "one multiplier, these weights have one per output channel"]
+        sizing = "arm_convolve_wrapper_s16_get_buffer_size(&params, &in_dims, &filter_dims, &out_dims)"
+        sizing_decls = [params, dims]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            bias = ptr(b) if b is not None else "NULL"
+            return [f"const cmsis_nn_bias_data bias = {{{bias}, false}}; /* int64 */",
+                    f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
+                    f"{ptr(wi)}, &bias_dims, &bias, &out_dims, {ptr(out.index)});"]
+    else:
+        kernel = "arm_fully_connected_s16"
+        params = (f"static const cmsis_nn_fc_params params = {{.input_offset = 0, .filter_offset = 0, "
+                  f".output_offset = 0, {act}}};")
+        quant = (f"static const cmsis_nn_per_tensor_quant_params quant = {{{int(rq.multiplier[0])}, "
+                 f"{int(rq.shift[0])}}};")
+        # filter_dims as TFLM's cmsis_nn/fully_connected.cc sets them: n = accumulation depth, c = units.
+        dims = (f"static const cmsis_nn_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
+                f"{{{depth}, 1, 1, {units}}}, bias_dims = {{1, 1, 1, {units}}}, "
+                f"out_dims = {{{batches}, 1, 1, {units}}};")
+        extra += [f"requantization per tensor: multiplier {int(rq.multiplier[0])}, shift {int(rq.shift[0])} "
+                  "(int64 accumulator)", "CMSIS-NN arm_fully_connected_s16"]
+        sizing = "arm_fully_connected_s16_get_buffer_size(&filter_dims)"
+        sizing_decls = [dims]
+
+        def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
+            bias = ptr(b) if b is not None else "NULL"
+            return [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
+                    f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
+
+    return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel, sizing,
+                 library=COMPONENT, sizing_decls=sizing_decls)
+
+
 def _fully_connected_cmsis_nn(gen: Any, op: Op) -> Any:
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8" or len(wt.shape) != 2:
         return f"weights are {wt.dtype} {list(wt.shape)}; arm_fully_connected_wrapper_s8 takes 2-D int8"
+    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_fully_connected_s16, or arm_convolve_wrapper_s16 as 1x1
+        return _fully_connected_cmsis_nn_s16(gen, op)
     if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
         return f"bias is {gen.t[op.inputs[2]].dtype}; the s8 kernels take int32"
     p = prepare_fully_connected(gen.g, op)
@@ -182,7 +255,7 @@ FULLY_CONNECTED = OpSpec(
     min_inputs=2, check=_check_fully_connected, macs=_fully_connected_macs, classic=_fully_connected_classic,
     cmsis_nn=_fully_connected_cmsis_nn, tinyml=Tinyml("mcu_op_fully_connected", "fully_connected.c"),
     kernels=("mcu_fully_connected_s8", "mcu_fully_connected_wino_s8", "mcu_fully_connected_s16"),
-    int16_paths=("classic", "tinyml"),
+    int16_paths=("classic", "tinyml", "cmsis-nn"),
 )
 
 SPECS = (FULLY_CONNECTED,)

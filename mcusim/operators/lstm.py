@@ -33,6 +33,7 @@ from ..frontend.graph import Graph, Op, Tensor
 from ..frontend.validate import check_activation_tensor, require
 from . import OpSpec, Options, Tinyml, Values
 from ._common import i64, inp, optional_input, out, value
+from .activation import logistic16, tanh16
 
 # Input positions (TFLite's lstm_shared.h order).
 INPUT = 0
@@ -55,33 +56,11 @@ I16_MIN, I16_MAX = -32768, 32767
 
 
 # --- int16 sigmoid and tanh ------------------------------------------------------------------
-# The table both interpolate in is TFLite's sigmoid_table_uint16, sigmoid(i / 24) in 0.16 fixed
-# point (tanh(x) = 2 sigmoid(2x) - 1), tuned for the interpolation rather than rounded samples:
-# mcusim reads it from the user's TFLM tree (mcusim/stacks/tflmtables.py), as the kernels do.
-
-
-def _table_lookup(abs_x: np.ndarray, frac_bits: int) -> np.ndarray:
-    """Linear interpolation in the sigmoid table at abs_x / 2^frac_bits, scaled by 2^frac_bits;
-    the saturated value past the table's end."""
-    from ..stacks.tflmtables import sigmoid_table
-
-    table = np.array(sigmoid_table() + (65535,), np.int64)
-    high = abs_x >> frac_bits
-    inside = high < 255
-    idx = np.where(inside, high, 0)
-    lo, hi = table[idx], table[idx + 1]
-    frac = abs_x & ((1 << frac_bits) - 1)
-    return high, np.where(inside, (lo << frac_bits) + frac * (hi - lo), -1)
-
-
+# TFLM's int16 LOGISTIC and TANH kernels (activation.py: logistic16, tanh16, over TFLite's sigmoid
+# table read from the user's TFLM tree) at the gates' fixed scalings.
 def sigmoid_s16(x: np.ndarray) -> np.ndarray:
     """int16 logistic of a Q3.12 input, Q0.15 output (TFLM's int16 LOGISTIC, multiplier 3 / 2^0)."""
-    v = i64(x) * 3
-    a = np.abs(v)
-    _, r = _table_lookup(a, 9)
-    r = np.where(r < 0, 0x7FFF << 10, r)
-    r = np.where(v >= 0, r + (1 << 9), (1 << 25) - r + (1 << 9) - 1)
-    return (r >> 10).astype(np.int16)
+    return logistic16(x, 3, 0)
 
 
 def tanh_multiplier(input_scale_power: int) -> tuple[int, int]:
@@ -93,14 +72,7 @@ def tanh_multiplier(input_scale_power: int) -> tuple[int, int]:
 
 def tanh_s16(x: np.ndarray, input_scale_power: int) -> np.ndarray:
     """int16 tanh of an input of scale 2^p, Q0.15 output (TFLM's int16 TANH)."""
-    multiplier, shift = tanh_multiplier(input_scale_power)
-    rounding = (1 << (shift - 1)) if shift > 0 else 0
-    v = (i64(x) * multiplier + rounding) >> shift
-    a = np.abs(v)
-    _, r = _table_lookup(a, 8)
-    r = np.where(r < 0, 0xFFFF << 8, r)
-    r = np.where(v >= 0, r - (1 << 23) + (1 << 7), -r + (1 << 23) + (1 << 7) - 1)
-    return (r >> 8).astype(np.int16)
+    return tanh16(x, *tanh_multiplier(input_scale_power))
 
 
 # --- parameters --------------------------------------------------------------------------------

@@ -100,9 +100,11 @@ def _pool_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     out = gen.t[op.outputs[0]]
     where = f"op {op.index} ({op.type})"
-    kernel = "mcu_max_pool_s8" if op.type == "MAX_POOL_2D" else "mcu_avg_pool_s8"
-    if gen.t[x].dtype == "INT16":  # 16x8 mode (refuse_int16 lets only MAX_POOL_2D through)
-        kernel = "mcu_max_pool_s16"
+    int16 = gen.t[x].dtype == "INT16"  # 16x8 mode
+    if op.type == "MAX_POOL_2D":
+        kernel = "mcu_max_pool_s16" if int16 else "mcu_max_pool_s8"
+    else:
+        kernel = "mcu_avg_pool_s16" if int16 else "mcu_avg_pool_s8"
     decls = [f"static const mcu_pool_params params = {{.stride = {{{p.stride_h}, {p.stride_w}}}, "
              f".padding = {{{p.pad_h}, {p.pad_w}}}, .filter = {{{p.filter_h}, {p.filter_w}}}, "
              f".activation = {{{p.act_min}, {p.act_max}}}}};",
@@ -119,13 +121,14 @@ def _pool_classic(gen: Any, op: Op) -> Step:
 
 
 def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
-    if gen.t[op.inputs[0]].dtype == "INT16":
-        return "int16 input (16x8 mode): mcusim calls only CMSIS-NN's s8 pooling"
     p = prepare_pool(gen.g, op)
     x = gen.data(op, 0, "input")
     xt, out = gen.t[x], gen.t[op.outputs[0]]
     avg = op.type == "AVERAGE_POOL_2D"
-    kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
+    if xt.dtype == "INT16":  # 16x8 mode: the same parameters
+        kernel = "arm_avgpool_s16" if avg else "arm_max_pool_s16"
+    else:
+        kernel = "arm_avgpool_s8" if avg else "arm_max_pool_s8"
     params = (f"static const cmsis_nn_pool_params params = {{.stride = {tile(p.stride_h, p.stride_w)}, "
               f".padding = {tile(p.pad_h, p.pad_w)}, .activation = {{.min = {p.act_min}, .max = {p.act_max}}}}};")
     dims = (f"static const cmsis_nn_dims in_dims = {dims_c(tuple(xt.shape))}, filter_dims = "
@@ -138,7 +141,7 @@ def _pool_cmsis_nn(gen: Any, op: Op) -> Any:
         return [f"st = (mcu_status){kernel}({ctx}, &params, &in_dims, {ptr(x)}, &filter_dims, &out_dims, "
                 f"{ptr(out.index)});"]
 
-    sizing = f"arm_avgpool_s8_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
+    sizing = f"{kernel}_get_buffer_size({out.shape[2]}, {out.shape[3]})" if avg else None
     return Step(op, [x], out.index, extra, [params, dims], render, kernel, sizing, library=COMPONENT,
                  sizing_decls=[])
 
@@ -150,9 +153,10 @@ _POOL_OPTIONS = Options(5, "Pool2DOptions", (
 MAX_POOL_2D = OpSpec("MAX_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                      classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
                      tinyml=Tinyml("mcu_op_max_pool_2d", "pooling.c"),
-                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml"))
+                     kernels=("mcu_max_pool_s8", "mcu_max_pool_s16"), int16_paths=("classic", "tinyml", "cmsis-nn"))
 AVERAGE_POOL_2D = OpSpec("AVERAGE_POOL_2D", _pool_reference, options=_POOL_OPTIONS, check=_check_pool,
                          classic=_pool_classic, cmsis_nn=_pool_cmsis_nn,
-                         tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"), kernels=("mcu_avg_pool_s8",))
+                         tinyml=Tinyml("mcu_op_average_pool_2d", "pooling.c"),
+                         kernels=("mcu_avg_pool_s8", "mcu_avg_pool_s16"), int16_paths=("classic", "tinyml", "cmsis-nn"))
 
 SPECS = (MAX_POOL_2D, AVERAGE_POOL_2D)

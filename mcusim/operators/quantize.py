@@ -1,6 +1,7 @@
 """Quantization changes: QUANTIZE (float32 -> int8, int8 -> int8 with another scale, and the
 converter's uint8 interface: uint8 -> int8 at a model's input, int8 -> uint8 at its output) and
-DEQUANTIZE (int8 -> float32)."""
+DEQUANTIZE (int8 -> float32); in 16x8 mode float32 <-> int16 and the int16 requantizations
+(int16 -> int16, int16 <-> int8)."""
 
 from __future__ import annotations
 
@@ -110,13 +111,18 @@ def _quantize_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
 def _quantize_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     xt = gen.t[x]
+    out = gen.t[op.outputs[0]]
+    if xt.dtype == "FLOAT32" and out.dtype == "INT16":  # the 16x8 model's float input
+        return gen.unary(op, "mcu_quantize_f32_s16", "mcu_dequantize_params",
+                         [f".zero_point = {int(out.zero_point[0])}", f".scale = {float_c(float(out.scale[0]))}"],
+                         ["float32 -> int16: round(x / scale) half away from zero, + zero point, saturate"])
     if xt.dtype == "FLOAT32":
         return _quantize_float(gen, op, x)
     p = prepare_requantize(gen.g, op)
-    out = gen.t[op.outputs[0]]
-    kernel = {("UINT8", "INT8"): "mcu_quantize_u8_s8",
-              ("INT8", "UINT8"): "mcu_quantize_s8_u8"}.get((xt.dtype, out.dtype), "mcu_quantize_s8")
-    lo, hi = (0, 255) if out.dtype == "UINT8" else (-128, 127)
+    kernel = {("UINT8", "INT8"): "mcu_quantize_u8_s8", ("INT8", "UINT8"): "mcu_quantize_s8_u8",
+              ("INT16", "INT16"): "mcu_quantize_s16", ("INT16", "INT8"): "mcu_quantize_s16_s8",
+              ("INT8", "INT16"): "mcu_quantize_s8_s16"}.get((xt.dtype, out.dtype), "mcu_quantize_s8")
+    lo, hi = {"UINT8": (0, 255), "INT16": (-32768, 32767)}.get(out.dtype, (-128, 127))
     return gen.unary(op, kernel, "mcu_requantize_params",
                        [f".input_zero_point = {p.input_zero_point}", f".output_zero_point = {p.output_zero_point}",
                         f".multiplier = {p.multiplier}", f".shift = {p.shift}", f".activation = {{{lo}, {hi}}}"],
@@ -140,16 +146,21 @@ def _quantize_float(gen: Any, op: Op, x: int) -> Step:
 def _dequantize_classic(gen: Any, op: Op) -> Step:
     x = gen.data(op, 0, "input")
     xt = gen.t[x]
-    return gen.unary(op, "mcu_dequantize_s8", "mcu_dequantize_params",
+    kernel = "mcu_dequantize_s16" if xt.dtype == "INT16" else "mcu_dequantize_s8"  # int16: 16x8's float output
+    return gen.unary(op, kernel, "mcu_dequantize_params",
                        [f".zero_point = {int(xt.zero_point[0])}", f".scale = {float_c(float(xt.scale[0]))}"],
-                       ["int8 -> float32: scale * (x - zero point)"])
+                       [f"{xt.dtype.lower()} -> float32: scale * (x - zero point)"])
 
 
 QUANTIZE = OpSpec("QUANTIZE", _quantize_reference, options=Options(89, "QuantizeOptions"), check=_check_quantize,
                   classic=_quantize_classic, tinyml=Tinyml("mcu_op_quantize", "quantize.c"),
-                  kernels=("mcu_quantize_s8", "mcu_quantize_u8_s8", "mcu_quantize_s8_u8"))
+                  kernels=("mcu_quantize_s8", "mcu_quantize_u8_s8", "mcu_quantize_s8_u8", "mcu_quantize_s16",
+                           "mcu_quantize_s16_s8", "mcu_quantize_s8_s16", "mcu_quantize_f32_s16"),
+                  int16_paths=("classic", "tinyml"))
 DEQUANTIZE = OpSpec("DEQUANTIZE", lambda g, o, v: dequantize(_value(v, g, o, 0), *_qparams(_inp(g, o, 0))),
                     options=Options(38, "DequantizeOptions"), check=_check_dequantize, classic=_dequantize_classic,
-                    tinyml=Tinyml("mcu_op_dequantize", "dequantize.c"), kernels=("mcu_dequantize_s8",))
+                    tinyml=Tinyml("mcu_op_dequantize", "dequantize.c"),
+                    kernels=("mcu_dequantize_s8", "mcu_dequantize_s16"),
+                    int16_paths=("classic", "tinyml"))
 
 SPECS = (QUANTIZE, DEQUANTIZE)

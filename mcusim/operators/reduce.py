@@ -96,17 +96,22 @@ def _mean_classic(gen: Any, op: Op) -> Step:
              f"out_dims = {{{outer}, 1, 1, {inner}}};"]
     extra = [f"mean over axes {list(p.axes)} ({count} values each), multiplier {p.multiplier}, "
              f"shift {p.shift} (1/{count} folded in by the kernel)"]
+    int16 = xt.dtype == "INT16"  # 16x8 mode
+    if int16 and count > 1 << 16:
+        raise ModelError(f"classic path: op {op.index} (MEAN) averages {count} int16 values; mcu_mean_s16 "
+                         "takes at most 65536")
+    kernel = "mcu_mean_s16" if int16 else "mcu_mean_s8"
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        return [f"st = mcu_mean_s8({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
+        return [f"st = {kernel}({ctx}, &params, &in_dims, {ptr(x)}, &out_dims, {ptr(out.index)});"]
 
-    return Step(op, [x], out.index, extra, decls, render, "mcu_mean_s8",
-                 "mcu_mean_s8_get_buffer_size(&in_dims)")
+    return Step(op, [x], out.index, extra, decls, render, kernel,
+                None if int16 else "mcu_mean_s8_get_buffer_size(&in_dims)")
 
 
 MEAN = OpSpec("MEAN", lambda g, o, v: mean(_value(v, g, o, 0), prepare_mean(g, o)),
               options=Options(27, "ReducerOptions", (("keep_dims", 0, "bool", False),)), min_inputs=2,
               check=_check_mean, classic=_mean_classic, tinyml=Tinyml("mcu_op_mean", "mean.c"),
-              kernels=("mcu_mean_s8",))
+              kernels=("mcu_mean_s8", "mcu_mean_s16"), int16_paths=("classic", "tinyml"))
 
 SPECS = (MEAN,)

@@ -216,7 +216,7 @@ def _arm_calls(op: str, emitter: Any) -> list[str]:
     from . import registry
 
     calls = sorted({c + "*" if c.endswith("_") else c  # arm_concatenation_s8_{axis}
-                    for c in re.findall(r"\barm_\w+_s8\w*", inspect.getsource(emitter))
+                    for c in re.findall(r"\barm_\w+_s(?:8|16)\w*", inspect.getsource(emitter))
                     if not c.endswith("_get_buffer_size")})
     others = [o for o, s in registry().items() if s.cmsis_nn is emitter and o != op]
     if not others:

@@ -380,6 +380,19 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
     h.append("<p class='note'>" + ("(0.43x): the ratio to the first column. " if len(runs) > 1 else "")
              + "Dispatch share: cycles outside the kernel functions (interpreter, glue, calls).</p>")
 
+    if "end_to_end" in base:  # run --frontend (mcusim.dsp)
+        e, fe = base["end_to_end"], base["frontend"]
+        h.append(f"<h2>End to end per inference: {escape(fe['spec'].get('name', ''))} front-end + model</h2>")
+        h.append(_table(["", "cycles", "latency", "energy", "flash", "RAM"], [
+            [name, _int(row["cycles"]), f"{_g(row['latency_ms'])} ms", f"{_g(row['energy_uj'])} µJ",
+             f"{_int(row['flash_bytes'])} B", f"{_int(row['ram_bytes'])} B"]
+            for name, row in ((f"front-end ({e['frontend_per_inference']['frames']} frames)",
+                               e["frontend_per_inference"]), ("model", e["model"]), ("total", e["total"]))]))
+        h.append(f"<p class='note'>Front-end: {escape(fe['spec']['kind'])} {escape(fe['spec']['dtype'])} on "
+                 f"{escape(fe['library'])}, {_int(fe['cycles_per_frame'])} cycles a frame, "
+                 f"{_pct(fe['real_time_factor'])} of each {_g(fe['hop_ms'])} ms hop. "
+                 + escape("; ".join(e["notes"])) + ".</p>")
+
     if any("battery" in r for r in runs):
         h.append(_battery(runs, names, heads, scol))
 

@@ -238,6 +238,10 @@ OUTPUT_VALUES_SHOWN = 8
 """Values of each output tensor the terminal and HTML reports print (the JSON has them all)."""
 
 
+REGRESSION_DIFFERENCES_SHOWN = 10
+"""A classic regressor's run: how many differing predictions the table prints (largest first)."""
+
+
 def output_rows(rep: dict[str, Any]) -> list[tuple[str, str]]:
     """One (what, values) pair per output tensor of a run report, in the model's output order:
     ``output 1 'name'``, ``1x3 FLOAT32: [0.25, ...]`` (the first OUTPUT_VALUES_SHOWN values).
@@ -288,14 +292,22 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         t.add_row("predictions", f"{rep['predictions']:,} samples, {rep['cycles_total']:,} cycles in all; "
                                  f"per prediction {min(pc):,}..{max(pc):,} cycles")
         t.add_row("vs reference", f"{rep['predictions'] - len(rep['prediction_mismatches'])} of {rep['predictions']} "
-                                  f"equal to {rep['reference']}")
+                                  f"equal to {rep['reference']}" + (
+                                      f" (as float32); max abs error {rep['max_abs_error']:.3g}"
+                                      if "max_abs_error" in rep else ""))
     for what, values in output_rows(rep):
         t.add_row(what, values)
     console.print(t)
     if "predictions" in rep:
-        for m in rep["prediction_mismatches"]:
+        shown = rep["prediction_mismatches"]
+        if "max_abs_error" in rep:  # a regressor: the largest differences first, the rest counted
+            shown = sorted(shown, key=lambda m: -abs(m["mcu"] - m["reference"]))[:REGRESSION_DIFFERENCES_SHOWN]
+        for m in shown:
             console.print(f"[bold red]sample {m['sample']}: MCU {m['mcu']}, reference {m['reference']} "
                           f"(features {m['features']})[/]", highlight=False)
+        if len(shown) < len(rep["prediction_mismatches"]):
+            console.print(f"[bold red]... and {len(rep['prediction_mismatches']) - len(shown)} more samples that "
+                          "differ by less (every one in the JSON report's prediction_mismatches)[/]", highlight=False)
         console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
                       soft_wrap=True)
         return
@@ -315,6 +327,10 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
                       soft_wrap=True)
     render_fallbacks(console, rep)
+    if "end_to_end" in rep:  # run --frontend (mcusim.dsp)
+        from .frontend import render_end_to_end
+
+        render_end_to_end(console, rep)
 
 
 def render_fallbacks(console: Console, rep: dict[str, Any]) -> None:

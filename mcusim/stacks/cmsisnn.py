@@ -67,3 +67,9 @@ def quant_arrays(gen: Any, op: Op, mult: np.ndarray, shift: np.ndarray, n: int) 
     gen.extra_weights.append((f"extern const int32_t {base}_multiplier[{n}], {base}_shift[{n}];", lines))
     return f"{base}_multiplier", f"{base}_shift"
 
+
+def s16_worst_sum(weights: np.ndarray) -> int:
+    """The largest |sum| arm_convolve_wrapper_s16 (arm_convolve_s16) can reach in its int32 accumulator before adding the
+    int64 bias (32768 * sum |w| over an output channel's weights, what the worst int16 input
+    reaches); at 2^31 or more it could wrap where TFLM's reference sums in int64."""
+    return int((32768 * np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1).sum(axis=1)).max())

@@ -51,7 +51,7 @@ from ..build.toolchain import (
     kernel_tree_key,
     make_archive,
 )
-from ..errors import DoesNotFit, FirmwareFault, McusimError
+from ..errors import DoesNotFit, FirmwareFault, McusimError, ModelError
 from ..frontend.graph import Graph
 from ..simulator.board import Board
 from ..simulator.elf import Elf
@@ -414,7 +414,10 @@ def _startup_run(elf: Elf, board: Board, arena_size: int, fault_fails: bool = Fa
     size word in flash rewritten); returns main()'s status and arena_used_bytes().
     ``fault_fails``: a fault counts as a failed start-up (status -1): some of TFLM's Prepares
     crash on a short arena instead of failing (the LSTM's LstmTensors destructor frees a
-    temporary output tensor that was never allocated)."""
+    temporary output tensor that was never allocated; the int16 SOFTMAX's two 1,026-byte lookup
+    tables land on its live temporary tensors, because SingleArenaBufferAllocator's
+    AllocatePersistentBuffer checks the tail against head_, not temp_: filling the tables
+    overwrites the input's TfLiteTensor and GetTensorShape then reads a wild pointer)."""
     m = Machine(elf, board)
     m.write_symbol("mcu_tflm_arena_size", arena_size.to_bytes(4, "little"))
     try:
@@ -455,6 +458,30 @@ def size_arena(elf: Elf, board: Board, generous: int, flavour: str) -> tuple[int
     return used, hi * align
 
 
+_FC_PER_CHANNEL_INT8_ONLY = re.compile(r"is_per_channel\s*&&\s*input->type\s*==\s*kTfLiteInt8")
+"""The TF_LITE_ENSURE of TFLM's kernels/cmsis_nn/fully_connected.cc Prepare that takes per-channel
+weights only with an int8 input."""
+
+
+def refuse_known_prepare_failures(tree: TflmTree, graph: Graph, flavour: str) -> None:
+    """Raise ModelError for an op whose Prepare in ``tree`` is known to reject it: a release TFLM
+    build strips its messages, so the start-up would only fail as "arena too small". Read from
+    the tree's source, so a tree whose kernel takes the op passes. Today one case: a 16x8
+    FULLY_CONNECTED with per-channel weights (the converter's default) on TFLM's CMSIS-NN kernel."""
+    if flavour != "cmsis-nn":
+        return
+    src = MICRO / "kernels" / "cmsis_nn" / "fully_connected.cc"
+    path = tree.root / src
+    if not path.is_file() or not _FC_PER_CHANNEL_INT8_ONLY.search(path.read_text(errors="replace")):
+        return
+    for op in graph.ops:
+        if op.type == "FULLY_CONNECTED" and graph.tensors[op.inputs[0]].dtype == "INT16" \
+                and graph.tensors[op.inputs[1]].is_per_channel:
+            raise ModelError(f"tflm/cmsis-nn: op {op.index} (FULLY_CONNECTED) has int16 input and per-channel "
+                             f"weights, which TFLM's CMSIS-NN kernel ({src}) refuses in Prepare (per-channel "
+                             "weights only with int8 input); TFLM's reference kernels run it (--kernels ref)")
+
+
 def build_tflm(graph: Graph, board: Board, tree: TflmTree, kernels: str | None = None,
                workdir: Path | None = None) -> Firmware:
     """The tflm firmware of ``graph`` for ``board`` built from ``tree``, with the arena sized
@@ -463,6 +490,7 @@ def build_tflm(graph: Graph, board: Board, tree: TflmTree, kernels: str | None =
     check_flavour(flavour)
     if flavour == "cmsis-nn":
         tree.require_cmsis_nn()
+    refuse_known_prepare_failures(tree, graph, flavour)
     ops, kernel_srcs = kernel_files(tree, graph, flavour)
     library = tflm_library(tree, board, flavour, kernel_srcs)
     if workdir is None:

@@ -355,6 +355,8 @@ def _firmware(board: Board, kernels: str, workdir: Path, registry: str, glue: li
         arena_symbol=ARENA_SYMBOL,
         status_messages=dict(STATUS_MESSAGES),
         io_ready_probe=TAG_INPUTS_READY if io_in_arena else None,
+        # the glue's 16x8 LOGISTIC/TANH only where the image links TFLite's table (sigmoid.c)
+        defines={"MCU_RT_SIGMOID_TABLE": 1} if tables else {},
     )
 
 

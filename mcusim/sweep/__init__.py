@@ -9,6 +9,8 @@ A sweep spec is TOML, model paths relative to the spec::
     boards  = ["stm32f411ce", "stm32l476rg@8mhz", "stm32g071rb"] # NAME, NAME@OP, NAME@*, "*"
     paths   = ["tinyml", "classic"]                             # default: both
     kernels = ["opt", "ref"]                                    # default: ["opt"]; also "cmsis-nn" (classic)
+    libraries = ["emlearn", "mcusim"]   # classic ML models (.skops, .onnx) instead of paths x kernels: their code
+                                        # generators (default: every library that runs the model); path classic-ml
     [budgets]                                                   # optional, keys of budget.py
     max_flash = "64K"
     max_ram = "16K"

@@ -5,9 +5,11 @@ from __future__ import annotations
 from ..errors import McusimError
 
 PATHS = ("tinyml", "classic")
+CLASSIC_ML = "classic-ml"
+"""The path of a classic ML model's cells (mcusim.classicml.run.PATH); its library is the cell's kernels."""
 FLAVOURS = ("ref", "opt")
 CMSIS_NN = "cmsis-nn"  # classic path only: a tinyml x cmsis-nn cell ends as an error naming why
-SPEC_KEYS = ("models", "boards", "paths", "kernels", "budgets")
+SPEC_KEYS = ("models", "boards", "paths", "kernels", "libraries", "budgets")
 OK, DOES_NOT_FIT, ERROR = "ok", "does_not_fit", "error"
 HEADROOM_OK = "fits with headroom"
 DB_SCHEMA = "mcusim.sweepdb/1"

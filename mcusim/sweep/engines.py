@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from ..errors import DoesNotFit, McusimError
 from ..simulator.board import get_board
-from .constants import DOES_NOT_FIT, ERROR, OK, SweepAborted
+from .constants import CLASSIC_ML, DOES_NOT_FIT, ERROR, OK, SweepAborted
 from .spec import Cell
 
 
@@ -27,12 +27,29 @@ when the image does not fit, any McusimError for other problems."""
 
 
 def run_cell(cell: Cell) -> dict[str, Any]:
-    """The real cell function: :func:`mcusim.runner.run_model` on the cell's model bytes."""
+    """The real cell function: :func:`mcusim.runner.run_model` on the cell's model bytes, or
+    for a classic ML model :func:`mcusim.classicml.run.run_classic` on its default samples."""
     from ..frontend.tflite import parse_model
     from ..stacks.runner import run_model
 
+    if cell.path == CLASSIC_ML:
+        return _run_classic_cell(cell)
     graph = parse_model(cell.data) if cell.data else None
     return run_model(cell.model, cell.path, get_board(cell.board), cell.kernels, graph=graph).report
+
+
+def _run_classic_cell(cell: Cell) -> dict[str, Any]:
+    import tempfile
+    from pathlib import Path
+
+    from ..classicml.model import default_samples, load
+    from ..classicml.run import run_classic
+
+    with tempfile.TemporaryDirectory(prefix="mcusim-cell-") as d:  # the loaders read a file (by suffix)
+        f = Path(d) / Path(cell.model).name
+        f.write_bytes(cell.data)
+        model = load(f)
+    return run_classic(model, default_samples(model), get_board(cell.board), cell.kernels, name=cell.model).report
 
 
 def execute(cell_fn: CellFn, cell: Cell) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from .constants import BYTE_COLUMNS, METRICS, OK
 from .query import pareto_flags
 
 
-PATH_COLOURS = {"tinyml": "#1f6fb4", "classic": "#d2452b"}
+PATH_COLOURS = {"tinyml": "#1f6fb4", "classic": "#d2452b", "classic-ml": "#2e9e44"}
 AXIS_TITLES = {"flash_bytes": "flash (bytes)", "ram_peak_bytes": "peak RAM (bytes)", "latency_ms": "latency (ms)",
                "energy_uj": "energy per inference (µJ)", "cycles": "cycles", "dispatch_share": "dispatch share"}
 

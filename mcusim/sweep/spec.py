@@ -1,4 +1,5 @@
-"""The sweep spec (TOML) and its cells: models x boards x paths x kernels."""
+"""The sweep spec (TOML) and its cells: models x boards x paths x kernels; a classic ML model
+(.skops, .onnx) x boards x its libraries (path ``classic-ml``, the library in ``kernels``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from ..analysis.budget import (
 )
 from ..errors import McusimError
 from ..simulator.board import board_names, get_board
-from .constants import CMSIS_NN, FLAVOURS, PATHS, SPEC_KEYS
+from ..classicml.codegen import LIBRARIES, libraries
+from ..classicml.model import is_classic_file, load
+from .constants import CLASSIC_ML, CMSIS_NN, FLAVOURS, PATHS, SPEC_KEYS
 
 
 
@@ -52,6 +55,8 @@ class Spec:
     paths: list[str]
     kernels: list[str]
     budgets: dict[str, float] = field(default_factory=dict)
+    libraries: list[str] | None = None
+    """A classic ML model's code generators (None: every library that runs it)."""
 
     @property
     def root(self) -> Path:
@@ -69,10 +74,12 @@ class Spec:
             except OSError as e:
                 raise McusimError(f"{self.file}: cannot read model {m}: {e.strerror or e}") from None
             digest = hashlib.sha256(data).hexdigest()
+            stacks = [(p, k) for p in self.paths for k in self.kernels]
+            if is_classic_file(m):  # a library that does not run the model: an error cell naming why
+                stacks = [(CLASSIC_ML, lib) for lib in self.libraries or libraries(load(m))]
             for b in self.boards:
-                for p in self.paths:
-                    for k in self.kernels:
-                        out.append(Cell(self.model_key(m), digest, b, p, k, data))
+                for p, k in stacks:
+                    out.append(Cell(self.model_key(m), digest, b, p, k, data))
         return out
 
 
@@ -146,6 +153,11 @@ def load_spec(path: str | Path) -> Spec:
         bad = [v for v in values if v not in known]
         if bad:
             raise McusimError(f"{where}: unknown {key} {bad}; use {' and/or '.join(known)}")
+    libs = _string_list(raw, "libraries", where) if "libraries" in raw else None
+    known_libs = sorted({lib for v in LIBRARIES.values() for lib in v})
+    bad = [v for v in libs or [] if v not in known_libs]
+    if bad:
+        raise McusimError(f"{where}: unknown libraries {bad}; use {' and/or '.join(known_libs)}")
     budgets_raw = raw.get("budgets", {})
     if not isinstance(budgets_raw, dict):
         raise McusimError(f"{where}: budgets must be a table ([budgets] with {', '.join(BUDGET_KEYS)})")
@@ -156,7 +168,7 @@ def load_spec(path: str | Path) -> Spec:
         budgets = normalise_budgets(budgets_raw)
     except McusimError as e:
         raise McusimError(f"{where}: {e}") from None
-    return Spec(file, models, boards, paths, kernels, budgets)
+    return Spec(file, models, boards, paths, kernels, budgets, libs)
 
 
 def default_db(spec: Spec) -> Path:

@@ -681,6 +681,12 @@ def _():
     return keras([(16,)], lambda x: L.Dense(8)(x), a16x8=True)
 
 
+@case("fully_connected_pt", ["FULLY_CONNECTED"], "16x8: Dense(8) on 16 features; per-tensor weights",
+      prefix="op16x8_")
+def _():
+    return keras([(16,)], lambda x: L.Dense(8)(x), a16x8=True, per_channel_dense=False)
+
+
 @case("add", ["ADD"], "16x8: Add of two 4x4x3 inputs with different ranges", prefix="op16x8_")
 def _():
     return keras([(4, 4, 3), (4, 4, 3)], lambda a, b: L.Add()([a, b]), ranges=[1.0, 3.0], a16x8=True)

@@ -14,14 +14,16 @@ import functools
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from simhelpers import needs_gcc
+from simhelpers import needs_gcc, one_per_operator_set
 from tflite_builder import ModelBuilder, tflm_refusal
 
+from mcusim import operators
 from mcusim.errors import ModelError
 from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph
@@ -134,8 +136,9 @@ def test_model_is_bit_exact(path: Path, flavour: str) -> None:
 @needs_gcc
 # ref in the slow tier: one build per model and flavour, and the ref kernels have their own
 # bit-exact tests (test_kernels.py) while most ops' opt flavour links the same ref file
+# bit-exact with the same kernels: one model per operator set in the default run, the variants slow
 @pytest.mark.parametrize("flavour", [pytest.param("ref", marks=pytest.mark.slow), "opt"])
-@pytest.mark.parametrize("path", OP_MODELS, ids=_ids)
+@pytest.mark.parametrize("path", one_per_operator_set(OP_MODELS), ids=_ids)
 def test_op_model_is_bit_exact(path: Path, flavour: str) -> None:
     _check_bit_exact(path, flavour, seeds=SEEDS[:1])
 
@@ -217,19 +220,46 @@ def test_reference_corner_cases(flavour: str, tmp_path: Path) -> None:
 # 16x8 mode: the files whose every op has a classic 16x8 kernel (OpSpec.int16_paths)
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
-    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed", "op16x8_average_pool_2d", "op16x8_mean",
+    "op16x8_quantize_dequantize", "op16x8_fully_connected_pt")]
+# their 16x8 kernels have no opt file: the opt build links the ref code, the ref build is slow-tier
+SAME_CODE_BOTH_FLAVOURS = {"op16x8_quantize_dequantize"}
+
+
+def _int16_params() -> list[object]:
+    """(model, flavour): one model per operator set in the default run (one_per_operator_set),
+    and the ref build of a model whose kernels have no opt file in the slow tier."""
+    out = []
+    for p in one_per_operator_set(INT16_MODELS):
+        path, marks = (p, []) if isinstance(p, Path) else (p.values[0], list(p.marks))  # type: ignore[attr-defined]
+        for f in FLAVOURS:
+            slow = [pytest.mark.slow] if f == "ref" and path.stem in SAME_CODE_BOTH_FLAVOURS else []
+            out.append(pytest.param(path, f, id=f"{_ids(path)}-{f}", marks=marks + slow))
+    return out
 
 
 @needs_gcc
-@pytest.mark.parametrize("flavour", FLAVOURS)
-@pytest.mark.parametrize("path", INT16_MODELS, ids=_ids)
+@pytest.mark.parametrize("path, flavour", _int16_params())
 def test_16x8_model_is_bit_exact(path: Path, flavour: str) -> None:
     """int16 activations, int8 weights, int64 bias: the mcu_*_s16 kernels equal the reference
     and tflite-micro bit for bit."""
     _check_bit_exact(path, flavour)
 
 
-def test_16x8_op_without_a_classic_kernel_is_refused(tmp_path: Path) -> None:
+@needs_gcc
+def test_16x8_requantizations_are_bit_exact(tmp_path: Path) -> None:
+    """QUANTIZE int16 -> int16 -> int8 -> int16 (mcu_quantize_s16, _s16_s8, _s8_s16; no opt
+    files, so one flavour)."""
+    from test_reference_vs_tflm import quantize_int16_chain
+
+    path = tmp_path / "quantize_int16_chain.tflite"
+    path.write_bytes(quantize_int16_chain())
+    _check_bit_exact(path, "opt")
+
+
+def test_16x8_op_without_a_classic_kernel_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every op the reference runs in 16x8 mode has a classic form: pretend MEAN has none
+    monkeypatch.setitem(operators.registry(), "MEAN", replace(operators.registry()["MEAN"], int16_paths=()))
     graph = parse_model((ROOT / "tests" / "data" / "op16x8_mean.tflite").read_bytes())
     with pytest.raises(ModelError, match=r"op 0 \(MEAN\) has 16-bit activations.*classic stack has no 16x8 kernel"):
         generate_classic(graph, get_board(BOARD), "ref", tmp_path)
@@ -244,6 +274,29 @@ def test_unsupported_mean_axes_name_the_op(tmp_path: Path) -> None:
     graph = parse_model(b.io([x], [out]).build())
     with pytest.raises(ModelError, match=r"op 0 \(MEAN\)"):
         generate_classic(graph, get_board(BOARD), "ref", tmp_path)
+
+
+@needs_gcc
+def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
+    """16x8 ADD (power-of-two scales), MUL (equal shapes and broadcast along the channels),
+    LOGISTIC and TANH (TFLite's sigmoid table from the TFLM tree) in one image: mcu_add_s16,
+    mcu_mul_s16, mcu_logistic_s16, mcu_tanh_s16 (opt; the ref kernels run in test_tinyml's
+    updatable images, the converter files on both flavours in the slow tier)."""
+    from tflite_builder import int16_elementwise_model
+
+    path = tmp_path / "int16_elementwise.tflite"
+    path.write_bytes(int16_elementwise_model(pot_add=True))
+    _check_bit_exact(path, "opt")
+
+
+@pytest.mark.slow
+@needs_gcc
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("path", [ROOT / "tests" / "data" / f"op16x8_{op}.tflite"
+                                  for op in ("add", "mul", "logistic", "tanh")], ids=_ids)
+def test_16x8_elementwise_model_is_bit_exact(path: Path, flavour: str) -> None:
+    """The converter's 16x8 ADD (general scales), MUL, LOGISTIC, TANH files, one image each."""
+    _check_bit_exact(path, flavour)
 
 
 # --- the memory plan ------------------------------------------------------------------------

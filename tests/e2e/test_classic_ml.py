@@ -41,6 +41,8 @@ CASES = [
     (lambda: LogisticRegression(max_iter=500).fit(X, Y), "mcusim", "stm32f411ce"),
     (lambda: LinearSVC().fit(X, BINARY), "mcusim", "stm32g071rb"),
     (lambda: RidgeClassifier().fit(X, Y), "mcusim", "stm32f411ce"),
+    (lambda: SVC(kernel="rbf", gamma=0.5).fit(X, Y), "cmsis-dsp", "stm32f411ce"),  # 3 classes: one-vs-one
+    (lambda: SVC(kernel="poly", degree=3, gamma=0.2, coef0=1.0).fit(X, Y), "mcusim", "stm32g071rb"),
 ]
 
 
@@ -106,8 +108,8 @@ def test_unsupported_estimator_and_wrong_options(tmp_path, capsys):
 
     with pytest.raises(McusimError, match="not supported"):
         mcusim.run(KNeighborsClassifier().fit(X, Y))
-    with pytest.raises(McusimError, match="binary"):
-        mcusim.run(SVC().fit(X, Y))
+    with pytest.raises(McusimError, match="SVC kernel 'sigmoid' is not supported"):
+        mcusim.run(SVC(kernel="sigmoid").fit(X, Y))
     with pytest.raises(McusimError, match="--library cmsis-dsp does not run"):
         mcusim.run(DecisionTreeClassifier().fit(X, Y), library="cmsis-dsp")
     with pytest.raises(McusimError, match="features"):
@@ -188,3 +190,111 @@ def test_run_html(tmp_path):
     sio.dump(GaussianNB().fit(X, Y), tmp_path / "nb.skops")
     assert main(["run", str(tmp_path / "nb.skops"), "--html", str(tmp_path / "r.html")]) == 0
     assert "classic-ml/cmsis-dsp" in (tmp_path / "r.html").read_text()
+
+
+XR, YR = X[:, :3], X[:, 3]  # regression: petal width from the other three features
+
+
+def test_regressors_against_sklearn():
+    """A single tree is float-exact (its leaf values as float32, scikit-learn's comparisons); a
+    forest's float32 mean and a linear model's float32 dot product are within float32 rounding,
+    each difference listed and the largest reported."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.tree import DecisionTreeRegressor
+
+    tree = DecisionTreeRegressor(max_depth=5, random_state=0).fit(XR, YR)
+    rep = mcusim.run(tree, board="stm32f411ce", library="mcusim", inputs=XR).report
+    assert rep["reference_match"] and rep["prediction_mismatches"] == []
+    assert rep["outputs"][0] == tree.predict(XR).astype(np.float32).tolist()
+    assert rep["output_tensors"][0]["dtype"] == "FLOAT32"
+    rep = mcusim.run(tree, board="stm32f411ce", library="emlearn", inputs=XR[::5]).report  # leaf values printed %f
+    assert 0 < rep["max_abs_error"] < 1e-6 and rep["output_tensors"][0]["dtype"] == "FLOAT32"
+    for est in (RandomForestRegressor(n_estimators=4, max_depth=4, random_state=0).fit(XR, YR), Ridge().fit(XR, YR)):
+        xs = np.ascontiguousarray(XR[::5])  # scikit-learn's float32 BLAS result depends on the layout
+        rep = mcusim.run(est, board="stm32g071rb", library="mcusim", inputs=xs).report
+        got, want = np.asarray(rep["outputs"][0], np.float32), est.predict(xs)
+        assert rep["max_abs_error"] == np.abs(got.astype(np.float64) - want).max() < 1e-5
+        assert [m["sample"] for m in rep["prediction_mismatches"]] == np.flatnonzero(got != want.astype(np.float32)).tolist()
+        assert rep["reference_match"] == (rep["prediction_mismatches"] == [])
+
+
+def test_onnx_multiclass_svm_and_forest_regressor(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.ensemble import RandomForestRegressor
+
+    svc = SVC(kernel="rbf", gamma=0.5).fit(X, Y)
+    (tmp_path / "svm.onnx").write_bytes(skl2onnx.to_onnx(svc, X[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "svm.onnx", board="stm32f411ce", library="mcusim", inputs=SAMPLES)
+    assert r.report["reference_match"] and np.array_equal(r.output, svc.predict(SAMPLES))
+    forest = RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(XR, YR)
+    (tmp_path / "rf.onnx").write_bytes(skl2onnx.to_onnx(forest, XR[:1]).SerializeToString())
+    r = mcusim.run(tmp_path / "rf.onnx", board="stm32f411ce", inputs=XR[::5])
+    assert r.report["estimator"] == "TreeEnsembleRegressor" and r.report["max_abs_error"] < 1e-5
+
+
+def test_check_baseline(tmp_path, capsys):
+    """check --baseline gates a classic model as it gates a network: the same run passes, a
+    cycles allowance below the growth fails, another library's baseline is another deployment."""
+    import skops.io as sio
+
+    sio.dump(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y), tmp_path / "tree.skops")
+    np.save(tmp_path / "x.npy", SAMPLES)
+    model, common = str(tmp_path / "tree.skops"), ["--board", "stm32f411ce", "--input", str(tmp_path / "x.npy")]
+    assert main(["run", model, *common, "--library", "mcusim", "--json", str(tmp_path / "base.json")]) == 0
+    r = mcusim.check(model, board="stm32f411ce", inputs=tmp_path / "x.npy", library="mcusim",
+                     baseline=tmp_path / "base.json")
+    assert r.ok and [g.metric for g in r.result.growth][:3] == ["flash", "ram", "cycles"]
+    base = json.loads((tmp_path / "base.json").read_text())
+    base["cycles"] -= 5
+    (tmp_path / "faster.json").write_text(json.dumps(base))
+    capsys.readouterr()
+    assert main(["check", model, *common, "--library", "mcusim", "--baseline", str(tmp_path / "faster.json")]) == 1
+    assert "regression: cycles" in capsys.readouterr().out
+    assert main(["check", model, *common, "--baseline", str(tmp_path / "base.json")]) == 2  # default: emlearn
+    assert "stack classic-ml/emlearn (baseline: classic-ml/mcusim)" in capsys.readouterr().err
+
+
+def test_fit_classic(tmp_path, capsys):
+    """fit runs each library on each part; a part the image does not link on (a board file with
+    256 B of flash) is measured on an enlarged map and does not fit."""
+    import skops.io as sio
+
+    sio.dump(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y), tmp_path / "tree.skops")
+    board = (Path(mcusim.__file__).parent / "simulator" / "boards" / "stm32f411ce.toml").read_text()
+    (tmp_path / "tiny.toml").write_text(board.replace('name = "stm32f411ce"', 'name = "tiny"')
+                                        .replace("size = 524288", "size = 256", 1))
+    rep = mcusim.fit(tmp_path / "tree.skops", paths="mcusim", boards=f"stm32f411ce,{tmp_path / 'tiny.toml'}").report
+    fits, tiny = rep["rows"]
+    assert (fits["stack"], fits["basis"], fits["verdict"]) == ("classic-ml/mcusim", "simulated", "fits with headroom")
+    assert fits["reference_match"] and fits["cycles"] > 0 and fits["flash_bytes"] > 256
+    assert (tiny["basis"], tiny["verdict"]) == ("link", "does not fit") and tiny["flash_bytes"] == fits["flash_bytes"]
+    assert rep["smallest"]["classic-ml/mcusim"]["board"] == "stm32f411ce"
+    assert main(["fit", str(tmp_path / "tree.skops"), "--boards", "stm32f411ce", "--paths", "cmsis-dsp"]) == 2
+    assert "--library cmsis-dsp does not run DecisionTreeClassifier" in capsys.readouterr().err
+
+
+def test_sweep_classic(tmp_path):
+    """A sweep spec over a classic model x boards x libraries: a cell per library (path
+    classic-ml), measured through the real cell function; a library that does not run the model
+    is an error cell naming why."""
+    import skops.io as sio
+
+    from mcusim.sweep import InlineEngine, ResultsDB, load_spec, run_sweep
+
+    sio.dump(DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, Y), tmp_path / "tree.skops")
+    (tmp_path / "s.toml").write_text('models = ["tree.skops"]\nboards = ["stm32f411ce"]\n'
+                                     'libraries = ["mcusim", "cmsis-dsp"]\n[budgets]\nmax_flash = "64K"\n')
+    spec = load_spec(tmp_path / "s.toml")
+    assert [(c.path, c.kernels) for c in spec.cells()] == [("classic-ml", "mcusim"), ("classic-ml", "cmsis-dsp")]
+    with ResultsDB(tmp_path / "r.db") as db:
+        s = run_sweep(spec, db, InlineEngine())
+        rows = {r["kernels"]: r for r in db.rows(with_report=True)}
+    assert s.counts == {"ok": 1, "does_not_fit": 0, "error": 1}
+    ok = rows["mcusim"]
+    assert ok["status"] == "ok" and ok["within_budget"] == 1 and ok["cycles"] == ok["report"]["cycles"] > 0
+    assert ok["report"]["reference_match"] and ok["report"]["predictions"] == 16  # the default samples
+    assert "--library cmsis-dsp does not run DecisionTreeClassifier" in rows["cmsis-dsp"]["message"]
+    (tmp_path / "bad.toml").write_text('models = ["tree.skops"]\nboards = ["stm32f411ce"]\nlibraries = ["tflm"]\n')
+    with pytest.raises(McusimError, match="unknown libraries"):
+        load_spec(tmp_path / "bad.toml")

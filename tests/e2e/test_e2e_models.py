@@ -31,10 +31,20 @@ def tflm_outputs(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [it.get_output(i) for i in range(len(load_model(model).outputs))]
 
 
-@pytest.mark.parametrize("board", BOARDS)
-@pytest.mark.parametrize("kernels", ["ref", "opt"])
-@pytest.mark.parametrize("path", ["tinyml", "classic"])
-@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
+def _cases():
+    """Default run: the Cortex-M0+ with the reference kernels. Slow: the Cortex-M4F (test_tinyml.py
+    and test_classic.py run every bundled model there, both flavours, in the default run) and the
+    M0+ with ``opt`` (without the DSP extension it compiles to the reference code)."""
+    for model in MODELS:
+        for path in ("tinyml", "classic"):
+            for kernels in ("ref", "opt"):
+                for board in BOARDS:
+                    slow = (board, kernels) != ("stm32g071rb", "ref")
+                    yield pytest.param(model, path, kernels, board, id=f"{model.stem}-{path}-{kernels}-{board}",
+                                       marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("model, path, kernels, board", _cases())
 def test_model_bit_exact_with_tflm(model, path, kernels, board):
     graph = load_model(model)
     try:

@@ -174,6 +174,27 @@ def test_broken_tree_is_one_line(capsys, tmp_path):
     assert "missing tensorflow/lite/micro/micro_mutable_op_resolver.h" in err
 
 
+def test_16x8_per_channel_fc_on_tflm_cmsis_nn_is_one_line_naming_tflm(capsys):
+    """TFLM's CMSIS-NN FULLY_CONNECTED Prepare takes per-channel weights only with int8 input;
+    refused before building (a release build would only say "arena too small")."""
+    _tree()
+    err = _one_line_error(capsys, ["run", "tests/data/op16x8_fully_connected.tflite", "--path", "tflm",
+                                   "--kernels", "cmsis-nn"])
+    assert "op 0 (FULLY_CONNECTED)" in err and "TFLM's CMSIS-NN kernel" in err and "--kernels ref" in err
+    for name, flavour in (("op16x8_fully_connected.tflite", "ref"), ("op16x8_fully_connected_pt.tflite", "cmsis-nn"),
+                          ("op16x8_softmax.tflite", "cmsis-nn")):
+        tflm.refuse_known_prepare_failures(_tree(), load_model(ROOT / "tests" / "data" / name), flavour)
+
+
+@pytest.mark.slow
+def test_16x8_softmax_whose_prepare_faults_on_a_short_arena_runs():
+    """The int16 SOFTMAX's lookup tables overwrite its temporary tensors when the arena is a
+    little short (TFLM's allocator): the arena search counts that fault as too small."""
+    rep = run_model(ROOT / "tests" / "data" / "op16x8_softmax.tflite", "tflm", get_board("stm32f411ce"),
+                    "cmsis-nn", tflm_dir=_tree().root).report
+    assert rep["reference_match"]
+
+
 def test_opt_kernels_refused_on_tflm(capsys):
     err = _one_line_error(capsys, ["run", "models/kws_fc.tflite", "--path", "tflm", "--kernels", "opt"])
     assert "cmsis-nn or ref" in err

@@ -19,6 +19,7 @@ import functools
 import shutil
 import struct
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from simhelpers import needs_gcc
 
+from mcusim import operators
 from mcusim.build.toolchain import KERNELS
 from mcusim.errors import FirmwareFault, McusimError
 from mcusim.frontend import quant as q
@@ -194,7 +196,7 @@ def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sources.append(sigmoid_table_source(work / "tables"))
     except TflmTreeError as e:
         pytest.skip(f"no TFLM tree for the LSTM's sigmoid table: {e}")
-    return _host_compile(work / "host_run", sources,
+    return _host_compile(work / "host_run", sources, "-DMCU_RT_SIGMOID_TABLE=1",  # the table is linked
                          "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 
 
@@ -567,7 +569,8 @@ def test_every_frontend_op_has_glue() -> None:
 # 16x8 mode: the files whose every op has a tinyml 16x8 form (OpSpec.int16_paths)
 INT16_MODELS = [ROOT / "tests" / "data" / f"{stem}.tflite" for stem in (
     "op16x8_conv2d", "op16x8_conv2d_s2_relu", "op16x8_depthwise_conv2d", "op16x8_fully_connected",
-    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed")]
+    "op16x8_max_pool_2d", "op16x8_softmax", "net16x8_mixed", "op16x8_average_pool_2d", "op16x8_mean",
+    "op16x8_quantize_dequantize", "op16x8_fully_connected_pt")]
 
 
 @needs_gcc
@@ -583,10 +586,61 @@ def test_16x8_model_matches_reference_and_tflm(model: Path, kernels: str) -> Non
     _assert_bit_exact(graph, inputs, outputs, f"{model.name} ({kernels})")
 
 
-def test_16x8_op_without_a_tinyml_kernel_is_refused() -> None:
+@needs_gcc
+@pytest.mark.parametrize("kernels", FLAVOURS)
+@pytest.mark.parametrize("make", ["quantize_int16_chain", "average_pool_int16", "mean_int16"])
+def test_16x8_corner_models_match_reference_and_tflm(make: str, kernels: str) -> None:
+    """QUANTIZE int16 -> int16 -> int8 -> int16 through the glue's three int16 kinds; a 16x8
+    AVERAGE_POOL_2D with SAME padding and a 16x8 MEAN, 6 channels each (the opt kernels' word
+    loops and their tails)."""
+    import test_reference_vs_tflm
+
+    graph = parse_model(getattr(test_reference_vs_tflm, make)())
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=graph.raw)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, f"{make} ({kernels})")
+
+
+def test_16x8_op_without_a_tinyml_kernel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every op the reference runs in 16x8 mode has a tinyml form: pretend MEAN has none
+    monkeypatch.setitem(operators.registry(), "MEAN", replace(operators.registry()["MEAN"], int16_paths=()))
     graph = load_model(ROOT / "tests" / "data" / "op16x8_mean.tflite")
     with pytest.raises(McusimError, match=r"op 0 \(MEAN\) has 16-bit activations.*tinyml stack has no 16x8"):
         build_tinyml(graph, BOARD)
+
+
+@needs_gcc
+@pytest.mark.parametrize("kernels", FLAVOURS)
+@pytest.mark.parametrize("name", ["op16x8_add", "op16x8_mul", "op16x8_logistic", "op16x8_tanh", "chain"])
+def test_16x8_add_mul_logistic_tanh_match_reference_and_tflm(name: str, kernels: str) -> None:
+    """The converter's 16x8 ADD (general scales), MUL, LOGISTIC and TANH files, and a chain of
+    the four (ADD with power-of-two scales: TFLM's general rescaling all the same; the glue's
+    int16 sigmoid prepare on power-of-two and general input scales; broadcasts along the
+    channels), on the updatable image."""
+    from tflite_builder import int16_elementwise_model
+
+    data = (int16_elementwise_model(pot_add=True) if name == "chain"
+            else (ROOT / "tests" / "data" / f"{name}.tflite").read_bytes())
+    graph = parse_model(data)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=data)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, f"{name} ({kernels})")
+
+
+@needs_gcc
+def test_an_int8_tanh_image_links_no_sigmoid_table() -> None:
+    """The glue's 16x8 branch (and its reference to TFLite's table, from a TFLM tree) is only
+    in images that link the table: an int8 TANH model builds without it and stays bit-exact."""
+    model = ROOT / "tests" / "data" / "op_tanh.tflite"
+    fw = _model_firmware(model, "opt")
+    assert fw.defines == {} and not any(p.name == "mcu_sigmoid_table.c" for p in fw.sources)
+    graph = load_model(model)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(fw, graph, inputs)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, "op_tanh (opt)")
 
 
 @pytest.mark.slow

@@ -49,16 +49,51 @@ def test_skops_roundtrip(tmp_path):
     assert m.kind == "gaussian_nb" and m.source == "skops" and np.array_equal(m.predict(X), est.predict(X))
 
 
-def test_onnx_svm_params_match_sklearn(tmp_path):
+@pytest.mark.parametrize("labels", [(Y == 1).astype(int), Y], ids=["binary", "3 classes"])
+def test_onnx_svm_params_match_sklearn(tmp_path, labels):
     skl2onnx = pytest.importorskip("skl2onnx")
-    est = SVC(kernel="poly", degree=2, gamma=0.3, coef0=1.0).fit(X, (Y == 1).astype(int))
+    est = SVC(kernel="poly", degree=2, gamma=0.3, coef0=1.0).fit(X, labels)
     (tmp_path / "s.onnx").write_bytes(skl2onnx.to_onnx(est, X[:1]).SerializeToString())
     m = load_onnx(tmp_path / "s.onnx")
     ref = from_estimator(est, "estimator")
     assert m.params["kernel"] == "poly" and m.params["degree"] == 2
-    assert np.allclose(m.params["dual_coef"], ref.params["dual_coef"], rtol=1e-6)
-    assert np.isclose(m.params["intercept"], ref.params["intercept"], rtol=1e-6)
+    assert len(m.params["pairs"]) == len(ref.params["pairs"]) == len(est.classes_) * (len(est.classes_) - 1) // 2
+    for a, b in zip(m.params["pairs"], ref.params["pairs"]):
+        assert (a["i"], a["j"]) == (b["i"], b["j"]) and np.array_equal(a["sv"], b["sv"])
+        assert np.allclose(a["coef"], b["coef"], rtol=1e-6) and np.isclose(a["intercept"], b["intercept"], rtol=1e-6)
     assert np.array_equal(m.predict(X), est.predict(X))
+
+
+def test_ovo_vote_is_libsvms():
+    """The host's one-vs-one vote over the loader's pairs gives SVC.predict on every sample, and
+    each pair's decision is scikit-learn's ovo decision_function."""
+    from mcusim.classicml.model import _svm_kernel
+
+    est = SVC(kernel="rbf", gamma=0.5, decision_function_shape="ovo").fit(X, Y)
+    m = from_estimator(est, "estimator")
+    m.estimator = None  # the numpy reference, not scikit-learn's predict
+    assert np.array_equal(m.predict(X), est.predict(X))
+    k = _svm_kernel(m.params, X.astype(np.float64))
+    dec = np.stack([k[:, q["sv"]] @ q["coef"] + q["intercept"] for q in m.params["pairs"]], axis=1)
+    assert np.allclose(dec, est.decision_function(X), atol=1e-9)
+
+
+def test_regressor_loaders(tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    import skops.io as sio
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import LinearRegression
+
+    xr, yr = X[:, :3], X[:, 3]
+    for est in (RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(xr, yr),
+                LinearRegression().fit(xr, yr)):
+        sio.dump(est, tmp_path / "m.skops")
+        assert load(tmp_path / "m.skops").regression
+        (tmp_path / "m.onnx").write_bytes(skl2onnx.to_onnx(est, xr[:1]).SerializeToString())
+        m = load_onnx(tmp_path / "m.onnx")
+        assert m.regression and np.abs(m.predict(xr) - est.predict(xr)).max() < 1e-5
+    with pytest.raises(ModelError, match="several outputs"):
+        from_estimator(LinearRegression().fit(xr, np.c_[yr, yr]), "estimator")
 
 
 def test_bad_files(tmp_path):

@@ -46,10 +46,14 @@ def test_sigmoid_table_is_the_trees_and_what_the_kernels_get(tmp_path: Path) -> 
     assert "extern const uint16_t mcu_sigmoid_table[256];" in header and "65534" not in header
 
 
-def test_the_lstm_and_only_it_needs_the_table() -> None:
+def test_the_lstm_and_int16_sigmoid_tanh_need_the_table() -> None:
+    data = ROOT / "tests" / "data"
     assert tflmtables.needs_sigmoid_table(load_model(KWS))
-    assert not tflmtables.needs_sigmoid_table(op_types=["CONV_2D", "FULLY_CONNECTED", "LOGISTIC"])
+    assert tflmtables.needs_sigmoid_table(load_model(data / "op16x8_tanh.tflite"))
+    assert not tflmtables.needs_sigmoid_table(load_model(data / "op_logistic.tflite"))  # int8
+    assert not tflmtables.needs_sigmoid_table(op_types=["CONV_2D", "FULLY_CONNECTED", "SOFTMAX"])
     assert tflmtables.needs_sigmoid_table(op_types=["CONV_2D", "UNIDIRECTIONAL_SEQUENCE_LSTM"])
+    assert tflmtables.needs_sigmoid_table(op_types=["LOGISTIC"])  # an updatable image may get 16x8
 
 
 def _fake_tree(root: Path, common_h: str | None) -> Path:

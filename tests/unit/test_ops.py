@@ -41,10 +41,13 @@ def test_limits_come_from_the_code():
     assert not cell(t, "DEPTHWISE_CONV_2D", "tinyml/ref")["limits"]
     # CMSIS-NN has no TANH: the classic generator falls back to mcusim's opt kernel (its spec has no cmsis_nn emitter)
     tanh = cell(t, "TANH", "classic/cmsis-nn")
-    assert tanh["runs"] == "mcusim opt: mcu_tanh_s8" and "CMSIS-NN has no int8 TANH kernel" in tanh["limits"][0]
+    assert tanh["runs"] == "mcusim opt: mcu_tanh_s16, mcu_tanh_s8"
+    assert "CMSIS-NN has no int8 TANH kernel" in tanh["limits"][0]
     conv = cell(t, "CONV_2D", "classic/cmsis-nn")
-    assert conv["runs"] == "CMSIS-NN arm_convolve_wrapper_s8"
-    assert cell(t, "DEPTHWISE_CONV_2D", "classic/cmsis-nn")["runs"] == "CMSIS-NN arm_depthwise_conv_wrapper_s8"
+    assert conv["runs"] == "CMSIS-NN arm_convolve_wrapper_s16, arm_convolve_wrapper_s8"
+    assert cell(t, "DEPTHWISE_CONV_2D", "classic/cmsis-nn")["runs"] == \
+        "CMSIS-NN arm_depthwise_conv_wrapper_s16, arm_depthwise_conv_wrapper_s8"
+    assert any("int32 sum in arm_convolve_wrapper_s16" in x for x in conv["limits"])
     assert any("run-time paddings" in x for x in cell(t, "PAD", "classic/ref")["limits"])
     assert cell(t, "RESHAPE", "classic/opt")["runs"] == "a view of its input (no code)"
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from tflite_builder import ModelBuilder, lstm_model, single_op_model, tflm_refusal
+from tflite_builder import ModelBuilder, int16_elementwise_model, lstm_model, single_op_model, tflm_refusal
 
 from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph, trace_graph
@@ -194,6 +194,58 @@ def _() -> bytes:
 @case("quantize_int8_to_int8")
 def _() -> bytes:
     return single_op_model("QUANTIZE", [(1, 256)], (1, 256), in_q=[(0.0213, 5)], out_q=(0.047, -30))
+
+
+# 16x8 mode's requantizations (TFLM Requantize into and out of int16): int16 zero point 0
+for name, (ti, qi), (to, qo) in (("int16_to_int16", ("INT16", (0.00041, 0)), ("INT16", (0.00113, 0))),
+                                 ("int16_to_int16_up", ("INT16", (0.0021, 0)), ("INT16", (0.00037, 0))),
+                                 ("int16_to_int8", ("INT16", (0.00052, 0)), ("INT8", (0.061, 9))),
+                                 ("int8_to_int16", ("INT8", (0.047, -7)), ("INT16", (0.00029, 0)))):
+    case(f"quantize_{name}")(lambda ti=ti, qi=qi, to=to, qo=qo: _quantize16(ti, qi, to, qo))
+
+
+def _quantize16(ti: str, qi: tuple[float, int], to: str, qo: tuple[float, int]) -> bytes:
+    b = ModelBuilder()
+    x = b.tensor((1, 300), ti, scale=qi[0], zero_point=qi[1])
+    y = b.tensor((1, 300), to, scale=qo[0], zero_point=qo[1])
+    b.op("QUANTIZE", [x], [y])
+    return b.io([x], [y]).build()
+
+
+@case("average_pool_2d_int16_same_relu")
+def average_pool_int16() -> bytes:
+    """16x8 AVERAGE_POOL_2D: SAME padding (edge windows count fewer taps), 6 channels (four in
+    the opt kernel's word loop, two after it), a relu clamp."""
+    b = ModelBuilder()
+    x = b.tensor((1, 5, 7, 6), "INT16", scale=1 / 1024)
+    y = b.tensor((1, 3, 4, 6), "INT16", scale=1 / 1024)
+    b.op("AVERAGE_POOL_2D", [x], [y], padding="SAME", stride_w=2, stride_h=2, filter_width=3, filter_height=3,
+         fused_activation_function="RELU")
+    return b.io([x], [y]).build()
+
+
+@case("mean_int16_axes_1_2_keep_dims")
+def mean_int16() -> bytes:
+    """16x8 MEAN over H and W of 5x3x6 (four channels in the opt kernel's word loop, two after
+    it), output scale differing from the input's."""
+    b = ModelBuilder()
+    x = b.tensor((2, 5, 3, 6), "INT16", scale=1 / 2048)
+    axes = b.tensor((2,), "INT32", data=np.array([1, 2], np.int32))
+    y = b.tensor((2, 1, 1, 6), "INT16", scale=1 / 4096)
+    b.op("MEAN", [x, axes], [y], keep_dims=True)
+    return b.io([x], [y]).build()
+
+
+@case("quantize_int16_chain")
+def quantize_int16_chain() -> bytes:
+    """int16 -> int16 -> int8 -> int16: the three 16x8 requantizations in one model (the e2e
+    tests build it once per stack)."""
+    b = ModelBuilder()
+    t = [b.tensor((1, 300), ty, scale=s, zero_point=z) for ty, s, z in (
+        ("INT16", 0.00041, 0), ("INT16", 0.00113, 0), ("INT8", 0.061, 9), ("INT16", 0.00029, 0))]
+    for a, c in zip(t, t[1:]):
+        b.op("QUANTIZE", [a], [c])
+    return b.io([t[0]], [t[-1]]).build()
 
 
 @case("dequantize")
@@ -438,6 +490,38 @@ for args, kw in (((1, 6, 5, 7), {}), ((2, 4, 3, 6), {"time_major": True}),
                  ((2, 3, 2, 9), {"cell_clip": 0.4, "h_q": (0.02, 40)})):
     case(f"lstm_{'x'.join(map(str, args))}_{'_'.join(f'{k}={v}' for k, v in kw.items())}")(
         lambda a=args, k=kw: lstm_model(*a, **k))
+
+
+# 16x8 mode. ADD: TFLM takes its general rescaling (left shift 15) whatever pot_scale_int16 says,
+# power-of-two scales included. LOGISTIC/TANH: an input scale of 2^-12 (TANH: or 2^-11) is
+# TFLM's power-of-two case, within CheckedLog2's 1e-3 tolerance too; any other scale, tiny ones
+# included (the shift loop's end), the general multiplier.
+def _int16_model(op: str, shapes: list[tuple[int, ...]], scales: list[float], out_scale: float,
+                 **options: Any) -> bytes:
+    b = ModelBuilder()
+    ins = [b.tensor(shape, "INT16", scale=s) for shape, s in zip(shapes, scales)]
+    out = b.tensor(tuple(np.broadcast_shapes(*shapes)), "INT16", scale=out_scale)
+    b.op(op, ins, [out], **options)
+    return b.io(ins, [out]).build()
+
+
+for k, (scales, out_scale, pot, act, sb) in enumerate((
+        ((2.0 ** -12, 2.0 ** -10), 2.0 ** -9, True, "NONE", (1, 4, 4, 8)),
+        ((2.0 ** -8, 2.0 ** -8), 2.0 ** -8, True, "RELU", (1, 1, 1, 8)),
+        ((0.000371, 0.00113), 0.00131, False, "NONE", (1, 4, 1, 1)),
+        ((0.0123, 0.0123), 0.0077, False, "RELU6", (1, 4, 4, 8)))):
+    case(f"add16_{k}")(lambda s=scales, o=out_scale, pot=pot, act=act, sb=sb: _int16_model(
+        "ADD", [(1, 4, 4, 8), sb], list(s), o, pot_scale_int16=pot, fused_activation_function=act))
+    case(f"mul16_{k}")(lambda s=scales, o=out_scale, act=act, sb=sb: _int16_model(
+        "MUL", [(1, 4, 4, 8), sb], list(s), o * 64, fused_activation_function=act))
+for op in ("ADD", "MUL"):  # both inputs broadcast
+    case(f"{op.lower()}16_both_broadcast")(lambda op=op: _int16_model(
+        op, [(1, 1, 4, 7), (3, 4, 1, 1)], [0.00031, 0.0007], 0.0005 if op == "ADD" else 0.0021))
+for scale in (2.0 ** -12, 2.0 ** -12 * 1.0004, 2.0 ** -11, 2.0 ** -10, 0.000476, 3e-9, 1.9):
+    case(f"logistic16_{scale:.6g}")(lambda s=scale: _int16_model("LOGISTIC", [(1, 512)], [s], 2.0 ** -15))
+    case(f"tanh16_{scale:.6g}")(lambda s=scale: _int16_model("TANH", [(1, 512)], [s], 2.0 ** -15))
+case("int16_elementwise_pot")(lambda: int16_elementwise_model(pot_add=True))
+case("int16_elementwise_general")(lambda: int16_elementwise_model(pot_add=False))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -1,6 +1,6 @@
 /*
- * MAX_POOL_2D and AVERAGE_POOL_2D: int8 NHWC [N, H, W, C] -> [N, OH, OW, C]. 16x8 mode
- * (int16): MAX_POOL_2D only (mcu_max_pool_s16).
+ * MAX_POOL_2D and AVERAGE_POOL_2D: int8 NHWC [N, H, W, C] -> [N, OH, OW, C]; int16 in 16x8
+ * mode (mcu_max_pool_s16, mcu_avg_pool_s16).
  */
 #include "mcu_rt_op.h"
 
@@ -26,12 +26,10 @@ static mcu_rt_status pool_prepare(mcu_interpreter *rt, mcu_node *node)
     if (d->dims[1].c != d->dims[0].c)
         return MCU_RT_CORRUPT_MODEL;
     d->int16 = t.in.type == TFL_INT16;
-    if (d->int16 && node->reg->builtin_code != TFL_OP_MAX_POOL_2D)
-        return mcu_rt_fail(rt, MCU_RT_BAD_TENSOR_TYPE, node->inputs[1]);
     if ((st = mcu_rt_activation(mcu_rt_option_u8(rt, node, TFL_POOL_ACTIVATION, TFL_ACT_NONE),
                                 &t.out, &p->activation)))
         return st;
-    if (node->reg->builtin_code == TFL_OP_AVERAGE_POOL_2D)
+    if (node->reg->builtin_code == TFL_OP_AVERAGE_POOL_2D && !d->int16)
         node->scratch_bytes = mcu_avg_pool_s8_get_buffer_size(&d->dims[0]);
     return MCU_RT_OK;
 }
@@ -52,6 +50,10 @@ static mcu_rt_status avg_pool_eval(mcu_interpreter *rt, mcu_node *node)
 {
     const pool_data *d = (const pool_data *)node->user_data;
     const mcu_context ctx = {node->scratch, node->scratch_bytes};
+    if (d->int16)
+        return mcu_rt_kernel_status(
+            rt, mcu_avg_pool_s16(0, &d->params, &d->dims[0], (const int16_t *)MCU_RT_IN(rt, node, 0),
+                                 &d->dims[1], (int16_t *)MCU_RT_OUT(rt, node)));
     return mcu_rt_kernel_status(
         rt, mcu_avg_pool_s8(&ctx, &d->params, &d->dims[0], (const int8_t *)MCU_RT_IN(rt, node, 0),
                             &d->dims[1], (int8_t *)MCU_RT_OUT(rt, node)));

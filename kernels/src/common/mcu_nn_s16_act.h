@@ -1,6 +1,6 @@
 /*
- * mcu_nn_s16_act.h - the int16 sigmoid and tanh of TFLite's integer LSTM (Q3.12 or 2^p in,
- * Q0.15 out), shared by both flavours.
+ * mcu_nn_s16_act.h - TFLite's int16 sigmoid and tanh (Q0.15 out): the kernels of int16 LOGISTIC
+ * and TANH and the integer LSTM's gates, shared by both flavours.
  *
  * Both interpolate linearly in a 256-entry table of sigmoid(i / 24) in 0.16 fixed point
  * (tanh(x) = 2 sigmoid(2x) - 1). The numbers are TFLite's (tensorflow/lite/kernels/internal/
@@ -17,11 +17,27 @@
 /* TFLite's table, defined by a file mcusim generates from the TFLM tree (mcu_sigmoid_table.c). */
 extern const uint16_t mcu_sigmoid_table[256];
 
-/* Logistic of a Q3.12 value: the table is indexed by |3x| / 2^9. */
-static inline int16_t mcu_sigmoid_s16(int32_t x)
+/* TFLite's int16 input stage: (x * multiplier + round) >> shift, in int32 arithmetic that
+ * wraps as TFLM's does on its targets. multiplier and shift bring x to the table's scale,
+ * 3 * 2^12 per unit (Q3.12 times 3). */
+static inline int32_t mcu_s16_act_input(int32_t x, int32_t multiplier, int32_t shift)
 {
-    const int32_t v = x * 3;
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const uint32_t rounding = shift > 0 ? 1u << (shift - 1) : 0u;
+    return (int32_t)((uint32_t)x * (uint32_t)multiplier + rounding) >> shift;
+}
+
+/* |v| as TFLite's abs(int32) then cast to uint32 (|INT32_MIN| = 2^31). */
+static inline uint32_t mcu_s16_act_abs(int32_t v)
+{
+    return v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
+}
+
+/* Logistic, Q0.15 out (TFLite's int16 LOGISTIC): the table indexed by |v| / 2^9. The LSTM's
+ * gates are Q3.12: multiplier 3, shift 0. */
+static inline int16_t mcu_sigmoid_q15(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t v = mcu_s16_act_input(x, multiplier, shift);
+    const uint32_t a = mcu_s16_act_abs(v);
     const uint32_t i = a >> 9;
     uint32_t r;
     if (i >= 255) {
@@ -42,12 +58,11 @@ static inline void mcu_tanh_s16_scaling(int32_t p, int32_t *multiplier, int32_t 
     *shift = left < 0 ? -left : 0;
 }
 
-/* tanh of x * 2^p (scaling from mcu_tanh_s16_scaling): the table indexed by |v| / 2^8. */
-static inline int16_t mcu_tanh_s16(int32_t x, int32_t multiplier, int32_t shift)
+/* tanh, Q0.15 out (TFLite's int16 TANH): the table indexed by |v| / 2^8. */
+static inline int16_t mcu_tanh_q15(int32_t x, int32_t multiplier, int32_t shift)
 {
-    const int32_t rounding = shift > 0 ? 1 << (shift - 1) : 0;
-    const int32_t v = (x * multiplier + rounding) >> shift;
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    const int32_t v = mcu_s16_act_input(x, multiplier, shift);
+    const uint32_t a = mcu_s16_act_abs(v);
     const uint32_t i = a >> 8;
     int32_t r;
     if (i >= 255) {

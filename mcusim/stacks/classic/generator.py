@@ -48,8 +48,9 @@ def cmsis_nn_refusal(gen: Generator, op: Op) -> str | None:
         return f"CMSIS-NN has no int8 {op.type} kernel"
     # the first input that is not a constant int32 parameter (TRANSPOSE_CONV's output shape)
     first = [i for i in op.inputs if i >= 0 and not (gen.t[i].dtype == "INT32" and gen.t[i].is_constant)][:1]
+    int16 = "cmsis-nn" in spec.int16_paths  # its emitter calls CMSIS-NN's s16 kernels in 16x8 mode
     for i in [*first, *op.outputs]:
-        if gen.t[i].dtype != "INT8":
+        if gen.t[i].dtype != "INT8" and not (int16 and gen.t[i].dtype == "INT16"):
             return f"tensor {gen.t[i].name!r} is {gen.t[i].dtype}; the CMSIS-NN kernels used here take int8"
     return None
 

@@ -62,16 +62,16 @@ mcu_status mcu_lstm_s8(const mcu_context *ctx, const mcu_lstm_params *p,
                 return st;
             int8_t *y = output + row * n;
             for (int32_t j = 0; j < n; ++j) {
-                const int32_t ig = mcu_sigmoid_s16(gates[j]);
-                const int32_t fg = mcu_sigmoid_s16(gates[n + j]);
-                const int32_t gg = mcu_tanh_s16(gates[2 * n + j], 3, 0); /* Q3.12 */
-                const int32_t og = mcu_sigmoid_s16(gates[3 * n + j]);
+                const int32_t ig = mcu_sigmoid_q15(gates[j], 3, 0);
+                const int32_t fg = mcu_sigmoid_q15(gates[n + j], 3, 0);
+                const int32_t gg = mcu_tanh_q15(gates[2 * n + j], 3, 0); /* Q3.12 */
+                const int32_t og = mcu_sigmoid_q15(gates[3 * n + j], 3, 0);
                 int32_t cv = mcu_sat16(mcu_requantize_fast(fg * c[j], p->forget_multiplier, p->forget_shift)) +
                              mcu_sat16(mcu_requantize_fast(ig * gg, p->update_multiplier, p->update_shift));
                 cv = MCU_CLAMP(cv, -clip, clip);
                 cv = mcu_sat16(cv);
                 c[j] = (int16_t)cv;
-                const int32_t th = mcu_tanh_s16(cv, tanh_mult, tanh_shift);
+                const int32_t th = mcu_tanh_q15(cv, tanh_mult, tanh_shift);
                 const int32_t hv = mcu_requantize_fast(th * og, p->hidden_multiplier, p->hidden_shift) +
                                    p->hidden_zero_point;
                 h[j] = (int8_t)MCU_CLAMP(hv, -128, 127);
