@@ -194,17 +194,14 @@ def _conv_classic(gen: Any, op: Op) -> Step:
                  None if int16 else f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
 
 
-def _conv_cmsis_nn_s16(gen: Any, op: Op) -> Any:
-    """16x8 CONV_2D / DEPTHWISE_CONV_2D: arm_convolve_wrapper_s16 (int64 bias in a
-    cmsis_nn_bias_data) and arm_depthwise_conv_wrapper_s16, as TFLM's cmsis_nn/conv.cc and
-    depthwise_conv.cc call them; offsets unused (zero points 0)."""
+def _conv_cmsis_nn_s16_refusal(gen: Any, op: Op) -> str | None:
+    """Why a 16x8 CONV_2D / DEPTHWISE_CONV_2D cannot go to arm_convolve_wrapper_s16 /
+    arm_depthwise_conv_wrapper_s16 (None: it can)."""
     depthwise = op.type == "DEPTHWISE_CONV_2D"
     wt = gen.t[op.inputs[1]]
     if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT64":
         return f"bias is {gen.t[op.inputs[2]].dtype}; mcusim calls the s16 kernels with an int64 bias"
-    xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
-    n, h, w, c = xt.shape
-    oc = out.shape[3]
+    n, c = gen.t[op.inputs[0]].shape[0], gen.t[op.inputs[0]].shape[3]
     if depthwise and n != 1:
         return f"batch {n}: arm_depthwise_conv_wrapper_s16 takes one image"
     if not depthwise:
@@ -214,51 +211,23 @@ def _conv_cmsis_nn_s16(gen: Any, op: Op) -> Any:
         if (worst := s16_worst_sum(wt.data)) >= 2 ** 31:
             return (f"an output channel's int32 sum in arm_convolve_wrapper_s16 could reach {worst} (32768 * sum "
                     "|w|, over 2^31), where TFLM's reference sums in int64")
-    p = prepare_conv(gen.g, op)
-    x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "filter"), gen.optional(op, 2, "bias")
-    rq = p.requant
-    mult, shift = quant_arrays(gen, op, rq.multiplier, rq.shift, oc)
-    fields = [".input_offset = 0", ".output_offset = 0"] + ([f".ch_mult = {p.depth_multiplier}"] if depthwise else [])
-    fields += [f".stride = {tile(p.stride_h, p.stride_w)}", f".padding = {tile(p.pad_h, p.pad_w)}",
-               f".dilation = {tile(p.dilation_h, p.dilation_w)}",
-               f".activation = {{.min = {rq.act_min}, .max = {rq.act_max}}}"]
-    ptype = "cmsis_nn_dw_conv_params" if depthwise else "cmsis_nn_conv_params"
-    f_dims = (1, wt.shape[1], wt.shape[2], oc) if depthwise else tuple(int(d) for d in wt.shape)
-    params = f"static const {ptype} params = {{{', '.join(fields)}}};"
-    dims = (f"static const cmsis_nn_dims in_dims = {dims_c((n, h, w, c))}, filter_dims = {dims_c(f_dims)}, "
-            f"bias_dims = {dims_c((1, 1, 1, oc))}, out_dims = {dims_c(tuple(out.shape))};")
-    quant = f"static const cmsis_nn_per_channel_quant_params quant = {{(int32_t *){mult}, (int32_t *){shift}}};"
-    kernel = "arm_depthwise_conv_wrapper_s16" if depthwise else "arm_convolve_wrapper_s16"
-    extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
-             f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
-             + (f", depth multiplier {p.depth_multiplier}" if depthwise else ""),
-             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}] (int16)",
-             f"requantization per output channel: {mult}, {shift} in weights.c (int64 accumulator)",
-             f"CMSIS-NN {kernel} (16x8: int16 activations, int8 filter, int64 bias)"]
-    reads = [x, wi] + ([b] if b is not None else [])
-
-    def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
-        bias = ptr(b) if b is not None else "NULL"
-        if depthwise:
-            return [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
-                    f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
-        return [f"const cmsis_nn_bias_data bias = {{{bias}, false}}; /* int64 */",
-                f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
-                f"{ptr(wi)}, &bias_dims, &bias, &out_dims, {ptr(out.index)});"]
-
-    return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
-                 f"{kernel}_get_buffer_size(&params, &in_dims, &filter_dims, &out_dims)",
-                 library=COMPONENT, sizing_decls=[params, dims])
+    return None
 
 
 def _conv_cmsis_nn(gen: Any, op: Op) -> Any:
+    """CONV_2D / DEPTHWISE_CONV_2D on CMSIS-NN's wrappers, as TFLM's cmsis_nn/conv.cc and
+    depthwise_conv.cc call them: int8 activations (int32 bias) on the s8 wrappers, 16x8 on the s16
+    ones (int64 bias; arm_convolve_wrapper_s16 takes it in a cmsis_nn_bias_data; offsets unused,
+    the zero points being 0)."""
     depthwise = op.type == "DEPTHWISE_CONV_2D"
     wt = gen.t[op.inputs[1]]
     if wt.dtype != "INT8":
         return f"filter is {wt.dtype}; arm_convolve_wrapper_s8 takes int8"
-    if gen.t[op.inputs[0]].dtype == "INT16":  # arm_convolve_wrapper_s16, arm_depthwise_conv_wrapper_s16
-        return _conv_cmsis_nn_s16(gen, op)
-    if len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
+    s16 = gen.t[op.inputs[0]].dtype == "INT16"
+    if s16:
+        if (why := _conv_cmsis_nn_s16_refusal(gen, op)) is not None:
+            return why
+    elif len(op.inputs) > 2 and op.inputs[2] >= 0 and gen.t[op.inputs[2]].dtype != "INT32":
         return f"bias is {gen.t[op.inputs[2]].dtype}; the s8 kernels take int32"
     p = prepare_conv(gen.g, op)
     xt, out = gen.t[op.inputs[0]], gen.t[op.outputs[0]]
@@ -269,7 +238,8 @@ def _conv_cmsis_nn(gen: Any, op: Op) -> Any:
     x, wi, b = gen.data(op, 0, "input"), gen.data(op, 1, "filter"), gen.optional(op, 2, "bias")
     rq = p.requant
     mult, shift = quant_arrays(gen, op, rq.multiplier, rq.shift, oc)
-    fields = [f".input_offset = {p.input_offset}", f".output_offset = {rq.output_zero_point}"]
+    in_off, out_off = (0, 0) if s16 else (p.input_offset, rq.output_zero_point)
+    fields = [f".input_offset = {in_off}", f".output_offset = {out_off}"]
     if depthwise:
         fields.append(f".ch_mult = {p.depth_multiplier}")
     fields += [f".stride = {tile(p.stride_h, p.stride_w)}", f".padding = {tile(p.pad_h, p.pad_w)}",
@@ -281,19 +251,26 @@ def _conv_cmsis_nn(gen: Any, op: Op) -> Any:
     dims = (f"static const cmsis_nn_dims in_dims = {dims_c((n, h, w, c))}, filter_dims = {dims_c(f_dims)}, "
             f"bias_dims = {dims_c((1, 1, 1, oc))}, out_dims = {dims_c(tuple(out.shape))};")
     quant = f"static const cmsis_nn_per_channel_quant_params quant = {{(int32_t *){mult}, (int32_t *){shift}}};"
-    kernel = "arm_depthwise_conv_wrapper_s8" if depthwise else "arm_convolve_wrapper_s8"
+    # literal kernel names: `mcusim ops` reads them from this source
+    if s16:
+        kernel = "arm_depthwise_conv_wrapper_s16" if depthwise else "arm_convolve_wrapper_s16"
+    else:
+        kernel = "arm_depthwise_conv_wrapper_s8" if depthwise else "arm_convolve_wrapper_s8"
     extra = [f"stride {p.stride_h}x{p.stride_w}, padding {op.options.get('padding')} (top {p.pad_h}, "
              f"left {p.pad_w}), dilation {p.dilation_h}x{p.dilation_w}"
              + (f", depth multiplier {p.depth_multiplier}" if depthwise else ""),
-             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]",
-             f"requantization per output channel: {mult}, {shift} in weights.c",
+             f"fused activation {activation(op)} -> clamp [{rq.act_min}, {rq.act_max}]" + (" (int16)" if s16 else ""),
+             f"requantization per output channel: {mult}, {shift} in weights.c" + (" (int64 accumulator)" if s16 else ""),
+             f"CMSIS-NN {kernel} (16x8: int16 activations, int8 filter, int64 bias)" if s16 else
              f"CMSIS-NN {kernel} (it picks the specialised kernel for this geometry)"]
     reads = [x, wi] + ([b] if b is not None else [])
+    bias_struct = s16 and not depthwise  # arm_convolve_wrapper_s16 takes a cmsis_nn_bias_data
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         bias = ptr(b) if b is not None else "NULL"
-        return [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
-                f"{ptr(wi)}, &bias_dims, {bias}, &out_dims, {ptr(out.index)});"]
+        pre = [f"const cmsis_nn_bias_data bias = {{{bias}, false}}; /* int64 */"] if bias_struct else []
+        return pre + [f"st = (mcu_status){kernel}({ctx}, &params, &quant, &in_dims, {ptr(x)}, &filter_dims, "
+                      f"{ptr(wi)}, &bias_dims, {'&bias' if bias_struct else bias}, &out_dims, {ptr(out.index)});"]
 
     return Step(op, reads, out.index, extra, [params, quant, dims], render, kernel,
                  f"{kernel}_get_buffer_size(&params, &in_dims, &filter_dims, &out_dims)",
