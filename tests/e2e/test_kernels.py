@@ -250,7 +250,9 @@ def test_kernel_on_cortex_m4_matches_numpy_reference(kernel: str, flavour: str) 
 
 
 @needs_arm
-@pytest.mark.parametrize("flavour", ["ref", "opt"])
+# opt in the slow tier: without the DSP extension the opt files compile to the reference code
+# (test_opt_flavour_falls_back_to_reference_code_without_dsp)
+@pytest.mark.parametrize("flavour", ["ref", pytest.param("opt", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("kernel", MAIN_KERNELS)
 def test_kernel_on_cortex_m0plus_matches_numpy_reference(kernel: str, flavour: str) -> None:
     _property(kernel, lambda: sim_runner(kernel, flavour, M0), 5)()
