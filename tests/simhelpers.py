@@ -64,6 +64,16 @@ def one_per_operator_set(paths: list[Path]) -> list[object]:
 
 
 def model_params(paths: list[Path]) -> list[object]:
-    """``paths`` as pytest parameters, the NOT_YET models marked as expected (strict) failures."""
-    return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[p.name]))
-            if p.name in NOT_YET else p for p in paths]
+    """``paths`` as pytest parameters, the NOT_YET models marked as expected (strict) failures
+    and the benchmark-sized models of tests/data (``bench_*``: millions of MACs) in the slow tier."""
+    params: list[object] = []
+    for p in paths:
+        marks = [pytest.mark.xfail(strict=True, reason=NOT_YET[p.name])] if p.name in NOT_YET else []
+        marks += bench_marks(p)
+        params.append(pytest.param(p, marks=marks) if marks else p)
+    return params
+
+
+def bench_marks(path: Path) -> list[pytest.MarkDecorator]:
+    """The slow mark for the benchmark-sized models of tests/data (``bench_*``)."""
+    return [pytest.mark.slow] if path.name.startswith("bench_") else []

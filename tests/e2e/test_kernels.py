@@ -245,7 +245,7 @@ def test_reference_flavour_on_host_matches_numpy_reference(kernel: str) -> None:
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
 @pytest.mark.parametrize("kernel", ALL_KERNELS)
 def test_kernel_on_cortex_m4_matches_numpy_reference(kernel: str, flavour: str) -> None:
-    examples = 12 if kernel in MAIN_KERNELS else 6
+    examples = 8 if kernel in MAIN_KERNELS else 4
     _property(kernel, lambda: sim_runner(kernel, flavour, M4), examples)()
 
 

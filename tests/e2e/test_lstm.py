@@ -43,8 +43,15 @@ def _tflm(model: Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 @needs_gcc
-@pytest.mark.parametrize("stack", ["tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "tflm/ref"])
-@pytest.mark.parametrize("model", LSTM_MODELS, ids=lambda p: p.stem)
+def _lstm_cases():
+    """Every model on mcusim's stacks; real TFLM (a ~14 s run each) on one model, the rest slow."""
+    for model in LSTM_MODELS:
+        for stack in ("tinyml/ref", "tinyml/opt", "classic/ref", "classic/opt", "tflm/ref"):
+            slow = stack.startswith("tflm") and model != LSTM_MODELS[0]
+            yield pytest.param(model, stack, id=f"{model.stem}-{stack}", marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("model, stack", _lstm_cases())
 def test_lstm_bit_exact_with_tflm(model: Path, stack: str) -> None:
     path, kernels = stack.split("/")
     inputs = _random_inputs(model, 7)

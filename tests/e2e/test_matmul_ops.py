@@ -99,8 +99,10 @@ def test_cmsis_nn_is_bit_exact(model: str) -> None:
 
 @needs_gcc
 @needs_tree
-@pytest.mark.parametrize("model", ["net_tconv_decoder", "op_batch_matmul_adj_xy"])
-@pytest.mark.parametrize("kernels", ["ref", "cmsis-nn"])
+@pytest.mark.parametrize("model, kernels", [
+    ("net_tconv_decoder", "cmsis-nn"), ("op_batch_matmul_adj_xy", "ref"),
+    pytest.param("net_tconv_decoder", "ref", marks=pytest.mark.slow),
+    pytest.param("op_batch_matmul_adj_xy", "cmsis-nn", marks=pytest.mark.slow)])
 def test_tflm_path_runs_the_ops(model: str, kernels: str) -> None:
     _run(DATA / f"{model}.tflite", f"tflm/{kernels}")
 

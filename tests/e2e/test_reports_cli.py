@@ -72,6 +72,7 @@ def test_duty_cycle_options_alone_are_refused_before_any_work(extra, capsys):
         assert extra[0] in err
 
 
+@pytest.mark.slow  # every board at every operating point (~70 s); test_fit.py covers fit in the default run
 def test_fit_lists_boards_and_the_smallest_part(tmp_path, capsys):
     out = tmp_path / "fit.json"
     model = str(ROOT / "tests" / "data" / "op_relu.tflite")

@@ -52,8 +52,11 @@ def _models() -> list[Path]:
 def _cases():
     for model in _models():
         for flavour in ("cmsis-nn", "ref"):
+            # default run: every small model on cmsis-nn (the baseline of every ratio), the
+            # reference kernels on kws_fc only (~10 s a run: TFLM's arena search starts it up
+            # several times)
             slow = ((model.stem in LARGE and not (flavour == "cmsis-nn" and model.stem == "ad01_int8"))
-                    or model.parent.name == "dispatch_sweep")
+                    or model.parent.name == "dispatch_sweep" or (flavour == "ref" and model.stem != "kws_fc"))
             marks = [pytest.mark.slow] if slow else []
             yield pytest.param(model, flavour, marks=marks, id=f"{model.stem}-{flavour}")
 
@@ -225,6 +228,7 @@ def _export_builds_the_measured_image(tmp_path, flavour, model):
     assert text + data == rep["flash_bytes"]
 
 
+@pytest.mark.slow  # make builds TFLM from the tree (~100 s); the classic and tinyml exports stay in the default run
 def test_export_ref_builds_with_make_to_the_measured_flash(tmp_path):
     _export_builds_the_measured_image(tmp_path, "ref", ROOT / "models" / "kws_fc.tflite")
 

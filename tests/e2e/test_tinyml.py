@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from simhelpers import needs_gcc
+from simhelpers import needs_gcc, one_per_operator_set
 
 from mcusim import operators
 from mcusim.build.toolchain import KERNELS
@@ -359,8 +359,17 @@ def test_model_matches_reference_and_tflm(model: Path, kernels: str) -> None:
 
 
 @needs_gcc
-@pytest.mark.parametrize("kernels", FLAVOURS)
-@pytest.mark.parametrize("model", OP_MODELS, ids=_name)
+def _op_model_cases():
+    """opt on every op model; ref on one model per operator set (the ref kernels have their own
+    bit-exact tests in test_kernels.py), the other ref cells slow."""
+    for kernels in FLAVOURS:
+        for p in (OP_MODELS if kernels == "opt" else one_per_operator_set(OP_MODELS)):
+            model = p if isinstance(p, Path) else p.values[0]
+            marks = [] if isinstance(p, Path) else list(p.marks)
+            yield pytest.param(model, kernels, id=f"{model.stem}-{kernels}", marks=marks)
+
+
+@pytest.mark.parametrize("model, kernels", _op_model_cases())
 def test_op_model_matches_reference_and_tflm(model: Path, kernels: str) -> None:
     """Every op model on one updatable image per flavour (all ops registered), its bytes
     written to the model region: no rebuild per model."""

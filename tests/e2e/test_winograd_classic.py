@@ -161,7 +161,8 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     assert "const int32_t op0_pair_sums[64] = {" in weights_c
 
 
-@pytest.mark.parametrize("model", FC_MODELS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", [m if i == 0 else pytest.param(m, marks=pytest.mark.slow)
+                                   for i, m in enumerate(FC_MODELS)], ids=lambda p: p.stem)
 def test_fully_connected_single_op_models_bit_exact(model, monkeypatch):
     """3-D input (batches), no bias, per-channel, fused ReLU: both flavours, against tflite-micro.
     These layers are below the measured crossover (winograd.fc_worthwhile), so --winograd leaves

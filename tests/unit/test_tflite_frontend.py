@@ -18,7 +18,7 @@ from mcusim.frontend.graph import Graph
 from mcusim.frontend.reference import run_graph
 from mcusim.frontend.validate import supported_ops
 from mcusim.frontend.tflite import load_model, parse_model
-from simhelpers import model_params
+from simhelpers import bench_marks, model_params
 
 fb = pytest.importorskip("tflite_micro.tensorflow.lite.micro.python.schema_py_generated")
 
@@ -282,7 +282,8 @@ def test_random_bytes_with_identifier(tail: bytes) -> None:
     _parse_or_model_error(tail[:4] + b"TFL3" + tail[4:])
 
 
-@pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", [pytest.param(p, marks=bench_marks(p)) for p in MODEL_FILES],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_byte_flips_on_real_models(path: Path) -> None:
     """Corrupt models raise ModelError; whatever still validates, the reference can run (or
     refuses with a McusimError): validation is what the kernels rely on."""
