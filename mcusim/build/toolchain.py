@@ -16,10 +16,17 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process lock, concurrent builds may compile twice
+    fcntl = None  # type: ignore[assignment]
 
 from ..errors import DoesNotFit, ToolchainError
 from ..fileio import replacing
@@ -177,15 +184,36 @@ def _compile(src: Path, cmd_flags: list[str] | tuple[str, ...], headers_key: str
     obj = cache_dir() / "objects" / f"{src.stem}-{key}.o"
     if obj.is_file():
         return obj
-    with replacing(obj) as tmp:
-        proc = subprocess.run([compiler, *cmd_flags, "-c", str(src), "-o", str(tmp)], capture_output=True, text=True,
-                              check=False, cwd=cwd)
-        if proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            errors = [ln for ln in lines if "error:" in ln]
-            first = (errors or lines or ["unknown error"])[0]
-            raise ToolchainError(f"build failed for {core}: {first.strip()}")
+    with _compile_lock(key):
+        if obj.is_file():  # another process (test worker, sweep worker) compiled it meanwhile
+            return obj
+        with replacing(obj) as tmp:
+            proc = subprocess.run([compiler, *cmd_flags, "-c", str(src), "-o", str(tmp)], capture_output=True,
+                                  text=True, check=False, cwd=cwd)
+            if proc.returncode != 0:
+                lines = proc.stderr.strip().splitlines()
+                errors = [ln for ln in lines if "error:" in ln]
+                first = (errors or lines or ["unknown error"])[0]
+                raise ToolchainError(f"build failed for {core}: {first.strip()}")
     return obj
+
+
+@contextmanager
+def _compile_lock(key: str) -> Iterator[None]:
+    """Hold one of 256 lock files of the object cache (chosen by the object's key) while
+    compiling, so processes building the same library at once (pytest-xdist workers, sweep
+    workers, ``fit --jobs``) compile each object once: the second finds it done."""
+    if fcntl is None:
+        yield
+        return
+    locks = cache_dir() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"{key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def compile_jobs(jobs: list[CompileJob], core: str, workers: int = 2) -> list[Path]:
