@@ -19,12 +19,14 @@ static inline mcu_status mcu_check_fc(const mcu_fc_params *p, const mcu_quant_pa
 {
     if (!p || !mcu_quant_valid(q) || !in || !f || !out)
         return MCU_ERR_ARG;
-    if (!mcu_dims_valid(in_d) || !mcu_dims_valid(f_d) || !mcu_dims_valid(out_d))
+    /* each shape's products right after its own checks (few values live at once: the
+     * small layers' fixed cost) */
+    if (!mcu_dims_valid(in_d))
         return MCU_ERR_ARG;
     const int32_t depth = in_d->h * in_d->w * in_d->c;
-    if (f_d->c * f_d->h * f_d->w != depth || depth > 65535)
+    if (depth > 65535 || !mcu_dims_valid(f_d) || f_d->c * f_d->h * f_d->w != depth)
         return MCU_ERR_ARG;
-    if (out_d->n * out_d->h * out_d->w != in_d->n || out_d->c != f_d->n)
+    if (!mcu_dims_valid(out_d) || out_d->c != f_d->n || out_d->n * out_d->h * out_d->w != in_d->n)
         return MCU_ERR_ARG;
     return mcu_range_valid(&p->activation) ? MCU_OK : MCU_ERR_ARG;
 }

@@ -45,12 +45,16 @@ static inline int mcu_fc_lean_ok(int32_t depth, int32_t rows)
     return rows <= MCU_FC_DIRECT_ROWS || depth * rows <= MCU_FC_LEAN_MACS;
 }
 
+/* Scratch of the converted input, for a layer the large path runs (mcu_fc_big). */
+static inline int32_t mcu_fc_x16_bytes(int32_t depth)
+{
+    return mcu_fc_short_depth(depth) ? 0 : (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
+}
+
 int32_t mcu_fully_connected_s8_get_buffer_size(const mcu_dims *filter_dims)
 {
     const int32_t depth = filter_dims->h * filter_dims->w * filter_dims->c;
-    if (mcu_fc_lean_ok(depth, filter_dims->n) || mcu_fc_short_depth(depth))
-        return 0;
-    return (int32_t)sizeof(int16_t) * ((depth + 3) & ~3);
+    return mcu_fc_lean_ok(depth, filter_dims->n) ? 0 : mcu_fc_x16_bytes(depth);
 }
 
 /* What the row passes need besides the weights. */
@@ -323,16 +327,16 @@ __attribute__((noinline)) static void mcu_fc_short(const mcu_fc_ctx *c, const in
     }
 }
 
-/* R (1, 2 or 4) rows from w (depth apart) against the int8 input x, the offset added by
- * SXTAB16: per 4 inputs one input load, R weight loads, two SXTAB16, 2R SXTB16 and 2R SMLAD.
- * The accumulators start from and return in s[0 .. R). */
+/* R (1, 2 or 4) rows from w (depth apart), n of their inputs, against the int8 input x, the
+ * offset added by SXTAB16: per 4 inputs one input load, R weight loads, two SXTAB16, 2R SXTB16
+ * and 2R SMLAD. The accumulators start from and return in s[0 .. R). */
 static inline __attribute__((always_inline)) void
-mcu_fc_lean_rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t *s,
-                 const int R)
+mcu_fc_lean_rows(const int8_t *x, const int8_t *w, int32_t n, int32_t depth, int32_t in_off,
+                 int32_t *s, const int R)
 {
     const int32_t off2 = mcu_dup16(in_off), d2 = 2 * depth, d3 = 3 * depth;
     int32_t s0 = s[0], s1 = R > 1 ? s[1] : 0, s2 = R > 2 ? s[2] : 0, s3 = R > 3 ? s[3] : 0;
-    const int8_t *end = x + (depth & ~3);
+    const int8_t *end = x + (n & ~3);
     while (x != end) {
         const int32_t v = mcu_read_s8x4(x);
         x += 4;
@@ -355,7 +359,7 @@ mcu_fc_lean_rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off
         }
         w += 4;
     }
-    for (int32_t k = 0; k < (depth & 3); ++k) {
+    for (int32_t k = 0; k < (n & 3); ++k) {
         const int32_t xk = x[k] + in_off;
         s0 += w[k] * xk;
         if (R > 1)
@@ -374,13 +378,69 @@ mcu_fc_lean_rows(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off
     }
 }
 
+/* Two rows, 8 inputs per iteration, in inline assembly (GCC spills the unrolled loop's
+ * pointers): per 4 inputs the input and both weight words loaded back to back, SXTAB16 x2,
+ * SXTB16 x4, SMLAD x4; the compare and branch once per 8 inputs. The 4 and 1-3 inputs left
+ * over: mcu_fc_lean_rows. */
+static inline __attribute__((always_inline)) void
+mcu_fc_lean2_dot(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t *s)
+{
+    int32_t n = depth;
+#if MCU_NN_ASM
+    if (depth >= 8) {
+        int32_t s0 = s[0], s1 = s[1];
+        const int32_t off2 = mcu_dup16(in_off);
+        const int8_t *end = x + (depth & ~7);
+        int32_t v, x13, a, b, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr %[v], [%[x]], #4\n\t"
+            "ldr %[a], [%[w], %[d]]\n\t"
+            "ldr %[b], [%[w]], #4\n\t"
+            "sxtab16 %[x13], %[off2], %[v], ror #8\n\t"
+            "sxtab16 %[v], %[off2], %[v]\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s1], %[a], %[v], %[s1]\n\t"
+            "smlad %[s1], %[t], %[x13], %[s1]\n\t"
+            "sxtb16 %[t], %[b], ror #8\n\t"
+            "sxtb16 %[b], %[b]\n\t"
+            "smlad %[s0], %[b], %[v], %[s0]\n\t"
+            "smlad %[s0], %[t], %[x13], %[s0]\n\t"
+            "ldr %[v], [%[x]], #4\n\t"
+            "ldr %[a], [%[w], %[d]]\n\t"
+            "ldr %[b], [%[w]], #4\n\t"
+            "sxtab16 %[x13], %[off2], %[v], ror #8\n\t"
+            "sxtab16 %[v], %[off2], %[v]\n\t"
+            "sxtb16 %[t], %[a], ror #8\n\t"
+            "sxtb16 %[a], %[a]\n\t"
+            "smlad %[s1], %[a], %[v], %[s1]\n\t"
+            "smlad %[s1], %[t], %[x13], %[s1]\n\t"
+            "sxtb16 %[t], %[b], ror #8\n\t"
+            "sxtb16 %[b], %[b]\n\t"
+            "smlad %[s0], %[b], %[v], %[s0]\n\t"
+            "smlad %[s0], %[t], %[x13], %[s0]\n\t"
+            "cmp %[x], %[end]\n\t"
+            "bne 1b"
+            : [s0] "+&r"(s0), [s1] "+&r"(s1), [x] "+&r"(x), [w] "+&r"(w), [v] "=&r"(v),
+              [x13] "=&r"(x13), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
+            : [d] "r"(depth), [off2] "r"(off2), [end] "r"(end)
+            : "cc", "memory");
+        s[0] = s0;
+        s[1] = s1;
+        n = depth & 7;
+    }
+#endif
+    mcu_fc_lean_rows(x, w, n, depth, in_off, s, 2);
+}
+
 /* Four rows: the same in inline assembly, because the loop needs all 14 registers (4
  * accumulators, input, two weight pointers, row stride, offset, end, 2 input operands, weight
  * word and its odd half; GCC spills the stride and the end: 48 cycles per iteration). Per 4
  * inputs: input and row-1 words loaded back to back, SXTAB16 x2, then per row the weight word
  * (1 load), SXTB16 x2 and SMLAD x2: about 31 cycles for 16 MACs. */
-__attribute__((noinline)) static void mcu_fc_lean4(const int8_t *x, const int8_t *w,
-                                                   int32_t depth, int32_t in_off, int32_t *s)
+static inline __attribute__((always_inline)) void
+mcu_fc_lean4_dot(const int8_t *x, const int8_t *w, int32_t depth, int32_t in_off, int32_t *s)
 {
 #if MCU_NN_ASM
     if (depth >= 4 && (depth & 3) == 0) {
@@ -427,17 +487,7 @@ __attribute__((noinline)) static void mcu_fc_lean4(const int8_t *x, const int8_t
         return;
     }
 #endif
-    mcu_fc_lean_rows(x, w, depth, in_off, s, 4);
-}
-
-__attribute__((noinline)) static void mcu_fc_lean21(const int8_t *x, const int8_t *w,
-                                                    int32_t depth, int32_t in_off, int32_t *s,
-                                                    int32_t rows)
-{
-    if (rows == 2)
-        mcu_fc_lean_rows(x, w, depth, in_off, s, 2);
-    else
-        mcu_fc_lean_rows(x, w, depth, in_off, s, 1);
+    mcu_fc_lean_rows(x, w, depth, depth, in_off, s, 4);
 }
 
 /* An output outside the SMMLAR form's range (shift, accumulator): mcu_rq, then the clamp. */
@@ -465,103 +515,111 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
     return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
-/* Small layers (mcu_fc_lean_ok): no scratch and next to no set-up. Four rows per pass against
- * the int8 input (mcu_fc_lean4), the one to three left over in one pass; a full pass's four
- * outputs are saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
- * word. */
+/* What every row pass of a small layer needs: set once per call (x and fold per batch). */
+typedef struct {
+    const int8_t *x;             /* the input row */
+    int32_t depth, in_off, fold; /* fold: filter_offset * sum(x + input_offset) */
+    int32_t oo;                  /* 2 * output offset + 1 (mcu_fc_lean_rq) */
+    const int32_t *bias, *mult, *shift;
+    const mcu_fc_params *params;
+} mcu_fc_lean_ctx;
+
+/* Small layers (mcu_fc_lean_ok): no scratch and next to no set-up. Rows o .. o + R (R = 4, 2 or
+ * 1) against the int8 input: dot products, requantized, clamped and stored. A pass of four
+ * saturates its outputs to int8 (SSAT), packs them, clamps them at once (SSUB8/SEL) and stores
+ * one word. pc: per-channel requantization. */
 static inline __attribute__((always_inline)) void
-mcu_fc_lean_g(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
-              const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out,
-              const int pc)
+mcu_fc_lean_pass(const mcu_fc_lean_ctx *c, const int8_t *w, int32_t o, int8_t *out, const int R,
+                 const int pc)
 {
-    const int32_t in_off = params->input_offset;
-    const int32_t oo = 2 * params->output_offset + 1;
-    const uint32_t lo4 = 0x01010101u * (uint8_t)params->activation.min;
-    const uint32_t hi4 = 0x01010101u * (uint8_t)params->activation.max;
-    const int32_t *mult = quant->multiplier, *shift = quant->shift;
-    int32_t fold = 0; /* filter_offset * sum(x + input_offset) */
-    if (params->filter_offset != 0) {
-        for (int32_t k = 0; k < depth; ++k)
-            fold += in[k] + in_off;
-        fold *= params->filter_offset;
-    }
-    int32_t o = 0;
-    for (; o + 4 <= out_ch; o += 4, w += 4 * depth) {
-        int32_t s[4];
-        for (int32_t i = 0; i < 4; ++i)
-            s[i] = fold + (bias ? bias[o + i] : 0);
-        mcu_fc_lean4(in, w, depth, in_off, s);
+    int32_t s[4];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i)
+        s[i] = c->fold + (c->bias ? c->bias[o + i] : 0);
+    if (R == 4)
+        mcu_fc_lean4_dot(c->x, w, c->depth, c->in_off, s);
+    else if (R == 2)
+        mcu_fc_lean2_dot(c->x, w, c->depth, c->in_off, s);
+    else
+        mcu_fc_lean_rows(c->x, w, c->depth, c->depth, c->in_off, s, R);
+    const mcu_fc_params *p = c->params;
+    const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
+    if (R == 4) {
         uint32_t v = 0;
-        for (int32_t i = 0; i < 4; ++i) {
-            const int32_t c = pc ? o + i : 0;
-            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[c], shift[c], oo, params), 8);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+            const int ch = pc ? i : 0;
+            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p), 8);
             v |= (uint32_t)(uint8_t)y << (8 * i);
         }
+        const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
+        const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
         (void)__ssub8((int32_t)v, (int32_t)lo4);
         v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
         (void)__ssub8((int32_t)v, (int32_t)hi4);
         v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
         memcpy(out + o, &v, 4);
-    }
-    if (o < out_ch) {
-        const int32_t n = out_ch - o;
-        int32_t s[3];
-        for (int32_t i = 0; i < n; ++i)
-            s[i] = fold + (bias ? bias[o + i] : 0);
-        if (n == 3) {
-            mcu_fc_lean21(in, w, depth, in_off, s, 2);
-            mcu_fc_lean21(in, w + 2 * depth, depth, in_off, s + 2, 1);
-        } else {
-            mcu_fc_lean21(in, w, depth, in_off, s, n);
-        }
-        const int32_t lo = params->activation.min, hi = params->activation.max;
-        for (int32_t i = 0; i < n; ++i) {
-            const int32_t c = pc ? o + i : 0;
-            out[o + i] = (int8_t)mcu_rq_clamp(mcu_fc_lean_rq(s[i], mult[c], shift[c], oo, params),
+    } else {
+        const int32_t lo = p->activation.min, hi = p->activation.max;
+#pragma GCC unroll 4
+        for (int i = 0; i < R; ++i) {
+            const int ch = pc ? i : 0;
+            out[o + i] = (int8_t)mcu_rq_clamp(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p),
                                               lo, hi);
         }
     }
 }
 
-__attribute__((noinline)) static void
-mcu_fc_lean(const mcu_fc_params *params, const mcu_quant_params *quant, const int8_t *in,
-            const int8_t *w, const int32_t *bias, int32_t depth, int32_t out_ch, int8_t *out)
-{
-    if (quant->per_channel)
-        mcu_fc_lean_g(params, quant, in, w, bias, depth, out_ch, out, 1);
-    else
-        mcu_fc_lean_g(params, quant, in, w, bias, depth, out_ch, out, 0);
-}
+#define MCU_FC_LEAN_PASS(name, R, pc)                                                         \
+    __attribute__((noinline)) static void name(const mcu_fc_lean_ctx *c, const int8_t *w,     \
+                                               int32_t o, int8_t *out)                        \
+    {                                                                                         \
+        mcu_fc_lean_pass(c, w, o, out, R, pc);                                                \
+    }
+MCU_FC_LEAN_PASS(mcu_fc_lean4_pt, 4, 0)
+MCU_FC_LEAN_PASS(mcu_fc_lean2_pt, 2, 0)
+MCU_FC_LEAN_PASS(mcu_fc_lean1_pt, 1, 0)
+MCU_FC_LEAN_PASS(mcu_fc_lean4_pc, 4, 1)
+MCU_FC_LEAN_PASS(mcu_fc_lean2_pc, 2, 1)
+MCU_FC_LEAN_PASS(mcu_fc_lean1_pc, 1, 1)
+#undef MCU_FC_LEAN_PASS
 
-mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
-                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
-                                  const int8_t *input, const mcu_dims *filter_dims,
-                                  const int8_t *filter, const int32_t *bias,
-                                  const mcu_dims *output_dims, int8_t *output)
+/* Every row of one batch: passes of four, then two and one (one loop without a trip count:
+ * nothing to set up for the few passes of a small layer). */
+static inline __attribute__((always_inline)) void
+mcu_fc_lean_all(const mcu_fc_lean_ctx *c, const int8_t *w, int32_t out_ch, int8_t *out,
+                const int pc)
 {
-    mcu_status st = mcu_check_fc(params, quant, input_dims, input, filter_dims, filter,
-                                 output_dims, output);
-    if (st != MCU_OK)
-        return st;
-    {
-        const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
-        /* short depths: the lean path up to 16 rows, mcu_fc_short beyond (measured: 16 -> 16
-         * 2,081 against 2,196 cycles, 8 -> 64 6,357 against 4,364) */
-        if (mcu_fc_lean_ok(depth, filter_dims->n) &&
-            (!mcu_fc_short_depth(depth) || filter_dims->n <= 16)) {
-            for (int32_t b = 0; b < input_dims->n; ++b)
-                mcu_fc_lean(params, quant, input + b * depth, filter, bias, depth, filter_dims->n,
-                            output + b * filter_dims->n);
-            return MCU_OK;
+    for (int32_t o = 0; o < out_ch;) {
+        const int32_t left = out_ch - o;
+        if (left >= 4) {
+            (pc ? mcu_fc_lean4_pc : mcu_fc_lean4_pt)(c, w, o, out);
+            o += 4;
+            w += 4 * c->depth;
+        } else if (left >= 2) {
+            (pc ? mcu_fc_lean2_pc : mcu_fc_lean2_pt)(c, w, o, out);
+            o += 2;
+            w += 2 * c->depth;
+        } else {
+            (pc ? mcu_fc_lean1_pc : mcu_fc_lean1_pt)(c, w, o, out);
+            o += 1;
         }
     }
+}
+
+/* The large path (scratch, 3-row passes; short depths): a function of its own, so that the
+ * lean path does not pay its frame. */
+__attribute__((noinline)) static mcu_status
+mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_params *quant,
+           const int8_t *input, const int8_t *filter, const int32_t *bias, int8_t *output,
+           int32_t depth, int32_t out_ch, int32_t batches)
+{
     void *scratch;
-    st = mcu_scratch(ctx, mcu_fully_connected_s8_get_buffer_size(filter_dims), &scratch);
+    const mcu_status st = mcu_scratch(ctx, mcu_fc_x16_bytes(depth), &scratch);
     if (st != MCU_OK)
         return st;
     int16_t *x16 = (int16_t *)scratch;
-    const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
-    const int32_t depth4 = depth & ~3, out_ch = filter_dims->n;
+    const int32_t depth4 = depth & ~3;
     const int32_t off2 = mcu_dup16(params->input_offset);
     mcu_fc_ctx c;
     c.x = x16;
@@ -593,7 +651,7 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
     if (short_depth) { /* more than 16 rows (fewer: the lean path) */
-        for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
+        for (int32_t b = 0; b < batches; ++b, input += depth, output += out_ch) {
             c.fold = 0;
             if (params->filter_offset != 0) {
                 for (int32_t k = 0; k < depth; ++k)
@@ -605,7 +663,7 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
         }
         return MCU_OK;
     }
-    for (int32_t b = 0; b < input_dims->n; ++b, input += depth, output += out_ch) {
+    for (int32_t b = 0; b < batches; ++b, input += depth, output += out_ch) {
         mcu_s8_to_s16_reordered(input, x16, depth4, off2, 4);
         for (int32_t k = depth4; k < depth; ++k)
             x16[k] = (int16_t)(input[k] + params->input_offset);
@@ -632,6 +690,47 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
         }
         if (o < out_ch)
             mcu_fc_store(&c, o, mcu_fc_dot1(w, x16, depth, mcu_fc_init(&c, o)));
+    }
+    return MCU_OK;
+}
+
+mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *params,
+                                  const mcu_quant_params *quant, const mcu_dims *input_dims,
+                                  const int8_t *input, const mcu_dims *filter_dims,
+                                  const int8_t *filter, const int32_t *bias,
+                                  const mcu_dims *output_dims, int8_t *output)
+{
+    const mcu_status st = mcu_check_fc(params, quant, input_dims, input, filter_dims, filter,
+                                       output_dims, output);
+    if (st != MCU_OK)
+        return st;
+    const int32_t depth = input_dims->h * input_dims->w * input_dims->c;
+    const int32_t out_ch = filter_dims->n, batches = input_dims->n;
+    /* short depths: the lean path up to 16 rows, mcu_fc_short beyond (measured: 16 -> 16
+     * 2,081 against 2,196 cycles, 8 -> 64 6,357 against 4,364) */
+    if (!mcu_fc_lean_ok(depth, out_ch) || (mcu_fc_short_depth(depth) && out_ch > 16))
+        return mcu_fc_big(ctx, params, quant, input, filter, bias, output, depth, out_ch,
+                          batches);
+    mcu_fc_lean_ctx c;
+    c.depth = depth;
+    c.in_off = params->input_offset;
+    c.oo = 2 * params->output_offset + 1;
+    c.bias = bias;
+    c.mult = quant->multiplier;
+    c.shift = quant->shift;
+    c.params = params;
+    for (int32_t b = 0; b < batches; ++b, input += depth, output += out_ch) {
+        c.x = input;
+        c.fold = 0;
+        if (params->filter_offset != 0) {
+            for (int32_t k = 0; k < depth; ++k)
+                c.fold += input[k] + c.in_off;
+            c.fold *= params->filter_offset;
+        }
+        if (quant->per_channel)
+            mcu_fc_lean_all(&c, filter, out_ch, output, 1);
+        else
+            mcu_fc_lean_all(&c, filter, out_ch, output, 0);
     }
     return MCU_OK;
 }
