@@ -85,6 +85,38 @@ def _fully_connected_reference(graph: Graph, op: Op, v: Values) -> np.ndarray:
                            optional_value(v, graph, op, 2), p)
 
 
+def _i32(v: int) -> int:
+    """v wrapped to int32, as the 32-bit multiply of the compiled check computes it."""
+    return (v + 2**31) % 2**32 - 2**31
+
+
+def fc_kernel_args_problem(act: tuple[int, int], in_dims: tuple[int, int, int, int],
+                           filter_dims: tuple[int, int, int, int],
+                           out_dims: tuple[int, int, int, int], null: tuple[str, ...] = ()) -> str | None:
+    """Why mcu_check_fc (kernels/src/common/mcu_nn_checks.h) would reject a FULLY_CONNECTED
+    kernel call, or None: its mirror, condition for condition. The classic path builds its
+    kernels without that check (MCU_NN_FC_CHECKED_ON_HOST) and calls this instead before it
+    emits a call. ``act``: the activation clamp the check sees (-128..127 for the int16 kernel,
+    which checks its own int16 clamp); dims (n, h, w, c); ``null``: the pointer arguments
+    passed as NULL (params, quant, multiplier, shift, input, filter, output or a dims struct).
+    tests/e2e/test_kernels.py runs both on the same argument sets."""
+    if null:
+        return f"{null[0]} is NULL"
+    for name, d in (("input", in_dims), ("filter", filter_dims), ("output", out_dims)):
+        if min(d) <= 0:
+            return f"{name} dims {list(d)} are not all positive"
+    depth = _i32(in_dims[1] * in_dims[2] * in_dims[3])
+    if depth > 65535:
+        return f"depth {depth} exceeds 65535 (the kernels' int32 accumulation bound)"
+    if _i32(filter_dims[3] * filter_dims[1] * filter_dims[2]) != depth:
+        return f"filter dims {list(filter_dims)} do not hold depth {depth}"
+    if out_dims[3] != filter_dims[0] or _i32(out_dims[0] * out_dims[1] * out_dims[2]) != in_dims[0]:
+        return f"output dims {list(out_dims)} do not fit input {list(in_dims)} and filter {list(filter_dims)}"
+    if not (-128 <= act[0] <= act[1] <= 127):
+        return f"activation clamp [{act[0]}, {act[1]}] is not an int8 range"
+    return None
+
+
 def _fully_connected_classic(gen: Any, op: Op) -> Step:
     p = prepare_fully_connected(gen.g, op)
     int16 = p.requant.int16  # 16x8 mode: mcu_fully_connected_s16 (int64 bias)
@@ -99,11 +131,12 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
     per_channel = wt.is_per_channel
     rq = p.requant
     quant = gen.requant_arrays(op, rq.multiplier, rq.shift, per_channel)
+    in_d, f_d, out_d = (batches, 1, 1, depth), (units, 1, 1, depth), (batches, 1, 1, units)
     decls = [f"static const mcu_fc_params params = {{.input_offset = {p.input_offset}, "
              f".filter_offset = {p.weights_offset}, .output_offset = {rq.output_zero_point}, "
              f".activation = {{{rq.act_min}, {rq.act_max}}}}};",
-             f"static const mcu_dims in_dims = {{{batches}, 1, 1, {depth}}}, filter_dims = "
-             f"{{{units}, 1, 1, {depth}}}, out_dims = {{{batches}, 1, 1, {units}}};"]
+             f"static const mcu_dims in_dims = {{{', '.join(map(str, in_d))}}}, filter_dims = "
+             f"{{{', '.join(map(str, f_d))}}}, out_dims = {{{', '.join(map(str, out_d))}}};"]
     extra = [f"{batches} x [{depth}] . [{units} x {depth}]^T, fused activation {activation(op)} "
              f"-> clamp [{rq.act_min}, {rq.act_max}]",
              requant_comment(rq.multiplier, rq.shift, per_channel)]
@@ -114,6 +147,9 @@ def _fully_connected_classic(gen: Any, op: Op) -> Step:
     reads = [x, w] + ([b] if b is not None else [])
     kernel = ("mcu_fully_connected_s16" if int16 else
               "mcu_fully_connected_wino_s8" if inner_product else "mcu_fully_connected_s8")
+    problem = fc_kernel_args_problem((-128, 127) if int16 else (rq.act_min, rq.act_max), in_d, f_d, out_d)
+    if problem:  # the kernels are built without their argument check (MCU_NN_FC_CHECKED_ON_HOST)
+        raise ModelError(f"op {op.index} (FULLY_CONNECTED) cannot run on {kernel}: {problem}")
 
     def render(ptr: Callable[[int], str], ctx: str) -> list[str]:
         bias = ptr(b) if b is not None else "NULL"

@@ -276,6 +276,20 @@ def test_unsupported_mean_axes_name_the_op(tmp_path: Path) -> None:
         generate_classic(graph, get_board(BOARD), "ref", tmp_path)
 
 
+def test_fully_connected_beyond_the_kernel_depth_bound_is_refused(tmp_path: Path) -> None:
+    """The classic path builds its FULLY_CONNECTED kernels without their argument check, so the
+    generator refuses a call the check would reject (depth 65,536 > 65,535) with one line."""
+    b = ModelBuilder()
+    x = b.tensor((1, 65536), scale=0.05, zero_point=0)
+    w = b.tensor((1, 65536), data=np.ones((1, 65536), np.int8), scale=0.01, zero_point=0)
+    out = b.tensor((1, 1), scale=0.5, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [out])
+    graph = parse_model(b.io([x], [out]).build())
+    with pytest.raises(ModelError, match=r"^op 0 \(FULLY_CONNECTED\) cannot run on mcu_fully_connected_s8: "
+                                         r"depth 65536 exceeds 65535"):
+        generate_classic(graph, get_board(BOARD), "opt", tmp_path)
+
+
 @needs_gcc
 def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
     """16x8 ADD (power-of-two scales), MUL (equal shapes and broadcast along the channels),

@@ -720,3 +720,67 @@ def test_kernel_on_cortex_m4_exhaustive(kernel: str, flavour: str) -> None:
 @pytest.mark.parametrize("kernel", ALL_KERNELS)
 def test_reference_flavour_on_host_exhaustive(kernel: str) -> None:
     _property(kernel, lambda: host_runner(kernel), 1000, big=True)()
+
+
+def _fc_argument_sets() -> list[tuple[str, Blob, tuple[Any, ...]]]:
+    """A valid FULLY_CONNECTED call (2 batches, depth 32, 6 units) and one change at a time:
+    each dims value zero or negative, reshaped and mismatched dims, the depth bound, clamps,
+    NULL pointers; with the (act, dims, null) the Python mirror takes. Accepted sets never
+    reach beyond the call's buffers."""
+    base = CASES["fully_connected"]({"n": 2, "depth": 32, "units": 6}, np.random.default_rng(3)).blob
+    # params: scratch (2), offsets (3), act (5, 6), multiplier (7), shift (8), per channel (9),
+    # input dims (10-13), filter dims (14-17), output dims (18-21), x, w, bias, y (22-25)
+    changes: list[tuple[str, dict[int, int]]] = [("valid", {}), ("no bias", {24: -1})]
+    for first, what in ((10, "input"), (14, "filter"), (18, "output")):
+        for i in range(4):
+            changes += [(f"{what} dim {i} = 0", {first + i: 0}), (f"{what} dim {i} = -1", {first + i: -1})]
+    changes += [
+        ("input 2x4x8x1", {11: 4, 12: 8, 13: 1}), ("filter 6x2x4x4", {15: 2, 16: 4, 17: 4}),
+        ("input depth 31", {13: 31}), ("filter depth 33", {17: 33}),
+        # (4 units: the opt kernel's lean path, whose scratch need is 0 at any depth)
+        ("depth 65536", {13: 65536, 17: 65536, 14: 4, 21: 4}),
+        ("depth 4 x 16384", {12: 4, 13: 16384, 17: 65536, 14: 4, 21: 4}),
+        ("output 1x2x1x6", {18: 1, 19: 2}), ("output 1x1x1x6", {18: 1}), ("output c 5", {21: 5}),
+        ("filter n 5, output c 5", {14: 5, 21: 5}), ("filter n 7", {14: 7}),
+        ("act min -129", {5: -129}), ("act max 128", {6: 128}), ("act 10..5", {5: 10, 6: 5}),
+        ("act 5..5", {5: 5, 6: 5}),
+        ("input NULL", {22: -1}), ("filter NULL", {23: -1}), ("output NULL", {25: -1}),
+        ("multiplier NULL", {7: -1}), ("shift NULL", {8: -1}),
+    ]
+    sets = []
+    for name, change in changes:
+        blob = copy.deepcopy(base)
+        for i, v in change.items():
+            blob.params[i] = v
+        p = blob.params
+        null = tuple(n for n, i in (("multiplier", 7), ("shift", 8), ("input", 22), ("filter", 23),
+                                    ("output", 25)) if p[i] < 0)
+        sets.append((name, blob, ((p[5], p[6]), tuple(p[10:14]), tuple(p[14:18]), tuple(p[18:22]), null)))
+    return sets
+
+
+def _check_fc_mirror(runner: Any) -> None:
+    from mcusim.operators.fully_connected import fc_kernel_args_problem
+
+    verdicts = []
+    for name, blob, args in _fc_argument_sets():
+        problem = fc_kernel_args_problem(*args)
+        status = runner.run(blob).status
+        assert status == (MCU_OK if problem is None else MCU_ERR_ARG), f"{name}: C {status}, mirror {problem!r}"
+        verdicts.append(problem is None)
+    assert 4 < sum(verdicts) < len(verdicts) - 30  # both verdicts, many of each
+
+
+@needs_host
+def test_fully_connected_check_mirror_matches_the_c_check() -> None:
+    """The classic path builds its FULLY_CONNECTED kernels without mcu_check_fc
+    (MCU_NN_FC_CHECKED_ON_HOST) and refuses on the host what the check would reject:
+    fc_kernel_args_problem accepts and rejects exactly what the compiled check does."""
+    _check_fc_mirror(host_runner("fully_connected"))
+
+
+@needs_arm
+def test_fully_connected_opt_check_matches_the_mirror() -> None:
+    """The same argument sets through the opt kernel on the Cortex-M4 (its entry checks, then
+    dispatches to the lean or the large path)."""
+    _check_fc_mirror(sim_runner("fully_connected", "opt", M4))

@@ -41,6 +41,10 @@ ALIGNMENT = 4
 """Byte alignment of every arena buffer (the kernels need 4 for scratch and word loads)."""
 TAG_INPUTS_READY = 0x5EED0010
 """kernels/include/mcusim.h MCUSIM_TAG_INPUTS_READY: the host writes the inputs now."""
+FC_CHECKED_ON_HOST = "MCU_NN_FC_CHECKED_ON_HOST"
+"""Defined for the classic path's build: mcu_check_fc (kernels/src/common/mcu_nn_checks.h) is
+left out of the FULLY_CONNECTED kernels, because the generator refuses every call it would
+reject (mcusim.operators.fully_connected.fc_kernel_args_problem, its mirror)."""
 
 
 @dataclass
@@ -210,7 +214,7 @@ def build_classic(graph: Graph, board: Board, kernels: str = "opt", workdir: Pat
     return Firmware(
         path="classic", kernels=kernels, board=board,
         sources=sources,
-        include_dirs=[workdir, *cm.include_dirs], defines={}, input_symbols=cm.input_symbols,
+        include_dirs=[workdir, *cm.include_dirs], defines={FC_CHECKED_ON_HOST: 1}, input_symbols=cm.input_symbols,
         output_symbols=cm.output_symbols, arena_symbol="model_arena" if cm.arena_bytes else None,
         status_messages=cm.status_messages, notes=cm.notes, libraries=cm.libraries, op_info=cm.op_info,
         io_ready_probe=TAG_INPUTS_READY)

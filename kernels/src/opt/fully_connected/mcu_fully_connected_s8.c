@@ -515,35 +515,43 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
     return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
-/* What every row pass of a small layer needs: set once per call (x and fold per batch). */
+/* A small layer's state between its row passes: constants set once per call, x and fold per
+ * batch, the next pass's first row o (and its weights w) advanced by each pass. */
 typedef struct {
     const int8_t *x;             /* the input row */
-    int32_t depth, in_off, fold; /* fold: filter_offset * sum(x + input_offset) */
+    const int8_t *w;             /* row o's weights */
+    int8_t *out;                 /* the output row */
+    int32_t o, depth, in_off;    /* */
+    int32_t fold;                /* filter_offset * sum(x + input_offset) */
     int32_t oo;                  /* 2 * output offset + 1 (mcu_fc_lean_rq) */
     const int32_t *bias, *mult, *shift;
     const mcu_fc_params *params;
 } mcu_fc_lean_ctx;
 
 /* Small layers (mcu_fc_lean_ok): no scratch and next to no set-up. Rows o .. o + R (R = 4, 2 or
- * 1) against the int8 input: dot products, requantized, clamped and stored. A pass of four
- * saturates its outputs to int8 (SSAT), packs them, clamps them at once (SSUB8/SEL) and stores
- * one word. pc: per-channel requantization. */
-static inline __attribute__((always_inline)) void
-mcu_fc_lean_pass(const mcu_fc_lean_ctx *c, const int8_t *w, int32_t o, int8_t *out, const int R,
-                 const int pc)
+ * 1) against the int8 input: dot products, requantized, clamped and stored; then o and w move
+ * on. A pass of four saturates its outputs to int8 (SSAT), packs them, clamps them at once
+ * (SSUB8/SEL) and stores one word. pc: per-channel requantization. */
+static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_ctx *c, const int R,
+                                                                   const int pc)
 {
+    const int32_t o = c->o, depth = c->depth;
+    const int8_t *w = c->w;
+    c->o = o + R;
+    c->w = w + R * depth;
     int32_t s[4];
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i)
         s[i] = c->fold + (c->bias ? c->bias[o + i] : 0);
     if (R == 4)
-        mcu_fc_lean4_dot(c->x, w, c->depth, c->in_off, s);
+        mcu_fc_lean4_dot(c->x, w, depth, c->in_off, s);
     else if (R == 2)
-        mcu_fc_lean2_dot(c->x, w, c->depth, c->in_off, s);
+        mcu_fc_lean2_dot(c->x, w, depth, c->in_off, s);
     else
-        mcu_fc_lean_rows(c->x, w, c->depth, c->depth, c->in_off, s, R);
+        mcu_fc_lean_rows(c->x, w, depth, depth, c->in_off, s, R);
     const mcu_fc_params *p = c->params;
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
+    int8_t *out = c->out + o;
     if (R == 4) {
         uint32_t v = 0;
 #pragma GCC unroll 4
@@ -558,23 +566,22 @@ mcu_fc_lean_pass(const mcu_fc_lean_ctx *c, const int8_t *w, int32_t o, int8_t *o
         v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
         (void)__ssub8((int32_t)v, (int32_t)hi4);
         v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
-        memcpy(out + o, &v, 4);
+        memcpy(out, &v, 4);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
         for (int i = 0; i < R; ++i) {
             const int ch = pc ? i : 0;
-            out[o + i] = (int8_t)mcu_rq_clamp(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p),
-                                              lo, hi);
+            out[i] = (int8_t)mcu_rq_clamp(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p),
+                                          lo, hi);
         }
     }
 }
 
 #define MCU_FC_LEAN_PASS(name, R, pc)                                                         \
-    __attribute__((noinline)) static void name(const mcu_fc_lean_ctx *c, const int8_t *w,     \
-                                               int32_t o, int8_t *out)                        \
+    __attribute__((noinline)) static void name(mcu_fc_lean_ctx *c)                          \
     {                                                                                         \
-        mcu_fc_lean_pass(c, w, o, out, R, pc);                                                \
+        mcu_fc_lean_pass(c, R, pc);                                                           \
     }
 MCU_FC_LEAN_PASS(mcu_fc_lean4_pt, 4, 0)
 MCU_FC_LEAN_PASS(mcu_fc_lean2_pt, 2, 0)
@@ -584,27 +591,16 @@ MCU_FC_LEAN_PASS(mcu_fc_lean2_pc, 2, 1)
 MCU_FC_LEAN_PASS(mcu_fc_lean1_pc, 1, 1)
 #undef MCU_FC_LEAN_PASS
 
-/* Every row of one batch: passes of four, then two and one (one loop without a trip count:
- * nothing to set up for the few passes of a small layer). */
-static inline __attribute__((always_inline)) void
-mcu_fc_lean_all(const mcu_fc_lean_ctx *c, const int8_t *w, int32_t out_ch, int8_t *out,
-                const int pc)
+/* Every row of one batch: passes of four, then two and one. */
+static inline __attribute__((always_inline)) void mcu_fc_lean_all(mcu_fc_lean_ctx *c,
+                                                                  int32_t out_ch, const int pc)
 {
-    for (int32_t o = 0; o < out_ch;) {
-        const int32_t left = out_ch - o;
-        if (left >= 4) {
-            (pc ? mcu_fc_lean4_pc : mcu_fc_lean4_pt)(c, w, o, out);
-            o += 4;
-            w += 4 * c->depth;
-        } else if (left >= 2) {
-            (pc ? mcu_fc_lean2_pc : mcu_fc_lean2_pt)(c, w, o, out);
-            o += 2;
-            w += 2 * c->depth;
-        } else {
-            (pc ? mcu_fc_lean1_pc : mcu_fc_lean1_pt)(c, w, o, out);
-            o += 1;
-        }
-    }
+    while (out_ch - c->o >= 4)
+        (pc ? mcu_fc_lean4_pc : mcu_fc_lean4_pt)(c);
+    if (out_ch - c->o >= 2)
+        (pc ? mcu_fc_lean2_pc : mcu_fc_lean2_pt)(c);
+    if (out_ch != c->o)
+        (pc ? mcu_fc_lean1_pc : mcu_fc_lean1_pt)(c);
 }
 
 /* The large path (scratch, 3-row passes; short depths): a function of its own, so that the
@@ -721,6 +717,9 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     c.params = params;
     for (int32_t b = 0; b < batches; ++b, input += depth, output += out_ch) {
         c.x = input;
+        c.w = filter;
+        c.out = output;
+        c.o = 0;
         c.fold = 0;
         if (params->filter_offset != 0) {
             for (int32_t k = 0; k < depth; ++k)
@@ -728,9 +727,9 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
             c.fold *= params->filter_offset;
         }
         if (quant->per_channel)
-            mcu_fc_lean_all(&c, filter, out_ch, output, 1);
+            mcu_fc_lean_all(&c, out_ch, 1);
         else
-            mcu_fc_lean_all(&c, filter, out_ch, output, 0);
+            mcu_fc_lean_all(&c, out_ch, 0);
     }
     return MCU_OK;
 }
