@@ -8,8 +8,10 @@
  * to two SMLADs: 18 cycles for 12 MACs, unrolled 8 times (three rows is what 13 registers
  * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
  * over run two (or one) at a time. Small layers (at most four rows or 1,024 MACs) skip the
- * conversion, its scratch and most of the per-call set-up: mcu_fc_lean, four rows per pass
- * against the int8 input (SXTAB16), in inline assembly. Layers of depth 4, 8, 12 or 16 and
+ * conversion, its scratch and most of the per-call set-up: the lean passes (mcu_fc_lean4_*,
+ * _lean2_*, _lean1_*), four or two rows per pass against the int8 input (SXTAB16) in inline
+ * assembly, called from the entry function, which checks the arguments and dispatches (the
+ * large path is a function of its own, mcu_fc_big). Layers of depth 4, 8, 12 or 16 and
  * more than 16 rows need no scratch either: the widened input (at most 8 words)
  * is computed once into registers and each row costs its weight loads, SXTB16s and SMLADs and
  * an output stage with every constant in a register (mcu_fc_short; the 3-row passes' set-up
@@ -26,7 +28,7 @@
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
 
-/* Layers of at most this many output rows read the int8 input directly (mcu_fc_lean):
+/* Layers of at most this many output rows read the int8 input directly (the lean passes):
  * widening it first costs more than the few rows that would share it. */
 #define MCU_FC_DIRECT_ROWS 4
 /* Layers of depth a multiple of 4 up to this keep the widened input in registers. */
@@ -37,7 +39,7 @@ static inline int mcu_fc_short_depth(int32_t depth)
     return depth <= MCU_FC_SHORT_DEPTH && (depth & 3) == 0;
 }
 
-/* Small layers run mcu_fc_lean: few rows, or few MACs (where the widened input's set-up and
+/* Small layers run the lean passes: few rows, or few MACs (where the widened input's set-up and
  * the 3-row passes' fixed costs outweigh their faster inner loop). */
 #define MCU_FC_LEAN_MACS 1024
 static inline int mcu_fc_lean_ok(int32_t depth, int32_t rows)
@@ -74,21 +76,41 @@ static inline int32_t mcu_fc_init(const mcu_fc_ctx *c, int32_t o)
     return c->fold + (c->bias ? c->bias[o] : 0);
 }
 
+/* Row o's accumulator through mcu_rq (any shift): rare, kept out of the row passes' code. */
+__attribute__((noinline, cold)) static int8_t mcu_fc_out_rq(const mcu_fc_ctx *c, int32_t o,
+                                                            int32_t acc)
+{
+    mcu_rq q = c->q;
+    if (c->per_ch)
+        mcu_rq_init(&q, c->mult[o], c->shift[o]);
+    return mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+}
+
 /* Row o's accumulator requantized and clamped (returned, not stored: the int8 store could
  * alias the context, so several rows' outputs are computed before any is stored). */
 static inline __attribute__((always_inline)) int8_t mcu_fc_out(const mcu_fc_ctx *c, int32_t o,
                                                               int32_t acc)
 {
-    if (c->fused) {
+    if (__builtin_expect(c->fused, 1)) {
         mcu_rq2 q = c->q2;
         if (c->per_ch)
             mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
         return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
     }
-    mcu_rq q = c->q;
-    if (c->per_ch)
-        mcu_rq_init(&q, c->mult[o], c->shift[o]);
-    return mcu_rq_out(acc, &q, c->out_off, c->lo, c->hi);
+    return mcu_fc_out_rq(c, o, acc);
+}
+
+/* The same with per_ch known (pc). */
+static inline __attribute__((always_inline)) int8_t mcu_fc_out_g(const mcu_fc_ctx *c, int32_t o,
+                                                                int32_t acc, const int pc)
+{
+    if (__builtin_expect(c->fused, 1)) {
+        mcu_rq2 q = c->q2;
+        if (pc)
+            mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
+        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
+    }
+    return mcu_fc_out_rq(c, o, acc);
 }
 
 /* Requantizes, clamps and stores row o's accumulator. */
@@ -119,13 +141,9 @@ static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx 
     } while (0)
 
 /* Rows [o, o_end) (a multiple of 3 apart), three per pass: dot products with the converted
- * input, then requantized and stored. The schedulers are off so the loads stay grouped as
- * written (a load after an SMLAD does not pipeline). Aligned to a 16-byte flash line (the
- * F411's 128-bit reads): the position of this 1.6 KB function decided how its hot loop and
- * output stage shared the direct-mapped instruction cache (ad01 op 9, 640 rows: 180,262 cycles
- * where it happened to start, 180,236 aligned, 181,064 at the next unaligned place). */
-__attribute__((noinline, aligned(16), optimize("no-schedule-insns", "no-schedule-insns2"))) static void
-mcu_fc_rows3(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
+ * input, then requantized and stored; pc: per-channel requantization. */
+static inline __attribute__((always_inline)) void
+mcu_fc_rows3_g(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end, const int pc)
 {
     const int32_t depth = ctx->depth;
     for (; o != o_end; o += 3, w += 3 * depth) {
@@ -147,25 +165,46 @@ mcu_fc_rows3(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
             w1 += 32;
             w2 += 32;
         }
-        for (int32_t i = (depth >> 2) & 7; i > 0; --i) {
-            MCU_FC_3(0);
-            x += 4;
-            w0 += 4;
-            w1 += 4;
-            w2 += 4;
+        /* the rest after the hot path (most layers' depth is a multiple of 32), which then fits
+         * in 1 KB */
+        if (__builtin_expect(depth & 31, 0)) {
+            for (int32_t i = (depth >> 2) & 7; i > 0; --i) {
+                MCU_FC_3(0);
+                x += 4;
+                w0 += 4;
+                w1 += 4;
+                w2 += 4;
+            }
+            for (int32_t k = 0; k < (depth & 3); ++k) {
+                s0 += w0[k] * x[k];
+                s1 += w1[k] * x[k];
+                s2 += w2[k] * x[k];
+            }
         }
-        for (int32_t k = 0; k < (depth & 3); ++k) {
-            s0 += w0[k] * x[k];
-            s1 += w1[k] * x[k];
-            s2 += w2[k] * x[k];
-        }
-        const int8_t y0 = mcu_fc_out(ctx, o, s0), y1 = mcu_fc_out(ctx, o + 1, s1);
-        const int8_t y2 = mcu_fc_out(ctx, o + 2, s2);
+        const int8_t y0 = mcu_fc_out_g(ctx, o, s0, pc), y1 = mcu_fc_out_g(ctx, o + 1, s1, pc);
+        const int8_t y2 = mcu_fc_out_g(ctx, o + 2, s2, pc);
         int8_t *out = ctx->out + o;
         out[0] = y0;
         out[1] = y1;
         out[2] = y2;
     }
+}
+
+/* One function per requantization kind, each under 1 KB with its hot loop and output stage:
+ * the F411's instruction cache is 1 KB direct-mapped, and the former single function (1.6 KB)
+ * evicted part of its own output stage every pass or not depending on where it landed
+ * (ad01 op 9, 640 passes: +-800 cycles from one build to the next). Aligned to a flash line.
+ * The schedulers are off so the loads stay grouped as written (a load after an SMLAD does not
+ * pipeline). */
+__attribute__((noinline, aligned(16), optimize("no-schedule-insns", "no-schedule-insns2"))) static void
+mcu_fc_rows3_pt(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
+{
+    mcu_fc_rows3_g(ctx, w, o, o_end, 0);
+}
+__attribute__((noinline, aligned(16), optimize("no-schedule-insns", "no-schedule-insns2"))) static void
+mcu_fc_rows3_pc(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
+{
+    mcu_fc_rows3_g(ctx, w, o, o_end, 1);
 }
 #undef MCU_FC_3
 
@@ -524,7 +563,7 @@ typedef struct {
     const int8_t *x;             /* the input row */
     const int8_t *w;             /* row o's weights */
     int8_t *out;                 /* the output row */
-    int32_t o, depth, in_off;    /* */
+    int32_t o, depth, in_off;    /* the next pass's first row; depth; input offset */
     int32_t fold;                /* filter_offset * sum(x + input_offset) */
     int32_t oo;                  /* 2 * output offset + 1 (mcu_fc_lean_rq) */
     const int32_t *bias, *mult, *shift;
@@ -675,7 +714,7 @@ mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_
         c.out = output;
         /* passes of 3 rows, then 2 + 2 (not 3 + 1) or 2 */
         const int32_t n3 = out_ch % 3 == 1 && out_ch > 3 ? out_ch - 4 : out_ch - out_ch % 3;
-        mcu_fc_rows3(&c, filter, 0, n3);
+        (c.per_ch ? mcu_fc_rows3_pc : mcu_fc_rows3_pt)(&c, filter, 0, n3);
         const int8_t *w = filter + n3 * depth;
         int32_t o = n3;
         for (; o + 1 < out_ch; o += 2, w += 2 * depth) {
