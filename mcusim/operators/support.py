@@ -195,6 +195,8 @@ def _classic(op: str) -> dict[str, dict[str, Any]]:
     elif emitter is None:
         out["classic/cmsis-nn"] = {"supported": True, "runs": f"mcusim opt: {how}",
                                    "limits": [*refused, _returned_reasons(cmsis_nn_refusal)[0].replace("‹type›", op)
+                                              .replace("‹dtype›", "int8 or 16x8" if spec is not None and spec.int16_paths
+                                                       else "int8")
                                               + " (falls back to mcusim's opt kernel)"]}
     else:
         calls = _arm_calls(op, emitter)
