@@ -71,6 +71,9 @@ def test_tflm_columns_from_the_tree():
     assert cell(t, "CONV_2D", "tflm/cmsis-nn")["runs"] == "AddConv2D: cmsis_nn/conv.cc"
     tanh = cell(t, "TANH", "tflm/cmsis-nn")
     assert tanh["runs"] == "AddTanh: tanh.cc" and "no cmsis_nn/ port" in tanh["limits"][0]
+    # read from the tree's Prepare, as the tflm path's refusal of such a model
+    (fc,) = cell(t, "FULLY_CONNECTED", "tflm/cmsis-nn")["limits"]
+    assert "int16 input with per-channel weights" in fc and not cell(t, "FULLY_CONNECTED", "tflm/ref")["limits"]
 
 
 def test_without_a_tree_the_tflm_columns_say_so(tmp_path, monkeypatch):
