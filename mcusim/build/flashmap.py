@@ -93,6 +93,7 @@ class ComponentMap:
         self.ram: dict[str, int] = {}
         self._starts: list[int] = []
         self._ranges: list[tuple[int, int, str]] = []
+        self._sources: dict[int, Path] = {}
         previous = "other"
         for sec in sections:
             comp = previous if sec.origin == "*fill*" else component_of_origin(sec.origin, objects, components,
@@ -104,6 +105,8 @@ class ComponentMap:
                 self.ram[comp] = self.ram.get(comp, 0) + sec.size
             if sec.output == ".text":
                 self._ranges.append((sec.addr, sec.addr + sec.size, comp))
+                if sec.origin in objects:
+                    self._sources[sec.addr] = objects[sec.origin]
         # Alignment the linker script adds between input sections belongs to no object.
         for name, total in (("flash", elf.flash_bytes), ("ram", elf.static_ram_bytes)):
             table = getattr(self, name)
@@ -122,3 +125,10 @@ class ComponentMap:
         if i >= 0 and addr < self._ranges[i][1]:
             return self._ranges[i][2]
         return "other"
+
+    def source_at(self, addr: int) -> Path | None:
+        """The C source whose object holds the code at ``addr`` (None: a library or stub)."""
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self._ranges[i][1]:
+            return self._sources.get(self._ranges[i][0])
+        return None

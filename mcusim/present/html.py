@@ -25,7 +25,7 @@ from ..analysis.budget import HEADROOM
 from ..analysis.oversize import summary as does_not_fit
 from ..simulator.board import Board, get_board
 from ..stacks import is_real
-from .report import output_rows
+from .report import output_rows, ref_code_lines
 
 STACK_COLOURS = {
     "tflm/cmsis-nn": "#4e79a7", "tflm/ref": "#a0cbe8", "classic/cmsis-nn": "#59a14f", "classic/opt": "#f28e2b",
@@ -422,6 +422,10 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
         h.append("<h2>Fallbacks</h2><ul>" + "".join(
             f"<li>{escape(n)}: op {f['index']} ({escape(f['type'])}) runs on {escape(str(f['used']))}: "
             f"{escape(str(f['reason']))}</li>" for n, f in fallbacks) + "</ul>")
+    ref_code = [(n, line) for n, r in zip(names, runs) for line in ref_code_lines(r)]
+    if ref_code:
+        h.append("<h2>Reference code under the optimized flavour</h2><ul>" + "".join(
+            f"<li>{escape(n)}: {escape(line)}</li>" for n, line in ref_code) + "</ul>")
     h.append("</body></html>\n")
     return "".join(h)
 

@@ -327,6 +327,7 @@ def render_run(console: Console, rep: dict[str, Any]) -> None:
         console.print(f"{rep['stack']['label']}: {rep['stack']['description']}", highlight=False, markup=False,
                       soft_wrap=True)
     render_fallbacks(console, rep)
+    render_ref_code(console, rep)
     if "end_to_end" in rep:  # run --frontend (mcusim.dsp)
         from .frontend import render_end_to_end
 
@@ -338,6 +339,24 @@ def render_fallbacks(console: Console, rep: dict[str, Any]) -> None:
     for f in rep.get("fallbacks", []):
         console.print(f"fallback: op {f['index']} ({f['type']}) runs on {f['used']}: {f['reason']}",
                       highlight=False, markup=False, soft_wrap=True)
+
+
+def ref_code_lines(rep: dict[str, Any]) -> list[str]:
+    """One line per reason for the ops that ran reference code although mcusim's optimized
+    kernels were linked (``ref_code`` of the op entries; the hand-overs are fallback lines
+    already, and a core without the DSP extension is said by the stack's description)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for o in rep["ops"]:
+        ref = o.get("ref_code")
+        if ref and ref["cause"] != "handover" and not (rep.get("kernels") == "opt" and ref["cause"] == "no-dsp"):
+            groups.setdefault(ref["reason"], []).append(o)
+    return [f"reference code: op{'s' if len(ops) > 1 else ''} {', '.join(str(o['index']) for o in ops)} "
+            f"({', '.join(dict.fromkeys(o['type'] for o in ops))}): {reason}" for reason, ops in groups.items()]
+
+
+def render_ref_code(console: Console, rep: dict[str, Any]) -> None:
+    for line in ref_code_lines(rep):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def render_compare(console: Console, cmp: dict[str, Any]) -> None:
@@ -373,6 +392,7 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
     for lab, r in zip(labels, runs):
         console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)
         render_fallbacks(console, r)
+        render_ref_code(console, r)
     for s in cmp["skipped"]:
         console.print(f"  {s['column']}: not run: {s['reason']}", highlight=False)
     ops = Table(title="per operator (cycles, glue included)")

@@ -129,6 +129,51 @@ def reference_only_kernels() -> frozenset[str]:
     return frozenset(p.stem for p in (KERNELS / "src" / "ref").rglob("*.c") if p.stem not in opt)
 
 
+REF_HANDOVERS = {
+    "mcu_conv_s8_ref": "a grouped convolution (filter channels differ from input channels): "
+                       "the optimized kernel has no grouped form",
+}
+"""Reference functions an optimized kernel hands some calls to (kernels/src/opt: the
+``<kernel>_ref`` copies of the reference code), and which calls; tests/unit/test_ref_code.py
+checks every such call in kernels/src/opt is listed."""
+
+
+def reference_code(ran: dict[str, Any], elf: Elf, cmap: ComponentMap, dsp: bool) -> dict[str, Any] | None:
+    """Which of the kernel-library functions that ran in an op window (``ran``: name ->
+    FunctionStats) are reference code although the ``opt`` flavour is linked, measured from the
+    code that ran, not predicted: a ``<kernel>_ref`` function an optimized kernel handed the call
+    to (:data:`REF_HANDOVERS`), a kernel without an optimized file (its object is compiled from
+    kernels/src/ref), or every kernel on a core without the DSP extension (the optimized files
+    compile to their reference code). None when the op ran only optimized code."""
+    ref_dir = (KERNELS / "src" / "ref").resolve()
+    kernel_fns, ref_fns, handover = 0, [], []
+    for name, f in ran.items():
+        sym = elf.symbols.get(name)
+        if sym is None or cmap.component_at(sym.addr) != KERNEL_COMPONENT:
+            continue
+        kernel_fns += f.cycles
+        src = cmap.source_at(sym.addr)
+        if name.endswith("_ref"):
+            handover.append(name)
+        elif not dsp or (src is not None and src.resolve().is_relative_to(ref_dir)):
+            ref_fns.append(name)
+    if not handover and not ref_fns:
+        return None
+    fns = sorted([*handover, *ref_fns], key=lambda n: -ran[n].cycles)
+    if handover:
+        first = handover[0]
+        cause, reason = "handover", f"{first[:-len('_ref')]} passed the call to its reference code: " + \
+            REF_HANDOVERS.get(first, "a case its optimized code does not take")
+    elif not dsp:
+        cause, reason = "no-dsp", "the core has no DSP extension: the optimized kernels compile to their reference code"
+    else:
+        entry = min(ref_fns, key=lambda n: (n not in reference_only_kernels(), n))
+        cause, reason = "no-opt-kernel", f"no optimized kernel for {entry}: its reference code runs in both flavours"
+    cycles = sum(ran[n].cycles for n in fns)
+    return {"functions": fns, "cycles": cycles, "share": cycles / kernel_fns if kernel_fns else 0.0,
+            "cause": cause, "reason": reason}
+
+
 def _components(fw: Firmware) -> dict[Path, str]:
     """The C sources mcusim compiles for ``fw`` -> their flash component."""
     comps = {Path(p).resolve(): c for p, c in fw.sources.items()}
@@ -248,6 +293,8 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
     inv_a, inv_b, w = inv
     kernel = w.kernel_cycles
     ops = []
+    opt_linked = fw.mcusim_kernels and mcu_flavour(fw.kernels) == "opt"
+    handovers: list[dict[str, Any]] = []
     for op in graph.ops:
         a = _probe_index(res, TAG_OP_BEGIN | op.index, inv_a)
         b = _probe_index(res, TAG_OP_END | op.index, inv_a)
@@ -256,11 +303,18 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         cyc = res.probes[b][0] - res.probes[a][0]
         macs = op_macs(graph, op)
         extra = dict(fw.op_info.get(op.index, {}))
+        ran = res.window(a, b).functions if fw.libraries or opt_linked else {}
         if fw.libraries:
             # Which library functions the op ran (e.g. the kernel a CMSIS-NN wrapper picked), measured.
-            ran = res.window(a, b).functions
             extra["kernel_functions"] = [n for n, f in sorted(ran.items(), key=lambda kv: -kv[1].cycles)
                                          if _component_of(n, elf, cmap) in kernel_components(fw)]
+        if opt_linked:
+            ref = reference_code(ran, elf, cmap, board.dsp)
+            if ref is not None:
+                extra["ref_code"] = ref
+                if ref["cause"] == "handover":
+                    handovers.append({"index": op.index, "type": op.type, "used": f"mcusim's reference code "
+                                      f"({', '.join(ref['functions'])})", "reason": ref["reason"]})
         ops.append({
             "index": op.index, "type": op.type, "shape": op_shape(graph, op), "macs": macs, **op_memory(graph, op),
             "cycles": cyc, "macs_per_cycle": macs / cyc if cyc else 0.0, "share": cyc / w.cycles if w.cycles else 0.0,
@@ -313,6 +367,7 @@ def _report(fw: Firmware, graph: Graph, elf: Elf, cmap: ComponentMap, res: RunRe
         "placement": placement_of(elf, board),
         **extra,
         **fw.notes,
+        **({"fallbacks": [*fw.notes.get("fallbacks", []), *handovers]} if handovers else {}),
     }
 
 

@@ -396,6 +396,11 @@ def test_deploy_report_has_startup_arena_and_flash_breakdown() -> None:
     assert rep["ram_breakdown"]["arena"] == rep["arena_used_bytes"]
     assert [op["type"] for op in rep["ops"]] == [op.type for op in graph.ops]
     assert 0 < rep["dispatch_share"] < 0.1
+    # kws_fc: three FULLY_CONNECTED on the optimized kernel, a SOFTMAX whose kernel has no
+    # optimized file: named per op from the functions that ran
+    assert [("ref_code" in op) for op in rep["ops"]] == [False, False, False, True]
+    assert rep["ops"][3]["ref_code"]["cause"] == "no-opt-kernel"
+    assert "mcu_softmax_s8" in rep["ops"][3]["ref_code"]["functions"]
 
 
 @needs_gcc
