@@ -92,6 +92,7 @@ def _scratch_sizes(gen: Generator, board: Board, kernels: str, workdir: Path,
     # The build is cached by content (sources, the whole kernels/ tree, flags), so it is cheap;
     # the run is memoized per image, so an edited kernel is always asked again.
     build = build_elf([src, *kernel_sources(kernels)], board, include_dirs=include_dirs,
+                      defines={FC_CHECKED_ON_HOST: 1},  # as the firmware is built
                       objects=[pair for pairs in libraries.values() for pair in pairs])
     key = hashlib.sha256(build.elf.read_bytes()).hexdigest()[:24]
     memo = cache_dir() / "scratch" / f"{key}.json"
