@@ -722,6 +722,39 @@ def test_reference_flavour_on_host_exhaustive(kernel: str) -> None:
     _property(kernel, lambda: host_runner(kernel), 1000, big=True)()
 
 
+@needs_arm
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_fully_connected_passes_check_each_row_for_the_fused_stage(per_channel: bool) -> None:
+    """The large path's passes (3-row and 2-row) take the SMMLAR stage per row: rows whose
+    accumulator leaves [-2^29, 2^29] (a bias of +-1.5e9, beyond what SMMLAR's doubled operand
+    holds) and, per channel, rows with a left shift or a right shift beyond 23 go through mcu_rq;
+    every output stays bit-exact."""
+    from mcusim.operators import fully_connected
+    from mcusim.operators._common import Requant
+    depth, units = 64, 40  # 2,560 MACs: 12 passes of 3 rows, then 2 + 2
+    case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units, "per_channel": per_channel,
+                                     "act": "none"}, np.random.default_rng(12))
+    blob = copy.deepcopy(case.blob)
+    p = blob.params  # scratch (2), offsets and clamp (5), multiplier, shift, per channel, dims
+    x = np.frombuffer(bytes(blob.arena[p[22]:p[22] + 2 * depth]), np.int8).reshape(2, depth)
+    w = np.frombuffer(bytes(blob.arena[p[23]:p[23] + units * depth]), np.int8).reshape(units, depth)
+    bias = np.frombuffer(bytes(blob.arena[p[24]:p[24] + 4 * units]), "<i4").copy()
+    bias[[4, 13, 38]] = 1_500_000_000, -1_500_000_000, 1_500_000_000
+    blob.arena[p[24]:p[24] + 4 * units] = bias.tobytes()
+    n = units if per_channel else 1
+    mult = np.frombuffer(bytes(blob.arena[p[7]:p[7] + 4 * n]), "<i4").astype(np.int64)
+    shift = np.frombuffer(bytes(blob.arena[p[8]:p[8] + 4 * n]), "<i4").astype(np.int64).copy()
+    if per_channel:
+        shift[[7, 20, 37]] = 1, -26, 0
+        blob.arena[p[8]:p[8] + 4 * n] = shift.astype("<i4").tobytes()
+    rq = Requant(mult, shift, p[4], p[5], p[6])
+    want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(p[2], p[3], rq))
+    res = sim_runner("fully_connected", "opt", M4).run(blob)
+    assert res.status == MCU_OK and res.scratch_bytes == 2 * depth
+    np.testing.assert_array_equal(res.array(case.out_offset, want.shape), want)
+    assert (want[:, [4, 38]] == 127).all() and (want[:, 13] == -128).all()
+
+
 def _fc_argument_sets() -> list[tuple[str, Blob, tuple[Any, ...]]]:
     """A valid FULLY_CONNECTED call (2 batches, depth 32, 6 units) and one change at a time:
     each dims value zero or negative, reshaped and mismatched dims, the depth bound, clamps,

@@ -87,30 +87,31 @@ __attribute__((noinline, cold)) static int8_t mcu_fc_out_rq(const mcu_fc_ctx *c,
 }
 
 /* Row o's accumulator requantized and clamped (returned, not stored: the int8 store could
- * alias the context, so several rows' outputs are computed before any is stored). */
-static inline __attribute__((always_inline)) int8_t mcu_fc_out(const mcu_fc_ctx *c, int32_t o,
-                                                              int32_t acc)
+ * alias the context, so several rows' outputs are computed before any is stored). SMMLAR
+ * (mcu_rq2) when the shift is a right shift of 1..23 (per tensor: checked once per call, `fused`;
+ * per channel, pc: row o's, here) and |acc| <= 2^29 (here: two compares instead of a scan of
+ * every bias and shift per call), else mcu_rq. */
+static inline __attribute__((always_inline)) int8_t mcu_fc_out_g(const mcu_fc_ctx *c, int32_t o,
+                                                                int32_t acc, const int pc)
 {
-    if (__builtin_expect(c->fused, 1)) {
-        mcu_rq2 q = c->q2;
-        if (c->per_ch)
-            mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
-        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
+    const int acc_ok = (uint32_t)acc + MCU_RQ2_MAX_ACC <= 2u * MCU_RQ2_MAX_ACC;
+    if (pc) {
+        const int32_t sh = c->shift[o];
+        if (__builtin_expect(mcu_rq2_ok(sh) && acc_ok, 1)) {
+            mcu_rq2 q;
+            mcu_rq2_init(&q, c->mult[o], sh, c->out_off);
+            return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
+        }
+    } else if (__builtin_expect(c->fused && acc_ok, 1)) {
+        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &c->q2), c->lo, c->hi);
     }
     return mcu_fc_out_rq(c, o, acc);
 }
 
-/* The same with per_ch known (pc). */
-static inline __attribute__((always_inline)) int8_t mcu_fc_out_g(const mcu_fc_ctx *c, int32_t o,
-                                                                int32_t acc, const int pc)
+static inline __attribute__((always_inline)) int8_t mcu_fc_out(const mcu_fc_ctx *c, int32_t o,
+                                                              int32_t acc)
 {
-    if (__builtin_expect(c->fused, 1)) {
-        mcu_rq2 q = c->q2;
-        if (pc)
-            mcu_rq2_init(&q, c->mult[o], c->shift[o], c->out_off);
-        return (int8_t)mcu_rq_clamp(mcu_rq2_apply(acc, &q), c->lo, c->hi);
-    }
-    return mcu_fc_out_rq(c, o, acc);
+    return c->per_ch ? mcu_fc_out_g(c, o, acc, 1) : mcu_fc_out_g(c, o, acc, 0);
 }
 
 /* Requantizes, clamps and stores row o's accumulator. */
@@ -670,21 +671,14 @@ mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_
     c.lo = params->activation.min;
     c.hi = params->activation.max;
     mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
-    /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: bounded by
-     * |bias| + depth * 255 * 255 (weights plus filter offset times inputs plus input offset) */
+    /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: every path checks the
+     * accumulators per row, the passes also the per-channel shifts (mcu_fc_out_g); the short
+     * path needs every shift checked here */
     const int short_depth = mcu_fc_short_depth(depth);
-    int32_t max_bias = 0; /* b ^ (b >> 31) is |b| or |b| - 1: max |b| <= max_bias + 1 */
-    if (bias && !short_depth) /* the short path checks its accumulators per row */
-        for (int32_t o = 0; o < out_ch; ++o) {
-            const int32_t b = bias[o] ^ (bias[o] >> 31);
-            max_bias = b > max_bias ? b : max_bias;
-        }
     c.fused = mcu_rq2_ok(c.shift[0]);
-    if (c.per_ch)
+    if (c.per_ch && short_depth)
         for (int32_t o = 1; o < out_ch; ++o)
             c.fused &= mcu_rq2_ok(c.shift[o]);
-    c.fused &= short_depth || (max_bias < MCU_RQ2_MAX_ACC &&
-               depth <= (MCU_RQ2_MAX_ACC - max_bias - 1) / (255 * 255));
     if (c.fused)
         mcu_rq2_init(&c.q2, c.mult[0], c.shift[0], c.out_off);
 
