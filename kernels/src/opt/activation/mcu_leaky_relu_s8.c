@@ -3,10 +3,10 @@
  * Four elements per step: one word load, x = in - zp_in in two int16 pairs (SXTAB16 plain and
  * ROR #8), both branches computed on each lane straight from the pair (SMLAWB/SMLAWT, see
  * mcu_act_dsp.h: a whole requantization is one SMLAW and one ASR), the branch picked per lane
- * by SADD16 + SEL, the output offset folded in (or added by SADD16), saturated by SSAT16 and packed into one
- * word store. Bit-exact with the reference kernel: multipliers outside that form's range
- * (left shift > 6, right shift > 15) and the last size % 4 elements use the reference
- * arithmetic.
+ * by SADD16 + SEL, the output offset folded into the constants (or added by SADD16),
+ * saturated by SSAT16 and packed into one word store; the same results as the reference
+ * arithmetic. Multipliers outside that form's range (left shift > 6, right shift > 15) and
+ * the last size % 4 elements use the reference kernel's arithmetic.
  * Cores without the DSP extension use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)

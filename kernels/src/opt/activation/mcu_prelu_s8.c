@@ -7,11 +7,12 @@
  * is the SRDHM's, the rounding constant carries the output offset), the branch picked per lane
  * by SADD16 + SEL, saturated by SSAT16 and packed into one word store. alpha is read four
  * values at a time along the channels, or is one value repeated (broadcast along them).
- * With alpha advancing along the input and alpha_offset 0 (the converter's symmetric alpha)
- * the loop is one asm block (mcu_prelu_run_asm). Bit-exact with the reference kernel; the
- * form needs a positive shift in [-5, 6] and a negative one in [-22, -2] (|x * alpha| <=
- * 255^2 then requantizes into an int16 lane), otherwise, and for the last c % 4 elements of
- * a row, the reference arithmetic runs.
+ * With alpha advancing along the input, alpha_offset 0 (the converter's symmetric alpha) and
+ * a positive shift in {-1, 0, 1} the loop is one asm block (mcu_prelu_run_asm). The same
+ * results as the reference arithmetic. The form needs a positive shift in [-5, 6] and a
+ * negative one in [-22, -2] (|x * alpha| <= 255^2 then requantizes into an int16 lane);
+ * other multipliers, and the last c % 4 elements of each row, use the reference kernel's
+ * arithmetic.
  * Cores without the DSP extension use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -193,12 +194,12 @@ mcu_status mcu_prelu_s8(const mcu_context *ctx, const mcu_prelu_params *params,
     const int fast = (uint32_t)(ps + 5) <= 11u && (uint32_t)(ns + 22) <= 20u &&
                      (uint32_t)(zo + 255) <= 510u && params->negative_multiplier >= 0 &&
                      mcu_smlaw_init(&k.pos, params->positive_multiplier, ps, 0);
+    k.in2 = mcu_dup16(params->input_offset);
+    k.al2 = mcu_dup16(params->alpha_offset);
+    k.zo = zo;
     if (fast) {
         mcu_smlaw_fold(&k.pos, zo);
         mcu_rq2_init(&k.neg, params->negative_multiplier, ns, zo);
-        k.in2 = mcu_dup16(params->input_offset);
-        k.al2 = mcu_dup16(params->alpha_offset);
-        k.zo = zo;
     }
     const int32_t c = output_dims->c;
     if (full) {

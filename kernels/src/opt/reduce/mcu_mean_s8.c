@@ -4,12 +4,12 @@
  * one word load per four channels, its bytes added into two int16-pair sums by SXTAB16 (plain:
  * channels 0 and 2, ROR #8: 1 and 3); the sixteen-channel loop is one asm block so all eight
  * pair sums stay in registers. int16 lanes hold at most 256 positions (256 * 128 = 2^15);
- * longer reductions are summed in runs of 256 whose lanes are added into int32 sums. Then the
- * reference kernel's requantization (1/count folded into the multiplier as TFLM does), in
+ * longer reductions are summed in runs of 256 whose lanes are added into int32 sums. Then
+ * TFLM's requantization (1/count folded into the multiplier, as in the reference file), in
  * mcu_rq2's SMMLAR form (mcu_nn_dsp.h) when the folded shift is a right shift of 1..23 and
- * |sum - zp_in * count| <= 255 * count <= 2^29, else mcu_requantize_fast. The last c % 4
- * channels use the reference arithmetic. Cores without the DSP extension use the reference
- * kernel.
+ * |sum - zp_in * count| <= 255 * count <= 2^29, else mcu_requantize_fast: the same results.
+ * The last c % 4 channels use the reference kernel's arithmetic.
+ * Cores without the DSP extension use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
 #include "../../ref/reduce/mcu_mean_s8.c"
