@@ -2,7 +2,7 @@
  * mcu_leaky_relu_s8 - optimized flavour (Cortex-M DSP extension).
  * Four elements per step: one word load, x = in - zp_in in two int16 pairs (SXTAB16 plain and
  * ROR #8), both branches computed on each lane straight from the pair (SMLAWB/SMLAWT, see
- * mcu_act_dsp.h: a whole requantization is one SMLAW and one ASR), the branch picked per lane
+ * mcu_nn_act_dsp.h: a whole requantization is one SMLAW and one ASR), the branch picked per lane
  * by SADD16 + SEL, the output offset folded into the constants (or added by SADD16),
  * saturated by SSAT16 and packed into one word store; the same results as the reference
  * arithmetic. Multipliers outside that form's range (left shift > 6, right shift > 15) and
@@ -15,7 +15,7 @@
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
-#include "../../common/mcu_act_dsp.h"
+#include "../../common/mcu_nn_act_dsp.h"
 
 static inline int32_t mcu_leaky_one(int32_t x, const mcu_leaky_relu_params *p)
 {

@@ -1,7 +1,7 @@
 /*
  * mcu_prelu_s8 - optimized flavour (Cortex-M DSP extension).
  * Four elements per step, as mcu_leaky_relu_s8: x = in + input_offset in two int16 pairs
- * (SXTAB16 plain and ROR #8), the positive branch by SMLAWB/SMLAWT + ASR (mcu_act_dsp.h), the
+ * (SXTAB16 plain and ROR #8), the positive branch by SMLAWB/SMLAWT + ASR (mcu_nn_act_dsp.h), the
  * negative one from the products x * (alpha + alpha_offset) (SMULBB/SMULTT of the doubled x
  * pair and the alpha pair) requantized by SMMLAR as mcu_rq2 (mcu_nn_dsp.h: the doubling
  * is the SRDHM's, the rounding constant carries the output offset), the branch picked per lane
@@ -21,7 +21,7 @@
 #include "mcu_nn.h"
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
-#include "../../common/mcu_act_dsp.h"
+#include "../../common/mcu_nn_act_dsp.h"
 
 static inline int32_t mcu_prelu_one(int32_t x, int32_t al, const mcu_prelu_params *p)
 {
@@ -82,7 +82,7 @@ mcu_prelu_run(const mcu_prelu_k *kp, const int8_t *in, const int8_t *alpha, int8
  * ps in {-1, 0, 1}, n >= 4: one asm block over all fourteen allocatable registers (nine
  * constants and pointers, five temporaries). The positive branch runs on x * 2^kp with
  * kp = 1 + l - r = ps + 1 (the lanes doubled kp times by SADD16; |x| * 4 fits), which makes
- * the total shift of mcu_act_dsp.h's form exactly 32 (T + kp = 31 - l + r + kp): SMLAW's
+ * the total shift of mcu_nn_act_dsp.h's form exactly 32 (T + kp = 31 - l + r + kp): SMLAW's
  * 16 and the 16 of PKHTB's ASR #16, which packs the two lanes at the same time. Its
  * constant is then c' = D * 2^kp / 2^16 = 2^(15-r) + [r>=1] * 2^15 + zp * 2^16 (posc).
  * SEL reads the GE flags of the SADD16 that doubled x (x + x >= 0 per lane; nothing in
@@ -150,8 +150,9 @@ static void mcu_prelu_run_asm(const mcu_prelu_k *k, const int8_t *in, const int8
 #endif
 
 /* One row of c elements: the fast form on the first c & ~3, the reference arithmetic after. */
-static inline __attribute__((always_inline)) void mcu_prelu_row(const mcu_prelu_k *k, const mcu_prelu_params *p, const int8_t *in,
-                          const int8_t *alpha, int astep, int8_t *out, int32_t c, int fast)
+static inline __attribute__((always_inline)) void
+mcu_prelu_row(const mcu_prelu_k *k, const mcu_prelu_params *p, const int8_t *in,
+              const int8_t *alpha, int astep, int8_t *out, int32_t c, int fast)
 {
     int32_t i = 0;
     if (fast && c >= 4) {

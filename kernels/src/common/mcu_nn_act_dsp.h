@@ -1,5 +1,5 @@
 /*
- * mcu_act_dsp.h - internal to the optimized flavour (DSP cores): the pointwise activations
+ * mcu_nn_act_dsp.h - internal to the optimized flavour (DSP cores): the pointwise activations
  * LEAKY_RELU and PRELU on int16 pairs (two lanes of x = in - zp_in, |x| <= 255).
  *
  * One requantization MBQM(x, m, shift) with l = max(shift, 0), r = max(-shift, 0) is one
@@ -18,8 +18,8 @@
  * (K + zp*2^r) where c stays below 2^30 (mcu_smlaw_fold_ok), else added to the selected pair
  * (SADD16).
  */
-#ifndef MCU_ACT_DSP_H
-#define MCU_ACT_DSP_H
+#ifndef MCU_NN_ACT_DSP_H
+#define MCU_NN_ACT_DSP_H
 
 #include "mcu_nn_dsp.h"
 
@@ -85,4 +85,4 @@ static inline __attribute__((always_inline)) uint32_t mcu_pack_s8x4(int32_t y02,
     return __uxtb16(__ssat16(y02, 8)) | (__uxtb16(__ssat16(y13, 8)) << 8);
 }
 
-#endif /* MCU_ACT_DSP_H */
+#endif /* MCU_NN_ACT_DSP_H */
