@@ -482,16 +482,18 @@ def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> Non
 
 @needs_arm
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-@pytest.mark.parametrize("kernel", ["leaky_relu", "prelu", "mean"])
+@pytest.mark.parametrize("kernel", ["leaky_relu", "prelu", "mean", "softmax"])
 def test_pointwise_and_mean_outside_the_fast_forms(kernel: str, flavour: str) -> None:
-    """The optimized LEAKY_RELU / PRELU (SMLAW form, mcu_act_dsp.h) and MEAN (int16 lane sums,
+    """The optimized LEAKY_RELU / PRELU (SMLAW form, mcu_nn_act_dsp.h) and MEAN (int16 lane sums,
     SMMLAR output stage) switch to the reference arithmetic for multipliers outside their forms
     (shifts from -20 to 8, multiplier 0), for sizes not a multiple of 4 and, MEAN, for more than
-    256 reduced positions (int32 sums of 256-position runs) and 4, 8 and 16-channel blocks:
-    bit-exact everywhere."""
+    256 reduced positions (int32 sums of 256-position runs) and 4, 8 and 16-channel blocks;
+    SOFTMAX keeps the exps of rows of up to 16 values and recomputes longer rows: bit-exact
+    everywhere."""
     runner = sim_runner(kernel, flavour, M4)
-    shapes = ([(1, 1, 1, 64), (1, 1, 1, 8), (2, 3, 1, 7), (1, 2, 3, 13)] if kernel != "mean" else
-              [(1, 30, 10, 5), (1, 58, 1, 32), (2, 6, 6, 16), (1, 17, 20, 12), (1, 20, 15, 17)])
+    shapes = {"mean": [(1, 30, 10, 5), (1, 58, 1, 32), (2, 6, 6, 16), (1, 17, 20, 12), (1, 20, 15, 17)],
+              "softmax": [(1, 1, 1, 4), (1, 1, 1, 16), (1, 1, 1, 17), (2, 1, 3, 40)]}.get(
+                  kernel, [(1, 1, 1, 64), (1, 1, 1, 8), (2, 3, 1, 7), (1, 2, 3, 13)])
     for n, (b, h, w, c) in enumerate(shapes):
         for seed in range(4):
             spec = {"n": b, "h": h, "w": w, "c": c, "wide": True, "alpha_per_channel": seed % 2 == 0}
