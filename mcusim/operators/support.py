@@ -195,6 +195,8 @@ def _classic(op: str) -> dict[str, dict[str, Any]]:
     elif emitter is None:
         out["classic/cmsis-nn"] = {"supported": True, "runs": f"mcusim opt: {how}",
                                    "limits": [*refused, _returned_reasons(cmsis_nn_refusal)[0].replace("‹type›", op)
+                                              .replace("‹dtype›", "int8 or 16x8" if spec is not None and spec.int16_paths
+                                                       else "int8")
                                               + " (falls back to mcusim's opt kernel)"]}
     else:
         calls = _arm_calls(op, emitter)
@@ -229,7 +231,7 @@ def _arm_calls(op: str, emitter: Any) -> list[str]:
 
 
 def _tflm(op: str, tree: Any) -> dict[str, dict[str, Any]]:
-    from ..stacks.tflm import MICRO, _registers, resolver_methods
+    from ..stacks.tflm import MICRO, _registers, known_prepare_refusals, resolver_methods
 
     methods = resolver_methods(tree.root)
     ref = _registers(tree.root, "")
@@ -242,7 +244,9 @@ def _tflm(op: str, tree: Any) -> dict[str, dict[str, Any]]:
     rel = lambda p: str(Path(p).relative_to(MICRO / "kernels"))  # noqa: E731
     out = {"tflm/ref": {"supported": True, "runs": f"{sup.method}: {rel(ref[sup.register])}", "limits": []}}
     if sup.register in port:
-        out["tflm/cmsis-nn"] = {"supported": True, "runs": f"{sup.method}: {rel(port[sup.register])}", "limits": []}
+        refused = known_prepare_refusals(tree).get(op)
+        out["tflm/cmsis-nn"] = {"supported": True, "runs": f"{sup.method}: {rel(port[sup.register])}",
+                                "limits": [refused] if refused else []}
     else:
         out["tflm/cmsis-nn"] = {"supported": True, "runs": f"{sup.method}: {rel(ref[sup.register])}",
                                 "limits": ["no cmsis_nn/ port: TFLM's reference kernel"]}

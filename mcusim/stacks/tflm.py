@@ -463,17 +463,25 @@ _FC_PER_CHANNEL_INT8_ONLY = re.compile(r"is_per_channel\s*&&\s*input->type\s*==\
 weights only with an int8 input."""
 
 
+def known_prepare_refusals(tree: TflmTree) -> dict[str, str]:
+    """Op type -> the case TFLM's CMSIS-NN kernel in ``tree`` refuses in Prepare (read from its
+    source; `mcusim ops` lists it, :func:`refuse_known_prepare_failures` refuses such a model)."""
+    path = tree.root / MICRO / "kernels" / "cmsis_nn" / "fully_connected.cc"
+    if path.is_file() and _FC_PER_CHANNEL_INT8_ONLY.search(path.read_text(errors="replace")):
+        return {"FULLY_CONNECTED": "refused: int16 input with per-channel weights (Prepare of "
+                                   "cmsis_nn/fully_connected.cc takes per-channel weights only with int8 input; "
+                                   "--kernels ref runs it)"}
+    return {}
+
+
 def refuse_known_prepare_failures(tree: TflmTree, graph: Graph, flavour: str) -> None:
     """Raise ModelError for an op whose Prepare in ``tree`` is known to reject it: a release TFLM
     build strips its messages, so the start-up would only fail as "arena too small". Read from
     the tree's source, so a tree whose kernel takes the op passes. Today one case: a 16x8
     FULLY_CONNECTED with per-channel weights (the converter's default) on TFLM's CMSIS-NN kernel."""
-    if flavour != "cmsis-nn":
+    if flavour != "cmsis-nn" or "FULLY_CONNECTED" not in known_prepare_refusals(tree):
         return
     src = MICRO / "kernels" / "cmsis_nn" / "fully_connected.cc"
-    path = tree.root / src
-    if not path.is_file() or not _FC_PER_CHANNEL_INT8_ONLY.search(path.read_text(errors="replace")):
-        return
     for op in graph.ops:
         if op.type == "FULLY_CONNECTED" and graph.tensors[op.inputs[0]].dtype == "INT16" \
                 and graph.tensors[op.inputs[1]].is_per_channel:

@@ -8,7 +8,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ..errors import McusimError
-from .constants import BYTE_COLUMNS, METRICS, OK
+from .constants import BYTE_COLUMNS, CLASSIC_ML, METRICS, OK
 from .query import pareto_flags
 
 
@@ -73,10 +73,32 @@ def _tick_label(v: float, metric: str) -> str:
     return f"{v:.4g}"
 
 
+MARKER_LABELS = {"opt": "mcusim opt kernels", "ref": "mcusim ref kernels", "cmsis-nn": "CMSIS-NN (real)",
+                 "library": "classic-ML library"}
+
+
+def _kind(row: dict[str, Any]) -> str:
+    """What ran the cell's kernels: mcusim's opt or ref flavour, real CMSIS-NN, or (classic-ml)
+    the code generator library."""
+    return "library" if row["path"] == CLASSIC_ML else row["kernels"]
+
+
+def _marker(kind: str, x: float, y: float, style: str, inner: str) -> str:
+    """The point of a cell: circle = mcusim opt, square = mcusim ref, diamond = CMSIS-NN,
+    triangle = a classic-ML library."""
+    if kind == "opt":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" {style}>{inner}</circle>'
+    if kind == "ref":
+        return f'<rect x="{x - 4.5:.1f}" y="{y - 4.5:.1f}" width="9" height="9" {style}>{inner}</rect>'
+    pts = ([(x, y - 6), (x + 6, y), (x, y + 6), (x - 6, y)] if kind == "cmsis-nn" else
+           [(x, y - 6), (x + 5.5, y + 4.5), (x - 5.5, y + 4.5)])
+    return f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" {style}>{inner}</polygon>'
+
+
 def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "energy_uj",
                title: str = "mcusim sweep") -> str:
-    """One panel per model: each ``ok`` cell a point at (x, y), colour = path, circle = opt,
-    square = ref kernels; filled = Pareto-optimal over the Pareto metrics (``row['pareto']``),
+    """One panel per model: each ``ok`` cell a point at (x, y), colour = path, shape = what ran
+    the kernels (:func:`_marker`); filled = Pareto-optimal over the Pareto metrics (``row['pareto']``),
     hollow = dominated; the dashed staircase is the front in the two plotted metrics alone,
     its points labelled with their board.
     Log axes where the values span more than 20x."""
@@ -104,9 +126,10 @@ def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "
     for path, colour in PATH_COLOURS.items():
         out.append(f'<circle cx="{lx + 5}" cy="50" r="4.5" fill="{colour}"/><text x="{lx + 13}" y="54">{path}</text>')
         lx += 75
-    out.append(f'<circle cx="{lx + 5}" cy="50" r="4.5" fill="none" stroke="#333"/><text x="{lx + 13}" y="54">opt kernels</text>')
-    lx += 95
-    out.append(f'<rect x="{lx + 1}" y="46" width="8" height="8" fill="none" stroke="#333"/><text x="{lx + 13}" y="54">ref kernels</text>')
+    for kind in dict.fromkeys(_kind(r) for r in pts):
+        out.append(_marker(kind, lx + 5, 50, 'fill="none" stroke="#333"', "") +
+                   f'<text x="{lx + 13}" y="54">{MARKER_LABELS[kind]}</text>')
+        lx += 16 + 6 * len(MARKER_LABELS[kind])
     for i, (label, group) in enumerate(sorted(models.items())):
         ox, oy = (i % cols) * pw, head + (i // cols) * ph
         ax = _Axis([float(r[x]) for r in group], ox + ml, ox + pw - mr, 1024.0 if x in BYTE_COLUMNS else 1.0)
@@ -142,10 +165,8 @@ def pareto_svg(rows: Sequence[dict[str, Any]], x: str = "latency_ms", y: str = "
                          f"{AXIS_TITLES.get(x, x)} {r[x]:.4g}, {AXIS_TITLES.get(y, y)} {r[y]:.4g}, "
                          f"flash {r['flash_bytes']}, RAM {r['ram_peak_bytes']}"
                          f"{' (Pareto-optimal)' if r.get('pareto') else ''}")
-            shape = (f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5"' if r["kernels"] == "opt" else
-                     f'<rect x="{px - 4.5:.1f}" y="{py - 4.5:.1f}" width="9" height="9"')
-            out.append(f'{shape} fill="{fill}" stroke="{colour}" stroke-width="1.6"><title>{tip}</title>'
-                       f'{"</circle>" if r["kernels"] == "opt" else "</rect>"}')
+            out.append(_marker(_kind(r), px, py, f'fill="{fill}" stroke="{colour}" stroke-width="1.6"',
+                               f"<title>{tip}</title>"))
             if (float(r[x]), float(r[y])) in front:
                 right = px > ox + pw - mr - 80  # near the right edge: label to the left of the point
                 anchor = ' text-anchor="end"' if right else ""

@@ -163,21 +163,30 @@ def test_runs_on_cortex_m0plus(flavour: str) -> None:
     assert all(op["ref_code"]["cause"] == "no-dsp" for op in kernel_ops if flavour == "opt")
 
 
+def _window_op_model(path: Path, op_type: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], qdim: int,
+                     y_shape: tuple[int, ...], seed: int, **options: Any) -> Path:
+    """A one-op convolution model (SAME padding, per-channel weights along ``qdim``, random int8
+    weights and int32 bias) written to ``path``."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    x = b.tensor(x_shape, scale=0.04, zero_point=-3)
+    n = w_shape[qdim]
+    w = b.tensor(w_shape, scale=list(rng.uniform(0.005, 0.02, n)), zero_point=[0] * n,
+                 quantized_dimension=qdim, data=rng.integers(-127, 128, w_shape))
+    bias = b.tensor((n,), "INT32", data=rng.integers(-2000, 2000, n))
+    y = b.tensor(y_shape, scale=0.05, zero_point=-10)
+    b.op(op_type, [x, w, bias], [y], padding="SAME", **options)
+    path.write_bytes(b.io([x], [y]).build())
+    return path
+
+
 @needs_gcc
 def test_grouped_convolution_names_its_reference_code(tmp_path: Path) -> None:
     """A grouped CONV_2D (4 input channels, filter of 2: two groups) is a case the optimized
     mcu_conv_s8 hands to its reference code: bit-exact, and the report says so (measured: the
     function that ran), as a fallback line and on the op."""
-    rng = np.random.default_rng(11)
-    b = ModelBuilder()
-    x = b.tensor((1, 6, 5, 4), scale=0.04, zero_point=-3)
-    w = b.tensor((6, 3, 3, 2), scale=list(rng.uniform(0.005, 0.02, 6)), zero_point=[0] * 6,
-                 quantized_dimension=0, data=rng.integers(-127, 128, (6, 3, 3, 2)))
-    bias = b.tensor((6,), "INT32", data=rng.integers(-2000, 2000, 6))
-    y = b.tensor((1, 6, 5, 6), scale=0.05, zero_point=-10)
-    b.op("CONV_2D", [x, w, bias], [y], padding="SAME", stride_w=1, stride_h=1)
-    path = tmp_path / "conv_grouped.tflite"
-    path.write_bytes(b.io([x], [y]).build())
+    path = _window_op_model(tmp_path / "conv_grouped.tflite", "CONV_2D", (1, 6, 5, 4), (6, 3, 3, 2), 0,
+                            (1, 6, 5, 6), seed=11, stride_w=1, stride_h=1)
     report = _check_bit_exact(path, "opt", seeds=SEEDS[:1])
     (op,) = report["ops"]
     assert op["ref_code"]["cause"] == "handover"
@@ -454,17 +463,9 @@ def test_depthwise_of_one_channel_runs_as_a_convolution(tmp_path: Path, flavour:
     """A DEPTHWISE_CONV_2D of one input channel into M = 8 outputs (micro_speech's and
     person_detect's first layer, smaller) is emitted as mcu_conv_s8 on a filter transposed on the
     host: bit-exact with the numpy reference and tflite-micro, and the report names the kernel."""
-    rng = np.random.default_rng(5)
-    b = ModelBuilder()
-    x = b.tensor((1, 13, 11, 1), scale=0.04, zero_point=-3)
-    w = b.tensor((1, 5, 4, 8), scale=list(rng.uniform(0.005, 0.02, 8)), zero_point=[0] * 8,
-                 quantized_dimension=3, data=rng.integers(-127, 128, (1, 5, 4, 8)))
-    bias = b.tensor((8,), "INT32", data=rng.integers(-2000, 2000, 8))
-    y = b.tensor((1, 7, 6, 8), scale=0.05, zero_point=-10)
-    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], padding="SAME", stride_w=2, stride_h=2,
-         depth_multiplier=8, fused_activation_function="RELU")
-    path = tmp_path / "dw_c1_m8.tflite"
-    path.write_bytes(b.io([x], [y]).build())
+    path = _window_op_model(tmp_path / "dw_c1_m8.tflite", "DEPTHWISE_CONV_2D", (1, 13, 11, 1), (1, 5, 4, 8), 3,
+                            (1, 7, 6, 8), seed=5, stride_w=2, stride_h=2, depth_multiplier=8,
+                            fused_activation_function="RELU")
     report = _check_bit_exact(path, flavour)
     (op,) = report["ops"]
     assert op["type"] == "DEPTHWISE_CONV_2D" and op["kernel"] == "mcu_conv_s8"

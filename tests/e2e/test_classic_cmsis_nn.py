@@ -266,6 +266,7 @@ def test_16x8_add_and_mul_call_the_s16_elementwise_kernels(tmp_path: Path) -> No
     assert [op["kernel"] for op in rep["ops"]] == ["mcu_add_s16", "arm_elementwise_mul_s16", "mcu_logistic_s16",
                                                    "mcu_tanh_s16", "mcu_mul_s16", "arm_elementwise_add_s16"]
     assert "broadcast" in rep["fallbacks"][0]["reason"] and "broadcast" in rep["fallbacks"][3]["reason"]
+    assert rep["fallbacks"][1]["reason"] == "CMSIS-NN has no 16x8 LOGISTIC kernel"
     _check_kernels(rep)
 
 

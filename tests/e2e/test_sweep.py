@@ -416,6 +416,26 @@ def test_mark_pareto_is_per_model_and_skips_failed_cells():
     assert [x["pareto"] for x in rows] == [True, False, True, False, None]
 
 
+def test_svg_shape_says_what_ran_the_kernels():
+    """circle = mcusim opt, square = mcusim ref, diamond = real CMSIS-NN, triangle = a classic-ML
+    library: the legend names only what is plotted, and never calls CMSIS-NN "ref"."""
+    def r(path, kernels, lat):
+        return {"model_name": "m", "path": path, "kernels": kernels, "board": "b", "op_point": "o",
+                "status": "ok", "latency_ms": lat, "energy_uj": lat, "flash_bytes": 1, "ram_peak_bytes": 1}
+    rows = [r("classic", "opt", 1.0), r("classic", "cmsis-nn", 2.0), r("tinyml", "ref", 3.0), r("classic-ml", "emlearn", 4.0)]
+    root = ET.fromstring(pareto_svg(rows))
+    ns = "{http://www.w3.org/2000/svg}"
+    shapes = {el.find(f"{ns}title").text.split()[1]: el.tag[len(ns):] for el in root.iter()
+              if el.find(f"{ns}title") is not None}
+    assert shapes == {"classic/opt": "circle", "classic/cmsis-nn": "polygon", "tinyml/ref": "rect",
+                      "classic-ml/emlearn": "polygon"}
+    legend = [t.text for t in root.iter(f"{ns}text")]
+    assert {"mcusim opt kernels", "CMSIS-NN (real)", "mcusim ref kernels", "classic-ML library"} <= set(legend)
+    assert "ref kernels" not in legend
+    only_opt = [t.text for t in ET.fromstring(pareto_svg(rows[:1])).iter(f"{ns}text")]
+    assert "mcusim opt kernels" in only_opt and "CMSIS-NN (real)" not in only_opt
+
+
 def test_svg_marks_pareto_points_and_escapes(filled_db: Path):
     with ResultsDB(filled_db, create=False) as db:
         rows = query(db)

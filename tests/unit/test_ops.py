@@ -42,7 +42,7 @@ def test_limits_come_from_the_code():
     # CMSIS-NN has no TANH: the classic generator falls back to mcusim's opt kernel (its spec has no cmsis_nn emitter)
     tanh = cell(t, "TANH", "classic/cmsis-nn")
     assert tanh["runs"] == "mcusim opt: mcu_tanh_s16, mcu_tanh_s8"
-    assert "CMSIS-NN has no int8 TANH kernel" in tanh["limits"][0]
+    assert "CMSIS-NN has no int8 or 16x8 TANH kernel" in tanh["limits"][0]
     conv = cell(t, "CONV_2D", "classic/cmsis-nn")
     assert conv["runs"] == "CMSIS-NN arm_convolve_wrapper_s16, arm_convolve_wrapper_s8"
     assert cell(t, "DEPTHWISE_CONV_2D", "classic/cmsis-nn")["runs"] == \
@@ -71,6 +71,9 @@ def test_tflm_columns_from_the_tree():
     assert cell(t, "CONV_2D", "tflm/cmsis-nn")["runs"] == "AddConv2D: cmsis_nn/conv.cc"
     tanh = cell(t, "TANH", "tflm/cmsis-nn")
     assert tanh["runs"] == "AddTanh: tanh.cc" and "no cmsis_nn/ port" in tanh["limits"][0]
+    # read from the tree's Prepare, as the tflm path's refusal of such a model
+    (fc,) = cell(t, "FULLY_CONNECTED", "tflm/cmsis-nn")["limits"]
+    assert "int16 input with per-channel weights" in fc and not cell(t, "FULLY_CONNECTED", "tflm/ref")["limits"]
 
 
 def test_without_a_tree_the_tflm_columns_say_so(tmp_path, monkeypatch):

@@ -44,10 +44,11 @@ def foldable(op_type: str) -> bool:
 def cmsis_nn_refusal(gen: Generator, op: Op) -> str | None:
     """Why ``op`` has no CMSIS-NN call before its own emitter is asked (None: ask it)."""
     spec = operators.get(op.type)
-    if spec is None or spec.cmsis_nn is None:
-        return f"CMSIS-NN has no int8 {op.type} kernel"
     # the first input that is not a constant int32 parameter (TRANSPOSE_CONV's output shape)
     first = [i for i in op.inputs if i >= 0 and not (gen.t[i].dtype == "INT32" and gen.t[i].is_constant)][:1]
+    if spec is None or spec.cmsis_nn is None:
+        dtype = gen.t[(first or op.outputs)[0]].dtype
+        return f"CMSIS-NN has no {'16x8' if dtype == 'INT16' else dtype.lower()} {op.type} kernel"
     int16 = "cmsis-nn" in spec.int16_paths  # its emitter calls CMSIS-NN's s16 kernels in 16x8 mode
     for i in [*first, *op.outputs]:
         if gen.t[i].dtype != "INT8" and not (int16 and gen.t[i].dtype == "INT16"):
