@@ -180,7 +180,7 @@ def bmm_specs(draw: Any, big: bool = False) -> dict[str, Any]:
 SPECS = {
     "fully_connected": fc_specs, "fully_connected_wino": fc_specs, "conv": conv_specs, "conv_wino": wino_specs,
     "depthwise_conv": dw_specs,
-    "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(8, 12),
+    "max_pool": pool_specs, "avg_pool": pool_specs, "mean": lambda big=False: _nhwc(20 if big else 8, 20),
     "add": binary_specs, "mul": binary_specs, "concatenation": concat_specs,
     "sub": binary_specs, "squared_difference": binary_specs, "maximum": binary_specs, "minimum": binary_specs,
     "rsqrt": unary_specs, "neg": unary_specs,
@@ -478,6 +478,26 @@ def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> Non
             case = CASES[kernel]({"n": 1, "h": h, "w": w, "c": c, "broadcast": broadcast},
                                 np.random.default_rng(100 * n + seed))
             check(runner, case)
+
+
+@needs_arm
+@pytest.mark.parametrize("flavour", ["ref", "opt"])
+@pytest.mark.parametrize("kernel", ["leaky_relu", "prelu", "mean", "softmax"])
+def test_pointwise_and_mean_outside_the_fast_forms(kernel: str, flavour: str) -> None:
+    """The optimized LEAKY_RELU / PRELU (SMLAW form, mcu_nn_act_dsp.h) and MEAN (int16 lane sums,
+    SMMLAR output stage) switch to the reference arithmetic for multipliers outside their forms
+    (shifts from -20 to 8, multiplier 0), for sizes not a multiple of 4 and, MEAN, for more than
+    256 reduced positions (int32 sums of 256-position runs) and 4, 8 and 16-channel blocks;
+    SOFTMAX keeps the exps of rows of up to 16 values and recomputes longer rows: bit-exact
+    everywhere."""
+    runner = sim_runner(kernel, flavour, M4)
+    shapes = {"mean": [(1, 30, 10, 5), (1, 58, 1, 32), (2, 6, 6, 16), (1, 17, 20, 12), (1, 20, 15, 17)],
+              "softmax": [(1, 1, 1, 4), (1, 1, 1, 16), (1, 1, 1, 17), (2, 1, 3, 40)]}.get(
+                  kernel, [(1, 1, 1, 64), (1, 1, 1, 8), (2, 3, 1, 7), (1, 2, 3, 13)])
+    for n, (b, h, w, c) in enumerate(shapes):
+        for seed in range(4):
+            spec = {"n": b, "h": h, "w": w, "c": c, "wide": True, "alpha_per_channel": seed % 2 == 0}
+            check(runner, CASES[kernel](spec, np.random.default_rng(10 * n + seed)))
 
 
 # --- error contract --------------------------------------------------------------------------

@@ -215,6 +215,8 @@ def avg_pool_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
 def mean_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     n, h, w_, c = spec["n"], spec["h"], spec["w"], spec["c"]
     x = _i8(rng, (n, h, w_, c))
+    if spec.get("wide"):  # sums near the int16 lanes' limits: mostly -128, or mostly 127
+        x = np.where(rng.random(x.shape) < 0.9, -128 if rng.random() < 0.5 else 127, x).astype(np.int8)
     zin = _zp(rng)
     if spec.get("same"):
         zout, (m, s) = zin, q.quantize_multiplier(1.0)
@@ -478,10 +480,15 @@ def hard_swish_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     return _unary("hard_swish", b, x, activation.hard_swish(x, p))
 
 
+def _wide_mult(rng: np.random.Generator) -> tuple[int, int]:
+    """A multiplier of 0 (alpha 0) or 2^[-20, 8]: shifts outside the optimized kernels' fast forms."""
+    return (0, 0) if rng.random() < 0.15 else _mult(rng, -20, 8)
+
+
 def leaky_relu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, _shape(spec))
-    mi, si = _mult(rng, -2, 1)
-    ma, sa = _mult(rng, -6, 0)
+    mi, si = _wide_mult(rng) if spec.get("wide") else _mult(rng, -2, 1)
+    ma, sa = _wide_mult(rng) if spec.get("wide") else _mult(rng, -6, 0)
     p = activation.LeakyReluParams(_zp(rng), _zp(rng), mi, si, ma, sa)
     b = Blob()
     b.scratch(0)
@@ -494,9 +501,12 @@ def prelu_case(spec: dict[str, Any], rng: np.random.Generator) -> Case:
     x = _i8(rng, shape)
     alpha_shape = (1, 1, 1, shape[3]) if spec.get("alpha_per_channel", True) else shape
     alpha = _i8(rng, alpha_shape)
-    m1, s1 = _mult(rng, -2, 1)
-    m2, s2 = _mult(rng, -10, -4)
-    p = activation.PreluParams(-_zp(rng), -_zp(rng), _zp(rng), m1, s1, m2, s2)
+    m1, s1 = _wide_mult(rng) if spec.get("wide") else _mult(rng, -2, 1)
+    m2, s2 = _wide_mult(rng) if spec.get("wide") else _mult(rng, -10, -4)
+    # alpha's zero point: 0 half the time (the converter quantizes alpha symmetrically; the
+    # optimized kernel has a path for it)
+    alpha_offset = 0 if rng.random() < 0.5 else -_zp(rng)
+    p = activation.PreluParams(-_zp(rng), alpha_offset, _zp(rng), m1, s1, m2, s2)
     expected = activation.prelu(x, alpha, p)
     b = Blob()
     b.scratch(0)
