@@ -184,6 +184,29 @@ static inline int mcu_same_dims(const mcu_dims *a, const mcu_dims *b)
 }
 
 /* Checks shared by the pointwise (unary) kernels. */
+/* MEAN over H and W (mcu_mean_s8/_s16): output 1x1 per channel, at most ``max_count`` values
+ * averaged (the int32 sum cannot overflow). */
+static inline mcu_status mcu_check_mean(const mcu_mean_params *p, const mcu_dims *in_d,
+                                        const void *in, const mcu_dims *out_d, const void *out,
+                                        int32_t max_count)
+{
+    if (!p || !in || !out || !mcu_dims_valid(in_d) || !mcu_dims_valid(out_d))
+        return MCU_ERR_ARG;
+    if (out_d->n != in_d->n || out_d->h != 1 || out_d->w != 1 || out_d->c != in_d->c)
+        return MCU_ERR_ARG;
+    return in_d->h * in_d->w <= max_count ? MCU_OK : MCU_ERR_ARG;
+}
+
+/* TFLM's MEAN requantization: 1/count folded into (multiplier, shift), both flavours. */
+static inline void mcu_mean_fold(int32_t count, int32_t *multiplier, int32_t *shift)
+{
+    int32_t k = 31 - __builtin_clz((uint32_t)count); /* floor(log2(count)) */
+    k = MCU_MIN(k, 32);
+    k = MCU_MIN(k, 31 + *shift);
+    *multiplier = (int32_t)(((int64_t)*multiplier << k) / count);
+    *shift -= k;
+}
+
 static inline mcu_status mcu_check_unary(const void *p, const mcu_dims *d, const int8_t *in,
                                          const void *out)
 {

@@ -12,16 +12,6 @@
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
 
-/* Folds 1/count into (multiplier, shift) as mcu_mean_s8 does (TFLM). */
-static void mcu_mean_fold(int32_t count, int32_t *multiplier, int32_t *shift)
-{
-    int32_t k = 31 - __builtin_clz((uint32_t)count); /* floor(log2(count)) */
-    k = MCU_MIN(k, 32);
-    k = MCU_MIN(k, 31 + *shift);
-    *multiplier = (int32_t)(((int64_t)*multiplier << k) / count);
-    *shift -= k;
-}
-
 static inline int16_t mcu_mean16_out(int32_t sum, int32_t count, int32_t mult, int32_t shift,
                                      const mcu_mean_params *p)
 {
@@ -35,15 +25,9 @@ mcu_status mcu_mean_s16(const mcu_context *ctx, const mcu_mean_params *params,
                         const mcu_dims *output_dims, int16_t *output)
 {
     (void)ctx;
-    if (!params || !input || !output || !mcu_dims_valid(input_dims) ||
-        !mcu_dims_valid(output_dims))
-        return MCU_ERR_ARG;
-    if (output_dims->n != input_dims->n || output_dims->h != 1 || output_dims->w != 1 ||
-        output_dims->c != input_dims->c)
+    if (mcu_check_mean(params, input_dims, input, output_dims, output, 1 << 16) != MCU_OK) /* the int32 sum of int16 values cannot overflow */
         return MCU_ERR_ARG;
     const int32_t count = input_dims->h * input_dims->w, ch = input_dims->c;
-    if (count > (1 << 16)) /* the int32 sum of int16 values cannot overflow */
-        return MCU_ERR_ARG;
     int32_t mult = params->multiplier, shift = params->shift;
     mcu_mean_fold(count, &mult, &shift);
     const int32_t ch4 = ch & ~3;
