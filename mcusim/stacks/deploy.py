@@ -146,12 +146,12 @@ def reference_code(ran: dict[str, Any], elf: Elf, cmap: ComponentMap, dsp: bool)
     kernels/src/ref), or every kernel on a core without the DSP extension (the optimized files
     compile to their reference code). None when the op ran only optimized code."""
     ref_dir = (KERNELS / "src" / "ref").resolve()
-    kernel_fns, ref_fns, handover = 0, [], []
+    kernel_cycles, ref_fns, handover = 0, [], []
     for name, f in ran.items():
         sym = elf.symbols.get(name)
         if sym is None or cmap.component_at(sym.addr) != KERNEL_COMPONENT:
             continue
-        kernel_fns += f.cycles
+        kernel_cycles += f.cycles
         src = cmap.source_at(sym.addr)
         if name.endswith("_ref"):
             handover.append(name)
@@ -170,7 +170,7 @@ def reference_code(ran: dict[str, Any], elf: Elf, cmap: ComponentMap, dsp: bool)
         entry = min(ref_fns, key=lambda n: (n not in reference_only_kernels(), n))
         cause, reason = "no-opt-kernel", f"no optimized kernel for {entry}: its reference code runs in both flavours"
     cycles = sum(ran[n].cycles for n in fns)
-    return {"functions": fns, "cycles": cycles, "share": cycles / kernel_fns if kernel_fns else 0.0,
+    return {"functions": fns, "cycles": cycles, "share": cycles / kernel_cycles if kernel_cycles else 0.0,
             "cause": cause, "reason": reason}
 
 

@@ -25,7 +25,8 @@ mcu_status mcu_mean_s16(const mcu_context *ctx, const mcu_mean_params *params,
                         const mcu_dims *output_dims, int16_t *output)
 {
     (void)ctx;
-    if (mcu_check_mean(params, input_dims, input, output_dims, output, 1 << 16) != MCU_OK) /* the int32 sum of int16 values cannot overflow */
+    /* at most 2^16 values: the int32 sum of int16 values cannot overflow */
+    if (mcu_check_mean(params, input_dims, input, output_dims, output, 1 << 16) != MCU_OK)
         return MCU_ERR_ARG;
     const int32_t count = input_dims->h * input_dims->w, ch = input_dims->c;
     int32_t mult = params->multiplier, shift = params->shift;
