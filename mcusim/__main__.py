@@ -18,7 +18,10 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
 
 def run() -> None:
     signal.signal(signal.SIGINT, _interrupted_while_starting)
+    from . import interrupts
     from .cli import main
+
+    interrupts.install()
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     code = main(sys.argv[1:])

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import McusimError
 from .simulator.board import get_board, parse_place
 
@@ -709,6 +709,8 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here, inside the Ctrl-C handling: report pulls in numpy and Unicorn.
         from .present import report
         from .present.report import check_output_path
+
+        interrupts.raise_if_lost()  # a Ctrl-C during those imports may have been swallowed
 
         report.COMMAND_LINE = ["mcusim", *argv]
         to_stdout = [o for o in OUTPUT_OPTIONS if getattr(args, o, None) == "-"]

@@ -30,6 +30,7 @@ from unicorn import Uc, UcError
 from unicorn import arm_const as A
 from unicorn.unicorn_py3.unicorn import uclib
 
+from .. import interrupts
 from ..errors import BudgetExceeded, FirmwareFault, McusimError, WrongCore
 from . import native
 from .board import Board, Region
@@ -993,7 +994,7 @@ class Machine:
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             while not done.wait(0.05):
-                pass
+                interrupts.raise_if_lost()
         except KeyboardInterrupt:
             if started:
                 self._stop_worker(worker, done)

@@ -85,3 +85,42 @@ def test_ctrl_c_in_a_loop_under_load(spin_elf, tmp_path):
         for p in load:
             p.kill()
             p.wait()
+
+
+SWALLOWED = """
+import signal, sys, weakref
+from mcusim.__main__ import run
+
+class Target: pass
+target = Target()
+def callback(_):
+    raise KeyboardInterrupt  # Python cannot propagate this: it reports it as unraisable
+ref = weakref.ref(target, callback)
+def swallow(*_):
+    global target
+    target = None
+class SwallowOnImport:  # the Ctrl-C lands while the CLI imports its report module
+    def find_spec(self, name, path=None, target=None):
+        if name == "mcusim.present.report":
+            swallow()
+        return None
+if {during_emulation}:
+    signal.signal(signal.SIGALRM, swallow)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+else:
+    sys.meta_path.insert(0, SwallowOnImport())
+sys.argv = ["mcusim", "sim", sys.argv[1]]
+run()
+"""
+
+
+@pytest.mark.parametrize("during_emulation", [False, True], ids=["while importing", "while emulating"])
+def test_a_swallowed_ctrl_c_still_interrupts(spin_elf, during_emulation):
+    """Ctrl-C that lands in a weakref callback (as in the import system's module locks, seen in
+    CI) is swallowed by Python; mcusim must still stop with `interrupted` and 130, not run on."""
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", SWALLOWED.format(during_emulation=during_emulation), str(spin_elf)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    check(p.returncode, p.stderr)
+    assert "Exception ignored" not in p.stderr, p.stderr
+    assert time.monotonic() - t0 < 30, "the run went on after the swallowed Ctrl-C"
