@@ -64,6 +64,8 @@ typedef struct {
     const int16_t *x; /* the converted input */
     int32_t depth, fold, per_ch, out_off, lo, hi;
     const int32_t *bias, *mult, *shift;
+    int32_t oo; /* 2 * output offset + 1 (mcu_fc_lean_rq) */
+    const mcu_fc_params *params;
     int fused;  /* mcu_rq2 for every channel (checked once per call) */
     mcu_rq2 q2; /* per tensor */
     mcu_rq q;   /* per tensor, general path */
@@ -121,93 +123,99 @@ static inline __attribute__((always_inline)) void mcu_fc_store(const mcu_fc_ctx 
     c->out[o] = mcu_fc_out(c, o, acc);
 }
 
-/* One group of 4 inputs (x + o) for three weight rows (w0 + o, w1 + o, w2 + o). */
-#define MCU_FC_3(o)                                                                           \
-    do {                                                                                      \
-        const int32_t x02 = mcu_read_s16x2(x + (o)), x13 = mcu_read_s16x2(x + (o) + 2);       \
-        int32_t a = mcu_read_s8x4(w0 + (o)), b = mcu_read_s8x4(w1 + (o));                     \
-        int32_t c = mcu_read_s8x4(w2 + (o));                                                  \
-        int32_t t = __sxtb16(a);                                                              \
-        s0 = __smlad(t, x02, s0);                                                             \
-        a = mcu_sxtb16_ror8(a);                                                               \
-        s0 = __smlad(a, x13, s0);                                                             \
-        t = __sxtb16(b);                                                                      \
-        s1 = __smlad(t, x02, s1);                                                             \
-        b = mcu_sxtb16_ror8(b);                                                               \
-        s1 = __smlad(b, x13, s1);                                                             \
-        t = __sxtb16(c);                                                                      \
-        s2 = __smlad(t, x02, s2);                                                             \
-        c = mcu_sxtb16_ror8(c);                                                               \
-        s2 = __smlad(c, x13, s2);                                                             \
-    } while (0)
+/* One group of 4 inputs (two words of the converted input) for four weight rows w (row 0),
+ * w + d, w + 2d (register offset, LSL #1) and w3: the input words and three weight words
+ * loaded back to back (6 cycles), row 1 extended (SXTB16 plain and ROR #8, t the temporary)
+ * and fed to two SMLADs, row 0's word loaded into t (2 cycles: after an SMLAD), then rows 2,
+ * 3 and 0, each extended into the register the row before freed: 24 cycles for 16 MACs.
+ * Fourteen registers: 4 accumulators, 3 pointers and the row stride, 6 operands. */
+#define MCU_FC_ASM_G4                                                                         \
+    "ldr %[x02], [%[x]], #4\n\t"                                                               \
+    "ldr %[a], [%[w], %[d]]\n\t"                                                               \
+    "ldr %[x13], [%[x]], #4\n\t"                                                               \
+    "ldr %[b], [%[w], %[d], lsl #1]\n\t"                                                       \
+    "ldr %[c], [%[w3]], #4\n\t"                                                                \
+    "sxtb16 %[t], %[a]\n\t"                                                                   \
+    "smlad %[s1], %[t], %[x02], %[s1]\n\t"                                                     \
+    "sxtb16 %[a], %[a], ror #8\n\t"                                                           \
+    "smlad %[s1], %[a], %[x13], %[s1]\n\t"                                                     \
+    "ldr %[t], [%[w]], #4\n\t"                                                                 \
+    "sxtb16 %[a], %[b]\n\t"                                                                   \
+    "smlad %[s2], %[a], %[x02], %[s2]\n\t"                                                     \
+    "sxtb16 %[b], %[b], ror #8\n\t"                                                           \
+    "smlad %[s2], %[b], %[x13], %[s2]\n\t"                                                     \
+    "sxtb16 %[b], %[c]\n\t"                                                                   \
+    "smlad %[s3], %[b], %[x02], %[s3]\n\t"                                                     \
+    "sxtb16 %[c], %[c], ror #8\n\t"                                                           \
+    "smlad %[s3], %[c], %[x13], %[s3]\n\t"                                                     \
+    "sxtb16 %[c], %[t]\n\t"                                                                   \
+    "smlad %[s0], %[c], %[x02], %[s0]\n\t"                                                     \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                           \
+    "smlad %[s0], %[t], %[x13], %[s0]\n\t"
 
-/* Rows [o, o_end) (a multiple of 3 apart), three per pass: dot products with the converted
- * input, then requantized and stored; pc: per-channel requantization. */
+/* The asm loop over MCU_FC_ASM_G4 groups (`body`, G of them) until x reaches *end (in memory:
+ * no register is left; 6 cycles of loop overhead per iteration). */
+#define MCU_FC_ASM_LOOP4(body)                                                                \
+    __asm__ volatile("1:\n\t" body "ldr %[t], %[end]\n\t"                                       \
+                     "cmp %[x], %[t]\n\t"                                                      \
+                     "bne 1b"                                                                 \
+                     : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [x] "+r"(x), \
+                       [w] "+r"(w), [w3] "+r"(w3), [x02] "=&r"(x02), [x13] "=&r"(x13),       \
+                       [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [t] "=&r"(t)                \
+                     : [d] "r"(d), [end] "m"(end)                                             \
+                     : "cc", "memory")
+
+/* Dot products of four rows (w, depth apart) with the converted input x: 32 inputs per step
+ * while they last, then groups of 4, then depth % 4 inputs; the accumulators start from and
+ * return in s[0 .. 4). */
 static inline __attribute__((always_inline)) void
-mcu_fc_rows3_g(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end, const int pc)
+mcu_fc_dot4(const int16_t *x, const int8_t *w, int32_t depth, int32_t *s)
 {
-    const int32_t depth = ctx->depth;
-    for (; o != o_end; o += 3, w += 3 * depth) {
-        int32_t s0 = mcu_fc_init(ctx, o), s1 = mcu_fc_init(ctx, o + 1);
-        int32_t s2 = mcu_fc_init(ctx, o + 2);
-        const int8_t *w0 = w, *w1 = w + depth, *w2 = w1 + depth;
-        const int16_t *x = ctx->x, *x32 = x + (depth & ~31);
-        while (x != x32) {
-            MCU_FC_3(0);
-            MCU_FC_3(4);
-            MCU_FC_3(8);
-            MCU_FC_3(12);
-            MCU_FC_3(16);
-            MCU_FC_3(20);
-            MCU_FC_3(24);
-            MCU_FC_3(28);
-            x += 32;
-            w0 += 32;
-            w1 += 32;
-            w2 += 32;
+    int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    const int32_t d = depth;
+    const int8_t *w3 = w + 3 * depth;
+#if MCU_NN_ASM
+    int32_t x02, x13, a, b, c, t;
+    const int16_t *end = x + (depth & ~31);
+    if (x != end)
+        MCU_FC_ASM_LOOP4(MCU_FC_ASM_G4 MCU_FC_ASM_G4 MCU_FC_ASM_G4 MCU_FC_ASM_G4 MCU_FC_ASM_G4
+                             MCU_FC_ASM_G4 MCU_FC_ASM_G4 MCU_FC_ASM_G4);
+    /* the rest after the hot path (most layers' depth is a multiple of 32) */
+    if (__builtin_expect(depth & 31, 0)) {
+        end = x + (depth & 28);
+        if (x != end)
+            MCU_FC_ASM_LOOP4(MCU_FC_ASM_G4);
+#else
+    {
+        for (int32_t k = depth >> 2; k > 0; --k) {
+            const int32_t x02 = mcu_read_s16x2(x), x13 = mcu_read_s16x2(x + 2);
+            int32_t v = mcu_read_s8x4(w);
+            s0 = __smlad(mcu_sxtb16_ror8(v), x13, __smlad(__sxtb16(v), x02, s0));
+            v = mcu_read_s8x4(w + d);
+            s1 = __smlad(mcu_sxtb16_ror8(v), x13, __smlad(__sxtb16(v), x02, s1));
+            v = mcu_read_s8x4(w + 2 * d);
+            s2 = __smlad(mcu_sxtb16_ror8(v), x13, __smlad(__sxtb16(v), x02, s2));
+            v = mcu_read_s8x4(w3);
+            s3 = __smlad(mcu_sxtb16_ror8(v), x13, __smlad(__sxtb16(v), x02, s3));
+            x += 4;
+            w += 4;
+            w3 += 4;
         }
-        /* the rest after the hot path (most layers' depth is a multiple of 32), which then fits
-         * in 1 KB */
-        if (__builtin_expect(depth & 31, 0)) {
-            for (int32_t i = (depth >> 2) & 7; i > 0; --i) {
-                MCU_FC_3(0);
-                x += 4;
-                w0 += 4;
-                w1 += 4;
-                w2 += 4;
-            }
-            for (int32_t k = 0; k < (depth & 3); ++k) {
-                s0 += w0[k] * x[k];
-                s1 += w1[k] * x[k];
-                s2 += w2[k] * x[k];
-            }
+#endif
+        for (int32_t k = 0; k < (depth & 3); ++k) {
+            s0 += w[k] * x[k];
+            s1 += w[d + k] * x[k];
+            s2 += w[2 * d + k] * x[k];
+            s3 += w3[k] * x[k];
         }
-        const int8_t y0 = mcu_fc_out_g(ctx, o, s0, pc), y1 = mcu_fc_out_g(ctx, o + 1, s1, pc);
-        const int8_t y2 = mcu_fc_out_g(ctx, o + 2, s2, pc);
-        int8_t *out = ctx->out + o;
-        out[0] = y0;
-        out[1] = y1;
-        out[2] = y2;
     }
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
 }
-
-/* One function per requantization kind, each under 1 KB with its hot loop and output stage:
- * the F411's instruction cache is 1 KB direct-mapped, and the former single function (1.6 KB)
- * evicted part of its own output stage every pass or not depending on where it landed
- * (ad01 op 9, 640 passes: +-800 cycles from one build to the next). Aligned to a flash line.
- * The schedulers are off so the loads stay grouped as written (a load after an SMLAD does not
- * pipeline). */
-__attribute__((noinline, aligned(16), optimize("no-schedule-insns", "no-schedule-insns2"))) static void
-mcu_fc_rows3_pt(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
-{
-    mcu_fc_rows3_g(ctx, w, o, o_end, 0);
-}
-__attribute__((noinline, aligned(16), optimize("no-schedule-insns", "no-schedule-insns2"))) static void
-mcu_fc_rows3_pc(const mcu_fc_ctx *ctx, const int8_t *w, int32_t o, int32_t o_end)
-{
-    mcu_fc_rows3_g(ctx, w, o, o_end, 1);
-}
-#undef MCU_FC_3
+#undef MCU_FC_ASM_LOOP4
+#undef MCU_FC_ASM_G4
 
 /* The same for two weight rows (w0, w1): 13 cycles for 8 MACs. */
 #define MCU_FC_2(o)                                                                           \
@@ -558,6 +566,29 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
     return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
+/* Four outputs (accumulators s[0 .. 4), requantization mult/shift from row 0's, per channel
+ * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
+ * word. */
+static inline __attribute__((always_inline)) void
+mcu_fc_out4(const int32_t *s, const int32_t *mult, const int32_t *shift, int32_t oo,
+            const mcu_fc_params *p, int8_t *out, const int pc)
+{
+    uint32_t v = 0;
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        const int ch = pc ? i : 0;
+        const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], oo, p), 8);
+        v |= (uint32_t)(uint8_t)y << (8 * i);
+    }
+    const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
+    (void)__ssub8((int32_t)v, (int32_t)lo4);
+    v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
+    (void)__ssub8((int32_t)v, (int32_t)hi4);
+    v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
+    memcpy(out, &v, 4);
+}
+
 /* A small layer's state between its row passes: constants set once per call, x and fold per
  * batch, the next pass's first row o (and its weights w) advanced by each pass. */
 typedef struct {
@@ -596,20 +627,7 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_c
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     int8_t *out = c->out + o;
     if (R == 4) {
-        uint32_t v = 0;
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) {
-            const int ch = pc ? i : 0;
-            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p), 8);
-            v |= (uint32_t)(uint8_t)y << (8 * i);
-        }
-        const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
-        const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
-        (void)__ssub8((int32_t)v, (int32_t)lo4);
-        v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
-        (void)__ssub8((int32_t)v, (int32_t)hi4);
-        v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
-        memcpy(out, &v, 4);
+        mcu_fc_out4(s, mult, shift, c->oo, p, out, pc);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
@@ -646,6 +664,39 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_all(mcu_fc_lean_ct
         (pc ? mcu_fc_lean1_pc : mcu_fc_lean1_pt)(c);
 }
 
+/* Rows [o, o_end) (a multiple of 4 apart), four per pass: dot products with the converted
+ * input (mcu_fc_dot4), then the output stage of the lean passes (mcu_fc_out4). pc:
+ * per-channel requantization. */
+static inline __attribute__((always_inline)) void
+mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, const int pc)
+{
+    const int32_t depth = c->depth;
+    for (; o != o_end; o += 4, w += 4 * depth) {
+        int32_t s[4];
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i)
+            s[i] = mcu_fc_init(c, o + i);
+        mcu_fc_dot4(c->x, w, depth, s);
+        mcu_fc_out4(s, c->mult + (pc ? o : 0), c->shift + (pc ? o : 0), c->oo, c->params,
+                    c->out + o, pc);
+    }
+}
+
+/* One function per requantization kind, aligned to a flash line: the F411's instruction cache
+ * is 1 KB direct-mapped, and each keeps its hot loop and output stage within it. */
+__attribute__((noinline, aligned(16))) static void mcu_fc_rows4_pt(const mcu_fc_ctx *c,
+                                                                  const int8_t *w, int32_t o,
+                                                                  int32_t o_end)
+{
+    mcu_fc_rows4_g(c, w, o, o_end, 0);
+}
+__attribute__((noinline, aligned(16))) static void mcu_fc_rows4_pc(const mcu_fc_ctx *c,
+                                                                  const int8_t *w, int32_t o,
+                                                                  int32_t o_end)
+{
+    mcu_fc_rows4_g(c, w, o, o_end, 1);
+}
+
 /* The large path (scratch, 3-row passes; short depths): a function of its own, so that the
  * lean path does not pay its frame. */
 __attribute__((noinline)) static mcu_status
@@ -670,6 +721,8 @@ mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_
     c.out_off = params->output_offset;
     c.lo = params->activation.min;
     c.hi = params->activation.max;
+    c.oo = 2 * params->output_offset + 1;
+    c.params = params;
     mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
     /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: every path checks the
      * accumulators per row, the passes also the per-channel shifts (mcu_fc_out_g); the short
@@ -706,11 +759,11 @@ mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_
             c.fold *= params->filter_offset;
         }
         c.out = output;
-        /* passes of 3 rows, then 2 + 2 (not 3 + 1) or 2 */
-        const int32_t n3 = out_ch % 3 == 1 && out_ch > 3 ? out_ch - 4 : out_ch - out_ch % 3;
-        (c.per_ch ? mcu_fc_rows3_pc : mcu_fc_rows3_pt)(&c, filter, 0, n3);
-        const int8_t *w = filter + n3 * depth;
-        int32_t o = n3;
+        /* passes of 4 rows, then 2 and 1 */
+        const int32_t n4 = out_ch & ~3;
+        (c.per_ch ? mcu_fc_rows4_pc : mcu_fc_rows4_pt)(&c, filter, 0, n4);
+        const int8_t *w = filter + n4 * depth;
+        int32_t o = n4;
         for (; o + 1 < out_ch; o += 2, w += 2 * depth) {
             int32_t acc[2];
             acc[0] = mcu_fc_init(&c, o);
