@@ -65,7 +65,6 @@ typedef struct {
     int32_t depth, fold, per_ch, out_off, lo, hi;
     const int32_t *bias, *mult, *shift;
     int32_t oo; /* 2 * output offset + 1 (mcu_fc_lean_rq) */
-    uint32_t lo4, hi4; /* the activation range in each byte (mcu_fc_out4) */
     const mcu_fc_params *params;
     int fused;  /* per tensor: the shift suits mcu_rq2; per channel: set (checked per row) */
     mcu_rq2 q2; /* per tensor */
@@ -573,11 +572,11 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
 }
 
 /* Four outputs (accumulators s[0 .. 4), requantization mult/shift from row 0's, per channel
- * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL against lo4/hi4,
- * the activation range in each byte) and stored as one word. */
+ * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
+ * word. */
 static inline __attribute__((always_inline)) void
 mcu_fc_out4(const int32_t *s, const int32_t *mult, const int32_t *shift, int32_t oo,
-            uint32_t lo4, uint32_t hi4, const mcu_fc_params *p, int8_t *out, const int pc)
+            const mcu_fc_params *p, int8_t *out, const int pc)
 {
     uint32_t v = 0;
 #pragma GCC unroll 4
@@ -586,6 +585,8 @@ mcu_fc_out4(const int32_t *s, const int32_t *mult, const int32_t *shift, int32_t
         const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], oo, p), 8);
         v |= (uint32_t)(uint8_t)y << (8 * i);
     }
+    const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
     (void)__ssub8((int32_t)v, (int32_t)lo4);
     v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
     (void)__ssub8((int32_t)v, (int32_t)hi4);
@@ -602,7 +603,6 @@ typedef struct {
     int32_t o, depth, in_off;    /* the next pass's first row; depth; input offset */
     int32_t fold;                /* filter_offset * sum(x + input_offset) */
     int32_t oo;                  /* 2 * output offset + 1 (mcu_fc_lean_rq) */
-    uint32_t lo4, hi4;           /* the activation range in each byte (mcu_fc_out4) */
     const int32_t *bias, *mult, *shift;
     const mcu_fc_params *params;
 } mcu_fc_lean_ctx;
@@ -632,7 +632,7 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_c
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     int8_t *out = c->out + o;
     if (R == 4) {
-        mcu_fc_out4(s, mult, shift, c->oo, c->lo4, c->hi4, p, out, pc);
+        mcu_fc_out4(s, mult, shift, c->oo, p, out, pc);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
@@ -682,8 +682,8 @@ mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, c
         for (int i = 0; i < 4; ++i)
             s[i] = mcu_fc_init(c, o + i);
         mcu_fc_dot4(c->x, w, depth, s);
-        mcu_fc_out4(s, c->mult + (pc ? o : 0), c->shift + (pc ? o : 0), c->oo, c->lo4, c->hi4,
-                    c->params, c->out + o, pc);
+        mcu_fc_out4(s, c->mult + (pc ? o : 0), c->shift + (pc ? o : 0), c->oo, c->params,
+                    c->out + o, pc);
     }
 }
 
@@ -727,8 +727,6 @@ mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_
     c.lo = params->activation.min;
     c.hi = params->activation.max;
     c.oo = 2 * params->output_offset + 1;
-    c.lo4 = 0x01010101u * (uint8_t)c.lo;
-    c.hi4 = 0x01010101u * (uint8_t)c.hi;
     c.params = params;
     mcu_rq_init(&c.q, c.mult[0], c.shift[0]);
     /* mcu_rq2 needs right shifts of 1..23 and |accumulator| <= 2^29: every path checks the
@@ -808,8 +806,6 @@ mcu_status mcu_fully_connected_s8(const mcu_context *ctx, const mcu_fc_params *p
     c.depth = depth;
     c.in_off = params->input_offset;
     c.oo = 2 * params->output_offset + 1;
-    c.lo4 = 0x01010101u * (uint8_t)params->activation.min;
-    c.hi4 = 0x01010101u * (uint8_t)params->activation.max;
     c.bias = bias;
     c.mult = quant->multiplier;
     c.shift = quant->shift;
