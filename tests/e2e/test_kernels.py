@@ -384,7 +384,7 @@ def test_fully_connected_short_depth(depth: int) -> None:
     """Depths 4, 8, 12, 16 (the models/ autoencoders' 8 -> 64 layer) keep the widened input in
     registers (mcu_fc_short; up to 16 rows the lean path) and need no scratch; per tensor and per channel, with and without
     an activation clamp (SSAT #8 or not), bias, filter offset, two batches. Depth 20 with 64
-    rows (the 3-row passes; fewer rows would take the lean path) still widens into scratch."""
+    rows (the 4-row passes; fewer rows would take the lean path) still widens into scratch."""
     runner = sim_runner("fully_connected", "opt", M4)
     seed = 0
     for units in (64, 5, 3):
@@ -723,7 +723,8 @@ def test_fully_connected_wino_uses_the_identity_on_cortex_m4() -> None:
     assert smlad == wino.macs // 4 + wino.macs // 4 + 128 // 4
     kernel = sum(s.cycles for f, s in res.run.functions.items() if f.startswith("mcu_") and
                  not f.endswith("_prepare"))
-    assert kernel < 0.75 * sum(s.cycles for f, s in base.run.functions.items() if f.startswith("mcu_"))
+    # measured: 6,661 against 8,453 cycles (0.79; 0.75 before the direct kernel's 4-row passes)
+    assert kernel < 0.85 * sum(s.cycles for f, s in base.run.functions.items() if f.startswith("mcu_"))
 
 
 # --- slow: many more and larger examples -----------------------------------------------------
@@ -744,14 +745,15 @@ def test_reference_flavour_on_host_exhaustive(kernel: str) -> None:
 
 @needs_arm
 @pytest.mark.parametrize("per_channel", [False, True])
-def test_fully_connected_passes_check_each_row_for_the_fused_stage(per_channel: bool) -> None:
-    """The large path's passes (3-row and 2-row) take the SMMLAR stage per row: rows whose
-    accumulator leaves [-2^29, 2^29] (a bias of +-1.5e9, beyond what SMMLAR's doubled operand
-    holds) and, per channel, rows with a left shift or a right shift beyond 23 go through mcu_rq;
-    every output stays bit-exact."""
+@pytest.mark.parametrize("depth", [64, 8])
+def test_fully_connected_passes_check_each_row_for_the_fused_stage(per_channel: bool, depth: int) -> None:
+    """The large path's passes (4-row and 2-row; depth 8: mcu_fc_short's row loop) take the
+    SMMLAR stage per row: rows whose accumulator leaves [-2^29, 2^29] (a bias of +-1.5e9, beyond
+    what SMMLAR's doubled operand holds) and, per channel, rows with a left shift or a right
+    shift beyond 23 go through mcu_rq; every output stays bit-exact."""
     from mcusim.operators import fully_connected
     from mcusim.operators._common import Requant
-    depth, units = 64, 40  # 2,560 MACs: 12 passes of 3 rows, then 2 + 2
+    units = 42  # depth 64: 2,688 MACs, 10 passes of 4 rows, then 2
     case = CASES["fully_connected"]({"n": 2, "depth": depth, "units": units, "per_channel": per_channel,
                                      "act": "none"}, np.random.default_rng(12))
     blob = copy.deepcopy(case.blob)
@@ -759,7 +761,7 @@ def test_fully_connected_passes_check_each_row_for_the_fused_stage(per_channel: 
     x = np.frombuffer(bytes(blob.arena[p[22]:p[22] + 2 * depth]), np.int8).reshape(2, depth)
     w = np.frombuffer(bytes(blob.arena[p[23]:p[23] + units * depth]), np.int8).reshape(units, depth)
     bias = np.frombuffer(bytes(blob.arena[p[24]:p[24] + 4 * units]), "<i4").copy()
-    bias[[4, 13, 38]] = 1_500_000_000, -1_500_000_000, 1_500_000_000
+    bias[[4, 13, 41]] = 1_500_000_000, -1_500_000_000, 1_500_000_000
     blob.arena[p[24]:p[24] + 4 * units] = bias.tobytes()
     n = units if per_channel else 1
     mult = np.frombuffer(bytes(blob.arena[p[7]:p[7] + 4 * n]), "<i4").astype(np.int64)
@@ -770,9 +772,9 @@ def test_fully_connected_passes_check_each_row_for_the_fused_stage(per_channel: 
     rq = Requant(mult, shift, p[4], p[5], p[6])
     want = fully_connected.fully_connected(x, w, bias, fully_connected.FullyConnectedParams(p[2], p[3], rq))
     res = sim_runner("fully_connected", "opt", M4).run(blob)
-    assert res.status == MCU_OK and res.scratch_bytes == 2 * depth
+    assert res.status == MCU_OK and res.scratch_bytes == (2 * depth if depth > 16 else 0)
     np.testing.assert_array_equal(res.array(case.out_offset, want.shape), want)
-    assert (want[:, [4, 38]] == 127).all() and (want[:, 13] == -128).all()
+    assert (want[:, [4, 41]] == 127).all() and (want[:, 13] == -128).all()
 
 
 def _fc_argument_sets() -> list[tuple[str, Blob, tuple[Any, ...]]]:
