@@ -152,7 +152,8 @@ def test_fully_connected_kws_bit_exact_on_m4(kernels):
     grown = wino.report["flash_breakdown"]["weights"] - plain.report["flash_breakdown"]["weights"]
     assert grown == 4 * units
     if kernels == "opt":
-        assert wino.report["cycles"] < 0.8 * plain.report["cycles"]
+        # measured: 38,506 against 45,437 cycles (0.85; 0.79 before the direct kernel's 4-row passes)
+        assert wino.report["cycles"] < 0.9 * plain.report["cycles"]
     src = generated_model_c(KWS, M4, kernels)
     assert src.count("st = mcu_fully_connected_wino_s8(") == 2 and src.count("st = mcu_fully_connected_s8(") == 1
     assert "Winograd's inner-product identity" in src
