@@ -2,11 +2,16 @@
  * mcu_fully_connected_s8 - optimized flavour (Cortex-M DSP extension).
  * The input row is converted once per batch to int16 with the input offset added, reordered
  * (x0, x2, x1, x3) per group of 4 to match SXTB16's even/odd halves (scratch: 2 bytes per
- * input value). Then three output rows per pass share each pair of input loads: per 4 inputs,
- * the two input words and the three weight words are loaded back to back (the loads
- * pipeline: 6 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed
- * to two SMLADs: 18 cycles for 12 MACs, unrolled 8 times (three rows is what 13 registers
- * hold without spilling: 3 accumulators, 4 pointers, 5 operands and a temporary). Rows left
+ * input value). Then four output rows per pass share each pair of input loads, in inline
+ * assembly (mcu_fc_dot4: 14 registers, 4 accumulators, 3 pointers, the row stride and 6
+ * operands): per 4 inputs, the two input words and three weight words are loaded back to
+ * back (the loads pipeline: 6 cycles), the fourth weight word once a register is free
+ * (2 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed to two
+ * SMLADs: 24 cycles for 16 MACs, unrolled 8 times; the output stage is the lean passes' (four
+ * outputs packed, clamped at once, one word stored). Four rows per pass instead of three
+ * (same cycles per MAC in the loop, the pass's fixed cost shared by one row more; measured:
+ * ae_anomaly 64 -> 64 12,486 -> 11,084 cycles; the whole model 68,170 against 68,923 with the
+ * loop unrolled 4 times). Rows left
  * over run two (or one) at a time. Small layers (at most four rows or 1,024 MACs) skip the
  * conversion, its scratch and most of the per-call set-up: the lean passes (mcu_fc_lean4_*,
  * _lean2_*, _lean1_*), four or two rows per pass against the int8 input (SXTAB16) in inline
@@ -14,11 +19,11 @@
  * large path is a function of its own, mcu_fc_big). Layers of depth 4, 8, 12 or 16 and
  * more than 16 rows need no scratch either: the widened input (at most 8 words)
  * is computed once into registers and each row costs its weight loads, SXTB16s and SMLADs and
- * an output stage with every constant in a register (mcu_fc_short; the 3-row passes' set-up
+ * an output stage with every constant in a register (mcu_fc_short; the 4-row passes' set-up
  * and output stages would outweigh the few MACs per row).
  * A non-zero filter offset is folded in as filter_offset * sum(x + input_offset). Requantization right after each pass: SMMLAR per
- * output (mcu_rq2) when every shift is a right shift of 1..23 and the accumulators stay within
- * 2^29 (checked per call), else mcu_rq (any shift).
+ * output (mcu_rq2) when the shift is a right shift of 1..23 and the accumulator stays within
+ * 2^29 (checked per row), else mcu_rq (any shift).
  * Without the DSP extension (Cortex-M0+/M3) this file is the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
@@ -40,7 +45,8 @@ static inline int mcu_fc_short_depth(int32_t depth)
 }
 
 /* Small layers run the lean passes: few rows, or few MACs (where the widened input's set-up and
- * the 3-row passes' fixed costs outweigh their faster inner loop). */
+ * the 4-row passes' fixed costs outweigh their faster inner loop; measured with 256 here:
+ * ae_anomaly 64 -> 8 1,713 -> 1,954 cycles, kws_fc 32 -> 16 2,120 -> 2,248). */
 #define MCU_FC_LEAN_MACS 1024
 static inline int mcu_fc_lean_ok(int32_t depth, int32_t rows)
 {
@@ -575,9 +581,10 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
  * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
  * word. */
 static inline __attribute__((always_inline)) void
-mcu_fc_out4(const int32_t *s, const int32_t *mult, const int32_t *shift, int32_t oo,
-            const mcu_fc_params *p, int8_t *out, const int pc)
+mcu_fc_out4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int32_t *mult,
+            const int32_t *shift, int32_t oo, const mcu_fc_params *p, int8_t *out, const int pc)
 {
+    const int32_t s[4] = {s0, s1, s2, s3};
     uint32_t v = 0;
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
@@ -632,7 +639,7 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_c
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     int8_t *out = c->out + o;
     if (R == 4) {
-        mcu_fc_out4(s, mult, shift, c->oo, p, out, pc);
+        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, c->oo, p, out, pc);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
@@ -682,8 +689,8 @@ mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, c
         for (int i = 0; i < 4; ++i)
             s[i] = mcu_fc_init(c, o + i);
         mcu_fc_dot4(c->x, w, depth, s);
-        mcu_fc_out4(s, c->mult + (pc ? o : 0), c->shift + (pc ? o : 0), c->oo, c->params,
-                    c->out + o, pc);
+        mcu_fc_out4(s[0], s[1], s[2], s[3], c->mult + (pc ? o : 0), c->shift + (pc ? o : 0),
+                    c->oo, c->params, c->out + o, pc);
     }
 }
 
@@ -702,7 +709,7 @@ __attribute__((noinline, aligned(16))) static void mcu_fc_rows4_pc(const mcu_fc_
     mcu_fc_rows4_g(c, w, o, o_end, 1);
 }
 
-/* The large path (scratch, 3-row passes; short depths): a function of its own, so that the
+/* The large path (scratch, 4-row passes; short depths): a function of its own, so that the
  * lean path does not pay its frame. */
 __attribute__((noinline)) static mcu_status
 mcu_fc_big(const mcu_context *ctx, const mcu_fc_params *params, const mcu_quant_params *quant,
