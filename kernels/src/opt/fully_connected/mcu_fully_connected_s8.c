@@ -682,15 +682,27 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_all(mcu_fc_lean_ct
 static inline __attribute__((always_inline)) void
 mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, const int pc)
 {
-    const int32_t depth = c->depth;
-    for (; o != o_end; o += 4, w += 4 * depth) {
+    /* the context's fields in locals, row pointers advanced per pass (every register is the
+     * asm's: these live on the stack, one load each where the context costs two) */
+    const int16_t *x = c->x;
+    const int32_t depth = c->depth, fold = c->fold, oo = c->oo;
+    const int32_t *bias = c->bias ? c->bias + o : 0;
+    const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
+    const mcu_fc_params *p = c->params;
+    int8_t *out = c->out + o, *end = c->out + o_end;
+    for (; out != end; out += 4, w += 4 * depth) {
         int32_t s[4];
 #pragma GCC unroll 4
         for (int i = 0; i < 4; ++i)
-            s[i] = mcu_fc_init(c, o + i);
-        mcu_fc_dot4(c->x, w, depth, s);
-        mcu_fc_out4(s[0], s[1], s[2], s[3], c->mult + (pc ? o : 0), c->shift + (pc ? o : 0),
-                    c->oo, c->params, c->out + o, pc);
+            s[i] = fold + (bias ? bias[i] : 0);
+        if (bias)
+            bias += 4;
+        mcu_fc_dot4(x, w, depth, s);
+        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, oo, p, out, pc);
+        if (pc) {
+            mult += 4;
+            shift += 4;
+        }
     }
 }
 
