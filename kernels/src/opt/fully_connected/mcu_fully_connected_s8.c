@@ -577,28 +577,51 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
     return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
-/* Four outputs (accumulators s[0 .. 4), requantization mult/shift from row 0's, per channel
- * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL) and stored as one
- * word. */
+/* Four outputs (accumulators s0 .. s3, requantization mult/shift from row 0's, per channel
+ * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL against lo4/hi4,
+ * the activation range in each byte) and stored as one word. Per tensor the shift is checked
+ * and the SMMLAR constants derived once for the four rows (GCC repeats them per row when
+ * written as per channel: 15 cycles per pass). */
 static inline __attribute__((always_inline)) void
 mcu_fc_out4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int32_t *mult,
-            const int32_t *shift, int32_t oo, const mcu_fc_params *p, int8_t *out, const int pc)
+            const int32_t *shift, int32_t oo, uint32_t lo4, uint32_t hi4,
+            const mcu_fc_params *p, int8_t *out, const int pc)
 {
     const int32_t s[4] = {s0, s1, s2, s3};
     uint32_t v = 0;
+    const int32_t r = -shift[0];
+    if (!pc && __builtin_expect((uint32_t)(r - 1) < 23u, 1)) {
+        const int32_t m = mult[0], a = (int32_t)((uint32_t)oo << (r - 1));
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-        const int ch = pc ? i : 0;
-        const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], oo, p), 8);
-        v |= (uint32_t)(uint8_t)y << (8 * i);
+        for (int i = 0; i < 4; ++i) {
+            int32_t y;
+            if (__builtin_expect((uint32_t)s[i] + MCU_RQ2_MAX_ACC <= 2u * MCU_RQ2_MAX_ACC, 1)) {
+                const int32_t x2 = (int32_t)((uint32_t)s[i] << 1);
+                y = (mcu_smmlar(x2, m, a) + (x2 >> 31)) >> r;
+            } else {
+                y = mcu_fc_lean_slow(s[i], m, -r, p);
+            }
+            v |= (uint32_t)(uint8_t)__ssat(y, 8) << (8 * i);
+        }
+    } else {
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+            const int ch = pc ? i : 0;
+            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], oo, p), 8);
+            v |= (uint32_t)(uint8_t)y << (8 * i);
+        }
     }
-    const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
-    const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
     (void)__ssub8((int32_t)v, (int32_t)lo4);
     v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
     (void)__ssub8((int32_t)v, (int32_t)hi4);
     v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
     memcpy(out, &v, 4);
+}
+
+/* The activation range in each byte of a word (mcu_fc_out4). */
+static inline uint32_t mcu_fc_bytes4(int32_t v)
+{
+    return 0x01010101u * (uint8_t)v;
 }
 
 /* A small layer's state between its row passes: constants set once per call, x and fold per
@@ -639,7 +662,8 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_c
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     int8_t *out = c->out + o;
     if (R == 4) {
-        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, c->oo, p, out, pc);
+        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, c->oo, mcu_fc_bytes4(p->activation.min),
+                    mcu_fc_bytes4(p->activation.max), p, out, pc);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
@@ -689,6 +713,7 @@ mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, c
     const int32_t *bias = c->bias ? c->bias + o : 0;
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     const mcu_fc_params *p = c->params;
+    const uint32_t lo4 = mcu_fc_bytes4(c->lo), hi4 = mcu_fc_bytes4(c->hi);
     int8_t *out = c->out + o, *end = c->out + o_end;
     for (; out != end; out += 4, w += 4 * depth) {
         int32_t s[4];
@@ -698,7 +723,7 @@ mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, c
         if (bias)
             bias += 4;
         mcu_fc_dot4(x, w, depth, s);
-        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, oo, p, out, pc);
+        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, oo, lo4, hi4, p, out, pc);
         if (pc) {
             mult += 4;
             shift += 4;
