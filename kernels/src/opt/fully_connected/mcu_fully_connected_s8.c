@@ -7,8 +7,8 @@
  * operands): per 4 inputs, the two input words and three weight words are loaded back to
  * back (the loads pipeline: 6 cycles), the fourth weight word once a register is free
  * (2 cycles), each weight word is sign-extended by SXTB16 (plain and ROR #8) and fed to two
- * SMLADs: 24 cycles for 16 MACs, unrolled 8 times; the output stage is the lean passes' (four
- * outputs packed, clamped at once, one word stored). Four rows per pass instead of three
+ * SMLADs: 24 cycles for 16 MACs, unrolled 8 times; the output stage has the lean passes' form
+ * (four outputs packed, clamped at once, one word stored). Four rows per pass instead of three
  * (same cycles per MAC in the loop, the pass's fixed cost shared by one row more; measured:
  * ae_anomaly 64 -> 64 12,486 -> 11,084 cycles; the whole model 68,170 against 68,923 with the
  * loop unrolled 4 times). Rows left
@@ -577,11 +577,13 @@ mcu_fc_lean_rq(int32_t acc, int32_t m, int32_t sh, int32_t oo, const mcu_fc_para
     return mcu_fc_lean_slow(acc, m, sh, params);
 }
 
-/* Four outputs (accumulators s0 .. s3, requantization mult/shift from row 0's, per channel
- * (pc) or not) saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL against lo4/hi4,
- * the activation range in each byte) and stored as one word. Per tensor the shift is checked
- * and the SMMLAR constants derived once for the four rows (GCC repeats them per row when
- * written as per channel: 15 cycles per pass). */
+/* The 4-row passes' output stage, in the form of the lean passes' (whose code is left as it
+ * was: sharing this one moved the small layers by register allocation alone): four outputs
+ * (accumulators s0 .. s3, requantization mult/shift from row 0's, per channel (pc) or not)
+ * saturated to int8 (SSAT), packed, clamped at once (SSUB8/SEL against lo4/hi4, the
+ * activation range in each byte) and stored as one word. Per tensor the shift is checked and
+ * the SMMLAR constants derived once for the four rows (GCC repeats them per row when written
+ * as per channel: 15 cycles per pass). */
 static inline __attribute__((always_inline)) void
 mcu_fc_out4(int32_t s0, int32_t s1, int32_t s2, int32_t s3, const int32_t *mult,
             const int32_t *shift, int32_t oo, uint32_t lo4, uint32_t hi4,
@@ -662,8 +664,20 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_pass(mcu_fc_lean_c
     const int32_t *mult = c->mult + (pc ? o : 0), *shift = c->shift + (pc ? o : 0);
     int8_t *out = c->out + o;
     if (R == 4) {
-        mcu_fc_out4(s[0], s[1], s[2], s[3], mult, shift, c->oo, mcu_fc_bytes4(p->activation.min),
-                    mcu_fc_bytes4(p->activation.max), p, out, pc);
+        uint32_t v = 0;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+            const int ch = pc ? i : 0;
+            const int32_t y = __ssat(mcu_fc_lean_rq(s[i], mult[ch], shift[ch], c->oo, p), 8);
+            v |= (uint32_t)(uint8_t)y << (8 * i);
+        }
+        const uint32_t lo4 = 0x01010101u * (uint8_t)p->activation.min;
+        const uint32_t hi4 = 0x01010101u * (uint8_t)p->activation.max;
+        (void)__ssub8((int32_t)v, (int32_t)lo4);
+        v = (uint32_t)__sel((int32_t)v, (int32_t)lo4);
+        (void)__ssub8((int32_t)v, (int32_t)hi4);
+        v = (uint32_t)__sel((int32_t)hi4, (int32_t)v);
+        memcpy(out, &v, 4);
     } else {
         const int32_t lo = p->activation.min, hi = p->activation.max;
 #pragma GCC unroll 4
@@ -701,8 +715,7 @@ static inline __attribute__((always_inline)) void mcu_fc_lean_all(mcu_fc_lean_ct
 }
 
 /* Rows [o, o_end) (a multiple of 4 apart), four per pass: dot products with the converted
- * input (mcu_fc_dot4), then the output stage of the lean passes (mcu_fc_out4). pc:
- * per-channel requantization. */
+ * input (mcu_fc_dot4), then mcu_fc_out4. pc: per-channel requantization. */
 static inline __attribute__((always_inline)) void
 mcu_fc_rows4_g(const mcu_fc_ctx *c, const int8_t *w, int32_t o, int32_t o_end, const int pc)
 {
