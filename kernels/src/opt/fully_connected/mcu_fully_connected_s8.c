@@ -10,8 +10,8 @@
  * SMLADs: 24 cycles for 16 MACs, unrolled 8 times; the output stage has the lean passes' form
  * (four outputs packed, clamped at once, one word stored). Four rows per pass instead of three
  * (same cycles per MAC in the loop, the pass's fixed cost shared by one row more; measured:
- * ae_anomaly 64 -> 64 12,486 -> 11,084 cycles; the whole model 68,170 against 68,923 with the
- * loop unrolled 4 times). Rows left
+ * ae_anomaly 64 -> 64 12,486 -> 10,761 cycles; unrolled 4 times instead of 8 the whole model
+ * took 68,923 cycles against 68,170 in an earlier state of this file). Rows left
  * over run two (or one) at a time. Small layers (at most four rows or 1,024 MACs) skip the
  * conversion, its scratch and most of the per-call set-up: the lean passes (mcu_fc_lean4_*,
  * _lean2_*, _lean1_*), four or two rows per pass against the int8 input (SXTAB16) in inline
