@@ -465,19 +465,27 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
           max_latency_ms: float | str | None = None, max_energy_uj: float | str | None = None,
           baseline: str | Path | None = None, max_growth: str | None = None,
           inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
-          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, library: str | None = None) -> CheckReport:
+          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, library: str | None = None,
+          frontend: str | Path | None = None) -> CheckReport:
     """The CI gate (``mcusim check``): measure ``model`` and compare with the budgets given here
     and in ``[tool.mcusim]`` of pyproject.toml / ``mcusim.toml`` beside the model (these win over
     the files), and with a ``baseline`` report (``max_growth`` ``flash=1%,ram=0,cycles=2%``).
     ``ok`` False when the part is too small, a budget is exceeded or a metric grew past its
     allowance; the exception only for bad input. A classic ML model (.skops, .onnx) runs through
-    ``library`` (default: the model's), its baseline the report of the same library."""
+    ``library`` (default: the model's), its baseline the report of the same library.
+    ``frontend`` (a front-end spec, as ``run``'s): the budgets and the part's verdict apply to the
+    model and its audio front-end together (``end_to_end.total``)."""
     from .analysis.budget import check as check_budgets
     from .analysis.budget import check_json, load_budget_files, normalise_budgets
     from .classicml.model import is_classic_file
     from .stacks import default_kernels
 
+    if frontend is not None and baseline:
+        raise McusimError("--baseline compares a model's own figures; it cannot be combined with --frontend "
+                          "(gate the model and its front-end with budgets)")
     if is_classic_file(model):  # a classic ML model: budgets on the run per prediction (mcusim.classicml)
+        if frontend is not None:
+            raise McusimError("--frontend adds an audio front-end to a network (.tflite), not to a classic ML model")
         raw, sources = load_budget_files(Path(model))
         raw.update({k: v for k, v in {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
                                       "max_energy_uj": max_energy_uj}.items() if v is not None})
@@ -533,7 +541,7 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
         allowances = parse_growth(max_growth)
         base = load_baseline(baseline, path, kernels, b.qualified_name, name)
     r = run(name, path, board=b, kernels=kernels, inputs=inputs, tflm_dir=tflm_dir,
-            max_instructions=max_instructions, _graph=graph)
+            max_instructions=max_instructions, _graph=graph, frontend=frontend)
     c = check_budgets(r.report, budgets, b, sources)
     if baseline:
         c.baseline_file = str(baseline)

@@ -257,7 +257,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
               inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
               max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth,
-              library=args.library)
+              library=args.library, frontend=args.frontend)
     c = r.result
     assert c is not None
     if args.format == "json":
@@ -591,6 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
     c.add_argument("--max-latency-ms", metavar="MS", help="latency per inference at the board's clock")
     c.add_argument("--max-energy-uj", metavar="UJ", help="energy per inference (run current x supply x time)")
+    c.add_argument("--frontend", metavar="SPEC.toml",
+                   help="an audio front-end spec (docs/frontend.md): the budgets and the part's verdict apply to "
+                        "the model and its front-end together")
     c.add_argument("--input", metavar="X.npy|X.npz", help=INPUT_HELP)
     c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text",
                    help="the result's format (json, markdown and junit go to --output, default standard output)")

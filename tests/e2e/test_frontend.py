@@ -113,3 +113,34 @@ def test_run_with_the_kws_frontend_reports_end_to_end(tmp_path, capsys):
     assert e["total"]["cycles"] == rep["cycles"] + e["frontend_per_inference"]["cycles"]
     assert e["total"]["energy_uj"] == pytest.approx(rep["energy_uj"] + 49 * rep["frontend"]["energy_uj_per_frame"])
     assert "end to end per inference" in capsys.readouterr().out
+
+
+def test_check_gates_the_model_and_its_frontend_together(tmp_path, capsys):
+    """check --frontend: a latency budget the model alone meets but the model with its 49 MFCC
+    frames does not fails, and the JSON says what the figures are of; combinations it cannot
+    answer are one line and exit 2."""
+    from tflite_builder import ModelBuilder
+
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 490), scale=0.1, zero_point=0)  # 49 frames of 10 MFCCs
+    w = b.tensor((4, 490), scale=0.01, zero_point=0, data=rng.integers(-127, 128, (4, 490)))
+    y = b.tensor((1, 4), scale=0.5, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y])
+    model = tmp_path / "fc490.tflite"
+    model.write_bytes(b.io([x], [y]).build())
+    out = tmp_path / "c.json"
+    common = [str(model), "--path", "classic", "--max-latency-ms", "1", "--max-flash", "1M"]
+    assert main(["check", *common]) == 0  # the model alone: a few microseconds
+    capsys.readouterr()
+    assert main(["check", *common, "--frontend", KWS_SPEC, "--format", "json", "--output", str(out)]) == 1
+    c = json.loads(out.read_text())
+    fe = c["frontend"]
+    assert c["scope"].startswith("model + mfcc q15 front-end (49 frames") and fe["frames"] == 49
+    assert c["measured"]["latency_ms"] == pytest.approx(fe["model"]["latency_ms"] + fe["per_inference"]["latency_ms"])
+    assert c["measured"]["flash_bytes"] == fe["model"]["flash_bytes"] + fe["per_inference"]["flash_bytes"]
+    assert [b["budget"] for b in c["breaches"]] == ["max_latency_ms"]
+    assert main(["check", *common, "--frontend", KWS_SPEC]) == 1
+    assert "figures of the model + mfcc q15 front-end" in capsys.readouterr().out
+    assert main(["check", *common, "--frontend", KWS_SPEC, "--baseline", str(out)]) == 2
+    assert "cannot be combined with --frontend" in capsys.readouterr().err
