@@ -366,7 +366,7 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
         fe = run_frontend(fe_spec, b, max_instructions=max_instructions)
         dep.report["frontend"] = fe
         dep.report["end_to_end"] = end_to_end(dep.report, fe, frames_per_inference(
-            fe_spec, dep.report["input_tensors"][0]["shape"]))
+            fe_spec, dep.report["input_tensors"][0]["shape"]), fe_spec.new_frames_per_inference)
     return RunReport(dep.report, list(dep.outputs), b)
 
 

@@ -153,8 +153,10 @@ class CheckResult:
         """What the figures are of: the model, or the model and its front-end."""
         if not self.frontend:
             return "model"
+        from ..dsp.spec import frames_text
+
         spec = self.frontend["spec"]
-        return f"model + {spec['kind']} {spec['dtype']} front-end ({self.frontend['frames']} frames per inference)"
+        return f"model + {spec['kind']} {spec['dtype']} front-end ({frames_text(self.frontend['per_inference'])} per inference)"
 
     @property
     def regressions(self) -> list[Any]:

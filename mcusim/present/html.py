@@ -381,12 +381,14 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
              + "Dispatch share: cycles outside the kernel functions (interpreter, glue, calls).</p>")
 
     if "end_to_end" in base:  # run --frontend (mcusim.dsp)
+        from ..dsp.spec import frames_text
+
         e, fe = base["end_to_end"], base["frontend"]
         h.append(f"<h2>End to end per inference: {escape(fe['spec'].get('name', ''))} front-end + model</h2>")
         h.append(_table(["", "cycles", "latency", "energy", "flash", "RAM"], [
             [name, _int(row["cycles"]), f"{_g(row['latency_ms'])} ms", f"{_g(row['energy_uj'])} µJ",
              f"{_int(row['flash_bytes'])} B", f"{_int(row['ram_bytes'])} B"]
-            for name, row in ((f"front-end ({e['frontend_per_inference']['frames']} frames)",
+            for name, row in ((f"front-end ({frames_text(e['frontend_per_inference'])})",
                                e["frontend_per_inference"]), ("model", e["model"]), ("total", e["total"]))]))
         h.append(f"<p class='note'>Front-end: {escape(fe['spec']['kind'])} {escape(fe['spec']['dtype'])} on "
                  f"{escape(fe['library'])}, {_int(fe['cycles_per_frame'])} cycles a frame, "

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from simhelpers import needs_gcc
+from simhelpers import ROOT, needs_gcc
 
 pytest.importorskip("cmsisdsp")
 
@@ -144,3 +144,24 @@ def test_check_gates_the_model_and_its_frontend_together(tmp_path, capsys):
     assert "figures of the model + mfcc q15 front-end" in capsys.readouterr().out
     assert main(["check", *common, "--frontend", KWS_SPEC, "--baseline", str(out)]) == 2
     assert "cannot be combined with --frontend" in capsys.readouterr().err
+
+
+def test_streaming_computes_only_the_new_frames(tmp_path):
+    """new_frames_per_inference: the front-end's cost per inference is that many frames' (the
+    rest kept from earlier inferences); more than the model's frames is one line."""
+    spec = tmp_path / "stream.toml"
+    base = (ROOT / KWS_SPEC).read_text()
+    spec.write_text(base + "new_frames_per_inference = 2\n")
+    full = mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=ROOT / KWS_SPEC).report["end_to_end"]
+    stream = mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec).report["end_to_end"]
+    f, s = full["frontend_per_inference"], stream["frontend_per_inference"]
+    assert (f["frames"], f["computed_frames"], s["frames"], s["computed_frames"]) == (25, 25, 25, 2)
+    assert s["cycles"] * 25 == f["cycles"] * 2 and s["flash_bytes"] == f["flash_bytes"]
+    assert stream["total"]["cycles"] == stream["model"]["cycles"] + s["cycles"]
+    assert any(n.startswith("streaming: 2 new frames per inference") for n in stream["notes"])
+    spec.write_text(base + "new_frames_per_inference = 26\n")
+    with pytest.raises(mcusim.McusimError, match="26 is more than the 25 frames"):
+        mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec)
+    spec.write_text(base + "frames_per_inference = 25\nnew_frames_per_inference = 26\n")
+    with pytest.raises(mcusim.McusimError, match="more than frames_per_inference 25"):
+        mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec)
