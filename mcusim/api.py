@@ -551,13 +551,14 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
 
 def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
         boards: str | Sequence[BoardLike] | None = None, tflm_dir: str | Path | None = None, jobs: int = 1,
-        progress: Callable[[str], None] | None = None) -> FitReport:
+        progress: Callable[[str], None] | None = None, inputs: str | Path | None = None) -> FitReport:
     """Every board at every operating point the model fits (``mcusim fit``, mcusim.partfit): ``paths``
     the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
     boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes.
     A classic ML model (.skops, .onnx): ``paths`` names its libraries (default: every library
-    that runs it), simulated on its default samples (mcusim.partfit.fit_classic)."""
+    that runs it), simulated on ``inputs`` (an .npy or .csv of samples, as ``run``'s) or its default
+    samples (mcusim.partfit.fit_classic)."""
     from .analysis.partfit import fit as fit_model
     from .analysis.partfit import fit_classic, resolve_boards
     from .classicml.model import is_classic_file
@@ -574,7 +575,9 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     if is_classic_file(model):
         if kernels:
             raise McusimError("--kernels is a network option; a classic ML model takes --paths LIBRARY,...")
-        return FitReport(fit_classic(model, paths, points, progress))
+        return FitReport(fit_classic(model, paths, points, progress, samples=inputs))
+    if inputs is not None:
+        raise McusimError("--input is for a classic ML model's samples (fit simulates a network on its default input)")
     return FitReport(fit_model(model, paths, points, tflm_dir, progress, jobs=jobs))
 
 

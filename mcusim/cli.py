@@ -284,7 +284,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     status = _progress(console, f"fit: {args.model}")
     with status:
         rep = fit(args.model, paths=args.paths, kernels=args.kernels, boards=args.boards, tflm_dir=args.tflm_dir,
-                  jobs=args.jobs or default_workers(), progress=status.update).report
+                  jobs=args.jobs or default_workers(), progress=status.update, inputs=args.input).report
     if args.json:
         write_json(args.json, rep)
     render_fit(console, rep)
@@ -616,6 +616,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
     f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     f.add_argument("--jobs", type=int, metavar="N", help="simulate on N worker processes (default: the cores)")
+    f.add_argument("--input", metavar="X.npy|X.csv",
+                   help="a classic ML model: the samples to simulate (samples x features; default: 16 drawn in the "
+                        "range of the model's parameters, docs/classic-ml.md)")
     f.add_argument("--json", metavar="FILE", help=JSON_HELP)
     f.set_defaults(func=cmd_fit)
 
