@@ -279,9 +279,10 @@ def test_fit_classic(tmp_path, capsys):
     (row,) = mine["rows"]
     assert (mine["samples"], mine["samples_from"], rep["samples_from"]) == (5, str(tmp_path / "x.npy"), "default")
     assert row["cycles"] == ran["cycles"] and row["reference_match"]
-    assert main(["fit", str(tmp_path / "tree.skops"), "--boards", "stm32f411ce", "--input", str(tmp_path / "x.npy")]) == 0
+    samples = ["--boards", "stm32f411ce", "--input", str(tmp_path / "x.npy")]
+    assert main(["fit", str(tmp_path / "tree.skops"), *samples]) == 0
     assert "the mean over 5 samples" in capsys.readouterr().out
-    assert main(["fit", str(Path(mcusim.__file__).parents[1] / "models" / "kws_fc.tflite"), "--boards", "stm32f411ce", "--input", str(tmp_path / "x.npy")]) == 2
+    assert main(["fit", str(Path(mcusim.__file__).parents[1] / "models" / "kws_fc.tflite"), *samples]) == 2
     assert "--input is for a classic ML model's samples" in capsys.readouterr().err
 
 
