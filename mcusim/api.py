@@ -361,13 +361,20 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
                     max_instructions=max_instructions, oversize=True)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
     if fe_spec is not None:
-        from .dsp.run import end_to_end, frames_per_inference, run_frontend
+        from .dsp.run import run_frontend
 
-        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)
-        dep.report["frontend"] = fe
-        dep.report["end_to_end"] = end_to_end(dep.report, fe, frames_per_inference(
-            fe_spec, dep.report["input_tensors"][0]["shape"]), fe_spec.new_frames_per_inference)
+        _add_frontend(dep.report, fe_spec, run_frontend(fe_spec, b, max_instructions=max_instructions))
     return RunReport(dep.report, list(dep.outputs), b)
+
+
+def _add_frontend(report: dict[str, Any], spec: Any, fe: dict[str, Any]) -> None:
+    """A network's run ``report`` with the front-end's (``fe``, of ``spec``) cost per inference:
+    ``frontend`` and ``end_to_end`` (mcusim.dsp.run.end_to_end)."""
+    from .dsp.run import end_to_end, frames_per_inference
+
+    report["frontend"] = fe
+    report["end_to_end"] = end_to_end(report, fe, frames_per_inference(spec, report["input_tensors"][0]["shape"]),
+                                      spec.new_frames_per_inference)
 
 
 def audio_frontend(spec: str | Path, *, board: BoardLike = DEFAULT_BOARD, input: str | Path | None = None,
@@ -391,7 +398,8 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
             place: str | None = None, lut_activations: bool = False, winograd: bool = False,
             duty: float | None = None, battery: float | None = None, sleep_current: float | None = None,
             cold: bool = False, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None) -> CompareReport:
+            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None,
+            frontend: str | Path | None = None) -> CompareReport:
     """The stacks side by side (``mcusim compare``): ``paths`` ``"tflm,classic/cmsis-nn"`` or a
     list of ``PATH[/KERNELS]`` (default: tflm/cmsis-nn, classic/cmsis-nn, tinyml/opt,
     classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
@@ -401,7 +409,9 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     A classic ML model (.skops, .onnx: mcusim.classicml): ``paths`` names its libraries (default:
     every library that runs it) and ``inputs`` its samples. ``against``: other models, each
     ``MODEL[:PATH[/KERNELS]]`` (a network's default: tinyml/opt), run on the same board as
-    further columns named by file, e.g. a forest against an int8 MLP on the same task."""
+    further columns named by file, e.g. a forest against an int8 MLP on the same task.
+    ``frontend`` (a front-end spec, as ``run``'s): its cost per inference, measured once on the
+    board, is added to every column's (``end_to_end``; ``end_to_end_ratios`` of the sums)."""
     from .classicml.model import is_classic_file
     from .present.report import compare_report
     from .stacks import compare_columns, label, needs_tflm_tree
@@ -411,6 +421,14 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     b = _board(board, place)
     common = {"board": b, "duty": duty, "battery": battery, "sleep_current": sleep_current, "cold": cold,
               "max_instructions": max_instructions}
+    fe_spec = None
+    if frontend is not None:
+        from .dsp.spec import load_spec
+
+        fe_spec = load_spec(frontend)  # a bad spec fails before anything is built
+        if is_classic_file(model) or against:
+            raise McusimError("--frontend adds an audio front-end to one network's columns; it does not combine with "
+                              "a classic ML model or --against")
     if is_classic_file(model) or against:
         cols: list[tuple[str, RunReport]] = []
         for spec in [str(model), *(against or [])]:
@@ -457,6 +475,12 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
                                          winograd=winograd and path == "classic", duty=duty, battery=battery,
                                          sleep_current=sleep_current, cold=cold, max_instructions=max_instructions,
                                          _graph=graph)
+    if fe_spec is not None:
+        from .dsp.run import run_frontend
+
+        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)  # the same for every column
+        for r in runs.values():
+            _add_frontend(r.report, fe_spec, fe)
     return CompareReport(compare_report([r.report for r in runs.values()], skipped), runs, b)
 
 

@@ -234,7 +234,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
                       battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
                       max_instructions=args.max_instructions,
                       on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"),
-                      against=args.against)
+                      against=args.against, frontend=args.frontend)
     rep = cmp.report
     if args.json:
         write_json(args.json, rep)
@@ -528,11 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
                            ("compare", "the stacks side by side: real TFLM + CMSIS-NN, generated C on CMSIS-NN, mcusim's own (ratios against the first)")):
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file" + (" or a classic ML model (.skops, .onnx)" if name == "run" else ""))
+        r.add_argument("--frontend", metavar="SPEC.toml",
+                       help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost per "
+                            "inference is added to the model's (end-to-end latency, energy, flash, RAM)"
+                            + ("" if name == "run" else ", the same in every column"))
         if name == "run":
             r.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (a .tflite model)")
-            r.add_argument("--frontend", metavar="SPEC.toml",
-                           help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost "
-                                "per inference is added to the model's (end-to-end latency, energy, flash, RAM)")
             r.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"),
                            help="classic ML model (.skops, .onnx): the code generator (default: emlearn for trees "
                                 "and forests, cmsis-dsp for SVC and GaussianNB, mcusim for linear models)")

@@ -165,3 +165,24 @@ def test_streaming_computes_only_the_new_frames(tmp_path):
     spec.write_text(base + "frames_per_inference = 25\nnew_frames_per_inference = 26\n")
     with pytest.raises(mcusim.McusimError, match="more than frames_per_inference 25"):
         mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec)
+
+
+def test_compare_adds_the_frontend_to_every_column(tmp_path):
+    """compare --frontend: the front-end runs once and its cost is added to each column; the sums'
+    ratios are against the first column; markdown says so; a classic ML model is refused."""
+    rep = mcusim.compare(ROOT / "models" / "kws_fc.tflite", paths="classic/opt,tinyml/opt",
+                         frontend=ROOT / KWS_SPEC).report
+    first, second = rep["runs"]
+    assert first["frontend"] == second["frontend"]
+    for r in rep["runs"]:
+        e = r["end_to_end"]
+        assert e["model"]["cycles"] == r["cycles"] and e["total"]["cycles"] == r["cycles"] + e["frontend_per_inference"]["cycles"]
+    t0, t1 = first["end_to_end"]["total"], second["end_to_end"]["total"]
+    assert rep["end_to_end_ratios"]["tinyml/opt"]["cycles"] == t1["cycles"] / t0["cycles"]
+    assert rep["end_to_end_ratios"]["tinyml/opt"]["ram_peak_bytes"] == t1["ram_bytes"] / t0["ram_bytes"]
+    from mcusim.present.report import compare_markdown
+
+    assert "End to end per inference: model + kws_mfcc_16k front-end (mfcc q15, 25 frames" in compare_markdown(rep)
+    with pytest.raises(mcusim.McusimError, match="does not combine with a classic ML model or --against"):
+        mcusim.compare(ROOT / "models" / "kws_fc.tflite", against=[str(ROOT / "models" / "ae_anomaly.tflite")],
+                       frontend=ROOT / KWS_SPEC)
