@@ -466,7 +466,8 @@ def compare_markdown(cmp: dict[str, Any]) -> str:
     out.append("| dispatch share | " + " | ".join(f"{r['dispatch_share']:.1%}" for r in runs) + " |")
     title, rows = end_to_end_rows(cmp)
     if rows:
-        out += ["", title[0].upper() + title[1:], "", "| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+        out += ["", title[0].upper() + title[1:], "", "| | " + " | ".join(labels) + " |",
+                "|---|" + "---:|" * len(labels)]
         out += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
     out.append("")
     for lab, r in zip(labels, runs):
