@@ -361,13 +361,20 @@ def run(model: ModelLike, path: str = "tinyml", *, board: BoardLike = DEFAULT_BO
                     max_instructions=max_instructions, oversize=True)
     _battery(dep.report, b, duty, battery, sleep_current, cold)
     if fe_spec is not None:
-        from .dsp.run import end_to_end, frames_per_inference, run_frontend
+        from .dsp.run import run_frontend
 
-        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)
-        dep.report["frontend"] = fe
-        dep.report["end_to_end"] = end_to_end(dep.report, fe, frames_per_inference(
-            fe_spec, dep.report["input_tensors"][0]["shape"]))
+        _add_frontend(dep.report, fe_spec, run_frontend(fe_spec, b, max_instructions=max_instructions))
     return RunReport(dep.report, list(dep.outputs), b)
+
+
+def _add_frontend(report: dict[str, Any], spec: Any, fe: dict[str, Any]) -> None:
+    """A network's run ``report`` with the front-end's (``fe``, of ``spec``) cost per inference:
+    ``frontend`` and ``end_to_end`` (mcusim.dsp.run.end_to_end)."""
+    from .dsp.run import end_to_end, frames_per_inference
+
+    report["frontend"] = fe
+    report["end_to_end"] = end_to_end(report, fe, frames_per_inference(spec, report["input_tensors"][0]["shape"]),
+                                      spec.new_frames_per_inference)
 
 
 def audio_frontend(spec: str | Path, *, board: BoardLike = DEFAULT_BOARD, input: str | Path | None = None,
@@ -391,7 +398,8 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
             place: str | None = None, lut_activations: bool = False, winograd: bool = False,
             duty: float | None = None, battery: float | None = None, sleep_current: float | None = None,
             cold: bool = False, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None) -> CompareReport:
+            on_column: Callable[[str], None] | None = None, against: Sequence[str] | None = None,
+            frontend: str | Path | None = None) -> CompareReport:
     """The stacks side by side (``mcusim compare``): ``paths`` ``"tflm,classic/cmsis-nn"`` or a
     list of ``PATH[/KERNELS]`` (default: tflm/cmsis-nn, classic/cmsis-nn, tinyml/opt,
     classic/opt), ratios against the first. Without a TFLM tree, the default columns that need
@@ -401,7 +409,9 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     A classic ML model (.skops, .onnx: mcusim.classicml): ``paths`` names its libraries (default:
     every library that runs it) and ``inputs`` its samples. ``against``: other models, each
     ``MODEL[:PATH[/KERNELS]]`` (a network's default: tinyml/opt), run on the same board as
-    further columns named by file, e.g. a forest against an int8 MLP on the same task."""
+    further columns named by file, e.g. a forest against an int8 MLP on the same task.
+    ``frontend`` (a front-end spec, as ``run``'s): its cost per inference, measured once on the
+    board, is added to every column's (``end_to_end``; ``end_to_end_ratios`` of the sums)."""
     from .classicml.model import is_classic_file
     from .present.report import compare_report
     from .stacks import compare_columns, label, needs_tflm_tree
@@ -411,6 +421,14 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
     b = _board(board, place)
     common = {"board": b, "duty": duty, "battery": battery, "sleep_current": sleep_current, "cold": cold,
               "max_instructions": max_instructions}
+    fe_spec = None
+    if frontend is not None:
+        from .dsp.spec import load_spec
+
+        fe_spec = load_spec(frontend)  # a bad spec fails before anything is built
+        if is_classic_file(model) or against:
+            raise McusimError("--frontend adds an audio front-end to one network's columns; it does not combine with "
+                              "a classic ML model or --against")
     if is_classic_file(model) or against:
         cols: list[tuple[str, RunReport]] = []
         for spec in [str(model), *(against or [])]:
@@ -457,6 +475,12 @@ def compare(model: ModelLike, *, paths: str | Sequence[str] | None = None, kerne
                                          winograd=winograd and path == "classic", duty=duty, battery=battery,
                                          sleep_current=sleep_current, cold=cold, max_instructions=max_instructions,
                                          _graph=graph)
+    if fe_spec is not None:
+        from .dsp.run import run_frontend
+
+        fe = run_frontend(fe_spec, b, max_instructions=max_instructions)  # the same for every column
+        for r in runs.values():
+            _add_frontend(r.report, fe_spec, fe)
     return CompareReport(compare_report([r.report for r in runs.values()], skipped), runs, b)
 
 
@@ -465,19 +489,27 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
           max_latency_ms: float | str | None = None, max_energy_uj: float | str | None = None,
           baseline: str | Path | None = None, max_growth: str | None = None,
           inputs: InputsLike = None, tflm_dir: str | Path | None = None, place: str | None = None,
-          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, library: str | None = None) -> CheckReport:
+          max_instructions: int = DEFAULT_MAX_INSTRUCTIONS, library: str | None = None,
+          frontend: str | Path | None = None) -> CheckReport:
     """The CI gate (``mcusim check``): measure ``model`` and compare with the budgets given here
     and in ``[tool.mcusim]`` of pyproject.toml / ``mcusim.toml`` beside the model (these win over
     the files), and with a ``baseline`` report (``max_growth`` ``flash=1%,ram=0,cycles=2%``).
     ``ok`` False when the part is too small, a budget is exceeded or a metric grew past its
     allowance; the exception only for bad input. A classic ML model (.skops, .onnx) runs through
-    ``library`` (default: the model's), its baseline the report of the same library."""
+    ``library`` (default: the model's), its baseline the report of the same library.
+    ``frontend`` (a front-end spec, as ``run``'s): the budgets and the part's verdict apply to the
+    model and its audio front-end together (``end_to_end.total``)."""
     from .analysis.budget import check as check_budgets
     from .analysis.budget import check_json, load_budget_files, normalise_budgets
     from .classicml.model import is_classic_file
     from .stacks import default_kernels
 
+    if frontend is not None and baseline:
+        raise McusimError("--baseline compares a model's own figures; it cannot be combined with --frontend "
+                          "(gate the model and its front-end with budgets)")
     if is_classic_file(model):  # a classic ML model: budgets on the run per prediction (mcusim.classicml)
+        if frontend is not None:
+            raise McusimError("--frontend adds an audio front-end to a network (.tflite), not to a classic ML model")
         raw, sources = load_budget_files(Path(model))
         raw.update({k: v for k, v in {"max_flash": max_flash, "max_ram": max_ram, "max_latency_ms": max_latency_ms,
                                       "max_energy_uj": max_energy_uj}.items() if v is not None})
@@ -533,7 +565,7 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
         allowances = parse_growth(max_growth)
         base = load_baseline(baseline, path, kernels, b.qualified_name, name)
     r = run(name, path, board=b, kernels=kernels, inputs=inputs, tflm_dir=tflm_dir,
-            max_instructions=max_instructions, _graph=graph)
+            max_instructions=max_instructions, _graph=graph, frontend=frontend)
     c = check_budgets(r.report, budgets, b, sources)
     if baseline:
         c.baseline_file = str(baseline)
@@ -543,13 +575,14 @@ def check(model: ModelLike, path: str | None = None, *, board: BoardLike | None 
 
 def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels: str | None = None,
         boards: str | Sequence[BoardLike] | None = None, tflm_dir: str | Path | None = None, jobs: int = 1,
-        progress: Callable[[str], None] | None = None) -> FitReport:
+        progress: Callable[[str], None] | None = None, inputs: str | Path | None = None) -> FitReport:
     """Every board at every operating point the model fits (``mcusim fit``, mcusim.partfit): ``paths``
     the stacks (default tinyml/opt, classic/opt; ``kernels`` their flavour), ``boards`` a list of
     boards (``NAME``: each operating point, ``NAME@OP``, Board objects) or the CLI's
     ``"a,b@op"`` (default: every built-in board). ``progress(message)`` is called as it goes.
     A classic ML model (.skops, .onnx): ``paths`` names its libraries (default: every library
-    that runs it), simulated on its default samples (mcusim.partfit.fit_classic)."""
+    that runs it), simulated on ``inputs`` (an .npy or .csv of samples, as ``run``'s) or its default
+    samples (mcusim.partfit.fit_classic)."""
     from .analysis.partfit import fit as fit_model
     from .analysis.partfit import fit_classic, resolve_boards
     from .classicml.model import is_classic_file
@@ -566,7 +599,9 @@ def fit(model: str | Path, *, paths: str | Sequence[str] | None = None, kernels:
     if is_classic_file(model):
         if kernels:
             raise McusimError("--kernels is a network option; a classic ML model takes --paths LIBRARY,...")
-        return FitReport(fit_classic(model, paths, points, progress))
+        return FitReport(fit_classic(model, paths, points, progress, samples=inputs))
+    if inputs is not None:
+        raise McusimError("--input is for a classic ML model's samples (fit simulates a network on its default input)")
     return FitReport(fit_model(model, paths, points, tflm_dir, progress, jobs=jobs))
 
 

@@ -234,7 +234,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
                       battery=args.battery, sleep_current=args.sleep_current, cold=args.cold,
                       max_instructions=args.max_instructions,
                       on_column=lambda col: status.update(f"{col}: building and simulating {args.model}"),
-                      against=args.against)
+                      against=args.against, frontend=args.frontend)
     rep = cmp.report
     if args.json:
         write_json(args.json, rep)
@@ -257,7 +257,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
               max_ram=args.max_ram, max_latency_ms=args.max_latency_ms, max_energy_uj=args.max_energy_uj,
               inputs=args.input, tflm_dir=args.tflm_dir, place=args.place,
               max_instructions=args.max_instructions, baseline=args.baseline, max_growth=args.max_growth,
-              library=args.library)
+              library=args.library, frontend=args.frontend)
     c = r.result
     assert c is not None
     if args.format == "json":
@@ -284,7 +284,7 @@ def cmd_fit(args: argparse.Namespace, console: Console) -> int:
     status = _progress(console, f"fit: {args.model}")
     with status:
         rep = fit(args.model, paths=args.paths, kernels=args.kernels, boards=args.boards, tflm_dir=args.tflm_dir,
-                  jobs=args.jobs or default_workers(), progress=status.update).report
+                  jobs=args.jobs or default_workers(), progress=status.update, inputs=args.input).report
     if args.json:
         write_json(args.json, rep)
     render_fit(console, rep)
@@ -528,11 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
                            ("compare", "the stacks side by side: real TFLM + CMSIS-NN, generated C on CMSIS-NN, mcusim's own (ratios against the first)")):
         r = sub.add_parser(name, help=helptext)
         r.add_argument("model", help="an int8 .tflite file" + (" or a classic ML model (.skops, .onnx)" if name == "run" else ""))
+        r.add_argument("--frontend", metavar="SPEC.toml",
+                       help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost per "
+                            "inference is added to the model's (end-to-end latency, energy, flash, RAM)"
+                            + ("" if name == "run" else ", the same in every column"))
         if name == "run":
             r.add_argument("--path", choices=("tflm", "tinyml", "classic"), help=PATH_HELP + " (a .tflite model)")
-            r.add_argument("--frontend", metavar="SPEC.toml",
-                           help="an audio front-end spec (MFCC / log-mel on CMSIS-DSP, docs/frontend.md): its cost "
-                                "per inference is added to the model's (end-to-end latency, energy, flash, RAM)")
             r.add_argument("--library", choices=("emlearn", "cmsis-dsp", "mcusim"),
                            help="classic ML model (.skops, .onnx): the code generator (default: emlearn for trees "
                                 "and forests, cmsis-dsp for SVC and GaussianNB, mcusim for linear models)")
@@ -591,6 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-ram", metavar="BYTES", help="peak RAM, e.g. 16K")
     c.add_argument("--max-latency-ms", metavar="MS", help="latency per inference at the board's clock")
     c.add_argument("--max-energy-uj", metavar="UJ", help="energy per inference (run current x supply x time)")
+    c.add_argument("--frontend", metavar="SPEC.toml",
+                   help="an audio front-end spec (docs/frontend.md): the budgets and the part's verdict apply to "
+                        "the model and its front-end together")
     c.add_argument("--input", metavar="X.npy|X.npz", help=INPUT_HELP)
     c.add_argument("--format", choices=("text", "json", "markdown", "junit"), default="text",
                    help="the result's format (json, markdown and junit go to --output, default standard output)")
@@ -613,6 +617,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--boards", metavar="B[@OP],...", help="the parts to try (default: every board at every operating point)")
     f.add_argument("--tflm-dir", metavar="DIR", help=TFLM_DIR_HELP)
     f.add_argument("--jobs", type=int, metavar="N", help="simulate on N worker processes (default: the cores)")
+    f.add_argument("--input", metavar="X.npy|X.csv",
+                   help="a classic ML model: the samples to simulate (samples x features; default: 16 drawn in the "
+                        "range of the model's parameters, docs/classic-ml.md)")
     f.add_argument("--json", metavar="FILE", help=JSON_HELP)
     f.set_defaults(func=cmd_fit)
 

@@ -143,6 +143,20 @@ class CheckResult:
     """mcusim.baseline.Growth of each metric against ``--baseline`` (empty without one)."""
     op_growth: list[dict[str, Any]] = field(default_factory=list)
     """Ops whose cycles grew against the baseline, largest growth first."""
+    frontend: dict[str, Any] = field(default_factory=dict)
+    """With an audio front-end (``check --frontend``): ``spec``, ``frames`` per inference, the
+    ``model``'s own figures and the front-end's ``per_inference``; ``measured`` and the verdict
+    are then the sums (run report's ``end_to_end.total``)."""
+
+    @property
+    def scope(self) -> str:
+        """What the figures are of: the model, or the model and its front-end."""
+        if not self.frontend:
+            return "model"
+        from ..dsp.spec import frames_text
+
+        spec = self.frontend["spec"]
+        return f"model + {spec['kind']} {spec['dtype']} front-end ({frames_text(self.frontend['per_inference'])} per inference)"
 
     @property
     def regressions(self) -> list[Any]:
@@ -205,7 +219,23 @@ def part_breaches(report: dict[str, Any]) -> list[Breach]:
                    b["available_bytes"], "B") for b in report.get("fit", {}).get("breaches", [])]
 
 
+def end_to_end_view(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` (a run with ``--frontend``) with its budgeted figures replaced by the model's
+    plus the front-end's (``end_to_end.total``): what ``check --frontend`` gates."""
+    total = report["end_to_end"]["total"]
+    return {**report, "flash_bytes": total["flash_bytes"], "ram_peak_bytes": total["ram_bytes"],
+            "latency_ms": total["latency_ms"], "energy_uj": total["energy_uj"], "cycles": total["cycles"]}
+
+
 def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sources: list[str] | None = None) -> CheckResult:
+    """Budgets against ``report``; with ``end_to_end`` (run --frontend) against the model and
+    its front-end together."""
+    frontend: dict[str, Any] = {}
+    if "end_to_end" in report:
+        e2e = report["end_to_end"]
+        frontend = {"spec": report["frontend"]["spec"], "frames": e2e["frontend_per_inference"]["frames"], "model": e2e["model"],
+                    "per_inference": e2e["frontend_per_inference"]}
+        report = end_to_end_view(report)
     measured = {BUDGET_KEYS[k][0]: float(report[BUDGET_KEYS[k][0]]) for k in BUDGET_KEYS}
     breaches = []
     for key, limit in budgets.items():
@@ -220,7 +250,8 @@ def check(report: dict[str, Any], budgets: dict[str, float], board: Board, sourc
     return CheckResult(str(report.get("model", "")), report["path"], report["board"], budgets, measured,
                        breaches, v, f, r, sources or [], dict(report.get("placement", {})), part,
                        str(report.get("kernels", "")), dict(report.get("fit", {})), int(report.get("cycles", 0)),
-                       [{"index": o["index"], "type": o["type"], "cycles": o["cycles"]} for o in report.get("ops", [])])
+                       [{"index": o["index"], "type": o["type"], "cycles": o["cycles"]} for o in report.get("ops", [])],
+                       frontend=frontend)
 
 
 def _num(v: float) -> str:
@@ -239,7 +270,7 @@ def check_json(c: CheckResult) -> dict[str, Any]:
         "part_verdict": c.part_verdict, "flash_use": c.flash_use, "ram_use": c.ram_use,
         "budgets": c.budgets, "measured": c.measured, "budget_sources": c.budget_sources, "placement": c.placement,
         "breaches": [_breach_json(b) for b in c.part_breaches + c.breaches + growth_breaches(c)], "part": c.fit,
-        "cycles": c.cycles, "ops": c.ops,
+        "cycles": c.cycles, "ops": c.ops, "scope": c.scope, **({"frontend": c.frontend} if c.frontend else {}),
         **({"baseline": {
             "file": c.baseline_file,
             "metrics": [{"metric": g.metric, "baseline": g.baseline, "measured": g.measured, "growth": g.growth,
@@ -259,7 +290,7 @@ def growth_breaches(c: CheckResult) -> list[Breach]:
 def check_markdown(c: CheckResult) -> str:
     icon = "✅" if c.ok else "❌"
     lines = [f"### mcusim check: `{Path(c.model).name}` — {c.path} on {c.board}", "",
-             f"{icon} {c.headline()}", "",
+             f"{icon} {c.headline()}", "", *([f"Figures of the {c.scope}.", ""] if c.frontend else []),
              "| metric | measured | limit | status |", "|---|---|---|---|"]
     for b in c.part_breaches:
         lines.append(f"| {b.what} of the part | {_num(b.measured)} B | {_num(b.limit)} B | does not fit |")
@@ -288,6 +319,11 @@ def check_markdown(c: CheckResult) -> str:
 def check_text(c: CheckResult) -> list[str]:
     """The terminal form: the headline, then one line per shortfall, breach and baseline metric."""
     lines = [f"{Path(c.model).name}: {c.path}/{c.kernels} on {c.board}: {c.headline()}"]
+    if c.frontend:
+        fe, m = c.frontend["per_inference"], c.frontend["model"]
+        lines.append(f"  figures of the {c.scope}: front-end {_num(fe['latency_ms'])} ms, {_num(fe['flash_bytes'])} B "
+                     f"flash, {_num(fe['ram_bytes'])} B RAM; model {_num(m['latency_ms'])} ms, "
+                     f"{_num(m['flash_bytes'])} B flash, {_num(m['ram_bytes'])} B RAM")
     lines += [f"  does not fit: {b.line()}" for b in c.part_breaches]
     lines += [f"  over budget: {b.line()}" for b in c.breaches]
     if c.growth:

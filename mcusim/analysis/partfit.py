@@ -20,7 +20,8 @@ Each row: flash and peak RAM against the part, latency, energy, the 70 % headroo
 A classic ML model (mcusim.classicml; :func:`fit_classic`) has no static bound: its image is
 small and its libraries' code is the model. Each library's firmware is built and linked per
 board (a part it does not link on is measured on an enlarged map) and simulated at each
-operating point on the model's documented default samples; figures are per prediction.
+operating point on the given samples (``fit --input``) or the model's documented default
+samples; figures are per prediction.
 """
 
 from __future__ import annotations
@@ -231,20 +232,20 @@ def fit(model: str | Path, paths: str | None = None, points: list[Board] | None 
 
 
 def fit_classic(model: str | Path, libraries: str | None = None, points: list[Board] | None = None,
-                progress: Progress | None = None) -> dict[str, Any]:
+                progress: Progress | None = None, samples: str | Path | None = None) -> dict[str, Any]:
     """The ``mcusim.fit/2`` report of a classic ML model (.skops, .onnx): one row per library
     (``libraries`` ``emlearn,mcusim``; default: every library that runs it), board and operating
-    point, each simulated on the default samples (``reference_match``: every prediction equal to
-    the reference's)."""
+    point, each simulated on ``samples`` (an .npy or .csv, as ``run --input``; default: the
+    model's default samples); ``reference_match``: every prediction equal to the reference's."""
     from ..classicml.codegen import check_library
     from ..classicml.codegen import libraries as libraries_of
-    from ..classicml.model import default_samples, load
+    from ..classicml.model import load, load_samples
     from ..classicml.run import PATH, firmware, run_classic
 
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     cm = load(model)
-    x = default_samples(cm)
+    x = load_samples(samples, cm)
     libs = [lib.strip() for lib in (libraries or "").split(",") if lib.strip()] or list(libraries_of(cm))
     for lib in libs:
         check_library(cm, lib)
@@ -266,7 +267,8 @@ def fit_classic(model: str | Path, libraries: str | None = None, points: list[Bo
                              latency_ms=rep["latency_ms"], energy_uj=rep["energy_uj"],
                              reference_match=rep["reference_match"]))
     return {"schema": "mcusim.fit/2", "model": str(model), "rows": rows, "smallest": smallest(rows),
-            "headroom": 0.70, "runtime_floors": {}, "samples": len(x), "seconds": time.perf_counter() - t0}
+            "headroom": 0.70, "runtime_floors": {}, "samples": len(x),
+            "samples_from": str(samples) if samples is not None else "default", "seconds": time.perf_counter() - t0}
 
 
 def _build(graph: Graph, path: str, board: Board, kernels: str, tflm_dir: str | Path | None,
@@ -400,5 +402,6 @@ def render_fit(console: Console, rep: dict[str, Any]) -> None:
             + ("prediction" if best["path"] == "classic-ml" else "inference")), highlight=False)
     basis = [r["basis"] for r in rep["rows"]]
     console.print(f"{len(basis)} rows: {basis.count('static bound')} ruled out by the static bound, "
-                  f"{basis.count('link')} by the link, {basis.count('simulated')} simulated; {rep['seconds']:.1f} s",
-                  highlight=False)
+                  f"{basis.count('link')} by the link, {basis.count('simulated')} simulated"
+                  + (f" (per prediction: the mean over {rep['samples']} samples, {rep.get('samples_from', 'default')})"
+                     if "samples" in rep else "") + f"; {rep['seconds']:.1f} s", highlight=False)

@@ -146,6 +146,11 @@ def kernel_tree_key() -> str:
     return _hash(*(f"{p.relative_to(KERNELS)}:{_hash(p.read_bytes())}" for p in files))
 
 
+def _is_library(src: Path) -> bool:
+    """A kernel-library source or the start-up code (see build_elf)."""
+    return src == STARTUP or src.is_relative_to(KERNELS / "src")
+
+
 def _header_files(include_dirs: list[Path]) -> list[Path]:
     files: list[Path] = []
     for d in include_dirs:
@@ -289,8 +294,16 @@ def build_elf(
     incs = [MCUSIM_INCLUDE] + [Path(i).resolve() for i in include_dirs]
     defs = [f"-D{k}={v}" for k, v in sorted((defines or {}).items())]
     cmd_flags = [*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, *(f"-I{i}" for i in incs)]
-    headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), kernel_tree_key())
-    objs = compile_jobs([CompileJob(src, tuple(cmd_flags), headers_key) for src in srcs], board.core,
+    tree_key = kernel_tree_key()
+    headers_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files(incs)), tree_key)
+    # The kernel library (kernels/src) and the start-up code include only kernels/include and
+    # each other: compiled without the build's other include directories (a model's generated
+    # headers), their objects are shared by every image with the same core, flags and defines
+    # instead of being compiled again for each model.
+    lib_flags = (*flags, *COMMON_FLAGS, opt, *extra_flags, *defs, f"-I{MCUSIM_INCLUDE}")
+    lib_key = _hash(*(f"{h}:{_hash(h.read_bytes())}" for h in _header_files([MCUSIM_INCLUDE])), tree_key)
+    objs = compile_jobs([CompileJob(src, lib_flags, lib_key) if _is_library(src)
+                         else CompileJob(src, tuple(cmd_flags), headers_key) for src in srcs], board.core,
                         workers=os.cpu_count() or 1)
     origins = {str(o): src for o, src in zip(objs, srcs)}
     pairs = objects.items() if isinstance(objects, dict) else (objects or ())

@@ -335,18 +335,29 @@ def frames_per_inference(spec: FrontendSpec, input_shape: list[int]) -> int:
     return size // spec.features
 
 
-def end_to_end(model: dict[str, Any], fe: dict[str, Any], frames: int) -> dict[str, Any]:
-    """The front-end's cost per inference (every frame of the model's input computed anew) and
-    the sum with the model's. Flash adds the front-end image's components but its start-up code
-    (the model's image has one); RAM adds the front-end's static buffers to the model's peak, and
-    the larger of the two stacks (they run one after the other)."""
-    cycles = frames * fe["cycles_per_frame"]
+def end_to_end(model: dict[str, Any], fe: dict[str, Any], frames: int, new_frames: int | None = None) -> dict[str, Any]:
+    """The front-end's cost per inference and the sum with the model's: ``frames`` frames make the
+    model's input, ``new_frames`` of them are computed per inference (streaming: the others are
+    kept from earlier inferences; None: all). Flash adds the front-end image's components but its
+    start-up code (the model's image has one); RAM adds the front-end's static buffers to the
+    model's peak, and the larger of the two stacks (they run one after the other)."""
+    if new_frames is not None and new_frames > frames:
+        raise McusimError(f"new_frames_per_inference {new_frames} is more than the {frames} frames of the "
+                          f"model's input")
+    computed = frames if new_frames is None else new_frames
+    cycles = computed * fe["cycles_per_frame"]
     flash = fe["flash_bytes"] - fe["flash_breakdown"].get("startup", 0)
     mr, fr = model["ram_breakdown"], fe["ram_breakdown"]
     ram = model["ram_peak_bytes"] - mr["stack"] + max(mr["stack"], fr["stack"]) + fr["buffers"]
-    per_inf = {"frames": frames, "cycles": cycles, "latency_ms": frames * fe["latency_ms_per_frame"],
-               "energy_uj": frames * fe["energy_uj_per_frame"], "flash_bytes": flash,
+    per_inf = {"frames": frames, "computed_frames": computed, "cycles": cycles,
+               "latency_ms": computed * fe["latency_ms_per_frame"],
+               "energy_uj": computed * fe["energy_uj_per_frame"], "flash_bytes": flash,
                "ram_bytes": fr["buffers"] + fr["stack"]}
+    reuse = (f"streaming: {computed} new frame{'s' if computed != 1 else ''} per inference, the other "
+             f"{frames - computed} kept from earlier inferences (not measured: shifting them in the model's input)"
+             if computed < frames else
+             "the front-end computes all frames of an inference (no reuse of the previous window's frames; "
+             "set new_frames_per_inference for a streaming spotter)")
     return {
         "frontend_per_inference": per_inf,
         "model": {"cycles": model["cycles"], "latency_ms": model["latency_ms"], "energy_uj": model["energy_uj"],
@@ -354,7 +365,7 @@ def end_to_end(model: dict[str, Any], fe: dict[str, Any], frames: int) -> dict[s
         "total": {"cycles": model["cycles"] + cycles, "latency_ms": model["latency_ms"] + per_inf["latency_ms"],
                   "energy_uj": model["energy_uj"] + per_inf["energy_uj"], "flash_bytes": model["flash_bytes"] + flash,
                   "ram_bytes": ram},
-        "notes": ["the front-end computes all frames of an inference (no reuse of the previous window's frames)",
+        "notes": [reuse,
                   "not measured: quantising the features into the model's int8 input",
                   "flash: the front-end image's C library parts are counted in full (the model's image may share some)",
                   "RAM: the model's peak + the front-end's static buffers, with the larger of the two stacks"],

@@ -33,7 +33,7 @@ FFT_SIZES = tuple(2 ** k for k in range(5, 13))
 """The sizes CMSIS-DSP's arm_mfcc_init_<N>_<dt> and arm_rfft_fast_init_<N>_f32 exist for."""
 
 KEYS = ("kind", "sample_rate", "frame_length", "hop_length", "fft_size", "mel_bands", "coefficients", "dtype",
-        "window", "fmin", "fmax", "frames_per_inference", "name")
+        "window", "fmin", "fmax", "frames_per_inference", "new_frames_per_inference", "name")
 
 
 class FrontendSpecError(McusimError):
@@ -55,6 +55,9 @@ class FrontendSpec:
     fmin: float
     fmax: float
     frames_per_inference: int | None = None
+    new_frames_per_inference: int | None = None
+    """Streaming: the frames computed per inference (the others kept from earlier inferences, the
+    model's input shifted); None: every frame is computed anew."""
     name: str = ""
 
     @property
@@ -68,6 +71,14 @@ class FrontendSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+
+
+def frames_text(per_inference: dict[str, Any]) -> str:
+    """``49 frames``, or streaming ``1 new frame of 49``."""
+    frames, computed = per_inference["frames"], per_inference.get("computed_frames", per_inference["frames"])
+    if computed == frames:
+        return f"{frames} frames"
+    return f"{computed} new frame{'s' if computed != 1 else ''} of {frames}"
 
 
 def _int(d: dict[str, Any], key: str, errors: list[str], lo: int, hi: int | None = None) -> int:
@@ -139,11 +150,16 @@ def parse_spec(data: dict[str, Any], origin: str = "front-end spec") -> Frontend
     fpi = None
     if "frames_per_inference" in data:
         fpi = _int(data, "frames_per_inference", errors, 1) or None
+    new = None
+    if "new_frames_per_inference" in data:
+        new = _int(data, "new_frames_per_inference", errors, 1) or None
+        if new and fpi and new > fpi:
+            errors.append(f"new_frames_per_inference: {new} is more than frames_per_inference {fpi}")
     name = data.get("name", "")
     if not isinstance(name, str):
         errors.append(f"name: must be a string, got {name!r}")
         name = ""
-    spec = FrontendSpec(kind, rate, frame, hop, fft, mels, coeffs, dtype, window, fmin, fmax, fpi, name)
+    spec = FrontendSpec(kind, rate, frame, hop, fft, mels, coeffs, dtype, window, fmin, fmax, fpi, new, name)
     if not errors:
         from .tables import empty_bands
 

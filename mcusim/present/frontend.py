@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..dsp.spec import frames_text
+
 
 def _kb(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
@@ -59,7 +61,7 @@ def render_end_to_end(console: Console, rep: dict[str, Any]) -> None:
     s = fe["spec"]
     f = e2e["frontend_per_inference"]
     t = Table(title=f"end to end per inference: {s.get('name', s['kind'])} ({s['kind']} {s['dtype']}, "
-                    f"{f['frames']} frames x {fe['cycles_per_frame']:,} cycles) + model")
+                    f"{frames_text(f)} x {fe['cycles_per_frame']:,} cycles) + model")
     for col in ("", "cycles", "latency ms", "energy µJ", "flash B", "RAM B"):
         t.add_column(col, justify="left" if not col else "right")
     for name, row in (("front-end", f), ("model", e2e["model"]), ("total", e2e["total"])):

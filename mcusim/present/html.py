@@ -381,13 +381,25 @@ def render_html(runs: list[dict[str, Any]], title: str, board: Board | None = No
              + "Dispatch share: cycles outside the kernel functions (interpreter, glue, calls).</p>")
 
     if "end_to_end" in base:  # run --frontend (mcusim.dsp)
+        from ..dsp.spec import frames_text
+
         e, fe = base["end_to_end"], base["frontend"]
         h.append(f"<h2>End to end per inference: {escape(fe['spec'].get('name', ''))} front-end + model</h2>")
+        if len(runs) > 1 and all("end_to_end" in r for r in runs):  # compare --frontend: the sums per column
+            h.append(_table([""] + heads, [[label] + [fmt(r["end_to_end"]["total"][key]) + _ratio(
+                r["end_to_end"]["total"][key], e["total"][key], i == 0) for i, r in enumerate(runs)]
+                for label, key, fmt in (("flash", "flash_bytes", lambda v: f"{_int(v)} B"),
+                                        ("peak RAM", "ram_bytes", lambda v: f"{_int(v)} B"),
+                                        ("cycles / inference", "cycles", _int),
+                                        ("latency", "latency_ms", lambda v: f"{_g(v)} ms"),
+                                        ("energy / inference", "energy_uj", lambda v: f"{_g(v)} µJ"))]))
         h.append(_table(["", "cycles", "latency", "energy", "flash", "RAM"], [
             [name, _int(row["cycles"]), f"{_g(row['latency_ms'])} ms", f"{_g(row['energy_uj'])} µJ",
              f"{_int(row['flash_bytes'])} B", f"{_int(row['ram_bytes'])} B"]
-            for name, row in ((f"front-end ({e['frontend_per_inference']['frames']} frames)",
-                               e["frontend_per_inference"]), ("model", e["model"]), ("total", e["total"]))]))
+            for name, row in ((f"front-end ({frames_text(e['frontend_per_inference'])})",
+                               e["frontend_per_inference"]), ("model" if len(runs) == 1 else f"model ({names[0]})",
+                                                              e["model"]),
+                              ("total" if len(runs) == 1 else f"total ({names[0]})", e["total"]))]))
         h.append(f"<p class='note'>Front-end: {escape(fe['spec']['kind'])} {escape(fe['spec']['dtype'])} on "
                  f"{escape(fe['library'])}, {_int(fe['cycles_per_frame'])} cycles a frame, "
                  f"{_pct(fe['real_time_factor'])} of each {_g(fe['hop_ms'])} ms hop. "

@@ -215,8 +215,41 @@ def compare_report(runs: list[dict[str, Any]], skipped: list[dict[str, str]] | N
     base = runs[0]
     ratios = {lab: {key: (r[key] / base[key] if base[key] else None) for key, _ in COMPARED}
               for lab, r in zip(labels, runs)}
-    return {"schema": "mcusim.compare/2", "baseline": labels[0], "columns": labels, "runs": runs,
-            "ratios": ratios, "skipped": list(skipped or [])}
+    out = {"schema": "mcusim.compare/2", "baseline": labels[0], "columns": labels, "runs": runs,
+           "ratios": ratios, "skipped": list(skipped or [])}
+    if all("end_to_end" in r for r in runs):  # compare --frontend: the model's and the front-end's sums
+        bt = base["end_to_end"]["total"]
+        out["end_to_end_ratios"] = {lab: {key: (r["end_to_end"]["total"][E2E_KEYS[key]] / bt[E2E_KEYS[key]]
+                                                if bt[E2E_KEYS[key]] else None) for key, _ in COMPARED}
+                                    for lab, r in zip(labels, runs)}
+    return out
+
+
+E2E_KEYS = {"flash_bytes": "flash_bytes", "ram_peak_bytes": "ram_bytes", "cycles": "cycles",
+            "latency_ms": "latency_ms", "energy_uj": "energy_uj"}
+"""A run report's headline figure -> its name in ``end_to_end.total``."""
+
+
+def end_to_end_rows(cmp: dict[str, Any]) -> tuple[str, list[tuple[str, list[str]]]]:
+    """compare --frontend: a title and (figure, one cell per column) of the model-plus-front-end
+    sums, with the ratios against the baseline column; no rows without a front-end."""
+    if "end_to_end_ratios" not in cmp:
+        return "", []
+    from ..dsp.spec import frames_text
+
+    first = cmp["runs"][0]
+    spec, per = first["frontend"]["spec"], first["end_to_end"]["frontend_per_inference"]
+    title = (f"end to end per inference: model + {spec.get('name', spec['kind'])} front-end ({spec['kind']} "
+             f"{spec['dtype']}, {frames_text(per)}: {per['cycles']:,} cycles, the same in every column)")
+    rows = []
+    for key, name in COMPARED:
+        cells = []
+        for lab, r in zip(cmp["columns"], cmp["runs"]):
+            ratio = cmp["end_to_end_ratios"][lab][key]
+            cells.append(_fmt(r["end_to_end"]["total"][E2E_KEYS[key]])
+                         + ("" if lab == cmp["baseline"] or ratio is None else f" ({ratio:.2f}x)"))
+        rows.append((name, cells))
+    return title, rows
 
 
 def _fmt(v: Any) -> str:
@@ -389,6 +422,15 @@ def render_compare(console: Console, cmp: dict[str, Any]) -> None:
         for name, cell in (("sleep current", lambda b: f"{b['sleep_current_ua']:g} µA"), *BATTERY_ROWS):
             t.add_row(f"  {name}", *(cell(r["battery"]) if "battery" in r else "-" for r in runs))
     console.print(t)
+    title, rows = end_to_end_rows(cmp)
+    if rows:
+        e = Table(title=title)
+        e.add_column("")
+        for lab in labels:
+            e.add_column(lab, justify="right", no_wrap=True)
+        for name, cells in rows:
+            e.add_row(name, *cells)
+        console.print(e)
     for lab, r in zip(labels, runs):
         console.print(f"  {lab}: {r['stack']['description']}" if "stack" in r else f"  {lab}", highlight=False)
         render_fallbacks(console, r)
@@ -422,6 +464,11 @@ def compare_markdown(cmp: dict[str, Any]) -> str:
             cells.append(_fmt(r[key]) + ("" if lab == cmp["baseline"] or ratio is None else f" ({ratio:.2f}x)"))
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     out.append("| dispatch share | " + " | ".join(f"{r['dispatch_share']:.1%}" for r in runs) + " |")
+    title, rows = end_to_end_rows(cmp)
+    if rows:
+        out += ["", title[0].upper() + title[1:], "", "| | " + " | ".join(labels) + " |",
+                "|---|" + "---:|" * len(labels)]
+        out += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
     out.append("")
     for lab, r in zip(labels, runs):
         out.append(f"- `{lab}`: {r['stack']['description']}" if "stack" in r else f"- `{lab}`")

@@ -132,6 +132,15 @@ def reference_only_kernels() -> frozenset[str]:
 REF_HANDOVERS = {
     "mcu_conv_s8_ref": "a grouped convolution (filter channels differ from input channels): "
                        "the optimized kernel has no grouped form",
+    "mcu_avg_pool_s8_ref": "a filter of more than 256 taps: the optimized kernel's 16-bit lane sums "
+                           "could overflow",
+    "mcu_leaky_relu_s8_ref": "multipliers outside the optimized kernel's form (a shift left of more "
+                             "than 6 or right of more than 15, or a negative multiplier)",
+    "mcu_prelu_s8_ref": "multipliers outside the optimized kernel's form (positive shift outside "
+                        "[-5, 6], negative shift outside [-22, -2], a negative multiplier, or an "
+                        "output offset beyond +-255)",
+    "mcu_softmax_s8_ref": "rows of more than 16 values: the optimized kernel keeps at most 16 exps "
+                          "per row",
 }
 """Reference functions an optimized kernel hands some calls to (kernels/src/opt: the
 ``<kernel>_ref`` copies of the reference code), and which calls; tests/unit/test_ref_code.py

@@ -196,6 +196,23 @@ def test_grouped_convolution_names_its_reference_code(tmp_path: Path) -> None:
 
 
 @needs_gcc
+def test_softmax_of_long_rows_names_its_reference_code(tmp_path: Path) -> None:
+    """A SOFTMAX over 20 classes is longer than the optimized kernel's exp cache (16): it hands
+    the call to mcu_softmax_s8_ref, bit-exact, and the report names it with the reason."""
+    b = ModelBuilder()
+    x = b.tensor((1, 20), scale=0.1, zero_point=3)
+    y = b.tensor((1, 20), scale=1 / 256, zero_point=-128)
+    b.op("SOFTMAX", [x], [y], beta=1.0)
+    path = tmp_path / "softmax20.tflite"
+    path.write_bytes(b.io([x], [y]).build())
+    report = _check_bit_exact(path, "opt", seeds=SEEDS[:1])
+    (op,) = report["ops"]
+    assert op["ref_code"]["cause"] == "handover" and op["ref_code"]["functions"] == ["mcu_softmax_s8_ref"]
+    (fb,) = report["fallbacks"]
+    assert "mcu_softmax_s8_ref" in fb["used"] and "more than 16 values" in fb["reason"]
+
+
+@needs_gcc
 def test_kws_dscnn_on_cortex_m0plus() -> None:
     _check_bit_exact(ROOT / "models" / "kws_dscnn.tflite", "opt", M0PLUS, seeds=SEEDS[:1])
 

@@ -272,6 +272,18 @@ def test_fit_classic(tmp_path, capsys):
     assert rep["smallest"]["classic-ml/mcusim"]["board"] == "stm32f411ce"
     assert main(["fit", str(tmp_path / "tree.skops"), "--boards", "stm32f411ce", "--paths", "cmsis-dsp"]) == 2
     assert "--library cmsis-dsp does not run DecisionTreeClassifier" in capsys.readouterr().err
+    # your samples (--input): the mean over them, as run's on the same samples
+    np.save(tmp_path / "x.npy", X[:5].astype(np.float32))
+    mine = mcusim.fit(tmp_path / "tree.skops", paths="mcusim", boards="stm32f411ce", inputs=tmp_path / "x.npy").report
+    ran = mcusim.run(tmp_path / "tree.skops", board="stm32f411ce", library="mcusim", inputs=tmp_path / "x.npy").report
+    (row,) = mine["rows"]
+    assert (mine["samples"], mine["samples_from"], rep["samples_from"]) == (5, str(tmp_path / "x.npy"), "default")
+    assert row["cycles"] == ran["cycles"] and row["reference_match"]
+    samples = ["--boards", "stm32f411ce", "--input", str(tmp_path / "x.npy")]
+    assert main(["fit", str(tmp_path / "tree.skops"), *samples]) == 0
+    assert "the mean over 5 samples" in capsys.readouterr().out
+    assert main(["fit", str(Path(mcusim.__file__).parents[1] / "models" / "kws_fc.tflite"), *samples]) == 2
+    assert "--input is for a classic ML model's samples" in capsys.readouterr().err
 
 
 def test_sweep_classic(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from simhelpers import needs_gcc
+from simhelpers import ROOT, needs_gcc
 
 pytest.importorskip("cmsisdsp")
 
@@ -113,3 +113,77 @@ def test_run_with_the_kws_frontend_reports_end_to_end(tmp_path, capsys):
     assert e["total"]["cycles"] == rep["cycles"] + e["frontend_per_inference"]["cycles"]
     assert e["total"]["energy_uj"] == pytest.approx(rep["energy_uj"] + 49 * rep["frontend"]["energy_uj_per_frame"])
     assert "end to end per inference" in capsys.readouterr().out
+
+
+def test_check_gates_the_model_and_its_frontend_together(tmp_path, capsys):
+    """check --frontend: a latency budget the model alone meets but the model with its 49 MFCC
+    frames does not fails, and the JSON says what the figures are of; combinations it cannot
+    answer are one line and exit 2."""
+    from tflite_builder import ModelBuilder
+
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = b.tensor((1, 490), scale=0.1, zero_point=0)  # 49 frames of 10 MFCCs
+    w = b.tensor((4, 490), scale=0.01, zero_point=0, data=rng.integers(-127, 128, (4, 490)))
+    y = b.tensor((1, 4), scale=0.5, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y])
+    model = tmp_path / "fc490.tflite"
+    model.write_bytes(b.io([x], [y]).build())
+    out = tmp_path / "c.json"
+    common = [str(model), "--path", "classic", "--max-latency-ms", "1", "--max-flash", "1M"]
+    assert main(["check", *common]) == 0  # the model alone: a few microseconds
+    capsys.readouterr()
+    assert main(["check", *common, "--frontend", KWS_SPEC, "--format", "json", "--output", str(out)]) == 1
+    c = json.loads(out.read_text())
+    fe = c["frontend"]
+    assert c["scope"].startswith("model + mfcc q15 front-end (49 frames") and fe["frames"] == 49
+    assert c["measured"]["latency_ms"] == pytest.approx(fe["model"]["latency_ms"] + fe["per_inference"]["latency_ms"])
+    assert c["measured"]["flash_bytes"] == fe["model"]["flash_bytes"] + fe["per_inference"]["flash_bytes"]
+    assert [b["budget"] for b in c["breaches"]] == ["max_latency_ms"]
+    assert main(["check", *common, "--frontend", KWS_SPEC]) == 1
+    assert "figures of the model + mfcc q15 front-end" in capsys.readouterr().out
+    assert main(["check", *common, "--frontend", KWS_SPEC, "--baseline", str(out)]) == 2
+    assert "cannot be combined with --frontend" in capsys.readouterr().err
+
+
+def test_streaming_computes_only_the_new_frames(tmp_path):
+    """new_frames_per_inference: the front-end's cost per inference is that many frames' (the
+    rest kept from earlier inferences); more than the model's frames is one line."""
+    spec = tmp_path / "stream.toml"
+    base = (ROOT / KWS_SPEC).read_text()
+    spec.write_text(base + "new_frames_per_inference = 2\n")
+    full = mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=ROOT / KWS_SPEC).report["end_to_end"]
+    stream = mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec).report["end_to_end"]
+    f, s = full["frontend_per_inference"], stream["frontend_per_inference"]
+    assert (f["frames"], f["computed_frames"], s["frames"], s["computed_frames"]) == (25, 25, 25, 2)
+    assert s["cycles"] * 25 == f["cycles"] * 2 and s["flash_bytes"] == f["flash_bytes"]
+    assert stream["total"]["cycles"] == stream["model"]["cycles"] + s["cycles"]
+    assert any(n.startswith("streaming: 2 new frames per inference") for n in stream["notes"])
+    spec.write_text(base + "new_frames_per_inference = 26\n")
+    with pytest.raises(mcusim.McusimError, match="26 is more than the 25 frames"):
+        mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec)
+    spec.write_text(base + "frames_per_inference = 25\nnew_frames_per_inference = 26\n")
+    with pytest.raises(mcusim.McusimError, match="more than frames_per_inference 25"):
+        mcusim.run(ROOT / "models" / "kws_fc.tflite", "classic", frontend=spec)
+
+
+def test_compare_adds_the_frontend_to_every_column(tmp_path):
+    """compare --frontend: the front-end runs once and its cost is added to each column; the sums'
+    ratios are against the first column; markdown says so; a classic ML model is refused."""
+    rep = mcusim.compare(ROOT / "models" / "kws_fc.tflite", paths="classic/opt,tinyml/opt",
+                         frontend=ROOT / KWS_SPEC).report
+    first, second = rep["runs"]
+    assert first["frontend"] == second["frontend"]
+    for r in rep["runs"]:
+        e = r["end_to_end"]
+        assert e["model"]["cycles"] == r["cycles"]
+        assert e["total"]["cycles"] == r["cycles"] + e["frontend_per_inference"]["cycles"]
+    t0, t1 = first["end_to_end"]["total"], second["end_to_end"]["total"]
+    assert rep["end_to_end_ratios"]["tinyml/opt"]["cycles"] == t1["cycles"] / t0["cycles"]
+    assert rep["end_to_end_ratios"]["tinyml/opt"]["ram_peak_bytes"] == t1["ram_bytes"] / t0["ram_bytes"]
+    from mcusim.present.report import compare_markdown
+
+    assert "End to end per inference: model + kws_mfcc_16k front-end (mfcc q15, 25 frames" in compare_markdown(rep)
+    with pytest.raises(mcusim.McusimError, match="does not combine with a classic ML model or --against"):
+        mcusim.compare(ROOT / "models" / "kws_fc.tflite", against=[str(ROOT / "models" / "ae_anomaly.tflite")],
+                       frontend=ROOT / KWS_SPEC)

@@ -482,15 +482,22 @@ def test_binary_ops_with_and_without_broadcast(kernel: str, flavour: str) -> Non
 
 @needs_arm
 @pytest.mark.parametrize("flavour", ["ref", "opt"])
-@pytest.mark.parametrize("kernel", ["leaky_relu", "prelu", "mean", "softmax"])
+@pytest.mark.parametrize("kernel", ["leaky_relu", "prelu", "mean", "softmax", "avg_pool"])
 def test_pointwise_and_mean_outside_the_fast_forms(kernel: str, flavour: str) -> None:
     """The optimized LEAKY_RELU / PRELU (SMLAW form, mcu_nn_act_dsp.h) and MEAN (int16 lane sums,
     SMMLAR output stage) switch to the reference arithmetic for multipliers outside their forms
     (shifts from -20 to 8, multiplier 0), for sizes not a multiple of 4 and, MEAN, for more than
     256 reduced positions (int32 sums of 256-position runs) and 4, 8 and 16-channel blocks;
     SOFTMAX keeps the exps of rows of up to 16 values and recomputes longer rows: bit-exact
-    everywhere."""
+    everywhere. AVERAGE_POOL_2D: filters of 256 taps (the last the 16-bit lane sums take) and of
+    more (the optimized kernel hands the call to the reference one)."""
     runner = sim_runner(kernel, flavour, M4)
+    if kernel == "avg_pool":
+        for n, (h, w, kh, kw, padding) in enumerate([(16, 17, 16, 16, "VALID"), (17, 18, 17, 16, "VALID"),
+                                                   (9, 20, 17, 17, "SAME")]):
+            spec = {"n": 1, "h": h, "w": w, "c": 6, "kh": kh, "kw": kw, "sh": 1, "sw": 2, "padding": padding}
+            check(runner, CASES[kernel](spec, np.random.default_rng(n)))
+        return
     shapes = {"mean": [(1, 30, 10, 5), (1, 58, 1, 32), (2, 6, 6, 16), (1, 17, 20, 12), (1, 20, 15, 17)],
               "softmax": [(1, 1, 1, 4), (1, 1, 1, 16), (1, 1, 1, 17), (2, 1, 3, 40)]}.get(
                   kernel, [(1, 1, 1, 64), (1, 1, 1, 8), (2, 3, 1, 7), (1, 2, 3, 13)])

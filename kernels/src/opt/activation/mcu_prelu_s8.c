@@ -10,15 +10,24 @@
  * With alpha advancing along the input, alpha_offset 0 (the converter's symmetric alpha) and
  * a positive shift in {-1, 0, 1} the loop is one asm block (mcu_prelu_run_asm). The same
  * results as the reference arithmetic. The form needs a positive shift in [-5, 6] and a
- * negative one in [-22, -2] (|x * alpha| <= 255^2 then requantizes into an int16 lane);
- * other multipliers, and the last c % 4 elements of each row, use the reference kernel's
- * arithmetic.
+ * negative one in [-22, -2] (|x * alpha| <= 255^2 then requantizes into an int16 lane); the
+ * last c % 4 elements of each row use the reference kernel's arithmetic; other multipliers:
+ * the call is handed to the reference kernel (mcu_prelu_s8_ref, named in the run's report).
  * Cores without the DSP extension use the reference kernel.
  */
 #if !defined(__ARM_FEATURE_DSP)
 #include "../../ref/activation/mcu_prelu_s8.c"
 #else
 #include "mcu_nn.h"
+/* The reference kernel under another name, for the calls this one hands over; out of line, so
+ * the run's report sees it run (deploy.REF_HANDOVERS). */
+__attribute__((noinline)) mcu_status
+mcu_prelu_s8_ref(const mcu_context *ctx, const mcu_prelu_params *params, const mcu_dims *input_dims,
+                 const int8_t *input, const mcu_dims *alpha_dims, const int8_t *alpha,
+                 const mcu_dims *output_dims, int8_t *output);
+#define mcu_prelu_s8 mcu_prelu_s8_ref
+#include "../../ref/activation/mcu_prelu_s8.c"
+#undef mcu_prelu_s8
 #include "../../common/mcu_nn_checks.h"
 #include "../../common/mcu_nn_dsp.h"
 #include "../../common/mcu_nn_act_dsp.h"
@@ -152,10 +161,10 @@ static void mcu_prelu_run_asm(const mcu_prelu_k *k, const int8_t *in, const int8
 /* One row of c elements: the fast form on the first c & ~3, the reference arithmetic after. */
 static inline __attribute__((always_inline)) void
 mcu_prelu_row(const mcu_prelu_k *k, const mcu_prelu_params *p, const int8_t *in,
-              const int8_t *alpha, int astep, int8_t *out, int32_t c, int fast)
+              const int8_t *alpha, int astep, int8_t *out, int32_t c)
 {
     int32_t i = 0;
-    if (fast && c >= 4) {
+    if (c >= 4) {
         i = c & ~3;
         if (!astep)
             mcu_prelu_run(k, in, alpha, out, i, 0, 0);
@@ -178,7 +187,6 @@ mcu_status mcu_prelu_s8(const mcu_context *ctx, const mcu_prelu_params *params,
                         const mcu_dims *alpha_dims, const int8_t *alpha,
                         const mcu_dims *output_dims, int8_t *output)
 {
-    (void)ctx;
     mcu_strides sa = {0, 0, 0, 0};
     if (!params || !input || !alpha || !output || !alpha_dims || !output_dims ||
         !mcu_dims_valid(input_dims) || !mcu_same_dims(input_dims, output_dims))
@@ -192,19 +200,18 @@ mcu_status mcu_prelu_s8(const mcu_context *ctx, const mcu_prelu_params *params,
     const int32_t zo = params->output_offset, ps = params->positive_shift;
     const int32_t ns = params->negative_shift;
     mcu_prelu_k k;
-    const int fast = (uint32_t)(ps + 5) <= 11u && (uint32_t)(ns + 22) <= 20u &&
-                     (uint32_t)(zo + 255) <= 510u && params->negative_multiplier >= 0 &&
-                     mcu_smlaw_init(&k.pos, params->positive_multiplier, ps, 0);
+    if ((uint32_t)(ps + 5) > 11u || (uint32_t)(ns + 22) > 20u || (uint32_t)(zo + 255) > 510u ||
+        params->negative_multiplier < 0 || !mcu_smlaw_init(&k.pos, params->positive_multiplier, ps, 0))
+        return mcu_prelu_s8_ref(ctx, params, input_dims, input, alpha_dims, alpha, output_dims,
+                                output);
     k.in2 = mcu_dup16(params->input_offset);
     k.al2 = mcu_dup16(params->alpha_offset);
     k.zo = zo;
-    if (fast) {
-        mcu_smlaw_fold(&k.pos, zo);
-        mcu_rq2_init(&k.neg, params->negative_multiplier, ns, zo);
-    }
+    mcu_smlaw_fold(&k.pos, zo);
+    mcu_rq2_init(&k.neg, params->negative_multiplier, ns, zo);
     const int32_t c = output_dims->c;
     if (full) {
-        mcu_prelu_row(&k, params, input, alpha, 1, output, mcu_dims_count(output_dims), fast);
+        mcu_prelu_row(&k, params, input, alpha, 1, output, mcu_dims_count(output_dims));
         return MCU_OK;
     }
     const int32_t al2 = k.al2;
@@ -212,9 +219,9 @@ mcu_status mcu_prelu_s8(const mcu_context *ctx, const mcu_prelu_params *params,
         for (int32_t h = 0; h < output_dims->h; ++h)
             for (int32_t w = 0; w < output_dims->w; ++w, input += c, output += c) {
                 const int8_t *a = alpha + n * sa.n + h * sa.h + w * sa.w;
-                if (!sa.c && fast) /* one alpha value along the channels: its pair */
+                if (!sa.c) /* one alpha value along the channels: its pair */
                     k.al2 = __sxtab16(al2, (int32_t)((uint32_t)(uint8_t)a[0] * 0x00010001u));
-                mcu_prelu_row(&k, params, input, a, sa.c, output, c, fast);
+                mcu_prelu_row(&k, params, input, a, sa.c, output, c);
             }
     return MCU_OK;
 }
