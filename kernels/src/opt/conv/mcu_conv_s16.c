@@ -32,7 +32,7 @@ __attribute__((noinline)) mcu_status mcu_conv_s16_ref(
 /* products per int32 partial sum: a multiple of 4 below 512 (511 * 2^22 < 2^31) */
 #define MCU_S16_BLOCK 508
 
-static int32_t mcu_conv_s16_col_len(const mcu_dims *f)
+static inline int32_t mcu_conv_s16_col_len(const mcu_dims *f)
 {
     return (f->h * f->w * f->c + 3) & ~3; /* int16 entries per column, word-aligned columns */
 }
@@ -109,87 +109,92 @@ static void mcu_s16_im2col(int16_t *col, const int16_t *in, const mcu_conv_param
     }
 }
 
-/* The last k % 4 filter bytes of a row as one word, zeros above (the column is zero there). */
-static inline int32_t mcu_s16_tail_word(const int8_t *w, int32_t k)
+/* The n (< 4) filter bytes at w as one word, zeros above (the column is zero there). */
+static inline int32_t mcu_s16_tail_word(const int8_t *w, int32_t n)
 {
     uint32_t v = 0;
-    for (int32_t j = k & ~3; j < k; ++j)
-        v |= (uint32_t)(uint8_t)w[j] << (8 * (j & 3));
+    for (int32_t j = 0; j < n; ++j)
+        v |= (uint32_t)(uint8_t)w[j] << (8 * j);
     return (int32_t)v;
 }
 
-/* acc[r][j] (r: filter rows w0, w1; j: columns c0, c1) += the k-entry dot products. */
-static void mcu_s16_mm_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c0,
-                           const int16_t *c1, int32_t k, int64_t acc[4])
+/* a[r * 2 + j] = int32 dot product of filter row r (w0, w1) with column j (c0, c1) over n
+ * entries (a multiple of 4) and then tail (< 4) more, the column zero-padded to the group of
+ * four. n + tail must stay below 512. */
+static inline void mcu_s16_mm_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c0,
+                                  const int16_t *c1, int32_t n, int32_t tail, int32_t a[4])
 {
-    int32_t i = 0;
-    while (i + 4 <= k) {
-        const int32_t end = (k & ~3) - i > MCU_S16_BLOCK ? i + MCU_S16_BLOCK : (k & ~3);
-        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-        for (; i < end; i += 4) {
-            const int32_t wa = mcu_read_s8x4(w0 + i), wb = mcu_read_s8x4(w1 + i);
-            const int32_t x0 = mcu_read_s16x2(c0 + i), x1 = mcu_read_s16x2(c0 + i + 2);
-            const int32_t y0 = mcu_read_s16x2(c1 + i), y1 = mcu_read_s16x2(c1 + i + 2);
-            const int32_t wa02 = __sxtb16(wa), wa13 = mcu_sxtb16_ror8(wa);
-            const int32_t wb02 = __sxtb16(wb), wb13 = mcu_sxtb16_ror8(wb);
-            a00 = __smlad(x0, wa02, a00);
-            a01 = __smlad(y0, wa02, a01);
-            a10 = __smlad(x0, wb02, a10);
-            a11 = __smlad(y0, wb02, a11);
-            a00 = __smlad(x1, wa13, a00);
-            a01 = __smlad(y1, wa13, a01);
-            a10 = __smlad(x1, wb13, a10);
-            a11 = __smlad(y1, wb13, a11);
-        }
-        acc[0] += a00;
-        acc[1] += a01;
-        acc[2] += a10;
-        acc[3] += a11;
-    }
-    if (i < k) { /* the zero-padded last group */
-        const int32_t wa = mcu_s16_tail_word(w0, k), wb = mcu_s16_tail_word(w1, k);
-        const int32_t x0 = mcu_read_s16x2(c0 + i), x1 = mcu_read_s16x2(c0 + i + 2);
-        const int32_t y0 = mcu_read_s16x2(c1 + i), y1 = mcu_read_s16x2(c1 + i + 2);
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (const int8_t *end = w0 + n; w0 < end; w0 += 4, w1 += 4, c0 += 4, c1 += 4) {
+        const int32_t wa = mcu_read_s8x4(w0), wb = mcu_read_s8x4(w1);
+        const int32_t x0 = mcu_read_s16x2(c0), x1 = mcu_read_s16x2(c0 + 2);
+        const int32_t y0 = mcu_read_s16x2(c1), y1 = mcu_read_s16x2(c1 + 2);
         const int32_t wa02 = __sxtb16(wa), wa13 = mcu_sxtb16_ror8(wa);
         const int32_t wb02 = __sxtb16(wb), wb13 = mcu_sxtb16_ror8(wb);
-        acc[0] += __smlad(x1, wa13, __smlad(x0, wa02, 0));
-        acc[1] += __smlad(y1, wa13, __smlad(y0, wa02, 0));
-        acc[2] += __smlad(x1, wb13, __smlad(x0, wb02, 0));
-        acc[3] += __smlad(y1, wb13, __smlad(y0, wb02, 0));
+        a00 = __smlad(x0, wa02, a00);
+        a01 = __smlad(y0, wa02, a01);
+        a10 = __smlad(x0, wb02, a10);
+        a11 = __smlad(y0, wb02, a11);
+        a00 = __smlad(x1, wa13, a00);
+        a01 = __smlad(y1, wa13, a01);
+        a10 = __smlad(x1, wb13, a10);
+        a11 = __smlad(y1, wb13, a11);
+    }
+    if (tail) {
+        const int32_t wa = mcu_s16_tail_word(w0, tail), wb = mcu_s16_tail_word(w1, tail);
+        const int32_t x0 = mcu_read_s16x2(c0), x1 = mcu_read_s16x2(c0 + 2);
+        const int32_t y0 = mcu_read_s16x2(c1), y1 = mcu_read_s16x2(c1 + 2);
+        const int32_t wa02 = __sxtb16(wa), wa13 = mcu_sxtb16_ror8(wa);
+        const int32_t wb02 = __sxtb16(wb), wb13 = mcu_sxtb16_ror8(wb);
+        a00 = __smlad(x1, wa13, __smlad(x0, wa02, a00));
+        a01 = __smlad(y1, wa13, __smlad(y0, wa02, a01));
+        a10 = __smlad(x1, wb13, __smlad(x0, wb02, a10));
+        a11 = __smlad(y1, wb13, __smlad(y0, wb02, a11));
+    }
+    a[0] = a00;
+    a[1] = a01;
+    a[2] = a10;
+    a[3] = a11;
+}
+
+/* The exact int64 sums of mcu_s16_mm_2x2 for any k: int32 blocks merged in int64. */
+static void mcu_s16_mm_2x2_long(const int8_t *w0, const int8_t *w1, const int16_t *c0,
+                                const int16_t *c1, int32_t k, int64_t acc[4])
+{
+    int32_t a[4];
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    for (int32_t i = 0; i < k; i += MCU_S16_BLOCK) {
+        const int32_t left = k - i, n = left > MCU_S16_BLOCK ? MCU_S16_BLOCK : left & ~3;
+        mcu_s16_mm_2x2(w0 + i, w1 + i, c0 + i, c1 + i, n, left > MCU_S16_BLOCK ? 0 : left & 3, a);
+        for (int32_t j = 0; j < 4; ++j)
+            acc[j] += a[j];
     }
 }
 
-/* One filter row against one column. */
+/* One filter row against one column (k entries, int32 blocks merged in int64). */
 static int64_t mcu_s16_mm_1x1(const int8_t *w, const int16_t *c, int32_t k)
 {
     int64_t acc = 0;
-    int32_t i = 0;
-    while (i + 4 <= k) {
-        const int32_t end = (k & ~3) - i > MCU_S16_BLOCK ? i + MCU_S16_BLOCK : (k & ~3);
-        int32_t a = 0;
-        for (; i < end; i += 4) {
-            const int32_t wv = mcu_read_s8x4(w + i);
-            a = __smlad(mcu_read_s16x2(c + i), __sxtb16(wv), a);
-            a = __smlad(mcu_read_s16x2(c + i + 2), mcu_sxtb16_ror8(wv), a);
+    for (int32_t i = 0; i < k; i += MCU_S16_BLOCK) {
+        const int32_t left = k - i, n = left > MCU_S16_BLOCK ? MCU_S16_BLOCK : left & ~3;
+        const int32_t tail = left > MCU_S16_BLOCK ? 0 : left & 3;
+        int32_t a = 0, j = 0;
+        for (; j < n; j += 4) {
+            const int32_t wv = mcu_read_s8x4(w + i + j);
+            a = __smlad(mcu_read_s16x2(c + i + j), __sxtb16(wv), a);
+            a = __smlad(mcu_read_s16x2(c + i + j + 2), mcu_sxtb16_ror8(wv), a);
+        }
+        if (tail) {
+            const int32_t wv = mcu_s16_tail_word(w + i + j, tail);
+            a = __smlad(mcu_read_s16x2(c + i + j), __sxtb16(wv), a);
+            a = __smlad(mcu_read_s16x2(c + i + j + 2), mcu_sxtb16_ror8(wv), a);
         }
         acc += a;
-    }
-    if (i < k) {
-        const int32_t wv = mcu_s16_tail_word(w, k);
-        acc += __smlad(mcu_read_s16x2(c + i + 2), mcu_sxtb16_ror8(wv),
-                       __smlad(mcu_read_s16x2(c + i), __sxtb16(wv), 0));
     }
     return acc;
 }
 
-static inline int16_t mcu_s16_out(int64_t acc, const int64_t *bias, const mcu_quant_params *q,
-                                  const mcu_conv_params *p, int32_t oc)
-{
-    if (bias)
-        acc += bias[oc];
-    const int32_t y = mcu_requantize_s64(acc, mcu_quant_mult(q, oc), mcu_quant_shift(q, oc));
-    return mcu_clamp_s16_value(y + p->output_offset, p->activation.min, p->activation.max);
-}
+#define MCU_S16_CHUNK 32 /* output channels whose requantization constants sit on the stack */
 
 mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
                         const mcu_quant_params *quant, const mcu_dims *input_dims,
@@ -214,38 +219,65 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
         return st;
     const int32_t col = mcu_conv_s16_col_len(filter_dims);
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c;
+    const int short_k = k < 512; /* one int32 sum per output */
     const int32_t out_c = filter_dims->n, out_w = output_dims->w;
     const int32_t pixels = output_dims->h * out_w;
+    const int32_t off = params->output_offset;
+    const int32_t lo = params->activation.min, hi = params->activation.max;
     int16_t *c0 = (int16_t *)scratch, *c1 = c0 + col;
-    for (int32_t b = 0; b < output_dims->n; ++b) {
-        const int16_t *in_b = input + b * input_dims->h * input_dims->w * input_dims->c;
-        for (int32_t px = 0; px < pixels; px += 2) {
-            const int two = px + 1 < pixels;
-            mcu_s16_im2col(c0, in_b, params, input_dims, filter_dims, col, px / out_w,
-                           px % out_w);
-            if (two)
-                mcu_s16_im2col(c1, in_b, params, input_dims, filter_dims, col, (px + 1) / out_w,
-                               (px + 1) % out_w);
-            int16_t *o0 = output, *o1 = output + out_c;
-            int32_t oc = 0;
-            if (two) {
-                for (; oc + 2 <= out_c; oc += 2) {
-                    const int8_t *w0 = filter + oc * k;
-                    int64_t acc[4] = {0, 0, 0, 0};
-                    mcu_s16_mm_2x2(w0, w0 + k, c0, c1, k, acc);
-                    o0[oc] = mcu_s16_out(acc[0], bias, quant, params, oc);
-                    o1[oc] = mcu_s16_out(acc[1], bias, quant, params, oc);
-                    o0[oc + 1] = mcu_s16_out(acc[2], bias, quant, params, oc + 1);
-                    o1[oc + 1] = mcu_s16_out(acc[3], bias, quant, params, oc + 1);
+    mcu_rq64 rq[MCU_S16_CHUNK];
+    for (int32_t oc0 = 0; oc0 < out_c; oc0 += MCU_S16_CHUNK) {
+        const int32_t n_oc = out_c - oc0 < MCU_S16_CHUNK ? out_c - oc0 : MCU_S16_CHUNK;
+        for (int32_t j = 0; j < n_oc; ++j)
+            rq[j] = mcu_rq64_of(mcu_quant_mult(quant, oc0 + j), mcu_quant_shift(quant, oc0 + j),
+                                bias ? bias[oc0 + j] : 0);
+        const int8_t *w_chunk = filter + oc0 * k;
+        for (int32_t b = 0; b < output_dims->n; ++b) {
+            const int16_t *in_b = input + b * input_dims->h * input_dims->w * input_dims->c;
+            int16_t *out_b = output + b * pixels * out_c + oc0;
+            for (int32_t px = 0; px < pixels; px += 2) {
+                const int two = px + 1 < pixels;
+                mcu_s16_im2col(c0, in_b, params, input_dims, filter_dims, col, px / out_w,
+                               px % out_w);
+                if (two)
+                    mcu_s16_im2col(c1, in_b, params, input_dims, filter_dims, col,
+                                   (px + 1) / out_w, (px + 1) % out_w);
+                int16_t *o0 = out_b + px * out_c, *o1 = o0 + out_c;
+                int32_t j = 0;
+                if (two) {
+                    for (; j + 2 <= n_oc; j += 2) {
+                        const int8_t *w0 = w_chunk + j * k;
+                        int32_t y00, y01, y10, y11;
+                        if (short_k) {
+                            int32_t a[4];
+                            mcu_s16_mm_2x2(w0, w0 + k, c0, c1, k & ~3, k & 3, a);
+                            y00 = mcu_rq64_apply32(a[0], &rq[j]);
+                            y01 = mcu_rq64_apply32(a[1], &rq[j]);
+                            y10 = mcu_rq64_apply32(a[2], &rq[j + 1]);
+                            y11 = mcu_rq64_apply32(a[3], &rq[j + 1]);
+                        } else {
+                            int64_t a[4];
+                            mcu_s16_mm_2x2_long(w0, w0 + k, c0, c1, k, a);
+                            y00 = mcu_rq64_apply(a[0], &rq[j]);
+                            y01 = mcu_rq64_apply(a[1], &rq[j]);
+                            y10 = mcu_rq64_apply(a[2], &rq[j + 1]);
+                            y11 = mcu_rq64_apply(a[3], &rq[j + 1]);
+                        }
+                        o0[j] = mcu_clamp_s16_value(y00 + off, lo, hi);
+                        o1[j] = mcu_clamp_s16_value(y01 + off, lo, hi);
+                        o0[j + 1] = mcu_clamp_s16_value(y10 + off, lo, hi);
+                        o1[j + 1] = mcu_clamp_s16_value(y11 + off, lo, hi);
+                    }
+                }
+                for (; j < n_oc; ++j) {
+                    const int8_t *w = w_chunk + j * k;
+                    o0[j] = mcu_clamp_s16_value(mcu_rq64_apply(mcu_s16_mm_1x1(w, c0, k), &rq[j]) + off,
+                                                lo, hi);
+                    if (two)
+                        o1[j] = mcu_clamp_s16_value(
+                            mcu_rq64_apply(mcu_s16_mm_1x1(w, c1, k), &rq[j]) + off, lo, hi);
                 }
             }
-            for (int32_t o = oc; o < out_c; ++o) {
-                o0[o] = mcu_s16_out(mcu_s16_mm_1x1(filter + o * k, c0, k), bias, quant, params, o);
-                if (two)
-                    o1[o] = mcu_s16_out(mcu_s16_mm_1x1(filter + o * k, c1, k), bias, quant,
-                                        params, o);
-            }
-            output += (two ? 2 : 1) * out_c;
         }
     }
     return MCU_OK;
