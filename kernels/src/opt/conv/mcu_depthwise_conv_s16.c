@@ -46,28 +46,10 @@ static inline void mcu_dw16_range(int32_t start, int32_t dil, int32_t k, int32_t
     *hi = b > a ? b : a;
 }
 
-/* One output channel's requantization, read once per call (the constants may sit in flash):
- * TFLM's int64 MultiplyByQuantizedMultiplier as mcu_requantize_s64, the multiplier already
- * rounded to Q0.15. */
-typedef struct {
-    int64_t bias;
-    int32_t reduced, total;
-} mcu_dw16_rq;
-
-static inline mcu_dw16_rq mcu_dw16_rq_of(const int64_t *bias, const mcu_quant_params *q,
-                                         int32_t oc)
+static inline int16_t mcu_dw16_out(int32_t acc, const mcu_rq64 *r, int32_t offset, int32_t lo,
+                                   int32_t hi)
 {
-    const int32_t m = mcu_quant_mult(q, oc);
-    mcu_dw16_rq r = {bias ? bias[oc] : 0, m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF,
-                     15 - mcu_quant_shift(q, oc)};
-    return r;
-}
-
-static inline int16_t mcu_dw16_out(int32_t acc, const mcu_dw16_rq *r, int32_t offset,
-                                   int32_t lo, int32_t hi)
-{
-    const int64_t prod = (acc + r->bias) * r->reduced + ((int64_t)1 << (r->total - 1));
-    return mcu_clamp_s16_value((int32_t)(prod >> r->total) + offset, lo, hi);
+    return mcu_clamp_s16_value(mcu_rq64_apply32(acc, r) + offset, lo, hi);
 }
 
 mcu_status mcu_depthwise_conv_s16(const mcu_context *ctx, const mcu_dw_conv_params *params,
@@ -103,9 +85,10 @@ mcu_status mcu_depthwise_conv_s16(const mcu_context *ctx, const mcu_dw_conv_para
         /* channel c of output pixel (oy, ox) reads input channel c / mult */
         for (int32_t c = 0; c < out_c; c += c < vec_c ? 4 : 1) {
             const int vec = c < vec_c;
-            mcu_dw16_rq rq[4];
+            mcu_rq64 rq[4]; /* read once per channel group: the constants may sit in flash */
             for (int32_t j = 0; j < (vec ? 4 : 1); ++j)
-                rq[j] = mcu_dw16_rq_of(bias, quant, c + j);
+                rq[j] = mcu_rq64_of(mcu_quant_mult(quant, c + j), mcu_quant_shift(quant, c + j),
+                                    bias ? bias[c + j] : 0);
             int16_t *out = out_b + c;
             for (int32_t oy = 0; oy < out_h; ++oy) {
                 const int32_t y0 = oy * params->stride.h - params->padding.h;
