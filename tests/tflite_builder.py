@@ -201,6 +201,44 @@ def int16_elementwise_model(*, pot_add: bool = True) -> bytes:
     return b.io([x, y], [out]).build()
 
 
+def int16_conv_chain_model(seed: int = 0) -> bytes:
+    """16x8 mode: CONV_2D and DEPTHWISE_CONV_2D around the optimized kernels' boundaries, chained
+    (per-channel filters, int64 bias): odd channel counts (depthwise 4-channel groups + a tail,
+    K % 4 != 0), 1x1, stride 2 with SAME padding, dilation 2, depth multiplier 2, an odd pixel
+    count, more than 32 output channels (the requantization chunks) and K = 576 > 511 (int32
+    blocks merged in int64)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    # (kind, kernel, out channels, stride, dilation, depth multiplier, activation)
+    layers = [("dw", 3, 5, 1, 2, 1, "NONE"), ("conv", 3, 7, 1, 1, 1, "NONE"),
+              ("conv", 1, 6, 1, 1, 1, "NONE"), ("conv", 3, 8, 2, 1, 1, "RELU"),
+              ("conv", 3, 8, 1, 2, 1, "NONE"), ("dw", 3, 16, 2, 1, 2, "NONE"),
+              ("conv", 1, 64, 1, 1, 1, "NONE"), ("conv", 3, 3, 1, 1, 1, "NONE")]
+    shape, scale = (1, 7, 7, 5), 2.0 ** -10
+    x = cur = b.tensor(shape, "INT16", scale=scale)
+    for kind, k, oc, stride, dil, mult, act in layers:
+        c = shape[3]
+        oh, ow = -(-shape[1] // stride), -(-shape[2] // stride)
+        w_scale = rng.uniform(0.002, 0.01, oc)
+        w_shape = (1, k, k, oc) if kind == "dw" else (oc, k, k, c)
+        w = b.tensor(w_shape, "INT8", scale=list(w_scale), quantized_dimension=3 if kind == "dw" else 0,
+                     data=rng.integers(-127, 128, w_shape))
+        bias = b.tensor((oc,), "INT64", scale=list(scale * w_scale), quantized_dimension=0,
+                        data=rng.integers(-200000, 200000, oc))
+        taps = k * k * (1 if kind == "dw" else c)
+        out_scale = scale * float(w_scale.mean()) * 60 * taps ** 0.5
+        out = b.tensor((1, oh, ow, oc), "INT16", scale=out_scale)
+        if kind == "dw":
+            b.op("DEPTHWISE_CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride,
+                 stride_h=stride, depth_multiplier=mult, dilation_w_factor=dil, dilation_h_factor=dil,
+                 fused_activation_function=act)
+        else:
+            b.op("CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride, stride_h=stride,
+                 dilation_w_factor=dil, dilation_h_factor=dil, fused_activation_function=act)
+        cur, shape, scale = out, (1, oh, ow, oc), out_scale
+    return b.io([x], [cur]).build()
+
+
 def tflm_refusal(data: bytes) -> str | None:
     """Why the tflite-micro interpreter cannot load this model (None when it can)."""
     from tflite_micro.python.tflite_micro import runtime
