@@ -64,48 +64,60 @@ static void mcu_s16_copy(int16_t *dst, const int16_t *src, int32_t n)
         dst[i] = src[i];
 }
 
-/* The window of output pixel (oy, ox) into col: k entries, then zeros up to len (a multiple of
- * 4), every group of four swizzled. A window row inside the input (dilation 1 across) is one
- * contiguous run of the input. */
-static void mcu_s16_im2col(int16_t *col, const int16_t *in, const mcu_conv_params *p,
-                           const mcu_dims *id, const mcu_dims *fd, int32_t len, int32_t oy,
-                           int32_t ox)
+/* Geometry of one call, read once (the loops below store through int16 pointers and call
+ * memset, after which the compiler would reload it from the parameter structs). */
+typedef struct {
+    int32_t in_h, in_w, c, k_h, k_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    int32_t run, len; /* entries per window row; column length (a multiple of 4) */
+} mcu_s16_geo;
+
+/* The windows of output pixels px .. px + n - 1 (n = 1 or 2; row-major over out_w) into the
+ * columns col, col + g->len, ...: the k window entries, then zeros up to g->len, every group of
+ * four swizzled. A window row inside the input (dilation 1 across) is one contiguous run of the
+ * input. */
+static void mcu_s16_im2col(int16_t *col, int32_t n, const int16_t *in, const mcu_s16_geo *geo,
+                           int32_t out_w, int32_t px)
 {
-    const int32_t c = id->c, run = fd->w * c;
-    const int32_t y0 = oy * p->stride.h - p->padding.h, x0 = ox * p->stride.w - p->padding.w;
-    const int direct = (c & 3) == 0; /* tap runs are whole groups of four: swizzle as copied */
-    const int whole_row = p->dilation.w == 1 && x0 >= 0 && x0 + fd->w <= id->w;
-    int16_t *dst = col;
-    for (int32_t ky = 0; ky < fd->h; ++ky) {
-        const int32_t y = y0 + ky * p->dilation.h;
-        if (y < 0 || y >= id->h) {
-            memset(dst, 0, (size_t)run * sizeof(int16_t));
-            dst += run;
-            continue;
+    const mcu_s16_geo g = *geo;
+    const int direct = (g.c & 3) == 0; /* tap runs are whole groups of four: swizzle as copied */
+    int32_t oy = px / out_w, ox = px - oy * out_w;
+    for (int32_t j = 0; j < n; ++j, col += g.len) {
+        if (j > 0 && ++ox == out_w) {
+            ox = 0;
+            ++oy;
         }
-        const int16_t *row = in + y * id->w * c;
-        if (whole_row) {
-            if (direct)
-                mcu_s16_copy_swizzled(dst, row + x0 * c, run);
-            else
-                mcu_s16_copy(dst, row + x0 * c, run);
-            dst += run;
-            continue;
+        const int32_t y0 = oy * g.stride_h - g.pad_h, x0 = ox * g.stride_w - g.pad_w;
+        const int whole_row = g.dil_w == 1 && x0 >= 0 && x0 + g.k_w <= g.in_w;
+        if (!direct) { /* the last group's padding (the window's last entries overwrite the rest) */
+            mcu_write_s16x2(col + g.len - 4, 0);
+            mcu_write_s16x2(col + g.len - 2, 0);
         }
-        for (int32_t kx = 0; kx < fd->w; ++kx, dst += c) {
-            const int32_t x = x0 + kx * p->dilation.w;
-            if (x < 0 || x >= id->w)
-                memset(dst, 0, (size_t)c * sizeof(int16_t));
-            else if (direct)
-                mcu_s16_copy_swizzled(dst, row + x * c, c);
-            else
-                mcu_s16_copy(dst, row + x * c, c);
+        int16_t *dst = col;
+        for (int32_t ky = 0, y = y0; ky < g.k_h; ++ky, y += g.dil_h, dst += g.run) {
+            if (y < 0 || y >= g.in_h) {
+                memset(dst, 0, (size_t)g.run * sizeof(int16_t));
+                continue;
+            }
+            const int16_t *row = in + y * g.in_w * g.c;
+            if (whole_row) {
+                if (direct)
+                    mcu_s16_copy_swizzled(dst, row + x0 * g.c, g.run);
+                else
+                    mcu_s16_copy(dst, row + x0 * g.c, g.run);
+                continue;
+            }
+            int16_t *d = dst;
+            for (int32_t kx = 0, x = x0; kx < g.k_w; ++kx, x += g.dil_w, d += g.c) {
+                if (x < 0 || x >= g.in_w)
+                    memset(d, 0, (size_t)g.c * sizeof(int16_t));
+                else if (direct)
+                    mcu_s16_copy_swizzled(d, row + x * g.c, g.c);
+                else
+                    mcu_s16_copy(d, row + x * g.c, g.c);
+            }
         }
-    }
-    if (!direct) {
-        for (int16_t *end = col + len; dst < end; ++dst)
-            *dst = 0;
-        mcu_s16_copy_swizzled(col, col, len); /* in place: each group read before written */
+        if (!direct)
+            mcu_s16_copy_swizzled(col, col, g.len); /* in place: each group read before written */
     }
 }
 
@@ -225,6 +237,10 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
     const int32_t off = params->output_offset;
     const int32_t lo = params->activation.min, hi = params->activation.max;
     int16_t *c0 = (int16_t *)scratch, *c1 = c0 + col;
+    const mcu_s16_geo g = {input_dims->h, input_dims->w, input_dims->c, filter_dims->h,
+                           filter_dims->w, params->stride.h, params->stride.w, params->padding.h,
+                           params->padding.w, params->dilation.h, params->dilation.w,
+                           filter_dims->w * input_dims->c, col};
     mcu_rq64 rq[MCU_S16_CHUNK];
     for (int32_t oc0 = 0; oc0 < out_c; oc0 += MCU_S16_CHUNK) {
         const int32_t n_oc = out_c - oc0 < MCU_S16_CHUNK ? out_c - oc0 : MCU_S16_CHUNK;
@@ -237,11 +253,7 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
             int16_t *out_b = output + b * pixels * out_c + oc0;
             for (int32_t px = 0; px < pixels; px += 2) {
                 const int two = px + 1 < pixels;
-                mcu_s16_im2col(c0, in_b, params, input_dims, filter_dims, col, px / out_w,
-                               px % out_w);
-                if (two)
-                    mcu_s16_im2col(c1, in_b, params, input_dims, filter_dims, col,
-                                   (px + 1) / out_w, (px + 1) % out_w);
+                mcu_s16_im2col(c0, two ? 2 : 1, in_b, &g, out_w, px);
                 int16_t *o0 = out_b + px * out_c, *o1 = o0 + out_c;
                 int32_t j = 0;
                 if (two) {
