@@ -206,19 +206,28 @@ def int16_conv_chain_model(seed: int = 0) -> bytes:
     (per-channel filters, int64 bias): odd channel counts (depthwise 4-channel groups + a tail,
     K % 4 != 0), 1x1, stride 2 with SAME padding, dilation 2, depth multiplier 2, an odd pixel
     count, more than 32 output channels (the requantization chunks) and K = 576 > 511 (int32
-    blocks merged in int64)."""
+    blocks merged in int64); two MAX_POOL_2Ds with SAME padding on 6 and 3 channels (the
+    kernel's 4-, 2- and 1-channel paths)."""
     rng = np.random.default_rng(seed)
     b = ModelBuilder()
     # (kind, kernel, out channels, stride, dilation, depth multiplier, activation)
     layers = [("dw", 3, 5, 1, 2, 1, "NONE"), ("conv", 3, 7, 1, 1, 1, "NONE"),
-              ("conv", 1, 6, 1, 1, 1, "NONE"), ("conv", 3, 8, 2, 1, 1, "RELU"),
+              ("conv", 1, 6, 1, 1, 1, "NONE"), ("pool", 3, 6, 1, 1, 1, "RELU"),
+              ("conv", 3, 8, 2, 1, 1, "RELU"),
               ("conv", 3, 8, 1, 2, 1, "NONE"), ("dw", 3, 16, 2, 1, 2, "NONE"),
-              ("conv", 1, 64, 1, 1, 1, "NONE"), ("conv", 3, 3, 1, 1, 1, "NONE")]
+              ("conv", 1, 64, 1, 1, 1, "NONE"), ("conv", 3, 3, 1, 1, 1, "NONE"),
+              ("pool", 2, 3, 2, 1, 1, "NONE")]
     shape, scale = (1, 7, 7, 5), 2.0 ** -10
     x = cur = b.tensor(shape, "INT16", scale=scale)
     for kind, k, oc, stride, dil, mult, act in layers:
         c = shape[3]
         oh, ow = -(-shape[1] // stride), -(-shape[2] // stride)
+        if kind == "pool":
+            out = b.tensor((1, oh, ow, c), "INT16", scale=scale)
+            b.op("MAX_POOL_2D", [cur], [out], padding="SAME", stride_w=stride, stride_h=stride,
+                 filter_width=k, filter_height=k, fused_activation_function=act)
+            cur, shape = out, (1, oh, ow, c)
+            continue
         w_scale = rng.uniform(0.002, 0.01, oc)
         w_shape = (1, k, k, oc) if kind == "dw" else (oc, k, k, c)
         w = b.tensor(w_shape, "INT8", scale=list(w_scale), quantized_dimension=3 if kind == "dw" else 0,
