@@ -248,6 +248,27 @@ def int16_conv_chain_model(seed: int = 0) -> bytes:
     return b.io([x], [cur]).build()
 
 
+def int16_conv_overflow_model() -> bytes:
+    """16x8 CONV_2D whose window sums pass int32: a 1x1 convolution with zero weights and a large
+    negative bias saturates a 3x3x64 map to -32768, then a 3x3 convolution (K = 576) with
+    filters of all -128 (sum +576 * 2^22 > 2^31 in the interior) and all 127 (< -2^31): an
+    int32 accumulator would wrap; TFLM's reference sums in int64."""
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 3, 4), "INT16", scale=2.0 ** -10)
+    w1 = b.tensor((64, 1, 1, 4), "INT8", scale=[0.01] * 64, data=np.zeros((64, 1, 1, 4)))
+    b1 = b.tensor((64,), "INT64", scale=[2.0 ** -10 * 0.01] * 64, data=np.full(64, -(10 ** 9)))
+    sat = b.tensor((1, 3, 3, 64), "INT16", scale=2.0 ** -12)
+    b.op("CONV_2D", [x, w1, b1], [sat], padding="SAME", stride_w=1, stride_h=1)
+    w2 = np.empty((2, 3, 3, 64))
+    w2[0], w2[1] = -128, 127
+    f = b.tensor((2, 3, 3, 64), "INT8", scale=[0.01, 0.01], data=w2)
+    b2 = b.tensor((2,), "INT64", scale=[2.0 ** -12 * 0.01] * 2, data=np.zeros(2))
+    big = 576 * 128 * 32768 * 2.0 ** -12 * 0.01  # the largest window sum, as a real value
+    out = b.tensor((1, 3, 3, 2), "INT16", scale=big / 20000)
+    b.op("CONV_2D", [sat, f, b2], [out], padding="SAME", stride_w=1, stride_h=1)
+    return b.io([x], [out]).build()
+
+
 def tflm_refusal(data: bytes) -> str | None:
     """Why the tflite-micro interpreter cannot load this model (None when it can)."""
     from tflite_micro.python.tflite_micro import runtime

@@ -380,6 +380,17 @@ def test_16x8_conv_chain_is_bit_exact(tmp_path: Path, board_name: str, flavour: 
     _check_bit_exact(path, flavour, board_name)
 
 
+@needs_gcc
+def test_16x8_conv_sums_beyond_int32_are_exact(tmp_path: Path) -> None:
+    """mcu_conv_s16 (opt) sums in int32 blocks merged in int64: window sums of +-576 * 2^22
+    (past 2^31) come out as TFLM's int64 reference (an int32 sum over K = 576 would wrap)."""
+    from tflite_builder import int16_conv_overflow_model
+
+    path = tmp_path / "int16_conv_overflow.tflite"
+    path.write_bytes(int16_conv_overflow_model())
+    _check_bit_exact(path, "opt", seeds=SEEDS[:1])
+
+
 @pytest.mark.slow
 @needs_gcc
 @pytest.mark.parametrize("flavour", FLAVOURS)
