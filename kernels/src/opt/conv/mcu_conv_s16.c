@@ -183,6 +183,34 @@ static void mcu_s16_mm_2x2_long(const int8_t *w0, const int8_t *w1, const int16_
     }
 }
 
+/* One filter row against two columns (k entries, int32 blocks merged in int64). */
+static void mcu_s16_mm_1x2(const int8_t *w, const int16_t *c0, const int16_t *c1, int32_t k,
+                           int64_t acc[2])
+{
+    acc[0] = acc[1] = 0;
+    for (int32_t i = 0; i < k; i += MCU_S16_BLOCK) {
+        const int32_t left = k - i, n = left > MCU_S16_BLOCK ? MCU_S16_BLOCK : left & ~3;
+        const int32_t tail = left > MCU_S16_BLOCK ? 0 : left & 3;
+        int32_t a = 0, b = 0, j = i;
+        for (; j < i + n; j += 4) {
+            const int32_t wv = mcu_read_s8x4(w + j);
+            const int32_t w02 = __sxtb16(wv), w13 = mcu_sxtb16_ror8(wv);
+            a = __smlad(mcu_read_s16x2(c0 + j), w02, a);
+            b = __smlad(mcu_read_s16x2(c1 + j), w02, b);
+            a = __smlad(mcu_read_s16x2(c0 + j + 2), w13, a);
+            b = __smlad(mcu_read_s16x2(c1 + j + 2), w13, b);
+        }
+        if (tail) {
+            const int32_t wv = mcu_s16_tail_word(w + j, tail);
+            const int32_t w02 = __sxtb16(wv), w13 = mcu_sxtb16_ror8(wv);
+            a = __smlad(mcu_read_s16x2(c0 + j + 2), w13, __smlad(mcu_read_s16x2(c0 + j), w02, a));
+            b = __smlad(mcu_read_s16x2(c1 + j + 2), w13, __smlad(mcu_read_s16x2(c1 + j), w02, b));
+        }
+        acc[0] += a;
+        acc[1] += b;
+    }
+}
+
 /* One filter row against one column (k entries, int32 blocks merged in int64). */
 static int64_t mcu_s16_mm_1x1(const int8_t *w, const int16_t *c, int32_t k)
 {
@@ -281,14 +309,16 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
                         o1[j + 1] = mcu_clamp_s16_value(y11 + off, lo, hi);
                     }
                 }
-                for (; j < n_oc; ++j) {
-                    const int8_t *w = w_chunk + j * k;
-                    o0[j] = mcu_clamp_s16_value(mcu_rq64_apply(mcu_s16_mm_1x1(w, c0, k), &rq[j]) + off,
-                                                lo, hi);
-                    if (two)
-                        o1[j] = mcu_clamp_s16_value(
-                            mcu_rq64_apply(mcu_s16_mm_1x1(w, c1, k), &rq[j]) + off, lo, hi);
+                if (two && j < n_oc) { /* an odd last channel */
+                    int64_t a[2];
+                    mcu_s16_mm_1x2(w_chunk + j * k, c0, c1, k, a);
+                    o0[j] = mcu_clamp_s16_value(mcu_rq64_apply(a[0], &rq[j]) + off, lo, hi);
+                    o1[j] = mcu_clamp_s16_value(mcu_rq64_apply(a[1], &rq[j]) + off, lo, hi);
+                    ++j;
                 }
+                for (; j < n_oc; ++j) /* the last pixel of an odd count */
+                    o0[j] = mcu_clamp_s16_value(
+                        mcu_rq64_apply(mcu_s16_mm_1x1(w_chunk + j * k, c0, k), &rq[j]) + off, lo, hi);
             }
         }
     }
