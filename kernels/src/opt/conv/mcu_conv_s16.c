@@ -121,9 +121,13 @@ static void mcu_s16_im2col(int16_t *col, int32_t n, const int16_t *in, const mcu
     }
 }
 
-/* The n (< 4) filter bytes at w as one word, zeros above (the column is zero there). */
-static inline int32_t mcu_s16_tail_word(const int8_t *w, int32_t n)
+/* The n (1 to 3) filter bytes at w as one word, zeros above (the column is zero there). With
+ * at least 4 - n bytes of the same row before w (back), one word load ending at w + n, shifted
+ * down; else byte by byte. */
+static inline int32_t mcu_s16_tail_word(const int8_t *w, int32_t n, int back)
 {
+    if (back)
+        return (int32_t)((uint32_t)mcu_read_s8x4(w + n - 4) >> (8 * (4 - n)));
     uint32_t v = 0;
     for (int32_t j = 0; j < n; ++j)
         v |= (uint32_t)(uint8_t)w[j] << (8 * j);
@@ -153,7 +157,8 @@ static inline void mcu_s16_mm_2x2(const int8_t *w0, const int8_t *w1, const int1
         a11 = __smlad(y1, wb13, a11);
     }
     if (tail) {
-        const int32_t wa = mcu_s16_tail_word(w0, tail), wb = mcu_s16_tail_word(w1, tail);
+        const int32_t wa = mcu_s16_tail_word(w0, tail, n > 0),
+                      wb = mcu_s16_tail_word(w1, tail, n > 0);
         const int32_t x0 = mcu_read_s16x2(c0), x1 = mcu_read_s16x2(c0 + 2);
         const int32_t y0 = mcu_read_s16x2(c1), y1 = mcu_read_s16x2(c1 + 2);
         const int32_t wa02 = __sxtb16(wa), wa13 = mcu_sxtb16_ror8(wa);
@@ -201,7 +206,7 @@ static void mcu_s16_mm_1x2(const int8_t *w, const int16_t *c0, const int16_t *c1
             b = __smlad(mcu_read_s16x2(c1 + j + 2), w13, b);
         }
         if (tail) {
-            const int32_t wv = mcu_s16_tail_word(w + j, tail);
+            const int32_t wv = mcu_s16_tail_word(w + j, tail, j > 0);
             const int32_t w02 = __sxtb16(wv), w13 = mcu_sxtb16_ror8(wv);
             a = __smlad(mcu_read_s16x2(c0 + j + 2), w13, __smlad(mcu_read_s16x2(c0 + j), w02, a));
             b = __smlad(mcu_read_s16x2(c1 + j + 2), w13, __smlad(mcu_read_s16x2(c1 + j), w02, b));
@@ -225,7 +230,7 @@ static int64_t mcu_s16_mm_1x1(const int8_t *w, const int16_t *c, int32_t k)
             a = __smlad(mcu_read_s16x2(c + i + j + 2), mcu_sxtb16_ror8(wv), a);
         }
         if (tail) {
-            const int32_t wv = mcu_s16_tail_word(w + i + j, tail);
+            const int32_t wv = mcu_s16_tail_word(w + i + j, tail, i + j > 0);
             a = __smlad(mcu_read_s16x2(c + i + j), __sxtb16(wv), a);
             a = __smlad(mcu_read_s16x2(c + i + j + 2), mcu_sxtb16_ror8(wv), a);
         }
