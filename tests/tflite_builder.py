@@ -201,13 +201,13 @@ def int16_elementwise_model(*, pot_add: bool = True) -> bytes:
     return b.io([x, y], [out]).build()
 
 
-def int16_conv_chain_model(seed: int = 0) -> bytes:
+def int16_conv_chain_model(seed: int = 0, batch: int = 1) -> bytes:
     """16x8 mode: CONV_2D and DEPTHWISE_CONV_2D around the optimized kernels' boundaries, chained
     (per-channel filters, int64 bias): odd channel counts (depthwise 4-channel groups + a tail,
     K % 4 != 0), 1x1, stride 2 with SAME padding, dilation 2, depth multiplier 2, an odd pixel
     count, more than 32 output channels (the requantization chunks) and K = 576 > 511 (int32
     blocks merged in int64); two MAX_POOL_2Ds with SAME padding on 6 and 3 channels (the
-    kernel's 4-, 2- and 1-channel paths)."""
+    kernel's 4-, 2- and 1-channel paths); ``batch`` images."""
     rng = np.random.default_rng(seed)
     b = ModelBuilder()
     # (kind, kernel, out channels, stride, dilation, depth multiplier, activation)
@@ -217,16 +217,16 @@ def int16_conv_chain_model(seed: int = 0) -> bytes:
               ("conv", 3, 8, 1, 2, 1, "NONE"), ("dw", 3, 16, 2, 1, 2, "NONE"),
               ("conv", 1, 64, 1, 1, 1, "NONE"), ("conv", 3, 3, 1, 1, 1, "NONE"),
               ("pool", 2, 3, 2, 1, 1, "NONE")]
-    shape, scale = (1, 7, 7, 5), 2.0 ** -10
+    shape, scale = (batch, 7, 7, 5), 2.0 ** -10
     x = cur = b.tensor(shape, "INT16", scale=scale)
     for kind, k, oc, stride, dil, mult, act in layers:
         c = shape[3]
         oh, ow = -(-shape[1] // stride), -(-shape[2] // stride)
         if kind == "pool":
-            out = b.tensor((1, oh, ow, c), "INT16", scale=scale)
+            out = b.tensor((batch, oh, ow, c), "INT16", scale=scale)
             b.op("MAX_POOL_2D", [cur], [out], padding="SAME", stride_w=stride, stride_h=stride,
                  filter_width=k, filter_height=k, fused_activation_function=act)
-            cur, shape = out, (1, oh, ow, c)
+            cur, shape = out, (batch, oh, ow, c)
             continue
         w_scale = rng.uniform(0.002, 0.01, oc)
         w_shape = (1, k, k, oc) if kind == "dw" else (oc, k, k, c)
@@ -236,7 +236,7 @@ def int16_conv_chain_model(seed: int = 0) -> bytes:
                         data=rng.integers(-200000, 200000, oc))
         taps = k * k * (1 if kind == "dw" else c)
         out_scale = scale * float(w_scale.mean()) * 60 * taps ** 0.5
-        out = b.tensor((1, oh, ow, oc), "INT16", scale=out_scale)
+        out = b.tensor((batch, oh, ow, oc), "INT16", scale=out_scale)
         if kind == "dw":
             b.op("DEPTHWISE_CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride,
                  stride_h=stride, depth_multiplier=mult, dilation_w_factor=dil, dilation_h_factor=dil,
@@ -244,7 +244,7 @@ def int16_conv_chain_model(seed: int = 0) -> bytes:
         else:
             b.op("CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride, stride_h=stride,
                  dilation_w_factor=dil, dilation_h_factor=dil, fused_activation_function=act)
-        cur, shape, scale = out, (1, oh, ow, oc), out_scale
+        cur, shape, scale = out, (batch, oh, ow, oc), out_scale
     return b.io([x], [cur]).build()
 
 

@@ -371,12 +371,12 @@ def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
 def test_16x8_conv_chain_is_bit_exact(tmp_path: Path, board_name: str, flavour: str) -> None:
     """mcu_conv_s16 / mcu_depthwise_conv_s16 around the optimized kernels' boundaries (odd
     channel counts, 1x1, stride 2, dilation 2, depth multiplier 2, an odd pixel count, more than
-    32 output channels, K = 576 > 511) in one image; the Cortex-M7 (DSP) and M0+ (reference
-    code) in the slow tier."""
+    32 output channels, K = 576 > 511, two images) in one model; the Cortex-M7 (DSP) and M0+
+    (reference code) in the slow tier."""
     from tflite_builder import int16_conv_chain_model
 
     path = tmp_path / "int16_conv_chain.tflite"
-    path.write_bytes(int16_conv_chain_model())
+    path.write_bytes(int16_conv_chain_model(batch=2))
     _check_bit_exact(path, flavour, board_name)
 
 
