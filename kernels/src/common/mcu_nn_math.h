@@ -75,7 +75,7 @@ static inline mcu_rq64 mcu_rq64_of(int32_t multiplier, int32_t shift, int64_t bi
     return r;
 }
 
-/* for an int32 sum: one 32x32->64 multiply */
+/* for an int32 sum: one 32x32 + 64 multiply-accumulate (SMLAL) */
 static inline int32_t mcu_rq64_apply32(int32_t acc, const mcu_rq64 *r)
 {
     return (int32_t)((int64_t)((uint64_t)((int64_t)acc * r->reduced) + (uint64_t)r->add) >> r->total);
