@@ -201,6 +201,74 @@ def int16_elementwise_model(*, pot_add: bool = True) -> bytes:
     return b.io([x, y], [out]).build()
 
 
+def int16_conv_chain_model(seed: int = 0, batch: int = 1) -> bytes:
+    """16x8 mode: CONV_2D and DEPTHWISE_CONV_2D around the optimized kernels' boundaries, chained
+    (per-channel filters, int64 bias): odd channel counts (depthwise 4-channel groups + a tail,
+    K % 4 != 0), 1x1, stride 2 with SAME padding, dilation 2, depth multiplier 2, an odd pixel
+    count, more than 32 output channels (the requantization chunks) and K = 576 > 511 (int32
+    blocks merged in int64); two MAX_POOL_2Ds with SAME padding on 6 and 3 channels (the
+    kernel's 4-, 2- and 1-channel paths); ``batch`` images."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    # (kind, kernel, out channels, stride, dilation, depth multiplier, activation)
+    layers = [("dw", 3, 5, 1, 2, 1, "NONE"), ("conv", 3, 7, 1, 1, 1, "NONE"),
+              ("conv", 1, 6, 1, 1, 1, "NONE"), ("pool", 3, 6, 1, 1, 1, "RELU"),
+              ("conv", 3, 8, 2, 1, 1, "RELU"),
+              ("conv", 3, 8, 1, 2, 1, "NONE"), ("dw", 3, 16, 2, 1, 2, "NONE"),
+              ("conv", 1, 64, 1, 1, 1, "NONE"), ("conv", 3, 3, 1, 1, 1, "NONE"),
+              ("pool", 2, 3, 2, 1, 1, "NONE")]
+    shape, scale = (batch, 7, 7, 5), 2.0 ** -10
+    x = cur = b.tensor(shape, "INT16", scale=scale)
+    for kind, k, oc, stride, dil, mult, act in layers:
+        c = shape[3]
+        oh, ow = -(-shape[1] // stride), -(-shape[2] // stride)
+        if kind == "pool":
+            out = b.tensor((batch, oh, ow, c), "INT16", scale=scale)
+            b.op("MAX_POOL_2D", [cur], [out], padding="SAME", stride_w=stride, stride_h=stride,
+                 filter_width=k, filter_height=k, fused_activation_function=act)
+            cur, shape = out, (batch, oh, ow, c)
+            continue
+        w_scale = rng.uniform(0.002, 0.01, oc)
+        w_shape = (1, k, k, oc) if kind == "dw" else (oc, k, k, c)
+        w = b.tensor(w_shape, "INT8", scale=list(w_scale), quantized_dimension=3 if kind == "dw" else 0,
+                     data=rng.integers(-127, 128, w_shape))
+        bias = b.tensor((oc,), "INT64", scale=list(scale * w_scale), quantized_dimension=0,
+                        data=rng.integers(-200000, 200000, oc))
+        taps = k * k * (1 if kind == "dw" else c)
+        out_scale = scale * float(w_scale.mean()) * 60 * taps ** 0.5
+        out = b.tensor((batch, oh, ow, oc), "INT16", scale=out_scale)
+        if kind == "dw":
+            b.op("DEPTHWISE_CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride,
+                 stride_h=stride, depth_multiplier=mult, dilation_w_factor=dil, dilation_h_factor=dil,
+                 fused_activation_function=act)
+        else:
+            b.op("CONV_2D", [cur, w, bias], [out], padding="SAME", stride_w=stride, stride_h=stride,
+                 dilation_w_factor=dil, dilation_h_factor=dil, fused_activation_function=act)
+        cur, shape, scale = out, (batch, oh, ow, oc), out_scale
+    return b.io([x], [cur]).build()
+
+
+def int16_conv_overflow_model() -> bytes:
+    """16x8 CONV_2D whose window sums pass int32: a 1x1 convolution with zero weights and a large
+    negative bias saturates a 3x3x64 map to -32768, then a 3x3 convolution (K = 576) with
+    filters of all -128 (sum +576 * 2^22 > 2^31 in the interior) and all 127 (< -2^31): an
+    int32 accumulator would wrap; TFLM's reference sums in int64."""
+    b = ModelBuilder()
+    x = b.tensor((1, 3, 3, 4), "INT16", scale=2.0 ** -10)
+    w1 = b.tensor((64, 1, 1, 4), "INT8", scale=[0.01] * 64, data=np.zeros((64, 1, 1, 4)))
+    b1 = b.tensor((64,), "INT64", scale=[2.0 ** -10 * 0.01] * 64, data=np.full(64, -(10 ** 9)))
+    sat = b.tensor((1, 3, 3, 64), "INT16", scale=2.0 ** -12)
+    b.op("CONV_2D", [x, w1, b1], [sat], padding="SAME", stride_w=1, stride_h=1)
+    w2 = np.empty((2, 3, 3, 64))
+    w2[0], w2[1] = -128, 127
+    f = b.tensor((2, 3, 3, 64), "INT8", scale=[0.01, 0.01], data=w2)
+    b2 = b.tensor((2,), "INT64", scale=[2.0 ** -12 * 0.01] * 2, data=np.zeros(2))
+    big = 576 * 128 * 32768 * 2.0 ** -12 * 0.01  # the largest window sum, as a real value
+    out = b.tensor((1, 3, 3, 2), "INT16", scale=big / 20000)
+    b.op("CONV_2D", [sat, f, b2], [out], padding="SAME", stride_w=1, stride_h=1)
+    return b.io([x], [out]).build()
+
+
 def tflm_refusal(data: bytes) -> str | None:
     """Why the tflite-micro interpreter cannot load this model (None when it can)."""
     from tflite_micro.python.tflite_micro import runtime

@@ -175,11 +175,14 @@ int32_t mcu_conv_s8_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *
 
 /* 16x8 mode: mcu_conv_s8's geometry and grouping on int16 input and output (zero point 0,
  * input_offset ignored), int8 filter, int64 bias, int64 accumulation and TFLM's int64
- * MultiplyByQuantizedMultiplier (see mcu_fully_connected_s16); int16 clamp. No scratch. */
+ * MultiplyByQuantizedMultiplier (see mcu_fully_connected_s16); int16 clamp. Scratch
+ * (get_buffer_size): 0 in the reference flavour; the optimized one keeps two int16 im2col
+ * columns. */
 mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
                         const mcu_quant_params *quant, const mcu_dims *input_dims,
                         const int16_t *input, const mcu_dims *filter_dims, const int8_t *filter,
                         const int64_t *bias, const mcu_dims *output_dims, int16_t *output);
+int32_t mcu_conv_s16_get_buffer_size(const mcu_dims *input_dims, const mcu_dims *filter_dims);
 
 /* CONV_2D 3x3, stride 1, dilation 1, ungrouped, by Winograd's minimal filtering F(2x2, 3x3)
  * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each 2x2

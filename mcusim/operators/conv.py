@@ -191,7 +191,7 @@ def _conv_classic(gen: Any, op: Op) -> Step:
                 f"{filter_sym or ptr(w)}, {bias}, &out_dims, {ptr(out.index)});"]
 
     return Step(op, reads, out.index, extra, decls, render, kernel,
-                 None if int16 else f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
+                 None if int16 and depthwise else f"{kernel}_get_buffer_size(&in_dims, &filter_dims)")
 
 
 def _conv_cmsis_nn_s16_refusal(gen: Any, op: Op) -> str | None:

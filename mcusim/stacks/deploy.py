@@ -132,6 +132,10 @@ def reference_only_kernels() -> frozenset[str]:
 REF_HANDOVERS = {
     "mcu_conv_s8_ref": "a grouped convolution (filter channels differ from input channels): "
                        "the optimized kernel has no grouped form",
+    "mcu_conv_s16_ref": "a grouped convolution (filter channels differ from input channels): "
+                        "the optimized kernel has no grouped form",
+    "mcu_depthwise_conv_s16_ref": "a filter of more than 511 taps: the optimized kernel's int32 window "
+                                  "sums could overflow",
     "mcu_avg_pool_s8_ref": "a filter of more than 256 taps: the optimized kernel's 16-bit lane sums "
                            "could overflow",
     "mcu_leaky_relu_s8_ref": "multipliers outside the optimized kernel's form (a shift left of more "

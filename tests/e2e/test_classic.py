@@ -362,6 +362,35 @@ def test_16x8_add_mul_logistic_tanh_are_bit_exact(tmp_path: Path) -> None:
     _check_bit_exact(path, "opt")
 
 
+@needs_gcc
+@pytest.mark.parametrize("board_name, flavour", [
+    (BOARD, "opt"),
+    pytest.param(BOARD, "ref", marks=pytest.mark.slow),
+    pytest.param("stm32h743zi", "opt", marks=pytest.mark.slow),
+    pytest.param(M0PLUS, "opt", marks=pytest.mark.slow)])
+def test_16x8_conv_chain_is_bit_exact(tmp_path: Path, board_name: str, flavour: str) -> None:
+    """mcu_conv_s16 / mcu_depthwise_conv_s16 around the optimized kernels' boundaries (odd
+    channel counts, 1x1, stride 2, dilation 2, depth multiplier 2, an odd pixel count, more than
+    32 output channels, K = 576 > 511, two images) in one model; the Cortex-M7 (DSP) and M0+
+    (reference code) in the slow tier."""
+    from tflite_builder import int16_conv_chain_model
+
+    path = tmp_path / "int16_conv_chain.tflite"
+    path.write_bytes(int16_conv_chain_model(batch=2))
+    _check_bit_exact(path, flavour, board_name)
+
+
+@needs_gcc
+def test_16x8_conv_sums_beyond_int32_are_exact(tmp_path: Path) -> None:
+    """mcu_conv_s16 (opt) sums in int32 blocks merged in int64: window sums of +-576 * 2^22
+    (past 2^31) come out as TFLM's int64 reference (an int32 sum over K = 576 would wrap)."""
+    from tflite_builder import int16_conv_overflow_model
+
+    path = tmp_path / "int16_conv_overflow.tflite"
+    path.write_bytes(int16_conv_overflow_model())
+    _check_bit_exact(path, "opt", seeds=SEEDS[:1])
+
+
 @pytest.mark.slow
 @needs_gcc
 @pytest.mark.parametrize("flavour", FLAVOURS)

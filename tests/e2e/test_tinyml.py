@@ -626,6 +626,21 @@ def test_16x8_corner_models_match_reference_and_tflm(make: str, kernels: str) ->
     _assert_bit_exact(graph, inputs, outputs, f"{make} ({kernels})")
 
 
+@needs_gcc
+@pytest.mark.parametrize("kernels", FLAVOURS)
+def test_16x8_conv_chain_matches_reference_and_tflm(kernels: str) -> None:
+    """16x8 CONV_2D / DEPTHWISE_CONV_2D around the optimized kernels' boundaries (the glue sizes
+    mcu_conv_s16's scratch: im2col columns in the opt flavour, none in the ref one)."""
+    from tflite_builder import int16_conv_chain_model
+
+    data = int16_conv_chain_model()
+    graph = parse_model(data)
+    inputs = _inputs(graph, 0)
+    status, outputs, _ = _run(_updatable(kernels), graph, inputs, raw=data)
+    assert status == 0, STATUS_MESSAGES.get(status)
+    _assert_bit_exact(graph, inputs, outputs, f"int16_conv_chain ({kernels})")
+
+
 def test_16x8_op_without_a_tinyml_kernel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     # every op the reference runs in 16x8 mode has a tinyml form: pretend MEAN has none
     monkeypatch.setitem(operators.registry(), "MEAN", replace(operators.registry()["MEAN"], int16_paths=()))

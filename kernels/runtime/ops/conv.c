@@ -35,7 +35,8 @@ static mcu_rt_status conv_prepare(mcu_interpreter *rt, mcu_node *node)
         return st;
     if (t.in.type == TFL_INT16)
         p->input_offset = MCU_RT_S16; /* the s16 kernels ignore it: the mode flag, no extra bytes */
-    node->scratch_bytes = p->input_offset == MCU_RT_S16 ? 0 : mcu_conv_s8_get_buffer_size(i, f);
+    node->scratch_bytes = p->input_offset == MCU_RT_S16 ? mcu_conv_s16_get_buffer_size(i, f)
+                                                        : mcu_conv_s8_get_buffer_size(i, f);
     return MCU_RT_OK;
 }
 

@@ -57,6 +57,36 @@ static inline int32_t mcu_requantize_s64(int64_t x, int32_t multiplier, int32_t 
     return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
 }
 
+/* mcu_requantize_s64 of (acc + bias) with the per-channel constants worked out once: the
+ * Q0.15 multiplier, the shift and add = bias * reduced + rounding (the products wrap as the
+ * reference's int64 arithmetic does, so the result is the same). */
+typedef struct {
+    int64_t add;
+    int32_t reduced, total;
+} mcu_rq64;
+
+static inline mcu_rq64 mcu_rq64_of(int32_t multiplier, int32_t shift, int64_t bias)
+{
+    mcu_rq64 r;
+    r.reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    r.total = 15 - shift;
+    r.add = (int64_t)((uint64_t)bias * (uint64_t)(int64_t)r.reduced +
+                      ((uint64_t)1 << (r.total - 1)));
+    return r;
+}
+
+/* for an int32 sum: one 32x32 + 64 multiply-accumulate (SMLAL) */
+static inline int32_t mcu_rq64_apply32(int32_t acc, const mcu_rq64 *r)
+{
+    return (int32_t)((int64_t)((uint64_t)((int64_t)acc * r->reduced) + (uint64_t)r->add) >> r->total);
+}
+
+static inline int32_t mcu_rq64_apply(int64_t acc, const mcu_rq64 *r)
+{
+    return (int32_t)((int64_t)((uint64_t)acc * (uint64_t)(int64_t)r->reduced + (uint64_t)r->add) >>
+                     r->total);
+}
+
 static inline int16_t mcu_clamp_s16_value(int32_t x, int32_t lo, int32_t hi)
 {
     return (int16_t)MCU_CLAMP(x, lo, hi);
