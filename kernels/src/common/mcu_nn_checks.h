@@ -146,6 +146,57 @@ static inline int mcu_range16_valid(const mcu_range *r)
     return r->min >= -32768 && r->max <= 32767 && r->min <= r->max;
 }
 
+/* The 16x8 kernels' argument checks: an int16 activation range, then the int8 contract's
+ * geometry and quantization checks (given a full int8 range, as their clamp is not int8). */
+#define MCU_CHECK16(params_type, params, call)                                                \
+    do {                                                                                      \
+        if (!(params) || !mcu_range16_valid(&(params)->activation))                           \
+            return MCU_ERR_ARG;                                                               \
+        params_type p8 = *(params);                                                           \
+        p8.activation.min = -128;                                                             \
+        p8.activation.max = 127;                                                              \
+        return call;                                                                          \
+    } while (0)
+
+static inline mcu_status mcu_check_conv_s16(const mcu_conv_params *p, const mcu_quant_params *q,
+                                            const mcu_dims *in_d, const int16_t *in,
+                                            const mcu_dims *f_d, const int8_t *f,
+                                            const mcu_dims *out_d, const int16_t *out)
+{
+    MCU_CHECK16(mcu_conv_params, p,
+                mcu_check_conv(&p8, q, in_d, (const int8_t *)in, f_d, f, out_d,
+                               (const int8_t *)out));
+}
+
+static inline mcu_status mcu_check_dw_s16(const mcu_dw_conv_params *p, const mcu_quant_params *q,
+                                          const mcu_dims *in_d, const int16_t *in,
+                                          const mcu_dims *f_d, const int8_t *f,
+                                          const mcu_dims *out_d, const int16_t *out)
+{
+    MCU_CHECK16(mcu_dw_conv_params, p,
+                mcu_check_dw(&p8, q, in_d, (const int8_t *)in, f_d, f, out_d,
+                             (const int8_t *)out));
+}
+
+static inline mcu_status mcu_check_fc_s16(const mcu_fc_params *p, const mcu_quant_params *q,
+                                          const mcu_dims *in_d, const int16_t *in,
+                                          const mcu_dims *f_d, const int8_t *f,
+                                          const mcu_dims *out_d, const int16_t *out)
+{
+    MCU_CHECK16(mcu_fc_params, p,
+                mcu_check_fc(&p8, q, in_d, (const int8_t *)in, f_d, f, out_d,
+                             (const int8_t *)out));
+}
+
+static inline mcu_status mcu_check_pool_s16(const mcu_pool_params *p, const mcu_dims *in_d,
+                                            const int16_t *in, const mcu_dims *out_d,
+                                            const int16_t *out)
+{
+    MCU_CHECK16(mcu_pool_params, p,
+                mcu_check_pool(&p8, in_d, (const int8_t *)in, out_d, (const int8_t *)out));
+}
+#undef MCU_CHECK16
+
 /* Scratch of `need` bytes: NULL when need == 0, else the ctx buffer if it is big enough. */
 static inline mcu_status mcu_scratch(const mcu_context *ctx, int32_t need, void **buf)
 {

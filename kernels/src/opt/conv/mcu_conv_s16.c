@@ -246,13 +246,8 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
                         const int16_t *input, const mcu_dims *filter_dims, const int8_t *filter,
                         const int64_t *bias, const mcu_dims *output_dims, int16_t *output)
 {
-    if (!params || !mcu_range16_valid(&params->activation))
-        return MCU_ERR_ARG;
-    mcu_conv_params p8 = *params;
-    p8.activation.min = -128;
-    p8.activation.max = 127;
-    mcu_status st = mcu_check_conv(&p8, quant, input_dims, (const int8_t *)input, filter_dims,
-                                   filter, output_dims, (const int8_t *)output);
+    mcu_status st = mcu_check_conv_s16(params, quant, input_dims, input, filter_dims, filter,
+                                       output_dims, output);
     if (st != MCU_OK)
         return st;
     if (filter_dims->c != input_dims->c)

@@ -58,13 +58,8 @@ mcu_status mcu_depthwise_conv_s16(const mcu_context *ctx, const mcu_dw_conv_para
                                   const int8_t *filter, const int64_t *bias,
                                   const mcu_dims *output_dims, int16_t *output)
 {
-    if (!params || !mcu_range16_valid(&params->activation))
-        return MCU_ERR_ARG;
-    mcu_dw_conv_params p8 = *params;
-    p8.activation.min = -128;
-    p8.activation.max = 127;
-    const mcu_status st = mcu_check_dw(&p8, quant, input_dims, (const int8_t *)input, filter_dims,
-                                       filter, output_dims, (const int8_t *)output);
+    const mcu_status st = mcu_check_dw_s16(params, quant, input_dims, input, filter_dims, filter,
+                                           output_dims, output);
     if (st != MCU_OK)
         return st;
     if (filter_dims->h * filter_dims->w > MCU_DW16_MAX_TAPS)

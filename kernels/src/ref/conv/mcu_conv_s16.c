@@ -21,13 +21,8 @@ mcu_status mcu_conv_s16(const mcu_context *ctx, const mcu_conv_params *params,
                         const int64_t *bias, const mcu_dims *output_dims, int16_t *output)
 {
     (void)ctx;
-    if (!params || !mcu_range16_valid(&params->activation))
-        return MCU_ERR_ARG;
-    mcu_conv_params p8 = *params;
-    p8.activation.min = -128;
-    p8.activation.max = 127;
-    const mcu_status st = mcu_check_conv(&p8, quant, input_dims, (const int8_t *)input,
-                                         filter_dims, filter, output_dims, (const int8_t *)output);
+    const mcu_status st = mcu_check_conv_s16(params, quant, input_dims, input, filter_dims, filter,
+                                             output_dims, output);
     if (st != MCU_OK)
         return st;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;

@@ -12,13 +12,7 @@ mcu_status mcu_avg_pool_s16(const mcu_context *ctx, const mcu_pool_params *param
                             const mcu_dims *output_dims, int16_t *output)
 {
     (void)ctx;
-    if (!params || !mcu_range16_valid(&params->activation))
-        return MCU_ERR_ARG;
-    mcu_pool_params p8 = *params; /* the geometry checks of the s8 contract */
-    p8.activation.min = -128;
-    p8.activation.max = 127;
-    const mcu_status st = mcu_check_pool(&p8, input_dims, (const int8_t *)input, output_dims,
-                                         (const int8_t *)output);
+    const mcu_status st = mcu_check_pool_s16(params, input_dims, input, output_dims, output);
     if (st != MCU_OK)
         return st;
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
