@@ -846,3 +846,16 @@ def test_fully_connected_opt_check_matches_the_mirror() -> None:
     """The same argument sets through the opt kernel on the Cortex-M4 (its entry checks, then
     dispatches to the lean or the large path)."""
     _check_fc_mirror(sim_runner("fully_connected", "opt", M4))
+
+
+@needs_arm
+def test_fully_connected_wino_per_channel_shifts_that_differ_stay_fused() -> None:
+    """Per-channel shifts that are each in the SMMLAR form's range but differ (an OR of
+    shift + 23 over them exceeds 22) still take the fused output stage: the kernel's OR test is
+    confirmed channel by channel before it gives up on it."""
+    spec = {"n": 1, "depth": 64, "units": 64, "per_channel": True}
+    case = CASES["fully_connected_wino"](spec, np.random.default_rng(0))
+    res = sim_runner("fully_connected_wino", "opt", M4).run(case.blob)
+    assert res.status == MCU_OK
+    assert res.array(case.out_offset, case.expected.shape).tolist() == case.expected.tolist()
+    assert "mcu_fcw_out_channel" in res.run.functions  # the general path has no such call
