@@ -264,4 +264,14 @@ static inline mcu_status mcu_check_unary(const void *p, const mcu_dims *d, const
     return (p && in && out && mcu_dims_valid(d)) ? MCU_OK : MCU_ERR_ARG;
 }
 
+/* SOFTMAX int8: the unary contract and a left shift the exp's input scaling can take. */
+static inline mcu_status mcu_check_softmax(const mcu_softmax_params *p, const mcu_dims *d,
+                                           const int8_t *in, const int8_t *out)
+{
+    if (mcu_check_unary(p, d, in, out) != MCU_OK || p->input_left_shift < 0 ||
+        p->input_left_shift > 31)
+        return MCU_ERR_ARG;
+    return MCU_OK;
+}
+
 #endif /* MCU_NN_CHECKS_H */

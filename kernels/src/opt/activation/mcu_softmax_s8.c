@@ -26,9 +26,7 @@ __attribute__((noinline)) mcu_status mcu_softmax_s8_ref(const mcu_context *ctx,
 mcu_status mcu_softmax_s8(const mcu_context *ctx, const mcu_softmax_params *params,
                           const mcu_dims *dims, const int8_t *input, int8_t *output)
 {
-    (void)ctx;
-    if (mcu_check_unary(params, dims, input, output) != MCU_OK ||
-        params->input_left_shift < 0 || params->input_left_shift > 31)
+    if (mcu_check_softmax(params, dims, input, output) != MCU_OK)
         return MCU_ERR_ARG;
     const int32_t depth = dims->c, rows = dims->n * dims->h * dims->w;
     if (depth > MCU_SOFTMAX_CACHE)
